@@ -1,0 +1,56 @@
+"""Who is who: e-mail normalisation and matching people to companies by domain."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class InvalidEmail(ValueError):
+    pass
+
+
+def normalise_email(raw: str) -> str:
+    """Lower-case, trimmed, NFKC-folded (full-width ``ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ`` becomes ASCII).
+
+    Raises :class:`InvalidEmail` with the reason when the result is not a usable address.
+    """
+    if not isinstance(raw, str):
+        raise InvalidEmail("e-mail must be text")
+    email = unicodedata.normalize("NFKC", raw).strip().strip("<>").casefold().rstrip(".")
+    if not email:
+        raise InvalidEmail("e-mail is empty")
+    if email.count("@") != 1:
+        raise InvalidEmail(f"'{raw}' is not an e-mail address (it needs exactly one @)")
+    local, _, domain = email.partition("@")
+    if not local or local.startswith(".") or local.endswith(".") or ".." in local:
+        raise InvalidEmail(f"'{raw}' has an invalid part before the @")
+    if not _EMAIL.match(email):
+        raise InvalidEmail(f"'{raw}' is not an e-mail address")
+    return local + "@" + domain
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[1]
+
+
+def normalise_domain(raw: str) -> str:
+    domain = unicodedata.normalize("NFKC", raw).strip().casefold().rstrip(".")
+    domain = domain.removeprefix("http://").removeprefix("https://").split("/", 1)[0]
+    return domain.removeprefix("www.")
+
+
+def account_domain(email: str, free_mail: frozenset[str]) -> str | None:
+    """The company domain of an address, or ``None`` for free-mail providers (never matched)."""
+    domain = email_domain(email)
+    return None if is_free_mail(domain, free_mail) else domain
+
+
+def is_free_mail(domain: str, free_mail: frozenset[str]) -> bool:
+    if domain in free_mail:
+        return True
+    # sub-domains of a provider (e.g. mail.yahoo.co.jp style hosts)
+    parts = domain.split(".")
+    return any(".".join(parts[i:]) in free_mail for i in range(1, len(parts) - 1))

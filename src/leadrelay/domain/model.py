@@ -1,0 +1,101 @@
+"""The facts the engine reasons about: accounts, leads, campaigns and activities.
+
+Plain frozen values, standard library only. Everything time-related is timezone-aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: The activity vocabulary the engine knows out of the box. A playbook may declare more.
+ACTIVITY_TYPES: tuple[str, ...] = (
+    "form_submitted",
+    "document_downloaded",
+    "email_opened",
+    "email_clicked",
+    "page_viewed",
+    "webinar_registered",
+    "webinar_attended",
+    "webinar_no_show",
+    "survey_answered",
+    "trade_show_visited",
+    "booth_visited",
+    "demo_requested",
+    "contact_requested",
+    "free_audit_requested",
+    "call_connected",
+    "bant_collected",
+    "ad_clicked",
+    "unsubscribed",
+)
+
+#: Where a lead came from: own channels, bought databases, BDR research.
+LIST_SOURCES: tuple[str, ...] = ("house", "purchased", "bdr")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A company, matched to leads by e-mail domain."""
+
+    domain: str
+    name: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+    country: str | None = None
+    region: str | None = None
+    prefecture: str | None = None
+    tier: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """A person. ``email`` is already normalised (see :mod:`leadrelay.domain.identity`)."""
+
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    title: str | None = None
+    seniority: str | None = None
+    department: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    prefecture: str | None = None
+    postal_code: str | None = None
+    source_channel: str | None = None
+    list_source: str = "house"
+    custom: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> str:
+        return self.email.rsplit("@", 1)[1]
+
+    @property
+    def name(self) -> str:
+        parts = [p for p in (self.last_name, self.first_name) if p]
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """A marketing programme activities belong to. ``kind``: acquisition, nurture or pipeline."""
+
+    code: str
+    name: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Something a lead did, at ``occurred_at``. ``key`` identifies it for idempotency."""
+
+    key: str
+    type: str
+    occurred_at: datetime
+    campaign: Campaign | None = None
+    product: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)

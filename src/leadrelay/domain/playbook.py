@@ -1,0 +1,160 @@
+"""The playbook as the engine sees it: validated, compiled rules. Built by ``leadrelay.playbook``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from leadrelay.domain.conditions import ALWAYS, Condition, Facts
+from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
+from leadrelay.domain.model import Activity
+
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Decay:
+    """How a point loses weight with age: ``none``, ``half_life``, ``window`` or ``linear``."""
+
+    kind: str = "none"
+    days: float | None = None
+
+    def factor(self, age: timedelta) -> float:
+        if self.kind == "none" or self.days is None:
+            return 1.0
+        age_days = max(age.total_seconds(), 0.0) / SECONDS_PER_DAY
+        if self.kind == "half_life":
+            return math.pow(0.5, age_days / self.days)
+        if self.kind == "window":
+            return 1.0 if age_days <= self.days else 0.0
+        return max(0.0, 1.0 - age_days / self.days)  # linear
+
+    def describe(self, lang: str = "en") -> str:
+        if self.kind == "none" or self.days is None:
+            return "no decay" if lang == "en" else "減衰なし"
+        days = f"{self.days:g}"
+        texts = {
+            "half_life": (f"halves every {days} days", f"{days}日ごとに半減"),
+            "window": (f"counts for {days} days", f"{days}日間のみ有効"),
+            "linear": (f"fades to zero over {days} days", f"{days}日かけてゼロへ"),
+        }
+        en, ja = texts[self.kind]
+        return en if lang == "en" else ja
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """At most ``points`` from one rule per ``per`` (day, week, month or lead)."""
+
+    points: float
+    per: str
+
+
+@dataclass(frozen=True, slots=True)
+class FitRule:
+    id: str
+    label: str
+    points: float
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class FitGate:
+    """The fit a lead needs before it may become an MQL."""
+
+    min_score: float | None = None
+    condition: Condition = ALWAYS
+
+    def passes(self, facts: Facts, fit_score: float) -> bool:
+        if self.min_score is not None and fit_score < self.min_score:
+            return False
+        return self.condition(facts)
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementRule:
+    id: str
+    label: str
+    types: frozenset[str]
+    where: Condition
+    points: float
+    max_times: int | None = None
+    unique_by: str | None = None
+    unique_key: Callable[[Activity], Any] | None = None
+    cap: Cap | None = None
+    decay: Decay | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DisqualificationRule:
+    id: str
+    reason: str
+    label: str
+    test: Callable[[Facts], bool]
+    text_en: str
+    text_ja: str
+
+
+@dataclass(frozen=True, slots=True)
+class LevelRule:
+    level: int
+    id: str
+    label: str
+    condition: Condition
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MqlRule:
+    id: str
+    label: str
+    condition: Condition
+    product: str | None = None
+    priority: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HandRaiserRule:
+    id: str
+    label: str
+    types: frozenset[str]
+    where: Condition = ALWAYS
+
+    def matches(self, activity: Activity) -> bool:
+        return activity.type in self.types and self.where(activity)
+
+
+@dataclass(frozen=True, slots=True)
+class Playbook:
+    id: str
+    name: str
+    version: str
+    hash: str
+    timezone: tzinfo
+    activity_types: frozenset[str]
+    fit_rules: tuple[FitRule, ...] = ()
+    fit_gate: FitGate = FitGate()
+    engagement_rules: tuple[EngagementRule, ...] = ()
+    decay: Decay = Decay()
+    window_days: float | None = None
+    disqualifications: tuple[DisqualificationRule, ...] = ()
+    levels: tuple[LevelRule, ...] = ()
+    mql_rules: tuple[MqlRule, ...] = ()
+    hand_raisers: tuple[HandRaiserRule, ...] = ()
+    hand_raisers_bypass_fit_gate: bool = False
+    free_mail: frozenset[str] = frozenset()
+    stage_labels: Mapping[Stage, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    rules_by_type: Mapping[str, tuple[EngagementRule, ...]] = field(default_factory=dict)
+
+    def stage_label(self, stage: Stage, lang: str = "en") -> str:
+        en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])
+        return ja if lang == "ja" else en
+
+    def window(self) -> timedelta | None:
+        return timedelta(days=self.window_days) if self.window_days else None
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.timezone)

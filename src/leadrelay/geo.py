@@ -1,0 +1,166 @@
+"""Countries and Japan's prefectures: normalising what forms and CRM exports write."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pycountry
+
+_COUNTRY_ALIASES = {
+    "日本": "JP",
+    "にほん": "JP",
+    "nippon": "JP",
+    "japan": "JP",
+    "usa": "US",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "united states": "US",
+    "アメリカ": "US",
+    "米国": "US",
+    "uk": "GB",
+    "england": "GB",
+    "イギリス": "GB",
+    "英国": "GB",
+    "中国": "CN",
+    "韓国": "KR",
+    "south korea": "KR",
+    "korea": "KR",
+    "台湾": "TW",
+    "taiwan": "TW",
+    "香港": "HK",
+    "シンガポール": "SG",
+    "ドイツ": "DE",
+    "フランス": "FR",
+    "インド": "IN",
+    "オーストラリア": "AU",
+    "カナダ": "CA",
+    "タイ": "TH",
+    "ベトナム": "VN",
+    "vietnam": "VN",
+    "インドネシア": "ID",
+    "マレーシア": "MY",
+    "フィリピン": "PH",
+    "ブラジル": "BR",
+    "ロシア": "RU",
+    "russia": "RU",
+}
+
+
+@lru_cache(maxsize=4096)
+def normalise_country(raw: str | None) -> str | None:
+    """ISO 3166 alpha-2 for a code, an English name or a common Japanese name; else ``None``."""
+    if raw is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    if not text:
+        return None
+    alias = _COUNTRY_ALIASES.get(text.casefold()) or _COUNTRY_ALIASES.get(text)
+    if alias:
+        return alias
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2)
+    except LookupError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Prefecture:
+    code: int
+    name_ja: str
+    name_en: str
+    region: str
+
+
+_REGION_NAMES = {
+    "hokkaido": ("Hokkaido", "北海道"),
+    "tohoku": ("Tohoku", "東北"),
+    "kanto": ("Kanto", "関東"),
+    "chubu": ("Chubu", "中部"),
+    "kinki": ("Kinki", "近畿"),
+    "chugoku": ("Chugoku", "中国"),
+    "shikoku": ("Shikoku", "四国"),
+    "kyushu": ("Kyushu-Okinawa", "九州・沖縄"),
+}
+
+PREFECTURES: tuple[Prefecture, ...] = tuple(
+    Prefecture(code, ja, en, region)
+    for code, ja, en, region in (
+        (1, "北海道", "Hokkaido", "hokkaido"),
+        (2, "青森県", "Aomori", "tohoku"),
+        (3, "岩手県", "Iwate", "tohoku"),
+        (4, "宮城県", "Miyagi", "tohoku"),
+        (5, "秋田県", "Akita", "tohoku"),
+        (6, "山形県", "Yamagata", "tohoku"),
+        (7, "福島県", "Fukushima", "tohoku"),
+        (8, "茨城県", "Ibaraki", "kanto"),
+        (9, "栃木県", "Tochigi", "kanto"),
+        (10, "群馬県", "Gunma", "kanto"),
+        (11, "埼玉県", "Saitama", "kanto"),
+        (12, "千葉県", "Chiba", "kanto"),
+        (13, "東京都", "Tokyo", "kanto"),
+        (14, "神奈川県", "Kanagawa", "kanto"),
+        (15, "新潟県", "Niigata", "chubu"),
+        (16, "富山県", "Toyama", "chubu"),
+        (17, "石川県", "Ishikawa", "chubu"),
+        (18, "福井県", "Fukui", "chubu"),
+        (19, "山梨県", "Yamanashi", "chubu"),
+        (20, "長野県", "Nagano", "chubu"),
+        (21, "岐阜県", "Gifu", "chubu"),
+        (22, "静岡県", "Shizuoka", "chubu"),
+        (23, "愛知県", "Aichi", "chubu"),
+        (24, "三重県", "Mie", "chubu"),  # business usage: Kinki is 2 fu + 4 ken, Mie is Tokai
+        (25, "滋賀県", "Shiga", "kinki"),
+        (26, "京都府", "Kyoto", "kinki"),
+        (27, "大阪府", "Osaka", "kinki"),
+        (28, "兵庫県", "Hyogo", "kinki"),
+        (29, "奈良県", "Nara", "kinki"),
+        (30, "和歌山県", "Wakayama", "kinki"),
+        (31, "鳥取県", "Tottori", "chugoku"),
+        (32, "島根県", "Shimane", "chugoku"),
+        (33, "岡山県", "Okayama", "chugoku"),
+        (34, "広島県", "Hiroshima", "chugoku"),
+        (35, "山口県", "Yamaguchi", "chugoku"),
+        (36, "徳島県", "Tokushima", "shikoku"),
+        (37, "香川県", "Kagawa", "shikoku"),
+        (38, "愛媛県", "Ehime", "shikoku"),
+        (39, "高知県", "Kochi", "shikoku"),
+        (40, "福岡県", "Fukuoka", "kyushu"),
+        (41, "佐賀県", "Saga", "kyushu"),
+        (42, "長崎県", "Nagasaki", "kyushu"),
+        (43, "熊本県", "Kumamoto", "kyushu"),
+        (44, "大分県", "Oita", "kyushu"),
+        (45, "宮崎県", "Miyazaki", "kyushu"),
+        (46, "鹿児島県", "Kagoshima", "kyushu"),
+        (47, "沖縄県", "Okinawa", "kyushu"),
+    )
+)
+
+
+def _prefecture_keys() -> dict[str, Prefecture]:
+    keys: dict[str, Prefecture] = {}
+    for pref in PREFECTURES:
+        bare = pref.name_ja if pref.name_ja == "北海道" else pref.name_ja[:-1]
+        for key in (pref.name_ja, bare, pref.name_en, str(pref.code), f"{pref.code:02d}", f"jp-{pref.code:02d}"):
+            keys[key.casefold()] = pref
+        for suffix in ("-ken", "-fu", "-to", " prefecture", " ken", " fu"):
+            keys[(pref.name_en + suffix).casefold()] = pref
+    keys["tokyo-to"] = keys["tokyo"]
+    return keys
+
+
+_PREFECTURE_KEYS = _prefecture_keys()
+
+
+def prefecture(raw: str | None) -> Prefecture | None:
+    """A prefecture from its Japanese or English name, with or without 都/府/県, or its JIS code."""
+    if raw is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(raw)).strip().casefold()
+    return _PREFECTURE_KEYS.get(text) if text else None
+
+
+def region_label(region: str, lang: str = "en") -> str:
+    en, ja = _REGION_NAMES.get(region, (region, region))
+    return ja if lang == "ja" else en

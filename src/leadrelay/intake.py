@@ -1,0 +1,309 @@
+"""Turning outside records (dicts from the CLI, JSONL, the API) into checked domain values.
+
+Each function raises :class:`InputError` naming the field at fault; callers attach the line or
+record number and keep going with the good records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from leadrelay.domain.identity import InvalidEmail, normalise_domain, normalise_email
+from leadrelay.domain.model import LIST_SOURCES, Account, Activity, Campaign, Lead
+from leadrelay.geo import normalise_country, prefecture
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: How far ahead of the engine's clock an activity may be stamped (clock skew between systems).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+_LEAD_TEXT_FIELDS = ("first_name", "last_name", "title", "department", "phone", "postal_code", "source_channel")
+_LEAD_FIELDS = frozenset(
+    {
+        *_LEAD_TEXT_FIELDS,
+        "email",
+        "seniority",
+        "country",
+        "prefecture",
+        "list_source",
+        "custom",
+        "company",
+        "company_name",
+        "company_domain",
+        "created_at",
+    }
+)
+_ACCOUNT_FIELDS = frozenset(
+    {"domain", "name", "industry", "employees", "country", "region", "prefecture", "tier", "owner"}
+)
+_ACTIVITY_FIELDS = frozenset({"email", "type", "occurred_at", "campaign", "product", "properties", "source_id", "lead"})
+_CAMPAIGN_FIELDS = frozenset({"code", "name", "channel", "kind"})
+CAMPAIGN_KINDS = frozenset({"acquisition", "nurture", "pipeline"})
+
+
+class InputError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class LeadInput:
+    lead: Lead
+    company: Account | None
+    created_at: datetime | None
+    given: frozenset[str]  # profile fields the record actually carried
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityInput:
+    email: str
+    activity: Activity
+    source_id: str | None
+    lead: LeadInput | None
+
+
+def _text(record: Mapping[str, Any], name: str, *, limit: int = 500) -> str | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, (bool, dict | list)):
+        raise InputError(name, "must be text")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise InputError(name, f"is longer than {limit} characters")
+    return text or None
+
+
+def _unknown(record: Mapping[str, Any], allowed: frozenset[str], where: str = "") -> None:
+    for key in record:
+        if key not in allowed:
+            raise InputError(f"{where}{key}", f"unknown field (known: {', '.join(sorted(allowed))})")
+
+
+def parse_time(value: Any, name: str, now: datetime | None = None) -> datetime:
+    """An aware timestamp from a datetime or ISO 8601 text; refuses naive and future times."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InputError(name, f"'{value}' is not an ISO 8601 timestamp (e.g. 2026-11-20T10:30:00+09:00)") from None
+    elif value is None or value == "":
+        raise InputError(name, "is required")
+    else:
+        raise InputError(name, "must be an ISO 8601 timestamp")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InputError(name, f"'{value}' has no time zone (add +09:00, Z or another offset)")
+    if now is not None and moment > now + FUTURE_TOLERANCE:
+        raise InputError(name, f"'{value}' is in the future (now is {now.isoformat(timespec='seconds')})")
+    return moment
+
+
+def parse_email(value: Any, name: str = "email") -> str:
+    if value is None or value == "":
+        raise InputError(name, "is required")
+    try:
+        return normalise_email(str(value))
+    except InvalidEmail as exc:
+        raise InputError(name, str(exc)) from None
+
+
+def parse_account(record: Mapping[str, Any], where: str = "company.") -> Account:
+    _unknown(record, _ACCOUNT_FIELDS, where)
+    raw_domain = _text(record, "domain", limit=255)
+    if raw_domain is None:
+        raise InputError(f"{where}domain", "is required")
+    domain = normalise_domain(raw_domain)
+    if "." not in domain or " " in domain:
+        raise InputError(f"{where}domain", f"'{raw_domain}' is not a domain name")
+    employees = record.get("employees")
+    if employees is not None and employees != "":
+        try:
+            employees = int(str(employees).replace(",", "").strip())
+        except ValueError:
+            raise InputError(f"{where}employees", f"'{employees}' is not a whole number") from None
+        if employees < 0:
+            raise InputError(f"{where}employees", "cannot be negative")
+    else:
+        employees = None
+    country = _country(record, f"{where}country")
+    return Account(
+        domain=domain,
+        name=_text(record, "name"),
+        industry=_lower(_text(record, "industry", limit=80)),
+        employees=employees,
+        country=country,
+        region=_text(record, "region", limit=80),
+        prefecture=_prefecture(record, f"{where}prefecture", country),
+        tier=_lower(_text(record, "tier", limit=40)),
+        owner=_text(record, "owner", limit=80),
+    )
+
+
+def _lower(value: str | None) -> str | None:
+    return value.casefold() if value else value
+
+
+def _country(record: Mapping[str, Any], name: str) -> str | None:
+    raw = _text(record, name.rsplit(".", 1)[-1], limit=80)
+    if raw is None:
+        return None
+    code = normalise_country(raw)
+    if code is None:
+        raise InputError(name, f"'{raw}' is not a country (use an ISO code such as JP or a country name)")
+    return code
+
+
+def _prefecture(record: Mapping[str, Any], name: str, country: str | None) -> str | None:
+    raw = _text(record, name.rsplit(".", 1)[-1], limit=40)
+    if raw is None:
+        return None
+    found = prefecture(raw)
+    if found is not None:
+        return found.name_ja
+    if country in (None, "JP"):
+        raise InputError(name, f"'{raw}' is not a Japanese prefecture (e.g. 大阪府, Osaka, 27)")
+    return raw
+
+
+def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadInput:
+    if not isinstance(record, Mapping):
+        raise InputError("lead", "must be an object")
+    _unknown(record, _LEAD_FIELDS)
+    email = parse_email(record.get("email"))
+    country = _country(record, "country")
+    list_source = _text(record, "list_source") or "house"
+    if list_source not in LIST_SOURCES:
+        raise InputError("list_source", f"'{list_source}' is not one of {', '.join(LIST_SOURCES)}")
+    custom = record.get("custom") or {}
+    if not isinstance(custom, Mapping):
+        raise InputError("custom", "must be an object of name: value")
+    company = record.get("company")
+    account: Account | None = None
+    if company is not None:
+        if not isinstance(company, Mapping):
+            raise InputError("company", "must be an object (domain, name, industry, employees, ...)")
+        merged = dict(company)
+        merged.setdefault("domain", email.rsplit("@", 1)[1])
+        account = parse_account(merged)
+    elif record.get("company_name") or record.get("company_domain"):
+        account = parse_account(
+            {"name": record.get("company_name"), "domain": record.get("company_domain") or email.rsplit("@", 1)[1]},
+            where="company_",
+        )
+    created_at = parse_time(record["created_at"], "created_at", now) if record.get("created_at") else None
+    lead = Lead(
+        email=email,
+        first_name=_text(record, "first_name"),
+        last_name=_text(record, "last_name"),
+        title=_text(record, "title"),
+        seniority=_lower(_text(record, "seniority", limit=40)),
+        department=_lower(_text(record, "department", limit=80)),
+        phone=_text(record, "phone", limit=40),
+        country=country,
+        prefecture=_prefecture(record, "prefecture", country),
+        postal_code=_text(record, "postal_code", limit=20),
+        source_channel=_text(record, "source_channel", limit=80),
+        list_source=list_source,
+        custom=dict(custom),
+    )
+    given = frozenset(
+        k for k, v in record.items() if v not in (None, "") and k not in {"company", "company_name", "company_domain"}
+    )
+    return LeadInput(lead, account, created_at, given)
+
+
+def parse_campaign(value: Any, name: str = "campaign") -> Campaign | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return Campaign(code=value.strip())
+    if not isinstance(value, Mapping):
+        raise InputError(name, "must be a campaign code or an object with code, name, channel, kind")
+    _unknown(value, _CAMPAIGN_FIELDS, f"{name}.")
+    code = _text(value, "code", limit=120)
+    if code is None:
+        raise InputError(f"{name}.code", "is required")
+    kind = _lower(_text(value, "kind", limit=40))
+    if kind is not None and kind not in CAMPAIGN_KINDS:
+        raise InputError(f"{name}.kind", f"'{kind}' is not one of {', '.join(sorted(CAMPAIGN_KINDS))}")
+    return Campaign(code=code, name=_text(value, "name"), channel=_lower(_text(value, "channel", limit=80)), kind=kind)
+
+
+def activity_key(
+    email: str,
+    type_: str,
+    occurred_at: datetime,
+    campaign: str | None,
+    product: str | None,
+    properties: Mapping[str, Any],
+    source_id: str | None,
+) -> str:
+    """A stable identity for an activity: its source id if it has one, else a hash of its content."""
+    if source_id is not None:
+        payload = f"id\x1f{source_id}"
+    else:
+        stamp = (occurred_at - _EPOCH) // timedelta(microseconds=1)
+        payload = "\x1f".join(
+            [
+                email,
+                type_,
+                str(stamp),
+                campaign or "",
+                product or "",
+                json.dumps(properties, sort_keys=True, ensure_ascii=False, default=str),
+            ]
+        )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: frozenset[str]) -> ActivityInput:
+    if not isinstance(record, Mapping):
+        raise InputError("activity", "must be an object")
+    _unknown(record, _ACTIVITY_FIELDS)
+    email = parse_email(record.get("email"))
+    type_ = record.get("type")
+    if not isinstance(type_, str) or not type_.strip():
+        raise InputError("type", "is required")
+    type_ = type_.strip()
+    if type_ not in activity_types:
+        raise InputError("type", f"unknown activity type '{type_}' (known: {', '.join(sorted(activity_types))})")
+    occurred_at = parse_time(record.get("occurred_at"), "occurred_at", now)
+    campaign = parse_campaign(record.get("campaign"))
+    product = _text(record, "product", limit=80)
+    properties = record.get("properties") or {}
+    if not isinstance(properties, Mapping):
+        raise InputError("properties", "must be an object of name: value")
+    try:
+        json.dumps(properties)
+    except (TypeError, ValueError):
+        raise InputError("properties", "must hold only JSON values") from None
+    source = record.get("source_id")
+    source_id = str(source).strip() if source not in (None, "") else None
+    lead_record = record.get("lead")
+    lead: LeadInput | None = None
+    if lead_record is not None:
+        if not isinstance(lead_record, Mapping):
+            raise InputError("lead", "must be an object")
+        try:
+            lead = parse_lead({**lead_record, "email": lead_record.get("email", email)}, now)
+        except InputError as exc:
+            raise InputError(f"lead.{exc.field}", exc.message) from None
+        if lead.lead.email != email:
+            raise InputError("lead.email", "differs from the activity's email")
+    key = activity_key(email, type_, occurred_at, campaign.code if campaign else None, product, properties, source_id)
+    activity = Activity(
+        key=key, type=type_, occurred_at=occurred_at, campaign=campaign, product=product, properties=dict(properties)
+    )
+    return ActivityInput(email, activity, source_id, lead)

@@ -1,0 +1,420 @@
+"""Loading a playbook: YAML → schema → compiled, checked :class:`~leadrelay.domain.playbook.Playbook`.
+
+Every error is a :class:`PlaybookError` naming the file, the line and the rule id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from leadrelay.domain.conditions import (
+    ACTIVITY_SCOPE,
+    ALWAYS,
+    LEAD_SCOPE,
+    Condition,
+    ConditionError,
+    Facts,
+    activity_types_named,
+    compile_field,
+    fields_named,
+    parse_condition,
+    reads_history,
+)
+from leadrelay.domain.identity import is_free_mail, normalise_domain
+from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
+from leadrelay.domain.model import ACTIVITY_TYPES
+from leadrelay.domain.playbook import (
+    Cap,
+    Decay,
+    DisqualificationRule,
+    EngagementRule,
+    FitGate,
+    FitRule,
+    HandRaiserRule,
+    LevelRule,
+    MqlRule,
+    Playbook,
+)
+from leadrelay.geo import normalise_country
+from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain
+from leadrelay.playbook.schema import DecayDoc, PlaybookDoc
+
+Loc = tuple[str | int, ...]
+
+
+class PlaybookError(ValueError):
+    """A playbook that cannot be used. ``str()`` is one line: ``file:line: [rule id] message``."""
+
+    def __init__(self, source: str, line: int | None, rule_id: str | None, where: str, message: str) -> None:
+        self.source = source
+        self.line = line
+        self.rule_id = rule_id
+        self.where = where
+        self.message = message
+        place = f"{source}:{line}" if line else source
+        context = " ".join(part for part in (f"rule '{rule_id}'" if rule_id else "", where) if part)
+        super().__init__(f"{place}: {context}: {message}" if context else f"{place}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedPlaybook:
+    """A compiled playbook with the document it came from (for ``playbook show``)."""
+
+    playbook: Playbook
+    document: PlaybookDoc
+    text: str
+    source: str
+
+
+def free_mail_domains() -> frozenset[str]:
+    text = resources.files("leadrelay.data").joinpath("free_mail_domains.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def default_playbook_path() -> Path:
+    return Path(str(resources.files("leadrelay.data").joinpath("default_playbook.yaml")))
+
+
+def load_playbook(path: str | Path) -> LoadedPlaybook:
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise PlaybookError(str(path), None, None, "", "file not found") from None
+    except OSError as exc:
+        raise PlaybookError(str(path), None, None, "", f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PlaybookError(str(path), None, None, "", f"not UTF-8 text (byte {exc.start})") from None
+    return parse_playbook(text, str(path))
+
+
+def parse_playbook(text: str, source: str = "<playbook>") -> LoadedPlaybook:
+    try:
+        tree = parse_yaml(text)
+    except DocumentError as exc:
+        raise PlaybookError(source, exc.line, None, "", exc.message) from None
+    if not isinstance(tree, dict):
+        raise PlaybookError(
+            source, 1, None, "", "a playbook is a YAML mapping with id, name, version and rule sections"
+        )
+    try:
+        doc = PlaybookDoc.model_validate(plain(tree))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc: Loc = tuple(first["loc"])
+        raise _error(source, tree, loc, _pydantic_message(first)) from None
+    builder = _Builder(source, tree, doc)
+    playbook = builder.build(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return LoadedPlaybook(playbook, doc, text, source)
+
+
+def _pydantic_message(error: Any) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see docs/playbook-reference.md)"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def _rule_id_at(tree: Any, loc: Loc) -> str | None:
+    node = tree
+    found: str | None = None
+    for step in loc:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            found = node["id"]
+    return found
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for step in loc:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _error(source: str, tree: Any, loc: Loc, message: str) -> PlaybookError:
+    return PlaybookError(source, line_of(tree, loc), _rule_id_at(tree, loc), _dotted(loc), message)
+
+
+class _Builder:
+    def __init__(self, source: str, tree: Any, doc: PlaybookDoc) -> None:
+        self.source = source
+        self.tree = tree
+        self.doc = doc
+        self.types = frozenset(ACTIVITY_TYPES) | frozenset(doc.activity_types)
+        self.ids: dict[str, Loc] = {}
+
+    def fail(self, loc: Loc, message: str) -> PlaybookError:
+        return _error(self.source, self.tree, loc, message)
+
+    def claim(self, rule_id: str, loc: Loc) -> None:
+        if rule_id in self.ids:
+            first = line_of(self.tree, self.ids[rule_id])
+            raise self.fail((*loc, "id"), f"rule id '{rule_id}' is used twice (first on line {first})")
+        self.ids[rule_id] = loc
+
+    def condition(self, data: Any, scope: str, loc: Loc) -> Condition:
+        try:
+            condition = parse_condition(data, scope, ())
+        except ConditionError as exc:
+            raise self.fail((*loc, *exc.path), exc.message) from None
+        for name in activity_types_named(condition):
+            self.check_type(name, loc)
+        return condition
+
+    def check_type(self, name: str, loc: Loc) -> None:
+        if name not in self.types:
+            raise self.fail(
+                loc,
+                f"unknown activity type '{name}' (declare it under activity_types, or use one of: {', '.join(sorted(self.types))})",
+            )
+
+    def types_of(self, value: str | list[str], loc: Loc) -> frozenset[str]:
+        names = [value] if isinstance(value, str) else value
+        if not names:
+            raise self.fail(loc, "name at least one activity type")
+        for name in names:
+            self.check_type(name, loc)
+        return frozenset(names)
+
+    def decay(self, doc: DecayDoc) -> Decay:
+        if doc.half_life_days is not None:
+            return Decay("half_life", doc.half_life_days)
+        if doc.window_days is not None:
+            return Decay("window", doc.window_days)
+        if doc.linear_days is not None:
+            return Decay("linear", doc.linear_days)
+        return Decay()
+
+    def static(self, condition: Condition, loc: Loc, what: str) -> None:
+        if reads_history(condition):
+            raise self.fail(
+                loc, f"{what} look at who the lead is (lead.*, account.*), not at scores, level or activities"
+            )
+
+    def build(self, digest: str) -> Playbook:
+        doc = self.doc
+        try:
+            zone = ZoneInfo(doc.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(("timezone",), f"unknown time zone '{doc.timezone}' (e.g. Asia/Tokyo, UTC)") from None
+        labels = dict(DEFAULT_LABELS)
+        for key, label in doc.lifecycle.labels.items():
+            try:
+                stage = Stage(key)
+            except ValueError:
+                raise self.fail(
+                    ("lifecycle", "labels", key), f"unknown stage '{key}' (stages: {', '.join(s.value for s in Stage)})"
+                ) from None
+            labels[stage] = (label.en, label.ja or label.en)
+
+        fit_rules = []
+        for i, fit_doc in enumerate(doc.fit.rules):
+            loc: Loc = ("fit", "rules", i)
+            self.claim(fit_doc.id, loc)
+            condition = self.condition(fit_doc.when, LEAD_SCOPE, (*loc, "when"))
+            self.static(condition, (*loc, "when"), "fit rules")
+            fit_rules.append(FitRule(fit_doc.id, fit_doc.label or fit_doc.id, fit_doc.points, condition))
+        gate_condition = self.condition(doc.fit.gate.when, LEAD_SCOPE, ("fit", "gate", "when"))
+        self.static(gate_condition, ("fit", "gate", "when"), "the fit gate's conditions")
+        gate = FitGate(doc.fit.gate.min_score, gate_condition)
+
+        engagement_rules = []
+        for i, rule_doc in enumerate(doc.engagement.rules):
+            loc = ("engagement", "rules", i)
+            self.claim(rule_doc.id, loc)
+            types = self.types_of(rule_doc.activity, (*loc, "activity"))
+            where = self.condition(rule_doc.where, ACTIVITY_SCOPE, (*loc, "where"))
+            unique_by = rule_doc.repeat.unique_by if rule_doc.repeat else None
+            unique_key: Callable[[Any], Any] | None = None
+            if unique_by is not None:
+                try:
+                    unique_key = compile_field(unique_by, ACTIVITY_SCOPE, ())
+                except ConditionError as exc:
+                    raise self.fail((*loc, "repeat", "unique_by"), exc.message) from None
+            engagement_rules.append(
+                EngagementRule(
+                    id=rule_doc.id,
+                    label=rule_doc.label or rule_doc.id,
+                    types=types,
+                    where=where,
+                    points=rule_doc.points,
+                    max_times=rule_doc.repeat.max_times if rule_doc.repeat else None,
+                    unique_by=unique_by,
+                    unique_key=unique_key,
+                    cap=Cap(rule_doc.cap.points, rule_doc.cap.per) if rule_doc.cap else None,
+                    decay=self.decay(rule_doc.decay) if rule_doc.decay else None,
+                )
+            )
+        by_type: dict[str, list[EngagementRule]] = {}
+        for rule in engagement_rules:
+            for name in rule.types:
+                by_type.setdefault(name, []).append(rule)
+
+        levels = []
+        seen_levels: dict[int, Loc] = {}
+        for i, level_doc in enumerate(doc.levels):
+            loc = ("levels", i)
+            self.claim(level_doc.id, loc)
+            if level_doc.level in seen_levels:
+                raise self.fail((*loc, "level"), f"level {level_doc.level} is declared twice")
+            seen_levels[level_doc.level] = loc
+            condition = self.condition(level_doc.when, LEAD_SCOPE, (*loc, "when"))
+            if "level" in fields_named(condition):
+                raise self.fail((*loc, "when"), "a level cannot depend on the level itself")
+            levels.append(
+                LevelRule(level_doc.level, level_doc.id, level_doc.label or level_doc.id, condition, level_doc.owner)
+            )
+        levels.sort(key=lambda r: r.level, reverse=True)
+
+        mql_rules = []
+        for i, mql_doc in enumerate(doc.mql.rules):
+            loc = ("mql", "rules", i)
+            self.claim(mql_doc.id, loc)
+            condition = self.condition(mql_doc.when, LEAD_SCOPE, (*loc, "when"))
+            if condition is ALWAYS:
+                raise self.fail((*loc, "when"), "an MQL rule needs a condition")
+            mql_rules.append(
+                MqlRule(mql_doc.id, mql_doc.label or mql_doc.id, condition, mql_doc.product, mql_doc.priority)
+            )
+
+        hand_raisers = []
+        for i, hr_doc in enumerate(doc.hand_raisers.rules):
+            loc = ("hand_raisers", "rules", i)
+            self.claim(hr_doc.id, loc)
+            types = self.types_of(hr_doc.activity, (*loc, "activity"))
+            where = self.condition(hr_doc.where, ACTIVITY_SCOPE, (*loc, "where"))
+            hand_raisers.append(HandRaiserRule(hr_doc.id, hr_doc.label or hr_doc.id, types, where))
+
+        free_mail = free_mail_domains()
+        if doc.disqualification.free_mail is not None:
+            free_mail |= frozenset(normalise_domain(d) for d in doc.disqualification.free_mail.extra_domains)
+        return Playbook(
+            id=doc.id,
+            name=doc.name,
+            version=doc.version,
+            hash=digest,
+            timezone=zone,
+            activity_types=self.types,
+            fit_rules=tuple(fit_rules),
+            fit_gate=gate,
+            engagement_rules=tuple(engagement_rules),
+            decay=self.decay(doc.engagement.decay),
+            window_days=doc.engagement.window_days,
+            disqualifications=tuple(self.disqualifications()),
+            levels=tuple(levels),
+            mql_rules=tuple(mql_rules),
+            hand_raisers=tuple(hand_raisers),
+            hand_raisers_bypass_fit_gate=doc.hand_raisers.bypass_fit_gate,
+            stage_labels=labels,
+            free_mail=free_mail,
+            rules_by_type={k: tuple(v) for k, v in by_type.items()},
+        )
+
+    def disqualifications(self) -> list[DisqualificationRule]:
+        dq = self.doc.disqualification
+        rules: list[DisqualificationRule] = []
+        if dq.competitors is not None and dq.competitors.domains:
+            self.claim("competitor", ("disqualification", "competitors"))
+            domains = frozenset(normalise_domain(d) for d in dq.competitors.domains)
+            rules.append(
+                DisqualificationRule(
+                    "competitor",
+                    dq.competitors.reason,
+                    dq.competitors.label,
+                    lambda f: _under(f.lead.domain, domains),
+                    f"e-mail domain is a competitor's ({', '.join(sorted(domains))})",
+                    f"競合他社のドメイン（{', '.join(sorted(domains))}）",
+                )
+            )
+        if dq.free_mail is not None and dq.free_mail.enabled:
+            self.claim("free_mail", ("disqualification", "free_mail"))
+            bundled = free_mail_domains() | frozenset(normalise_domain(d) for d in dq.free_mail.extra_domains)
+            rules.append(
+                DisqualificationRule(
+                    "free_mail",
+                    dq.free_mail.reason,
+                    dq.free_mail.label,
+                    lambda f: is_free_mail(f.lead.domain, bundled),
+                    f"free-mail address ({len(bundled)} bundled domains)",
+                    f"フリーメールアドレス（{len(bundled)}ドメイン）",
+                )
+            )
+        if dq.countries_served is not None:
+            loc: Loc = ("disqualification", "countries_served")
+            self.claim("country_not_served", loc)
+            served = set()
+            for i, name in enumerate(dq.countries_served.countries):
+                code = normalise_country(name)
+                if code is None:
+                    raise self.fail((*loc, "countries", i), f"unknown country '{name}' (use ISO codes such as JP, US)")
+                served.add(code)
+            frozen = frozenset(served)
+            unknown_ok = dq.countries_served.unknown == "allow"
+            rules.append(
+                DisqualificationRule(
+                    "country_not_served",
+                    dq.countries_served.reason,
+                    dq.countries_served.label,
+                    lambda f: _not_served(f, frozen, unknown_ok),
+                    f"country is not one of {', '.join(sorted(frozen))}",
+                    f"対象国（{', '.join(sorted(frozen))}）以外",
+                )
+            )
+        for i, rule_doc in enumerate(dq.rules):
+            loc = ("disqualification", "rules", i)
+            self.claim(rule_doc.id, loc)
+            condition = self.condition(rule_doc.when, LEAD_SCOPE, (*loc, "when"))
+            self.static(condition, (*loc, "when"), "disqualification rules")
+            if condition is ALWAYS:
+                raise self.fail((*loc, "when"), "a disqualification rule needs a condition")
+            rules.append(
+                DisqualificationRule(
+                    rule_doc.id,
+                    rule_doc.reason,
+                    rule_doc.label or rule_doc.id,
+                    condition,
+                    condition.describe("en"),
+                    condition.describe("ja"),
+                )
+            )
+        return rules
+
+
+def _under(domain: str, domains: frozenset[str]) -> bool:
+    parts = domain.split(".")
+    return any(".".join(parts[i:]) in domains for i in range(len(parts) - 1))
+
+
+def _not_served(facts: Facts, served: frozenset[str], unknown_ok: bool) -> bool:
+    country = facts.lead.country or (facts.account.country if facts.account else None)
+    if not country:
+        return not unknown_ok
+    return country not in served
+
+
+def rule_ids(playbook: Playbook) -> Sequence[str]:
+    return [
+        *(r.id for r in playbook.disqualifications),
+        *(r.id for r in playbook.fit_rules),
+        *(r.id for r in playbook.engagement_rules),
+        *(r.id for r in playbook.levels),
+        *(r.id for r in playbook.mql_rules),
+        *(r.id for r in playbook.hand_raisers),
+    ]

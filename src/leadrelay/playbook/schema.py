@@ -1,0 +1,174 @@
+"""The shape of a playbook file, validated with pydantic. Conditions (``when``/``where``) are
+checked afterwards by :mod:`leadrelay.domain.conditions`, which knows fields and operators."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
+Points = Annotated[float, Field(ge=-1000, le=1000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(Strict):
+    en: str
+    ja: str | None = None
+
+
+class FreeMailDoc(Strict):
+    enabled: bool = True
+    reason: str = "free_mail"
+    label: str = "Free-mail address"
+    extra_domains: list[str] = []
+
+
+class CompetitorsDoc(Strict):
+    reason: str = "competitor"
+    label: str = "Competitor"
+    domains: list[str] = []
+
+
+class CountriesServedDoc(Strict):
+    reason: str = "country_not_served"
+    label: str = "Country not served"
+    countries: list[str]
+    unknown: Literal["allow", "disqualify"] = "allow"
+
+
+class DisqualificationRuleDoc(Strict):
+    id: RuleId
+    reason: str
+    label: str | None = None
+    when: Any
+
+
+class DisqualificationDoc(Strict):
+    free_mail: FreeMailDoc | None = FreeMailDoc()
+    competitors: CompetitorsDoc | None = None
+    countries_served: CountriesServedDoc | None = None
+    rules: list[DisqualificationRuleDoc] = []
+
+
+class FitRuleDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    points: Points
+    when: Any
+
+
+class FitGateDoc(Strict):
+    min_score: float | None = None
+    when: Any = None
+
+
+class FitDoc(Strict):
+    gate: FitGateDoc = FitGateDoc()
+    rules: list[FitRuleDoc] = []
+
+
+class DecayDoc(Strict):
+    half_life_days: Annotated[float, Field(gt=0)] | None = None
+    window_days: Annotated[float, Field(gt=0)] | None = None
+    linear_days: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DecayDoc:
+        given = [k for k in ("half_life_days", "window_days", "linear_days") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"choose one decay: {', '.join(given)} given together")
+        return self
+
+
+class RepeatDoc(Strict):
+    max_times: Annotated[int, Field(ge=1)] | None = None
+    unique_by: str | None = None
+
+
+class CapDoc(Strict):
+    points: Annotated[float, Field(gt=0)]
+    per: Literal["day", "week", "month", "lead"]
+
+
+class EngagementRuleDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    activity: str | list[str]
+    where: Any = None
+    points: Points
+    repeat: RepeatDoc | None = None
+    cap: CapDoc | None = None
+    decay: DecayDoc | None = None
+
+    @model_validator(mode="after")
+    def _cap_needs_gain(self) -> EngagementRuleDoc:
+        if self.cap is not None and self.points <= 0:
+            raise ValueError("cap applies to rules that give points; this rule's points are not positive")
+        return self
+
+
+class EngagementDoc(Strict):
+    window_days: Annotated[float, Field(gt=0)] | None = None
+    decay: DecayDoc = DecayDoc()
+    rules: list[EngagementRuleDoc] = []
+
+
+class LevelDoc(Strict):
+    level: Annotated[int, Field(ge=1, le=20)]
+    id: RuleId
+    label: str | None = None
+    owner: str | None = None
+    when: Any
+
+
+class MqlRuleDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    product: str | None = None
+    priority: bool = False
+    when: Any
+
+
+class MqlDoc(Strict):
+    rules: list[MqlRuleDoc] = []
+
+
+class HandRaiserRuleDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    activity: str | list[str]
+    where: Any = None
+
+
+class HandRaisersDoc(Strict):
+    bypass_fit_gate: bool = False
+    rules: list[HandRaiserRuleDoc] = []
+
+
+class LifecycleDoc(Strict):
+    labels: dict[str, Label] = {}
+
+
+class PlaybookDoc(Strict):
+    id: RuleId
+    name: str
+    version: str
+    description: str | None = None
+    timezone: str = "Asia/Tokyo"
+    activity_types: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = []
+    lifecycle: LifecycleDoc = LifecycleDoc()
+    disqualification: DisqualificationDoc = DisqualificationDoc()
+    fit: FitDoc = FitDoc()
+    engagement: EngagementDoc = EngagementDoc()
+    levels: list[LevelDoc] = []
+    mql: MqlDoc = MqlDoc()
+    hand_raisers: HandRaisersDoc = HandRaisersDoc()
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value

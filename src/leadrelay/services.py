@@ -1,0 +1,369 @@
+"""Service functions: one unit of work each, on a :class:`~leadrelay.store.sql_store.StoreTx`.
+
+They take parsed input and ``now``; they turn the domain's decisions into stored facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves
+from leadrelay.domain.identity import account_domain
+from leadrelay.domain.lifecycle import DISQUALIFIABLE_STAGES, Stage, Trigger, next_stage
+from leadrelay.domain.model import Account, Activity, Lead
+from leadrelay.domain.playbook import Playbook
+from leadrelay.intake import ActivityInput, LeadInput
+from leadrelay.store.sql_store import LeadState, StoredMove, StoreTx
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record that was not taken: its number (line in a file), the field, and why."""
+
+    record: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"record {self.record}: {self.field}: {self.message}"
+
+
+@dataclass(slots=True)
+class BatchResult:
+    leads_created: int = 0
+    leads_updated: int = 0
+    activities_inserted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    moves: list[tuple[str, StageChange]] = field(default_factory=list)
+
+    def merge(self, other: BatchResult) -> None:
+        self.leads_created += other.leads_created
+        self.leads_updated += other.leads_updated
+        self.activities_inserted += other.activities_inserted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+        self.moves.extend(other.moves)
+
+
+def ingest(
+    tx: StoreTx,
+    playbook: Playbook,
+    lead_inputs: Sequence[LeadInput],
+    activity_inputs: Sequence[ActivityInput],
+    now: datetime,
+) -> BatchResult:
+    """Store leads and activities, then judge every lead they touched — in one transaction."""
+    result = BatchResult()
+    profiles: dict[str, LeadInput] = {}
+    for item in [*lead_inputs, *(a.lead for a in activity_inputs if a.lead is not None)]:
+        profiles[item.lead.email] = item
+    first_seen: dict[str, datetime] = {}
+    for act in activity_inputs:
+        seen = first_seen.get(act.email)
+        if seen is None or act.activity.occurred_at < seen:
+            first_seen[act.email] = act.activity.occurred_at
+    emails = set(profiles) | set(first_seen)
+
+    companies = [p.company for p in profiles.values() if p.company is not None]
+    account_ids = tx.upsert_accounts(companies, now) if companies else {}
+    bare_domains = {
+        domain
+        for email in emails
+        if (domain := account_domain(email, playbook.free_mail)) is not None
+        and domain not in account_ids
+        and not (email in profiles and profiles[email].company is not None)
+    }
+    if bare_domains:
+        known = tx.account_ids(bare_domains)
+        missing = [Account(domain=d) for d in bare_domains if d not in known]
+        known.update(tx.upsert_accounts(missing, now) if missing else {})
+        account_ids.update(known)
+
+    def account_for(email: str) -> int | None:
+        profile = profiles.get(email)
+        if profile is not None and profile.company is not None:
+            return account_ids.get(profile.company.domain)
+        domain = account_domain(email, playbook.free_mail)
+        return account_ids.get(domain) if domain else None
+
+    lead_ids = tx.lead_ids(emails)
+    new_rows: list[tuple[Lead, int | None, datetime]] = []
+    for email in sorted(emails - set(lead_ids)):
+        profile = profiles.get(email)
+        created = (profile.created_at if profile else None) or min(first_seen.get(email, now), now)
+        new_rows.append((profile.lead if profile else Lead(email=email), account_for(email), created))
+    tx.insert_leads(new_rows)
+    result.leads_created = len(new_rows)
+    created_emails = {row[0].email for row in new_rows}
+    lead_ids = tx.lead_ids(emails)
+
+    changed_ids: set[int] = set()
+    for email, profile in profiles.items():
+        if email in created_emails:
+            continue
+        values = _profile_values(profile)
+        if profile.company is not None:
+            values["account_id"] = account_for(email)
+        if values:
+            tx.update_profile(lead_ids[email], values, now)
+            changed_ids.add(lead_ids[email])
+    result.leads_updated = len(changed_ids)
+
+    campaign_list = [a.activity.campaign for a in activity_inputs if a.activity.campaign is not None]
+    campaign_ids = tx.upsert_campaigns(campaign_list, now) if campaign_list else {}
+
+    batch: dict[str, ActivityInput] = {}
+    for act in activity_inputs:
+        if act.activity.key in batch:
+            result.duplicates += 1
+        else:
+            batch[act.activity.key] = act
+    existing = tx.existing_activity_keys(batch)
+    result.duplicates += len(existing)
+    rows = []
+    touched: set[int] = set(changed_ids)
+    for key, act in batch.items():
+        if key in existing:
+            continue
+        lead_id = lead_ids[act.email]
+        touched.add(lead_id)
+        activity = act.activity
+        rows.append(
+            {
+                "key": key,
+                "lead_id": lead_id,
+                "type": activity.type,
+                "occurred_at": activity.occurred_at,
+                "recorded_at": now,
+                "campaign_id": campaign_ids.get(activity.campaign.code) if activity.campaign else None,
+                "product": activity.product,
+                "properties": dict(activity.properties),
+                "source_id": act.source_id,
+            }
+        )
+    tx.insert_activities(rows)
+    result.activities_inserted = len(rows)
+    new_ids = {lead_ids[e] for e in created_emails}
+    touched |= new_ids
+    result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids)
+    return result
+
+
+def _profile_values(profile: LeadInput) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    lead = profile.lead
+    for name in (
+        "first_name",
+        "last_name",
+        "title",
+        "seniority",
+        "department",
+        "phone",
+        "country",
+        "prefecture",
+        "postal_code",
+        "source_channel",
+        "list_source",
+    ):
+        if name in profile.given:
+            values[name] = getattr(lead, name)
+    if "custom" in profile.given and lead.custom:
+        values["custom"] = dict(lead.custom)
+    return values
+
+
+def evaluate(
+    tx: StoreTx,
+    playbook: Playbook,
+    lead_ids: set[int] | Sequence[int],
+    now: datetime,
+    *,
+    new_ids: set[int] | None = None,
+) -> list[tuple[str, StageChange]]:
+    """Judge the given leads at ``now`` and store their scores, level and any stage moves."""
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return []
+    new_ids = new_ids or set()
+    states = tx.lead_states(ids)
+    accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
+    histories = tx.activities_of(ids)
+    stored = tx.derived_moves(ids)
+    deletes: list[int] = []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    moves_out: list[tuple[str, StageChange]] = []
+    for lead_id in ids:
+        state = states[lead_id]
+        account = accounts.get(state.account_id) if state.account_id is not None else None
+        history = histories.get(lead_id, [])
+        judged = assess(state.lead, account, history, playbook, now)
+        plan = plan_moves(state, account, history, judged, playbook, now, is_new=lead_id in new_ids)
+        old = [m for m in stored.get(lead_id, []) if state.anchor_at is None or m.occurred_at > state.anchor_at]
+        if not _same(old, plan.rederived):
+            deletes.extend(m.id for m in old)
+            inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
+            moves_out.extend((state.lead.email, m) for m in plan.rederived if not _known(old, m))
+        inserts.extend(_move_row(lead_id, m, now, playbook, derived=m.trigger in _DERIVED) for m in plan.after)
+        moves_out.extend((state.lead.email, m) for m in plan.after)
+        updates.append(_lead_update(lead_id, state, history, judged, plan, playbook, now))
+    tx.delete_transitions(deletes)
+    tx.insert_transitions(inserts)
+    tx.update_leads(updates)
+    return moves_out
+
+
+_DERIVED = frozenset({Trigger.ENGAGED, Trigger.QUALIFIED, Trigger.HAND_RAISED})
+
+
+@dataclass(frozen=True, slots=True)
+class MovePlan:
+    """What happens to a lead now: the re-derived activity moves after its anchor, fixed moves
+    after them, and its new anchor."""
+
+    rederived: list[StageChange]
+    after: list[StageChange]
+    anchor_stage: Stage
+    anchor_at: datetime | None
+    anchor_check: bool
+
+    @property
+    def last(self) -> StageChange | None:
+        if self.after:
+            return self.after[-1]
+        return self.rederived[-1] if self.rederived else None
+
+
+def plan_moves(
+    state: LeadState,
+    account: Account | None,
+    history: list[Activity],
+    judged: Assessment,
+    playbook: Playbook,
+    now: datetime,
+    *,
+    is_new: bool,
+) -> MovePlan:
+    """Decide a lead's moves: derived ones from its activities, then disqualification or
+    reinstatement, which become the new fixed point (anchor) of its history."""
+    dq = judged.disqualification
+    anchor_stage, anchor_at, anchor_check = state.anchor_stage, state.anchor_at, state.anchor_check
+    if dq is not None and is_new and anchor_stage == Stage.NEW:
+        at = min(history[0].occurred_at, now) if history else state.created_at
+        move = StageChange(
+            Trigger.DISQUALIFIED, Stage.NEW, Stage.DISQUALIFIED, at, dq.rule_id, f"{dq.label} ({dq.reason})"
+        )
+        return MovePlan([], [move], Stage.DISQUALIFIED, at, False)
+    rederived = derive_moves(
+        anchor_stage, anchor_at, state.lead, account, history, playbook, check_at_anchor=anchor_check
+    )
+    stage = rederived[-1].to_stage if rederived else anchor_stage
+    after: list[StageChange] = []
+    if dq is not None and stage in DISQUALIFIABLE_STAGES:
+        at = max(now, rederived[-1].at) if rederived else now
+        after.append(
+            StageChange(
+                Trigger.DISQUALIFIED,
+                stage,
+                next_stage(stage, Trigger.DISQUALIFIED),
+                at,
+                dq.rule_id,
+                f"{dq.label} ({dq.reason})",
+            )
+        )
+        return MovePlan(rederived, after, Stage.DISQUALIFIED, at, False)
+    if dq is None and stage == Stage.DISQUALIFIED:
+        back = next_stage(stage, Trigger.REINSTATED)
+        after.append(
+            StageChange(Trigger.REINSTATED, stage, back, now, None, "no disqualification rule matches any more")
+        )
+        after.extend(derive_moves(back, now, state.lead, account, history, playbook, check_at_anchor=True))
+        return MovePlan(rederived, after, back, now, True)
+    return MovePlan(rederived, after, anchor_stage, anchor_at, anchor_check)
+
+
+def _same(old: list[StoredMove], new: list[StageChange]) -> bool:
+    if len(old) != len(new):
+        return False
+    return all(_known([o], n) for o, n in zip(old, new, strict=True))
+
+
+def _known(old: list[StoredMove], move: StageChange) -> bool:
+    return any(
+        o.trigger == move.trigger.value
+        and o.to_stage == move.to_stage.value
+        and o.occurred_at == move.at
+        and o.rule_id == move.rule_id
+        and _close(o.score, move.score)
+        for o in old
+    )
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) < 1e-6
+
+
+def _move_row(lead_id: int, move: StageChange, now: datetime, playbook: Playbook, *, derived: bool) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "occurred_at": move.at,
+        "recorded_at": now,
+        "from_stage": move.from_stage.value,
+        "to_stage": move.to_stage.value,
+        "trigger": move.trigger.value,
+        "actor": move.actor,
+        "rule_id": move.rule_id,
+        "reason": move.reason,
+        "derived": derived,
+        "level": move.level,
+        "score": move.score,
+        "product": move.product,
+        "priority": move.priority,
+        "activity_key": move.activity_key,
+        "playbook_hash": playbook.hash,
+    }
+
+
+def _lead_update(
+    lead_id: int,
+    state: LeadState,
+    history: list[Activity],
+    judged: Assessment,
+    plan: MovePlan,
+    playbook: Playbook,
+    now: datetime,
+) -> dict[str, Any]:
+    last = plan.last
+    stage = last.to_stage if last else plan.anchor_stage
+    stage_at = last.at if last else state.stage_at
+    mql_move = next((m for m in reversed([*plan.rederived, *plan.after]) if m.to_stage == Stage.MQL), None)
+    dq = judged.disqualification
+    return {
+        "id": lead_id,
+        "stage": stage.value,
+        "stage_at": stage_at,
+        "anchor_stage": plan.anchor_stage.value,
+        "anchor_at": plan.anchor_at,
+        "anchor_check": plan.anchor_check,
+        "level": judged.level.level if judged.level else None,
+        "level_rule": judged.level.rule_id if judged.level else None,
+        "fit_score": judged.fit.total,
+        "engagement_score": judged.engagement.total,
+        "total_score": judged.scores["total"],
+        "fit_passed": judged.fit_passed,
+        "mql_rule": mql_move.rule_id if mql_move else (state.mql_rule if stage == Stage.MQL else None),
+        "mql_product": mql_move.product if mql_move else (state.mql_product if stage == Stage.MQL else None),
+        "mql_at": mql_move.at if mql_move else (state.mql_at if stage == Stage.MQL else None),
+        "priority": mql_move.priority if mql_move else (state.priority and stage == Stage.MQL),
+        "dq_rule": dq.rule_id if dq else None,
+        "dq_reason": dq.reason if dq else None,
+        "last_activity_at": history[-1].occurred_at if history else None,
+        "playbook_hash": playbook.hash,
+        "scored_at": now,
+    }

@@ -1,0 +1,58 @@
+"""Shared fixtures: a fresh database per test on SQLite and, when configured, PostgreSQL.
+
+PostgreSQL tests take the server URL from ``LEADRELAY_TEST_POSTGRES_URL`` (``.ci/run`` sets it)
+and skip with a message without it. Each test gets its own newly created database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from leadrelay.store.schema import normalise_url
+
+PG_ENV = "LEADRELAY_TEST_POSTGRES_URL"
+JST = timezone(timedelta(hours=9), "JST")
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=JST)
+
+
+def postgres_base_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'leadrelay.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    base = postgres_base_url()
+    if base is None:
+        if os.environ.get("LEADRELAY_REQUIRE_POSTGRES"):
+            pytest.fail(f"LEADRELAY_REQUIRE_POSTGRES is set but {PG_ENV} is not")
+        pytest.skip(f"PostgreSQL not configured: set {PG_ENV}=postgresql://user@host:5432/postgres to run this test")
+    url = sa.engine.make_url(normalise_url(base))
+    name = f"leadrelay_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database of each kind."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(fixture))

@@ -1,0 +1,198 @@
+"""The command line as a user runs it: a real process, real files, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NOW = "2026-11-25T12:00:00+09:00"
+
+
+def run(*args: str, db: Path | str | None = None, lang: str = "en") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env["LEADRELAY_NOW"] = NOW
+    env["COLUMNS"] = "200"
+    if db is not None:
+        env["LEADRELAY_DB"] = str(db)
+    return subprocess.run(
+        [sys.executable, "-m", "leadrelay", "--lang", lang, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "cli.db"
+
+
+def test_activity_add_then_lead_show_json_explains_the_lead(db: Path) -> None:
+    added = run(
+        "activity",
+        "add",
+        "--email",
+        "Ｋ.Sato@Sakura-MFG.co.jp",
+        "--type",
+        "booth_visited",
+        "--at",
+        "2026-11-20T11:00:00+09:00",
+        "--campaign",
+        "ts-expo",
+        "--prop",
+        "detailed_talk=true",
+        db=db,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "1 activities recorded" in added.stdout
+    shown = run("lead", "show", "k.sato@sakura-mfg.co.jp", "--json", db=db)
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["email"] == "k.sato@sakura-mfg.co.jp"
+    assert report["level"]["level"] == 4
+    rules = [c["rule"] for c in report["engagement"]]
+    assert rules == ["booth_visited", "booth_detailed_talk"]
+    assert report["history"][0]["to"] == "nurture"  # no fit data yet: fit gate not passed
+
+
+def test_lead_show_prints_tables_in_japanese(db: Path) -> None:
+    run(
+        "activity",
+        "add",
+        "--email",
+        "k.sato@sakura-mfg.co.jp",
+        "--type",
+        "webinar_attended",
+        "--at",
+        "2026-11-20T15:00:00+09:00",
+        db=db,
+    )
+    shown = run("lead", "show", "k.sato@sakura-mfg.co.jp", db=db, lang="ja")
+    assert shown.returncode == 0, shown.stderr
+    for heading in ("プロフィール", "履歴", "エンゲージメント", "確度レベル", "ナーチャリング"):
+        assert heading in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--type", "webinar_atended", "--at", "2026-11-20T15:00:00+09:00"],
+            "type: unknown activity type 'webinar_atended'",
+        ),
+        (
+            ["--type", "webinar_attended", "--at", "2026-11-20T15:00:00"],
+            "occurred_at: '2026-11-20T15:00:00' has no time zone",
+        ),
+        (
+            ["--type", "webinar_attended", "--at", "2027-01-01T00:00:00+09:00"],
+            "occurred_at: '2027-01-01T00:00:00+09:00' is in the future",
+        ),
+        (["--type", "webinar_attended", "--at", "yesterday"], "occurred_at: 'yesterday' is not an ISO 8601 timestamp"),
+    ],
+)
+def test_bad_activity_input_is_one_clear_line_and_writes_nothing(db: Path, args: list[str], message: str) -> None:
+    result = run("activity", "add", "--email", "k.sato@sakura-mfg.co.jp", *args, db=db)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: {message}" + result.stderr.strip().split(message, 1)[1]]
+    assert message in result.stderr and "Traceback" not in result.stderr
+    missing = run("lead", "show", "k.sato@sakura-mfg.co.jp", db=db)
+    assert missing.returncode == 2 and "no lead with e-mail k.sato@sakura-mfg.co.jp" in missing.stderr
+
+
+def test_malformed_email_is_refused(db: Path) -> None:
+    result = run("activity", "add", "--email", "sato.example.com", "--type", "email_opened", "--at", NOW, db=db)
+    assert result.returncode == 2
+    assert "email: 'sato.example.com' is not an e-mail address" in result.stderr
+
+
+def test_jsonl_import_keeps_good_lines_and_names_bad_ones(db: Path, tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "email": "a@sakura-mfg.co.jp",
+                "type": "email_opened",
+                "occurred_at": "2026-11-20T09:00:00+09:00",
+                "source_id": "x1",
+            }
+        ),
+        "{not json",
+        json.dumps({"email": "b@sakura-mfg.co.jp", "type": "email_opened", "occurred_at": "2026-11-20T09:00:00"}),
+        "",
+        json.dumps(
+            {
+                "email": "c@sakura-mfg.co.jp",
+                "type": "webinar_attended",
+                "occurred_at": "2026-11-21T15:00:00+09:00",
+                "campaign": "w1",
+            }
+        ),
+        json.dumps(
+            {
+                "email": "a@sakura-mfg.co.jp",
+                "type": "email_opened",
+                "occurred_at": "2026-11-20T09:00:00+09:00",
+                "source_id": "x1",
+            }
+        ),
+    ]
+    file = tmp_path / "activities.jsonl"
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("activity", "import", str(file), db=db)
+    assert result.returncode == 1
+    assert "2 activities recorded, 1 duplicates skipped" in result.stdout
+    assert "record 2: json: invalid JSON" in result.stderr
+    assert "record 3: occurred_at:" in result.stderr
+    again = run("activity", "import", str(file), db=db)
+    assert "0 activities recorded, 3 duplicates skipped" in again.stdout
+
+
+def test_import_of_a_missing_file_says_so(db: Path, tmp_path: Path) -> None:
+    result = run("activity", "import", str(tmp_path / "nope.jsonl"), db=db)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.jsonl'}: file not found"
+
+
+def test_playbook_validate_accepts_the_default_and_names_line_and_rule_of_an_error(tmp_path: Path) -> None:
+    from leadrelay.playbook.loader import default_playbook_path
+
+    ok = run("playbook", "validate", str(default_playbook_path()))
+    assert ok.returncode == 0 and "playbook is valid" in ok.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        default_playbook_path()
+        .read_text(encoding="utf-8")
+        .replace("op: contains_any, value: [student", "op: has, value: [student"),
+        encoding="utf-8",
+    )
+    bad = run("playbook", "validate", str(broken))
+    assert bad.returncode == 2
+    line = next(
+        i for i, text in enumerate(broken.read_text(encoding="utf-8").splitlines(), start=1) if "op: has" in text
+    )
+    assert bad.stderr.strip().startswith(f"error: {broken}:{line}: rule 'student'")
+    assert "unknown operator 'has'" in bad.stderr
+
+
+def test_playbook_show_prints_what_earns_points_in_both_languages() -> None:
+    english = run("playbook", "show")
+    assert english.returncode == 0, english.stderr
+    for heading in ("What disqualifies a lead", "What earns points", "What makes each level", "What makes an MQL"):
+        assert heading in english.stdout
+    japanese = run("playbook", "show", lang="ja")
+    for heading in ("対象外とする条件", "行動スコア", "確度レベルの条件", "MQLとする条件"):
+        assert heading in japanese.stdout
+
+
+def test_a_database_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("summary", db=tmp_path / "no" / "such" / "x.db")
+    assert result.returncode == 2
+    assert "folder does not exist" in result.stderr
+
+
+def test_lifecycle_can_be_drawn_as_mermaid() -> None:
+    result = run("lifecycle", "--mermaid")
+    assert result.returncode == 0
+    assert "mql --> sal: accepted" in result.stdout
