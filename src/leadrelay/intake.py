@@ -281,12 +281,12 @@ def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: fro
         raise InputError("type", f"unknown activity type '{type_}' (known: {', '.join(sorted(activity_types))})")
     occurred_at = parse_time(record.get("occurred_at"), "occurred_at", now)
     campaign = parse_campaign(record.get("campaign"))
-    product = _text(record, "product", limit=80)
+    product = _lower(_text(record, "product", limit=80))
     properties = record.get("properties") or {}
     if not isinstance(properties, Mapping):
         raise InputError("properties", "must be an object of name: value")
     try:
-        json.dumps(properties)
+        json.dumps(properties, allow_nan=False)  # NaN and Infinity are not JSON (PostgreSQL refuses them)
     except (TypeError, ValueError):
         raise InputError("properties", "must hold only JSON values") from None
     source = record.get("source_id")

@@ -6,7 +6,7 @@ They take parsed input and ``now``; they turn the domain's decisions into stored
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -149,7 +149,7 @@ def ingest(
     result.activities_inserted = len(rows)
     new_ids = {lead_ids[e] for e in created_emails}
     touched |= new_ids
-    result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids)
+    result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids)
     return result
 
 
@@ -183,12 +183,20 @@ def evaluate(
     now: datetime,
     *,
     new_ids: set[int] | None = None,
+    profile_changed: set[int] | None = None,
 ) -> list[tuple[str, StageChange]]:
-    """Judge the given leads at ``now`` and store their scores, level and any stage moves."""
+    """Judge the given leads at ``now`` and store their scores, level and any stage moves.
+
+    Activity-driven moves after a lead's anchor are re-derived, so late activities land where
+    they belong. Two things make the present a new anchor instead of rewriting the past:
+    moves decided under another playbook (they stay as they were decided), and a profile
+    change that changes whether the lead passes the fit gate (it is judged again from now).
+    """
     ids = sorted(set(lead_ids))
     if not ids:
         return []
     new_ids = new_ids or set()
+    profile_changed = profile_changed or set()
     states = tx.lead_states(ids)
     accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
     histories = tx.activities_of(ids)
@@ -202,8 +210,17 @@ def evaluate(
         account = accounts.get(state.account_id) if state.account_id is not None else None
         history = histories.get(lead_id, [])
         judged = assess(state.lead, account, history, playbook, now)
-        plan = plan_moves(state, account, history, judged, playbook, now, is_new=lead_id in new_ids)
         old = [m for m in stored.get(lead_id, []) if state.anchor_at is None or m.occurred_at > state.anchor_at]
+        if any(m.playbook_hash != playbook.hash for m in old):
+            state = replace(
+                state, anchor_stage=Stage(old[-1].to_stage), anchor_at=old[-1].occurred_at, anchor_check=False
+            )
+            old = []
+        if lead_id in profile_changed and judged.fit_passed != state.fit_passed:
+            current = Stage(old[-1].to_stage) if old else state.anchor_stage
+            state = replace(state, anchor_stage=current, anchor_at=now, anchor_check=True)
+            old = []
+        plan = plan_moves(state, account, history, judged, playbook, now, is_new=lead_id in new_ids)
         if not _same(old, plan.rederived):
             deletes.extend(m.id for m in old)
             inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)

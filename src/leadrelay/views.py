@@ -128,7 +128,7 @@ def lead_report(
                 "base": c.base,
                 "counted": c.counted,
                 "decay": round(c.factor, 4),
-                "points": round(c.points, 2),
+                "points": round(c.points, 2) + 0.0,
                 "note": c.note,
             }
             for c in judged.engagement.contributions

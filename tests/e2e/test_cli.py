@@ -196,3 +196,14 @@ def test_lifecycle_can_be_drawn_as_mermaid() -> None:
     result = run("lifecycle", "--mermaid")
     assert result.returncode == 0
     assert "mql --> sal: accepted" in result.stdout
+
+
+def test_a_missing_argument_is_a_usage_message_not_a_traceback() -> None:
+    result = run("playbook", "validate")
+    assert result.returncode == 2
+    assert "Missing argument" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_playbook_show_prints_lists_in_conditions() -> None:
+    result = run("playbook", "show")
+    assert "account.industry is one of [manufacturing, it, software" in result.stdout

@@ -280,3 +280,36 @@ def test_summary_counts_mqls_of_this_week_only(relay: LeadRelay) -> None:
     summary = relay.summary()
     assert summary["by_stage"]["mql"] == 2
     assert summary["mqls_this_week"] == 1
+
+
+def test_a_new_playbook_never_rewrites_decisions_made_under_the_old_one(relay: LeadRelay, tmp_path: Any) -> None:
+    from leadrelay.playbook.loader import default_playbook_path
+
+    relay.add_leads([sato_profile()])
+    relay.record_activities(journey()[:5])
+    before = relay.lead(SATO)["history"]
+    assert before[-1]["to"] == "mql" and before[-1]["rule"] == "mql_level4"
+    stricter = tmp_path / "stricter.yaml"
+    text = default_playbook_path().read_text(encoding="utf-8")
+    stricter.write_text(
+        text.replace("when: {field: level, op: gte, value: 4}", "when: {field: level, op: gte, value: 9}"),
+        encoding="utf-8",
+    )
+    relay.use_playbook(stricter)
+    relay.record_activities([{"email": SATO, "type": "email_opened", "occurred_at": at(1), "source_id": "later"}])
+    after = relay.lead(SATO)
+    assert after["stage"] == "mql"
+    assert [(m["to"], m["rule"], m["playbook"]) for m in after["history"]] == [
+        (m["to"], m["rule"], m["playbook"]) for m in before
+    ]
+
+
+def test_enriching_a_profile_qualifies_the_lead_from_now_not_in_the_past(relay: LeadRelay) -> None:
+    relay.record_activities([{"email": SATO, "type": "demo_requested", "occurred_at": at(1), "source_id": "d1"}])
+    assert relay.lead(SATO)["stage"] == "nurture"  # nothing known about the company yet: fit gate not passed
+    relay.add_leads([sato_profile()])
+    report = relay.lead(SATO)
+    assert [(m["to"], m["trigger"], m["at"]) for m in report["history"]] == [
+        ("nurture", "engaged", (NOW - timedelta(days=1)).isoformat()),
+        ("mql", "hand_raised", NOW.isoformat()),
+    ]

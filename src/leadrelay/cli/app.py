@@ -109,7 +109,7 @@ def _print_result(result: BatchResult, lang: str) -> None:
     if len(result.moves) > 20:
         console.print(f"  … {len(result.moves) - 20} more")
     for rejection in result.rejected[:50]:
-        errors.print(f"[red]rejected[/] {rejection}", highlight=False)
+        errors.print(f"rejected {rejection}", markup=False, highlight=False)
     if len(result.rejected) > 50:
         errors.print(f"… {len(result.rejected) - 50} more rejected")
 
@@ -396,18 +396,18 @@ def main() -> None:
         sys.exit(130)
     except (UserError, PlaybookError, StoreError, LeadNotFound, InputError) as exc:
         message = f"no lead with e-mail {exc}" if isinstance(exc, LeadNotFound) else str(exc)
-        errors.print(f"[red]error:[/] {message}", highlight=False)
+        errors.print(f"error: {message}", markup=False, highlight=False)
         sys.exit(2)
     except sa.exc.OperationalError as exc:
-        errors.print(f"[red]error:[/] database: {str(exc.orig).strip().splitlines()[0]}", highlight=False)
+        errors.print(f"error: database: {str(exc.orig).strip().splitlines()[0]}", markup=False, highlight=False)
         sys.exit(2)
     except LookupError as exc:
-        errors.print(f"[red]error:[/] {exc}", highlight=False)
+        errors.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors: missing argument, bad option value
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            errors.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(getattr(exc, "exit_code", 2))

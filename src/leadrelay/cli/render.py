@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -43,7 +44,7 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
         "list_source",
     ):
         if profile.get(key):
-            head.add_row(key.replace("_", " "), str(profile[key]))
+            head.add_row(key.replace("_", " "), escape(str(profile[key])))
     if profile.get("custom"):
         head.add_row("custom", ", ".join(f"{k}={v}" for k, v in profile["custom"].items()))
     account = report["account"]
@@ -64,7 +65,7 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
     level = report["level"]
     head.add_row(
         t("level", lang),
-        f"{level['level']} — {level['label']} [dim]({level['rule']}; {t('owner', lang)}: {level['owner'] or '—'})[/]"
+        f"{level['level']} — {escape(level['label'])} [dim]({level['rule']}; {t('owner', lang)}: {level['owner'] or '—'})[/]"
         if level
         else "—",
     )
@@ -77,7 +78,7 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
     dq = report["disqualification"]
     head.add_row(
         t("disqualified", lang),
-        f"[red]{dq['label']}[/] [dim]({dq['rule']}: {dq['reason']})[/]" if dq else t("none", lang),
+        f"[red]{escape(dq['label'])}[/] [dim]({dq['rule']}: {dq['reason']})[/]" if dq else t("none", lang),
     )
     scores = report["scores"]
     gate = t("passed", lang) if scores["fit_gate_passed"] else f"[yellow]{t('not_passed', lang)}[/]"
@@ -101,7 +102,7 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
             move["trigger"],
             move["actor"],
             move["rule"] or "—",
-            move["reason"],
+            escape(move["reason"]),
         )
     console.print(history)
 
@@ -110,7 +111,7 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
     fit.add_column(t("label", lang))
     fit.add_column(t("points", lang), justify="right")
     for row in report["fit"]:
-        fit.add_row(row["rule"], row["label"], _fmt(row["points"]))
+        fit.add_row(row["rule"], escape(row["label"]), _fmt(row["points"]))
     console.print(fit)
 
     engagement = Table(title=f"{t('engagement', lang)} = {scores['engagement']:.1f}")
@@ -134,7 +135,7 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
             f"{row['counted']:g}/{row['base']:g}" if row["rule"] else "—",
             f"×{row['decay']:.3f}" if row["rule"] else "—",
             _fmt(row["points"]),
-            row["note"],
+            escape(row["note"]),
         )
     console.print(engagement)
 
@@ -179,7 +180,7 @@ def summary(console: Console, data: dict[str, Any], playbook: Playbook, lang: st
             playbook.stage_label(Stage(row["stage"]), lang),
             str(row["level"] or "—"),
             f"{row['score']:.1f}",
-            "\n".join(row["why"]),
+            escape("\n".join(row["why"])),
         )
     console.print(top)
 
@@ -207,11 +208,11 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
         head.add_row("", doc.description.strip())
     head.add_row("Time zone", str(pb.timezone))
     window = f"{pb.window_days:g} {t('days', lang)}" if pb.window_days else "—"
-    head.add_row(t("window", lang), f"{window}; {t('decay', lang)}: {pb.decay.describe(lang)}")
+    head.add_row(t("window", lang), f"{window}; {t('decay', lang)}: {escape(pb.decay.describe(lang))}")
     gate = []
     if pb.fit_gate.min_score is not None:
         gate.append(f"{t('fit', lang)} ≥ {pb.fit_gate.min_score:g}")
-    gate_text = pb.fit_gate.condition.describe(lang)
+    gate_text = escape(pb.fit_gate.condition.describe(lang))
     if gate_text not in ("always", "常に"):
         gate.append(gate_text)
     head.add_row(t("fit_gate", lang), " and ".join(gate) or "—")
@@ -221,14 +222,21 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
     for key in ("rule", "reason", "label", "condition"):
         dq.add_column(t(key, lang))
     for dq_rule in pb.disqualifications:
-        dq.add_row(dq_rule.id, dq_rule.reason, dq_rule.label, dq_rule.text_ja if lang == "ja" else dq_rule.text_en)
+        dq.add_row(
+            dq_rule.id,
+            dq_rule.reason,
+            escape(dq_rule.label),
+            escape(dq_rule.text_ja if lang == "ja" else dq_rule.text_en),
+        )
     console.print(dq)
 
     fit = Table(title=t("pb_fit", lang))
     for key in ("rule", "label", "condition", "points"):
         fit.add_column(t(key, lang), justify="right" if key == "points" else "left")
     for fit_rule in pb.fit_rules:
-        fit.add_row(fit_rule.id, fit_rule.label, fit_rule.condition.describe(lang), _fmt(fit_rule.points))
+        fit.add_row(
+            fit_rule.id, escape(fit_rule.label), escape(fit_rule.condition.describe(lang)), _fmt(fit_rule.points)
+        )
     console.print(fit)
 
     engagement = Table(title=t("pb_engagement", lang))
@@ -236,15 +244,15 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
         engagement.add_column(t(key, lang), justify="right" if key == "points" else "left")
     docs = {r.id: r for r in doc.engagement.rules}
     for rule in pb.engagement_rules:
-        condition = rule.where.describe(lang)
+        condition = escape(rule.where.describe(lang))
         engagement.add_row(
             rule.id,
-            rule.label,
+            escape(rule.label),
             " / ".join(sorted(rule.types)),
             "—" if condition in ("always", "常に") else condition,
             _fmt(rule.points),
             _limits(docs[rule.id]),
-            rule.decay.describe(lang) if rule.decay else "—",
+            escape(rule.decay.describe(lang)) if rule.decay else "—",
         )
     console.print(engagement)
 
@@ -252,7 +260,9 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
     for key in ("level", "rule", "label", "condition", "owner"):
         levels.add_column(t(key, lang))
     for level in pb.levels:
-        levels.add_row(str(level.level), level.id, level.label, level.condition.describe(lang), level.owner or "—")
+        levels.add_row(
+            str(level.level), level.id, escape(level.label), escape(level.condition.describe(lang)), level.owner or "—"
+        )
     console.print(levels)
 
     mql = Table(title=t("pb_mql", lang))
@@ -261,8 +271,8 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
     for mql_rule in pb.mql_rules:
         mql.add_row(
             mql_rule.id,
-            mql_rule.label,
-            mql_rule.condition.describe(lang),
+            escape(mql_rule.label),
+            escape(mql_rule.condition.describe(lang)),
             mql_rule.product or "—",
             t("yes" if mql_rule.priority else "no", lang),
         )
@@ -272,9 +282,9 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
     for key in ("rule", "label", "activity", "condition"):
         hands.add_column(t(key, lang))
     for hr in pb.hand_raisers:
-        condition = hr.where.describe(lang)
+        condition = escape(hr.where.describe(lang))
         hands.add_row(
-            hr.id, hr.label, " / ".join(sorted(hr.types)), "—" if condition in ("always", "常に") else condition
+            hr.id, escape(hr.label), " / ".join(sorted(hr.types)), "—" if condition in ("always", "常に") else condition
         )
     console.print(hands)
 

@@ -186,7 +186,7 @@ def _score_getter(path: list[str], where: Path, raw: str) -> Getter:
         key = path[1]
         return lambda facts: facts.scores.get(key, 0.0)
     if len(path) == 3 and path[1] == "product":
-        key = f"product.{path[2]}"
+        key = f"product.{path[2].casefold()}"
         return lambda facts: facts.scores.get(key, 0.0)
     raise ConditionError(
         where, f"unknown field '{raw}' (score fields: score.fit, score.engagement, score.total, score.product.NAME)"
@@ -319,17 +319,36 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _fast_test(op: Operator, value: Any) -> Callable[[Any], bool]:
+    """The operator bound to its value; lists of plain text become a set lookup."""
+    if op.name in {"eq", "ne", "in", "not_in"}:
+        options = [value] if op.name in {"eq", "ne"} else value
+        if all(isinstance(v, str) for v in options):
+            folded = frozenset(v.casefold() for v in options)
+            negate = op.name in {"ne", "not_in"}
+
+            def member(actual: Any) -> bool:
+                if isinstance(actual, str):
+                    return (actual.casefold() in folded) != negate
+                return op.test(actual, value)
+
+            return member
+    test = op.test
+    return lambda actual: test(actual, value)
+
+
 class FieldTest(Condition):
-    __slots__ = ("field", "getter", "op", "value")
+    __slots__ = ("field", "getter", "op", "test", "value")
 
     def __init__(self, field: str, op: Operator, value: Any, getter: Getter) -> None:
         self.field = field
         self.op = op
         self.value = value
         self.getter = getter
+        self.test = _fast_test(op, value)
 
     def __call__(self, subject: Any) -> bool:
-        return self.op.test(self.getter(subject), self.value)
+        return self.test(self.getter(subject))
 
     def describe(self, lang: str = "en") -> str:
         if self.op.value == "none":
@@ -360,7 +379,7 @@ def _recent(facts: Facts, within: timedelta | None) -> Iterable[Activity]:
     if within is None:
         return facts.activities
     since = facts.as_of - within
-    return (a for a in facts.activities if a.occurred_at > since)
+    return (a for a in facts.activities if a.occurred_at >= since)
 
 
 class ActivityTest(Condition):

@@ -157,11 +157,21 @@ def derive_moves(
     for moment in checkpoints:
         end = bisect_right(times, moment)
         visible = activities[:end]
-        arrived = [a for a in activities[bisect_left(times, moment) : end] if anchor is None or a.occurred_at > anchor]
+        if anchor is not None and moment == anchor and check_at_anchor:
+            # judged again at the anchor: nothing arrives, but recent hand-raises (within the
+            # scoring window) still count
+            window = playbook.window()
+            arrived = []
+            raisers = list(activities[bisect_left(times, moment - window) if window is not None else 0 : end])
+        else:
+            arrived = [
+                a for a in activities[bisect_left(times, moment) : end] if anchor is None or a.occurred_at > anchor
+            ]
+            raisers = arrived
         engagement = engagement_at(counted, playbook, moment)
         scores = score_map(fit, engagement)
         facts = Facts(lead, account, visible, moment, scores)
-        change = _qualify(stage, moment, facts, arrived, playbook, fit)
+        change = _qualify(stage, moment, facts, arrived, raisers, playbook, fit)
         if change is None and stage == Stage.NEW and arrived:
             change = StageChange(
                 Trigger.ENGAGED,
@@ -186,6 +196,7 @@ def _qualify(
     moment: datetime,
     facts: Facts,  # its scores are filled in with the level here
     arrived: list[Activity],
+    raisers: list[Activity],
     playbook: Playbook,
     fit: float,
 ) -> StageChange | None:
@@ -193,7 +204,7 @@ def _qualify(
     level_no = level.level if level else None
     facts.scores["level"] = float(level_no or 0)
     gate = playbook.fit_gate.passes(facts, fit)
-    for activity in arrived:
+    for activity in raisers:
         for rule in playbook.hand_raisers:
             if rule.matches(activity) and (gate or playbook.hand_raisers_bypass_fit_gate):
                 return StageChange(

@@ -79,8 +79,8 @@ def count_points(activities: Sequence[Activity], playbook: Playbook) -> list[Cou
             matched = True
             note = ""
             counted = rule.points
-            if rule.unique_key is not None:
-                key = rule.unique_key(activity)
+            key = rule.unique_key(activity) if rule.unique_key is not None else None
+            if key is not None:  # an activity without the property is not a repeat of anything
                 bucket = seen.setdefault(rule.id, set())
                 if key in bucket:
                     out.append(Counted(activity, rule, rule.points, 0.0, f"repeat of {rule.unique_by}={key}"))
@@ -90,7 +90,6 @@ def count_points(activities: Sequence[Activity], playbook: Playbook) -> list[Cou
             if rule.max_times is not None and done >= rule.max_times:
                 out.append(Counted(activity, rule, rule.points, 0.0, f"counted {rule.max_times} times already"))
                 continue
-            times[rule.id] = done + 1
             if rule.cap is not None and counted > 0:
                 slot = (rule.id, _period(rule, activity.occurred_at, playbook))
                 used = spent.get(slot, 0.0)
@@ -99,6 +98,8 @@ def count_points(activities: Sequence[Activity], playbook: Playbook) -> list[Cou
                     note = f"cap {rule.cap.points:g} per {rule.cap.per} reached"
                     counted = left
                 spent[slot] = used + counted
+            if counted or not note:  # an activity the cap cut to nothing does not use up a repeat
+                times[rule.id] = done + 1
             out.append(Counted(activity, rule, rule.points, counted, note))
         if not matched:
             out.append(Counted(activity, None, 0.0, 0.0, "no scoring rule"))
@@ -129,9 +130,12 @@ class EngagementScore:
 
 
 def _factor(rule: EngagementRule, age: timedelta, decay: Decay, window: timedelta | None) -> float:
+    """A rule's own decay replaces both the playbook's decay and its scoring window."""
+    if rule.decay is not None:
+        return rule.decay.factor(age)
     if window is not None and age > window:
         return 0.0
-    return (rule.decay or decay).factor(age)
+    return decay.factor(age)
 
 
 def engagement_at(

@@ -110,7 +110,9 @@ def parse_playbook(text: str, source: str = "<playbook>") -> LoadedPlaybook:
     try:
         doc = PlaybookDoc.model_validate(plain(tree))
     except ValidationError as exc:
-        first = exc.errors()[0]
+        problems = exc.errors()
+        # a misspelt key shows up as "unknown key" and as "missing": name the typo first
+        first = next((e for e in problems if e.get("type") == "extra_forbidden"), problems[0])
         loc: Loc = tuple(first["loc"])
         raise _error(source, tree, loc, _pydantic_message(first)) from None
     builder = _Builder(source, tree, doc)
@@ -222,7 +224,7 @@ class _Builder:
                 raise self.fail(
                     ("lifecycle", "labels", key), f"unknown stage '{key}' (stages: {', '.join(s.value for s in Stage)})"
                 ) from None
-            labels[stage] = (label.en, label.ja or label.en)
+            labels[stage] = (label.en, label.ja or DEFAULT_LABELS[stage][1])
 
         fit_rules = []
         for i, fit_doc in enumerate(doc.fit.rules):

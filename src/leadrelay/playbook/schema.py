@@ -3,6 +3,7 @@ checked afterwards by :mod:`leadrelay.domain.conditions`, which knows fields and
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -171,4 +172,6 @@ class PlaybookDoc(Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value

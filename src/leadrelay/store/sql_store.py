@@ -62,6 +62,7 @@ class LeadState:
     mql_at: datetime | None
     mql_product: str | None
     priority: bool
+    fit_passed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class StoredMove:
     occurred_at: datetime
     rule_id: str | None
     score: float | None
+    playbook_hash: str | None
 
 
 def _lead_from_row(row: Any) -> Lead:
@@ -288,6 +290,7 @@ class StoreTx:
                     mql_at=row.mql_at,
                     mql_product=row.mql_product,
                     priority=row.priority,
+                    fit_passed=row.fit_passed,
                 )
         return out
 
@@ -364,7 +367,14 @@ class StoreTx:
             for row in self.execute(query):
                 out[row.lead_id].append(
                     StoredMove(
-                        row.id, row.trigger, row.from_stage, row.to_stage, row.occurred_at, row.rule_id, row.score
+                        row.id,
+                        row.trigger,
+                        row.from_stage,
+                        row.to_stage,
+                        row.occurred_at,
+                        row.rule_id,
+                        row.score,
+                        row.playbook_hash,
                     )
                 )
         return out

@@ -1,0 +1,331 @@
+"""Parsing outside records: every refusal names the field; keys are stable; places are normalised."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from leadrelay.domain.model import ACTIVITY_TYPES
+from leadrelay.intake import (
+    FUTURE_TOLERANCE,
+    InputError,
+    activity_key,
+    parse_activity,
+    parse_lead,
+    parse_time,
+)
+from tests.conftest import JST, NOW
+
+TYPES = frozenset(ACTIVITY_TYPES)
+
+
+def record(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "email": "Taro.Yamada@Acme.co.jp",
+        "type": "webinar_attended",
+        "occurred_at": "2026-11-20T10:30:00+09:00",
+        "campaign": {"code": "WB-2026-11", "name": "DX webinar", "channel": "Webinar", "kind": "nurture"},
+        "product": "analytics",
+        "properties": {"duration_min": 45},
+    }
+    base.update(changes)
+    return {k: v for k, v in base.items() if v is not ...}
+
+
+def refusal(data: dict[str, Any]) -> InputError:
+    with pytest.raises(InputError) as caught:
+        parse_activity(data, NOW, TYPES)
+    return caught.value
+
+
+# --- parse_activity --------------------------------------------------------------------------
+
+
+def test_a_good_activity_is_parsed_into_domain_values() -> None:
+    parsed = parse_activity(record(), NOW, TYPES)
+
+    assert parsed.email == "taro.yamada@acme.co.jp"
+    assert parsed.activity.type == "webinar_attended"
+    assert parsed.activity.occurred_at == datetime(2026, 11, 20, 10, 30, tzinfo=JST)
+    assert parsed.activity.campaign is not None
+    assert (parsed.activity.campaign.code, parsed.activity.campaign.channel) == ("WB-2026-11", "webinar")
+    assert parsed.activity.product == "analytics"
+    assert parsed.activity.properties == {"duration_min": 45}
+    assert parsed.source_id is None
+    assert parsed.lead is None
+
+
+def test_a_campaign_given_as_a_code_is_accepted() -> None:
+    parsed = parse_activity(record(campaign=" WB-01 "), NOW, TYPES)
+    assert parsed.activity.campaign is not None
+    assert parsed.activity.campaign.code == "WB-01"
+
+
+def test_a_utc_z_timestamp_is_accepted() -> None:
+    parsed = parse_activity(record(occurred_at="2026-11-20T01:30:00Z"), NOW, TYPES)
+    assert parsed.activity.occurred_at == datetime(2026, 11, 20, 10, 30, tzinfo=JST)
+
+
+def test_malformed_email_names_the_email_field() -> None:
+    error = refusal(record(email="taro.acme.co.jp"))
+    assert error.field == "email"
+    assert str(error) == "email: 'taro.acme.co.jp' is not an e-mail address (it needs exactly one @)"
+
+
+def test_missing_email_is_required() -> None:
+    assert str(refusal(record(email=...))) == "email: is required"
+
+
+def test_unknown_type_names_the_type_field() -> None:
+    error = refusal(record(type="webinar_watched"))
+    assert error.field == "type"
+    assert error.message.startswith("unknown activity type 'webinar_watched' (known: ad_clicked, bant_collected,")
+
+
+def test_naive_timestamp_names_the_occurred_at_field() -> None:
+    error = refusal(record(occurred_at="2026-11-20T10:30:00"))
+    assert error.field == "occurred_at"
+    assert error.message == "'2026-11-20T10:30:00' has no time zone (add +09:00, Z or another offset)"
+
+
+def test_text_that_is_not_a_timestamp_names_the_field() -> None:
+    error = refusal(record(occurred_at="last tuesday"))
+    assert error.field == "occurred_at"
+    assert "is not an ISO 8601 timestamp" in error.message
+
+
+def test_timestamp_beyond_the_future_tolerance_is_refused() -> None:
+    too_late = NOW + FUTURE_TOLERANCE + timedelta(seconds=1)
+    error = refusal(record(occurred_at=too_late.isoformat()))
+    assert error.field == "occurred_at"
+    assert error.message == f"'{too_late.isoformat()}' is in the future (now is 2026-11-25T12:00:00+09:00)"
+
+
+def test_timestamp_within_the_future_tolerance_is_accepted() -> None:
+    assert timedelta(minutes=5) == FUTURE_TOLERANCE
+    skewed = NOW + FUTURE_TOLERANCE
+    assert parse_activity(record(occurred_at=skewed.isoformat()), NOW, TYPES).activity.occurred_at == skewed
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        (["wants_contact"], "must be an object of name: value"),
+        ("wants_contact=yes", "must be an object of name: value"),
+        ({"when": datetime(2026, 11, 20, tzinfo=UTC)}, "must hold only JSON values"),
+        ({"tags": {"a", "b"}}, "must hold only JSON values"),
+        ({"score": float("nan")}, "must hold only JSON values"),
+        ({"score": float("inf")}, "must hold only JSON values"),
+    ],
+)
+def test_bad_properties_name_the_properties_field(properties: Any, message: str) -> None:
+    error = refusal(record(properties=properties))
+    assert (error.field, error.message) == ("properties", message)
+
+
+def test_unknown_field_names_that_field() -> None:
+    error = refusal(record(occured_at="2026-11-20T10:30:00+09:00"))
+    assert error.field == "occured_at"
+    assert error.message.startswith("unknown field (known: campaign, email, lead, occurred_at,")
+
+
+def test_unknown_campaign_field_names_the_nested_field() -> None:
+    error = refusal(record(campaign={"code": "WB-01", "budget": 100}))
+    assert error.field == "campaign.budget"
+
+
+def test_campaign_kind_must_be_known() -> None:
+    error = refusal(record(campaign={"code": "WB-01", "kind": "awareness"}))
+    assert (error.field, error.message) == ("campaign.kind", "'awareness' is not one of acquisition, nurture, pipeline")
+
+
+def test_an_embedded_lead_error_is_prefixed_with_lead() -> None:
+    error = refusal(record(lead={"country": "Atlantis"}))
+    assert error.field == "lead.country"
+
+
+def test_an_embedded_lead_with_another_email_is_refused() -> None:
+    error = refusal(record(lead={"email": "someone.else@acme.co.jp"}))
+    assert (error.field, error.message) == ("lead.email", "differs from the activity's email")
+
+
+def test_an_embedded_lead_takes_the_activity_email() -> None:
+    parsed = parse_activity(record(lead={"last_name": "山田", "country": "日本"}), NOW, TYPES)
+    assert parsed.lead is not None
+    assert (parsed.lead.lead.email, parsed.lead.lead.last_name, parsed.lead.lead.country) == (
+        "taro.yamada@acme.co.jp",
+        "山田",
+        "JP",
+    )
+
+
+# --- activity_key ----------------------------------------------------------------------------
+
+
+def test_activity_key_is_stable_for_the_same_content() -> None:
+    first = parse_activity(record(), NOW, TYPES).activity.key
+    again = parse_activity(record(email="  TARO.YAMADA@ACME.CO.JP "), NOW, TYPES).activity.key
+    same_instant_in_utc = parse_activity(record(occurred_at="2026-11-20T01:30:00Z"), NOW, TYPES).activity.key
+
+    assert len(first) == 32
+    assert first == again == same_instant_in_utc
+
+
+def test_activity_key_ignores_the_order_of_properties() -> None:
+    one = activity_key("a@acme.jp", "survey_answered", NOW, "WB-01", None, {"x": 1, "y": 2}, None)
+    two = activity_key("a@acme.jp", "survey_answered", NOW, "WB-01", None, {"y": 2, "x": 1}, None)
+    assert one == two
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"type": "webinar_registered"},
+        {"occurred_at": "2026-11-20T10:30:01+09:00"},
+        {"campaign": "WB-02"},
+        {"product": "crm"},
+        {"properties": {"duration_min": 46}},
+        {"email": "hanako@acme.co.jp"},
+    ],
+)
+def test_activity_key_changes_with_the_content(change: dict[str, Any]) -> None:
+    assert (
+        parse_activity(record(**change), NOW, TYPES).activity.key != parse_activity(record(), NOW, TYPES).activity.key
+    )
+
+
+def test_activity_key_uses_the_source_id_when_given() -> None:
+    one = parse_activity(record(source_id="mkto-123"), NOW, TYPES)
+    other_content = parse_activity(
+        record(source_id=" mkto-123 ", type="page_viewed", occurred_at="2026-11-21T09:00:00+09:00", properties={}),
+        NOW,
+        TYPES,
+    )
+    other_id = parse_activity(record(source_id="mkto-124"), NOW, TYPES)
+    no_id = parse_activity(record(), NOW, TYPES)
+
+    assert one.source_id == "mkto-123"
+    assert one.activity.key == other_content.activity.key
+    assert one.activity.key != other_id.activity.key
+    assert one.activity.key != no_id.activity.key
+
+
+def test_a_numeric_source_id_is_used_as_text() -> None:
+    assert parse_activity(record(source_id=123), NOW, TYPES).activity.key == (
+        parse_activity(record(source_id="123"), NOW, TYPES).activity.key
+    )
+
+
+# --- parse_time ------------------------------------------------------------------------------
+
+
+def test_parse_time_requires_a_value() -> None:
+    with pytest.raises(InputError, match=r"^created_at: is required$"):
+        parse_time(None, "created_at")
+
+
+def test_parse_time_refuses_a_naive_datetime_object() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_time(datetime(2026, 11, 20, 10, 30), "occurred_at")
+    assert caught.value.field == "occurred_at"
+    assert "has no time zone" in caught.value.message
+
+
+# --- parse_lead ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("country", ["JP", "jp", "Japan", "JAPAN", "日本", "ｊａｐａｎ"])
+def test_parse_lead_normalises_country_names_to_iso_codes(country: str) -> None:
+    assert parse_lead({"email": "taro@acme.co.jp", "country": country}).lead.country == "JP"
+
+
+def test_parse_lead_normalises_other_countries() -> None:
+    assert parse_lead({"email": "amy@acme.com", "country": "United States"}).lead.country == "US"
+    assert parse_lead({"email": "amy@acme.com", "country": "アメリカ"}).lead.country == "US"
+
+
+def test_parse_lead_refuses_an_unknown_country() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_lead({"email": "taro@acme.co.jp", "country": "Atlantis"})
+    assert caught.value.field == "country"
+    assert caught.value.message == "'Atlantis' is not a country (use an ISO code such as JP or a country name)"
+
+
+@pytest.mark.parametrize("prefecture", ["大阪", "大阪府", "Osaka", "osaka-fu", "27"])
+def test_parse_lead_normalises_the_prefecture(prefecture: str) -> None:
+    parsed = parse_lead({"email": "taro@acme.co.jp", "country": "Japan", "prefecture": prefecture})
+    assert parsed.lead.prefecture == "大阪府"
+
+
+def test_parse_lead_normalises_tokyo_and_hokkaido() -> None:
+    assert parse_lead({"email": "a@acme.co.jp", "prefecture": "Tokyo"}).lead.prefecture == "東京都"
+    assert parse_lead({"email": "a@acme.co.jp", "prefecture": "北海道"}).lead.prefecture == "北海道"
+
+
+def test_parse_lead_rejects_an_unknown_prefecture_for_japan() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_lead({"email": "taro@acme.co.jp", "country": "JP", "prefecture": "Osaka Bay"})
+    assert caught.value.field == "prefecture"
+    assert caught.value.message == "'Osaka Bay' is not a Japanese prefecture (e.g. 大阪府, Osaka, 27)"
+
+
+def test_parse_lead_keeps_a_region_outside_japan_as_given() -> None:
+    parsed = parse_lead({"email": "amy@acme.com", "country": "US", "prefecture": "California"})
+    assert parsed.lead.prefecture == "California"
+
+
+def test_parse_lead_normalises_email_and_lowercases_seniority_and_department() -> None:
+    parsed = parse_lead(
+        {"email": "ＴＡＲＯ＠ＡＣＭＥ.co.jp", "seniority": "Manager", "department": "IT", "title": "  IT Manager "}
+    )
+    assert (parsed.lead.email, parsed.lead.seniority, parsed.lead.department, parsed.lead.title) == (
+        "taro@acme.co.jp",
+        "manager",
+        "it",
+        "IT Manager",
+    )
+
+
+def test_parse_lead_builds_the_company_from_the_email_domain() -> None:
+    parsed = parse_lead(
+        {
+            "email": "taro@acme.co.jp",
+            "company": {"name": "Acme", "industry": "Manufacturing", "employees": "1,200", "country": "日本"},
+        }
+    )
+    assert parsed.company is not None
+    assert (parsed.company.domain, parsed.company.industry, parsed.company.employees, parsed.company.country) == (
+        "acme.co.jp",
+        "manufacturing",
+        1200,
+        "JP",
+    )
+
+
+def test_parse_lead_names_the_company_field_at_fault() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_lead({"email": "taro@acme.co.jp", "company": {"employees": "many"}})
+    assert (caught.value.field, caught.value.message) == ("company.employees", "'many' is not a whole number")
+
+
+def test_parse_lead_refuses_an_unknown_list_source_and_unknown_fields() -> None:
+    with pytest.raises(InputError, match=r"^list_source: 'tradeshow' is not one of house, purchased, bdr$"):
+        parse_lead({"email": "taro@acme.co.jp", "list_source": "tradeshow"})
+    with pytest.raises(InputError) as caught:
+        parse_lead({"email": "taro@acme.co.jp", "nickname": "Taro"})
+    assert caught.value.field == "nickname"
+
+
+def test_parse_lead_records_which_profile_fields_were_given() -> None:
+    parsed = parse_lead({"email": "taro@acme.co.jp", "title": "CTO", "phone": "", "company_name": "Acme"})
+    assert parsed.given == frozenset({"email", "title"})
+    assert parsed.company is not None
+    assert (parsed.company.name, parsed.company.domain) == ("Acme", "acme.co.jp")
+
+
+def test_parse_lead_refuses_a_future_created_at() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_lead({"email": "taro@acme.co.jp", "created_at": "2026-12-01T00:00:00+09:00"}, NOW)
+    assert caught.value.field == "created_at"

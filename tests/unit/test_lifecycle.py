@@ -1,0 +1,132 @@
+"""The lifecycle table: one test per row, every other move refused, the table checked when defined."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadrelay.domain.lifecycle import (
+    TRANSITIONS,
+    IllegalTransition,
+    Move,
+    Stage,
+    Trigger,
+    _check_table,
+    _move,
+    allowed_triggers,
+    mermaid,
+    next_stage,
+)
+
+ROWS = [(move.trigger, source, move.target) for move in TRANSITIONS for source in sorted(move.sources)]
+LEGAL = {(trigger, source) for trigger, source, _ in ROWS}
+ILLEGAL = [(trigger, stage) for trigger in Trigger for stage in Stage if (trigger, stage) not in LEGAL]
+
+
+#: The lifecycle as the product specifies it, written out row by row.
+EXPECTED_ROWS = [
+    (Trigger.ENGAGED, Stage.NEW, Stage.NURTURE),
+    (Trigger.QUALIFIED, Stage.NEW, Stage.MQL),
+    (Trigger.QUALIFIED, Stage.NURTURE, Stage.MQL),
+    (Trigger.QUALIFIED, Stage.RECYCLED, Stage.MQL),
+    (Trigger.HAND_RAISED, Stage.NEW, Stage.MQL),
+    (Trigger.HAND_RAISED, Stage.NURTURE, Stage.MQL),
+    (Trigger.HAND_RAISED, Stage.RECYCLED, Stage.MQL),
+    (Trigger.DEQUALIFIED, Stage.MQL, Stage.NURTURE),
+    (Trigger.DISQUALIFIED, Stage.NEW, Stage.DISQUALIFIED),
+    (Trigger.DISQUALIFIED, Stage.NURTURE, Stage.DISQUALIFIED),
+    (Trigger.DISQUALIFIED, Stage.MQL, Stage.DISQUALIFIED),
+    (Trigger.DISQUALIFIED, Stage.RECYCLED, Stage.DISQUALIFIED),
+    (Trigger.REINSTATED, Stage.DISQUALIFIED, Stage.NURTURE),
+    (Trigger.ACCEPTED, Stage.MQL, Stage.SAL),
+    (Trigger.REJECTED, Stage.MQL, Stage.REJECTED),
+    (Trigger.RECYCLED, Stage.REJECTED, Stage.RECYCLED),
+    (Trigger.RECYCLED, Stage.SAL, Stage.RECYCLED),
+    (Trigger.RECYCLED, Stage.SQL, Stage.RECYCLED),
+    (Trigger.RECYCLED, Stage.LOST, Stage.RECYCLED),
+    (Trigger.SALES_QUALIFIED, Stage.SAL, Stage.SQL),
+    (Trigger.OPPORTUNITY_CREATED, Stage.SQL, Stage.OPPORTUNITY),
+    (Trigger.WON, Stage.OPPORTUNITY, Stage.WON),
+    (Trigger.LOST, Stage.SAL, Stage.LOST),
+    (Trigger.LOST, Stage.SQL, Stage.LOST),
+    (Trigger.LOST, Stage.OPPORTUNITY, Stage.LOST),
+]
+
+
+@pytest.mark.parametrize(("trigger", "source", "target"), EXPECTED_ROWS)
+def test_each_row_of_the_table_moves_the_lead(trigger: Trigger, source: Stage, target: Stage) -> None:
+    assert next_stage(source, trigger) == target
+
+
+def test_the_table_holds_exactly_the_specified_rows() -> None:
+    assert sorted(ROWS) == sorted(EXPECTED_ROWS)
+
+
+@pytest.mark.parametrize(("trigger", "stage"), ILLEGAL, ids=[f"{t.value}-from-{s.value}" for t, s in ILLEGAL])
+def test_every_move_not_in_the_table_is_refused(trigger: Trigger, stage: Stage) -> None:
+    with pytest.raises(IllegalTransition) as caught:
+        next_stage(stage, trigger)
+
+    assert caught.value.trigger == trigger
+    assert caught.value.stage == stage
+    assert f"'{trigger.value}'" in str(caught.value)
+    assert f"stage '{stage.value}'" in str(caught.value)
+
+
+def test_refusal_names_the_stages_the_trigger_is_allowed_from() -> None:
+    with pytest.raises(
+        IllegalTransition, match=r"^cannot apply 'won' to a lead in stage 'new' \(allowed from: opportunity\)$"
+    ):
+        next_stage(Stage.NEW, Trigger.WON)
+
+
+def test_won_and_disqualified_leads_only_leave_by_their_own_triggers() -> None:
+    assert allowed_triggers(Stage.WON) == []
+    assert allowed_triggers(Stage.DISQUALIFIED) == [Trigger.REINSTATED]
+    assert set(allowed_triggers(Stage.MQL)) == {
+        Trigger.DEQUALIFIED,
+        Trigger.DISQUALIFIED,
+        Trigger.ACCEPTED,
+        Trigger.REJECTED,
+    }
+
+
+def test_check_table_refuses_a_duplicate_row() -> None:
+    moves = (
+        *TRANSITIONS,
+        _move(Trigger.ENGAGED, [Stage.NEW], Stage.MQL, "a second engaged move from new"),
+    )
+    with pytest.raises(ValueError, match="transition engaged from new is declared twice"):
+        _check_table(moves)
+
+
+def test_check_table_refuses_a_loop() -> None:
+    moves = (*TRANSITIONS, _move(Trigger.ACCEPTED, [Stage.SAL], Stage.SAL, "accepted again"))
+    with pytest.raises(ValueError, match="transition accepted loops on sal"):
+        _check_table(moves)
+
+
+def test_check_table_refuses_a_move_without_source() -> None:
+    moves = (*TRANSITIONS, Move(Trigger.WON, frozenset(), Stage.WON, "from nowhere"))
+    with pytest.raises(ValueError, match="transition won has no source stage"):
+        _check_table(moves)
+
+
+def test_check_table_refuses_an_unreachable_stage() -> None:
+    moves = tuple(m for m in TRANSITIONS if m.trigger != Trigger.WON)
+    with pytest.raises(ValueError, match=r"stages unreachable from New: \[<Stage.WON: 'won'>\]"):
+        _check_table(moves)
+
+
+def test_check_table_accepts_the_real_table() -> None:
+    table = _check_table(TRANSITIONS)
+    assert len(table) == 25
+    assert table[(Trigger.ACCEPTED, Stage.MQL)] == Stage.SAL
+
+
+def test_mermaid_draws_every_transition() -> None:
+    diagram = mermaid().splitlines()
+
+    assert diagram[:2] == ["stateDiagram-v2", "    [*] --> new"]
+    for trigger, source, target in ROWS:
+        assert f"    {source.value} --> {target.value}: {trigger.value}" in diagram
+    assert len(diagram) == 2 + len(ROWS)
