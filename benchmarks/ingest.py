@@ -17,6 +17,8 @@ import random
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,21 +63,23 @@ def make_records(count: int, leads_count: int, seed: int = 1) -> list[dict[str, 
     return out
 
 
-def fresh_database(base: str | None, folder: Path) -> tuple[str, Any]:
+@contextmanager
+def fresh_database(base: str | None, folder: Path) -> Iterator[str]:
+    """A new empty database: a SQLite file in ``folder``, or a new database on the server ``base``."""
     if base is None:
-        return f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}", None
+        yield f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        return
     url = sa.engine.make_url(normalise_url(base))
     name = f"leadrelay_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def engine_run(url: str, records: list[dict[str, Any]], batch: int) -> float:
@@ -127,18 +131,10 @@ def main() -> None:
     args = parser.parse_args()
     records = make_records(args.activities, args.leads)
     with tempfile.TemporaryDirectory() as folder:
-        url, drop = fresh_database(args.db, Path(folder))
-        try:
+        with fresh_database(args.db, Path(folder)) as url:
             engine_seconds = engine_run(url, records, args.batch_size)
-        finally:
-            if drop:
-                drop()
-        url, drop = fresh_database(args.db, Path(folder))
-        try:
+        with fresh_database(args.db, Path(folder)) as url:
             bulk_seconds = bulk_insert_run(url, records, args.batch_size)
-        finally:
-            if drop:
-                drop()
     kind = "postgresql" if args.db else "sqlite"
     figures = {
         "benchmark": "ingest",

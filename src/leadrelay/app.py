@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from leadrelay.clock import Clock, SystemClock
-from leadrelay.intake import ActivityInput, InputError, LeadInput, parse_activity, parse_email, parse_lead
+from leadrelay.intake import InputError, parse_activity, parse_email, parse_lead
 from leadrelay.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
 from leadrelay.services import BatchResult, Rejection, ingest
 from leadrelay.store.schema import DEFAULT_URL
@@ -101,25 +101,8 @@ class LeadRelay:
     def add_leads_numbered(
         self, records: Numbered, *, now: datetime | None = None, batch_size: int = DEFAULT_BATCH
     ) -> BatchResult:
-        moment = self._now(now)
-        playbook = self.playbook().playbook
-        total = BatchResult()
-        parsed: list[LeadInput] = []
-        for number, record in records:
-            try:
-                if isinstance(record, InputError):
-                    raise record
-                parsed.append(parse_lead(record, moment))
-            except InputError as exc:
-                total.rejected.append(Rejection(number, exc.field, exc.message))
-            if len(parsed) >= batch_size:
-                with self.store.transaction() as tx:
-                    total.merge(ingest(tx, playbook, parsed, [], moment))
-                parsed = []
-        if parsed:
-            with self.store.transaction() as tx:
-                total.merge(ingest(tx, playbook, parsed, [], moment))
-        return total
+        """Add or update leads in batches of ``batch_size``; bad records come back as rejections."""
+        return self._ingest_numbered(records, now, batch_size, leads=True)
 
     def record_activities(self, records: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> BatchResult:
         return self.record_activities_numbered(enumerate(records, start=1), now=now)
@@ -131,24 +114,36 @@ class LeadRelay:
 
         Bad records are returned as rejections; the good ones around them are kept.
         """
+        return self._ingest_numbered(records, now, batch_size, leads=False)
+
+    def _ingest_numbered(self, records: Numbered, now: datetime | None, batch_size: int, *, leads: bool) -> BatchResult:
         moment = self._now(now)
         playbook = self.playbook().playbook
         total = BatchResult()
-        parsed: list[ActivityInput] = []
+        parsed: list[Any] = []
+
+        def flush() -> None:
+            with self.store.transaction() as tx:
+                if leads:
+                    total.merge(ingest(tx, playbook, parsed, [], moment))
+                else:
+                    total.merge(ingest(tx, playbook, [], parsed, moment))
+            parsed.clear()
+
         for number, record in records:
             try:
                 if isinstance(record, InputError):
                     raise record
-                parsed.append(parse_activity(record, moment, playbook.activity_types))
+                if leads:
+                    parsed.append(parse_lead(record, moment))
+                else:
+                    parsed.append(parse_activity(record, moment, playbook.activity_types))
             except InputError as exc:
                 total.rejected.append(Rejection(number, exc.field, exc.message))
             if len(parsed) >= batch_size:
-                with self.store.transaction() as tx:
-                    total.merge(ingest(tx, playbook, [], parsed, moment))
-                parsed = []
+                flush()
         if parsed:
-            with self.store.transaction() as tx:
-                total.merge(ingest(tx, playbook, [], parsed, moment))
+            flush()
         return total
 
     def record_activity(self, *, now: datetime | None = None, **fields: Any) -> BatchResult:
