@@ -23,7 +23,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 _LEAD_TEXT_FIELDS = ("first_name", "last_name", "title", "department", "phone", "postal_code", "source_channel")
-_LEAD_FIELDS = frozenset(
+LEAD_FIELDS = frozenset(
     {
         *_LEAD_TEXT_FIELDS,
         "email",
@@ -38,11 +38,11 @@ _LEAD_FIELDS = frozenset(
         "created_at",
     }
 )
-_ACCOUNT_FIELDS = frozenset(
+ACCOUNT_FIELDS = frozenset(
     {"domain", "name", "industry", "employees", "country", "region", "prefecture", "tier", "owner"}
 )
-_ACTIVITY_FIELDS = frozenset({"email", "type", "occurred_at", "campaign", "product", "properties", "source_id", "lead"})
-_CAMPAIGN_FIELDS = frozenset({"code", "name", "channel", "kind"})
+ACTIVITY_FIELDS = frozenset({"email", "type", "occurred_at", "campaign", "product", "properties", "source_id", "lead"})
+CAMPAIGN_FIELDS = frozenset({"code", "name", "channel", "kind"})
 CAMPAIGN_KINDS = frozenset({"acquisition", "nurture", "pipeline"})
 
 
@@ -120,7 +120,7 @@ def parse_email(value: Any, name: str = "email") -> str:
 
 
 def parse_account(record: Mapping[str, Any], where: str = "company.") -> Account:
-    _unknown(record, _ACCOUNT_FIELDS, where)
+    _unknown(record, ACCOUNT_FIELDS, where)
     raw_domain = _text(record, "domain", limit=255)
     if raw_domain is None:
         raise InputError(f"{where}domain", "is required")
@@ -180,7 +180,7 @@ def _prefecture(record: Mapping[str, Any], name: str, country: str | None) -> st
 def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadInput:
     if not isinstance(record, Mapping):
         raise InputError("lead", "must be an object")
-    _unknown(record, _LEAD_FIELDS)
+    _unknown(record, LEAD_FIELDS)
     email = parse_email(record.get("email"))
     country = _country(record, "country")
     list_source = _text(record, "list_source") or "house"
@@ -231,7 +231,7 @@ def parse_campaign(value: Any, name: str = "campaign") -> Campaign | None:
         return Campaign(code=value.strip())
     if not isinstance(value, Mapping):
         raise InputError(name, "must be a campaign code or an object with code, name, channel, kind")
-    _unknown(value, _CAMPAIGN_FIELDS, f"{name}.")
+    _unknown(value, CAMPAIGN_FIELDS, f"{name}.")
     code = _text(value, "code", limit=120)
     if code is None:
         raise InputError(f"{name}.code", "is required")
@@ -271,7 +271,7 @@ def activity_key(
 def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: frozenset[str]) -> ActivityInput:
     if not isinstance(record, Mapping):
         raise InputError("activity", "must be an object")
-    _unknown(record, _ACTIVITY_FIELDS)
+    _unknown(record, ACTIVITY_FIELDS)
     email = parse_email(record.get("email"))
     type_ = record.get("type")
     if not isinstance(type_, str) or not type_.strip():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 
+from leadrelay import importing
 from leadrelay.app import DB_ENV, LeadRelay, database_url
 from leadrelay.cli import render
 from leadrelay.clock import FakeClock, SystemClock
@@ -34,9 +37,11 @@ app = typer.Typer(
 playbook_app = typer.Typer(help="Check, show and apply playbooks.", no_args_is_help=True)
 lead_app = typer.Typer(help="Look at leads.", no_args_is_help=True)
 activity_app = typer.Typer(help="Record activities.", no_args_is_help=True)
+import_app = typer.Typer(help="Import leads or activities from CSV or JSONL files.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(lead_app, name="lead")
 app.add_typer(activity_app, name="activity")
+app.add_typer(import_app, name="import")
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -376,6 +381,157 @@ def activity_import(
     with _relay() as relay:
         result = relay.record_activities_numbered(records, batch_size=batch_size)
     _finish(result)
+
+
+# --- file imports ----------------------------------------------------------------------------
+
+#: Files at least this large get a progress bar on stderr.
+PROGRESS_BYTES = 8 * 1024 * 1024
+
+MappingOpt = Annotated[
+    str,
+    typer.Option(
+        "--mapping", help="Built-in mapping (leadrelay, hubspot, salesforce, marketo) or a mapping YAML file."
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Force the file's encoding (default: UTF-8 with or without BOM, else CP932)."),
+]
+RejectsOpt = Annotated[
+    Path | None, typer.Option("--rejects", help="Where rejected rows go (default: FILE.rejects.csv beside FILE).")
+]
+BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="Records per transaction.")]
+TimezoneOpt = Annotated[
+    str | None, typer.Option("--timezone", help="Time zone of time stamps without one (overrides the mapping's).")
+]
+
+
+def _import(
+    kind: importing.Kind,
+    file: Path,
+    mapping_name: str,
+    encoding: str | None,
+    rejects: Path | None,
+    batch_size: int,
+    timezone: str | None,
+) -> None:
+    try:
+        mapping = importing.load_mapping(mapping_name).with_timezone(timezone)
+        source = importing.open_source(file, encoding)
+    except importing.ImportFileError as exc:
+        raise UserError(str(exc)) from None
+    with source:
+        if source.empty:
+            console.print(f"{file}: empty file, nothing to import")
+            _print_import(kind, BatchResult(), None)
+            return
+        try:
+            unknown = importing.prepare(source, mapping, kind)
+        except importing.ImportFileError as exc:
+            raise UserError(str(exc)) from None
+        if unknown:
+            errors.print(
+                f"warning: columns not in mapping {mapping.name}, ignored: {', '.join(unknown)}",
+                markup=False,
+                highlight=False,
+            )
+        writer = importing.RejectsWriter(rejects or importing.default_rejects_path(file), source.headers)
+        try:
+            with _relay() as relay:
+                submit = relay.add_leads_numbered if kind == "leads" else relay.record_activities_numbered
+
+                def send(batch: list[tuple[int, Any]]) -> BatchResult:
+                    return submit(batch, batch_size=batch_size + 1)
+
+                with _progress(source) as on_batch:
+                    outcome = importing.run_import(
+                        source, mapping, kind, send, writer, batch_size=batch_size, on_batch=on_batch
+                    )
+        except importing.ImportFileError as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            writer.close()
+    _print_import(kind, outcome.result, outcome.rejects_path)
+    if outcome.result.rejected:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(source: importing.Source) -> Iterator[Callable[[int], None] | None]:
+    """A Rich progress bar on stderr (bytes read, rows/s, ETA) for large files; nothing for small ones."""
+    if source.size < PROGRESS_BYTES:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    started = time.monotonic()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[rows]} rows, {task.fields[rate]} rows/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(source.path.name, total=source.size, rows=0, rate=0)
+
+        def on_batch(rows: int) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            progress.update(task, completed=source.position(), rows=rows, rate=int(rows / elapsed))
+
+        yield on_batch
+
+
+def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
+    lang = options.lang
+    parts = [
+        f"{result.leads_created} {t('leads_created', lang)}",
+        f"{result.leads_updated} {t('leads_updated', lang)}",
+    ]
+    if kind == "activities":
+        parts.append(f"{result.activities_inserted} {t('activities_recorded', lang)}")
+    parts.append(f"{result.duplicates} {t('duplicates_skipped', lang)}")
+    parts.append(f"{len(result.moves)} {t('stage_moves', lang)}")
+    parts.append(f"{len(result.rejected)} {t('rejected', lang)}")
+    console.print(", ".join(parts), soft_wrap=True)
+    for rejection in result.rejected[:20]:
+        errors.print(
+            f"rejected line {rejection.record}: {rejection.field}: {rejection.message}", markup=False, highlight=False
+        )
+    if len(result.rejected) > 20:
+        errors.print(f"… {len(result.rejected) - 20} more rejected", markup=False, highlight=False)
+    if rejects is not None:
+        errors.print(f"rejected rows written to {rejects}", markup=False, highlight=False)
+
+
+@import_app.command("leads")
+def import_leads(
+    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters) or JSONL file.")],
+    mapping: MappingOpt = "leadrelay",
+    encoding: EncodingOpt = None,
+    rejects: RejectsOpt = None,
+    batch_size: BatchOpt = 5000,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Add or update leads from a file; bad rows go to the rejects file, good ones are kept."""
+    _import("leads", file, mapping, encoding, rejects, batch_size, timezone)
+
+
+@import_app.command("activities")
+def import_activities(
+    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters) or JSONL file.")],
+    mapping: MappingOpt = "leadrelay",
+    encoding: EncodingOpt = None,
+    rejects: RejectsOpt = None,
+    batch_size: BatchOpt = 5000,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Record activities from a file (re-importing is safe); bad rows go to the rejects file."""
+    _import("activities", file, mapping, encoding, rejects, batch_size, timezone)
 
 
 def _finish(result: BatchResult) -> None:

@@ -1,0 +1,158 @@
+"""`leadrelay import` as a user runs it: real processes, real files, rejects files and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NOW = "2026-11-25T12:00:00+09:00"
+
+HUBSPOT = """\
+Record ID,Email,First Name,Last Name,Job Title,Company Name,Number of Employees,Country/Region,Create Date,Lifecycle Stage,Favourite Colour
+101,k.sato@sakura-mfg.co.jp,Kenji,Sato,部長,さくら製作所,"1,200",Japan,2026-11-01 10:00,lead,blue
+102,not-an-email,Bad,Row,,Nowhere,5,Japan,2026-11-01 11:00,lead,red
+103,a.suzuki@hikari-denki.co.jp,Aki,"Suzuki",Manager,Hikari Denki,300,JP,2026-11-02 09:30,subscriber,
+"""
+
+
+def run(*args: str, db: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env["LEADRELAY_NOW"] = NOW
+    env["LEADRELAY_DB"] = str(db)
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "leadrelay", "--lang", "en", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "import.db"
+
+
+def lead(db: Path, email: str) -> dict[str, object]:
+    shown = run("lead", "show", email, "--json", db=db)
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout)
+
+
+def test_hubspot_csv_with_a_bad_row_keeps_the_good_ones_and_reimport_changes_nothing(tmp_path: Path, db: Path) -> None:
+    source = tmp_path / "hubspot-export.csv"
+    source.write_text(HUBSPOT, encoding="utf-8")
+    first = run("import", "leads", str(source), "--mapping", "hubspot", "--timezone", "Asia/Tokyo", db=db)
+    assert first.returncode == 1, first.stderr
+    assert "2 leads created, 0 leads updated, 0 duplicates skipped" in first.stdout
+    assert "1 rejected" in first.stdout
+    assert "warning: columns not in mapping hubspot, ignored: Favourite Colour" in first.stderr
+    assert "rejected line 3: email:" in first.stderr
+
+    rejects = source.with_name("hubspot-export.csv.rejects.csv")
+    with rejects.open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0][:4] == ["line", "field", "reason", "Record ID"]
+    assert len(table) == 2
+    assert table[1][:2] == ["3", "email"]
+    assert "not-an-email" in table[1][2]
+    assert table[1][3:6] == ["102", "not-an-email", "Bad"]
+
+    before = lead(db, "k.sato@sakura-mfg.co.jp")
+    assert before["profile"]["created_at"] == "2026-11-01T10:00:00+09:00"  # type: ignore[index]
+    assert before["account"]["employees"] == 1200  # type: ignore[index]
+    assert before["account"]["name"] == "さくら製作所"  # type: ignore[index]
+
+    second = run("import", "leads", str(source), "--mapping", "hubspot", "--timezone", "Asia/Tokyo", db=db)
+    assert second.returncode == 1, second.stderr
+    assert "0 leads created" in second.stdout
+    assert "0 stage moves" in second.stdout
+    assert lead(db, "k.sato@sakura-mfg.co.jp") == before
+
+
+def test_activities_csv_with_a_mapping_file_is_idempotent(tmp_path: Path, db: Path) -> None:
+    mapping = tmp_path / "webinar-tool.yaml"
+    mapping.write_text(
+        "columns:\n  Mail: email\n  Event: type\n  Time: occurred_at\n  Seminar: campaign\n  Name: last_name\n"
+        "values:\n  type:\n    Webinar: webinar_attended\n    Registration: webinar_registered\n"
+        "timezone: Asia/Tokyo\ndate_formats: ['%Y/%m/%d %H:%M']\n",
+        encoding="utf-8",
+    )
+    source = tmp_path / "events.csv"
+    source.write_text(
+        "Mail;Event;Time;Seminar;Name\n"
+        "k.sato@sakura-mfg.co.jp;Registration;2026/11/18 09:00;dx-2026;佐藤\n"
+        "k.sato@sakura-mfg.co.jp;Webinar;2026/11/20 15:00;dx-2026;佐藤\n",
+        encoding="utf-8",
+    )
+    first = run("import", "activities", str(source), "--mapping", str(mapping), db=db)
+    assert first.returncode == 0, first.stderr
+    assert "2 activities recorded, 0 duplicates skipped" in first.stdout
+    assert not source.with_name("events.csv.rejects.csv").exists()
+    before = lead(db, "k.sato@sakura-mfg.co.jp")
+    assert before["profile"]["last_name"] == "佐藤"  # type: ignore[index]
+
+    second = run("import", "activities", str(source), "--mapping", str(mapping), db=db)
+    assert second.returncode == 0, second.stderr
+    assert "0 activities recorded, 2 duplicates skipped" in second.stdout
+    assert lead(db, "k.sato@sakura-mfg.co.jp") == before
+
+
+def test_shift_jis_file_with_japanese_names(tmp_path: Path, db: Path) -> None:
+    source = tmp_path / "sjis.csv"
+    text = "email,last_name,first_name,company.name,prefecture\r\nk.sato@sakura-mfg.co.jp,佐藤,健二,さくら製作所,大阪府\r\nm.takahashi@hikari.co.jp,髙橋,美咲,ひかり電機,東京都\r\n"
+    source.write_bytes(text.encode("cp932"))
+    done = run("import", "leads", str(source), db=db)
+    assert done.returncode == 0, done.stderr
+    assert "2 leads created" in done.stdout
+    report = lead(db, "m.takahashi@hikari.co.jp")
+    assert report["profile"]["last_name"] == "髙橋"  # type: ignore[index]
+    assert report["account"]["name"] == "ひかり電機"  # type: ignore[index]
+
+
+def test_missing_required_column_exits_2_before_reading_rows(tmp_path: Path, db: Path) -> None:
+    source = tmp_path / "no-email.csv"
+    source.write_text("First Name,Last Name\nKenji,Sato\n", encoding="utf-8")
+    done = run("import", "leads", str(source), "--mapping", "hubspot", db=db)
+    assert done.returncode == 2
+    assert "missing required column 'Email' (email)" in done.stderr
+    assert "Traceback" not in done.stderr
+    activities = tmp_path / "acts.csv"
+    activities.write_text("email,type\na@x.co.jp,webinar_attended\n", encoding="utf-8")
+    done = run("import", "activities", str(activities), db=db)
+    assert done.returncode == 2
+    assert "one mapped to occurred_at" in done.stderr
+
+
+def test_missing_and_empty_files(tmp_path: Path, db: Path) -> None:
+    missing = run("import", "leads", str(tmp_path / "nope.csv"), db=db)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.csv'}: file not found"]
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    done = run("import", "leads", str(empty), db=db)
+    assert done.returncode == 0, done.stderr
+    assert "empty file, nothing to import" in done.stdout
+    assert "0 leads created, 0 leads updated, 0 duplicates skipped, 0 stage moves, 0 rejected" in done.stdout
+
+
+def test_jsonl_activities_and_rejects_path(tmp_path: Path, db: Path) -> None:
+    source = tmp_path / "acts.jsonl"
+    good = {"email": "k.sato@sakura-mfg.co.jp", "type": "webinar_attended", "occurred_at": "2026-11-20T15:00:00+09:00"}
+    source.write_text(json.dumps(good) + "\n" + json.dumps({**good, "type": "telepathy"}) + "\n", encoding="utf-8")
+    rejects = tmp_path / "bad.csv"
+    done = run("import", "activities", str(source), "--rejects", str(rejects), db=db)
+    assert done.returncode == 1
+    assert "1 activities recorded" in done.stdout
+    with rejects.open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[1][:2] == ["2", "type"]
+    assert json.loads(table[1][3])["type"] == "telepathy"
