@@ -29,7 +29,7 @@ from leadrelay.intake import (
     LEAD_FIELDS,
     InputError,
 )
-from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain
+from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
 from leadrelay.services import BatchResult
 
 Kind = Literal["leads", "activities"]
@@ -269,13 +269,9 @@ def load_mapping(name_or_path: str) -> Mapping:
             f"--mapping: '{name_or_path}' is neither a built-in mapping ({', '.join(builtin_mappings())}) nor a file"
         )
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ImportFileError(f"{path}: mapping file not found") from None
-    except UnicodeDecodeError:
-        raise ImportFileError(f"{path}: mapping file is not UTF-8 text") from None
-    except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from None
+        text = read_text(path)
+    except DocumentError as exc:
+        raise ImportFileError(f"{path}: mapping {exc.message}") from None
     return parse_mapping(text, str(path), path.stem)
 
 

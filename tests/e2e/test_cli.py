@@ -143,8 +143,10 @@ def test_jsonl_import_keeps_good_lines_and_names_bad_ones(db: Path, tmp_path: Pa
     result = run("activity", "import", str(file), db=db)
     assert result.returncode == 1
     assert "2 activities recorded, 1 duplicates skipped" in result.stdout
-    assert "record 2: json: invalid JSON" in result.stderr
-    assert "record 3: occurred_at:" in result.stderr
+    assert "rejected line 2: json: invalid JSON" in result.stderr
+    assert "rejected line 3: occurred_at:" in result.stderr
+    rejects = (tmp_path / "activities.jsonl.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [row.split(",", 2)[:2] for row in rejects[1:]] == [["2", "json"], ["3", "occurred_at"]]
     again = run("activity", "import", str(file), db=db)
     assert "0 activities recorded, 3 duplicates skipped" in again.stdout
 

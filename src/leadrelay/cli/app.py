@@ -351,36 +351,13 @@ def activity_add(
     _finish(result)
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    try:
-        handle = path.open(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield number, InputError("json", f"invalid JSON at column {exc.colno}: {exc.msg}")
-        except UnicodeDecodeError:
-            raise UserError(f"{path}: not UTF-8 text") from None
-
-
 @activity_app.command("import")
 def activity_import(
-    file: Annotated[Path, typer.Argument(help="JSONL file: one activity object per line.")],
+    file: Annotated[Path, typer.Argument(help="JSONL (or CSV) file with leadrelay's field names.")],
     batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="Records per transaction.")] = 5000,
 ) -> None:
-    """Record activities from a JSONL file; bad lines are reported by line number, good ones kept."""
-    records = _jsonl(file)
-    with _relay() as relay:
-        result = relay.record_activities_numbered(records, batch_size=batch_size)
-    _finish(result)
+    """Record activities from a file; the same as `leadrelay import activities FILE`."""
+    _import("activities", file, "leadrelay", None, None, batch_size, None)
 
 
 # --- file imports ----------------------------------------------------------------------------

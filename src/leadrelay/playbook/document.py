@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -20,6 +21,22 @@ class DocumentError(ValueError):
         super().__init__(message)
         self.line = line
         self.message = message
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file (a BOM is allowed); :class:`DocumentError` says plainly why it cannot be read."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError(None, "file not found") from None
+    except IsADirectoryError:
+        raise DocumentError(None, "is a directory, not a file") from None
+    except OSError as exc:
+        raise DocumentError(None, f"cannot read ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(None, f"not UTF-8 text (byte {exc.start})") from None
 
 
 def parse_yaml(text: str) -> Any:

@@ -44,7 +44,7 @@ from leadrelay.domain.playbook import (
     Playbook,
 )
 from leadrelay.geo import normalise_country
-from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain
+from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
 from leadrelay.playbook.schema import DecayDoc, PlaybookDoc
 
 Loc = tuple[str | int, ...]
@@ -84,17 +84,10 @@ def default_playbook_path() -> Path:
 
 
 def load_playbook(path: str | Path) -> LoadedPlaybook:
-    file = Path(path)
     try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise PlaybookError(str(path), None, None, "", "file not found") from None
-    except OSError as exc:
-        raise PlaybookError(str(path), None, None, "", f"cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PlaybookError(str(path), None, None, "", f"not UTF-8 text (byte {exc.start})") from None
+        text = read_text(Path(path))
+    except DocumentError as exc:
+        raise PlaybookError(str(path), None, None, "", exc.message) from None
     return parse_playbook(text, str(path))
 
 
