@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.store.schema import normalise_url
+from leadrelay.store.scratch import scratch_database
 from leadrelay.store.tables import activities, leads
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -69,17 +69,8 @@ def fresh_database(base: str | None, folder: Path) -> Iterator[str]:
     if base is None:
         yield f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
         return
-    url = sa.engine.make_url(normalise_url(base))
-    name = f"leadrelay_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(base, prefix="leadrelay_bench") as url:
+        yield url
 
 
 def engine_run(url: str, records: list[dict[str, Any]], batch: int) -> float:

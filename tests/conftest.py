@@ -7,15 +7,13 @@ and skip with a message without it. Each test gets its own newly created databas
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from leadrelay.store.schema import normalise_url
+from leadrelay.store.scratch import scratch_database
 
 PG_ENV = "LEADRELAY_TEST_POSTGRES_URL"
 JST = timezone(timedelta(hours=9), "JST")
@@ -38,17 +36,8 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("LEADRELAY_REQUIRE_POSTGRES"):
             pytest.fail(f"LEADRELAY_REQUIRE_POSTGRES is set but {PG_ENV} is not")
         pytest.skip(f"PostgreSQL not configured: set {PG_ENV}=postgresql://user@host:5432/postgres to run this test")
-    url = sa.engine.make_url(normalise_url(base))
-    name = f"leadrelay_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(base, prefix="leadrelay_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,0 +1,29 @@
+"""Throw-away PostgreSQL databases for tests and benchmarks: created empty, dropped afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from leadrelay.store.schema import normalise_url
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str = "leadrelay_scratch") -> Iterator[str]:
+    """Create a new database on the server of ``server_url``; yield its URL; drop it at the end."""
+    url = sa.engine.make_url(normalise_url(server_url))
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
