@@ -73,17 +73,6 @@ class Prefecture:
     region: str
 
 
-_REGION_NAMES = {
-    "hokkaido": ("Hokkaido", "北海道"),
-    "tohoku": ("Tohoku", "東北"),
-    "kanto": ("Kanto", "関東"),
-    "chubu": ("Chubu", "中部"),
-    "kinki": ("Kinki", "近畿"),
-    "chugoku": ("Chugoku", "中国"),
-    "shikoku": ("Shikoku", "四国"),
-    "kyushu": ("Kyushu-Okinawa", "九州・沖縄"),
-}
-
 PREFECTURES: tuple[Prefecture, ...] = tuple(
     Prefecture(code, ja, en, region)
     for code, ja, en, region in (
@@ -159,8 +148,3 @@ def prefecture(raw: str | None) -> Prefecture | None:
         return None
     text = unicodedata.normalize("NFKC", str(raw)).strip().casefold()
     return _PREFECTURE_KEYS.get(text) if text else None
-
-
-def region_label(region: str, lang: str = "en") -> str:
-    en, ja = _REGION_NAMES.get(region, (region, region))
-    return ja if lang == "ja" else en

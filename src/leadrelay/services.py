@@ -12,7 +12,7 @@ from typing import Any
 
 from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves
 from leadrelay.domain.identity import account_domain
-from leadrelay.domain.lifecycle import DISQUALIFIABLE_STAGES, Stage, Trigger, next_stage
+from leadrelay.domain.lifecycle import ACTIVITY_TRIGGERS, DISQUALIFIABLE_STAGES, Stage, Trigger, next_stage
 from leadrelay.domain.model import Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
 from leadrelay.intake import ActivityInput, LeadInput
@@ -225,16 +225,13 @@ def evaluate(
             deletes.extend(m.id for m in old)
             inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
             moves_out.extend((state.lead.email, m) for m in plan.rederived if not _known(old, m))
-        inserts.extend(_move_row(lead_id, m, now, playbook, derived=m.trigger in _DERIVED) for m in plan.after)
+        inserts.extend(_move_row(lead_id, m, now, playbook, derived=m.trigger in ACTIVITY_TRIGGERS) for m in plan.after)
         moves_out.extend((state.lead.email, m) for m in plan.after)
         updates.append(_lead_update(lead_id, state, history, judged, plan, playbook, now))
     tx.delete_transitions(deletes)
     tx.insert_transitions(inserts)
     tx.update_leads(updates)
     return moves_out
-
-
-_DERIVED = frozenset({Trigger.ENGAGED, Trigger.QUALIFIED, Trigger.HAND_RAISED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,8 +272,10 @@ def plan_moves(
             Trigger.DISQUALIFIED, Stage.NEW, Stage.DISQUALIFIED, at, dq.rule_id, f"{dq.label} ({dq.reason})"
         )
         return MovePlan([], [move], Stage.DISQUALIFIED, at, False)
+    # the points counted for the assessment serve the derivation too when it saw every activity
+    counted = judged.counted if not history or history[-1].occurred_at <= now else None
     rederived = derive_moves(
-        anchor_stage, anchor_at, state.lead, account, history, playbook, check_at_anchor=anchor_check
+        anchor_stage, anchor_at, state.lead, account, history, playbook, check_at_anchor=anchor_check, counted=counted
     )
     stage = rederived[-1].to_stage if rederived else anchor_stage
     after: list[StageChange] = []
