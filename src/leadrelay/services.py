@@ -5,12 +5,12 @@ They take parsed input and ``now``; they turn the domain's decisions into stored
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves
+from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves, fit_is_static
 from leadrelay.domain.identity import account_domain
 from leadrelay.domain.lifecycle import ACTIVITY_TRIGGERS, DISQUALIFIABLE_STAGES, Stage, Trigger, next_stage
 from leadrelay.domain.model import Account, Activity, Lead
@@ -149,7 +149,12 @@ def ingest(
     result.activities_inserted = len(rows)
     new_ids = {lead_ids[e] for e in created_emails}
     touched |= new_ids
-    result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids)
+    arrivals: dict[int, datetime] = {}
+    for row in rows:
+        lead_id, moment = row["lead_id"], row["occurred_at"]
+        if lead_id not in arrivals or moment < arrivals[lead_id]:
+            arrivals[lead_id] = moment
+    result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids, arrivals=arrivals)
     return result
 
 
@@ -184,6 +189,7 @@ def evaluate(
     *,
     new_ids: set[int] | None = None,
     profile_changed: set[int] | None = None,
+    arrivals: Mapping[int, datetime] | None = None,
 ) -> list[tuple[str, StageChange]]:
     """Judge the given leads at ``now`` and store their scores, level and any stage moves.
 
@@ -191,12 +197,17 @@ def evaluate(
     they belong. Two things make the present a new anchor instead of rewriting the past:
     moves decided under another playbook (they stay as they were decided), and a profile
     change that changes whether the lead passes the fit gate (it is judged again from now).
+
+    ``arrivals`` (lead id → earliest activity just stored) lets a lead whose new activities all
+    come after everything it had before skip re-deriving the moves it already has: those moves
+    depend only on earlier activities, so they hold, and only the new activities are walked.
     """
     ids = sorted(set(lead_ids))
     if not ids:
         return []
     new_ids = new_ids or set()
     profile_changed = profile_changed or set()
+    arrivals = arrivals or {}
     states = tx.lead_states(ids)
     accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
     histories = tx.activities_of(ids)
@@ -207,6 +218,7 @@ def evaluate(
     moves_out: list[tuple[str, StageChange]] = []
     for lead_id in ids:
         state = states[lead_id]
+        rebased = False  # the present or the playbook change became a new anchor
         account = accounts.get(state.account_id) if state.account_id is not None else None
         history = histories.get(lead_id, [])
         judged = assess(state.lead, account, history, playbook, now)
@@ -215,13 +227,30 @@ def evaluate(
             state = replace(
                 state, anchor_stage=Stage(old[-1].to_stage), anchor_at=old[-1].occurred_at, anchor_check=False
             )
-            old = []
+            old, rebased = [], True
         if lead_id in profile_changed and judged.fit_passed != state.fit_passed:
             current = Stage(old[-1].to_stage) if old else state.anchor_stage
             state = replace(state, anchor_stage=current, anchor_at=now, anchor_check=True)
-            old = []
-        plan = plan_moves(state, account, history, judged, playbook, now, is_new=lead_id in new_ids)
-        if not _same(old, plan.rederived):
+            old, rebased = [], True
+        resume = None
+        arrived = arrivals.get(lead_id)
+        seen_until = state.last_activity_at
+        if seen_until is not None and state.anchor_at is not None:
+            seen_until = max(seen_until, state.anchor_at)
+        if (
+            arrived is not None
+            and seen_until is not None
+            and arrived > seen_until
+            and lead_id not in profile_changed
+            and lead_id not in new_ids
+            and not rebased
+        ):
+            resume = (Stage(old[-1].to_stage) if old else state.anchor_stage, seen_until)
+        plan = plan_moves(state, account, history, judged, playbook, now, is_new=lead_id in new_ids, resume=resume)
+        if resume is not None:  # the stored moves hold; only new ones are added
+            inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
+            moves_out.extend((state.lead.email, m) for m in plan.rederived)
+        elif not _same(old, plan.rederived):
             deletes.extend(m.id for m in old)
             inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
             moves_out.extend((state.lead.email, m) for m in plan.rederived if not _known(old, m))
@@ -244,6 +273,12 @@ class MovePlan:
     anchor_stage: Stage
     anchor_at: datetime | None
     anchor_check: bool
+    start_stage: Stage  # where the lead stood before these moves
+
+    @property
+    def stage(self) -> Stage:
+        last = self.last
+        return last.to_stage if last else self.start_stage
 
     @property
     def last(self) -> StageChange | None:
@@ -261,9 +296,13 @@ def plan_moves(
     now: datetime,
     *,
     is_new: bool,
+    resume: tuple[Stage, datetime] | None = None,
 ) -> MovePlan:
     """Decide a lead's moves: derived ones from its activities, then disqualification or
-    reinstatement, which become the new fixed point (anchor) of its history."""
+    reinstatement, which become the new fixed point (anchor) of its history.
+
+    With ``resume`` (stage, time) the derived moves up to that time are stored and still hold:
+    ``rederived`` then holds only the moves of the activities after it."""
     dq = judged.disqualification
     anchor_stage, anchor_at, anchor_check = state.anchor_stage, state.anchor_at, state.anchor_check
     if dq is not None and is_new and anchor_stage == Stage.NEW:
@@ -271,13 +310,18 @@ def plan_moves(
         move = StageChange(
             Trigger.DISQUALIFIED, Stage.NEW, Stage.DISQUALIFIED, at, dq.rule_id, f"{dq.label} ({dq.reason})"
         )
-        return MovePlan([], [move], Stage.DISQUALIFIED, at, False)
+        return MovePlan([], [move], Stage.DISQUALIFIED, at, False, anchor_stage)
     # the points counted for the assessment serve the derivation too when it saw every activity
     counted = judged.counted if not history or history[-1].occurred_at <= now else None
+    fit = judged.fit.total if fit_is_static(playbook) else None
+    if resume is not None:
+        start_stage, start_at, check = resume[0], resume[1], False
+    else:
+        start_stage, start_at, check = anchor_stage, anchor_at, anchor_check
     rederived = derive_moves(
-        anchor_stage, anchor_at, state.lead, account, history, playbook, check_at_anchor=anchor_check, counted=counted
+        start_stage, start_at, state.lead, account, history, playbook, check_at_anchor=check, counted=counted, fit=fit
     )
-    stage = rederived[-1].to_stage if rederived else anchor_stage
+    stage = rederived[-1].to_stage if rederived else start_stage
     after: list[StageChange] = []
     if dq is not None and stage in DISQUALIFIABLE_STAGES:
         at = max(now, rederived[-1].at) if rederived else now
@@ -291,15 +335,15 @@ def plan_moves(
                 f"{dq.label} ({dq.reason})",
             )
         )
-        return MovePlan(rederived, after, Stage.DISQUALIFIED, at, False)
+        return MovePlan(rederived, after, Stage.DISQUALIFIED, at, False, start_stage)
     if dq is None and stage == Stage.DISQUALIFIED:
         back = next_stage(stage, Trigger.REINSTATED)
         after.append(
             StageChange(Trigger.REINSTATED, stage, back, now, None, "no disqualification rule matches any more")
         )
         after.extend(derive_moves(back, now, state.lead, account, history, playbook, check_at_anchor=True))
-        return MovePlan(rederived, after, back, now, True)
-    return MovePlan(rederived, after, anchor_stage, anchor_at, anchor_check)
+        return MovePlan(rederived, after, back, now, True, start_stage)
+    return MovePlan(rederived, after, anchor_stage, anchor_at, anchor_check, start_stage)
 
 
 def _same(old: list[StoredMove], new: list[StageChange]) -> bool:
@@ -356,7 +400,7 @@ def _lead_update(
     now: datetime,
 ) -> dict[str, Any]:
     last = plan.last
-    stage = last.to_stage if last else plan.anchor_stage
+    stage = plan.stage
     stage_at = last.at if last else state.stage_at
     mql_move = next((m for m in reversed([*plan.rederived, *plan.after]) if m.to_stage == Stage.MQL), None)
     dq = judged.disqualification

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from itertools import takewhile
 from typing import Any
 
 from leadrelay.domain.model import Account, Activity, Lead
@@ -37,7 +38,7 @@ class Facts:
 
     lead: Lead
     account: Account | None
-    activities: Sequence[Activity]
+    activities: Sequence[Activity]  # in time order
     as_of: datetime
     scores: dict[str, float]
 
@@ -330,7 +331,7 @@ def _fast_test(op: Operator, value: Any) -> Callable[[Any], bool]:
             def member(actual: Any) -> bool:
                 if isinstance(actual, str):
                     return (actual.casefold() in folded) != negate
-                return op.test(actual, value)
+                return negate  # nothing but text equals text (see _op_eq)
 
             return member
     test = op.test
@@ -376,10 +377,11 @@ class ActivitySpec:
 
 
 def _recent(facts: Facts, within: timedelta | None) -> Iterable[Activity]:
+    """The activities in the window, newest first (``facts.activities`` is in time order)."""
     if within is None:
         return facts.activities
     since = facts.as_of - within
-    return (a for a in facts.activities if a.occurred_at >= since)
+    return takewhile(lambda a: a.occurred_at >= since, reversed(facts.activities))
 
 
 class ActivityTest(Condition):

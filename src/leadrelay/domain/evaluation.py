@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from leadrelay.domain.conditions import Facts
+from leadrelay.domain.conditions import Facts, reads_history
 from leadrelay.domain.lifecycle import MARKETING_STAGES, Stage, Trigger, next_stage
 from leadrelay.domain.model import Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
@@ -125,6 +125,12 @@ def assess(
     )
 
 
+def fit_is_static(playbook: Playbook) -> bool:
+    """Whether the fit score depends on the profile alone (no fit rule reads the activity
+    history), so the fit at any moment equals the fit now."""
+    return not any(reads_history(rule.condition) for rule in playbook.fit_rules)
+
+
 def derive_moves(
     stage: Stage,
     anchor: datetime | None,
@@ -135,22 +141,30 @@ def derive_moves(
     *,
     check_at_anchor: bool = False,
     counted: list[Counted] | None = None,
+    fit: float | None = None,
 ) -> list[StageChange]:
     """The moves the lead's activities cause after ``anchor``, starting in ``stage``.
 
     ``anchor`` ``None`` means the lead's history has no fixed point yet: every activity counts.
     ``activities`` must be sorted (see :func:`sort_activities`). With ``check_at_anchor`` the
-    lead is also judged at the anchor itself (after it was reinstated or re-scored).
+    lead is also judged at the anchor itself (after it was reinstated or re-scored). ``counted``
+    and ``fit`` may be passed in when the caller has them (see :func:`fit_is_static`).
     """
     if stage not in MARKETING_STAGES:
         return []
+    times = [a.occurred_at for a in activities]
+    start = bisect_right(times, anchor) if anchor is not None else 0
+    if start == len(times) and not check_at_anchor:
+        return []  # nothing happened after the anchor
     if counted is None:
         counted = count_points(activities, playbook)
-    times = [a.occurred_at for a in activities]
-    fit = score_fit(Facts(lead, account, activities, anchor or _START, {}), playbook).total
+    if fit is None:
+        fit = score_fit(Facts(lead, account, activities, anchor or _START, {}), playbook).total
+    gate = playbook.fit_gate
+    # below the gate's minimum fit only a hand-raise that bypasses the gate can qualify the lead
+    blocked = gate.min_score is not None and fit < gate.min_score
     moves: list[StageChange] = []
     checkpoints: list[datetime] = [anchor] if check_at_anchor and anchor is not None else []
-    start = bisect_right(times, anchor) if anchor is not None else 0
     for moment in times[start:]:
         if not checkpoints or checkpoints[-1] != moment:
             checkpoints.append(moment)
@@ -168,10 +182,13 @@ def derive_moves(
                 a for a in activities[bisect_left(times, moment) : end] if anchor is None or a.occurred_at > anchor
             ]
             raisers = arrived
+        may_qualify = not blocked or (playbook.hand_raisers_bypass_fit_gate and _raises_hand(raisers, playbook))
+        if not may_qualify and not (stage == Stage.NEW and arrived):
+            continue
         engagement = engagement_at(counted, playbook, moment)
         scores = score_map(fit, engagement)
         facts = Facts(lead, account, visible, moment, scores)
-        change = _qualify(stage, moment, facts, arrived, raisers, playbook, fit)
+        change = _qualify(stage, moment, facts, arrived, raisers, playbook, fit) if may_qualify else None
         if change is None and stage == Stage.NEW and arrived:
             change = StageChange(
                 Trigger.ENGAGED,
@@ -189,6 +206,10 @@ def derive_moves(
             if stage == Stage.MQL:
                 break
     return moves
+
+
+def _raises_hand(activities: Sequence[Activity], playbook: Playbook) -> bool:
+    return any(rule.matches(a) for a in activities for rule in playbook.hand_raisers)
 
 
 def _qualify(

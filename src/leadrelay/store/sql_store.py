@@ -6,11 +6,12 @@ unit of work on one connection, so a batch lands whole or not at all.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.store.schema import create_db_engine, migrate
-from leadrelay.store.tables import accounts, activities, campaigns, leads, playbooks, settings, transitions
+from leadrelay.store.tables import accounts, campaigns, leads, playbooks, settings, transitions
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -37,12 +38,51 @@ _LEAD_PROFILE = (
     "source_channel",
     "list_source",
 )
+_LEAD_TIMES = frozenset(
+    {"created_at", "updated_at", "stage_at", "anchor_at", "mql_at", "last_activity_at", "scored_at"}
+)
+_TRANSITION_COLUMNS = (
+    "lead_id",
+    "occurred_at",
+    "recorded_at",
+    "from_stage",
+    "to_stage",
+    "trigger",
+    "actor",
+    "rule_id",
+    "reason",
+    "derived",
+    "level",
+    "score",
+    "product",
+    "priority",
+    "activity_key",
+    "playbook_hash",
+)
 _ACCOUNT_PROFILE = ("name", "industry", "employees", "country", "region", "prefecture", "tier", "owner")
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """A moment as SQLAlchemy's SQLite DATETIME stores it (UTC, no zone, microseconds)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _read_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    moment: datetime = value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +103,7 @@ class LeadState:
     mql_product: str | None
     priority: bool
     fit_passed: bool
+    last_activity_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +156,47 @@ class StoreTx:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+
+    # The hot paths of ingest (activities in, histories out, lead rows written back) talk to the
+    # driver directly: the same SQL on both databases, values converted once here instead of
+    # through SQLAlchemy's per-value type processing.
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.dialect == "postgresql" else text
+
+    def _time(self, value: datetime | None) -> Any:
+        if self.dialect == "sqlite":
+            return _sqlite_time(value)
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value
+
+    def _json_param(self) -> str:
+        return "CAST(? AS jsonb)" if self.dialect == "postgresql" else "?"
+
+    def _cursor(self) -> Any:
+        """A driver cursor inside this unit of work's transaction."""
+        return self.connection.connection.cursor()
+
+    def _raw_many(self, text: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            cursor = self._cursor()
+            try:
+                cursor.executemany(self._sql(text), rows)
+            finally:
+                cursor.close()
+
+    def _raw_rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        cursor = self._cursor()
+        try:
+            cursor.execute(self._sql(text), tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _json_text(self, column: str) -> str:
+        """Select a JSON column as text, so equal documents are parsed once per batch."""
+        return f"CAST({column} AS text)" if self.dialect == "postgresql" else column
 
     def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         return self.connection.execute(statement, params) if params is not None else self.connection.execute(statement)
@@ -291,6 +373,7 @@ class StoreTx:
                     mql_product=row.mql_product,
                     priority=row.priority,
                     fit_passed=row.fit_passed,
+                    last_activity_at=row.last_activity_at,
                 )
         return out
 
@@ -301,10 +384,12 @@ class StoreTx:
         if not rows:
             return
         keys = [k for k in rows[0] if k != "id"]
-        stmt = (
-            leads.update().where(leads.c.id == sa.bindparam("b_id")).values({k: sa.bindparam(f"b_{k}") for k in keys})
+        times = {k for k in keys if k in _LEAD_TIMES}
+        time = self._time
+        self._raw_many(
+            f"UPDATE leads SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?",
+            [tuple(time(row[k]) if k in times else row[k] for k in keys) + (row["id"],) for row in rows],
         )
-        self.connection.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
 
     # --- activities -----------------------------------------------------------------------
 
@@ -312,45 +397,61 @@ class StoreTx:
         wanted = sorted(set(keys))
         found: set[str] = set()
         for part in _chunks(wanted):
-            found.update(self.execute(sa.select(activities.c.key).where(activities.c.key.in_(part))).scalars())
+            rows = self._raw_rows(f"SELECT key FROM activities WHERE key IN ({', '.join('?' * len(part))})", part)
+            found.update(row[0] for row in rows)
         return found
 
     def insert_activities(self, rows: list[dict[str, Any]]) -> None:
-        self._insert_ignore(activities, rows, "key")
+        time, dumps = self._time, json.dumps
+        self._raw_many(
+            "INSERT INTO activities (key, lead_id, type, occurred_at, recorded_at, campaign_id, product,"
+            f" properties, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, {self._json_param()}, ?)"
+            " ON CONFLICT (key) DO NOTHING",
+            [
+                (
+                    r["key"],
+                    r["lead_id"],
+                    r["type"],
+                    time(r["occurred_at"]),
+                    time(r["recorded_at"]),
+                    r["campaign_id"],
+                    r["product"],
+                    dumps(r["properties"]),
+                    r["source_id"],
+                )
+                for r in rows
+            ],
+        )
 
     def activities_of(self, lead_ids: Iterable[int]) -> dict[int, list[Activity]]:
         wanted = sorted(set(lead_ids))
         out: dict[int, list[Activity]] = defaultdict(list)
         campaign_cache: dict[int, Campaign] = {}
+        read_time = _read_time
+        parsed: dict[str, dict[str, Any]] = {}  # activities share a few property documents
         for part in _chunks(wanted):
-            query = (
-                sa.select(
-                    activities.c.lead_id,
-                    activities.c.key,
-                    activities.c.type,
-                    activities.c.occurred_at,
-                    activities.c.product,
-                    activities.c.properties,
-                    activities.c.campaign_id,
-                    campaigns.c.code,
-                    campaigns.c.name,
-                    campaigns.c.channel,
-                    campaigns.c.kind,
-                )
-                .select_from(activities.outerjoin(campaigns, activities.c.campaign_id == campaigns.c.id))
-                .where(activities.c.lead_id.in_(part))
-                .order_by(activities.c.lead_id, activities.c.occurred_at, activities.c.key)
+            rows = self._raw_rows(
+                f"SELECT a.lead_id, a.key, a.type, a.occurred_at, a.product, {self._json_text('a.properties')},"
+                " a.campaign_id,"
+                " c.code, c.name, c.channel, c.kind"
+                " FROM activities a LEFT OUTER JOIN campaigns c ON a.campaign_id = c.id"
+                f" WHERE a.lead_id IN ({', '.join('?' * len(part))})"
+                " ORDER BY a.lead_id, a.occurred_at, a.key",
+                part,
             )
-            for row in self.execute(query):
+            for lead_id, key, type_, occurred_at, product, properties, campaign_id, *campaign_row in rows:
                 campaign = None
-                if row.campaign_id is not None:
-                    campaign = campaign_cache.get(row.campaign_id)
+                if campaign_id is not None:
+                    campaign = campaign_cache.get(campaign_id)
                     if campaign is None:
-                        campaign = Campaign(row.code, row.name, row.channel, row.kind)
-                        campaign_cache[row.campaign_id] = campaign
-                out[row.lead_id].append(
-                    Activity(row.key, row.type, row.occurred_at, campaign, row.product, row.properties or {})
-                )
+                        campaign = Campaign(*campaign_row)
+                        campaign_cache[campaign_id] = campaign
+                moment = read_time(occurred_at)
+                assert moment is not None
+                props = parsed.get(properties)
+                if props is None:
+                    props = parsed[properties] = json.loads(properties) if properties else {}
+                out[lead_id].append(Activity(key, type_, moment, campaign, product, props))
         return out
 
     # --- transitions ----------------------------------------------------------------------
@@ -359,24 +460,16 @@ class StoreTx:
         wanted = sorted(set(lead_ids))
         out: dict[int, list[StoredMove]] = defaultdict(list)
         for part in _chunks(wanted):
-            query = (
-                sa.select(transitions)
-                .where(transitions.c.lead_id.in_(part), transitions.c.derived.is_(True))
-                .order_by(transitions.c.lead_id, transitions.c.occurred_at, transitions.c.id)
+            rows = self._raw_rows(
+                "SELECT lead_id, id, trigger, from_stage, to_stage, occurred_at, rule_id, score, playbook_hash"
+                f" FROM transitions WHERE lead_id IN ({', '.join('?' * len(part))}) AND derived = ?"
+                " ORDER BY lead_id, occurred_at, id",
+                [*part, True],
             )
-            for row in self.execute(query):
-                out[row.lead_id].append(
-                    StoredMove(
-                        row.id,
-                        row.trigger,
-                        row.from_stage,
-                        row.to_stage,
-                        row.occurred_at,
-                        row.rule_id,
-                        row.score,
-                        row.playbook_hash,
-                    )
-                )
+            for lead_id, id_, trigger, from_stage, to_stage, occurred_at, rule_id, score, digest in rows:
+                moment = _read_time(occurred_at)
+                assert moment is not None
+                out[lead_id].append(StoredMove(id_, trigger, from_stage, to_stage, moment, rule_id, score, digest))
         return out
 
     def delete_transitions(self, ids: Sequence[int]) -> None:
@@ -384,8 +477,17 @@ class StoreTx:
             self.execute(transitions.delete().where(transitions.c.id.in_(part)))
 
     def insert_transitions(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(sa.insert(transitions), rows)
+        if not rows:
+            return
+        time = self._time
+        self._raw_many(
+            f"INSERT INTO transitions ({', '.join(_TRANSITION_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(_TRANSITION_COLUMNS))})",
+            [
+                tuple(time(row[c]) if c in ("occurred_at", "recorded_at") else row[c] for c in _TRANSITION_COLUMNS)
+                for row in rows
+            ],
+        )
 
     def history(self, lead_id: int) -> list[Any]:
         query = (
