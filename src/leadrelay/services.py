@@ -150,10 +150,11 @@ def ingest(
     new_ids = {lead_ids[e] for e in created_emails}
     touched |= new_ids
     arrivals: dict[int, datetime] = {}
-    for row in rows:
-        lead_id, moment = row["lead_id"], row["occurred_at"]
-        if lead_id not in arrivals or moment < arrivals[lead_id]:
-            arrivals[lead_id] = moment
+    for key, act in batch.items():
+        if key not in existing:
+            lead_id, moment = lead_ids[act.email], act.activity.occurred_at
+            if lead_id not in arrivals or moment < arrivals[lead_id]:
+                arrivals[lead_id] = moment
     result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids, arrivals=arrivals)
     return result
 
@@ -314,10 +315,9 @@ def plan_moves(
     # the points counted for the assessment serve the derivation too when it saw every activity
     counted = judged.counted if not history or history[-1].occurred_at <= now else None
     fit = judged.fit.total if fit_is_static(playbook) else None
+    start_stage, start_at, check = anchor_stage, anchor_at, anchor_check
     if resume is not None:
         start_stage, start_at, check = resume[0], resume[1], False
-    else:
-        start_stage, start_at, check = anchor_stage, anchor_at, anchor_check
     rederived = derive_moves(
         start_stage, start_at, state.lead, account, history, playbook, check_at_anchor=check, counted=counted, fit=fit
     )
