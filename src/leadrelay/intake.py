@@ -285,10 +285,11 @@ def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: fro
     properties = record.get("properties") or {}
     if not isinstance(properties, Mapping):
         raise InputError("properties", "must be an object of name: value")
-    try:
-        json.dumps(properties, allow_nan=False)  # NaN and Infinity are not JSON (PostgreSQL refuses them)
-    except (TypeError, ValueError):
-        raise InputError("properties", "must hold only JSON values") from None
+    if properties:
+        try:
+            json.dumps(properties, allow_nan=False)  # NaN and Infinity are not JSON (PostgreSQL refuses them)
+        except (TypeError, ValueError):
+            raise InputError("properties", "must hold only JSON values") from None
     source = record.get("source_id")
     source_id = str(source).strip() if source not in (None, "") else None
     lead_record = record.get("lead")

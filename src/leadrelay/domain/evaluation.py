@@ -125,10 +125,16 @@ def assess(
     )
 
 
+_STATIC_FIT: dict[str, bool] = {}
+
+
 def fit_is_static(playbook: Playbook) -> bool:
     """Whether the fit score depends on the profile alone (no fit rule reads the activity
     history), so the fit at any moment equals the fit now."""
-    return not any(reads_history(rule.condition) for rule in playbook.fit_rules)
+    known = _STATIC_FIT.get(playbook.hash)
+    if known is None:
+        known = _STATIC_FIT[playbook.hash] = not any(reads_history(rule.condition) for rule in playbook.fit_rules)
+    return known
 
 
 def derive_moves(

@@ -41,6 +41,21 @@ _LEAD_PROFILE = (
 _LEAD_TIMES = frozenset(
     {"created_at", "updated_at", "stage_at", "anchor_at", "mql_at", "last_activity_at", "scored_at"}
 )
+_STATE_COLUMNS = (
+    "account_id",
+    "created_at",
+    "stage",
+    "stage_at",
+    "anchor_stage",
+    "anchor_at",
+    "anchor_check",
+    "mql_rule",
+    "mql_at",
+    "mql_product",
+    "priority",
+    "fit_passed",
+    "last_activity_at",
+)
 _TRANSITION_COLUMNS = (
     "lead_id",
     "occurred_at",
@@ -85,6 +100,13 @@ def _read_time(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _stored_time(value: Any) -> datetime:
+    moment = _read_time(value)
+    if moment is None:
+        raise ValueError("a required time is missing in the store")
+    return moment
+
+
 @dataclass(frozen=True, slots=True)
 class LeadState:
     """A stored lead: its profile and where it stands."""
@@ -116,24 +138,6 @@ class StoredMove:
     rule_id: str | None
     score: float | None
     playbook_hash: str | None
-
-
-def _lead_from_row(row: Any) -> Lead:
-    return Lead(
-        email=row.email,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        title=row.title,
-        seniority=row.seniority,
-        department=row.department,
-        phone=row.phone,
-        country=row.country,
-        prefecture=row.prefecture,
-        postal_code=row.postal_code,
-        source_channel=row.source_channel,
-        list_source=row.list_source,
-        custom=row.custom or {},
-    )
 
 
 def account_from_row(row: Any) -> Account:
@@ -356,24 +360,30 @@ class StoreTx:
     def lead_states(self, ids: Iterable[int]) -> dict[int, LeadState]:
         wanted = sorted(set(ids))
         out: dict[int, LeadState] = {}
+        names = ("id", "email", *_LEAD_PROFILE, "custom", *_STATE_COLUMNS)
+        columns = ", ".join(self._json_text(n) if n == "custom" else n for n in names)
         for part in _chunks(wanted):
-            for row in self.execute(sa.select(leads).where(leads.c.id.in_(part))):
-                out[row.id] = LeadState(
-                    id=row.id,
-                    lead=_lead_from_row(row),
-                    account_id=row.account_id,
-                    created_at=row.created_at,
-                    stage=Stage(row.stage),
-                    stage_at=row.stage_at,
-                    anchor_stage=Stage(row.anchor_stage),
-                    anchor_at=row.anchor_at,
-                    anchor_check=row.anchor_check,
-                    mql_rule=row.mql_rule,
-                    mql_at=row.mql_at,
-                    mql_product=row.mql_product,
-                    priority=row.priority,
-                    fit_passed=row.fit_passed,
-                    last_activity_at=row.last_activity_at,
+            rows = self._raw_rows(f"SELECT {columns} FROM leads WHERE id IN ({', '.join('?' * len(part))})", part)
+            for row in rows:
+                value = dict(zip(names, row, strict=True))
+                profile = {name: value[name] for name in _LEAD_PROFILE}
+                custom = json.loads(value["custom"]) if value["custom"] else {}
+                out[value["id"]] = LeadState(
+                    id=value["id"],
+                    lead=Lead(email=value["email"], **profile, custom=custom),
+                    account_id=value["account_id"],
+                    created_at=_stored_time(value["created_at"]),
+                    stage=Stage(value["stage"]),
+                    stage_at=_stored_time(value["stage_at"]),
+                    anchor_stage=Stage(value["anchor_stage"]),
+                    anchor_at=_read_time(value["anchor_at"]),
+                    anchor_check=bool(value["anchor_check"]),
+                    mql_rule=value["mql_rule"],
+                    mql_at=_read_time(value["mql_at"]),
+                    mql_product=value["mql_product"],
+                    priority=bool(value["priority"]),
+                    fit_passed=bool(value["fit_passed"]),
+                    last_activity_at=_read_time(value["last_activity_at"]),
                 )
         return out
 
@@ -416,7 +426,7 @@ class StoreTx:
                     time(r["recorded_at"]),
                     r["campaign_id"],
                     r["product"],
-                    dumps(r["properties"]),
+                    dumps(r["properties"]) if r["properties"] else "{}",
                     r["source_id"],
                 )
                 for r in rows
