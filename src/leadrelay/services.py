@@ -15,6 +15,7 @@ from leadrelay.domain.identity import account_domain
 from leadrelay.domain.lifecycle import ACTIVITY_TRIGGERS, DISQUALIFIABLE_STAGES, Stage, Trigger, next_stage
 from leadrelay.domain.model import Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
+from leadrelay.handoff import Routed, route_leads
 from leadrelay.intake import ActivityInput, LeadInput
 from leadrelay.store.sql_store import LeadState, StoredMove, StoreTx
 
@@ -39,6 +40,7 @@ class BatchResult:
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     moves: list[tuple[str, StageChange]] = field(default_factory=list)
+    routed: list[Routed] = field(default_factory=list)
 
     def merge(self, other: BatchResult) -> None:
         self.leads_created += other.leads_created
@@ -47,6 +49,7 @@ class BatchResult:
         self.duplicates += other.duplicates
         self.rejected.extend(other.rejected)
         self.moves.extend(other.moves)
+        self.routed.extend(other.routed)
 
 
 def ingest(
@@ -156,6 +159,9 @@ def ingest(
             if lead_id not in arrivals or moment < arrivals[lead_id]:
                 arrivals[lead_id] = moment
     result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids, arrivals=arrivals)
+    if playbook.routing is not None:  # a lead that just qualified goes to sales in the same transaction
+        qualified = {lead_ids[email] for email, move in result.moves if move.to_stage == Stage.MQL}
+        result.routed = route_leads(tx, playbook, qualified, now, only_pending=True)
     return result
 
 

@@ -35,7 +35,7 @@ def test_the_default_playbook_loads() -> None:
     loaded = load_playbook(default_playbook_path())
     playbook = loaded.playbook
 
-    assert (playbook.id, playbook.version) == ("default", "2026.11.1")
+    assert (playbook.id, playbook.version) == ("default", "2026.11.2")
     assert str(playbook.timezone) == "Asia/Tokyo"
     assert [(r.level, r.id) for r in playbook.levels] == [
         (4, "level4_sales_conversation_wanted"),

@@ -610,3 +610,15 @@ def reads_history(condition: Condition) -> bool:
     if isinstance(condition, FieldTest):
         return condition.field == "level" or condition.field.startswith("score.")
     return False
+
+
+def reads_activities(condition: Condition) -> bool:
+    """True when the condition needs the activities themselves: activity nodes, or per-product
+    scores (a lead's stored fit, engagement, total and level do not need them)."""
+    if isinstance(condition, AllOf | AnyOf):
+        return any(reads_activities(p) for p in condition.parts)
+    if isinstance(condition, NotOf):
+        return reads_activities(condition.part)
+    if isinstance(condition, ActivityTest | SameCampaignTest):
+        return True
+    return isinstance(condition, FieldTest) and condition.field.startswith("score.product.")

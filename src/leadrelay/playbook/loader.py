@@ -43,9 +43,19 @@ from leadrelay.domain.playbook import (
     MqlRule,
     Playbook,
 )
-from leadrelay.geo import normalise_country
+from leadrelay.domain.routing import (
+    WEEKDAYS,
+    Absence,
+    Department,
+    Rep,
+    Routing,
+    RoutingRule,
+    Segment,
+    Territory,
+)
+from leadrelay.geo import REGIONS, normalise_country, postal_range, prefecture
 from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
-from leadrelay.playbook.schema import DecayDoc, PlaybookDoc
+from leadrelay.playbook.schema import DecayDoc, Label, PlaybookDoc, RepDoc, TerritoryDoc
 
 Loc = tuple[str | int, ...]
 
@@ -320,6 +330,143 @@ class _Builder:
             stage_labels=labels,
             free_mail=free_mail,
             rules_by_type={k: tuple(v) for k, v in by_type.items()},
+            routing=self.routing(),
+        )
+
+    # --- routing ------------------------------------------------------------------------
+
+    def routing(self) -> Routing | None:
+        doc = self.doc.routing
+        if doc is None:
+            return None
+        base: Loc = ("routing",)
+        open_stages = set()
+        for i, name in enumerate(doc.open_stages):
+            try:
+                open_stages.add(Stage(name))
+            except ValueError:
+                raise self.fail(
+                    (*base, "open_stages", i), f"unknown stage '{name}' (stages: {', '.join(s.value for s in Stage)})"
+                ) from None
+        departments: dict[str, Department] = {}
+        reps: dict[str, Rep] = {}
+        rep_locs: dict[str, Loc] = {}
+        for i, dep_doc in enumerate(doc.departments):
+            loc: Loc = (*base, "departments", i)
+            if dep_doc.id in departments:
+                raise self.fail((*loc, "id"), f"department '{dep_doc.id}' is declared twice")
+            label = dep_doc.label
+            if isinstance(label, Label):
+                label_en, label_ja = label.en, label.ja or label.en
+            else:
+                label_en = label_ja = label or dep_doc.id
+            for j, rep_doc in enumerate(dep_doc.reps):
+                rep_loc: Loc = (*loc, "reps", j)
+                if rep_doc.id in reps:
+                    first = line_of(self.tree, rep_locs[rep_doc.id])
+                    raise self.fail((*rep_loc, "id"), f"rep '{rep_doc.id}' is declared twice (first on line {first})")
+                rep_locs[rep_doc.id] = rep_loc
+                reps[rep_doc.id] = self.rep(rep_doc, dep_doc.id, rep_loc)
+            departments[dep_doc.id] = Department(dep_doc.id, label_en, label_ja, tuple(r.id for r in dep_doc.reps))
+        if doc.fallback not in departments:
+            raise self.fail(
+                (*base, "fallback"), f"unknown department '{doc.fallback}' (declared: {', '.join(departments)})"
+            )
+        rules = []
+        for i, rule_doc in enumerate(doc.rules):
+            loc = (*base, "rules", i)
+            self.claim(rule_doc.id, loc)
+            department = departments.get(rule_doc.department)
+            if department is None:
+                raise self.fail(
+                    (*loc, "department"),
+                    f"unknown department '{rule_doc.department}' (declared: {', '.join(departments)})",
+                )
+            if not department.reps:
+                raise self.fail((*loc, "department"), f"department '{department.id}' has no reps to route to")
+            needs = {"territory": "territory", "segment": "segment", "named_account": "named_accounts"}
+            if rule_doc.strategy in needs and rule_doc.strategy != "named_account":
+                attribute = needs[rule_doc.strategy]
+                if not any(getattr(reps[r], attribute) is not None for r in department.reps):
+                    raise self.fail(
+                        (*loc, "strategy"),
+                        f"strategy {rule_doc.strategy} needs reps with a {attribute} in department '{department.id}'",
+                    )
+            condition = self.condition(rule_doc.when, LEAD_SCOPE, (*loc, "when"))
+            territory = self.territory(rule_doc.territory, (*loc, "territory")) if rule_doc.territory else None
+            rules.append(
+                RoutingRule(
+                    rule_doc.id,
+                    rule_doc.label or rule_doc.id,
+                    condition,
+                    department.id,
+                    rule_doc.strategy,
+                    territory,
+                )
+            )
+        return Routing(departments, reps, tuple(rules), doc.fallback, frozenset(open_stages))
+
+    def rep(self, doc: RepDoc, department: str, loc: Loc) -> Rep:
+        segment = None
+        if doc.segment is not None:
+            low, high = doc.segment.employees or (None, None)
+            if low is not None and high is not None and high < low:
+                raise self.fail((*loc, "segment", "employees"), f"the range {low}..{high} is empty")
+            segment = Segment(low, high, frozenset(i.casefold() for i in doc.segment.industries))
+        return Rep(
+            id=doc.id,
+            name=doc.name or doc.id,
+            department=department,
+            email=doc.email.strip().casefold() if doc.email else None,
+            capacity=doc.capacity,
+            weight=doc.weight,
+            territory=self.territory(doc.territory, (*loc, "territory")) if doc.territory else None,
+            named_accounts=frozenset(normalise_domain(d) for d in doc.named_accounts),
+            segment=segment,
+            working_days=frozenset(WEEKDAYS.index(d) for d in doc.working_days),
+            absences=tuple(Absence(a.starts, a.ends, a.note) for a in doc.out_of_office),
+            active=doc.active,
+        )
+
+    def territory(self, doc: TerritoryDoc, loc: Loc) -> Territory:
+        countries = set()
+        for i, name in enumerate(doc.countries):
+            code = normalise_country(name)
+            if code is None:
+                raise self.fail((*loc, "countries", i), f"unknown country '{name}' (use ISO codes such as JP, US)")
+            countries.add(code)
+        for i, name in enumerate(doc.regions):
+            if name.casefold() not in REGIONS:
+                raise self.fail((*loc, "regions", i), f"unknown region '{name}' (regions: {', '.join(REGIONS)})")
+        prefectures = set()
+        for i, name in enumerate(doc.prefectures):
+            found = prefecture(name)
+            if found is None:
+                raise self.fail(
+                    (*loc, "prefectures", i), f"'{name}' is not a Japanese prefecture (e.g. 大阪府, Osaka, 27)"
+                )
+            prefectures.add(found.name_ja)
+        ranges = []
+        for i, text in enumerate(doc.postal_codes):
+            postal = postal_range(text)
+            if postal is None:
+                raise self.fail(
+                    (*loc, "postal_codes", i),
+                    f"'{text}' is not a postal code, prefix or range (e.g. 530-0001, 53, 530-0000..539-9999)",
+                )
+            ranges.append(postal)
+        areas = []
+        for i, text in enumerate(doc.area_codes):
+            digits = text.replace("-", "").strip()
+            if not (digits.isdigit() and digits.startswith("0") and 2 <= len(digits) <= 5):
+                raise self.fail((*loc, "area_codes", i), f"'{text}' is not an area code (e.g. 03, 06, 075)")
+            areas.append(digits)
+        return Territory(
+            frozenset(countries),
+            frozenset(r.casefold() for r in doc.regions),
+            frozenset(prefectures),
+            tuple(ranges),
+            tuple(areas),
         )
 
     def disqualifications(self) -> list[DisqualificationRule]:

@@ -150,6 +150,73 @@ class HandRaisersDoc(Strict):
     rules: list[HandRaiserRuleDoc] = []
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Strategy = Literal["round_robin", "weighted", "load_balanced", "named_account", "territory", "segment"]
+
+
+class TerritoryDoc(Strict):
+    countries: list[str] = []
+    regions: list[str] = []
+    prefectures: list[str] = []
+    postal_codes: list[str] = []
+    area_codes: list[str] = []
+
+
+class SegmentDoc(Strict):
+    employees: tuple[Annotated[int, Field(ge=0)] | None, Annotated[int, Field(ge=0)] | None] | None = None
+    industries: list[str] = []
+
+
+class AbsenceDoc(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    starts: date = Field(alias="from")
+    ends: date = Field(alias="to")
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AbsenceDoc:
+        if self.ends < self.starts:
+            raise ValueError("'to' is before 'from'")
+        return self
+
+
+class RepDoc(Strict):
+    id: RuleId
+    name: str | None = None
+    email: str | None = None
+    capacity: Annotated[int, Field(ge=0)] | None = None
+    weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    territory: TerritoryDoc | None = None
+    named_accounts: list[str] = []
+    segment: SegmentDoc | None = None
+    working_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    out_of_office: list[AbsenceDoc] = []
+    active: bool = True
+
+
+class DepartmentDoc(Strict):
+    id: RuleId
+    label: Label | str | None = None
+    reps: list[RepDoc] = []
+
+
+class RoutingRuleDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    when: Any = None
+    territory: TerritoryDoc | None = None
+    department: str
+    strategy: Strategy = "round_robin"
+
+
+class RoutingDoc(Strict):
+    open_stages: list[str] = ["mql", "sal", "sql"]
+    departments: list[DepartmentDoc]
+    rules: list[RoutingRuleDoc] = []
+    fallback: str
+
+
 class LifecycleDoc(Strict):
     labels: dict[str, Label] = {}
 
@@ -168,6 +235,7 @@ class PlaybookDoc(Strict):
     levels: list[LevelDoc] = []
     mql: MqlDoc = MqlDoc()
     hand_raisers: HandRaisersDoc = HandRaisersDoc()
+    routing: RoutingDoc | None = None
 
     @field_validator("version", mode="before")
     @classmethod

@@ -21,7 +21,16 @@ from sqlalchemy.engine import Connection, Engine
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.store.schema import create_db_engine, migrate
-from leadrelay.store.tables import accounts, campaigns, leads, playbooks, settings, transitions
+from leadrelay.store.tables import (
+    accounts,
+    campaigns,
+    leads,
+    playbooks,
+    rep_status,
+    routing_decisions,
+    settings,
+    transitions,
+)
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -504,6 +513,85 @@ class StoreTx:
             sa.select(transitions)
             .where(transitions.c.lead_id == lead_id)
             .order_by(transitions.c.occurred_at, transitions.c.id)
+        )
+        return list(self.execute(query))
+
+    # --- routing --------------------------------------------------------------------------
+
+    def routing_facts(self, ids: Iterable[int]) -> dict[int, tuple[str | None, dict[str, float]]]:
+        """Each lead's owner and stored scores (fit, engagement, total, level)."""
+        wanted = sorted(set(ids))
+        out: dict[int, tuple[str | None, dict[str, float]]] = {}
+        for part in _chunks(wanted):
+            rows = self._raw_rows(
+                "SELECT id, owner_rep, fit_score, engagement_score, total_score, level FROM leads"
+                f" WHERE id IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            for id_, owner, fit, engagement, total, level in rows:
+                scores = {"fit": fit, "engagement": engagement, "total": total, "level": float(level or 0)}
+                out[id_] = (owner, scores)
+        return out
+
+    def pending_among(self, ids: Iterable[int]) -> list[int]:
+        """Those of the leads that are MQLs without a rep."""
+        wanted = sorted(set(ids))
+        found: list[int] = []
+        for part in _chunks(wanted):
+            rows = self._raw_rows(
+                f"SELECT id FROM leads WHERE id IN ({', '.join('?' * len(part))}) AND stage = ? AND owner_rep IS NULL",
+                [*part, Stage.MQL.value],
+            )
+            found.extend(row[0] for row in rows)
+        return sorted(found)
+
+    def assign_owners(self, rows: Sequence[tuple[int, str | None, str]], now: datetime) -> None:
+        """(lead id, rep or None for the department's queue, department)."""
+        stamp = self._time(now)
+        self._raw_many(
+            "UPDATE leads SET owner_rep = ?, owner_department = ?, assigned_at = ? WHERE id = ?",
+            [(rep, department, stamp, lead_id) for lead_id, rep, department in rows],
+        )
+
+    def insert_routing_decisions(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        names = tuple(rows[0])
+        time = self._time
+        values = ", ".join(self._json_param() if n == "details" else "?" for n in names)
+        self._raw_many(
+            f"INSERT INTO routing_decisions ({', '.join(names)}) VALUES ({values})",
+            [tuple(time(row[n]) if n == "decided_at" else row[n] for n in names) for row in rows],
+        )
+
+    def upsert_counters(self, rows: Sequence[tuple[str, float]]) -> None:
+        self._raw_many(
+            "INSERT INTO routing_counters (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            rows,
+        )
+
+    def upsert_rep_status(self, rep_id: str, values: Mapping[str, Any], now: datetime) -> None:
+        stmt = self._upsert(rep_status).values(rep_id=rep_id, **values, updated_at=now)
+        self.execute(stmt.on_conflict_do_update(index_elements=["rep_id"], set_={**values, "updated_at": now}))
+
+    def _upsert(self, table: sa.Table) -> Any:
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+
+    def received_since(self, moment: datetime) -> dict[str, int]:
+        """How many leads each rep was given since ``moment``."""
+        query = (
+            sa.select(routing_decisions.c.rep_id, sa.func.count().label("n"))
+            .where(routing_decisions.c.rep_id.is_not(None), routing_decisions.c.decided_at >= moment)
+            .group_by(routing_decisions.c.rep_id)
+        )
+        return {m["rep_id"]: m["n"] for m in self.execute(query).mappings()}
+
+    def routing_decisions_of(self, lead_id: int) -> list[Any]:
+        query = (
+            sa.select(routing_decisions)
+            .where(routing_decisions.c.lead_id == lead_id)
+            .order_by(routing_decisions.c.decided_at, routing_decisions.c.id)
         )
         return list(self.execute(query))
 

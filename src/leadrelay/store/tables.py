@@ -136,6 +136,10 @@ leads = sa.Table(
     sa.Column("playbook_hash", sa.String(64)),
     sa.Column("scored_at", UtcDateTime),
     sa.Column("recycled_count", sa.Integer, nullable=False),
+    # who owns the lead now: a rep in a department, or a department's queue (rep empty)
+    sa.Column("owner_rep", sa.String(80), index=True),
+    sa.Column("owner_department", sa.String(80)),
+    sa.Column("assigned_at", UtcDateTime),
 )
 
 activities = sa.Table(
@@ -176,4 +180,44 @@ transitions = sa.Table(
     sa.Column("playbook_hash", sa.String(64)),
     sa.Index("ix_transitions_lead_time", "lead_id", "occurred_at"),
     sa.Index("ix_transitions_to_stage_time", "to_stage", "occurred_at"),
+)
+
+routing_decisions = sa.Table(
+    "routing_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("decided_at", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # route, reroute, reassign
+    sa.Column("rule_id", sa.String(80)),
+    sa.Column("department", sa.String(80), nullable=False),
+    sa.Column("strategy", sa.String(40)),
+    sa.Column("rep_id", sa.String(80)),
+    sa.Column("previous_rep", sa.String(80)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("details", JsonType, nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("playbook_hash", sa.String(64)),
+    sa.Index("ix_routing_decisions_lead_time", "lead_id", "decided_at"),
+    sa.Index("ix_routing_decisions_rep_time", "rep_id", "decided_at"),
+)
+
+#: Round-robin turns: ``rep:<id>`` → the rep's pass, ``department:<id>`` → the department's clock.
+routing_counters = sa.Table(
+    "routing_counters",
+    metadata,
+    sa.Column("key", sa.String(120), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+)
+
+#: What changed about a rep since the playbook was written: switched off, or away for a while.
+rep_status = sa.Table(
+    "rep_status",
+    metadata,
+    sa.Column("rep_id", sa.String(80), primary_key=True),
+    sa.Column("active", sa.Boolean),
+    sa.Column("away_from", sa.Date),
+    sa.Column("away_to", sa.Date),
+    sa.Column("note", sa.Text),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
 )
