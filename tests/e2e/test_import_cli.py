@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,35 @@ def test_jsonl_activities_and_rejects_path(tmp_path: Path, db: Path) -> None:
         table = list(csv.reader(handle))
     assert table[1][:2] == ["2", "type"]
     assert json.loads(table[1][3])["type"] == "telepathy"
+
+
+def test_parquet_leads_with_a_bad_row_reject_it_by_row_number(tmp_path: Path, db: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "crm.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "Email": ["k.sato@sakura-mfg.co.jp", "not-an-email", "a.suzuki@hikari-denki.co.jp"],
+                "Company Name": ["さくら製作所", "Nowhere", "Hikari Denki"],
+                "Number of Employees": [1200, 5, 300],
+                "Create Date": pa.array(
+                    [datetime(2026, 11, 1, 10, 0), datetime(2026, 11, 1, 11, 0), None], pa.timestamp("s")
+                ),
+            }
+        ),
+        source,
+    )
+    done = run("import", "leads", str(source), "--mapping", "hubspot", "--timezone", "Asia/Tokyo", db=db)
+    assert done.returncode == 1, done.stderr
+    assert "2 leads created" in done.stdout
+    assert "rejected line 2: email:" in done.stderr
+    with source.with_name("crm.parquet.rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["line", "field", "reason", "Email", "Company Name", "Number of Employees", "Create Date"]
+    assert table[1][:2] == ["2", "email"]
+    assert table[1][3] == "not-an-email"
+    report = lead(db, "k.sato@sakura-mfg.co.jp")
+    assert report["profile"]["created_at"] == "2026-11-01T10:00:00+09:00"  # type: ignore[index]
+    assert report["account"]["employees"] == 1200  # type: ignore[index]

@@ -37,7 +37,9 @@ app = typer.Typer(
 playbook_app = typer.Typer(help="Check, show and apply playbooks.", no_args_is_help=True)
 lead_app = typer.Typer(help="Look at leads.", no_args_is_help=True)
 activity_app = typer.Typer(help="Record activities.", no_args_is_help=True)
-import_app = typer.Typer(help="Import leads or activities from CSV or JSONL files.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import leads, activities or outcomes from CSV, JSONL or Parquet files.", no_args_is_help=True
+)
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(lead_app, name="lead")
 app.add_typer(activity_app, name="activity")
@@ -487,7 +489,7 @@ def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
 
 @import_app.command("leads")
 def import_leads(
-    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters) or JSONL file.")],
+    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
     mapping: MappingOpt = "leadrelay",
     encoding: EncodingOpt = None,
     rejects: RejectsOpt = None,
@@ -500,7 +502,7 @@ def import_leads(
 
 @import_app.command("activities")
 def import_activities(
-    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters) or JSONL file.")],
+    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
     mapping: MappingOpt = "leadrelay",
     encoding: EncodingOpt = None,
     rejects: RejectsOpt = None,
