@@ -9,6 +9,7 @@ relay.lead("k.sato@example.co.jp")["stage"]
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -16,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from leadrelay.clock import Clock, SystemClock
-from leadrelay.intake import InputError, parse_activity, parse_email, parse_lead
+from leadrelay.domain.identity import lead_key
+from leadrelay.intake import ActivityInput, InputError, LeadInput, parse_activity, parse_email, parse_lead
 from leadrelay.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
-from leadrelay.services import BatchResult, Rejection, ingest
+from leadrelay.services import BatchResult, Rejection, ingest, link_identities
 from leadrelay.store.schema import DEFAULT_URL
 from leadrelay.store.sql_store import SqlStore
-from leadrelay.views import lead_report, summary
+from leadrelay.views import LeadNotFound, lead_report, summary
 
 DB_ENV = "LEADRELAY_DB"
 ACTIVE_PLAYBOOK = "active_playbook"
@@ -120,14 +122,15 @@ class LeadRelay:
         moment = self._now(now)
         playbook = self.playbook().playbook
         total = BatchResult()
-        parsed: list[Any] = []
+        parsed: list[tuple[int, Any]] = []
 
         def flush() -> None:
             with self.store.transaction() as tx:
-                if leads:
-                    total.merge(ingest(tx, playbook, parsed, [], moment))
-                else:
-                    total.merge(ingest(tx, playbook, [], parsed, moment))
+                kept, refused = link_identities(tx, playbook, parsed, moment)
+                people = [item for _, item in kept if isinstance(item, LeadInput)]
+                acts = [item for _, item in kept if isinstance(item, ActivityInput)]
+                total.merge(ingest(tx, playbook, people, acts, moment))
+            total.rejected.extend(refused)
             parsed.clear()
 
         for number, record in records:
@@ -135,9 +138,9 @@ class LeadRelay:
                 if isinstance(record, InputError):
                     raise record
                 if leads:
-                    parsed.append(parse_lead(record, moment))
+                    parsed.append((number, parse_lead(record, moment)))
                 else:
-                    parsed.append(parse_activity(record, moment, playbook.activity_types))
+                    parsed.append((number, parse_activity(record, moment, playbook.activity_types)))
             except InputError as exc:
                 total.rejected.append(Rejection(number, exc.field, exc.message))
             if len(parsed) >= batch_size:
@@ -156,12 +159,27 @@ class LeadRelay:
 
     # --- reading --------------------------------------------------------------------------
 
-    def lead(self, email: str, *, now: datetime | None = None) -> dict[str, Any]:
-        """Everything about one lead, with every point explained (see ``leadrelay lead show``)."""
-        normalised = parse_email(email)
+    def lead(self, ref: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """Everything about one lead, with every point explained (see ``leadrelay lead show``).
+
+        ``ref`` is the lead's e-mail or its external id (the source CRM's record id).
+        """
+        text = ref.strip()
+        keys = [lead_key(None, text)] if text else []
+        if "@" in text:
+            with contextlib.suppress(InputError):
+                keys.insert(0, parse_email(text))
+        if not keys:
+            raise InputError("lead", "give an e-mail or an external id")
         active = self.playbook()
         with self.store.reading() as tx:
-            return lead_report(tx, normalised, self._now(now), self.playbook_by_hash, active)
+            for key in keys:
+                try:
+                    return lead_report(tx, key, self._now(now), self.playbook_by_hash, active)
+                except LeadNotFound:
+                    if key == keys[-1]:
+                        raise
+        raise AssertionError("unreachable")
 
     def summary(self, *, now: datetime | None = None, top: int = 10) -> dict[str, Any]:
         active = self.playbook()

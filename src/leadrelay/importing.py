@@ -143,6 +143,8 @@ class Mapping:
     def check_headers(self, headers: list[str], kind: Kind, where: str) -> None:
         """Refuse a file that lacks a required column, before any row is read."""
         given = {t for t in self.targets(headers).values() if t} | set(self.constants)
+        if "external_id" in given:
+            given.add("email")  # a lead may be named by its external id instead
         required = ["email"] + (["type", "occurred_at"] if kind == "activities" else [])
         missing = [name for name in required if name not in given]
         if not missing:
@@ -150,7 +152,8 @@ class Mapping:
         wanted = []
         for name in missing:
             sources = [s for s, t in self.columns.items() if t == name]
-            wanted.append(f"'{sources[0]}' ({name})" if sources else f"one mapped to {name}")
+            target = "email or external_id" if name == "email" else name
+            wanted.append(f"'{sources[0]}' ({name})" if sources else f"one mapped to {target}")
         raise ImportFileError(
             f"{where}: missing required column {', '.join(wanted)} for mapping {self.name}; "
             f"the file's columns are: {', '.join(headers)}"

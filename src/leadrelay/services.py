@@ -5,13 +5,13 @@ They take parsed input and ``now``; they turn the domain's decisions into stored
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves
-from leadrelay.domain.identity import account_domain
+from leadrelay.domain.identity import account_domain, key_email, lead_key
 from leadrelay.domain.lifecycle import ACTIVITY_TRIGGERS, DISQUALIFIABLE_STAGES, Stage, Trigger, next_stage
 from leadrelay.domain.model import Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
@@ -58,14 +58,16 @@ def ingest(
 ) -> BatchResult:
     """Store leads and activities, then judge every lead they touched — in one transaction."""
     result = BatchResult()
+    # leads are keyed by e-mail, or by "id:<external id>" without one (see domain.identity.lead_key)
     profiles: dict[str, LeadInput] = {}
     for item in [*lead_inputs, *(a.lead for a in activity_inputs if a.lead is not None)]:
-        profiles[item.lead.email] = item
+        profiles[item.key] = item
+    activity_inputs = _by_known_email(activity_inputs, profiles.values())
     first_seen: dict[str, datetime] = {}
     for act in activity_inputs:
-        seen = first_seen.get(act.email)
+        seen = first_seen.get(act.key)
         if seen is None or act.activity.occurred_at < seen:
-            first_seen[act.email] = act.activity.occurred_at
+            first_seen[act.key] = act.activity.occurred_at
     emails = set(profiles) | set(first_seen)
 
     companies = [p.company for p in profiles.values() if p.company is not None]
@@ -73,7 +75,7 @@ def ingest(
     bare_domains = {
         domain
         for email in emails
-        if (domain := account_domain(email, playbook.free_mail)) is not None
+        if (domain := _account_domain(email, playbook.free_mail)) is not None
         and domain not in account_ids
         and not (email in profiles and profiles[email].company is not None)
     }
@@ -87,7 +89,7 @@ def ingest(
         profile = profiles.get(email)
         if profile is not None and profile.company is not None:
             return account_ids.get(profile.company.domain)
-        domain = account_domain(email, playbook.free_mail)
+        domain = _account_domain(email, playbook.free_mail)
         return account_ids.get(domain) if domain else None
 
     lead_ids = tx.lead_ids(emails)
@@ -95,10 +97,10 @@ def ingest(
     for email in sorted(emails - set(lead_ids)):
         profile = profiles.get(email)
         created = (profile.created_at if profile else None) or min(first_seen.get(email, now), now)
-        new_rows.append((profile.lead if profile else Lead(email=email), account_for(email), created))
+        new_rows.append((profile.lead if profile else Lead.for_key(email), account_for(email), created))
     tx.insert_leads(new_rows)
     result.leads_created = len(new_rows)
-    created_emails = {row[0].email for row in new_rows}
+    created_emails = {row[0].key for row in new_rows}
     lead_ids = tx.lead_ids(emails)
 
     changed_ids: set[int] = set()
@@ -129,7 +131,7 @@ def ingest(
     for key, act in batch.items():
         if key in existing:
             continue
-        lead_id = lead_ids[act.email]
+        lead_id = lead_ids[act.key]
         touched.add(lead_id)
         activity = act.activity
         rows.append(
@@ -153,6 +155,23 @@ def ingest(
     return result
 
 
+def _account_domain(key: str, free_mail: frozenset[str]) -> str | None:
+    """The company domain of a lead key's e-mail; ``None`` for free mail and for leads known by id only."""
+    email = key_email(key)
+    return account_domain(email, free_mail) if email is not None else None
+
+
+def _by_known_email(activity_inputs: Sequence[ActivityInput], profiles: Iterable[LeadInput]) -> Sequence[ActivityInput]:
+    """Activities naming a lead by external id only, where the batch's profiles give its e-mail: by e-mail."""
+    emails = {p.lead.external_id: p.lead.email for p in profiles if p.lead.external_id and p.lead.email}
+    if not emails:
+        return activity_inputs
+    return [
+        replace(a, email=emails[a.external_id]) if a.email is None and a.external_id in emails else a
+        for a in activity_inputs
+    ]
+
+
 def _profile_values(profile: LeadInput) -> dict[str, Any]:
     values: dict[str, Any] = {}
     lead = profile.lead
@@ -168,6 +187,7 @@ def _profile_values(profile: LeadInput) -> dict[str, Any]:
         "postal_code",
         "source_channel",
         "list_source",
+        "external_id",
     ):
         if name in profile.given:
             values[name] = getattr(lead, name)
@@ -224,9 +244,9 @@ def evaluate(
         if not _same(old, plan.rederived):
             deletes.extend(m.id for m in old)
             inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
-            moves_out.extend((state.lead.email, m) for m in plan.rederived if not _known(old, m))
+            moves_out.extend((state.lead.key, m) for m in plan.rederived if not _known(old, m))
         inserts.extend(_move_row(lead_id, m, now, playbook, derived=m.trigger in ACTIVITY_TRIGGERS) for m in plan.after)
-        moves_out.extend((state.lead.email, m) for m in plan.after)
+        moves_out.extend((state.lead.key, m) for m in plan.after)
         updates.append(_lead_update(lead_id, state, history, judged, plan, playbook, now))
     tx.delete_transitions(deletes)
     tx.insert_transitions(inserts)
@@ -383,3 +403,76 @@ def _lead_update(
         "playbook_hash": playbook.hash,
         "scored_at": now,
     }
+
+
+def link_identities(
+    tx: StoreTx, playbook: Playbook, items: Sequence[tuple[int, LeadInput | ActivityInput]], now: datetime
+) -> tuple[list[tuple[int, LeadInput | ActivityInput]], list[Rejection]]:
+    """Before :func:`ingest`: join e-mail and external id where a record carries both.
+
+    A lead known so far only by its external id gets the record's e-mail (and, without an
+    account, the account of the e-mail's domain unless it is free mail). A record whose external
+    id belongs to a lead with another e-mail is refused (the field names it); so is a second
+    record in the batch giving the same external id another e-mail. Records naming a lead by
+    external id only, where another record of the batch gives its e-mail, are keyed by e-mail.
+    """
+    pairs: dict[str, str] = {}  # external id → e-mail
+    kept: list[tuple[int, LeadInput | ActivityInput]] = []
+    rejected: list[Rejection] = []
+    for number, item in items:
+        profile = item if isinstance(item, LeadInput) else item.lead
+        if profile is None or profile.lead.email is None or profile.lead.external_id is None:
+            kept.append((number, item))
+            continue
+        external_id, email = profile.lead.external_id, profile.lead.email
+        if pairs.setdefault(external_id, email) != email:
+            field = "external_id" if isinstance(item, LeadInput) else "lead.external_id"
+            rejected.append(Rejection(number, field, f"'{external_id}' is given to {pairs[external_id]} earlier"))
+            continue
+        kept.append((number, item))
+    if pairs:
+        by_id = tx.lead_ids(lead_key(None, x) for x in pairs)
+        by_email = tx.lead_ids(pairs.values())
+        owners = tx.lead_states(by_id.values())
+        refused: set[str] = set()
+        for external_id, email in pairs.items():
+            owner = by_id.get(lead_key(None, external_id))
+            if owner is None or by_email.get(email) == owner:
+                continue
+            holder = owners[owner].lead.email
+            if holder is None and email not in by_email:
+                values: dict[str, Any] = {"email": email}
+                domain = account_domain(email, playbook.free_mail)
+                if owners[owner].account_id is None and domain is not None:
+                    values["account_id"] = tx.upsert_accounts([Account(domain=domain)], now)[domain]
+                tx.update_profile(owner, values, now)
+            else:
+                refused.add(external_id)
+                reason = f"'{external_id}' belongs to another lead ({holder or 'without e-mail'})"
+                for number, item in kept:
+                    profile = item if isinstance(item, LeadInput) else item.lead
+                    if profile is not None and profile.lead.external_id == external_id and profile.lead.email:
+                        field = "external_id" if isinstance(item, LeadInput) else "lead.external_id"
+                        rejected.append(Rejection(number, field, reason))
+        if refused:
+            kept = [
+                (n, i)
+                for n, i in kept
+                if not (
+                    (p := i if isinstance(i, LeadInput) else i.lead) is not None
+                    and p.lead.external_id in refused
+                    and p.lead.email
+                )
+            ]
+    kept = [(n, _keyed_by_email(i, pairs)) for n, i in kept]
+    return kept, sorted(rejected, key=lambda r: r.record)
+
+
+def _keyed_by_email(item: LeadInput | ActivityInput, pairs: dict[str, str]) -> LeadInput | ActivityInput:
+    if isinstance(item, LeadInput):
+        if item.lead.email is None and item.lead.external_id in pairs:
+            return replace(item, lead=replace(item.lead, email=pairs[item.lead.external_id]))
+        return item
+    if item.email is None and item.external_id in pairs:
+        return replace(item, email=pairs[item.external_id])
+    return item

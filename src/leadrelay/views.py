@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from leadrelay.domain.evaluation import assess
+from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.playbook.loader import LoadedPlaybook
 from leadrelay.store.sql_store import StoreTx, account_from_row
@@ -29,12 +30,19 @@ def _iso(moment: datetime | None, tz: Any) -> str | None:
     return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
 
 
+def _lead_row(tx: StoreTx, key: str) -> Any:
+    email, external_id = key_email(key), key_external_id(key)
+    where = leads.c.email == email if email is not None else leads.c.external_id == external_id
+    return tx.execute(sa.select(leads).where(where)).one_or_none()
+
+
 def lead_report(
-    tx: StoreTx, email: str, now: datetime, playbook_by_hash: PlaybookByHash, active: LoadedPlaybook
+    tx: StoreTx, key: str, now: datetime, playbook_by_hash: PlaybookByHash, active: LoadedPlaybook
 ) -> dict[str, Any]:
-    row = tx.lead_row(email)
+    """One lead by its key: an e-mail, or ``id:`` and its external id (see ``domain.identity.lead_key``)."""
+    row = _lead_row(tx, key)
     if row is None:
-        raise LeadNotFound(email)
+        raise LeadNotFound(key_email(key) or key_external_id(key))
     loaded = playbook_by_hash(row.playbook_hash) if row.playbook_hash else active
     playbook = loaded.playbook
     tz = playbook.timezone
@@ -49,6 +57,7 @@ def lead_report(
     moves = tx.history(row.id)
     return {
         "email": row.email,
+        "external_id": row.external_id,
         "profile": {
             "name": state.lead.name or None,
             "first_name": row.first_name,
@@ -184,14 +193,15 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
     ).scalar_one()
     total = sum(by_stage.values())
     top_rows = tx.execute(
-        sa.select(leads.c.email)
+        sa.select(leads.c.email, leads.c.external_id)
         .where(leads.c.stage != Stage.DISQUALIFIED.value)
-        .order_by(leads.c.total_score.desc(), leads.c.email)
+        .order_by(leads.c.total_score.desc(), leads.c.email, leads.c.external_id)
         .limit(top)
-    ).scalars()
+    ).all()
     top_leads = []
-    for email in list(top_rows):
-        report = lead_report(tx, email, now, lambda _h: active, active)
+    for top_row in top_rows:
+        email, external_id = top_row.email, top_row.external_id
+        report = lead_report(tx, lead_key(email, external_id), now, lambda _h: active, active)
         reasons = sorted((c for c in report["engagement"] if c["points"] > 0), key=lambda c: -c["points"])
         grouped: dict[str, float] = {}
         for c in reasons:
@@ -201,6 +211,7 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         top_leads.append(
             {
                 "email": email,
+                "external_id": external_id,
                 "name": report["profile"]["name"],
                 "company": (report["account"] or {}).get("name") or (report["account"] or {}).get("domain"),
                 "stage": report["stage"],

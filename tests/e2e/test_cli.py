@@ -99,7 +99,7 @@ def test_bad_activity_input_is_one_clear_line_and_writes_nothing(db: Path, args:
     assert result.stderr.strip().splitlines() == [f"error: {message}" + result.stderr.strip().split(message, 1)[1]]
     assert message in result.stderr and "Traceback" not in result.stderr
     missing = run("lead", "show", "k.sato@sakura-mfg.co.jp", db=db)
-    assert missing.returncode == 2 and "no lead with e-mail k.sato@sakura-mfg.co.jp" in missing.stderr
+    assert missing.returncode == 2 and "no lead with e-mail or external id k.sato@sakura-mfg.co.jp" in missing.stderr
 
 
 def test_malformed_email_is_refused(db: Path) -> None:

@@ -330,3 +330,15 @@ def test_empty_parquet_file_is_empty(tmp_path: Path) -> None:
     write_parquet(path, {"email": []})
     with open_source(path) as source:
         assert source.empty
+
+
+def test_a_mapped_external_id_column_stands_in_for_email() -> None:
+    mapping = parse_mapping("columns:\n  Record ID: external_id\n  Channel: source_channel\n", "m.yaml", "m")
+    mapping.check_headers(["Record ID", "Channel"], "leads", "crm.csv")
+    assert mapping.apply({"Record ID": "0051", "Channel": "social"}, "leads") == {
+        "external_id": "0051",
+        "source_channel": "social",
+    }
+    assert mapping.apply({"Record ID": "0051"}, "activities") == {"external_id": "0051"}
+    with pytest.raises(ImportFileError, match=r"missing required column one mapped to email or external_id"):
+        mapping.check_headers(["Channel"], "leads", "crm.csv")

@@ -254,12 +254,12 @@ def lifecycle(
 
 @lead_app.command("show")
 def lead_show(
-    email: Annotated[str, typer.Argument(help="The lead's e-mail address.")],
+    lead_ref: Annotated[str, typer.Argument(metavar="EMAIL|EXTERNAL_ID", help="The lead's e-mail or external id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """A lead: profile, account, stage history, every point of its scores, level, MQL, disqualification."""
+    """A lead: profile, account, stage history, every point of its scores, level, MQL, disqualification, outcomes."""
     with _relay() as relay:
-        report = relay.lead(email)
+        report = relay.lead(lead_ref)
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -530,7 +530,7 @@ def main() -> None:
         errors.print("aborted")
         sys.exit(130)
     except (UserError, PlaybookError, StoreError, LeadNotFound, InputError) as exc:
-        message = f"no lead with e-mail {exc}" if isinstance(exc, LeadNotFound) else str(exc)
+        message = f"no lead with e-mail or external id {exc}" if isinstance(exc, LeadNotFound) else str(exc)
         errors.print(f"error: {message}", markup=False, highlight=False)
         sys.exit(2)
     except sa.exc.OperationalError as exc:

@@ -30,7 +30,9 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("E-mail", report["email"])
+    head.add_row("E-mail", report["email"] or "—")
+    if report.get("external_id"):
+        head.add_row("External id", escape(report["external_id"]))
     for key in (
         "name",
         "title",
@@ -175,7 +177,7 @@ def summary(console: Console, data: dict[str, Any], playbook: Playbook, lang: st
         top.add_column(t(key, lang), justify="right" if key in ("level", "score") else "left")
     for row in data["top_leads"]:
         top.add_row(
-            f"{row['name'] or ''}\n[dim]{row['email']}[/]",
+            f"{row['name'] or ''}\n[dim]{row['email'] or row['external_id']}[/]",
             row["company"] or "—",
             playbook.stage_label(Stage(row["stage"]), lang),
             str(row["level"] or "—"),

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.store.schema import create_db_engine, migrate
@@ -92,6 +93,7 @@ def _lead_from_row(row: Any) -> Lead:
         source_channel=row.source_channel,
         list_source=row.list_source,
         custom=row.custom or {},
+        external_id=row.external_id,
     )
 
 
@@ -119,13 +121,15 @@ class StoreTx:
     def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         return self.connection.execute(statement, params) if params is not None else self.connection.execute(statement)
 
-    def _insert_ignore(self, table: sa.Table, rows: list[dict[str, Any]], key: str) -> None:
+    def _insert_ignore(self, table: sa.Table, rows: list[dict[str, Any]], key: str | None) -> None:
+        """Insert, skipping rows that clash on ``key`` (``None``: on any unique key)."""
         if not rows:
             return
+        elements = [key] if key is not None else None
         if self.dialect == "postgresql":
-            stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+            stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=elements)
         elif self.dialect == "sqlite":
-            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=elements)
         else:  # pragma: no cover - only SQLite and PostgreSQL are supported
             stmt = sa.insert(table)
         self.connection.execute(stmt, rows)
@@ -231,12 +235,19 @@ class StoreTx:
 
     # --- leads ----------------------------------------------------------------------------
 
-    def lead_ids(self, emails: Iterable[str]) -> dict[str, int]:
-        wanted = sorted(set(emails))
+    def lead_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        """Lead ids by key: an e-mail, or ``id:`` and an external id (see ``domain.identity.lead_key``)."""
+        wanted = sorted(set(keys))
         found: dict[str, int] = {}
-        for part in _chunks(wanted):
+        emails = [k for k in wanted if key_email(k) is not None]
+        for part in _chunks(emails):
             for row in self.execute(sa.select(leads.c.email, leads.c.id).where(leads.c.email.in_(part))):
                 found[row.email] = row.id
+        external = [x for k in wanted if (x := key_external_id(k)) is not None]
+        for part in _chunks(external):
+            query = sa.select(leads.c.external_id, leads.c.id).where(leads.c.external_id.in_(part))
+            for row in self.execute(query):
+                found[lead_key(None, row.external_id)] = row.id
         return found
 
     def insert_leads(self, rows: Sequence[tuple[Lead, int | None, datetime]]) -> None:
@@ -246,6 +257,7 @@ class StoreTx:
             [
                 {
                     "email": lead.email,
+                    "external_id": lead.external_id,
                     **{f: getattr(lead, f) for f in _LEAD_PROFILE},
                     "custom": dict(lead.custom),
                     "account_id": account_id,
@@ -265,7 +277,7 @@ class StoreTx:
                 }
                 for lead, account_id, created in rows
             ],
-            "email",
+            None,  # any unique key: e-mail or external id
         )
 
     def update_profile(self, lead_id: int, values: Mapping[str, Any], now: datetime) -> None:

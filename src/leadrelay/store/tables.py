@@ -97,7 +97,8 @@ leads = sa.Table(
     "leads",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("email", sa.String(320), unique=True),  # a lead has an e-mail, an external id, or both
+    sa.Column("external_id", sa.String(200), unique=True),  # the source CRM's record id
     sa.Column("first_name", sa.Text),
     sa.Column("last_name", sa.Text),
     sa.Column("title", sa.Text),
@@ -136,6 +137,7 @@ leads = sa.Table(
     sa.Column("playbook_hash", sa.String(64)),
     sa.Column("scored_at", UtcDateTime),
     sa.Column("recycled_count", sa.Integer, nullable=False),
+    sa.CheckConstraint("email IS NOT NULL OR external_id IS NOT NULL", name="ck_leads_identity"),
 )
 
 activities = sa.Table(
