@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -22,17 +23,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from leadrelay.app import FileFingerprint
 from leadrelay.intake import (
     ACCOUNT_FIELDS,
     ACTIVITY_FIELDS,
     CAMPAIGN_FIELDS,
     LEAD_FIELDS,
+    OUTCOME_FIELDS,
     InputError,
 )
 from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
 from leadrelay.services import BatchResult
 
-Kind = Literal["leads", "activities"]
+Kind = Literal["leads", "activities", "outcomes"]
 Record = dict[str, Any]
 Numbered = tuple[int, Record | InputError]
 
@@ -43,9 +46,17 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
 #: Rows per record batch read from a Parquet file: memory stays bounded by this, not the file.
 PARQUET_BATCH_ROWS = 2048
-TIME_FIELDS = frozenset({"created_at", "occurred_at", "lead.created_at"})
+TIME_FIELDS = frozenset({"created_at", "occurred_at", "lead.created_at", "closed_at"})
 #: Lead fields that, in an activity import, describe the person and go under ``lead.``.
 _ACTIVITY_TOP = ACTIVITY_FIELDS - {"lead"}
+
+
+#: Columns an import needs besides the lead's e-mail or external id.
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "leads": (),
+    "activities": ("type", "occurred_at"),
+    "outcomes": ("outcome", "closed_at"),
+}
 
 
 class ImportFileError(ValueError):
@@ -98,7 +109,7 @@ def _known_target(target: str) -> bool:
         return not rest or rest in CAMPAIGN_FIELDS
     if head in ("properties", "custom"):
         return bool(rest)
-    return not rest and (head in LEAD_FIELDS or head in ACTIVITY_FIELDS)
+    return not rest and (head in LEAD_FIELDS or head in ACTIVITY_FIELDS or head in OUTCOME_FIELDS)
 
 
 def _key(header: str) -> str:
@@ -145,7 +156,7 @@ class Mapping:
         given = {t for t in self.targets(headers).values() if t} | set(self.constants)
         if "external_id" in given:
             given.add("email")  # a lead may be named by its external id instead
-        required = ["email"] + (["type", "occurred_at"] if kind == "activities" else [])
+        required = ["email", *_REQUIRED[kind]]
         missing = [name for name in required if name not in given]
         if not missing:
             return
@@ -564,6 +575,13 @@ def _jsonl_rows(text: IO[str], source: Source) -> Iterator[tuple[int, dict[str, 
 Submit = Callable[[list[tuple[int, Record | InputError]]], BatchResult]
 
 
+def fingerprint(path: Path) -> FileFingerprint:
+    """The file's absolute path, size and SHA-256 of its first MB (see ``LeadRelay.begin_import``)."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    return FileFingerprint(str(path.resolve()), path.stat().st_size, hashlib.sha256(head).hexdigest())
+
+
 def default_rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.name}.rejects.csv")
 
@@ -571,9 +589,11 @@ def default_rejects_path(path: Path) -> Path:
 class RejectsWriter:
     """The rejects CSV (UTF-8 with BOM, so spreadsheet tools read Japanese): line, field, reason, the row."""
 
-    def __init__(self, path: Path, headers: list[str]) -> None:
+    def __init__(self, path: Path, headers: list[str], *, append: bool = False) -> None:
+        """``append``: add to the rejects file of an earlier run of the same import (when resuming)."""
         self.path = path
         self.headers = headers
+        self.append = append and path.exists()
         self.count = 0
         self._handle: IO[str] | None = None
         self._writer: Any = None
@@ -581,11 +601,15 @@ class RejectsWriter:
     def write(self, line: int, field_name: str, reason: str, row: dict[str, Any] | None) -> None:
         if self._writer is None:
             try:
-                self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+                if self.append:
+                    self._handle = self.path.open("a", encoding="utf-8", newline="")
+                else:
+                    self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
             except OSError as exc:
                 raise ImportFileError(f"{self.path}: cannot write the rejects file ({exc.strerror})") from None
             self._writer = csv.writer(self._handle)
-            self._writer.writerow(["line", "field", "reason", *self.headers])
+            if not self.append:
+                self._writer.writerow(["line", "field", "reason", *self.headers])
         cells: list[Any] = []
         if row is not None:
             if self.headers:
@@ -625,10 +649,13 @@ def run_import(
     *,
     batch_size: int = 5000,
     on_batch: Callable[[int], None] | None = None,
+    resume_after: int = 0,
 ) -> ImportOutcome:
     """Map each row, hand batches to ``submit`` and write every rejected row to ``rejects``.
 
-    Only the current batch's source rows are kept (to copy rejected ones into the rejects file).
+    Rows numbered up to ``resume_after`` were committed by an earlier run: they are read past,
+    not mapped or submitted. Only the current batch's source rows are kept (to copy rejected
+    ones into the rejects file).
     """
     outcome = ImportOutcome()
     targets = mapping.targets(source.headers) if source.format != "jsonl" else None
@@ -647,6 +674,8 @@ def run_import(
             on_batch(outcome.rows)
 
     for number, row in source.rows():
+        if number <= resume_after:
+            continue
         if isinstance(row, InputError):
             batch.append((number, row))
         else:

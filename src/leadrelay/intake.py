@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from leadrelay.domain.identity import InvalidEmail, lead_key, normalise_domain, normalise_email
@@ -368,3 +369,121 @@ def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: fro
         key=key, type=type_, occurred_at=occurred_at, campaign=campaign, product=product, properties=dict(properties)
     )
     return ActivityInput(email, activity, source_id, lead, external_id)
+
+
+# --- outcomes: closed deals imported from a CRM -------------------------------------------------
+
+OUTCOME_FIELDS = frozenset(
+    {
+        "email",
+        "external_id",
+        "outcome",
+        "closed_at",
+        "amount",
+        "currency",
+        "product",
+        "lost_reason",
+        "sdr",
+        "sr",
+        "source_id",
+        "properties",
+    }
+)
+OUTCOMES = ("won", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeInput:
+    """A closed deal: won or lost, when, for how much, who qualified (SDR) and who closed it (SR)."""
+
+    key: str
+    email: str | None
+    external_id: str | None
+    outcome: str
+    closed_at: datetime
+    amount: Decimal | None
+    currency: str | None
+    product: str | None
+    lost_reason: str | None
+    sdr: str | None
+    sr: str | None
+    source_id: str | None
+    properties: Mapping[str, Any]
+
+    @property
+    def lead_key(self) -> str:
+        return lead_key(self.email, self.external_id)
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise InputError("amount", "must be a number")
+    text = str(value).strip().replace(",", "").replace("_", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise InputError("amount", f"'{value}' is not a number (e.g. 1200000 or 1,200,000.50)") from None
+    if not amount.is_finite() or amount < 0:
+        raise InputError("amount", f"'{value}' must be a positive number")
+    if amount >= Decimal("1e16"):
+        raise InputError("amount", f"'{value}' is too large")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_outcome(record: Mapping[str, Any], now: datetime) -> OutcomeInput:
+    """A closed deal from a CRM export; the lead is named by e-mail or external id."""
+    if not isinstance(record, Mapping):
+        raise InputError("outcome", "must be an object")
+    _unknown(record, OUTCOME_FIELDS)
+    email, external_id = parse_identity(record)
+    raw = _text(record, "outcome", limit=40)
+    if raw is None:
+        raise InputError("outcome", "is required (won or lost)")
+    outcome = raw.casefold()
+    if outcome not in OUTCOMES:
+        raise InputError("outcome", f"'{raw}' is not won or lost (map the CRM's values under values: outcome:)")
+    closed_at = parse_time(record.get("closed_at"), "closed_at", now)
+    amount = _amount(record.get("amount"))
+    currency = _text(record, "currency", limit=40)
+    if currency is not None:
+        currency = currency.upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise InputError("currency", f"'{currency}' is not a currency code (e.g. JPY, USD, BRL)")
+    lost_reason = _text(record, "lost_reason")
+    properties = record.get("properties") or {}
+    if not isinstance(properties, Mapping):
+        raise InputError("properties", "must be an object of name: value")
+    try:
+        json.dumps(properties, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InputError("properties", "must hold only JSON values") from None
+    source = record.get("source_id")
+    source_id = str(source).strip() if source not in (None, "") else None
+    product = _lower(_text(record, "product", limit=80))
+    sdr = _text(record, "sdr", limit=120)
+    sr = _text(record, "sr", limit=120)
+    if source_id is not None:
+        payload = f"id\x1f{source_id}"
+    else:
+        stamp = (closed_at - _EPOCH) // timedelta(microseconds=1)
+        payload = "\x1f".join(
+            [lead_key(email, external_id), outcome, str(stamp), str(amount or ""), currency or "", product or ""]
+        )
+    key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+    return OutcomeInput(
+        key=key,
+        email=email,
+        external_id=external_id,
+        outcome=outcome,
+        closed_at=closed_at,
+        amount=amount,
+        currency=currency,
+        product=product,
+        lost_reason=lost_reason,
+        sdr=sdr,
+        sr=sr,
+        source_id=source_id,
+        properties=dict(properties),
+    )

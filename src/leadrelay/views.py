@@ -17,7 +17,7 @@ from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.playbook.loader import LoadedPlaybook
 from leadrelay.store.sql_store import StoreTx, account_from_row
-from leadrelay.store.tables import accounts, leads, transitions
+from leadrelay.store.tables import accounts, leads, outcomes, transitions
 
 PlaybookByHash = Callable[[str], LoadedPlaybook]
 
@@ -154,6 +154,22 @@ def lead_report(
         if row.mql_at is None
         else {"rule": row.mql_rule, "at": _iso(row.mql_at, tz), "product": row.mql_product, "priority": row.priority},
         "activities": len(history),
+        "outcomes": [
+            {
+                "outcome": o.outcome,
+                "closed_at": _iso(o.closed_at, tz),
+                "amount": None if o.amount is None else str(o.amount),
+                "currency": o.currency,
+                "product": o.product,
+                "lost_reason": o.lost_reason,
+                "sdr": o.sdr,
+                "sr": o.sr,
+                "source_id": o.source_id,
+                "properties": o.properties or {},
+                "recorded_at": _iso(o.recorded_at, tz),
+            }
+            for o in tx.outcomes_of(row.id)
+        ],
     }
 
 
@@ -192,6 +208,23 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         sa.select(sa.func.count(sa.distinct(leads.c.account_id))).where(leads.c.account_id.is_not(None))
     ).scalar_one()
     total = sum(by_stage.values())
+    closed: dict[str, Any] = {"won": 0, "lost": 0, "won_leads": 0, "amounts": {}}
+    outcome_rows = tx.execute(
+        sa.select(
+            outcomes.c.outcome,
+            outcomes.c.currency,
+            sa.func.count().label("n"),
+            sa.func.count(sa.distinct(outcomes.c.lead_id)).label("leads"),
+            sa.func.sum(outcomes.c.amount).label("amount"),
+        ).group_by(outcomes.c.outcome, outcomes.c.currency)
+    )
+    for r in outcome_rows:
+        closed[r.outcome] += r.n
+        if r.amount is not None:
+            closed["amounts"].setdefault(r.currency or "-", {"won": "0.00", "lost": "0.00"})[r.outcome] = str(r.amount)
+    closed["won_leads"] = tx.execute(
+        sa.select(sa.func.count(sa.distinct(outcomes.c.lead_id))).where(outcomes.c.outcome == "won")
+    ).scalar_one()
     top_rows = tx.execute(
         sa.select(leads.c.email, leads.c.external_id)
         .where(leads.c.stage != Stage.DISQUALIFIED.value)
@@ -230,5 +263,6 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         "mqls_this_week": mql_week,
         "week_start": _iso(since, tz),
         "disqualified_by_reason": {r.dq_reason or "-": r.n for r in dq_rows},
+        "outcomes": closed,
         "top_leads": top_leads,
     }

@@ -198,6 +198,8 @@ def test_lifecycle_can_be_drawn_as_mermaid() -> None:
     result = run("lifecycle", "--mermaid")
     assert result.returncode == 0
     assert "mql --> sal: accepted" in result.stdout
+    assert "nurture --> won: won_imported" in result.stdout
+    assert "won --> lost" not in result.stdout
 
 
 def test_a_missing_argument_is_a_usage_message_not_a_traceback() -> None:

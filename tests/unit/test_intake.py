@@ -365,3 +365,48 @@ def test_bad_external_ids_name_the_field(value: object, message: str) -> None:
 
 def test_neither_email_nor_external_id_is_refused() -> None:
     assert str(refusal(record(email="", external_id=""))) == "email: is required (or an external_id)"
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+
+def outcome(**changes: Any) -> dict[str, Any]:
+    return {"external_id": "mql-1", "outcome": "won", "closed_at": "2026-11-20T10:00:00+09:00", **changes}
+
+
+def test_an_outcome_is_parsed_with_amount_currency_and_people() -> None:
+    from decimal import Decimal
+
+    from leadrelay.intake import parse_outcome
+
+    parsed = parse_outcome(outcome(outcome="WON", amount="1,200,000", currency="jpy", sdr="田中", sr="sr-3"), NOW)
+    assert (parsed.outcome, parsed.amount, parsed.currency, parsed.sdr, parsed.lead_key) == (
+        "won",
+        Decimal("1200000.00"),
+        "JPY",
+        "田中",
+        "id:mql-1",
+    )
+    assert parsed.key == parse_outcome(outcome(amount=1200000, currency="JPY"), NOW).key  # same content, same key
+    assert parsed.key != parse_outcome(outcome(source_id="d1"), NOW).key
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"outcome": "tie"}, "outcome: 'tie' is not won or lost"),
+        ({"outcome": None}, "outcome: is required (won or lost)"),
+        ({"closed_at": None}, "closed_at: is required"),
+        ({"amount": "lots"}, "amount: 'lots' is not a number"),
+        ({"amount": -5}, "amount: '-5' must be a positive number"),
+        ({"currency": "yen!"}, "currency: 'YEN!' is not a currency code"),
+        ({"external_id": None}, "email: is required (or an external_id)"),
+        ({"stage": "won"}, "stage: unknown field"),
+    ],
+)
+def test_bad_outcomes_name_the_field(changes: dict[str, Any], message: str) -> None:
+    from leadrelay.intake import parse_outcome
+
+    with pytest.raises(InputError) as caught:
+        parse_outcome(outcome(**changes), NOW)
+    assert str(caught.value).startswith(message)

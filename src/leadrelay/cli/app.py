@@ -415,22 +415,45 @@ def _import(
                 markup=False,
                 highlight=False,
             )
-        writer = importing.RejectsWriter(rejects or importing.default_rejects_path(file), source.headers)
+        rejects_path = rejects or importing.default_rejects_path(file)
+        writer: importing.RejectsWriter | None = None
         try:
             with _relay() as relay:
-                submit = relay.add_leads_numbered if kind == "leads" else relay.record_activities_numbered
+                run = relay.begin_import(importing.fingerprint(file), kind, mapping_name)
+                if run.resume_after:
+                    errors.print(
+                        f"{file}: resuming at row {run.resume_after + 1}: rows up to {run.resume_after} were "
+                        "committed by an earlier run that did not finish",
+                        markup=False,
+                        highlight=False,
+                    )
+                writer = importing.RejectsWriter(rejects_path, source.headers, append=run.resume_after > 0)
+                submit = {
+                    "leads": relay.add_leads_numbered,
+                    "activities": relay.record_activities_numbered,
+                    "outcomes": relay.record_outcomes_numbered,
+                }[kind]
 
                 def send(batch: list[tuple[int, Any]]) -> BatchResult:
-                    return submit(batch, batch_size=batch_size + 1)
+                    return submit(batch, batch_size=batch_size + 1, checkpoint=run.id)
 
                 with _progress(source) as on_batch:
                     outcome = importing.run_import(
-                        source, mapping, kind, send, writer, batch_size=batch_size, on_batch=on_batch
+                        source,
+                        mapping,
+                        kind,
+                        send,
+                        writer,
+                        batch_size=batch_size,
+                        on_batch=on_batch,
+                        resume_after=run.resume_after,
                     )
+                relay.finish_import(run)
         except importing.ImportFileError as exc:
             raise UserError(str(exc)) from None
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
     _print_import(kind, outcome.result, outcome.rejects_path)
     if outcome.result.rejected:
         raise typer.Exit(1)
@@ -473,6 +496,8 @@ def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
     ]
     if kind == "activities":
         parts.append(f"{result.activities_inserted} {t('activities_recorded', lang)}")
+    if kind == "outcomes":
+        parts = [f"{result.outcomes_inserted} {t('outcomes_recorded', lang)}"]
     parts.append(f"{result.duplicates} {t('duplicates_skipped', lang)}")
     parts.append(f"{len(result.moves)} {t('stage_moves', lang)}")
     parts.append(f"{len(result.rejected)} {t('rejected', lang)}")
@@ -511,6 +536,19 @@ def import_activities(
 ) -> None:
     """Record activities from a file (re-importing is safe); bad rows go to the rejects file."""
     _import("activities", file, mapping, encoding, rejects, batch_size, timezone)
+
+
+@import_app.command("outcomes")
+def import_outcomes(
+    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
+    mapping: MappingOpt = "leadrelay",
+    encoding: EncodingOpt = None,
+    rejects: RejectsOpt = None,
+    batch_size: BatchOpt = 5000,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Record closed deals (won or lost) from a CRM export; each moves its lead to Won or Lost."""
+    _import("outcomes", file, mapping, encoding, rejects, batch_size, timezone)
 
 
 def _finish(result: BatchResult) -> None:

@@ -21,7 +21,17 @@ from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.store.schema import create_db_engine, migrate
-from leadrelay.store.tables import accounts, activities, campaigns, leads, playbooks, settings, transitions
+from leadrelay.store.tables import (
+    accounts,
+    activities,
+    campaigns,
+    import_runs,
+    leads,
+    outcomes,
+    playbooks,
+    settings,
+    transitions,
+)
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -406,6 +416,48 @@ class StoreTx:
             .order_by(transitions.c.occurred_at, transitions.c.id)
         )
         return list(self.execute(query))
+
+    # --- outcomes (closed deals imported from a CRM) --------------------------------------
+
+    def existing_outcome_keys(self, keys: Iterable[str]) -> set[str]:
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        for part in _chunks(wanted):
+            found.update(self.execute(sa.select(outcomes.c.key).where(outcomes.c.key.in_(part))).scalars())
+        return found
+
+    def insert_outcomes(self, rows: list[dict[str, Any]]) -> None:
+        self._insert_ignore(outcomes, rows, "key")
+
+    def outcomes_of(self, lead_id: int) -> list[Any]:
+        query = sa.select(outcomes).where(outcomes.c.lead_id == lead_id).order_by(outcomes.c.closed_at, outcomes.c.id)
+        return list(self.execute(query))
+
+    # --- import runs (checkpoints of file imports) ----------------------------------------
+
+    def import_run(self, key: str) -> Any:
+        return self.execute(sa.select(import_runs).where(import_runs.c.key == key)).one_or_none()
+
+    def start_import_run(self, values: Mapping[str, Any], now: datetime) -> int:
+        """The run with ``values["key"]``, created if new; returns its id."""
+        row = {**values, "last_row": 0, "started_at": now, "updated_at": now, "finished_at": None}
+        self._insert_ignore(import_runs, [row], "key")
+        run_id: int = self.execute(sa.select(import_runs.c.id).where(import_runs.c.key == values["key"])).scalar_one()
+        return run_id
+
+    def restart_import_run(self, run_id: int, now: datetime) -> None:
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        self.execute(stmt.values(last_row=0, started_at=now, updated_at=now, finished_at=None))
+
+    def advance_import_run(self, run_id: int, last_row: int, now: datetime) -> None:
+        """Rows up to ``last_row`` are committed (call in the transaction that commits them)."""
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        later = sa.case((import_runs.c.last_row > last_row, import_runs.c.last_row), else_=last_row)
+        self.execute(stmt.values(last_row=later, updated_at=now))
+
+    def finish_import_run(self, run_id: int, now: datetime) -> None:
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        self.execute(stmt.values(finished_at=now, updated_at=now))
 
 
 class SqlStore:

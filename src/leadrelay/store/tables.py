@@ -179,3 +179,40 @@ transitions = sa.Table(
     sa.Index("ix_transitions_lead_time", "lead_id", "occurred_at"),
     sa.Index("ix_transitions_to_stage_time", "to_stage", "occurred_at"),
 )
+
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),  # source id or a hash of the record
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("outcome", sa.String(10), nullable=False),  # won or lost
+    sa.Column("closed_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("amount", sa.Numeric(18, 2)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("product", sa.String(80)),
+    sa.Column("lost_reason", sa.Text),
+    sa.Column("sdr", sa.String(120)),  # who qualified the lead
+    sa.Column("sr", sa.String(120)),  # who closed the deal
+    sa.Column("source_id", sa.String(200)),
+    sa.Column("properties", JsonType, nullable=False),
+    sa.Index("ix_outcomes_lead_time", "lead_id", "closed_at"),
+)
+
+import_runs = sa.Table(
+    "import_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # hash of kind, mapping, file path, size and the first MB: a changed file is another run
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("mapping", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("last_row", sa.Integer, nullable=False),  # committed up to this row (line) number
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime),
+)
