@@ -9,27 +9,53 @@ relay.lead("k.sato@example.co.jp")["stage"]
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from leadrelay.clock import Clock, SystemClock
-from leadrelay.intake import InputError, parse_activity, parse_email, parse_lead
+from leadrelay.domain.identity import lead_key
+from leadrelay.intake import (
+    ActivityInput,
+    InputError,
+    LeadInput,
+    parse_activity,
+    parse_email,
+    parse_lead,
+    parse_outcome,
+)
 from leadrelay.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
-from leadrelay.services import BatchResult, Rejection, ingest
+from leadrelay.services import BatchResult, Rejection, ingest, link_identities, record_outcomes
 from leadrelay.store.schema import DEFAULT_URL
 from leadrelay.store.sql_store import SqlStore
-from leadrelay.views import lead_report, summary
+from leadrelay.views import LeadNotFound, lead_report, summary
 
 DB_ENV = "LEADRELAY_DB"
 ACTIVE_PLAYBOOK = "active_playbook"
 DEFAULT_BATCH = 5000
 
+Kind = Literal["leads", "activities", "outcomes"]
+
 #: Records with their numbers (line numbers of a file); an :class:`InputError` in place of a
 #: record reports a line that could not even be read as a record.
 Numbered = Iterable[tuple[int, Mapping[str, Any] | InputError]]
+
+
+class FileFingerprint(NamedTuple):
+    """What identifies a file for resuming: its absolute path, size and a hash of its first MB."""
+
+    path: str
+    size: int
+    head_hash: str
+
+
+class ImportRun(NamedTuple):
+    id: int
+    resume_after: int  # rows (line numbers) up to this one were committed by an earlier run
 
 
 def database_url(url: str | None = None) -> str:
@@ -99,51 +125,98 @@ class LeadRelay:
         return self.add_leads_numbered(enumerate(records, start=1), now=now)
 
     def add_leads_numbered(
-        self, records: Numbered, *, now: datetime | None = None, batch_size: int = DEFAULT_BATCH
+        self,
+        records: Numbered,
+        *,
+        now: datetime | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        checkpoint: int | None = None,
     ) -> BatchResult:
-        """Add or update leads in batches of ``batch_size``; bad records come back as rejections."""
-        return self._ingest_numbered(records, now, batch_size, leads=True)
+        """Add or update leads in batches of ``batch_size``; bad records come back as rejections.
+
+        ``checkpoint``: an import run (see :meth:`begin_import`) whose last committed record number
+        is moved on in the same transaction as each batch.
+        """
+        return self._ingest_numbered(records, now, batch_size, "leads", checkpoint)
 
     def record_activities(self, records: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> BatchResult:
         return self.record_activities_numbered(enumerate(records, start=1), now=now)
 
     def record_activities_numbered(
-        self, records: Numbered, *, now: datetime | None = None, batch_size: int = DEFAULT_BATCH
+        self,
+        records: Numbered,
+        *,
+        now: datetime | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        checkpoint: int | None = None,
     ) -> BatchResult:
         """Record activities in batches of ``batch_size``, each batch in one transaction.
 
         Bad records are returned as rejections; the good ones around them are kept.
         """
-        return self._ingest_numbered(records, now, batch_size, leads=False)
+        return self._ingest_numbered(records, now, batch_size, "activities", checkpoint)
 
-    def _ingest_numbered(self, records: Numbered, now: datetime | None, batch_size: int, *, leads: bool) -> BatchResult:
+    def record_outcomes(self, records: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> BatchResult:
+        """Record closed deals (won or lost) from a CRM; each moves its lead to Won or Lost.
+
+        A record: ``email`` or ``external_id`` (the lead), ``outcome`` (won|lost), ``closed_at``,
+        and optionally ``amount``, ``currency``, ``product``, ``lost_reason``, ``sdr``, ``sr``,
+        ``source_id``, ``properties``. An outcome for an unknown lead is a rejection.
+        """
+        return self.record_outcomes_numbered(enumerate(records, start=1), now=now)
+
+    def record_outcomes_numbered(
+        self,
+        records: Numbered,
+        *,
+        now: datetime | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        checkpoint: int | None = None,
+    ) -> BatchResult:
+        return self._ingest_numbered(records, now, batch_size, "outcomes", checkpoint)
+
+    def _ingest_numbered(
+        self, records: Numbered, now: datetime | None, batch_size: int, kind: Kind, checkpoint: int | None
+    ) -> BatchResult:
         moment = self._now(now)
         playbook = self.playbook().playbook
         total = BatchResult()
-        parsed: list[Any] = []
+        parsed: list[tuple[int, Any]] = []
+        last = 0  # the number of the last record seen
 
         def flush() -> None:
             with self.store.transaction() as tx:
-                if leads:
-                    total.merge(ingest(tx, playbook, parsed, [], moment))
+                if kind == "outcomes":
+                    result = record_outcomes(tx, playbook, parsed, moment)
                 else:
-                    total.merge(ingest(tx, playbook, [], parsed, moment))
+                    kept, refused = link_identities(tx, playbook, parsed, moment)
+                    people = [item for _, item in kept if isinstance(item, LeadInput)]
+                    acts = [item for _, item in kept if isinstance(item, ActivityInput)]
+                    result = ingest(tx, playbook, people, acts, moment)
+                    result.rejected.extend(refused)
+                if checkpoint is not None:
+                    tx.advance_import_run(checkpoint, last, moment)
+            total.merge(result)
             parsed.clear()
 
         for number, record in records:
+            last = number
             try:
                 if isinstance(record, InputError):
                     raise record
-                if leads:
-                    parsed.append(parse_lead(record, moment))
+                if kind == "leads":
+                    parsed.append((number, parse_lead(record, moment)))
+                elif kind == "activities":
+                    parsed.append((number, parse_activity(record, moment, playbook.activity_types)))
                 else:
-                    parsed.append(parse_activity(record, moment, playbook.activity_types))
+                    parsed.append((number, parse_outcome(record, moment)))
             except InputError as exc:
                 total.rejected.append(Rejection(number, exc.field, exc.message))
             if len(parsed) >= batch_size:
                 flush()
-        if parsed:
+        if parsed or (checkpoint is not None and last):
             flush()
+        total.rejected.sort(key=lambda r: r.record)
         return total
 
     def record_activity(self, *, now: datetime | None = None, **fields: Any) -> BatchResult:
@@ -154,14 +227,53 @@ class LeadRelay:
         with self.store.transaction() as tx:
             return ingest(tx, playbook, [], [parsed], moment)
 
+    # --- import runs (resuming a file import after a crash) -------------------------------
+
+    def begin_import(
+        self, file: FileFingerprint, kind: Kind, mapping: str, *, now: datetime | None = None
+    ) -> ImportRun:
+        """The checkpoint of importing ``file``: resume after its last committed row if an earlier
+        run of the same file (same path, size and first MB), kind and mapping did not finish;
+        otherwise start from the first row (re-importing is idempotent anyway)."""
+        moment = self._now(now)
+        key = hashlib.sha256("\x1f".join([kind, mapping, *map(str, file)]).encode("utf-8")).hexdigest()
+        with self.store.transaction() as tx:
+            row = tx.import_run(key)
+            if row is not None and row.finished_at is None and row.last_row > 0:
+                return ImportRun(row.id, row.last_row)
+            values = {"key": key, "kind": kind, "mapping": mapping, "path": file.path, "size": file.size}
+            run_id = tx.start_import_run({**values, "head_hash": file.head_hash}, moment)
+            if row is not None:
+                tx.restart_import_run(run_id, moment)
+        return ImportRun(run_id, 0)
+
+    def finish_import(self, run: ImportRun, *, now: datetime | None = None) -> None:
+        with self.store.transaction() as tx:
+            tx.finish_import_run(run.id, self._now(now))
+
     # --- reading --------------------------------------------------------------------------
 
-    def lead(self, email: str, *, now: datetime | None = None) -> dict[str, Any]:
-        """Everything about one lead, with every point explained (see ``leadrelay lead show``)."""
-        normalised = parse_email(email)
+    def lead(self, ref: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """Everything about one lead, with every point explained (see ``leadrelay lead show``).
+
+        ``ref`` is the lead's e-mail or its external id (the source CRM's record id).
+        """
+        text = ref.strip()
+        keys = [lead_key(None, text)] if text else []
+        if "@" in text:
+            with contextlib.suppress(InputError):
+                keys.insert(0, parse_email(text))
+        if not keys:
+            raise InputError("lead", "give an e-mail or an external id")
         active = self.playbook()
         with self.store.reading() as tx:
-            return lead_report(tx, normalised, self._now(now), self.playbook_by_hash, active)
+            for key in keys:
+                try:
+                    return lead_report(tx, key, self._now(now), self.playbook_by_hash, active)
+                except LeadNotFound:
+                    if key == keys[-1]:
+                        raise
+        raise AssertionError("unreachable")
 
     def summary(self, *, now: datetime | None = None, top: int = 10) -> dict[str, Any]:
         active = self.playbook()

@@ -47,7 +47,7 @@ class RoutingUnavailable(ValueError):
 @dataclass(frozen=True, slots=True)
 class Routed:
     lead_id: int
-    email: str
+    lead: str  # the lead's key: its e-mail, or id:<external id>
     decision: RoutingDecision
     previous_rep: str | None = None
 
@@ -188,7 +188,7 @@ def _decide_all(
         if previous is not None:
             release(state, previous)
         decision = decide(routing, RoutingInput(facts, place_of(lead_state.lead, account), exclude), state, today)
-        out.append(Routed(lead_id, lead_state.lead.email, decision, previous))
+        out.append(Routed(lead_id, lead_state.lead.key, decision, previous))
     return out
 
 
@@ -256,7 +256,7 @@ def reassign(
     target = routing.reps[to]
     states = tx.lead_states(ids)
     decision = RoutingDecision(None, target.department, None, to, f"reassigned from {rep_id} to {target.name}")
-    routed = [Routed(i, states[i].lead.email, decision, rep_id) for i in ids]
+    routed = [Routed(i, states[i].lead.key, decision, rep_id) for i in ids]
     _store(tx, routed, now, "reassign", actor, playbook)
     return routed
 

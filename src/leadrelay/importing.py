@@ -1,4 +1,4 @@
-"""Reading lead and activity files (CSV, JSONL) and mapping their rows to leadrelay records.
+"""Reading lead, activity and outcome files (CSV, JSONL, Parquet) and mapping their rows to leadrelay records.
 
 No database code here: :func:`open_source` streams a file as numbered rows, a :class:`Mapping`
 turns each row into a record for :mod:`leadrelay.intake`, and :func:`run_import` feeds batches to
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -22,26 +23,40 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from leadrelay.app import FileFingerprint
 from leadrelay.intake import (
     ACCOUNT_FIELDS,
     ACTIVITY_FIELDS,
     CAMPAIGN_FIELDS,
     LEAD_FIELDS,
+    OUTCOME_FIELDS,
     InputError,
 )
 from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
 from leadrelay.services import BatchResult
 
-Kind = Literal["leads", "activities"]
+Kind = Literal["leads", "activities", "outcomes"]
 Record = dict[str, Any]
 Numbered = tuple[int, Record | InputError]
 
 DELIMITERS = (",", ";", "\t", "|")
 DETECT_ENCODINGS = ("utf-8-sig", "cp932")
 SAMPLE_BYTES = 1 << 20
-TIME_FIELDS = frozenset({"created_at", "occurred_at", "lead.created_at"})
+PARQUET_SUFFIXES = (".parquet", ".pq")
+PARQUET_MAGIC = b"PAR1"
+#: Rows per record batch read from a Parquet file: memory stays bounded by this, not the file.
+PARQUET_BATCH_ROWS = 2048
+TIME_FIELDS = frozenset({"created_at", "occurred_at", "lead.created_at", "closed_at"})
 #: Lead fields that, in an activity import, describe the person and go under ``lead.``.
 _ACTIVITY_TOP = ACTIVITY_FIELDS - {"lead"}
+
+
+#: Columns an import needs besides the lead's e-mail or external id.
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "leads": (),
+    "activities": ("type", "occurred_at"),
+    "outcomes": ("outcome", "closed_at"),
+}
 
 
 class ImportFileError(ValueError):
@@ -94,7 +109,7 @@ def _known_target(target: str) -> bool:
         return not rest or rest in CAMPAIGN_FIELDS
     if head in ("properties", "custom"):
         return bool(rest)
-    return not rest and (head in LEAD_FIELDS or head in ACTIVITY_FIELDS)
+    return not rest and (head in LEAD_FIELDS or head in ACTIVITY_FIELDS or head in OUTCOME_FIELDS)
 
 
 def _key(header: str) -> str:
@@ -139,14 +154,17 @@ class Mapping:
     def check_headers(self, headers: list[str], kind: Kind, where: str) -> None:
         """Refuse a file that lacks a required column, before any row is read."""
         given = {t for t in self.targets(headers).values() if t} | set(self.constants)
-        required = ["email"] + (["type", "occurred_at"] if kind == "activities" else [])
+        if "external_id" in given:
+            given.add("email")  # a lead may be named by its external id instead
+        required = ["email", *_REQUIRED[kind]]
         missing = [name for name in required if name not in given]
         if not missing:
             return
         wanted = []
         for name in missing:
             sources = [s for s, t in self.columns.items() if t == name]
-            wanted.append(f"'{sources[0]}' ({name})" if sources else f"one mapped to {name}")
+            target = "email or external_id" if name == "email" else name
+            wanted.append(f"'{sources[0]}' ({name})" if sources else f"one mapped to {target}")
         raise ImportFileError(
             f"{where}: missing required column {', '.join(wanted)} for mapping {self.name}; "
             f"the file's columns are: {', '.join(headers)}"
@@ -159,7 +177,7 @@ class Mapping:
         out: Record = {}
         for source, value in row.items():
             target = targets.get(source)
-            if target is None or value is None or (isinstance(value, str) and not value.strip()):
+            if target is None or _missing(value):
                 continue
             value = self._convert(target, value.strip() if isinstance(value, str) else value)
             _put(out, _placed(target, kind), value)
@@ -178,8 +196,13 @@ class Mapping:
             else:
                 folded = {str(k).casefold(): v for k, v in vocabulary.items()}
                 value = folded.get(text.casefold(), value)
-        if target in TIME_FIELDS and isinstance(value, str):
-            return self._time(target, value)
+        if target in TIME_FIELDS:
+            if isinstance(value, str):
+                return self._time(target, value)
+            if isinstance(value, datetime):  # typed files (Parquet) carry real time stamps
+                return self._zoned(value)
+            if isinstance(value, date):
+                return self._zoned(datetime.combine(value, time()))
         if target.startswith("properties.") and isinstance(value, str):
             return _scalar(value)
         return value
@@ -198,11 +221,21 @@ class Mapping:
             except ValueError:
                 tried = ", ".join(self.date_formats) or "ISO 8601"
                 raise InputError(target, f"'{text}' matches no date format (tried {tried})") from None
+        return self._zoned(moment)
+
+    def _zoned(self, moment: datetime) -> str:
         if moment.tzinfo is None:
             if self.timezone is None:
                 return moment.isoformat()  # intake refuses it, naming the missing zone
             moment = moment.replace(tzinfo=ZoneInfo(self.timezone))
         return moment.isoformat()
+
+
+def _missing(value: Any) -> bool:
+    """A blank cell: None, empty text, or NaN (how dataframe tools write a missing number)."""
+    return (
+        value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and value != value)
+    )
 
 
 def _placed(target: str, kind: Kind) -> str:
@@ -345,7 +378,7 @@ class Source:
     """An opened file: its format, encoding, headers (CSV) and a stream of numbered rows."""
 
     path: Path
-    format: Literal["csv", "jsonl"]
+    format: Literal["csv", "jsonl", "parquet"]
     encoding: str
     size: int
     headers: list[str]
@@ -354,14 +387,17 @@ class Source:
     _text: IO[str]
     _rows: Iterator[tuple[int, dict[str, Any] | InputError]]
     rows_read: int = 0
-    line: int = 0  # physical lines read so far
+    line: int = 0  # physical lines read so far (Parquet: rows)
+    total_rows: int | None = None  # known up front for Parquet
 
     @property
     def empty(self) -> bool:
-        return self.size == 0 or (self.format == "csv" and not self.headers)
+        return self.size == 0 or (self.format == "csv" and not self.headers) or self.total_rows == 0
 
     def position(self) -> int:
         """Bytes read so far (for a progress bar)."""
+        if self.total_rows:
+            return self.size * self.rows_read // self.total_rows
         try:
             return min(self._binary.tell(), self.size)
         except (OSError, ValueError):
@@ -381,6 +417,7 @@ class Source:
 
     def close(self) -> None:
         self._text.close()
+        self._binary.close()
 
     def __enter__(self) -> Source:
         return self
@@ -402,6 +439,10 @@ def open_source(path: Path, encoding: str | None = None) -> Source:
     try:
         size = path.stat().st_size
         sample = binary.read(SAMPLE_BYTES)
+        if path.suffix.lower() in PARQUET_SUFFIXES or (
+            sample.startswith(PARQUET_MAGIC) and path.suffix.lower() != ".csv"
+        ):
+            return _parquet_source(path, size, binary)
         if encoding is None:
             try:
                 encoding = detect_encoding(sample, at_end=len(sample) < SAMPLE_BYTES)
@@ -481,6 +522,38 @@ def _csv_rows(reader: Any, source: Source) -> Iterator[tuple[int, dict[str, Any]
         yield start, dict(zip(headers, row, strict=False))
 
 
+def _parquet_source(path: Path, size: int, binary: IO[bytes]) -> Source:
+    """A Parquet file read by record batches (``ParquetFile.iter_batches``); rows numbered from 1."""
+    import pyarrow as pa  # imported here: only Parquet imports pay for loading Arrow
+    import pyarrow.parquet as pq
+
+    try:
+        binary.seek(0)
+        parquet = pq.ParquetFile(binary)
+    except (pa.ArrowException, OSError) as exc:
+        raise ImportFileError(f"{path}: not a readable Parquet file ({exc})") from None
+    source = Source(
+        path, "parquet", "binary", size, list(parquet.schema_arrow.names), None, binary, io.StringIO(), iter(())
+    )
+    source.total_rows = parquet.metadata.num_rows
+    source._rows = _parquet_rows(parquet, source, pa.ArrowException)
+    return source
+
+
+def _parquet_rows(
+    parquet: Any, source: Source, arrow_error: type[Exception]
+) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    number = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            for row in batch.to_pylist():
+                number += 1
+                source.line = number
+                yield number, row
+    except arrow_error as exc:
+        raise ImportFileError(f"{source.path}: Parquet file unreadable after row {number} ({exc})") from None
+
+
 def _jsonl_rows(text: IO[str], source: Source) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     for number, line in enumerate(text, start=1):
         source.line = number
@@ -502,6 +575,13 @@ def _jsonl_rows(text: IO[str], source: Source) -> Iterator[tuple[int, dict[str, 
 Submit = Callable[[list[tuple[int, Record | InputError]]], BatchResult]
 
 
+def fingerprint(path: Path) -> FileFingerprint:
+    """The file's absolute path, size and SHA-256 of its first MB (see ``LeadRelay.begin_import``)."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    return FileFingerprint(str(path.resolve()), path.stat().st_size, hashlib.sha256(head).hexdigest())
+
+
 def default_rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.name}.rejects.csv")
 
@@ -509,9 +589,11 @@ def default_rejects_path(path: Path) -> Path:
 class RejectsWriter:
     """The rejects CSV (UTF-8 with BOM, so spreadsheet tools read Japanese): line, field, reason, the row."""
 
-    def __init__(self, path: Path, headers: list[str]) -> None:
+    def __init__(self, path: Path, headers: list[str], *, append: bool = False) -> None:
+        """``append``: add to the rejects file of an earlier run of the same import (when resuming)."""
         self.path = path
         self.headers = headers
+        self.append = append and path.exists()
         self.count = 0
         self._handle: IO[str] | None = None
         self._writer: Any = None
@@ -519,11 +601,15 @@ class RejectsWriter:
     def write(self, line: int, field_name: str, reason: str, row: dict[str, Any] | None) -> None:
         if self._writer is None:
             try:
-                self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+                if self.append:
+                    self._handle = self.path.open("a", encoding="utf-8", newline="")
+                else:
+                    self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
             except OSError as exc:
                 raise ImportFileError(f"{self.path}: cannot write the rejects file ({exc.strerror})") from None
             self._writer = csv.writer(self._handle)
-            self._writer.writerow(["line", "field", "reason", *self.headers])
+            if not self.append:
+                self._writer.writerow(["line", "field", "reason", *self.headers])
         cells: list[Any] = []
         if row is not None:
             if self.headers:
@@ -548,7 +634,7 @@ class ImportOutcome:
 
 def prepare(source: Source, mapping: Mapping, kind: Kind) -> list[str]:
     """Check a CSV's header against the mapping (raises on a missing required column); unknown columns."""
-    if source.format != "csv" or source.empty:
+    if source.format == "jsonl" or source.empty:
         return []
     mapping.check_headers(source.headers, kind, str(source.path))
     return mapping.unknown(source.headers)
@@ -563,13 +649,16 @@ def run_import(
     *,
     batch_size: int = 5000,
     on_batch: Callable[[int], None] | None = None,
+    resume_after: int = 0,
 ) -> ImportOutcome:
     """Map each row, hand batches to ``submit`` and write every rejected row to ``rejects``.
 
-    Only the current batch's source rows are kept (to copy rejected ones into the rejects file).
+    Rows numbered up to ``resume_after`` were committed by an earlier run: they are read past,
+    not mapped or submitted. Only the current batch's source rows are kept (to copy rejected
+    ones into the rejects file).
     """
     outcome = ImportOutcome()
-    targets = mapping.targets(source.headers) if source.format == "csv" else None
+    targets = mapping.targets(source.headers) if source.format != "jsonl" else None
     raw: dict[int, dict[str, Any]] = {}
     batch: list[tuple[int, Record | InputError]] = []
 
@@ -585,6 +674,8 @@ def run_import(
             on_batch(outcome.rows)
 
     for number, row in source.rows():
+        if number <= resume_after:
+            continue
         if isinstance(row, InputError):
             batch.append((number, row))
         else:

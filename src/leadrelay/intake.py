@@ -11,9 +11,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from leadrelay.domain.identity import InvalidEmail, normalise_domain, normalise_email
+from leadrelay.domain.identity import InvalidEmail, lead_key, normalise_domain, normalise_email
 from leadrelay.domain.model import LIST_SOURCES, Account, Activity, Campaign, Lead
 from leadrelay.geo import normalise_country, prefecture
 
@@ -27,6 +28,7 @@ LEAD_FIELDS = frozenset(
     {
         *_LEAD_TEXT_FIELDS,
         "email",
+        "external_id",
         "seniority",
         "country",
         "prefecture",
@@ -41,9 +43,14 @@ LEAD_FIELDS = frozenset(
 ACCOUNT_FIELDS = frozenset(
     {"domain", "name", "industry", "employees", "country", "region", "prefecture", "tier", "owner"}
 )
-ACTIVITY_FIELDS = frozenset({"email", "type", "occurred_at", "campaign", "product", "properties", "source_id", "lead"})
+ACTIVITY_FIELDS = frozenset(
+    {"email", "external_id", "type", "occurred_at", "campaign", "product", "properties", "source_id", "lead"}
+)
 CAMPAIGN_FIELDS = frozenset({"code", "name", "channel", "kind"})
 CAMPAIGN_KINDS = frozenset({"acquisition", "nurture", "pipeline"})
+
+
+_NO_DOMAIN = "is required for a lead without e-mail (accounts are matched by domain)"
 
 
 class InputError(ValueError):
@@ -60,13 +67,23 @@ class LeadInput:
     created_at: datetime | None
     given: frozenset[str]  # profile fields the record actually carried
 
+    @property
+    def key(self) -> str:
+        return self.lead.key
+
 
 @dataclass(frozen=True, slots=True)
 class ActivityInput:
-    email: str
+    email: str | None
     activity: Activity
     source_id: str | None
     lead: LeadInput | None
+    external_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The lead it belongs to (see :func:`~leadrelay.domain.identity.lead_key`)."""
+        return lead_key(self.email, self.external_id)
 
 
 def _text(record: Mapping[str, Any], name: str, *, limit: int = 500) -> str | None:
@@ -117,6 +134,31 @@ def parse_email(value: Any, name: str = "email") -> str:
         return normalise_email(str(value))
     except InvalidEmail as exc:
         raise InputError(name, str(exc)) from None
+
+
+def parse_external_id(value: Any, name: str = "external_id") -> str | None:
+    """A source CRM's record id: text (numbers are taken as written), trimmed, at most 200 characters."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(name, "must be text or a whole number")
+    text = str(value).strip()
+    if len(text) > 200:
+        raise InputError(name, "is longer than 200 characters")
+    if any(ord(char) < 32 for char in text):
+        raise InputError(name, "must not contain control characters")
+    return text
+
+
+def parse_identity(record: Mapping[str, Any], where: str = "") -> tuple[str | None, str | None]:
+    """The e-mail and external id a record names a lead by; at least one is required."""
+    external_id = parse_external_id(record.get("external_id"), f"{where}external_id")
+    raw = record.get("email")
+    if raw in (None, "") and external_id is not None:
+        return None, external_id
+    if raw in (None, ""):
+        raise InputError(f"{where}email", "is required (or an external_id)")
+    return parse_email(raw, f"{where}email"), external_id
 
 
 def parse_account(record: Mapping[str, Any], where: str = "company.") -> Account:
@@ -181,7 +223,7 @@ def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadIn
     if not isinstance(record, Mapping):
         raise InputError("lead", "must be an object")
     _unknown(record, LEAD_FIELDS)
-    email = parse_email(record.get("email"))
+    email, external_id = parse_identity(record)
     country = _country(record, "country")
     list_source = _text(record, "list_source") or "house"
     if list_source not in LIST_SOURCES:
@@ -195,16 +237,20 @@ def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadIn
         if not isinstance(company, Mapping):
             raise InputError("company", "must be an object (domain, name, industry, employees, ...)")
         merged = dict(company)
-        merged.setdefault("domain", email.rsplit("@", 1)[1])
+        if email is not None:
+            merged.setdefault("domain", email.rsplit("@", 1)[1])
+        elif not merged.get("domain"):
+            raise InputError("company.domain", _NO_DOMAIN)
         account = parse_account(merged)
     elif record.get("company_name") or record.get("company_domain"):
-        account = parse_account(
-            {"name": record.get("company_name"), "domain": record.get("company_domain") or email.rsplit("@", 1)[1]},
-            where="company_",
-        )
+        domain = record.get("company_domain") or (email.rsplit("@", 1)[1] if email else None)
+        if not domain:
+            raise InputError("company_domain", _NO_DOMAIN)
+        account = parse_account({"name": record.get("company_name"), "domain": domain}, where="company_")
     created_at = parse_time(record["created_at"], "created_at", now) if record.get("created_at") else None
     lead = Lead(
         email=email,
+        external_id=external_id,
         first_name=_text(record, "first_name"),
         last_name=_text(record, "last_name"),
         title=_text(record, "title"),
@@ -242,7 +288,7 @@ def parse_campaign(value: Any, name: str = "campaign") -> Campaign | None:
 
 
 def activity_key(
-    email: str,
+    lead: str,
     type_: str,
     occurred_at: datetime,
     campaign: str | None,
@@ -257,7 +303,7 @@ def activity_key(
         stamp = (occurred_at - _EPOCH) // timedelta(microseconds=1)
         payload = "\x1f".join(
             [
-                email,
+                lead,
                 type_,
                 str(stamp),
                 campaign or "",
@@ -272,7 +318,7 @@ def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: fro
     if not isinstance(record, Mapping):
         raise InputError("activity", "must be an object")
     _unknown(record, ACTIVITY_FIELDS)
-    email = parse_email(record.get("email"))
+    email, external_id = parse_identity(record)
     type_ = record.get("type")
     if not isinstance(type_, str) or not type_.strip():
         raise InputError("type", "is required")
@@ -297,14 +343,148 @@ def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: fro
     if lead_record is not None:
         if not isinstance(lead_record, Mapping):
             raise InputError("lead", "must be an object")
+        merged = {**lead_record}
+        if email is not None:
+            merged.setdefault("email", email)
+        if external_id is not None:
+            merged.setdefault("external_id", external_id)
         try:
-            lead = parse_lead({**lead_record, "email": lead_record.get("email", email)}, now)
+            lead = parse_lead(merged, now)
         except InputError as exc:
             raise InputError(f"lead.{exc.field}", exc.message) from None
-        if lead.lead.email != email:
+        if email is not None and lead.lead.email != email:
             raise InputError("lead.email", "differs from the activity's email")
-    key = activity_key(email, type_, occurred_at, campaign.code if campaign else None, product, properties, source_id)
+        if external_id is not None and lead.lead.external_id != external_id:
+            raise InputError("lead.external_id", "differs from the activity's external_id")
+        email, external_id = lead.lead.email, lead.lead.external_id
+    key = activity_key(
+        lead_key(email, external_id),
+        type_,
+        occurred_at,
+        campaign.code if campaign else None,
+        product,
+        properties,
+        source_id,
+    )
     activity = Activity(
         key=key, type=type_, occurred_at=occurred_at, campaign=campaign, product=product, properties=dict(properties)
     )
-    return ActivityInput(email, activity, source_id, lead)
+    return ActivityInput(email, activity, source_id, lead, external_id)
+
+
+# --- outcomes: closed deals imported from a CRM -------------------------------------------------
+
+OUTCOME_FIELDS = frozenset(
+    {
+        "email",
+        "external_id",
+        "outcome",
+        "closed_at",
+        "amount",
+        "currency",
+        "product",
+        "lost_reason",
+        "sdr",
+        "sr",
+        "source_id",
+        "properties",
+    }
+)
+OUTCOMES = ("won", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeInput:
+    """A closed deal: won or lost, when, for how much, who qualified (SDR) and who closed it (SR)."""
+
+    key: str
+    email: str | None
+    external_id: str | None
+    outcome: str
+    closed_at: datetime
+    amount: Decimal | None
+    currency: str | None
+    product: str | None
+    lost_reason: str | None
+    sdr: str | None
+    sr: str | None
+    source_id: str | None
+    properties: Mapping[str, Any]
+
+    @property
+    def lead_key(self) -> str:
+        return lead_key(self.email, self.external_id)
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise InputError("amount", "must be a number")
+    text = str(value).strip().replace(",", "").replace("_", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise InputError("amount", f"'{value}' is not a number (e.g. 1200000 or 1,200,000.50)") from None
+    if not amount.is_finite() or amount < 0:
+        raise InputError("amount", f"'{value}' must be a positive number")
+    if amount >= Decimal("1e16"):
+        raise InputError("amount", f"'{value}' is too large")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_outcome(record: Mapping[str, Any], now: datetime) -> OutcomeInput:
+    """A closed deal from a CRM export; the lead is named by e-mail or external id."""
+    if not isinstance(record, Mapping):
+        raise InputError("outcome", "must be an object")
+    _unknown(record, OUTCOME_FIELDS)
+    email, external_id = parse_identity(record)
+    raw = _text(record, "outcome", limit=40)
+    if raw is None:
+        raise InputError("outcome", "is required (won or lost)")
+    outcome = raw.casefold()
+    if outcome not in OUTCOMES:
+        raise InputError("outcome", f"'{raw}' is not won or lost (map the CRM's values under values: outcome:)")
+    closed_at = parse_time(record.get("closed_at"), "closed_at", now)
+    amount = _amount(record.get("amount"))
+    currency = _text(record, "currency", limit=40)
+    if currency is not None:
+        currency = currency.upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise InputError("currency", f"'{currency}' is not a currency code (e.g. JPY, USD, BRL)")
+    lost_reason = _text(record, "lost_reason")
+    properties = record.get("properties") or {}
+    if not isinstance(properties, Mapping):
+        raise InputError("properties", "must be an object of name: value")
+    try:
+        json.dumps(properties, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InputError("properties", "must hold only JSON values") from None
+    source = record.get("source_id")
+    source_id = str(source).strip() if source not in (None, "") else None
+    product = _lower(_text(record, "product", limit=80))
+    sdr = _text(record, "sdr", limit=120)
+    sr = _text(record, "sr", limit=120)
+    if source_id is not None:
+        payload = f"id\x1f{source_id}"
+    else:
+        stamp = (closed_at - _EPOCH) // timedelta(microseconds=1)
+        payload = "\x1f".join(
+            [lead_key(email, external_id), outcome, str(stamp), str(amount or ""), currency or "", product or ""]
+        )
+    key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+    return OutcomeInput(
+        key=key,
+        email=email,
+        external_id=external_id,
+        outcome=outcome,
+        closed_at=closed_at,
+        amount=amount,
+        currency=currency,
+        product=product,
+        lost_reason=lost_reason,
+        sdr=sdr,
+        sr=sr,
+        source_id=source_id,
+        properties=dict(properties),
+    )

@@ -5,18 +5,25 @@ They take parsed input and ``now``; they turn the domain's decisions into stored
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves, fit_is_static
-from leadrelay.domain.identity import account_domain
-from leadrelay.domain.lifecycle import ACTIVITY_TRIGGERS, DISQUALIFIABLE_STAGES, Stage, Trigger, next_stage
+from leadrelay.domain.identity import account_domain, key_email, lead_key
+from leadrelay.domain.lifecycle import (
+    ACTIVITY_TRIGGERS,
+    DISQUALIFIABLE_STAGES,
+    IllegalTransition,
+    Stage,
+    Trigger,
+    next_stage,
+)
 from leadrelay.domain.model import Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
 from leadrelay.handoff import Routed, route_leads
-from leadrelay.intake import ActivityInput, LeadInput
+from leadrelay.intake import ActivityInput, LeadInput, OutcomeInput
 from leadrelay.store.sql_store import LeadState, StoredMove, StoreTx
 
 
@@ -37,6 +44,7 @@ class BatchResult:
     leads_created: int = 0
     leads_updated: int = 0
     activities_inserted: int = 0
+    outcomes_inserted: int = 0
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     moves: list[tuple[str, StageChange]] = field(default_factory=list)
@@ -46,6 +54,7 @@ class BatchResult:
         self.leads_created += other.leads_created
         self.leads_updated += other.leads_updated
         self.activities_inserted += other.activities_inserted
+        self.outcomes_inserted += other.outcomes_inserted
         self.duplicates += other.duplicates
         self.rejected.extend(other.rejected)
         self.moves.extend(other.moves)
@@ -61,14 +70,16 @@ def ingest(
 ) -> BatchResult:
     """Store leads and activities, then judge every lead they touched — in one transaction."""
     result = BatchResult()
+    # leads are keyed by e-mail, or by "id:<external id>" without one (see domain.identity.lead_key)
     profiles: dict[str, LeadInput] = {}
     for item in [*lead_inputs, *(a.lead for a in activity_inputs if a.lead is not None)]:
-        profiles[item.lead.email] = item
+        profiles[item.key] = item
+    activity_inputs = _by_known_email(activity_inputs, profiles.values())
     first_seen: dict[str, datetime] = {}
     for act in activity_inputs:
-        seen = first_seen.get(act.email)
+        seen = first_seen.get(act.key)
         if seen is None or act.activity.occurred_at < seen:
-            first_seen[act.email] = act.activity.occurred_at
+            first_seen[act.key] = act.activity.occurred_at
     emails = set(profiles) | set(first_seen)
 
     companies = [p.company for p in profiles.values() if p.company is not None]
@@ -76,7 +87,7 @@ def ingest(
     bare_domains = {
         domain
         for email in emails
-        if (domain := account_domain(email, playbook.free_mail)) is not None
+        if (domain := _account_domain(email, playbook.free_mail)) is not None
         and domain not in account_ids
         and not (email in profiles and profiles[email].company is not None)
     }
@@ -90,7 +101,7 @@ def ingest(
         profile = profiles.get(email)
         if profile is not None and profile.company is not None:
             return account_ids.get(profile.company.domain)
-        domain = account_domain(email, playbook.free_mail)
+        domain = _account_domain(email, playbook.free_mail)
         return account_ids.get(domain) if domain else None
 
     lead_ids = tx.lead_ids(emails)
@@ -98,10 +109,10 @@ def ingest(
     for email in sorted(emails - set(lead_ids)):
         profile = profiles.get(email)
         created = (profile.created_at if profile else None) or min(first_seen.get(email, now), now)
-        new_rows.append((profile.lead if profile else Lead(email=email), account_for(email), created))
+        new_rows.append((profile.lead if profile else Lead.for_key(email), account_for(email), created))
     tx.insert_leads(new_rows)
     result.leads_created = len(new_rows)
-    created_emails = {row[0].email for row in new_rows}
+    created_emails = {row[0].key for row in new_rows}
     lead_ids = tx.lead_ids(emails)
 
     changed_ids: set[int] = set()
@@ -132,7 +143,7 @@ def ingest(
     for key, act in batch.items():
         if key in existing:
             continue
-        lead_id = lead_ids[act.email]
+        lead_id = lead_ids[act.key]
         touched.add(lead_id)
         activity = act.activity
         rows.append(
@@ -155,14 +166,31 @@ def ingest(
     arrivals: dict[int, datetime] = {}
     for key, act in batch.items():
         if key not in existing:
-            lead_id, moment = lead_ids[act.email], act.activity.occurred_at
+            lead_id, moment = lead_ids[act.key], act.activity.occurred_at
             if lead_id not in arrivals or moment < arrivals[lead_id]:
                 arrivals[lead_id] = moment
     result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids, arrivals=arrivals)
     if playbook.routing is not None:  # a lead that just qualified goes to sales in the same transaction
-        qualified = {lead_ids[email] for email, move in result.moves if move.to_stage == Stage.MQL}
+        qualified = {lead_ids[key] for key, move in result.moves if move.to_stage == Stage.MQL}
         result.routed = route_leads(tx, playbook, qualified, now, only_pending=True)
     return result
+
+
+def _account_domain(key: str, free_mail: frozenset[str]) -> str | None:
+    """The company domain of a lead key's e-mail; ``None`` for free mail and for leads known by id only."""
+    email = key_email(key)
+    return account_domain(email, free_mail) if email is not None else None
+
+
+def _by_known_email(activity_inputs: Sequence[ActivityInput], profiles: Iterable[LeadInput]) -> Sequence[ActivityInput]:
+    """Activities naming a lead by external id only, where the batch's profiles give its e-mail: by e-mail."""
+    emails = {p.lead.external_id: p.lead.email for p in profiles if p.lead.external_id and p.lead.email}
+    if not emails:
+        return activity_inputs
+    return [
+        replace(a, email=emails[a.external_id]) if a.email is None and a.external_id in emails else a
+        for a in activity_inputs
+    ]
 
 
 def _profile_values(profile: LeadInput) -> dict[str, Any]:
@@ -180,6 +208,7 @@ def _profile_values(profile: LeadInput) -> dict[str, Any]:
         "postal_code",
         "source_channel",
         "list_source",
+        "external_id",
     ):
         if name in profile.given:
             values[name] = getattr(lead, name)
@@ -256,13 +285,13 @@ def evaluate(
         plan = plan_moves(state, account, history, judged, playbook, now, is_new=lead_id in new_ids, resume=resume)
         if resume is not None:  # the stored moves hold; only new ones are added
             inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
-            moves_out.extend((state.lead.email, m) for m in plan.rederived)
+            moves_out.extend((state.lead.key, m) for m in plan.rederived)
         elif not _same(old, plan.rederived):
             deletes.extend(m.id for m in old)
             inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
-            moves_out.extend((state.lead.email, m) for m in plan.rederived if not _known(old, m))
+            moves_out.extend((state.lead.key, m) for m in plan.rederived if not _known(old, m))
         inserts.extend(_move_row(lead_id, m, now, playbook, derived=m.trigger in ACTIVITY_TRIGGERS) for m in plan.after)
-        moves_out.extend((state.lead.email, m) for m in plan.after)
+        moves_out.extend((state.lead.key, m) for m in plan.after)
         updates.append(_lead_update(lead_id, state, history, judged, plan, playbook, now))
     tx.delete_transitions(deletes)
     tx.insert_transitions(inserts)
@@ -433,3 +462,167 @@ def _lead_update(
         "playbook_hash": playbook.hash,
         "scored_at": now,
     }
+
+
+def link_identities(
+    tx: StoreTx, playbook: Playbook, items: Sequence[tuple[int, LeadInput | ActivityInput]], now: datetime
+) -> tuple[list[tuple[int, LeadInput | ActivityInput]], list[Rejection]]:
+    """Before :func:`ingest`: join e-mail and external id where a record carries both.
+
+    A lead known so far only by its external id gets the record's e-mail (and, without an
+    account, the account of the e-mail's domain unless it is free mail). A record whose external
+    id belongs to a lead with another e-mail is refused (the field names it); so is a second
+    record in the batch giving the same external id another e-mail. Records naming a lead by
+    external id only, where another record of the batch gives its e-mail, are keyed by e-mail.
+    """
+    pairs: dict[str, str] = {}  # external id → e-mail
+    kept: list[tuple[int, LeadInput | ActivityInput]] = []
+    rejected: list[Rejection] = []
+    for number, item in items:
+        profile = item if isinstance(item, LeadInput) else item.lead
+        if profile is None or profile.lead.email is None or profile.lead.external_id is None:
+            kept.append((number, item))
+            continue
+        external_id, email = profile.lead.external_id, profile.lead.email
+        if pairs.setdefault(external_id, email) != email:
+            field = "external_id" if isinstance(item, LeadInput) else "lead.external_id"
+            rejected.append(Rejection(number, field, f"'{external_id}' is given to {pairs[external_id]} earlier"))
+            continue
+        kept.append((number, item))
+    if pairs:
+        by_id = tx.lead_ids(lead_key(None, x) for x in pairs)
+        by_email = tx.lead_ids(pairs.values())
+        owners = tx.lead_states(by_id.values())
+        refused: set[str] = set()
+        for external_id, email in pairs.items():
+            owner = by_id.get(lead_key(None, external_id))
+            if owner is None or by_email.get(email) == owner:
+                continue
+            holder = owners[owner].lead.email
+            if holder is None and email not in by_email:
+                values: dict[str, Any] = {"email": email}
+                domain = account_domain(email, playbook.free_mail)
+                if owners[owner].account_id is None and domain is not None:
+                    values["account_id"] = tx.upsert_accounts([Account(domain=domain)], now)[domain]
+                tx.update_profile(owner, values, now)
+            else:
+                refused.add(external_id)
+                reason = f"'{external_id}' belongs to another lead ({holder or 'without e-mail'})"
+                for number, item in kept:
+                    profile = item if isinstance(item, LeadInput) else item.lead
+                    if profile is not None and profile.lead.external_id == external_id and profile.lead.email:
+                        field = "external_id" if isinstance(item, LeadInput) else "lead.external_id"
+                        rejected.append(Rejection(number, field, reason))
+        if refused:
+            kept = [
+                (n, i)
+                for n, i in kept
+                if not (
+                    (p := i if isinstance(i, LeadInput) else i.lead) is not None
+                    and p.lead.external_id in refused
+                    and p.lead.email
+                )
+            ]
+    kept = [(n, _keyed_by_email(i, pairs)) for n, i in kept]
+    return kept, sorted(rejected, key=lambda r: r.record)
+
+
+def _keyed_by_email(item: LeadInput | ActivityInput, pairs: dict[str, str]) -> LeadInput | ActivityInput:
+    if isinstance(item, LeadInput):
+        if item.lead.email is None and item.lead.external_id in pairs:
+            return replace(item, lead=replace(item.lead, email=pairs[item.lead.external_id]))
+        return item
+    if item.email is None and item.external_id in pairs:
+        return replace(item, email=pairs[item.external_id])
+    return item
+
+
+def record_outcomes(
+    tx: StoreTx, playbook: Playbook, items: Sequence[tuple[int, OutcomeInput]], now: datetime
+) -> BatchResult:
+    """Store closed deals and move each lead to Won or Lost — in one transaction.
+
+    An outcome for a lead that is not known is refused (by record number). An outcome seen before
+    (same source id, or same content) is skipped. The stage move is a fixed point of the lead's
+    history (its new anchor), made at the deal's date — or at the lead's last move if the CRM's
+    date is earlier, so the history stays in order. An outcome the lifecycle does not allow as a
+    move (e.g. for a lead that is already Won) is stored without moving the lead.
+    """
+    result = BatchResult()
+    lead_ids = tx.lead_ids(item.lead_key for _, item in items)
+    fresh: dict[str, tuple[int, OutcomeInput]] = {}
+    for number, item in items:
+        if item.lead_key not in lead_ids:
+            field, value = ("email", item.email) if item.email else ("external_id", item.external_id)
+            result.rejected.append(Rejection(number, field, f"no lead with {field} '{value}' (import the leads first)"))
+        elif item.key in fresh:
+            result.duplicates += 1
+        else:
+            fresh[item.key] = (number, item)
+    existing = tx.existing_outcome_keys(fresh)
+    result.duplicates += len(existing)
+    new = [item for key, (_, item) in fresh.items() if key not in existing]
+    tx.insert_outcomes(
+        [
+            {
+                "key": item.key,
+                "lead_id": lead_ids[item.lead_key],
+                "outcome": item.outcome,
+                "closed_at": item.closed_at,
+                "recorded_at": now,
+                "amount": item.amount,
+                "currency": item.currency,
+                "product": item.product,
+                "lost_reason": item.lost_reason,
+                "sdr": item.sdr,
+                "sr": item.sr,
+                "source_id": item.source_id,
+                "properties": dict(item.properties),
+            }
+            for item in new
+        ]
+    )
+    result.outcomes_inserted = len(new)
+    by_lead: dict[int, list[OutcomeInput]] = {}
+    for item in new:
+        by_lead.setdefault(lead_ids[item.lead_key], []).append(item)
+    states = tx.lead_states(by_lead)
+    rows: list[dict[str, Any]] = []
+    for lead_id in sorted(by_lead):
+        state = states[lead_id]
+        stage, stage_at = state.stage, state.stage_at
+        for item in sorted(by_lead[lead_id], key=lambda o: (o.closed_at, o.key)):
+            trigger = Trigger.WON_IMPORTED if item.outcome == "won" else Trigger.LOST_IMPORTED
+            try:
+                target = next_stage(stage, trigger)
+            except IllegalTransition:
+                continue
+            at = max(item.closed_at, stage_at)
+            move = StageChange(trigger, stage, target, at, None, _outcome_reason(item, at), actor="import")
+            rows.append(_move_row(lead_id, move, now, playbook, derived=False))
+            result.moves.append((state.lead.key, move))
+            stage, stage_at = target, at
+        if stage != state.stage:
+            values = {"stage": stage.value, "stage_at": stage_at, "anchor_stage": stage.value}
+            tx.update_profile(lead_id, {**values, "anchor_at": stage_at, "anchor_check": False}, now)
+    tx.insert_transitions(rows)
+    return result
+
+
+def _outcome_reason(item: OutcomeInput, at: datetime) -> str:
+    parts = [f"{item.outcome} deal imported from CRM, closed {item.closed_at.date().isoformat()}"]
+    if at != item.closed_at:
+        parts.append("recorded at the lead's last move (the CRM's date is earlier)")
+    if item.amount is not None:
+        parts.append(f"amount {item.amount:,} {item.currency or ''}".rstrip())
+    if item.product:
+        parts.append(f"product {item.product}")
+    if item.lost_reason:
+        parts.append(f"lost reason: {item.lost_reason}")
+    if item.sdr:
+        parts.append(f"SDR {item.sdr}")
+    if item.sr:
+        parts.append(f"SR {item.sr}")
+    if item.source_id:
+        parts.append(f"source id {item.source_id}")
+    return "; ".join(parts)

@@ -13,10 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from leadrelay.domain.evaluation import assess
+from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.playbook.loader import LoadedPlaybook
 from leadrelay.store.sql_store import StoreTx, account_from_row
-from leadrelay.store.tables import accounts, leads, transitions
+from leadrelay.store.tables import accounts, leads, outcomes, transitions
 
 PlaybookByHash = Callable[[str], LoadedPlaybook]
 
@@ -29,12 +30,19 @@ def _iso(moment: datetime | None, tz: Any) -> str | None:
     return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
 
 
+def _lead_row(tx: StoreTx, key: str) -> Any:
+    email, external_id = key_email(key), key_external_id(key)
+    where = leads.c.email == email if email is not None else leads.c.external_id == external_id
+    return tx.execute(sa.select(leads).where(where)).one_or_none()
+
+
 def lead_report(
-    tx: StoreTx, email: str, now: datetime, playbook_by_hash: PlaybookByHash, active: LoadedPlaybook
+    tx: StoreTx, key: str, now: datetime, playbook_by_hash: PlaybookByHash, active: LoadedPlaybook
 ) -> dict[str, Any]:
-    row = tx.lead_row(email)
+    """One lead by its key: an e-mail, or ``id:`` and its external id (see ``domain.identity.lead_key``)."""
+    row = _lead_row(tx, key)
     if row is None:
-        raise LeadNotFound(email)
+        raise LeadNotFound(key_email(key) or key_external_id(key))
     loaded = playbook_by_hash(row.playbook_hash) if row.playbook_hash else active
     playbook = loaded.playbook
     tz = playbook.timezone
@@ -49,6 +57,7 @@ def lead_report(
     moves = tx.history(row.id)
     return {
         "email": row.email,
+        "external_id": row.external_id,
         "profile": {
             "name": state.lead.name or None,
             "first_name": row.first_name,
@@ -145,6 +154,22 @@ def lead_report(
         if row.mql_at is None
         else {"rule": row.mql_rule, "at": _iso(row.mql_at, tz), "product": row.mql_product, "priority": row.priority},
         "activities": len(history),
+        "outcomes": [
+            {
+                "outcome": o.outcome,
+                "closed_at": _iso(o.closed_at, tz),
+                "amount": None if o.amount is None else str(o.amount),
+                "currency": o.currency,
+                "product": o.product,
+                "lost_reason": o.lost_reason,
+                "sdr": o.sdr,
+                "sr": o.sr,
+                "source_id": o.source_id,
+                "properties": o.properties or {},
+                "recorded_at": _iso(o.recorded_at, tz),
+            }
+            for o in tx.outcomes_of(row.id)
+        ],
     }
 
 
@@ -183,15 +208,33 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         sa.select(sa.func.count(sa.distinct(leads.c.account_id))).where(leads.c.account_id.is_not(None))
     ).scalar_one()
     total = sum(by_stage.values())
+    closed: dict[str, Any] = {"won": 0, "lost": 0, "won_leads": 0, "amounts": {}}
+    outcome_rows = tx.execute(
+        sa.select(
+            outcomes.c.outcome,
+            outcomes.c.currency,
+            sa.func.count().label("n"),
+            sa.func.count(sa.distinct(outcomes.c.lead_id)).label("leads"),
+            sa.func.sum(outcomes.c.amount).label("amount"),
+        ).group_by(outcomes.c.outcome, outcomes.c.currency)
+    )
+    for r in outcome_rows:
+        closed[r.outcome] += r.n
+        if r.amount is not None:
+            closed["amounts"].setdefault(r.currency or "-", {"won": "0.00", "lost": "0.00"})[r.outcome] = str(r.amount)
+    closed["won_leads"] = tx.execute(
+        sa.select(sa.func.count(sa.distinct(outcomes.c.lead_id))).where(outcomes.c.outcome == "won")
+    ).scalar_one()
     top_rows = tx.execute(
-        sa.select(leads.c.email)
+        sa.select(leads.c.email, leads.c.external_id)
         .where(leads.c.stage != Stage.DISQUALIFIED.value)
-        .order_by(leads.c.total_score.desc(), leads.c.email)
+        .order_by(leads.c.total_score.desc(), leads.c.email, leads.c.external_id)
         .limit(top)
-    ).scalars()
+    ).all()
     top_leads = []
-    for email in list(top_rows):
-        report = lead_report(tx, email, now, lambda _h: active, active)
+    for top_row in top_rows:
+        email, external_id = top_row.email, top_row.external_id
+        report = lead_report(tx, lead_key(email, external_id), now, lambda _h: active, active)
         reasons = sorted((c for c in report["engagement"] if c["points"] > 0), key=lambda c: -c["points"])
         grouped: dict[str, float] = {}
         for c in reasons:
@@ -201,6 +244,7 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         top_leads.append(
             {
                 "email": email,
+                "external_id": external_id,
                 "name": report["profile"]["name"],
                 "company": (report["account"] or {}).get("name") or (report["account"] or {}).get("domain"),
                 "stage": report["stage"],
@@ -219,5 +263,6 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         "mqls_this_week": mql_week,
         "week_start": _iso(since, tz),
         "disqualified_by_reason": {r.dq_reason or "-": r.n for r in dq_rows},
+        "outcomes": closed,
         "top_leads": top_leads,
     }

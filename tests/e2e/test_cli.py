@@ -99,7 +99,7 @@ def test_bad_activity_input_is_one_clear_line_and_writes_nothing(db: Path, args:
     assert result.stderr.strip().splitlines() == [f"error: {message}" + result.stderr.strip().split(message, 1)[1]]
     assert message in result.stderr and "Traceback" not in result.stderr
     missing = run("lead", "show", "k.sato@sakura-mfg.co.jp", db=db)
-    assert missing.returncode == 2 and "no lead with e-mail k.sato@sakura-mfg.co.jp" in missing.stderr
+    assert missing.returncode == 2 and "no lead with e-mail or external id k.sato@sakura-mfg.co.jp" in missing.stderr
 
 
 def test_malformed_email_is_refused(db: Path) -> None:
@@ -178,12 +178,12 @@ def test_playbook_validate_accepts_the_default_and_names_line_and_rule_of_an_err
     assert "unknown operator 'has'" in bad.stderr
 
 
-def test_playbook_show_prints_what_earns_points_in_both_languages() -> None:
-    english = run("playbook", "show")
+def test_playbook_show_prints_what_earns_points_in_both_languages(db: Path) -> None:
+    english = run("playbook", "show", db=db)
     assert english.returncode == 0, english.stderr
     for heading in ("What disqualifies a lead", "What earns points", "What makes each level", "What makes an MQL"):
         assert heading in english.stdout
-    japanese = run("playbook", "show", lang="ja")
+    japanese = run("playbook", "show", db=db, lang="ja")
     for heading in ("対象外とする条件", "行動スコア", "確度レベルの条件", "MQLとする条件"):
         assert heading in japanese.stdout
 
@@ -198,6 +198,8 @@ def test_lifecycle_can_be_drawn_as_mermaid() -> None:
     result = run("lifecycle", "--mermaid")
     assert result.returncode == 0
     assert "mql --> sal: accepted" in result.stdout
+    assert "nurture --> won: won_imported" in result.stdout
+    assert "won --> lost" not in result.stdout
 
 
 def test_a_missing_argument_is_a_usage_message_not_a_traceback() -> None:
@@ -206,6 +208,6 @@ def test_a_missing_argument_is_a_usage_message_not_a_traceback() -> None:
     assert "Missing argument" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_playbook_show_prints_lists_in_conditions() -> None:
-    result = run("playbook", "show")
+def test_playbook_show_prints_lists_in_conditions(db: Path) -> None:
+    result = run("playbook", "show", db=db)
     assert "account.industry is one of [manufacturing, it, software" in result.stdout

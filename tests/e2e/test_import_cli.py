@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,70 @@ def test_jsonl_activities_and_rejects_path(tmp_path: Path, db: Path) -> None:
         table = list(csv.reader(handle))
     assert table[1][:2] == ["2", "type"]
     assert json.loads(table[1][3])["type"] == "telepathy"
+
+
+def test_parquet_leads_with_a_bad_row_reject_it_by_row_number(tmp_path: Path, db: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "crm.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "Email": ["k.sato@sakura-mfg.co.jp", "not-an-email", "a.suzuki@hikari-denki.co.jp"],
+                "Company Name": ["さくら製作所", "Nowhere", "Hikari Denki"],
+                "Number of Employees": [1200, 5, 300],
+                "Create Date": pa.array(
+                    [datetime(2026, 11, 1, 10, 0), datetime(2026, 11, 1, 11, 0), None], pa.timestamp("s")
+                ),
+            }
+        ),
+        source,
+    )
+    done = run("import", "leads", str(source), "--mapping", "hubspot", "--timezone", "Asia/Tokyo", db=db)
+    assert done.returncode == 1, done.stderr
+    assert "2 leads created" in done.stdout
+    assert "rejected line 2: email:" in done.stderr
+    with source.with_name("crm.parquet.rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["line", "field", "reason", "Email", "Company Name", "Number of Employees", "Create Date"]
+    assert table[1][:2] == ["2", "email"]
+    assert table[1][3] == "not-an-email"
+    report = lead(db, "k.sato@sakura-mfg.co.jp")
+    assert report["profile"]["created_at"] == "2026-11-01T10:00:00+09:00"  # type: ignore[index]
+    assert report["account"]["employees"] == 1200  # type: ignore[index]
+
+
+def test_outcomes_import_moves_leads_to_won_and_lead_show_and_summary_show_them(tmp_path: Path, db: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("external_id,source_channel,created_at\nmql-1,social,2026-10-01\nmql-2,,2026-10-02\n")
+    mapping = tmp_path / "deals.yaml"
+    mapping.write_text(
+        "columns:\n  Lead: external_id\n  Result: outcome\n  Closed: closed_at\n  Amount: amount\n  Rep: sr\n"
+        "values:\n  outcome:\n    Closed Won: won\n    Closed Lost: lost\n"
+        "constants:\n  currency: JPY\ntimezone: Asia/Tokyo\ndate_formats: ['%Y-%m-%d']\n",
+        encoding="utf-8",
+    )
+    deals = tmp_path / "deals.csv"
+    deals.write_text(
+        "Lead,Result,Closed,Amount,Rep\nmql-1,Closed Won,2026-11-10,500000,佐藤\nnobody,Closed Won,2026-11-11,1,x\n"
+        "mql-2,Closed Lost,2026-11-12,,鈴木\n",
+        encoding="utf-8",
+    )
+    assert run("import", "leads", str(leads), "--timezone", "Asia/Tokyo", db=db).returncode == 0
+    done = run("import", "outcomes", str(deals), "--mapping", str(mapping), db=db)
+    assert done.returncode == 1, done.stderr
+    assert "2 outcomes recorded, 0 duplicates skipped, 2 stage moves, 1 rejected" in done.stdout
+    assert "rejected line 3: external_id: no lead with external_id 'nobody' (import the leads first)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    report = lead(db, "mql-1")
+    assert report["stage"] == "won"
+    assert report["outcomes"][0]["sr"] == "佐藤"  # type: ignore[index]
+    shown = run("lead", "show", "mql-1", db=db)
+    assert shown.returncode == 0 and "won_imported" in shown.stdout and "500000.00 JPY" in shown.stdout
+
+    summary = run("summary", db=db)
+    assert "1 / 1" in summary.stdout and "JPY: won 500000.00, lost 0.00" in summary.stdout
+    again = run("import", "outcomes", str(deals), "--mapping", str(mapping), db=db)
+    assert "0 outcomes recorded, 2 duplicates skipped, 0 stage moves, 1 rejected" in again.stdout

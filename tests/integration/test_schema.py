@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from leadrelay.store.schema import alembic_config, create_db_engine, current_revision, migrate
 from leadrelay.store.tables import metadata
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_migrations_produce_the_models_schema(db_url: str) -> None:
@@ -24,9 +30,36 @@ def test_migrating_twice_changes_nothing(db_url: str) -> None:
     migrate(engine)
     first = current_revision(engine)
     migrate(engine)
-    assert current_revision(engine) == first == _head()
+    assert current_revision(engine) == first == HEAD
     engine.dispose()
 
 
-def _head() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def test_upgrading_a_database_with_leads_keeps_them_and_their_activities(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+        lead_id = connection.execute(
+            sa.text(
+                "INSERT INTO leads (email, list_source, custom, created_at, updated_at, stage, stage_at, anchor_stage,"
+                " anchor_check, fit_score, engagement_score, total_score, fit_passed, priority, recycled_count)"
+                " VALUES ('k@x.co.jp', 'house', '{}', :at, :at, 'new', :at, 'new', false, 0, 0, 0, false, false, 0)"
+                " RETURNING id"
+            ),
+            {"at": at},
+        ).scalar_one()
+        connection.execute(
+            sa.text(
+                "INSERT INTO activities (key, lead_id, type, occurred_at, recorded_at, properties)"
+                " VALUES ('k1', :lead, 'form_submitted', :at, :at, '{}')"
+            ),
+            {"lead": lead_id, "at": at},
+        )
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT email, external_id FROM leads")).all() == [("k@x.co.jp", None)]
+        assert connection.execute(sa.text("SELECT lead_id FROM activities")).scalar_one() == lead_id
+        if engine.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    engine.dispose()

@@ -257,3 +257,88 @@ def test_unknown_mapping_name(tmp_path: Path) -> None:
         load_mapping("pardot")
     with pytest.raises(ImportFileError, match="mapping file not found"):
         load_mapping(str(tmp_path / "missing.yaml"))
+
+
+# --- Parquet ---------------------------------------------------------------------------------
+
+
+def write_parquet(path: Path, columns: dict[str, list[object]], row_group_size: int | None = None) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(columns), path, row_group_size=row_group_size)
+
+
+def test_parquet_rows_are_numbered_from_one_and_keep_their_types(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    path = tmp_path / "leads.parquet"
+    write_parquet(
+        path,
+        {
+            "email": ["a@x.co.jp", None, "c@x.co.jp"],
+            "company.employees": [1200, 5, None],
+            "created_at": [datetime(2026, 11, 1, 10, 0), datetime(2026, 11, 2, 9, 30), None],
+        },
+    )
+    with open_source(path) as source:
+        assert source.format == "parquet"
+        assert source.headers == ["email", "company.employees", "created_at"]
+        assert source.total_rows == 3
+        got = list(source.rows())
+    assert [n for n, _ in got] == [1, 2, 3]
+    assert got[0][1] == {"email": "a@x.co.jp", "company.employees": 1200, "created_at": datetime(2026, 11, 1, 10, 0)}
+
+    mapping = load_mapping("leadrelay").with_timezone("Asia/Tokyo")
+    record = mapping.apply(got[0][1], "leads", mapping.targets(["email", "company.employees", "created_at"]))  # type: ignore[arg-type]
+    assert record == {"email": "a@x.co.jp", "company": {"employees": 1200}, "created_at": "2026-11-01T10:00:00+09:00"}
+
+
+def test_parquet_is_read_in_record_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import leadrelay.importing as importing
+
+    monkeypatch.setattr(importing, "PARQUET_BATCH_ROWS", 7)
+    path = tmp_path / "many.pq"
+    write_parquet(path, {"email": [f"p{i}@x.co.jp" for i in range(100)]}, row_group_size=30)
+    with open_source(path) as source:
+        seen = []
+        for number, row in source.rows():
+            seen.append((number, row))
+            assert source.position() <= source.size
+    assert [n for n, _ in seen] == list(range(1, 101))
+    assert seen[-1][1] == {"email": "p99@x.co.jp"}
+
+
+def test_parquet_checks_required_columns_like_csv(tmp_path: Path) -> None:
+    from leadrelay.importing import prepare
+
+    path = tmp_path / "no-email.parquet"
+    write_parquet(path, {"Name": ["x"]})
+    with open_source(path) as source, pytest.raises(ImportFileError, match="missing required column"):
+        prepare(source, load_mapping("hubspot"), "leads")
+
+
+def test_a_broken_parquet_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 this is not really parquet")
+    with pytest.raises(ImportFileError, match=r"broken.parquet: not a readable Parquet file"):
+        open_source(path)
+
+
+def test_empty_parquet_file_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    write_parquet(path, {"email": []})
+    with open_source(path) as source:
+        assert source.empty
+
+
+def test_a_mapped_external_id_column_stands_in_for_email() -> None:
+    mapping = parse_mapping("columns:\n  Record ID: external_id\n  Channel: source_channel\n", "m.yaml", "m")
+    mapping.check_headers(["Record ID", "Channel"], "leads", "crm.csv")
+    assert mapping.apply({"Record ID": "0051", "Channel": "social"}, "leads") == {
+        "external_id": "0051",
+        "source_channel": "social",
+    }
+    assert mapping.apply({"Record ID": "0051"}, "activities") == {"external_id": "0051"}
+    with pytest.raises(ImportFileError, match=r"missing required column one mapped to email or external_id"):
+        mapping.check_headers(["Channel"], "leads", "crm.csv")

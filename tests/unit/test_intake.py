@@ -75,7 +75,7 @@ def test_malformed_email_names_the_email_field() -> None:
 
 
 def test_missing_email_is_required() -> None:
-    assert str(refusal(record(email=...))) == "email: is required"
+    assert str(refusal(record(email=...))) == "email: is required (or an external_id)"
 
 
 def test_unknown_type_names_the_type_field() -> None:
@@ -128,7 +128,7 @@ def test_bad_properties_name_the_properties_field(properties: Any, message: str)
 def test_unknown_field_names_that_field() -> None:
     error = refusal(record(occured_at="2026-11-20T10:30:00+09:00"))
     assert error.field == "occured_at"
-    assert error.message.startswith("unknown field (known: campaign, email, lead, occurred_at,")
+    assert error.message.startswith("unknown field (known: campaign, email, external_id, lead, occurred_at,")
 
 
 def test_unknown_campaign_field_names_the_nested_field() -> None:
@@ -329,3 +329,84 @@ def test_parse_lead_refuses_a_future_created_at() -> None:
     with pytest.raises(InputError) as caught:
         parse_lead({"email": "taro@acme.co.jp", "created_at": "2026-12-01T00:00:00+09:00"}, NOW)
     assert caught.value.field == "created_at"
+
+
+# --- leads known by a CRM record id ------------------------------------------------------------
+
+
+def test_a_lead_may_be_named_by_external_id_alone() -> None:
+    from leadrelay.intake import parse_lead
+
+    parsed = parse_lead({"external_id": " 0051 ", "source_channel": "social"})
+    assert (parsed.lead.email, parsed.lead.external_id, parsed.key) == (None, "0051", "id:0051")
+    assert parsed.lead.domain is None
+    assert parse_lead({"external_id": 51}).lead.external_id == "51"
+
+
+def test_an_activity_names_its_lead_by_email_or_external_id() -> None:
+    by_id = parse_activity(record(email=None, external_id="mql-1"), NOW, TYPES)
+    assert (by_id.email, by_id.external_id, by_id.key) == (None, "mql-1", "id:mql-1")
+    both = parse_activity(record(external_id="mql-1"), NOW, TYPES)
+    assert both.key == "taro.yamada@acme.co.jp"
+    assert both.activity.key == parse_activity(record(), NOW, TYPES).activity.key  # same identity as before
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "external_id: must be text or a whole number"),
+        ("x" * 201, "external_id: is longer than 200 characters"),
+        ("a\nb", "external_id: must not contain control characters"),
+    ],
+)
+def test_bad_external_ids_name_the_field(value: object, message: str) -> None:
+    assert str(refusal(record(email=None, external_id=value))) == message
+
+
+def test_neither_email_nor_external_id_is_refused() -> None:
+    assert str(refusal(record(email="", external_id=""))) == "email: is required (or an external_id)"
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+
+def outcome(**changes: Any) -> dict[str, Any]:
+    return {"external_id": "mql-1", "outcome": "won", "closed_at": "2026-11-20T10:00:00+09:00", **changes}
+
+
+def test_an_outcome_is_parsed_with_amount_currency_and_people() -> None:
+    from decimal import Decimal
+
+    from leadrelay.intake import parse_outcome
+
+    parsed = parse_outcome(outcome(outcome="WON", amount="1,200,000", currency="jpy", sdr="田中", sr="sr-3"), NOW)
+    assert (parsed.outcome, parsed.amount, parsed.currency, parsed.sdr, parsed.lead_key) == (
+        "won",
+        Decimal("1200000.00"),
+        "JPY",
+        "田中",
+        "id:mql-1",
+    )
+    assert parsed.key == parse_outcome(outcome(amount=1200000, currency="JPY"), NOW).key  # same content, same key
+    assert parsed.key != parse_outcome(outcome(source_id="d1"), NOW).key
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"outcome": "tie"}, "outcome: 'tie' is not won or lost"),
+        ({"outcome": None}, "outcome: is required (won or lost)"),
+        ({"closed_at": None}, "closed_at: is required"),
+        ({"amount": "lots"}, "amount: 'lots' is not a number"),
+        ({"amount": -5}, "amount: '-5' must be a positive number"),
+        ({"currency": "yen!"}, "currency: 'YEN!' is not a currency code"),
+        ({"external_id": None}, "email: is required (or an external_id)"),
+        ({"stage": "won"}, "stage: unknown field"),
+    ],
+)
+def test_bad_outcomes_name_the_field(changes: dict[str, Any], message: str) -> None:
+    from leadrelay.intake import parse_outcome
+
+    with pytest.raises(InputError) as caught:
+        parse_outcome(outcome(**changes), NOW)
+    assert str(caught.value).startswith(message)

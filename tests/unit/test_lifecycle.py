@@ -49,6 +49,9 @@ EXPECTED_ROWS = [
     (Trigger.LOST, Stage.SAL, Stage.LOST),
     (Trigger.LOST, Stage.SQL, Stage.LOST),
     (Trigger.LOST, Stage.OPPORTUNITY, Stage.LOST),
+    # a closed deal imported from a CRM closes the lead from any stage but Won
+    *[(Trigger.WON_IMPORTED, s, Stage.WON) for s in Stage if s != Stage.WON],
+    *[(Trigger.LOST_IMPORTED, s, Stage.LOST) for s in Stage if s not in (Stage.WON, Stage.LOST)],
 ]
 
 
@@ -81,13 +84,29 @@ def test_refusal_names_the_stages_the_trigger_is_allowed_from() -> None:
 
 def test_won_and_disqualified_leads_only_leave_by_their_own_triggers() -> None:
     assert allowed_triggers(Stage.WON) == []
-    assert allowed_triggers(Stage.DISQUALIFIED) == [Trigger.REINSTATED]
+    assert allowed_triggers(Stage.DISQUALIFIED) == [
+        Trigger.REINSTATED,
+        Trigger.WON_IMPORTED,
+        Trigger.LOST_IMPORTED,
+    ]
     assert set(allowed_triggers(Stage.MQL)) == {
         Trigger.DEQUALIFIED,
         Trigger.DISQUALIFIED,
         Trigger.ACCEPTED,
         Trigger.REJECTED,
+        Trigger.WON_IMPORTED,
+        Trigger.LOST_IMPORTED,
     }
+
+
+def test_an_imported_deal_closes_a_lead_from_any_open_stage_but_never_reopens_a_won_one() -> None:
+    for stage in Stage:
+        if stage != Stage.WON:
+            assert next_stage(stage, Trigger.WON_IMPORTED) == Stage.WON
+    with pytest.raises(IllegalTransition):
+        next_stage(Stage.WON, Trigger.LOST_IMPORTED)
+    with pytest.raises(IllegalTransition):
+        next_stage(Stage.LOST, Trigger.LOST_IMPORTED)
 
 
 def test_check_table_refuses_a_duplicate_row() -> None:
@@ -112,14 +131,14 @@ def test_check_table_refuses_a_move_without_source() -> None:
 
 
 def test_check_table_refuses_an_unreachable_stage() -> None:
-    moves = tuple(m for m in TRANSITIONS if m.trigger != Trigger.WON)
+    moves = tuple(m for m in TRANSITIONS if m.trigger not in (Trigger.WON, Trigger.WON_IMPORTED))
     with pytest.raises(ValueError, match=r"stages unreachable from New: \[<Stage.WON: 'won'>\]"):
         _check_table(moves)
 
 
 def test_check_table_accepts_the_real_table() -> None:
     table = _check_table(TRANSITIONS)
-    assert len(table) == 25
+    assert len(table) == 25 + 10 + 9
     assert table[(Trigger.ACCEPTED, Stage.MQL)] == Stage.SAL
 
 

@@ -37,7 +37,9 @@ app = typer.Typer(
 playbook_app = typer.Typer(help="Check, show and apply playbooks.", no_args_is_help=True)
 lead_app = typer.Typer(help="Look at leads.", no_args_is_help=True)
 activity_app = typer.Typer(help="Record activities.", no_args_is_help=True)
-import_app = typer.Typer(help="Import leads or activities from CSV or JSONL files.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import leads, activities or outcomes from CSV, JSONL or Parquet files.", no_args_is_help=True
+)
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(lead_app, name="lead")
 app.add_typer(activity_app, name="activity")
@@ -252,12 +254,12 @@ def lifecycle(
 
 @lead_app.command("show")
 def lead_show(
-    email: Annotated[str, typer.Argument(help="The lead's e-mail address.")],
+    lead_ref: Annotated[str, typer.Argument(metavar="EMAIL|EXTERNAL_ID", help="The lead's e-mail or external id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """A lead: profile, account, stage history, every point of its scores, level, MQL, disqualification."""
+    """A lead: profile, account, stage history, every point of its scores, level, MQL, disqualification, outcomes."""
     with _relay() as relay:
-        report = relay.lead(email)
+        report = relay.lead(lead_ref)
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -413,22 +415,45 @@ def _import(
                 markup=False,
                 highlight=False,
             )
-        writer = importing.RejectsWriter(rejects or importing.default_rejects_path(file), source.headers)
+        rejects_path = rejects or importing.default_rejects_path(file)
+        writer: importing.RejectsWriter | None = None
         try:
             with _relay() as relay:
-                submit = relay.add_leads_numbered if kind == "leads" else relay.record_activities_numbered
+                run = relay.begin_import(importing.fingerprint(file), kind, mapping_name)
+                if run.resume_after:
+                    errors.print(
+                        f"{file}: resuming at row {run.resume_after + 1}: rows up to {run.resume_after} were "
+                        "committed by an earlier run that did not finish",
+                        markup=False,
+                        highlight=False,
+                    )
+                writer = importing.RejectsWriter(rejects_path, source.headers, append=run.resume_after > 0)
+                submit = {
+                    "leads": relay.add_leads_numbered,
+                    "activities": relay.record_activities_numbered,
+                    "outcomes": relay.record_outcomes_numbered,
+                }[kind]
 
                 def send(batch: list[tuple[int, Any]]) -> BatchResult:
-                    return submit(batch, batch_size=batch_size + 1)
+                    return submit(batch, batch_size=batch_size + 1, checkpoint=run.id)
 
                 with _progress(source) as on_batch:
                     outcome = importing.run_import(
-                        source, mapping, kind, send, writer, batch_size=batch_size, on_batch=on_batch
+                        source,
+                        mapping,
+                        kind,
+                        send,
+                        writer,
+                        batch_size=batch_size,
+                        on_batch=on_batch,
+                        resume_after=run.resume_after,
                     )
+                relay.finish_import(run)
         except importing.ImportFileError as exc:
             raise UserError(str(exc)) from None
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
     _print_import(kind, outcome.result, outcome.rejects_path)
     if outcome.result.rejected:
         raise typer.Exit(1)
@@ -471,6 +496,8 @@ def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
     ]
     if kind == "activities":
         parts.append(f"{result.activities_inserted} {t('activities_recorded', lang)}")
+    if kind == "outcomes":
+        parts = [f"{result.outcomes_inserted} {t('outcomes_recorded', lang)}"]
     parts.append(f"{result.duplicates} {t('duplicates_skipped', lang)}")
     parts.append(f"{len(result.moves)} {t('stage_moves', lang)}")
     parts.append(f"{len(result.rejected)} {t('rejected', lang)}")
@@ -487,7 +514,7 @@ def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
 
 @import_app.command("leads")
 def import_leads(
-    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters) or JSONL file.")],
+    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
     mapping: MappingOpt = "leadrelay",
     encoding: EncodingOpt = None,
     rejects: RejectsOpt = None,
@@ -500,7 +527,7 @@ def import_leads(
 
 @import_app.command("activities")
 def import_activities(
-    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters) or JSONL file.")],
+    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
     mapping: MappingOpt = "leadrelay",
     encoding: EncodingOpt = None,
     rejects: RejectsOpt = None,
@@ -509,6 +536,19 @@ def import_activities(
 ) -> None:
     """Record activities from a file (re-importing is safe); bad rows go to the rejects file."""
     _import("activities", file, mapping, encoding, rejects, batch_size, timezone)
+
+
+@import_app.command("outcomes")
+def import_outcomes(
+    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
+    mapping: MappingOpt = "leadrelay",
+    encoding: EncodingOpt = None,
+    rejects: RejectsOpt = None,
+    batch_size: BatchOpt = 5000,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Record closed deals (won or lost) from a CRM export; each moves its lead to Won or Lost."""
+    _import("outcomes", file, mapping, encoding, rejects, batch_size, timezone)
 
 
 def _finish(result: BatchResult) -> None:
@@ -528,7 +568,7 @@ def main() -> None:
         errors.print("aborted")
         sys.exit(130)
     except (UserError, PlaybookError, StoreError, LeadNotFound, InputError) as exc:
-        message = f"no lead with e-mail {exc}" if isinstance(exc, LeadNotFound) else str(exc)
+        message = f"no lead with e-mail or external id {exc}" if isinstance(exc, LeadNotFound) else str(exc)
         errors.print(f"error: {message}", markup=False, highlight=False)
         sys.exit(2)
     except sa.exc.OperationalError as exc:

@@ -30,7 +30,9 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("E-mail", report["email"])
+    head.add_row("E-mail", report["email"] or "—")
+    if report.get("external_id"):
+        head.add_row("External id", escape(report["external_id"]))
     for key in (
         "name",
         "title",
@@ -139,6 +141,25 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
         )
     console.print(engagement)
 
+    if report.get("outcomes"):
+        closed = Table(title=t("outcomes", lang))
+        for key in ("closed_at", "outcome", "amount", "product", "reason"):
+            closed.add_column(t(key, lang), justify="right" if key == "amount" else "left")
+        closed.add_column("SDR")
+        closed.add_column("SR")
+        for row in report["outcomes"]:
+            amount = f"{row['amount']} {row['currency'] or ''}".strip() if row["amount"] is not None else "—"
+            closed.add_row(
+                _when(row["closed_at"]),
+                row["outcome"],
+                amount,
+                escape(row["product"] or "—"),
+                escape(row["lost_reason"] or "—"),
+                escape(row["sdr"] or "—"),
+                escape(row["sr"] or "—"),
+            )
+        console.print(closed)
+
 
 def summary(console: Console, data: dict[str, Any], playbook: Playbook, lang: str) -> None:
     head = Table.grid(padding=(0, 2))
@@ -147,6 +168,15 @@ def summary(console: Console, data: dict[str, Any], playbook: Playbook, lang: st
     head.add_row(t("leads", lang), str(data["leads"]))
     head.add_row(t("unique_companies", lang), str(data["unique_companies"]))
     head.add_row(t("mqls_this_week", lang), f"{data['mqls_this_week']}  [dim](since {data['week_start']})[/]")
+    closed = data.get("outcomes") or {}
+    if closed.get("won") or closed.get("lost"):
+        amounts = "; ".join(
+            f"{currency}: won {sums['won']}, lost {sums['lost']}" for currency, sums in closed["amounts"].items()
+        )
+        head.add_row(
+            t("won_lost", lang),
+            f"{closed['won']} / {closed['lost']}" + (f"  [dim]({escape(amounts)})[/]" if amounts else ""),
+        )
     head.add_row(
         "Playbook", f"{data['playbook']['id']} {data['playbook']['version']} [dim]{data['playbook']['hash'][:12]}[/]"
     )
@@ -175,7 +205,7 @@ def summary(console: Console, data: dict[str, Any], playbook: Playbook, lang: st
         top.add_column(t(key, lang), justify="right" if key in ("level", "score") else "left")
     for row in data["top_leads"]:
         top.add_row(
-            f"{row['name'] or ''}\n[dim]{row['email']}[/]",
+            f"{row['name'] or ''}\n[dim]{row['email'] or row['external_id']}[/]",
             row["company"] or "—",
             playbook.stage_label(Stage(row["stage"]), lang),
             str(row["level"] or "—"),

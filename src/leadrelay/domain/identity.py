@@ -8,6 +8,28 @@ import unicodedata
 _EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
+#: Lead keys: a lead is known by its normalised e-mail, or — without one — by its source CRM's id,
+#: written ``id:<external id>`` (never a valid e-mail: ``:`` cannot appear in one).
+EXTERNAL_KEY_PREFIX = "id:"
+
+
+def lead_key(email: str | None, external_id: str | None) -> str:
+    """The key a lead is found by: its e-mail if it has one, else ``id:`` and its external id."""
+    if email:
+        return email
+    if external_id:
+        return EXTERNAL_KEY_PREFIX + external_id
+    raise ValueError("a lead needs an e-mail or an external id")
+
+
+def key_email(key: str) -> str | None:
+    return None if key.startswith(EXTERNAL_KEY_PREFIX) else key
+
+
+def key_external_id(key: str) -> str | None:
+    return key[len(EXTERNAL_KEY_PREFIX) :] if key.startswith(EXTERNAL_KEY_PREFIX) else None
+
+
 class InvalidEmail(ValueError):
     pass
 

@@ -59,8 +59,14 @@ class Trigger(StrEnum):
     OPPORTUNITY_CREATED = "opportunity_created"
     WON = "won"
     LOST = "lost"
+    WON_IMPORTED = "won_imported"
+    LOST_IMPORTED = "lost_imported"
 
 
+#: A closed deal imported from a CRM is a fact from outside the engine: it may close a lead
+#: from any stage that is not terminal (Won). A later won deal may follow a lost one.
+IMPORT_WON_FROM = frozenset(Stage) - {Stage.WON}
+IMPORT_LOST_FROM = frozenset(Stage) - {Stage.WON, Stage.LOST}
 #: Triggers the engine derives from activities alone; their history is re-derived when an
 #: activity arrives late, so out-of-order input gives the same history as in-order input.
 ACTIVITY_TRIGGERS = frozenset({Trigger.ENGAGED, Trigger.QUALIFIED, Trigger.HAND_RAISED})
@@ -94,6 +100,8 @@ TRANSITIONS: tuple[Move, ...] = (
     _move(Trigger.OPPORTUNITY_CREATED, [Stage.SQL], Stage.OPPORTUNITY, "an opportunity was created"),
     _move(Trigger.WON, [Stage.OPPORTUNITY], Stage.WON, "the opportunity was won"),
     _move(Trigger.LOST, [Stage.SAL, Stage.SQL, Stage.OPPORTUNITY], Stage.LOST, "the opportunity was lost"),
+    _move(Trigger.WON_IMPORTED, IMPORT_WON_FROM, Stage.WON, "a won deal was imported from a CRM"),
+    _move(Trigger.LOST_IMPORTED, IMPORT_LOST_FROM, Stage.LOST, "a lost deal was imported from a CRM"),
 )
 
 

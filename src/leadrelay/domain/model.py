@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from leadrelay.domain.identity import key_email, key_external_id, lead_key
+
 #: The activity vocabulary the engine knows out of the box. A playbook may declare more.
 ACTIVITY_TYPES: tuple[str, ...] = (
     "form_submitted",
@@ -53,9 +55,10 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class Lead:
-    """A person. ``email`` is already normalised (see :mod:`leadrelay.domain.identity`)."""
+    """A person, known by a normalised e-mail (see :mod:`leadrelay.domain.identity`), by the source
+    CRM's record id (``external_id``), or both."""
 
-    email: str
+    email: str | None
     first_name: str | None = None
     last_name: str | None = None
     title: str | None = None
@@ -68,10 +71,21 @@ class Lead:
     source_channel: str | None = None
     list_source: str = "house"
     custom: Mapping[str, Any] = field(default_factory=dict)
+    external_id: str | None = None
+
+    @classmethod
+    def for_key(cls, key: str) -> Lead:
+        """A lead with nothing known but its key (see :func:`~leadrelay.domain.identity.lead_key`)."""
+        return cls(email=key_email(key), external_id=key_external_id(key))
 
     @property
-    def domain(self) -> str:
-        return self.email.rsplit("@", 1)[1]
+    def key(self) -> str:
+        return lead_key(self.email, self.external_id)
+
+    @property
+    def domain(self) -> str | None:
+        """The e-mail's domain; ``None`` for a lead known only by its external id."""
+        return self.email.rsplit("@", 1)[1] if self.email else None
 
     @property
     def name(self) -> str:

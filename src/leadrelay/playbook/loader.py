@@ -480,7 +480,7 @@ class _Builder:
                     "competitor",
                     dq.competitors.reason,
                     dq.competitors.label,
-                    lambda f: _under(f.lead.domain, domains),
+                    lambda f: f.lead.domain is not None and _under(f.lead.domain, domains),
                     f"e-mail domain is a competitor's ({', '.join(sorted(domains))})",
                     f"競合他社のドメイン（{', '.join(sorted(domains))}）",
                 )
@@ -493,7 +493,7 @@ class _Builder:
                     "free_mail",
                     dq.free_mail.reason,
                     dq.free_mail.label,
-                    lambda f: is_free_mail(f.lead.domain, bundled),
+                    lambda f: f.lead.domain is not None and is_free_mail(f.lead.domain, bundled),
                     f"free-mail address ({len(bundled)} bundled domains)",
                     f"フリーメールアドレス（{len(bundled)}ドメイン）",
                 )

@@ -66,10 +66,14 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the database to the current schema (idempotent; safe when several processes start)."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(4711004)"))
-        command.upgrade(alembic_config(connection), "head")
+    with engine.connect() as connection:
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(4711004)"))
+            command.upgrade(alembic_config(connection), "head")
+        if engine.dialect.name == "sqlite":  # a migration that rebuilds a table turns them off
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

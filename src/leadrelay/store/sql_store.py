@@ -18,13 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.store.schema import create_db_engine, migrate
 from leadrelay.store.tables import (
     accounts,
     campaigns,
+    import_runs,
     leads,
+    outcomes,
     playbooks,
     rep_status,
     routing_decisions,
@@ -214,13 +217,15 @@ class StoreTx:
     def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         return self.connection.execute(statement, params) if params is not None else self.connection.execute(statement)
 
-    def _insert_ignore(self, table: sa.Table, rows: list[dict[str, Any]], key: str) -> None:
+    def _insert_ignore(self, table: sa.Table, rows: list[dict[str, Any]], key: str | None) -> None:
+        """Insert, skipping rows that clash on ``key`` (``None``: on any unique key)."""
         if not rows:
             return
+        elements = [key] if key is not None else None
         if self.dialect == "postgresql":
-            stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+            stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=elements)
         elif self.dialect == "sqlite":
-            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=elements)
         else:  # pragma: no cover - only SQLite and PostgreSQL are supported
             stmt = sa.insert(table)
         self.connection.execute(stmt, rows)
@@ -326,12 +331,19 @@ class StoreTx:
 
     # --- leads ----------------------------------------------------------------------------
 
-    def lead_ids(self, emails: Iterable[str]) -> dict[str, int]:
-        wanted = sorted(set(emails))
+    def lead_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        """Lead ids by key: an e-mail, or ``id:`` and an external id (see ``domain.identity.lead_key``)."""
+        wanted = sorted(set(keys))
         found: dict[str, int] = {}
-        for part in _chunks(wanted):
+        emails = [k for k in wanted if key_email(k) is not None]
+        for part in _chunks(emails):
             for row in self.execute(sa.select(leads.c.email, leads.c.id).where(leads.c.email.in_(part))):
                 found[row.email] = row.id
+        external = [x for k in wanted if (x := key_external_id(k)) is not None]
+        for part in _chunks(external):
+            query = sa.select(leads.c.external_id, leads.c.id).where(leads.c.external_id.in_(part))
+            for row in self.execute(query):
+                found[lead_key(None, row.external_id)] = row.id
         return found
 
     def insert_leads(self, rows: Sequence[tuple[Lead, int | None, datetime]]) -> None:
@@ -341,6 +353,7 @@ class StoreTx:
             [
                 {
                     "email": lead.email,
+                    "external_id": lead.external_id,
                     **{f: getattr(lead, f) for f in _LEAD_PROFILE},
                     "custom": dict(lead.custom),
                     "account_id": account_id,
@@ -360,7 +373,7 @@ class StoreTx:
                 }
                 for lead, account_id, created in rows
             ],
-            "email",
+            None,  # any unique key: e-mail or external id
         )
 
     def update_profile(self, lead_id: int, values: Mapping[str, Any], now: datetime) -> None:
@@ -369,7 +382,7 @@ class StoreTx:
     def lead_states(self, ids: Iterable[int]) -> dict[int, LeadState]:
         wanted = sorted(set(ids))
         out: dict[int, LeadState] = {}
-        names = ("id", "email", *_LEAD_PROFILE, "custom", *_STATE_COLUMNS)
+        names = ("id", "email", "external_id", *_LEAD_PROFILE, "custom", *_STATE_COLUMNS)
         columns = ", ".join(self._json_text(n) if n == "custom" else n for n in names)
         for part in _chunks(wanted):
             rows = self._raw_rows(f"SELECT {columns} FROM leads WHERE id IN ({', '.join('?' * len(part))})", part)
@@ -379,7 +392,7 @@ class StoreTx:
                 custom = json.loads(value["custom"]) if value["custom"] else {}
                 out[value["id"]] = LeadState(
                     id=value["id"],
-                    lead=Lead(email=value["email"], **profile, custom=custom),
+                    lead=Lead(email=value["email"], external_id=value["external_id"], **profile, custom=custom),
                     account_id=value["account_id"],
                     created_at=_stored_time(value["created_at"]),
                     stage=Stage(value["stage"]),
@@ -594,6 +607,48 @@ class StoreTx:
             .order_by(routing_decisions.c.decided_at, routing_decisions.c.id)
         )
         return list(self.execute(query))
+
+    # --- outcomes (closed deals imported from a CRM) --------------------------------------
+
+    def existing_outcome_keys(self, keys: Iterable[str]) -> set[str]:
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        for part in _chunks(wanted):
+            found.update(self.execute(sa.select(outcomes.c.key).where(outcomes.c.key.in_(part))).scalars())
+        return found
+
+    def insert_outcomes(self, rows: list[dict[str, Any]]) -> None:
+        self._insert_ignore(outcomes, rows, "key")
+
+    def outcomes_of(self, lead_id: int) -> list[Any]:
+        query = sa.select(outcomes).where(outcomes.c.lead_id == lead_id).order_by(outcomes.c.closed_at, outcomes.c.id)
+        return list(self.execute(query))
+
+    # --- import runs (checkpoints of file imports) ----------------------------------------
+
+    def import_run(self, key: str) -> Any:
+        return self.execute(sa.select(import_runs).where(import_runs.c.key == key)).one_or_none()
+
+    def start_import_run(self, values: Mapping[str, Any], now: datetime) -> int:
+        """The run with ``values["key"]``, created if new; returns its id."""
+        row = {**values, "last_row": 0, "started_at": now, "updated_at": now, "finished_at": None}
+        self._insert_ignore(import_runs, [row], "key")
+        run_id: int = self.execute(sa.select(import_runs.c.id).where(import_runs.c.key == values["key"])).scalar_one()
+        return run_id
+
+    def restart_import_run(self, run_id: int, now: datetime) -> None:
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        self.execute(stmt.values(last_row=0, started_at=now, updated_at=now, finished_at=None))
+
+    def advance_import_run(self, run_id: int, last_row: int, now: datetime) -> None:
+        """Rows up to ``last_row`` are committed (call in the transaction that commits them)."""
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        later = sa.case((import_runs.c.last_row > last_row, import_runs.c.last_row), else_=last_row)
+        self.execute(stmt.values(last_row=later, updated_at=now))
+
+    def finish_import_run(self, run_id: int, now: datetime) -> None:
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        self.execute(stmt.values(finished_at=now, updated_at=now))
 
 
 class SqlStore:

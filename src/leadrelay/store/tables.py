@@ -97,7 +97,8 @@ leads = sa.Table(
     "leads",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("email", sa.String(320), unique=True),  # a lead has an e-mail, an external id, or both
+    sa.Column("external_id", sa.String(200), unique=True),  # the source CRM's record id
     sa.Column("first_name", sa.Text),
     sa.Column("last_name", sa.Text),
     sa.Column("title", sa.Text),
@@ -140,6 +141,7 @@ leads = sa.Table(
     sa.Column("owner_rep", sa.String(80), index=True),
     sa.Column("owner_department", sa.String(80)),
     sa.Column("assigned_at", UtcDateTime),
+    sa.CheckConstraint("email IS NOT NULL OR external_id IS NOT NULL", name="ck_leads_identity"),
 )
 
 activities = sa.Table(
@@ -220,4 +222,41 @@ rep_status = sa.Table(
     sa.Column("away_to", sa.Date),
     sa.Column("note", sa.Text),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),  # source id or a hash of the record
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("outcome", sa.String(10), nullable=False),  # won or lost
+    sa.Column("closed_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("amount", sa.Numeric(18, 2)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("product", sa.String(80)),
+    sa.Column("lost_reason", sa.Text),
+    sa.Column("sdr", sa.String(120)),  # who qualified the lead
+    sa.Column("sr", sa.String(120)),  # who closed the deal
+    sa.Column("source_id", sa.String(200)),
+    sa.Column("properties", JsonType, nullable=False),
+    sa.Index("ix_outcomes_lead_time", "lead_id", "closed_at"),
+)
+
+import_runs = sa.Table(
+    "import_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # hash of kind, mapping, file path, size and the first MB: a changed file is another run
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("mapping", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("last_row", sa.Integer, nullable=False),  # committed up to this row (line) number
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime),
 )

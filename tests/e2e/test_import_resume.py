@@ -1,0 +1,102 @@
+"""An import killed in the middle (SIGKILL) resumes where its last committed batch ended."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from tests.e2e.test_import_cli import NOW, run
+
+ROWS = 12_000
+BATCH = 300
+JST = timezone(timedelta(hours=9))
+
+
+def activities_file(path: Path) -> Path:
+    chance = random.Random(11)
+    start = datetime(2026, 9, 1, tzinfo=JST)
+    kinds = ["email_opened", "page_viewed", "document_downloaded", "webinar_attended", "form_submitted"]
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("email,type,occurred_at,campaign\n")
+        for _ in range(ROWS):
+            moment = start + timedelta(minutes=chance.randrange(120_000))
+            handle.write(
+                f"p{chance.randrange(1500)}@c{chance.randrange(200)}.co.jp,{chance.choice(kinds)},"
+                f"{moment.isoformat()},cmp-{chance.randrange(5)}\n"
+            )
+    return path
+
+
+def query(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db, timeout=30) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def last_row(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        rows = query(db, "SELECT last_row FROM import_runs")
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
+
+
+HISTORY = (
+    "SELECT l.email, t.from_stage, t.to_stage, t.trigger, t.occurred_at, t.rule_id"
+    " FROM transitions t JOIN leads l ON l.id = t.lead_id ORDER BY 1, 5, 2, 3"
+)
+
+
+def test_a_killed_import_resumes_without_duplicates_and_ends_like_one_clean_import(tmp_path: Path) -> None:
+    source = activities_file(tmp_path / "activities.csv")
+    crashed = tmp_path / "crashed.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env.update(LEADRELAY_NOW=NOW, LEADRELAY_DB=str(crashed))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadrelay", "import", "activities", str(source), "--batch-size", str(BATCH)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while last_row(crashed) < 2 * BATCH and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL, "the import finished before it could be killed"
+    committed = last_row(crashed)
+    assert 2 * BATCH <= committed < ROWS
+    assert query(crashed, "SELECT count(*) FROM activities")[0][0] == committed - 1  # line 1 is the header
+    assert query(crashed, "SELECT finished_at FROM import_runs") == [(None,)]
+
+    resumed = run("import", "activities", str(source), "--batch-size", str(BATCH), db=crashed)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming at row {committed + 1}: rows up to {committed} were committed" in resumed.stderr
+    recorded = re.search(r"(\d+) activities recorded, (\d+) duplicates skipped", resumed.stdout)
+    assert recorded is not None, resumed.stdout
+    assert (int(recorded[1]), int(recorded[2])) == (ROWS - (committed - 1), 0)  # no finished batch re-done
+
+    clean = tmp_path / "clean.db"
+    assert run("import", "activities", str(source), "--batch-size", str(BATCH), db=clean).returncode == 0
+    for table in ("leads", "accounts", "campaigns", "activities", "transitions"):
+        assert query(crashed, f"SELECT count(*) FROM {table}") == query(clean, f"SELECT count(*) FROM {table}"), table
+    assert query(crashed, "SELECT count(*) FROM activities")[0][0] == ROWS
+    assert query(crashed, HISTORY) == query(clean, HISTORY)
+    duplicates = (
+        "SELECT lead_id, trigger, to_stage, occurred_at FROM transitions"
+        " GROUP BY lead_id, trigger, to_stage, occurred_at HAVING count(*) > 1"
+    )
+    assert query(crashed, duplicates) == []
+    assert query(crashed, "SELECT finished_at IS NOT NULL, last_row FROM import_runs") == [(1, ROWS + 1)]
+
+    again = run("import", "activities", str(source), "--batch-size", str(BATCH), db=crashed)
+    assert "resuming" not in again.stderr
+    assert f"0 activities recorded, {ROWS} duplicates skipped" in again.stdout
