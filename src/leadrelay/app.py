@@ -13,12 +13,21 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from leadrelay.clock import Clock, SystemClock
 from leadrelay.domain.identity import lead_key
+from leadrelay.handoff import (
+    Routed,
+    explain,
+    pending_ids,
+    reassign,
+    rep_table,
+    route_leads,
+    set_rep_status,
+)
 from leadrelay.intake import (
     ActivityInput,
     InputError,
@@ -31,7 +40,7 @@ from leadrelay.intake import (
 from leadrelay.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
 from leadrelay.services import BatchResult, Rejection, ingest, link_identities, record_outcomes
 from leadrelay.store.schema import DEFAULT_URL
-from leadrelay.store.sql_store import SqlStore
+from leadrelay.store.sql_store import SqlStore, StoreTx
 from leadrelay.views import LeadNotFound, lead_report, summary
 
 DB_ENV = "LEADRELAY_DB"
@@ -258,13 +267,7 @@ class LeadRelay:
 
         ``ref`` is the lead's e-mail or its external id (the source CRM's record id).
         """
-        text = ref.strip()
-        keys = [lead_key(None, text)] if text else []
-        if "@" in text:
-            with contextlib.suppress(InputError):
-                keys.insert(0, parse_email(text))
-        if not keys:
-            raise InputError("lead", "give an e-mail or an external id")
+        keys = _lead_keys(ref)
         active = self.playbook()
         with self.store.reading() as tx:
             for key in keys:
@@ -275,7 +278,73 @@ class LeadRelay:
                         raise
         raise AssertionError("unreachable")
 
+    def _lead_id(self, tx: StoreTx, ref: str) -> int:
+        keys = _lead_keys(ref)
+        found = tx.lead_ids(keys)
+        for key in keys:
+            if key in found:
+                return found[key]
+        raise LeadNotFound(ref)
+
+    # --- routing --------------------------------------------------------------------------
+
+    def route(self, *, include_assigned: bool = False, now: datetime | None = None, actor: str = "api") -> list[Routed]:
+        """Route every MQL without a rep (after reps came back, or the playbook changed); with
+        ``include_assigned`` re-route every open lead too (they may change owner)."""
+        moment = self._now(now)
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            ids = pending_ids(tx, playbook, include_assigned=include_assigned)
+            kind = "reroute" if include_assigned else "route"
+            return route_leads(tx, playbook, ids, moment, kind=kind, actor=actor)
+
+    def route_explain(self, ref: str, *, now: datetime | None = None) -> Routed:
+        """What routing would decide for the lead now — nothing is assigned, no turn is used."""
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return explain(tx, playbook, self._lead_id(tx, ref), self._now(now))
+
+    def reps(self, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return rep_table(tx, playbook, self._now(now))
+
+    def set_rep(
+        self,
+        rep_id: str,
+        *,
+        active: bool | None = None,
+        away: tuple[date, date] | None = None,
+        back: bool = False,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Switch a rep off or on, or mark them away from one date to another (inclusive)."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            set_rep_status(tx, playbook, rep_id, self._now(now), active=active, away=away, back=back, note=note)
+
+    def reassign(
+        self, rep_id: str, *, to: str | None = None, now: datetime | None = None, actor: str = "api"
+    ) -> list[Routed]:
+        """Give a rep's open leads to ``to``, or route them again to everyone else."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return reassign(tx, playbook, rep_id, self._now(now), to=to, actor=actor)
+
     def summary(self, *, now: datetime | None = None, top: int = 10) -> dict[str, Any]:
         active = self.playbook()
         with self.store.reading() as tx:
             return summary(tx, self._now(now), active, top)
+
+
+def _lead_keys(ref: str) -> list[str]:
+    """The keys a reference may mean: an e-mail first, then an external id."""
+    text = ref.strip()
+    keys = [lead_key(None, text)] if text else []
+    if "@" in text:
+        with contextlib.suppress(InputError):
+            keys.insert(0, parse_email(text))
+    if not keys:
+        raise InputError("lead", "give an e-mail or an external id")
+    return keys

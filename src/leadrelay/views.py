@@ -7,7 +7,7 @@ playbook version that made the stored decision (its hash is on the lead).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from leadrelay.domain.evaluation import assess
 from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
+from leadrelay.handoff import Routed
 from leadrelay.playbook.loader import LoadedPlaybook
 from leadrelay.store.sql_store import StoreTx, account_from_row
 from leadrelay.store.tables import accounts, leads, outcomes, transitions
@@ -170,6 +171,28 @@ def lead_report(
             }
             for o in tx.outcomes_of(row.id)
         ],
+        "owner": None
+        if row.owner_department is None
+        else {"rep": row.owner_rep, "department": row.owner_department, "assigned_at": _iso(row.assigned_at, tz)},
+        "routing": [routing_view(d, tz) for d in tx.routing_decisions_of(row.id)],
+    }
+
+
+def routing_view(decision: Any, tz: tzinfo) -> dict[str, Any]:
+    """A stored routing decision as ``lead show`` and ``route explain`` print it."""
+    details = decision.details or {}
+    return {
+        "at": _iso(decision.decided_at, tz) if decision.decided_at else None,
+        "kind": decision.kind,
+        "rule": decision.rule_id,
+        "department": decision.department,
+        "strategy": decision.strategy,
+        "rep": decision.rep_id,
+        "previous_rep": decision.previous_rep,
+        "reason": decision.reason,
+        "actor": decision.actor,
+        "passed_over": [{"rep": r, "why": why, "detail": detail} for r, why, detail in details.get("passed_over", [])],
+        "rules_not_taken": [{"rule": r, "why": why} for r, why in details.get("misses", [])],
     }
 
 
@@ -265,4 +288,24 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         "disqualified_by_reason": {r.dq_reason or "-": r.n for r in dq_rows},
         "outcomes": closed,
         "top_leads": top_leads,
+    }
+
+
+def explained_view(routed: Routed, now: datetime, tz: tzinfo) -> dict[str, Any]:
+    """What ``route explain`` found: the decision routing would make now, in the shape of a
+    stored one."""
+    decision = routed.decision
+    return {
+        "lead": routed.lead,
+        "at": _iso(now, tz),
+        "kind": "explain",
+        "rule": decision.rule_id,
+        "department": decision.department,
+        "strategy": decision.strategy,
+        "rep": decision.rep_id,
+        "previous_rep": routed.previous_rep,
+        "reason": decision.reason,
+        "actor": None,
+        "passed_over": [{"rep": p.rep_id, "why": p.reason, "detail": p.detail} for p in decision.passed_over],
+        "rules_not_taken": [{"rule": m.rule_id, "why": m.reason} for m in decision.misses],
     }

@@ -13,13 +13,15 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 import typer
-from rich.console import Console
 
 from leadrelay import importing
 from leadrelay.app import DB_ENV, LeadRelay, database_url
 from leadrelay.cli import render
+from leadrelay.cli.common import UserError, console, errors, options, relay
+from leadrelay.cli.routing import reps_app, route_app
 from leadrelay.clock import FakeClock, SystemClock
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
+from leadrelay.handoff import RoutingUnavailable
 from leadrelay.i18n import LANGS, default_lang, t
 from leadrelay.intake import InputError, parse_time
 from leadrelay.playbook.loader import PlaybookError, load_playbook
@@ -44,22 +46,8 @@ app.add_typer(playbook_app, name="playbook")
 app.add_typer(lead_app, name="lead")
 app.add_typer(activity_app, name="activity")
 app.add_typer(import_app, name="import")
-
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
-
-
-class Options:
-    db: str | None = None
-    lang: str = "en"
-    now: datetime | None = None
-
-
-options = Options()
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
+app.add_typer(route_app, name="route")
+app.add_typer(reps_app, name="reps")
 
 
 @app.callback()
@@ -91,11 +79,6 @@ def _parse_now(value: str) -> datetime:
         return parse_time(value, "--now")
     except InputError as exc:
         raise UserError(str(exc)) from None
-
-
-def _relay() -> LeadRelay:
-    clock = FakeClock(options.now) if options.now else SystemClock()
-    return LeadRelay.open(options.db, clock=clock)
 
 
 def _print_result(result: BatchResult, lang: str) -> None:
@@ -140,10 +123,10 @@ def demo(
     if not keep:
         _remove_sqlite(url)
     clock = FakeClock(options.now) if options.now else SystemClock()
-    relay = LeadRelay.open(url, clock=clock)
+    engine = LeadRelay.open(url, clock=clock)
     try:
-        outcome = run_demo(relay, seed=seed, people=people, companies=companies, days=days)
-        data = relay.summary()
+        outcome = run_demo(engine, seed=seed, people=people, companies=companies, days=days)
+        data = engine.summary()
         if as_json:
             print(json.dumps({"demo": outcome, "summary": data}, ensure_ascii=False, indent=2))
             return
@@ -152,12 +135,12 @@ def demo(
             f"{outcome['activities']} activity records in {outcome['seconds']:.1f} s "
             f"({outcome['activities_inserted']} new, {outcome['duplicates']} duplicates skipped) → {url}"
         )
-        render.summary(console, data, relay.playbook().playbook, options.lang)
+        render.summary(console, data, engine.playbook().playbook, options.lang)
         console.print(
             f"[dim]Next: leadrelay --db {_db_arg(url)} lead show {data['top_leads'][0]['email'] if data['top_leads'] else 'EMAIL'}[/]"
         )
     finally:
-        relay.close()
+        engine.close()
 
 
 def _db_arg(url: str) -> str:
@@ -178,12 +161,12 @@ def summary_cmd(
     top: Annotated[int, typer.Option(min=0, max=100, help="How many top leads to show.")] = 10,
 ) -> None:
     """Leads by stage and level, MQLs this week, the top leads and why they scored."""
-    with _relay() as relay:
-        data = relay.summary(top=top)
+    with relay() as engine:
+        data = engine.summary(top=top)
         if as_json:
             print(json.dumps(data, ensure_ascii=False, indent=2))
         else:
-            render.summary(console, data, relay.playbook().playbook, options.lang)
+            render.summary(console, data, engine.playbook().playbook, options.lang)
 
 
 # --- playbooks -------------------------------------------------------------------------------
@@ -209,16 +192,16 @@ def playbook_show(
     if file is not None:
         loaded = load_playbook(file)
     else:
-        with _relay() as relay:
-            loaded = relay.playbook()
+        with relay() as engine:
+            loaded = engine.playbook()
     render.playbook(console, loaded, options.lang)
 
 
 @playbook_app.command("apply")
 def playbook_apply(file: Annotated[Path, typer.Argument(help="Playbook YAML file.")]) -> None:
     """Make a playbook the active one for new activities (stored by hash with its text)."""
-    with _relay() as relay:
-        loaded = relay.use_playbook(file)
+    with relay() as engine:
+        loaded = engine.use_playbook(file)
     pb = loaded.playbook
     console.print(f"[green]✓[/] {pb.id} {pb.version} [dim]({pb.hash[:12]})[/] {t('playbook_active', options.lang)}")
 
@@ -258,8 +241,8 @@ def lead_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """A lead: profile, account, stage history, every point of its scores, level, MQL, disqualification, outcomes."""
-    with _relay() as relay:
-        report = relay.lead(lead_ref)
+    with relay() as engine:
+        report = engine.lead(lead_ref)
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -307,8 +290,8 @@ def lead_add(
     }
     if company_fields:
         record["company"] = company_fields
-    with _relay() as relay:
-        result = relay.add_leads([record])
+    with relay() as engine:
+        result = engine.add_leads([record])
     _finish(result)
 
 
@@ -348,8 +331,8 @@ def activity_add(
     for key, value in (("campaign", campaign), ("product", product), ("source_id", source_id)):
         if value is not None:
             record[key] = value
-    with _relay() as relay:
-        result = relay.record_activity(**record)
+    with relay() as engine:
+        result = engine.record_activity(**record)
     _finish(result)
 
 
@@ -418,8 +401,8 @@ def _import(
         rejects_path = rejects or importing.default_rejects_path(file)
         writer: importing.RejectsWriter | None = None
         try:
-            with _relay() as relay:
-                run = relay.begin_import(importing.fingerprint(file), kind, mapping_name)
+            with relay() as engine:
+                run = engine.begin_import(importing.fingerprint(file), kind, mapping_name)
                 if run.resume_after:
                     errors.print(
                         f"{file}: resuming at row {run.resume_after + 1}: rows up to {run.resume_after} were "
@@ -429,9 +412,9 @@ def _import(
                     )
                 writer = importing.RejectsWriter(rejects_path, source.headers, append=run.resume_after > 0)
                 submit = {
-                    "leads": relay.add_leads_numbered,
-                    "activities": relay.record_activities_numbered,
-                    "outcomes": relay.record_outcomes_numbered,
+                    "leads": engine.add_leads_numbered,
+                    "activities": engine.record_activities_numbered,
+                    "outcomes": engine.record_outcomes_numbered,
                 }[kind]
 
                 def send(batch: list[tuple[int, Any]]) -> BatchResult:
@@ -448,7 +431,7 @@ def _import(
                         on_batch=on_batch,
                         resume_after=run.resume_after,
                     )
-                relay.finish_import(run)
+                engine.finish_import(run)
         except importing.ImportFileError as exc:
             raise UserError(str(exc)) from None
         finally:
@@ -567,7 +550,7 @@ def main() -> None:
     except typer.Abort:
         errors.print("aborted")
         sys.exit(130)
-    except (UserError, PlaybookError, StoreError, LeadNotFound, InputError) as exc:
+    except (UserError, PlaybookError, StoreError, LeadNotFound, InputError, RoutingUnavailable) as exc:
         message = f"no lead with e-mail or external id {exc}" if isinstance(exc, LeadNotFound) else str(exc)
         errors.print(f"error: {message}", markup=False, highlight=False)
         sys.exit(2)

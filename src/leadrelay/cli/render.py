@@ -12,6 +12,7 @@ from rich.table import Table
 from leadrelay.domain.conditions import OPERATORS
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
+from leadrelay.domain.routing import PASS_REASONS, RULE_MISSES, STRATEGIES
 from leadrelay.i18n import t
 from leadrelay.playbook.loader import LoadedPlaybook
 
@@ -141,6 +142,8 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
         )
     console.print(engagement)
 
+    routing(console, report, lang)
+
     if report.get("outcomes"):
         closed = Table(title=t("outcomes", lang))
         for key in ("closed_at", "outcome", "amount", "product", "reason"):
@@ -159,6 +162,78 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
                 escape(row["sr"] or "—"),
             )
         console.print(closed)
+
+
+def routing(console: Console, report: dict[str, Any], lang: str) -> None:
+    """The lead's owner and every routing decision, with who was passed over and why."""
+    owner = report.get("owner")
+    if owner is not None:
+        rep = owner["rep"] or t("queue", lang)
+        console.print(
+            f"[bold]{t('owner_now', lang)}[/]: {escape(rep)} — {escape(owner['department'])} ({_when(owner['assigned_at'])})"
+        )
+    for decision in report.get("routing", []):
+        decision_panel(console, decision, lang)
+
+
+def decision_panel(console: Console, decision: dict[str, Any], lang: str) -> None:
+    strategy = STRATEGIES.get(decision["strategy"] or "", ("", ""))
+    head = (
+        f"[bold]{t('routing', lang)}[/] {_when(decision['at'])} [{decision['kind']}] "
+        f"{escape(decision['rule'] or '—')} → {escape(decision['department'])}"
+        f" / [bold]{escape(decision['rep'] or t('queue', lang))}[/]"
+    )
+    if decision["strategy"]:
+        head += f" ({strategy[1] if lang == 'ja' else strategy[0]})"
+    console.print(head)
+    console.print(f"  {escape(decision['reason'])}", soft_wrap=True)
+    if decision["previous_rep"] and decision["previous_rep"] != decision["rep"]:
+        console.print(f"  {t('previous_rep', lang)}: {escape(decision['previous_rep'])}")
+    if decision["passed_over"]:
+        table = Table(box=None, padding=(0, 2), show_header=True)
+        table.add_column(t("passed_over", lang))
+        table.add_column(t("why", lang))
+        table.add_column("")
+        for item in decision["passed_over"]:
+            why = PASS_REASONS.get(item["why"], (item["why"], item["why"]))
+            table.add_row(escape(item["rep"]), why[1] if lang == "ja" else why[0], escape(item["detail"] or ""))
+        console.print(table)
+    if decision["rules_not_taken"]:
+        misses = ", ".join(
+            f"{m['rule']} ({(RULE_MISSES.get(m['why'], (m['why'], m['why']))[1 if lang == 'ja' else 0])})"
+            for m in decision["rules_not_taken"]
+        )
+        console.print(f"  {t('rules_not_taken', lang)}: {escape(misses)}", soft_wrap=True)
+
+
+def reps(console: Console, rows: list[dict[str, Any]], lang: str) -> None:
+    table = Table(title=t("reps", lang))
+    for key, justify in (
+        ("rep", "left"),
+        ("name", "left"),
+        ("department", "left"),
+        ("open_capacity", "right"),
+        ("received_this_week", "right"),
+        ("weight", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(t(key, lang), justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        capacity = f"{row['open']}/{row['capacity']}" if row["capacity"] is not None else str(row["open"])
+        status = t(row["status"], lang)
+        if row["away_until"]:
+            status += f" (→ {row['away_until']})"
+        style = "green" if row["status"] == "available" else "yellow"
+        table.add_row(
+            escape(row["rep"]),
+            escape(row["name"]),
+            escape(row["department"]),
+            capacity,
+            str(row["received_this_week"]),
+            f"{row['weight']:g}",
+            f"[{style}]{escape(status)}[/]",
+        )
+    console.print(table)
 
 
 def summary(console: Console, data: dict[str, Any], playbook: Playbook, lang: str) -> None:

@@ -4,8 +4,9 @@ Pure: the routing plan (departments, reps, rules) comes from the playbook, the l
 facts from the caller, and the counters that make round robin fair (turns, open leads) live in a
 :class:`RoutingState` the caller loads from the store and writes back in the same transaction.
 
-Fairness is stride scheduling: every rep has a *pass*; the available rep with the lowest pass
-gets the lead and its pass grows by ``1 / weight`` (round robin is weight 1 for everyone). A
+Fairness is stride scheduling: every rep has a *pass*; the available rep whose next lead would
+be done first (lowest pass + ``1 / weight``) gets it and its pass grows by ``1 / weight``
+(round robin is weight 1 for everyone). A
 department keeps a *clock* (the lowest pass among its reps when it last assigned), and a rep's
 pass never counts below it, so a rep back from leave or newly added gets an ordinary share, not
 a burst of everything missed. Ties go to the rep declared first.
@@ -21,6 +22,8 @@ from typing import Any
 from leadrelay.domain.conditions import Condition, Facts
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.model import Account
+
+_EPSILON = 1e-9
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -256,6 +259,7 @@ class RoutingInput:
 def decide(routing: Routing, lead: RoutingInput, state: RoutingState, today: date) -> RoutingDecision:
     """Try the rules in order; the first that can place the lead with a rep wins. Moves ``state``."""
     misses: list[RuleMiss] = []
+    passed_before: list[PassedOver] = []  # reps of earlier rules that could not take it
     for rule in routing.rules:
         if not rule.condition(lead.facts):
             misses.append(RuleMiss(rule.id, "condition"))
@@ -267,6 +271,7 @@ def decide(routing: Routing, lead: RoutingInput, state: RoutingState, today: dat
         chosen, passed = _pick(routing, department, rule.strategy, lead, state, today)
         if chosen is None:
             misses.append(RuleMiss(rule.id, "no_rep"))
+            passed_before.extend(passed)
             continue
         rep = routing.reps[chosen]
         return RoutingDecision(
@@ -275,12 +280,18 @@ def decide(routing: Routing, lead: RoutingInput, state: RoutingState, today: dat
             rule.strategy,
             chosen,
             f"{rule.label}: {rep.name} ({STRATEGIES[rule.strategy][0]})",
-            tuple(passed),
+            (*passed_before, *passed),
             tuple(misses),
         )
     queue = routing.departments[routing.fallback]
     return RoutingDecision(
-        None, queue.id, None, None, f"no rule could place the lead: waiting in {queue.label_en}", (), tuple(misses)
+        None,
+        queue.id,
+        None,
+        None,
+        f"no rule could place the lead: waiting in {queue.label_en}",
+        tuple(passed_before),
+        tuple(misses),
     )
 
 
@@ -322,8 +333,10 @@ def _pick(
         candidates.append(rep)
     if not candidates:
         return None, passed
-    clock = state.clocks.get(department.id, 0.0)
-    turns = {rep.id: max(state.passes.get(rep.id, clock), clock) for rep in candidates}
+    clock = state.clocks.get(department.id, 0.0)  # the department's virtual time
+    shares = {rep.id: rep.weight if strategy == "weighted" else 1.0 for rep in candidates}
+    # a rep is owed at most one lead: back from leave (or new), they rejoin at the present
+    turns = {rep.id: max(state.passes.get(rep.id, clock), clock - 1.0 / shares[rep.id]) for rep in candidates}
     if strategy == "load_balanced":
         loads = {rep.id: _load(rep, state) for rep in candidates}
         best = min(candidates, key=lambda r: (loads[r.id], turns[r.id]))
@@ -332,15 +345,18 @@ def _pick(
                 reason = "more_load" if loads[rep.id] > loads[best.id] else "turn"
                 passed.append(PassedOver(rep.id, reason, _load_text(rep, state)))
     else:
-        best = min(candidates, key=lambda r: turns[r.id])
+        # earliest eligible finish: among reps whose turn has started, the one whose lead would
+        # be done first
+        clock = max(clock, min(turns.values()))  # someone's turn has always started
+        eligible = [r for r in candidates if turns[r.id] <= clock + _EPSILON]
+        best = min(eligible, key=lambda r: turns[r.id] + 1.0 / shares[r.id])
         passed.extend(PassedOver(rep.id, "turn") for rep in candidates if rep is not best)
-    step = 1.0 / best.weight if strategy == "weighted" else 1.0
-    turns[best.id] += step
+    turns[best.id] += 1.0 / shares[best.id]
     state.passes.update(turns)
-    state.clocks[department.id] = min(turns.values())
-    state.open_leads[best.id] = state.open_leads.get(best.id, 0) + 1
+    state.clocks[department.id] = clock + 1.0 / sum(shares.values())
     state.touched_reps.update(turns)
     state.touched_departments.add(department.id)
+    state.open_leads[best.id] = state.open_leads.get(best.id, 0) + 1
     return best.id, passed
 
 
