@@ -18,6 +18,7 @@ from typing import Any
 from leadrelay.clock import Clock, SystemClock
 from leadrelay.intake import InputError, parse_activity, parse_email, parse_lead
 from leadrelay.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
+from leadrelay.rescore import RescoreReport, rescore
 from leadrelay.services import BatchResult, Rejection, ingest
 from leadrelay.store.schema import DEFAULT_URL
 from leadrelay.store.sql_store import SqlStore
@@ -153,6 +154,29 @@ class LeadRelay:
         parsed = parse_activity(fields, moment, playbook.activity_types)
         with self.store.transaction() as tx:
             return ingest(tx, playbook, [], [parsed], moment)
+
+    # --- re-scoring ------------------------------------------------------------------------
+
+    def rescore(
+        self,
+        playbook: str | Path | LoadedPlaybook | None = None,
+        *,
+        dry_run: bool = False,
+        now: datetime | None = None,
+    ) -> RescoreReport:
+        """Recompute every lead's scores, level and qualification (bulk path) and report what changed.
+
+        With ``playbook``, that playbook is made the active one first (with ``dry_run`` it is only
+        used, not applied). ``dry_run`` computes the same report and writes nothing.
+        """
+        moment = self._now(now)
+        if playbook is None:
+            loaded = self.playbook()
+        elif dry_run:
+            loaded = playbook if isinstance(playbook, LoadedPlaybook) else load_playbook(playbook)
+        else:
+            loaded = self.use_playbook(playbook, now=moment)
+        return rescore(self.store, loaded.playbook, moment, dry_run=dry_run)
 
     # --- reading --------------------------------------------------------------------------
 

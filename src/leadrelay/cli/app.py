@@ -511,6 +511,11 @@ def import_activities(
     _import("activities", file, mapping, encoding, rejects, batch_size, timezone)
 
 
+from leadrelay.cli import rescore as _rescore  # noqa: E402  (a command in its own module)
+
+_rescore.register(app)
+
+
 def _finish(result: BatchResult) -> None:
     _print_result(result, options.lang)
     if result.rejected:
