@@ -30,7 +30,7 @@ from leadrelay.store.bulk_io import LeadTable, ScoreRow, read_activities, read_c
 from leadrelay.store.sql_store import SqlStore, StoreTx
 
 #: Leads per chunk: bounds memory (their activities are held as columns at once).
-CHUNK_LEADS = 50_000
+CHUNK_LEADS = 20_000
 #: Leads per call of the per-lead ``evaluate``.
 EVALUATE_BATCH = 2_000
 TOLERANCE = 1e-6

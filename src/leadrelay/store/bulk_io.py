@@ -23,6 +23,7 @@ from leadrelay.store.sql_store import StoreTx
 
 _LEAD_COLUMNS = tuple(f.name for f in fields(Lead) if f.name not in {"email", "custom"})
 _ACCOUNT_COLUMNS = tuple(f.name for f in fields(Account))
+_FETCH = 50_000
 
 
 @dataclass(slots=True)
@@ -170,24 +171,34 @@ def read_activities(tx: StoreTx, ids: Int, signatures: Signatures, campaigns: di
         return ActivityColumns(empty, empty, empty)
     props = "properties::text" if tx.dialect == "postgresql" else "properties"
     placeholder = "%s" if tx.dialect == "postgresql" else "?"
-    cursor = _raw(tx).cursor()
+    # PostgreSQL: a server-side cursor, so the driver holds one batch of rows, not the chunk
+    pg = tx.dialect == "postgresql"
+    cursor = _raw(tx).cursor(name="rescore_activities") if pg else _raw(tx).cursor()
     cursor.execute(
         f"SELECT lead_id, {_time_us_sql(tx.dialect)}, type, campaign_id, product, {props} FROM activities "
         f"WHERE lead_id >= {placeholder} AND lead_id <= {placeholder} ORDER BY lead_id, occurred_at",
         (int(ids[0]), int(ids[-1])),
     )
-    rows = cursor.fetchall()
     index = signatures._index
-    codes = np.empty(len(rows), dtype=np.int64)
-    for i, row in enumerate(rows):
-        identity = row[2:]
-        found = index.get(identity)
-        if found is None:
-            campaign = campaigns.get(row[3]) if row[3] is not None else None
-            found = signatures.code(row[2], campaign, row[4], json.loads(row[5]) if row[5] else {}, identity)
-        codes[i] = found
-    lead_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    times = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+    parts: list[tuple[Int, Int, Int]] = []
+    while rows := cursor.fetchmany(_FETCH):  # a batch at a time: driver rows never pile up
+        codes = np.empty(len(rows), dtype=np.int64)
+        for i, row in enumerate(rows):
+            identity = row[2:]
+            found = index.get(identity)
+            if found is None:
+                campaign = campaigns.get(row[3]) if row[3] is not None else None
+                found = signatures.code(row[2], campaign, row[4], json.loads(row[5]) if row[5] else {}, identity)
+            codes[i] = found
+        lead_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        times = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+        parts.append((lead_ids, times, codes))
+    if not parts:
+        cursor.close()
+        empty = np.zeros(0, dtype=np.int64)
+        return ActivityColumns(empty, empty, empty)
+    cursor.close()
+    lead_ids, times, codes = (np.concatenate(column) for column in zip(*parts, strict=True))
     return ActivityColumns(np.searchsorted(ids, lead_ids), times, codes)
 
 
