@@ -38,6 +38,7 @@ from leadrelay.intake import (
     parse_outcome,
 )
 from leadrelay.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
+from leadrelay.rescore import RescoreReport, rescore
 from leadrelay.services import BatchResult, Rejection, ingest, link_identities, record_outcomes
 from leadrelay.store.schema import DEFAULT_URL
 from leadrelay.store.sql_store import SqlStore, StoreTx
@@ -259,6 +260,29 @@ class LeadRelay:
     def finish_import(self, run: ImportRun, *, now: datetime | None = None) -> None:
         with self.store.transaction() as tx:
             tx.finish_import_run(run.id, self._now(now))
+
+    # --- re-scoring ------------------------------------------------------------------------
+
+    def rescore(
+        self,
+        playbook: str | Path | LoadedPlaybook | None = None,
+        *,
+        dry_run: bool = False,
+        now: datetime | None = None,
+    ) -> RescoreReport:
+        """Recompute every lead's scores, level and qualification (bulk path) and report what changed.
+
+        With ``playbook``, that playbook is made the active one first (with ``dry_run`` it is only
+        used, not applied). ``dry_run`` computes the same report and writes nothing.
+        """
+        moment = self._now(now)
+        if playbook is None:
+            loaded = self.playbook()
+        elif dry_run:
+            loaded = playbook if isinstance(playbook, LoadedPlaybook) else load_playbook(playbook)
+        else:
+            loaded = self.use_playbook(playbook, now=moment)
+        return rescore(self.store, loaded.playbook, moment, dry_run=dry_run)
 
     # --- reading --------------------------------------------------------------------------
 

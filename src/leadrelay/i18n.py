@@ -57,6 +57,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "out_of_office": ("out of office", "不在"),
     "not_working_day": ("not a working day", "勤務日外"),
     "routed": ("routed", "件を振り分け"),
+    "rescore_routed": ("routed to sales", "営業へ振り分け"),
     "queued": ("waiting in a queue", "件がキュー待ち"),
     "nothing_to_route": ("nothing to route: every MQL has an owner", "振り分け対象なし：全MQLに担当者がいます"),
     "unique_companies": ("Unique companies", "ユニーク社数"),
@@ -101,6 +102,21 @@ _TEXT: dict[str, tuple[str, str]] = {
     "operator": ("Operator", "演算子"),
     "value": ("Value", "値"),
     "meaning": ("Meaning", "意味"),
+    "rescore_done": ("Rescored", "再スコアリング完了"),
+    "rescore_dry_run": ("Dry run, nothing written", "ドライラン（書き込みなし）"),
+    "rescore_leads": ("leads", "件のリード"),
+    "rescore_nothing": ("Nothing changed: every lead is up to date.", "変更はありません：すべてのリードは最新です。"),
+    "rescore_written": ("Leads with new scores, level or fit", "スコア・レベル・適合度が変わったリード"),
+    "rescore_up": ("Level moved up", "レベルが上がったリード"),
+    "rescore_down": ("Level moved down", "レベルが下がったリード"),
+    "rescore_became_mql": ("Became MQL", "MQLになったリード"),
+    "rescore_mql_not_meeting": (
+        "MQLs that no longer meet any MQL rule (they stay MQL)",
+        "MQL条件を満たさなくなったMQL（MQLのまま）",
+    ),
+    "rescore_disqualified": ("Disqualified", "対象外になったリード"),
+    "rescore_reinstated": ("Reinstated", "対象外から復帰したリード"),
+    "rescore_level_table": ("Level changes", "レベルの変化"),
 }
 
 

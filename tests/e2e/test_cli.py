@@ -211,3 +211,33 @@ def test_a_missing_argument_is_a_usage_message_not_a_traceback() -> None:
 def test_playbook_show_prints_lists_in_conditions(db: Path) -> None:
     result = run("playbook", "show", db=db)
     assert "account.industry is one of [manufacturing, it, software" in result.stdout
+
+
+def test_rescore_reports_changes_then_nothing_and_speaks_japanese(db: Path, tmp_path: Path) -> None:
+    run("activity", "add", "--email", "k.sato@sakura-mfg.co.jp", "--type", "webinar_attended",
+        "--at", "2026-11-20T15:00:00+09:00", db=db)  # fmt: skip
+    changed = tmp_path / "changed.yaml"
+    text = (Path(__file__).parents[2] / "src/leadrelay/data/default_playbook.yaml").read_text(encoding="utf-8")
+    changed.write_text(
+        text.replace(
+            "activity: {type: webinar_attended, within_days: 180}", "activity: {type: webinar_attended, within_days: 1}"
+        ),
+        encoding="utf-8",
+    )
+    dry = run("rescore", "--playbook", str(changed), "--dry-run", "--json", db=db)
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)
+    assert report["dry_run"] and report["level_changes"] == [{"from": 3, "to": 0, "leads": 1}]
+    done = run("rescore", "--playbook", str(changed), db=db)
+    assert done.returncode == 0, done.stderr
+    assert "Level moved down: 1" in done.stdout
+    again = run("rescore", db=db, lang="ja")
+    assert again.returncode == 0, again.stderr
+    assert "変更はありません" in again.stdout
+
+
+def test_rescore_with_a_missing_playbook_is_one_line_and_exit_2(db: Path) -> None:
+    result = run("rescore", "--playbook", "no-such-playbook.yaml", db=db)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "no-such-playbook.yaml" in result.stderr
+    assert "Traceback" not in result.stderr

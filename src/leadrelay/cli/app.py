@@ -18,6 +18,7 @@ from leadrelay import importing
 from leadrelay.app import DB_ENV, LeadRelay, database_url
 from leadrelay.cli import render
 from leadrelay.cli.common import UserError, console, errors, options, relay
+from leadrelay.cli.rescore import register as register_rescore
 from leadrelay.cli.routing import reps_app, route_app
 from leadrelay.clock import FakeClock, SystemClock
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
@@ -48,6 +49,7 @@ app.add_typer(activity_app, name="activity")
 app.add_typer(import_app, name="import")
 app.add_typer(route_app, name="route")
 app.add_typer(reps_app, name="reps")
+register_rescore(app)
 
 
 @app.callback()

@@ -1,0 +1,267 @@
+"""Rescore throughput: every lead re-scored on the bulk path, phase by phase, against a bare
+aggregation (sum of points per lead with NumPy) over the same activity columns.
+
+    python benchmarks/rescore.py                      # SQLite, 20,000 leads / 1,000,000 activities
+    python benchmarks/rescore.py --full               # 1,000,000 leads / 50,000,000 activities
+    python benchmarks/rescore.py --leads 100000 --activities 5000000
+    python benchmarks/rescore.py --db postgresql://postgres@127.0.0.1:5432/postgres
+
+The data set is written straight into the tables with the raw driver (generation time is not a
+figure). The rescore runs in a fresh process so that its peak RSS (``getrusage``) is its own.
+Figures go to stdout and to ``benchmarks/results/rescore-<db>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from leadrelay import FakeClock, LeadRelay
+from leadrelay.bulk.engine import BulkEngine, Signatures, fields_read, to_us
+from leadrelay.rescore import CHUNK_LEADS
+from leadrelay.store.bulk_io import read_activities, read_campaigns, read_leads
+from leadrelay.store.scratch import scratch_database
+
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+TYPES = [
+    ("email_opened", {"kind": "newsletter"}),
+    ("email_opened", {"kind": "document_delivery"}),
+    ("email_clicked", {}),
+    ("page_viewed", {"page_kind": "service"}),
+    ("page_viewed", {"page_kind": "pricing"}),
+    ("page_viewed", {"page_kind": "case_study"}),
+    ("document_downloaded", {"document": "wp-dx"}),
+    ("document_downloaded", {"document": "wp-cost"}),
+    ("webinar_registered", {}),
+    ("webinar_attended", {}),
+    ("survey_answered", {"wants_contact": True}),
+    ("trade_show_visited", {}),
+    ("booth_visited", {"detailed_talk": True}),
+    ("ad_clicked", {}),
+    ("form_submitted", {}),
+]
+INDUSTRIES = ["manufacturing", "it", "education", "finance", "retail"]
+SENIORITY = ["manager", "staff", "director", None]
+PRODUCTS = [None, None, "analytics", "crm"]
+STAMP = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _stamps(micros: np.ndarray) -> list[str]:
+    return [s.replace("T", " ") for s in np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()]
+
+
+def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
+    """Accounts, leads (stage sal: not re-judged for stage moves) and activities, in bulk."""
+    rng = np.random.default_rng(seed)
+    with LeadRelay.open(url, clock=FakeClock(NOW)) as relay:
+        relay.playbook()
+        pg = relay.store.engine.dialect.name == "postgresql"
+        with relay.store.engine.begin() as connection:
+            raw = connection.connection.driver_connection
+            cursor = raw.cursor()
+            now_text = NOW.strftime(STAMP) + ("+00" if pg else "")
+            companies = max(leads // 5, 1)
+            cursor.execute(
+                "INSERT INTO campaigns (id, code, name, channel, kind, created_at) VALUES "
+                + ", ".join(f"({i + 1}, 'c{i}', 'Campaign {i}', 'webinar', 'nurture', '{now_text}')" for i in range(20))
+            )
+            account_rows = [
+                (i + 1, f"company{i}.co.jp", INDUSTRIES[i % 5], int(50 + (i * 37) % 3000), "JP", now_text, now_text)
+                for i in range(companies)
+            ]
+            lead_rows = [
+                (
+                    i + 1,
+                    f"person{i}@company{i % companies}.co.jp",
+                    SENIORITY[i % 4],
+                    "it",
+                    "JP",
+                    "house",
+                    "{}",
+                    i % companies + 1,
+                    now_text,
+                    now_text,
+                    "sal",
+                    now_text,
+                    "sal",
+                    False,
+                    0.0,
+                    0.0,
+                    0.0,
+                    False,
+                    False,
+                    0,
+                )
+                for i in range(leads)
+            ]
+            lead_sql = (
+                "leads (id, email, seniority, department, country, list_source, custom, account_id, created_at, "
+                "updated_at, stage, stage_at, anchor_stage, anchor_check, fit_score, engagement_score, total_score, "
+                "fit_passed, priority, recycled_count)"
+            )
+            account_sql = "accounts (id, domain, industry, employees, country, created_at, updated_at)"
+            activity_sql = (
+                "activities (id, key, lead_id, type, occurred_at, recorded_at, campaign_id, product, properties)"
+            )
+            if pg:
+                for sql, rows in ((account_sql, account_rows), (lead_sql, lead_rows)):
+                    with cursor.copy(f"COPY {sql} FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            else:
+                cursor.executemany(f"INSERT INTO {account_sql} VALUES (?, ?, ?, ?, ?, ?, ?)", account_rows)
+                cursor.executemany(f"INSERT INTO {lead_sql} VALUES ({', '.join('?' * 20)})", lead_rows)
+            del lead_rows, account_rows
+            props = [json.dumps(p) for _, p in TYPES]
+            step = 1_000_000
+            for start in range(0, activities, step):
+                count = min(step, activities - start)
+                lead_ids = rng.integers(1, leads + 1, count)
+                kinds = rng.integers(0, len(TYPES), count)
+                ages = rng.integers(0, 200 * 86_400_000_000, count)
+                times = _stamps(to_us(NOW) - ages)
+                campaigns = rng.integers(0, 21, count)
+                products = rng.integers(0, len(PRODUCTS), count)
+                rows = [
+                    (
+                        start + i + 1,
+                        f"b{start + i}",
+                        int(lead_ids[i]),
+                        TYPES[k][0],
+                        times[i] + ("+00" if pg else ""),
+                        now_text,
+                        int(campaigns[i]) or None,
+                        PRODUCTS[products[i]],
+                        props[k],
+                    )
+                    for i, k in enumerate(kinds.tolist())
+                ]
+                if pg:
+                    with cursor.copy(f"COPY {activity_sql} FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(f"INSERT INTO {activity_sql} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            if pg:
+                cursor.execute("ANALYZE")
+
+
+def bare_aggregation(url: str) -> dict[str, float]:
+    """Read the same columns chunk by chunk and sum base points per lead: the floor for compute."""
+    with LeadRelay.open(url, clock=FakeClock(NOW)) as relay:
+        playbook = relay.playbook().playbook
+        with relay.store.reading() as tx:
+            table = read_leads(tx, fields_read(playbook))
+            campaigns = read_campaigns(tx)
+            signatures = Signatures()
+            engine = BulkEngine(playbook, NOW, table.profiles, signatures)
+            read = bare = compute = 0.0
+            checksum = 0.0
+            for lo in range(0, len(table), CHUNK_LEADS):
+                hi = min(lo + CHUNK_LEADS, len(table))
+                started = time.perf_counter()
+                columns = read_activities(tx, table.ids[lo:hi], signatures, campaigns)
+                read += time.perf_counter() - started
+                started = time.perf_counter()
+                points = np.array(
+                    [sum(r.points for r in playbook.rules_by_type.get(s.type, ())) for s in signatures.items]
+                )
+                checksum += float(np.bincount(columns.lead, weights=points[columns.sig], minlength=hi - lo).sum())
+                bare += time.perf_counter() - started
+                started = time.perf_counter()
+                engine.assess(table.profile[lo:hi], columns)
+                compute += time.perf_counter() - started
+    return {"read_seconds": read, "bare_seconds": bare, "compute_seconds": compute, "checksum": checksum}
+
+
+def _child(url: str, task: str, out: Any) -> None:
+    started = time.perf_counter()
+    if task == "rescore":
+        with LeadRelay.open(url, clock=FakeClock(NOW)) as relay:
+            report = relay.rescore()
+        figures: dict[str, Any] = {"report": report.as_dict()}
+    else:
+        figures = bare_aggregation(url)
+    figures["wall_seconds"] = time.perf_counter() - started
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.put(figures)
+
+
+def in_fresh_process(url: str, task: str) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(url, task, queue))
+    process.start()
+    figures: dict[str, Any] = queue.get()
+    process.join()
+    return figures
+
+
+@contextmanager
+def fresh_database(base: str | None, folder: Path) -> Iterator[str]:
+    if base is None:
+        yield f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    with scratch_database(base, prefix="leadrelay_bench") as url:
+        yield url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--activities", type=int, default=1_000_000)
+    parser.add_argument("--full", action="store_true", help="1,000,000 leads and 50,000,000 activities")
+    parser.add_argument("--db", default=None, help="PostgreSQL server URL (default: a SQLite file in a temp folder)")
+    parser.add_argument("--tmp", type=Path, default=None, help="Folder for the SQLite file (default: system temp)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    if args.full:
+        args.leads, args.activities = 1_000_000, 50_000_000
+    kind = "postgresql" if args.db else "sqlite"
+    with tempfile.TemporaryDirectory(dir=args.tmp) as folder, fresh_database(args.db, Path(folder)) as url:
+        started = time.perf_counter()
+        generate(url, args.leads, args.activities)
+        generated = time.perf_counter() - started
+        rescore = in_fresh_process(url, "rescore")
+        bare = in_fresh_process(url, "bare")
+    report = rescore["report"]
+    phases = report["seconds"]
+    figures = {
+        "benchmark": "rescore",
+        "database": kind,
+        "leads": args.leads,
+        "activities": args.activities,
+        "generate_seconds": round(generated, 1),
+        "rescore_total_seconds": phases["total"],
+        "phases_seconds": phases,
+        "leads_written": report["leads_written"],
+        "per_lead_fallback": report["per_lead_fallback"],
+        "rescore_peak_rss_mb": round(rescore["peak_rss_mb"]),
+        "compute_seconds_same_pass": round(bare["compute_seconds"], 3),
+        "bare_aggregation_seconds": round(bare["bare_seconds"], 3),
+        "compute_to_bare_ratio": round(bare["compute_seconds"] / max(bare["bare_seconds"], 1e-9), 1),
+        "store_read_seconds_same_pass": round(bare["read_seconds"], 3),
+        "activities_per_s_compute": round(args.activities / max(bare["compute_seconds"], 1e-9)),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "numpy": np.__version__},
+    }
+    print(json.dumps(figures, indent=2))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"rescore-{kind}.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
