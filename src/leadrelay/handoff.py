@@ -50,6 +50,16 @@ class Routed:
     lead: str  # the lead's key: its e-mail, or id:<external id>
     decision: RoutingDecision
     previous_rep: str | None = None
+    previous_department: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """False when a lead waiting in a queue would wait in the same queue: nothing to record."""
+        return not (
+            self.decision.rep_id is None
+            and self.previous_rep is None
+            and self.previous_department == self.decision.department
+        )
 
 
 def place_of(lead: Lead, account: Account | None) -> Place:
@@ -149,7 +159,7 @@ def route_leads(
     routing = effective_routing(tx, routing)
     state = load_state(tx, routing)
     today = now.astimezone(playbook.timezone).date()
-    routed = _decide_all(tx, playbook, routing, ids, state, today, now, exclude)
+    routed = [r for r in _decide_all(tx, playbook, routing, ids, state, today, now, exclude) if r.changed]
     _store(tx, routed, now, kind, actor, playbook)
     save_state(tx, state)
     return routed
@@ -182,13 +192,13 @@ def _decide_all(
             judged = assess(lead_state.lead, account, histories.get(lead_id, []), playbook, now)
             scores, activities = judged.scores, histories.get(lead_id, [])
         else:
-            scores, activities = dict(stored[lead_id][1]), []
+            scores, activities = dict(stored[lead_id][2]), []
         facts = Facts(lead_state.lead, account, activities, now, scores)
-        previous = stored[lead_id][0]
+        previous, previous_department = stored[lead_id][0], stored[lead_id][1]
         if previous is not None:
             release(state, previous)
         decision = decide(routing, RoutingInput(facts, place_of(lead_state.lead, account), exclude), state, today)
-        out.append(Routed(lead_id, lead_state.lead.key, decision, previous))
+        out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department))
     return out
 
 

@@ -250,3 +250,43 @@ def test_hand_raisers_go_first_then_priority_leads_each_by_when_they_qualified()
     t = [datetime(2026, 11, 25, h, tzinfo=UTC) for h in range(6)]
     items = [(1, False, False, t[0]), (2, True, False, t[3]), (3, False, True, t[1]), (4, True, True, t[2])]
     assert priority_order(items) == [4, 2, 3, 1]
+
+
+BROKEN = [
+    (
+        "department: hq_inside_sales\n      strategy: round_robin\n  fallback",
+        "department: nowhere\n      strategy: round_robin\n  fallback",
+        "unknown department 'nowhere'",
+    ),
+    ("{id: is-yamamoto,", "{id: is-kobayashi,", "rep 'is-kobayashi' is declared twice"),
+    (
+        "territory: {regions: [kinki]}",
+        "territory: {regions: [kinki], postal_codes: [53x-0001]}",
+        "'53x-0001' is not a postal code",
+    ),
+    ("territory: {regions: [kinki]}", "territory: {prefectures: [Osak]}", "'Osak' is not a Japanese prefecture"),
+    ("territory: {regions: [kinki]}", "territory: {regions: [kansai]}", "unknown region 'kansai'"),
+    ("strategy: load_balanced", "strategy: territory", "strategy territory needs reps with a territory"),
+    ("fallback: marketing", "fallback: sales", "unknown department 'sales'"),
+    ("working_days: [mon, tue, wed]", "working_days: [mon, tue, wednesday]", "working_days"),
+    ("capacity: 80", "capacity: -1", "greater than or equal to 0"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BROKEN, ids=[b[2][:30] for b in BROKEN])
+def test_routing_mistakes_in_a_playbook_name_the_line(tmp_path: object, old: str, new: str, message: str) -> None:
+    from leadrelay.playbook.loader import PlaybookError, parse_playbook
+
+    text = default_playbook_path().read_text(encoding="utf-8")
+    assert old in text
+    broken = text.replace(old, new, 1)
+    changed_line = next(
+        i for i, (a, b) in enumerate(zip(text.splitlines(), broken.splitlines(), strict=False), start=1) if a != b
+    )
+    with pytest.raises(PlaybookError) as caught:
+        parse_playbook(broken, "playbook.yaml")
+    assert message in str(caught.value)
+    assert caught.value.line is not None and abs(caught.value.line - changed_line) <= 2, (
+        caught.value.line,
+        changed_line,
+    )

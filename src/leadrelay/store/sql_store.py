@@ -531,19 +531,19 @@ class StoreTx:
 
     # --- routing --------------------------------------------------------------------------
 
-    def routing_facts(self, ids: Iterable[int]) -> dict[int, tuple[str | None, dict[str, float]]]:
-        """Each lead's owner and stored scores (fit, engagement, total, level)."""
+    def routing_facts(self, ids: Iterable[int]) -> dict[int, tuple[str | None, str | None, dict[str, float]]]:
+        """Each lead's owner (rep, department) and stored scores (fit, engagement, total, level)."""
         wanted = sorted(set(ids))
-        out: dict[int, tuple[str | None, dict[str, float]]] = {}
+        out: dict[int, tuple[str | None, str | None, dict[str, float]]] = {}
         for part in _chunks(wanted):
             rows = self._raw_rows(
-                "SELECT id, owner_rep, fit_score, engagement_score, total_score, level FROM leads"
+                "SELECT id, owner_rep, owner_department, fit_score, engagement_score, total_score, level FROM leads"
                 f" WHERE id IN ({', '.join('?' * len(part))})",
                 part,
             )
-            for id_, owner, fit, engagement, total, level in rows:
+            for id_, rep, department, fit, engagement, total, level in rows:
                 scores = {"fit": fit, "engagement": engagement, "total": total, "level": float(level or 0)}
-                out[id_] = (owner, scores)
+                out[id_] = (rep, department, scores)
         return out
 
     def pending_among(self, ids: Iterable[int]) -> list[int]:
