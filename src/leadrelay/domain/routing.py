@@ -145,6 +145,7 @@ class Rep:
     working_days: frozenset[int] = frozenset(range(5))  # Monday = 0
     absences: tuple[Absence, ...] = ()
     active: bool = True
+    lang: str = "ja"  # the language of the messages the rep receives
 
     def unavailable(self, today: date) -> str | None:
         """Why the rep cannot take a lead today, or ``None``."""
@@ -166,11 +167,19 @@ class Rep:
 
 
 @dataclass(frozen=True, slots=True)
+class Manager:
+    name: str
+    email: str | None = None
+    lang: str = "ja"
+
+
+@dataclass(frozen=True, slots=True)
 class Department:
     id: str
     label_en: str
     label_ja: str
     reps: tuple[str, ...] = ()
+    manager: Manager | None = None
 
     def label(self, lang: str = "en") -> str:
         return self.label_ja if lang == "ja" else self.label_en

@@ -47,6 +47,7 @@ from leadrelay.domain.routing import (
     WEEKDAYS,
     Absence,
     Department,
+    Manager,
     Rep,
     Routing,
     RoutingRule,
@@ -367,7 +368,16 @@ class _Builder:
                     raise self.fail((*rep_loc, "id"), f"rep '{rep_doc.id}' is declared twice (first on line {first})")
                 rep_locs[rep_doc.id] = rep_loc
                 reps[rep_doc.id] = self.rep(rep_doc, dep_doc.id, rep_loc)
-            departments[dep_doc.id] = Department(dep_doc.id, label_en, label_ja, tuple(r.id for r in dep_doc.reps))
+            manager = dep_doc.manager
+            departments[dep_doc.id] = Department(
+                dep_doc.id,
+                label_en,
+                label_ja,
+                tuple(r.id for r in dep_doc.reps),
+                Manager(manager.name, manager.email.strip().casefold() if manager.email else None, manager.lang)
+                if manager
+                else None,
+            )
         if doc.fallback not in departments:
             raise self.fail(
                 (*base, "fallback"), f"unknown department '{doc.fallback}' (declared: {', '.join(departments)})"
@@ -426,6 +436,7 @@ class _Builder:
             working_days=frozenset(WEEKDAYS.index(d) for d in doc.working_days),
             absences=tuple(Absence(a.starts, a.ends, a.note) for a in doc.out_of_office),
             active=doc.active,
+            lang=doc.lang,
         )
 
     def territory(self, doc: TerritoryDoc, loc: Loc) -> Territory:

@@ -193,11 +193,19 @@ class RepDoc(Strict):
     working_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
     out_of_office: list[AbsenceDoc] = []
     active: bool = True
+    lang: Literal["en", "ja"] = "ja"  # the language of the messages the rep receives
+
+
+class ManagerDoc(Strict):
+    name: str
+    email: str | None = None
+    lang: Literal["en", "ja"] = "ja"
 
 
 class DepartmentDoc(Strict):
     id: RuleId
     label: Label | str | None = None
+    manager: ManagerDoc | None = None
     reps: list[RepDoc] = []
 
 
