@@ -12,13 +12,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from leadrelay.clock import Clock, SystemClock
 from leadrelay.domain.identity import lead_key
+from leadrelay.domain.playbook import Playbook
+from leadrelay.feedback import (
+    Feedback,
+    accept,
+    advance,
+    recycle,
+    recycle_inactive,
+    reject,
+    suppression_rows,
+)
 from leadrelay.handoff import (
     Routed,
     explain,
@@ -355,6 +365,68 @@ class LeadRelay:
         playbook = self.playbook().playbook
         with self.store.transaction() as tx:
             return reassign(tx, playbook, rep_id, self._now(now), to=to, actor=actor)
+
+    # --- sales feedback ---------------------------------------------------------------------
+
+    def accept(self, ref: str, *, actor: str = "api", note: str | None = None, now: datetime | None = None) -> Feedback:
+        """Sales accepts the lead (MQL → SAL)."""
+        return self._feedback(
+            ref, lambda tx, pb, lead_id, moment: accept(tx, pb, lead_id, moment, actor=actor, note=note), now
+        )
+
+    def reject(
+        self, ref: str, reason: str, *, text: str | None = None, actor: str = "api", now: datetime | None = None
+    ) -> Feedback:
+        """Sales rejects the lead with a reason code from the playbook; recyclable reasons send it
+        back to marketing at once."""
+        return self._feedback(
+            ref, lambda tx, pb, lead_id, moment: reject(tx, pb, lead_id, reason, moment, actor=actor, text=text), now
+        )
+
+    def advance(
+        self,
+        ref: str,
+        to: str,
+        *,
+        amount: str | None = None,
+        currency: str | None = None,
+        lost_reason: str | None = None,
+        actor: str = "api",
+        now: datetime | None = None,
+    ) -> Feedback:
+        """SAL → SQL → Opportunity → Won or Lost."""
+        return self._feedback(
+            ref,
+            lambda tx, pb, lead_id, moment: advance(
+                tx, pb, lead_id, to, moment, actor=actor, amount=amount, currency=currency, lost_reason=lost_reason
+            ),
+            now,
+        )
+
+    def recycle(self, ref: str, *, reason: str, actor: str = "api", now: datetime | None = None) -> Feedback:
+        """Send a lead sales has let go back to marketing (Recycled)."""
+        return self._feedback(
+            ref, lambda tx, pb, lead_id, moment: recycle(tx, pb, lead_id, moment, actor=actor, reason=reason), now
+        )
+
+    def recycle_inactive(self, *, now: datetime | None = None) -> list[Feedback]:
+        """Recycle the leads sales has left without activity for the playbook's ``inactive_days``."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return recycle_inactive(tx, playbook, self._now(now))
+
+    def suppression(self) -> list[dict[str, Any]]:
+        """The leads sales owns now, which marketing must not e-mail."""
+        with self.store.reading() as tx:
+            return suppression_rows(tx)
+
+    def _feedback(
+        self, ref: str, act: Callable[[StoreTx, Playbook, int, datetime], Feedback], now: datetime | None
+    ) -> Feedback:
+        playbook = self.playbook().playbook
+        moment = self._now(now)
+        with self.store.transaction() as tx:
+            return act(tx, playbook, self._lead_id(tx, ref), moment)
 
     def summary(self, *, now: datetime | None = None, top: int = 10) -> dict[str, Any]:
         active = self.playbook()

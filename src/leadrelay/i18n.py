@@ -57,6 +57,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "out_of_office": ("out of office", "不在"),
     "not_working_day": ("not a working day", "勤務日外"),
     "routed": ("routed", "件を振り分け"),
+    "recycled_count": ("leads recycled to marketing", "件をマーケティングへ戻しました"),
+    "suppressed": ("leads on the suppression list", "件（配信停止リスト）"),
     "rescore_routed": ("routed to sales", "営業へ振り分け"),
     "queued": ("waiting in a queue", "件がキュー待ち"),
     "nothing_to_route": ("nothing to route: every MQL has an owner", "振り分け対象なし：全MQLに担当者がいます"),

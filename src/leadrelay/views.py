@@ -93,6 +93,7 @@ def lead_report(
             "ja": playbook.stage_label(Stage(row.stage), "ja"),
         },
         "stage_since": _iso(row.stage_at, tz),
+        "recycled_count": row.recycled_count,
         "history": [
             {
                 "at": _iso(m.occurred_at, tz),

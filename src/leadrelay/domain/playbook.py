@@ -129,6 +129,28 @@ class HandRaiserRule:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectReason:
+    code: str
+    label_en: str
+    label_ja: str
+    recycle: bool  # the lead goes back to marketing (Recycled)
+    needs_text: bool = False
+
+    def label(self, lang: str = "en") -> str:
+        return self.label_ja if lang == "ja" else self.label_en
+
+
+@dataclass(frozen=True, slots=True)
+class SalesPolicy:
+    """What sales may answer and when a lead goes back to marketing."""
+
+    reject_reasons: Mapping[str, RejectReason] = field(default_factory=dict)
+    inactive_days: float | None = 30.0  # no activity for this long while with sales: recycled
+    recycle_on_lost: bool = True
+    touch_types: frozenset[str] = frozenset({"call_connected", "bant_collected"})
+
+
+@dataclass(frozen=True, slots=True)
 class Playbook:
     id: str
     name: str
@@ -150,6 +172,7 @@ class Playbook:
     stage_labels: Mapping[Stage, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     rules_by_type: Mapping[str, tuple[EngagementRule, ...]] = field(default_factory=dict)
     routing: Routing | None = None
+    sales: SalesPolicy = field(default_factory=lambda: SalesPolicy())
 
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])

@@ -42,6 +42,8 @@ from leadrelay.domain.playbook import (
     LevelRule,
     MqlRule,
     Playbook,
+    RejectReason,
+    SalesPolicy,
 )
 from leadrelay.domain.routing import (
     WEEKDAYS,
@@ -332,7 +334,26 @@ class _Builder:
             free_mail=free_mail,
             rules_by_type={k: tuple(v) for k, v in by_type.items()},
             routing=self.routing(),
+            sales=self.sales(),
         )
+
+    def sales(self) -> SalesPolicy:
+        doc = self.doc.sales
+        reasons: dict[str, RejectReason] = {}
+        for i, reason in enumerate(doc.reject_reasons):
+            if reason.code in reasons:
+                raise self.fail(("sales", "reject_reasons", i, "code"), f"reason '{reason.code}' is listed twice")
+            label = reason.label
+            if isinstance(label, Label):
+                en, ja = label.en, label.ja or label.en
+            else:
+                en = ja = label or reason.code
+            reasons[reason.code] = RejectReason(reason.code, en, ja, reason.recycle, reason.needs_text)
+        if not reasons:
+            raise self.fail(("sales", "reject_reasons"), "list at least one reason sales may give for a rejection")
+        for i, name in enumerate(doc.touch_types):
+            self.check_type(name, ("sales", "touch_types", i))
+        return SalesPolicy(reasons, doc.recycle.inactive_days, doc.recycle.on_lost, frozenset(doc.touch_types))
 
     # --- routing ------------------------------------------------------------------------
 

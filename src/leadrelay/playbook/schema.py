@@ -225,6 +225,37 @@ class RoutingDoc(Strict):
     fallback: str
 
 
+class RejectReasonDoc(Strict):
+    code: RuleId
+    label: Label | str | None = None
+    recycle: bool = True  # back to marketing (Recycled) rather than staying rejected
+    needs_text: bool = False
+
+
+class RecycleDoc(Strict):
+    inactive_days: Annotated[float, Field(gt=0)] | None = 30  # no activity while with sales
+    on_lost: bool = True
+
+
+DEFAULT_REJECT_REASONS = [
+    {"code": "not_ready", "label": {"en": "Not ready yet", "ja": "検討時期ではない"}},
+    {"code": "bad_timing", "label": {"en": "Bad timing", "ja": "タイミングが合わない"}},
+    {"code": "no_budget", "label": {"en": "No budget", "ja": "予算なし"}},
+    {"code": "no_authority", "label": {"en": "No authority", "ja": "決裁権なし"}},
+    {"code": "existing_contract", "label": {"en": "Existing contract elsewhere", "ja": "他社と契約中"}},
+    {"code": "wrong_person", "label": {"en": "Wrong person", "ja": "担当者違い"}, "recycle": False},
+    {"code": "duplicate", "label": {"en": "Duplicate", "ja": "重複"}, "recycle": False},
+    {"code": "competitor", "label": {"en": "Competitor", "ja": "競合"}, "recycle": False},
+    {"code": "other", "label": {"en": "Other", "ja": "その他"}, "recycle": False, "needs_text": True},
+]
+
+
+class SalesDoc(Strict):
+    reject_reasons: list[RejectReasonDoc] = [RejectReasonDoc.model_validate(r) for r in DEFAULT_REJECT_REASONS]
+    recycle: RecycleDoc = RecycleDoc()
+    touch_types: list[str] = ["call_connected", "bant_collected"]
+
+
 class LifecycleDoc(Strict):
     labels: dict[str, Label] = {}
 
@@ -244,6 +275,7 @@ class PlaybookDoc(Strict):
     mql: MqlDoc = MqlDoc()
     hand_raisers: HandRaisersDoc = HandRaisersDoc()
     routing: RoutingDoc | None = None
+    sales: SalesDoc = SalesDoc()
 
     @field_validator("version", mode="before")
     @classmethod
