@@ -16,9 +16,6 @@ import platform
 import random
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.store.scratch import scratch_database
+from leadrelay.store.scratch import fresh_database
 from leadrelay.store.tables import leads
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -94,16 +91,6 @@ def make_records(count: int, leads_count: int, seed: int = 1) -> list[dict[str, 
         )
     out.sort(key=lambda r: r["occurred_at"])  # a stream arrives roughly in time order
     return out
-
-
-@contextmanager
-def fresh_database(base: str | None, folder: Path) -> Iterator[str]:
-    """A new empty database: a SQLite file in ``folder``, or a new database on the server ``base``."""
-    if base is None:
-        yield f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    with scratch_database(base, prefix="leadrelay_bench") as url:
-        yield url
 
 
 def engine_run(url: str, people: list[dict[str, Any]], records: list[dict[str, Any]], batch: int) -> float:

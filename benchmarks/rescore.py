@@ -21,9 +21,6 @@ import platform
 import resource
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +31,7 @@ from leadrelay import FakeClock, LeadRelay
 from leadrelay.bulk.engine import BulkEngine, Signatures, fields_read, to_us
 from leadrelay.rescore import CHUNK_LEADS
 from leadrelay.store.bulk_io import read_activities, read_campaigns, read_leads
-from leadrelay.store.scratch import scratch_database
+from leadrelay.store.scratch import fresh_database
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 TYPES = [
@@ -209,15 +206,6 @@ def in_fresh_process(url: str, task: str) -> dict[str, Any]:
     figures: dict[str, Any] = queue.get()
     process.join()
     return figures
-
-
-@contextmanager
-def fresh_database(base: str | None, folder: Path) -> Iterator[str]:
-    if base is None:
-        yield f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    with scratch_database(base, prefix="leadrelay_bench") as url:
-        yield url
 
 
 def main() -> None:

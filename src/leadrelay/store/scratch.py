@@ -1,10 +1,11 @@
-"""Throw-away PostgreSQL databases for tests and benchmarks: created empty, dropped afterwards."""
+"""Throw-away databases for tests and benchmarks: created empty, dropped afterwards."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -27,3 +28,14 @@ def scratch_database(server_url: str, prefix: str = "leadrelay_scratch") -> Iter
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def fresh_database(server: str | None, folder: Path, prefix: str = "leadrelay_bench") -> Iterator[str]:
+    """A new empty database: a SQLite file in ``folder`` when ``server`` is ``None``, else a new
+    database on that PostgreSQL server (dropped afterwards)."""
+    if server is None:
+        yield f"sqlite:///{folder / f'{prefix}-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    with scratch_database(server, prefix=prefix) as url:
+        yield url
