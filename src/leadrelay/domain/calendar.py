@@ -12,7 +12,11 @@ The API other modules use::
     calendar.next_open(moment) -> datetime        # ``moment`` if open, else the next opening
     calendar.add(start, duration) -> datetime     # ``duration`` of business time after ``start``
     calendar.elapsed(a, b) -> timedelta           # business time from ``a`` to ``b``
+    calendar.hours_per_day() -> timedelta         # an ordinary working day's business time
     calendar.describe(lang) -> str                # one line, "en" or "ja"
+
+For an SLA: ``due = calendar.add(assigned_at, timedelta(hours=48))``, breached when ``now >= due``;
+warn at ``calendar.add(assigned_at, 0.75 * timedelta(hours=48))``.
 
 Definitions (the unit and property tests hold the code to these):
 
@@ -67,7 +71,8 @@ class CalendarError(ValueError):
     """A calendar that cannot be used (bad span, overlapping spans, never open)."""
 
 
-def _never(day: date) -> bool:
+def no_holidays(day: date) -> bool:
+    """The holiday predicate of a calendar that keeps no public holidays."""
     return False
 
 
@@ -172,7 +177,7 @@ class BusinessCalendar:
     timezone: tzinfo
     working_days: frozenset[int] = frozenset(range(5))  # Monday = 0
     spans: tuple[Span, ...] = (Span(time(9), time(18)),)
-    holidays: Callable[[date], bool] = _never
+    holidays: Callable[[date], bool] = no_holidays
     holiday_source: str = ""  # what ``holidays`` is, for describe(): e.g. "JP"
     closures: tuple[Closure, ...] = ()
     closed_dates: frozenset[date] = frozenset()
