@@ -183,8 +183,9 @@ def test_playbook_show_prints_what_earns_points_in_both_languages(db: Path) -> N
     assert english.returncode == 0, english.stderr
     for heading in ("What disqualifies a lead", "What earns points", "What makes each level", "What makes an MQL"):
         assert heading in english.stdout
+    assert "Business calendars" in english.stdout and "jp_office" in english.stdout
     japanese = run("playbook", "show", db=db, lang="ja")
-    for heading in ("対象外とする条件", "行動スコア", "確度レベルの条件", "MQLとする条件"):
+    for heading in ("対象外とする条件", "行動スコア", "確度レベルの条件", "MQLとする条件", "営業カレンダー"):
         assert heading in japanese.stdout
 
 

@@ -393,6 +393,21 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
         )
     console.print(hands)
 
+    if pb.calendars:
+        calendars = Table(title=t("pb_calendars", lang))
+        for key in ("calendar", "label", "business_hours", "departments"):
+            calendars.add_column(t(key, lang))
+        departments = pb.routing.departments.values() if pb.routing else ()
+        for calendar in pb.calendars.values():
+            users = [d.label(lang) for d in departments if d.calendar is calendar]
+            calendars.add_row(
+                calendar.id,
+                escape(calendar.label or "—"),
+                escape(calendar.describe(lang)),
+                escape(("、" if lang == "ja" else ", ").join(users) or "—"),
+            )
+        console.print(calendars)
+
 
 def operators(console: Console, lang: str) -> None:
     table = Table(title="Condition operators")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from leadrelay.domain.calendar import BusinessCalendar
 from leadrelay.domain.conditions import ALWAYS, Condition, Facts
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
 from leadrelay.domain.model import Activity
@@ -173,6 +174,7 @@ class Playbook:
     rules_by_type: Mapping[str, tuple[EngagementRule, ...]] = field(default_factory=dict)
     routing: Routing | None = None
     sales: SalesPolicy = field(default_factory=lambda: SalesPolicy())
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)  # in declared order
 
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from leadrelay.domain.calendar import BusinessCalendar
 from leadrelay.domain.conditions import Condition, Facts
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.model import Account
@@ -180,6 +181,7 @@ class Department:
     label_ja: str
     reps: tuple[str, ...] = ()
     manager: Manager | None = None
+    calendar: BusinessCalendar | None = None  # the business hours its SLA clocks run on
 
     def label(self, lang: str = "en") -> str:
         return self.label_ja if lang == "ja" else self.label_en

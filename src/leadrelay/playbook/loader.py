@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from leadrelay.calendars import UnknownRegion, country_holidays, normalise_region
+from leadrelay.domain.calendar import BusinessCalendar, CalendarError, Closure, MonthDay, Span, no_holidays
 from leadrelay.domain.conditions import (
     ACTIVITY_SCOPE,
     ALWAYS,
@@ -58,7 +60,7 @@ from leadrelay.domain.routing import (
 )
 from leadrelay.geo import REGIONS, normalise_country, postal_range, prefecture
 from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
-from leadrelay.playbook.schema import DecayDoc, Label, PlaybookDoc, RepDoc, TerritoryDoc
+from leadrelay.playbook.schema import CalendarDoc, DecayDoc, Label, PlaybookDoc, RepDoc, TerritoryDoc
 
 Loc = tuple[str | int, ...]
 
@@ -167,6 +169,7 @@ class _Builder:
         self.doc = doc
         self.types = frozenset(ACTIVITY_TYPES) | frozenset(doc.activity_types)
         self.ids: dict[str, Loc] = {}
+        self.calendars: dict[str, BusinessCalendar] = {}
 
     def fail(self, loc: Loc, message: str) -> PlaybookError:
         return _error(self.source, self.tree, loc, message)
@@ -222,6 +225,11 @@ class _Builder:
             zone = ZoneInfo(doc.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail(("timezone",), f"unknown time zone '{doc.timezone}' (e.g. Asia/Tokyo, UTC)") from None
+        for i, calendar_doc in enumerate(doc.calendars):
+            loc: Loc = ("calendars", i)
+            if calendar_doc.id in self.calendars:
+                raise self.fail((*loc, "id"), f"calendar '{calendar_doc.id}' is declared twice")
+            self.calendars[calendar_doc.id] = self.calendar(calendar_doc, zone, loc)
         labels = dict(DEFAULT_LABELS)
         for key, label in doc.lifecycle.labels.items():
             try:
@@ -234,7 +242,7 @@ class _Builder:
 
         fit_rules = []
         for i, fit_doc in enumerate(doc.fit.rules):
-            loc: Loc = ("fit", "rules", i)
+            loc = ("fit", "rules", i)
             self.claim(fit_doc.id, loc)
             condition = self.condition(fit_doc.when, LEAD_SCOPE, (*loc, "when"))
             self.static(condition, (*loc, "when"), "fit rules")
@@ -335,6 +343,7 @@ class _Builder:
             rules_by_type={k: tuple(v) for k, v in by_type.items()},
             routing=self.routing(),
             sales=self.sales(),
+            calendars=dict(self.calendars),
         )
 
     def sales(self) -> SalesPolicy:
@@ -354,6 +363,68 @@ class _Builder:
         for i, name in enumerate(doc.touch_types):
             self.check_type(name, ("sales", "touch_types", i))
         return SalesPolicy(reasons, doc.recycle.inactive_days, doc.recycle.on_lost, frozenset(doc.touch_types))
+
+    # --- calendars ----------------------------------------------------------------------
+
+    def calendar(self, doc: CalendarDoc, playbook_zone: ZoneInfo, loc: Loc) -> BusinessCalendar:
+        zone = playbook_zone
+        if doc.timezone is not None:
+            try:
+                zone = ZoneInfo(doc.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise self.fail(
+                    (*loc, "timezone"), f"unknown time zone '{doc.timezone}' (e.g. Asia/Tokyo, America/New_York)"
+                ) from None
+        if isinstance(doc.hours, str):  # "09:00-12:00, 13:00-18:00"
+            texts: list[tuple[str, Loc]] = [(doc.hours, (*loc, "hours"))]
+        else:
+            texts = [(text, (*loc, "hours", j)) for j, text in enumerate(doc.hours)]
+        if not texts:
+            raise self.fail((*loc, "hours"), "name at least one span of working hours, e.g. 09:00-18:00")
+        spans = []
+        for text, span_loc in texts:
+            for part in text.split(","):
+                try:
+                    spans.append(Span.parse(part))
+                except CalendarError as exc:
+                    raise self.fail(span_loc, str(exc)) from None
+        if not doc.working_days:
+            raise self.fail((*loc, "working_days"), "name at least one working day, e.g. [mon, tue, wed, thu, fri]")
+        for j, region in enumerate(doc.holidays):
+            try:
+                normalise_region(region)
+            except UnknownRegion as exc:
+                raise self.fail((*loc, "holidays", j), str(exc)) from None
+        closures = []
+        for j, closure_doc in enumerate(doc.closures):
+            ends = []
+            for key, value in (("from", closure_doc.starts), ("to", closure_doc.ends)):
+                if not isinstance(value, str):
+                    raise self.fail(
+                        (*loc, "closures", j, key),
+                        f"'{value}' is a date; a closure repeats every year, so give a month-day like 12-29 "
+                        "(one-off days go under closed_dates)",
+                    )
+                try:
+                    ends.append(MonthDay.parse(value))
+                except CalendarError as exc:
+                    raise self.fail((*loc, "closures", j, key), str(exc)) from None
+            closures.append(Closure(ends[0], ends[1], closure_doc.note))
+        holidays = country_holidays(doc.holidays) if doc.holidays else None
+        try:
+            return BusinessCalendar(
+                id=doc.id,
+                timezone=zone,
+                working_days=frozenset(WEEKDAYS.index(d) for d in doc.working_days),
+                spans=tuple(spans),
+                holidays=holidays if holidays is not None else no_holidays,
+                holiday_source=holidays.label if holidays is not None else "",
+                closures=tuple(closures),
+                closed_dates=frozenset(doc.closed_dates),
+                label=doc.label or "",
+            )
+        except CalendarError as exc:
+            raise self.fail((*loc, "hours"), str(exc).replace(f"calendar '{doc.id}': ", "")) from None
 
     # --- routing ------------------------------------------------------------------------
 
@@ -390,6 +461,12 @@ class _Builder:
                 rep_locs[rep_doc.id] = rep_loc
                 reps[rep_doc.id] = self.rep(rep_doc, dep_doc.id, rep_loc)
             manager = dep_doc.manager
+            calendar = next(iter(self.calendars.values()), None)
+            if dep_doc.calendar is not None:
+                calendar = self.calendars.get(dep_doc.calendar)
+                if calendar is None:
+                    declared = ", ".join(self.calendars) or "none; declare them under calendars"
+                    raise self.fail((*loc, "calendar"), f"unknown calendar '{dep_doc.calendar}' (declared: {declared})")
             departments[dep_doc.id] = Department(
                 dep_doc.id,
                 label_en,
@@ -398,6 +475,7 @@ class _Builder:
                 Manager(manager.name, manager.email.strip().casefold() if manager.email else None, manager.lang)
                 if manager
                 else None,
+                calendar,
             )
         if doc.fallback not in departments:
             raise self.fail(

@@ -205,6 +205,7 @@ class ManagerDoc(Strict):
 class DepartmentDoc(Strict):
     id: RuleId
     label: Label | str | None = None
+    calendar: str | None = None  # a calendars[].id; default: the playbook's first calendar
     manager: ManagerDoc | None = None
     reps: list[RepDoc] = []
 
@@ -256,6 +257,27 @@ class SalesDoc(Strict):
     touch_types: list[str] = ["call_connected", "bant_collected"]
 
 
+class ClosureDoc(Strict):
+    """Closed every year from one month-day to another (``12-29`` to ``01-03`` wraps the year)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    starts: str | date = Field(alias="from")
+    ends: str | date = Field(alias="to")
+    note: str = ""
+
+
+class CalendarDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    timezone: str | None = None  # default: the playbook's time zone
+    working_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    hours: str | list[str] = ["09:00-18:00"]
+    holidays: list[str] = []  # country codes (JP, US) or country-subdivision codes (US-NY)
+    closures: list[ClosureDoc] = []
+    closed_dates: list[date] = []
+
+
 class LifecycleDoc(Strict):
     labels: dict[str, Label] = {}
 
@@ -274,6 +296,7 @@ class PlaybookDoc(Strict):
     levels: list[LevelDoc] = []
     mql: MqlDoc = MqlDoc()
     hand_raisers: HandRaisersDoc = HandRaisersDoc()
+    calendars: list[CalendarDoc] = []
     routing: RoutingDoc | None = None
     sales: SalesDoc = SalesDoc()
 

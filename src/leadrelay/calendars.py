@@ -1,0 +1,102 @@
+"""Public holidays by country, for :class:`leadrelay.domain.calendar.BusinessCalendar`.
+
+The domain calendar takes its holidays as a plain ``Callable[[date], bool]``; this adapter builds
+one from the ``holidays`` package: ``country_holidays(["JP"])`` knows Japan's public holidays
+including substitute holidays (振替休日) and the days between two holidays (国民の休日). Several
+regions may be combined (``["JP", "US-NY"]``: a day off in either is a day off). Each year is
+loaded the first time a date in it is asked about and then kept; the same regions give the same
+predicate object, so a playbook loaded twice compares equal.
+
+Years the package does not cover (for Japan, before 1949 and after 2099) have no holidays.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+
+class UnknownRegion(ValueError):
+    """A country (or country-subdivision) code the ``holidays`` package does not know."""
+
+
+def _supported() -> dict[str, list[str]]:
+    import holidays  # imported on first use: the package is large
+
+    supported: dict[str, list[str]] = holidays.list_supported_countries()
+    return supported
+
+
+def normalise_region(code: str) -> tuple[str, str | None]:
+    """``"jp"`` → ``("JP", None)``, ``"US-NY"`` → ``("US", "NY")``; :class:`UnknownRegion` if unknown."""
+    country, _, subdivision = code.strip().upper().partition("-")
+    supported = _supported()
+    if country not in supported:
+        raise UnknownRegion(f"no public holidays known for '{code}' (use ISO country codes such as JP, US, SG)")
+    if subdivision and subdivision not in supported[country]:
+        known = ", ".join(supported[country][:12]) + (", …" if len(supported[country]) > 12 else "")
+        raise UnknownRegion(f"'{code}': {country} has no subdivision '{subdivision}' (known: {known})")
+    return country, subdivision or None
+
+
+class CountryHolidays:
+    """A holiday predicate for one or more regions; loads each year once, thread-safely."""
+
+    def __init__(self, regions: Sequence[str]) -> None:
+        if not regions:
+            raise ValueError("name at least one country")
+        self.regions: tuple[tuple[str, str | None], ...] = tuple(normalise_region(r) for r in regions)
+        self._years: dict[tuple[int, str], dict[date, str]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{c}-{s}" if s else c for c, s in self.regions)
+
+    def __call__(self, day: date) -> bool:
+        return day in self._year(day.year, "en")
+
+    def name(self, day: date, lang: str = "en") -> str | None:
+        """The holiday's name (in Japanese where the package has it, when ``lang`` is ``ja``), or ``None``."""
+        return self._year(day.year, lang).get(day)
+
+    def _year(self, year: int, lang: str) -> dict[date, str]:
+        key = (year, lang)
+        known = self._years.get(key)
+        if known is not None:
+            return known
+        with self._lock:
+            known = self._years.get(key)
+            if known is None:
+                known = {}
+                for country, sub in self.regions:
+                    for day, name in _load(country, sub, year, lang).items():
+                        known[day] = f"{known[day]}; {name}" if day in known else name
+                self._years[key] = known
+        return known
+
+
+def _load(country: str, subdivision: str | None, year: int, lang: str) -> dict[date, str]:
+    import holidays
+
+    options: dict[str, Any] = {"years": year}
+    if subdivision:
+        options["subdiv"] = subdivision
+    table = holidays.country_holidays(country, **options)
+    if lang != "en" and lang in table.supported_languages:
+        table = holidays.country_holidays(country, language=lang, **options)
+    return {day: str(name) for day, name in table.items()}
+
+
+@lru_cache(maxsize=64)
+def _cached(regions: tuple[str, ...]) -> CountryHolidays:
+    return CountryHolidays(regions)
+
+
+def country_holidays(regions: Sequence[str]) -> CountryHolidays:
+    """The holiday predicate for ``regions`` (e.g. ``["JP"]``), shared by every caller."""
+    key = tuple(sorted({f"{c}-{s}" if s else c for c, s in (normalise_region(r) for r in regions)}))
+    return _cached(key)
