@@ -20,6 +20,7 @@ from leadrelay.cli import render
 from leadrelay.cli.common import UserError, console, errors, options, relay
 from leadrelay.cli.rescore import register as register_rescore
 from leadrelay.cli.routing import reps_app, route_app
+from leadrelay.cli.worker import register as register_worker
 from leadrelay.clock import FakeClock, SystemClock
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
 from leadrelay.handoff import RoutingUnavailable
@@ -50,6 +51,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(route_app, name="route")
 app.add_typer(reps_app, name="reps")
 register_rescore(app)
+register_worker(app)
 
 
 @app.callback()

@@ -11,6 +11,7 @@ from typing import Any
 from leadrelay.domain.conditions import ALWAYS, Condition, Facts
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
 from leadrelay.domain.model import Activity
+from leadrelay.domain.notifications import Notifications
 from leadrelay.domain.routing import Routing
 
 SECONDS_PER_DAY = 86_400.0
@@ -150,6 +151,7 @@ class Playbook:
     stage_labels: Mapping[Stage, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     rules_by_type: Mapping[str, tuple[EngagementRule, ...]] = field(default_factory=dict)
     routing: Routing | None = None
+    notifications: Notifications | None = None
 
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])

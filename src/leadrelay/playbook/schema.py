@@ -225,6 +225,42 @@ class RoutingDoc(Strict):
     fallback: str
 
 
+class ChannelDoc(Strict):
+    id: RuleId
+    kind: Literal["email", "webhook"]
+    format: Literal["chat", "signed"] | None = None
+    url: str | None = None
+    url_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    secret_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    to: list[str] = []
+    lang: Literal["en", "ja"] = "ja"
+
+
+Event = Literal[
+    "assigned",
+    "hand_raiser",
+    "key_page_visit",
+    "nurture_finished",
+    "sla_warning",
+    "sla_breach",
+    "recycled",
+    "suppression_changed",
+]
+
+
+class NotificationRuleDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    event: Event
+    to: list[str] = []
+    channels: list[str]
+
+
+class NotificationsDoc(Strict):
+    channels: list[ChannelDoc] = []
+    rules: list[NotificationRuleDoc] = []
+
+
 class LifecycleDoc(Strict):
     labels: dict[str, Label] = {}
 
@@ -244,6 +280,7 @@ class PlaybookDoc(Strict):
     mql: MqlDoc = MqlDoc()
     hand_raisers: HandRaisersDoc = HandRaisersDoc()
     routing: RoutingDoc | None = None
+    notifications: NotificationsDoc | None = None
 
     @field_validator("version", mode="before")
     @classmethod
