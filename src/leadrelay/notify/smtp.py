@@ -74,7 +74,7 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     mail["To"] = message.recipient
     mail["Subject"] = message.subject
     mail["Date"] = formatdate(message.created_at.timestamp(), localtime=False)
-    mail["Message-ID"] = f"<{message.key}@leadrelay>"
+    mail["Message-ID"] = f"<{message.key[:40]}@leadrelay>"  # short enough not to be folded
     mail["X-Leadrelay-Idempotency-Key"] = message.key
     mail["X-Leadrelay-Event"] = message.event
     if message.lang == "ja":
