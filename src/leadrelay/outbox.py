@@ -245,10 +245,13 @@ def lock_timers(tx: StoreTx, ids: Sequence[int]) -> list[Timer]:
 
 
 def mark_fired(tx: StoreTx, ids: Sequence[int], now: datetime, worker: str) -> None:
-    tx._raw_many(
-        "UPDATE timers SET fired_at = ?, fired_by = ?, last_error = NULL WHERE id = ?",
-        [(tx._time(now), worker, i) for i in ids],
-    )
+    for start in range(0, len(ids), 1000):
+        part = list(ids[start : start + 1000])
+        tx._raw_rows(
+            f"UPDATE timers SET fired_at = ?, fired_by = ?, last_error = NULL WHERE id IN ({', '.join('?' * len(part))})"
+            " RETURNING id",
+            [tx._time(now), worker, *part],
+        )
 
 
 def mark_timer_failed(tx: StoreTx, timer: Timer, error: str, now: datetime, backoff: Backoff) -> bool:
