@@ -33,6 +33,7 @@ from leadrelay.domain.routing import (
     release,
 )
 from leadrelay.geo import phone_digits, postal_digits, prefecture, prefecture_of_postal_code
+from leadrelay.notify.compose import NotificationContext, notify_all
 from leadrelay.store.sql_store import StoreTx
 from leadrelay.store.tables import leads, rep_status, routing_counters
 
@@ -51,6 +52,7 @@ class Routed:
     decision: RoutingDecision
     previous_rep: str | None = None
     previous_department: str | None = None
+    hand_raised: bool = False  # the lead asked for a sales conversation
 
     @property
     def changed(self) -> bool:
@@ -198,7 +200,8 @@ def _decide_all(
         if previous is not None:
             release(state, previous)
         decision = decide(routing, RoutingInput(facts, place_of(lead_state.lead, account), exclude), state, today)
-        out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department))
+        hand_raised = lead_state.mql_rule in hand_raisers
+        out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department, hand_raised))
     return out
 
 
@@ -223,6 +226,24 @@ def _store(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, acto
             for r in routed
         ]
     )
+    _notify(tx, playbook, routed, now)
+
+
+def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
+    """Tell the playbook's recipients in the same transaction: ``assigned``, and ``hand_raiser``
+    for leads that asked for a conversation."""
+    contexts = {
+        r.lead_id: NotificationContext(
+            lead_id=r.lead_id,
+            rep_id=r.decision.rep_id,
+            department=r.decision.department,
+            reason=r.decision.reason,
+            ref=f"route:{now.isoformat()}:{r.decision.department}:{r.decision.rep_id}",
+        )
+        for r in routed
+    }
+    notify_all(tx, playbook, "assigned", list(contexts.values()), now)
+    notify_all(tx, playbook, "hand_raiser", [contexts[r.lead_id] for r in routed if r.hand_raised], now)
 
 
 def explain(tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime) -> Routed:

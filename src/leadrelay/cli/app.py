@@ -21,6 +21,7 @@ from leadrelay.cli.common import UserError, console, errors, options, relay
 from leadrelay.cli.rescore import register as register_rescore
 from leadrelay.cli.routing import reps_app, route_app
 from leadrelay.cli.sales import register as register_sales
+from leadrelay.cli.worker import register as register_worker
 from leadrelay.clock import FakeClock, SystemClock
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
 from leadrelay.handoff import RoutingUnavailable
@@ -52,6 +53,7 @@ app.add_typer(route_app, name="route")
 app.add_typer(reps_app, name="reps")
 register_rescore(app)
 register_sales(lead_app, app)
+register_worker(app)
 
 
 @app.callback()

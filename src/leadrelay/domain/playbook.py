@@ -12,6 +12,7 @@ from leadrelay.domain.calendar import BusinessCalendar
 from leadrelay.domain.conditions import ALWAYS, Condition, Facts
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
 from leadrelay.domain.model import Activity
+from leadrelay.domain.notifications import Notifications
 from leadrelay.domain.routing import Routing
 
 SECONDS_PER_DAY = 86_400.0
@@ -175,6 +176,7 @@ class Playbook:
     routing: Routing | None = None
     sales: SalesPolicy = field(default_factory=lambda: SalesPolicy())
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)  # in declared order
+    notifications: Notifications | None = None
 
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])

@@ -33,6 +33,7 @@ from leadrelay.domain.conditions import (
 from leadrelay.domain.identity import is_free_mail, normalise_domain
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
 from leadrelay.domain.model import ACTIVITY_TYPES
+from leadrelay.domain.notifications import RECIPIENTS, Channel, NotificationRule, Notifications
 from leadrelay.domain.playbook import (
     Cap,
     Decay,
@@ -318,6 +319,7 @@ class _Builder:
             where = self.condition(hr_doc.where, ACTIVITY_SCOPE, (*loc, "where"))
             hand_raisers.append(HandRaiserRule(hr_doc.id, hr_doc.label or hr_doc.id, types, where))
 
+        routing = self.routing()
         free_mail = free_mail_domains()
         if doc.disqualification.free_mail is not None:
             free_mail |= frozenset(normalise_domain(d) for d in doc.disqualification.free_mail.extra_domains)
@@ -341,9 +343,10 @@ class _Builder:
             stage_labels=labels,
             free_mail=free_mail,
             rules_by_type={k: tuple(v) for k, v in by_type.items()},
-            routing=self.routing(),
+            routing=routing,
             sales=self.sales(),
             calendars=dict(self.calendars),
+            notifications=self.notifications(routing),
         )
 
     def sales(self) -> SalesPolicy:
@@ -514,6 +517,74 @@ class _Builder:
                 )
             )
         return Routing(departments, reps, tuple(rules), doc.fallback, frozenset(open_stages))
+
+    # --- notifications ------------------------------------------------------------------
+
+    def notifications(self, routing: Routing | None) -> Notifications | None:
+        doc = self.doc.notifications
+        if doc is None:
+            return None
+        base: Loc = ("notifications",)
+        channels: dict[str, Channel] = {}
+        for i, ch in enumerate(doc.channels):
+            loc: Loc = (*base, "channels", i)
+            if ch.id in channels:
+                raise self.fail((*loc, "id"), f"channel '{ch.id}' is declared twice")
+            if ch.kind == "webhook":
+                if ch.format is None:
+                    raise self.fail(loc, "a webhook channel needs a format: chat or signed")
+                if (ch.url is None) == (ch.url_env is None):
+                    raise self.fail(loc, "a webhook channel needs either url or url_env (the variable holding the URL)")
+                if ch.url is not None and not ch.url.startswith(("http://", "https://")):
+                    raise self.fail((*loc, "url"), f"not an http(s) URL: {ch.url}")
+                if ch.format == "signed" and ch.secret_env is None:
+                    raise self.fail(loc, "a signed webhook needs secret_env (the variable holding the HMAC secret)")
+                if ch.to:
+                    raise self.fail((*loc, "to"), "'to' lists e-mail addresses; a webhook sends to its URL")
+            else:
+                for key in ("format", "url", "url_env", "secret_env"):
+                    if getattr(ch, key) is not None:
+                        raise self.fail((*loc, key), f"'{key}' is for webhook channels, not e-mail")
+                for j, address in enumerate(ch.to):
+                    if "@" not in address.strip()[1:-1]:
+                        raise self.fail((*loc, "to", j), f"not an e-mail address: {address}")
+            channels[ch.id] = Channel(
+                ch.id,
+                ch.kind,
+                ch.format,
+                ch.url,
+                ch.url_env,
+                ch.secret_env,
+                tuple(a.strip().casefold() for a in ch.to),
+                ch.lang,
+            )
+        departments = set(routing.departments) if routing else set()
+        rules = []
+        for i, rule_doc in enumerate(doc.rules):
+            loc = (*base, "rules", i)
+            self.claim(rule_doc.id, loc)
+            if not rule_doc.channels:
+                raise self.fail((*loc, "channels"), "name at least one channel")
+            for j, name in enumerate(rule_doc.channels):
+                if name not in channels:
+                    raise self.fail(
+                        (*loc, "channels", j), f"unknown channel '{name}' (declared: {', '.join(channels) or 'none'})"
+                    )
+            for j, name in enumerate(rule_doc.to):
+                if name not in RECIPIENTS and name not in departments:
+                    known = ", ".join([*RECIPIENTS, *sorted(departments)])
+                    raise self.fail(
+                        (*loc, "to", j), f"unknown recipient '{name}' (rep, manager, owner or a department: {known})"
+                    )
+            for j, name in enumerate(rule_doc.channels):
+                channel = channels[name]
+                if channel.kind == "email" and not rule_doc.to and not channel.to:
+                    raise self.fail(
+                        (*loc, "channels", j),
+                        f"e-mail channel '{name}' has nobody to write to: give the rule 'to' or the channel 'to'",
+                    )
+            rules.append(NotificationRule(rule_doc.id, rule_doc.event, tuple(rule_doc.to), tuple(rule_doc.channels)))
+        return Notifications(channels, tuple(rules))
 
     def rep(self, doc: RepDoc, department: str, loc: Loc) -> Rep:
         segment = None

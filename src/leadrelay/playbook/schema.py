@@ -278,6 +278,42 @@ class CalendarDoc(Strict):
     closed_dates: list[date] = []
 
 
+class ChannelDoc(Strict):
+    id: RuleId
+    kind: Literal["email", "webhook"]
+    format: Literal["chat", "signed"] | None = None
+    url: str | None = None
+    url_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    secret_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    to: list[str] = []
+    lang: Literal["en", "ja"] = "ja"
+
+
+Event = Literal[
+    "assigned",
+    "hand_raiser",
+    "key_page_visit",
+    "nurture_finished",
+    "sla_warning",
+    "sla_breach",
+    "recycled",
+    "suppression_changed",
+]
+
+
+class NotificationRuleDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    event: Event
+    to: list[str] = []
+    channels: list[str]
+
+
+class NotificationsDoc(Strict):
+    channels: list[ChannelDoc] = []
+    rules: list[NotificationRuleDoc] = []
+
+
 class LifecycleDoc(Strict):
     labels: dict[str, Label] = {}
 
@@ -299,6 +335,8 @@ class PlaybookDoc(Strict):
     calendars: list[CalendarDoc] = []
     routing: RoutingDoc | None = None
     sales: SalesDoc = SalesDoc()
+
+    notifications: NotificationsDoc | None = None
 
     @field_validator("version", mode="before")
     @classmethod

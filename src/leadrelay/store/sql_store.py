@@ -198,7 +198,10 @@ class StoreTx:
         if rows:
             cursor = self._cursor()
             try:
-                cursor.executemany(self._sql(text), rows)
+                if len(rows) == 1:  # one statement: skip the driver's batching (pipeline) set-up
+                    cursor.execute(self._sql(text), rows[0])
+                else:
+                    cursor.executemany(self._sql(text), rows)
             finally:
                 cursor.close()
 

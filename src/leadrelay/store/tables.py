@@ -260,3 +260,62 @@ import_runs = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("finished_at", UtcDateTime),
 )
+
+#: Messages to send (e-mail, webhooks), written in the same transaction as the change that
+#: caused them and delivered by workers (see ``leadrelay.outbox`` and ``leadrelay.worker``).
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),  # enqueueing the same key again does nothing
+    sa.Column("channel", sa.String(20), nullable=False),  # email or webhook
+    sa.Column("target", sa.String(80)),  # the playbook's channel id
+    sa.Column("recipient", sa.Text, nullable=False),  # an e-mail address, or the channel for a webhook
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("payload", JsonType, nullable=False),  # delivery details and the webhook document
+    sa.Column("lang", sa.String(2), nullable=False),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("lead_id", sa.Integer),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=False),  # next attempt not before this
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Column("failed_at", UtcDateTime),  # gave up: after the last attempt, or an error retrying cannot fix
+    sa.Column("claimed_by", sa.String(120)),  # the worker delivering it now ...
+    sa.Column("claimed_until", UtcDateTime),  # ... until its lease runs out
+    sa.Index(
+        "ix_outbox_pending_due",
+        "due_at",
+        postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+        sqlite_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+    ),
+    sa.Index("ix_outbox_lead", "lead_id"),
+)
+
+#: Durable timers (SLA warnings and breaches, inactivity recycling, ...): fired once each, by
+#: whichever worker takes them, in the same transaction as their effect.
+timers = sa.Table(
+    "timers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(40), nullable=False),  # picks the handler
+    sa.Column("lead_id", sa.Integer),
+    sa.Column("due_at", UtcDateTime, nullable=False),  # fire at or after this (after a failed try: the next try)
+    sa.Column("payload", JsonType, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("fired_at", UtcDateTime),
+    sa.Column("fired_by", sa.String(120)),  # the worker that fired it
+    sa.Column("attempts", sa.Integer, nullable=False),  # failed tries (the handler raised)
+    sa.Column("last_error", sa.Text),
+    sa.Column("failed_at", UtcDateTime),  # gave up after the last try
+    sa.Index(
+        "ix_timers_pending_due",
+        "due_at",
+        postgresql_where=sa.text("fired_at IS NULL AND failed_at IS NULL"),
+        sqlite_where=sa.text("fired_at IS NULL AND failed_at IS NULL"),
+    ),
+    sa.Index("ix_timers_lead_kind", "lead_id", "kind"),
+)

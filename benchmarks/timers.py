@@ -1,0 +1,196 @@
+"""Timer firing: rate per worker and lateness, with many timers pending.
+
+    python benchmarks/timers.py                                   # PostgreSQL at LEADRELAY_TEST_POSTGRES_URL, 100,000 pending
+    python benchmarks/timers.py --full                            # 1,000,000 pending
+    python benchmarks/timers.py --db sqlite                       # a SQLite file instead
+    python benchmarks/timers.py --pending 300000 --rate 8000 --seconds 20
+
+Three phases, each on the same table of ``--pending`` timers due days from now:
+
+1. **backlog**: ``--backlog`` timers already due; one worker drains them. The rate is what one
+   worker fires per second when it never waits.
+2. **steady**: timers due at ``--rate`` per second over ``--seconds`` seconds from now, fired by one
+   worker polling every 50 ms with the real clock. Lateness is the time from a timer's due time to
+   the moment its batch was marked fired (just before the commit): p50, p99 and max.
+
+Each firing runs a handler that writes one row (the effect) in the firing transaction, like the
+real handlers do. Figures go to stdout and ``benchmarks/results/timers-<db>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from leadrelay.clock import SystemClock
+from leadrelay.domain.playbook import Playbook
+from leadrelay.outbox import Timer, schedule
+from leadrelay.playbook.loader import default_playbook_path, load_playbook
+from leadrelay.store.scratch import scratch_database
+from leadrelay.store.sql_store import SqlStore, StoreTx
+from leadrelay.worker import Worker, WorkerSettings
+
+
+class NoDeliveries:
+    def deliver(self, message: Any, now: Any) -> Any:
+        raise AssertionError("no messages in this benchmark")
+
+    def close(self) -> None:
+        pass
+
+
+def effect(tx: StoreTx, timer: Timer, now: datetime, playbook: Playbook) -> None:
+    tx._raw_many("INSERT INTO bench_effects (timer_id, fired_at) VALUES (?, ?)", [(timer.id, tx._time(now))])
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'timers.db'}"
+        return
+    server = kind if "://" in kind else os.environ.get("LEADRELAY_TEST_POSTGRES_URL", "")
+    if not server:
+        raise SystemExit("set LEADRELAY_TEST_POSTGRES_URL or give --db postgresql://... (or --db sqlite)")
+    with scratch_database(server, prefix="leadrelay_bench") as url:
+        yield url
+
+
+def fill_pending(store: SqlStore, count: int, now: datetime) -> float:
+    """``count`` timers due 1 to 30 days from now (the crowd the due ones must be found among)."""
+    started = time.perf_counter()
+    with store.transaction() as tx:
+        tx.execute(sa.text("CREATE TABLE bench_effects (timer_id INTEGER NOT NULL, fired_at VARCHAR(40))"))
+        if tx.dialect == "postgresql":
+            tx.execute(
+                sa.text(
+                    "INSERT INTO timers (key, kind, lead_id, due_at, payload, created_at, attempts)"
+                    " SELECT 'pending:' || g, 'effect', g, :now + (1 + g % 30) * interval '1 day' + g * interval '1 ms',"
+                    " '{}'::jsonb, :now, 0 FROM generate_series(1, :count) g"
+                ),
+                {"now": now, "count": count},
+            )
+        else:
+            for start in range(0, count, 50_000):
+                items = [
+                    Timer(f"pending:{i}", "effect", now + timedelta(days=1 + i % 30, milliseconds=i), lead_id=i)
+                    for i in range(start, min(count, start + 50_000))
+                ]
+                schedule(tx, items, now)
+    with store.transaction() as tx:
+        if tx.dialect == "postgresql":
+            tx.execute(sa.text("ANALYZE timers"))
+    return time.perf_counter() - started
+
+
+def backlog(store: SqlStore, worker: Worker, count: int) -> dict[str, float]:
+    now = datetime.now(UTC)
+    with store.transaction() as tx:
+        schedule(tx, [Timer(f"backlog:{i}", "effect", now - timedelta(milliseconds=i)) for i in range(count)], now)
+    started = time.perf_counter()
+    fired = 0
+    while True:
+        step = worker.fire_timers().fired
+        if not step:
+            break
+        fired += step
+    seconds = time.perf_counter() - started
+    return {"timers": fired, "seconds": round(seconds, 3), "per_second": round(fired / seconds, 1)}
+
+
+def steady(store: SqlStore, worker: Worker, rate: int, seconds: float) -> dict[str, Any]:
+    count = int(rate * seconds)
+    start = datetime.now(UTC) + timedelta(seconds=2)
+    step = timedelta(seconds=1 / rate)
+    with store.transaction() as tx:
+        schedule(tx, [Timer(f"steady:{i}", "effect", start + i * step) for i in range(count)], datetime.now(UTC))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + seconds + 120
+    with store.reading() as tx:
+        query = sa.text("SELECT count(*) FROM timers WHERE key LIKE 'steady:%' AND fired_at IS NULL")
+        while time.monotonic() < deadline:
+            if tx.execute(query).scalar_one() == 0:
+                break
+            tx.connection.commit()
+            time.sleep(0.2)
+    stop.set()
+    thread.join()
+    with store.reading() as tx:
+        rows = tx.execute(sa.text("SELECT due_at, fired_at FROM timers WHERE key LIKE 'steady:%'")).all()
+    late = sorted((_moment(fired) - _moment(due)).total_seconds() for due, fired in rows if fired is not None)
+    missing = sum(1 for _, fired in rows if fired is None)
+    span = (_moment(max(r[1] for r in rows if r[1])) - start).total_seconds()
+    return {
+        "timers": count,
+        "due_per_second": rate,
+        "not_fired": missing,
+        "lateness_p50_s": round(statistics.median(late), 4),
+        "lateness_p99_s": round(late[int(len(late) * 0.99) - 1], 4),
+        "lateness_max_s": round(late[-1], 4),
+        "achieved_per_second": round(len(late) / span, 1) if span > 0 else None,
+    }
+
+
+def _moment(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="postgresql", help="postgresql (LEADRELAY_TEST_POSTGRES_URL), a URL, or sqlite")
+    parser.add_argument("--full", action="store_true", help="1,000,000 pending timers")
+    parser.add_argument("--pending", type=int, default=None)
+    parser.add_argument("--backlog", type=int, default=50_000)
+    parser.add_argument("--rate", type=int, default=5_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    pending = args.pending or (1_000_000 if args.full else 100_000)
+    playbook = load_playbook(default_playbook_path()).playbook
+    with database(args.db) as url:
+        store = SqlStore.open(url)
+        kind = store.engine.dialect.name
+        fill = fill_pending(store, pending, datetime.now(UTC))
+        settings = WorkerSettings(worker_id="bench", timer_batch=args.batch, poll=0.05)
+        worker = Worker(store, lambda: playbook, SystemClock(), NoDeliveries(), settings, {"effect": effect})
+        first = backlog(store, worker, args.backlog)
+        second = steady(store, worker, args.rate, args.seconds)
+        worker.close()
+        store.close()
+    result = {
+        "benchmark": "timers",
+        "database": kind,
+        "pending_timers": pending,
+        "fill_seconds": round(fill, 1),
+        "batch": args.batch,
+        "backlog": first,
+        "steady": second,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    print(json.dumps(result, indent=2))
+    args.out.mkdir(parents=True, exist_ok=True)
+    suffix = "-full" if args.full else ""
+    (args.out / f"timers-{kind}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

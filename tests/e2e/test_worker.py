@@ -1,0 +1,173 @@
+"""``leadrelay worker`` as processes: several on one PostgreSQL database, killed with SIGKILL and
+restarted; ``leadrelay outbox`` to see and retry failed messages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from leadrelay.outbox import Message, Timer, enqueue, schedule
+from leadrelay.store.sql_store import SqlStore
+from tests.e2e.timer_plugin import EFFECTS_TABLE
+from tests.receivers import webhook_receiver
+
+NOW = "2026-11-25T12:00:00+09:00"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def env_for(db: str, name: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env.update(LEADRELAY_NOW=NOW, LEADRELAY_DB=db, TEST_WORKER=name, COLUMNS="200", PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+def start_worker(db: str, name: str, *args: str, **extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "leadrelay", "--lang", "en", "worker", "--id", name, "--quiet"]
+    command += ["--plugin", "tests.e2e.timer_plugin", *args]
+    return subprocess.Popen(
+        command, env=env_for(db, name, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def run(db: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "leadrelay", "--lang", "en", *args],
+        env=env_for(db, "cli", **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def due_timers(url: str, count: int) -> SqlStore:
+    store = SqlStore.open(url)
+    now = datetime.fromisoformat(NOW)
+    with store.transaction() as tx:
+        tx.execute(sa.text(EFFECTS_TABLE))
+        for start in range(0, count, 5000):
+            items = [
+                Timer(f"t{i:06d}", "effect", now - timedelta(seconds=i % 600))
+                for i in range(start, min(count, start + 5000))
+            ]
+            schedule(tx, items, now)
+    return store
+
+
+def scalar(store: SqlStore, sql: str) -> int:
+    with store.reading() as tx:
+        return int(tx.execute(sa.text(sql)).scalar_one())
+
+
+def assert_each_fired_exactly_once(store: SqlStore, count: int) -> None:
+    assert scalar(store, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == 0
+    assert scalar(store, "SELECT count(DISTINCT timer_key) FROM timer_effects") == count
+    assert scalar(store, "SELECT count(*) FROM timer_effects") == count  # nothing twice
+    # the effect and the mark were written by the same worker, in the same transaction
+    mismatched = (
+        "SELECT count(*) FROM timer_effects e JOIN timers t ON t.key = e.timer_key WHERE t.fired_by <> e.worker"
+    )
+    assert scalar(store, mismatched) == 0
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql_fire_thousands_of_due_timers_each_exactly_once(postgres_url: str) -> None:
+    count = 4000
+    store = due_timers(postgres_url, count)
+    workers = [
+        start_worker(postgres_url, name, "--once", "--batch", "100", TEST_EFFECT_SECONDS="0.0005")
+        for name in ("w1", "w2")
+    ]
+    for process in workers:
+        _, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+    assert_each_fired_exactly_once(store, count)
+    with store.reading() as tx:
+        by_worker = dict(tx.execute(sa.text("SELECT fired_by, count(*) FROM timers GROUP BY fired_by")).all())
+    assert set(by_worker) == {"w1", "w2"} and sum(by_worker.values()) == count  # both took a share
+    store.close()
+
+
+@pytest.mark.postgres
+def test_a_worker_killed_mid_run_loses_nothing_and_a_restart_repeats_nothing(postgres_url: str) -> None:
+    count = 20_000
+    store = due_timers(postgres_url, count)
+    victim = start_worker(postgres_url, "victim", "--batch", "200", TEST_EFFECT_SECONDS="0.0003")
+    deadline = time.monotonic() + 60
+    while scalar(store, "SELECT count(*) FROM timer_effects") < 1000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    fired = scalar(store, "SELECT count(*) FROM timers WHERE fired_at IS NOT NULL")
+    assert 1000 <= fired < count, "the worker finished before it could be killed"
+    # nothing half-done: every effect belongs to a fired timer and every fired timer has its effect
+    assert scalar(store, "SELECT count(*) FROM timer_effects") == fired
+    restarted = start_worker(postgres_url, "restarted", "--once", "--batch", "500")
+    _, err = restarted.communicate(timeout=180)
+    assert restarted.returncode == 0, err
+    assert_each_fired_exactly_once(store, count)
+    store.close()
+
+
+def test_a_worker_killed_on_sqlite_also_loses_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "worker.db")
+    count = 6000
+    store = due_timers(f"sqlite:///{db}", count)
+    victim = start_worker(db, "victim", "--batch", "100", TEST_EFFECT_SECONDS="0.0005")
+    deadline = time.monotonic() + 60
+    while scalar(store, "SELECT count(*) FROM timer_effects") < 300 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate(timeout=30)
+    assert scalar(store, "SELECT count(*) FROM timers WHERE fired_at IS NOT NULL") < count
+    restarted = start_worker(db, "restarted", "--once")
+    _, err = restarted.communicate(timeout=180)
+    assert restarted.returncode == 0, err
+    assert_each_fired_exactly_once(store, count)
+    store.close()
+
+
+def test_sigterm_stops_the_worker_after_its_batch(tmp_path: Path) -> None:
+    db = str(tmp_path / "worker.db")
+    store = due_timers(f"sqlite:///{db}", 10)
+    process = start_worker(db, "w1", "--poll", "0.05")
+    deadline = time.monotonic() + 60
+    while scalar(store, "SELECT count(*) FROM timer_effects") < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "fired 10 timers" in out
+    assert_each_fired_exactly_once(store, 10)
+    store.close()
+
+
+def test_outbox_lists_a_failed_message_with_its_reason_and_retry_sends_it(tmp_path: Path) -> None:
+    db = str(tmp_path / "worker.db")
+    store = SqlStore.open(f"sqlite:///{db}")
+    payload = {"format": "chat", "url_env": "TEAM_HOOK_URL"}
+    with store.transaction() as tx:
+        message = Message("k1", "webhook", "team", "新しいリード", "本文", target="team", payload=payload)
+        enqueue(tx, [message], datetime.fromisoformat(NOW))
+    store.close()
+    assert "1 pending, 0 failed" in run(db, "outbox").stdout
+    first = run(db, "worker", "--once")
+    assert first.returncode == 0, first.stderr
+    assert "1 failed" in first.stdout
+    listed = run(db, "outbox", "--failed")
+    assert "TEAM_HOOK_URL is not set" in listed.stdout and "failed" in listed.stdout
+    assert run(db, "outbox", "--retry", "99").returncode == 2
+    assert run(db, "outbox", "--retry", "1").returncode == 0
+    with webhook_receiver() as receiver:
+        second = run(db, "worker", "--once", TEAM_HOOK_URL=receiver.url)
+    assert "sent 1 messages" in second.stdout, second.stderr
+    assert [r.json() for r in receiver.accepted] == [{"text": "新しいリード\n本文"}]
+    assert "0 pending, 0 failed, 1 sent" in run(db, "outbox").stdout
