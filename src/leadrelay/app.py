@@ -37,6 +37,7 @@ from leadrelay.handoff import (
     rep_table,
     route_leads,
     set_rep_status,
+    take_routing_lock,
 )
 from leadrelay.intake import (
     ActivityInput,
@@ -50,6 +51,7 @@ from leadrelay.intake import (
 from leadrelay.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
 from leadrelay.rescore import RescoreReport, rescore
 from leadrelay.services import BatchResult, Rejection, ingest, link_identities, record_outcomes
+from leadrelay.sla import SlaRow, sla_rows
 from leadrelay.store.schema import DEFAULT_URL
 from leadrelay.store.sql_store import SqlStore, StoreTx
 from leadrelay.views import LeadNotFound, lead_report, summary
@@ -328,6 +330,7 @@ class LeadRelay:
         moment = self._now(now)
         playbook = self.playbook().playbook
         with self.store.transaction() as tx:
+            take_routing_lock(tx)  # read what is pending only once no one else is routing
             ids = pending_ids(tx, playbook, include_assigned=include_assigned)
             kind = "reroute" if include_assigned else "route"
             return route_leads(tx, playbook, ids, moment, kind=kind, actor=actor)
@@ -414,6 +417,12 @@ class LeadRelay:
         playbook = self.playbook().playbook
         with self.store.transaction() as tx:
             return recycle_inactive(tx, playbook, self._now(now))
+
+    def sla(self, *, everything: bool = False, now: datetime | None = None) -> list[SlaRow]:
+        """Leads waiting for sales' answer whose SLA clock is near or past breach (or all running)."""
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return sla_rows(tx, playbook, self._now(now), everything=everything)
 
     def suppression(self) -> list[dict[str, Any]]:
         """The leads sales owns now, which marketing must not e-mail."""

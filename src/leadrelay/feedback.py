@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from leadrelay.domain.evaluation import StageChange
 from leadrelay.domain.lifecycle import IllegalTransition, Stage, Trigger, next_stage
 from leadrelay.domain.playbook import Playbook
+from leadrelay.handoff import SLA_TIMERS
+from leadrelay.notify.compose import NotificationContext, notify
+from leadrelay.outbox import cancel_timers
 from leadrelay.store.sql_store import LeadState, StoreTx
 from leadrelay.store.tables import leads
 
@@ -76,10 +79,27 @@ def _fixed_move(
 
 
 def _apply(
-    tx: StoreTx, state: LeadState, moves: list[tuple[StageChange, dict[str, Any]]], values: dict[str, Any]
+    tx: StoreTx,
+    playbook: Playbook,
+    state: LeadState,
+    moves: list[tuple[StageChange, dict[str, Any]]],
+    values: dict[str, Any],
+    now: datetime,
 ) -> None:
     tx.insert_transitions([row for _, row in moves])
     last = moves[-1][0]
+    if state.stage == Stage.MQL:  # sales answered: the SLA clocks stop
+        for kind in SLA_TIMERS:
+            cancel_timers(tx, lead_id=state.id, kind=kind)
+    if last.to_stage == Stage.RECYCLED:
+        context = NotificationContext(
+            lead_id=state.id,
+            rep_id=_owner(tx, state.id),
+            reason=last.reason,
+            ref=f"recycled:{last.at.isoformat()}",
+        )
+        notify(tx, playbook, "recycled", context, now)
+        notify(tx, playbook, "suppression_changed", replace(context, reason="marketing mail resumes"), now)
     tx.execute(
         leads.update()
         .where(leads.c.id == state.id)
@@ -94,6 +114,11 @@ def _apply(
     )
 
 
+def _owner(tx: StoreTx, lead_id: int) -> str | None:
+    owner: str | None = tx.execute(sa.select(leads.c.owner_rep).where(leads.c.id == lead_id)).scalar_one_or_none()
+    return owner
+
+
 def _state(tx: StoreTx, lead_id: int) -> LeadState:
     return tx.lead_states([lead_id])[lead_id]
 
@@ -105,7 +130,7 @@ def accept(
     state = _state(tx, lead_id)
     reason = "accepted by sales" + (f": {note}" if note else "")
     move = _fixed_move(tx, state, Trigger.ACCEPTED, now, actor, reason, playbook_hash=playbook.hash)
-    _apply(tx, state, [move], {"updated_at": now})
+    _apply(tx, playbook, state, [move], {"updated_at": now}, now)
     return Feedback(lead_id, state.lead.key, (move[0],))
 
 
@@ -135,7 +160,7 @@ def reject(
         rejected = _moved(state, moves[-1][0])
         moves.append(_recycle_move(tx, rejected, playbook, now, actor, f"recycled: rejected as {reason.label_en}"))
         values.update(_recycled_values(state, playbook))
-    _apply(tx, state, moves, values)
+    _apply(tx, playbook, state, moves, values, now)
     return Feedback(lead_id, state.lead.key, tuple(m for m, _ in moves))
 
 
@@ -180,7 +205,7 @@ def advance(
         lost = _moved(state, moves[-1][0])
         moves.append(_recycle_move(tx, lost, playbook, now, actor, "recycled: the deal was lost"))
         values.update(_recycled_values(state, playbook))
-    _apply(tx, state, moves, values)
+    _apply(tx, playbook, state, moves, values, now)
     return Feedback(lead_id, state.lead.key, tuple(m for m, _ in moves))
 
 
@@ -258,7 +283,7 @@ def recycle(tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime, *, act
     """Send a lead with sales (rejected, SAL, SQL or lost) back to marketing."""
     state = _state(tx, lead_id)
     move = _recycle_move(tx, state, playbook, now, actor, f"recycled: {reason}")
-    _apply(tx, state, [move], {"updated_at": now, **_recycled_values(state, playbook)})
+    _apply(tx, playbook, state, [move], {"updated_at": now, **_recycled_values(state, playbook)}, now)
     return Feedback(lead_id, state.lead.key, (move[0],))
 
 
@@ -280,6 +305,8 @@ def inactive_ids(tx: StoreTx, playbook: Playbook, now: datetime, *, limit: int |
     )
     if limit is not None:
         query = query.limit(limit)
+    if tx.dialect == "postgresql":  # two workers never take the same lead
+        query = query.with_for_update(skip_locked=True)
     return list(tx.execute(query).scalars())
 
 

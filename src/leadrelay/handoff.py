@@ -32,8 +32,10 @@ from leadrelay.domain.routing import (
     priority_order,
     release,
 )
+from leadrelay.domain.sla import SlaClock, clocks_for, policy_for
 from leadrelay.geo import phone_digits, postal_digits, prefecture, prefecture_of_postal_code
 from leadrelay.notify.compose import NotificationContext, notify_all
+from leadrelay.outbox import Timer, cancel_timers, schedule
 from leadrelay.store.sql_store import StoreTx
 from leadrelay.store.tables import leads, rep_status, routing_counters
 
@@ -53,6 +55,7 @@ class Routed:
     previous_rep: str | None = None
     previous_department: str | None = None
     hand_raised: bool = False  # the lead asked for a sales conversation
+    level: int | None = None
 
     @property
     def changed(self) -> bool:
@@ -201,7 +204,8 @@ def _decide_all(
             release(state, previous)
         decision = decide(routing, RoutingInput(facts, place_of(lead_state.lead, account), exclude), state, today)
         hand_raised = lead_state.mql_rule in hand_raisers
-        out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department, hand_raised))
+        level = int(scores.get("level") or 0) or None
+        out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department, hand_raised, level))
     return out
 
 
@@ -227,6 +231,46 @@ def _store(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, acto
         ]
     )
     _notify(tx, playbook, routed, now)
+    start_clocks(tx, playbook, routed, now)
+
+
+SLA_TIMERS = ("sla_warning", "sla_breach")
+
+
+def start_clocks(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
+    """Start the SLA clocks of every lead just given to a rep (the clocks of an earlier owner stop):
+    a warning and a breach timer per clock, fired by the worker."""
+    if not playbook.sla or playbook.routing is None:
+        return
+    for r in routed:
+        if r.previous_rep is not None:
+            for kind in SLA_TIMERS:
+                cancel_timers(tx, lead_id=r.lead_id, kind=kind, due_after=now)  # due ones fire as no-ops
+    departments = playbook.routing.departments
+    shared: dict[tuple[str, str], list[SlaClock]] = {}  # one batch, one moment: the same clocks
+    timers = []
+    for r in routed:
+        rep, department = r.decision.rep_id, r.decision.department
+        policy = policy_for(playbook.sla, department, r.level)
+        calendar = departments[department].calendar
+        if rep is None or policy is None or calendar is None:
+            continue
+        clocks = shared.get((policy.id, department))
+        if clocks is None:
+            clocks = shared[(policy.id, department)] = clocks_for(policy, calendar, now)
+        for clock in clocks:
+            payload = {
+                "policy": policy.id,
+                "clock": clock.kind,
+                "rep_id": rep,
+                "department": department,
+                "assigned_at": now.isoformat(),
+                "due_at": clock.due_at.isoformat(),
+            }
+            for kind, due in (("sla_warning", clock.warn_at), ("sla_breach", clock.due_at)):
+                key = f"sla:{r.lead_id}:{now.isoformat()}:{clock.kind}:{kind}"
+                timers.append(Timer(key, kind, due, r.lead_id, payload))
+    schedule(tx, timers, now)
 
 
 def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
@@ -280,10 +324,10 @@ def reassign(
     for name in (rep_id, to):
         if name is not None and name not in routing.reps:
             raise RoutingUnavailable(f"no rep '{name}' in the playbook (reps: {', '.join(routing.reps)})")
+    take_routing_lock(tx)  # read the rep's open leads only once no one else is routing
     ids = open_leads_of(tx, playbook, rep_id)
     if to is None:
         return route_leads(tx, playbook, ids, now, kind="reassign", actor=actor, exclude=frozenset({rep_id}))
-    take_routing_lock(tx)
     target = routing.reps[to]
     states = tx.lead_states(ids)
     decision = RoutingDecision(None, target.department, None, to, f"reassigned from {rep_id} to {target.name}")

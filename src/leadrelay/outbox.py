@@ -176,9 +176,11 @@ def cancel_timers(
     *,
     lead_id: int | None = None,
     kind: str | None = None,
+    due_after: datetime | None = None,
 ) -> int:
-    """Remove timers that have not fired: by key, or all of a lead's (of one kind, if given).
-    Returns how many were removed. Fired timers stay as the record of what happened."""
+    """Remove timers that have not fired: by key, or all of a lead's (of one kind, if given);
+    with ``due_after``, only those due later (a handler leaves the due ones, itself included, to
+    fire). Returns how many were removed. Fired timers stay as the record of what happened."""
     removed = 0
     pending = "fired_at IS NULL AND failed_at IS NULL"
     for start in range(0, len(keys), 500):
@@ -191,7 +193,9 @@ def cancel_timers(
         sql = f"DELETE FROM timers WHERE lead_id = ? AND {pending}"
         params: list[Any] = [lead_id]
         if kind is not None:
-            sql, params = sql + " AND kind = ?", [lead_id, kind]
+            sql, params = sql + " AND kind = ?", [*params, kind]
+        if due_after is not None:
+            sql, params = sql + " AND due_at > ?", [*params, tx._time(due_after)]
         removed += len(tx._raw_rows(sql + " RETURNING id", params))
     elif kind is not None:
         raise ValueError("cancel_timers: give keys, or a lead (and optionally a kind)")
@@ -215,7 +219,7 @@ def due_timers(tx: StoreTx, now: datetime, limit: int) -> list[Timer]:
     rows = tx._raw_rows(
         f"SELECT id, key, kind, lead_id, due_at, {tx._json_text('payload')}, attempts FROM timers"
         " WHERE fired_at IS NULL AND failed_at IS NULL AND due_at <= ?"
-        f" ORDER BY due_at LIMIT ?{lock}",
+        f" ORDER BY due_at, id LIMIT ?{lock}",
         [tx._time(now), limit],
     )
     return [
@@ -244,12 +248,14 @@ def lock_timers(tx: StoreTx, ids: Sequence[int]) -> list[Timer]:
     return out
 
 
-def mark_fired(tx: StoreTx, ids: Sequence[int], now: datetime, worker: str) -> None:
-    for start in range(0, len(ids), 1000):
-        part = list(ids[start : start + 1000])
+def mark_fired(tx: StoreTx, keys: Sequence[str], now: datetime, worker: str) -> None:
+    """Mark timers fired, by key: keys are never reused, while a row id may be (a handler may
+    cancel a timer of its lead — even the one firing — and schedule new ones)."""
+    for start in range(0, len(keys), 1000):
+        part = list(keys[start : start + 1000])
         tx._raw_rows(
-            f"UPDATE timers SET fired_at = ?, fired_by = ?, last_error = NULL WHERE id IN ({', '.join('?' * len(part))})"
-            " RETURNING id",
+            f"UPDATE timers SET fired_at = ?, fired_by = ?, last_error = NULL WHERE key IN ({', '.join('?' * len(part))})"
+            " AND fired_at IS NULL RETURNING id",
             [tx._time(now), worker, *part],
         )
 

@@ -32,6 +32,7 @@ from typing import Protocol
 
 from leadrelay.clock import Clock
 from leadrelay.domain.playbook import Playbook
+from leadrelay.feedback import recycle_inactive
 from leadrelay.notify.compose import NotificationContext, notify
 from leadrelay.outbox import (
     Backoff,
@@ -122,17 +123,21 @@ class WorkerReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    recycled: int = 0
 
     def add(self, other: WorkerReport) -> None:
-        for name in ("fired", "timer_errors", "sent", "retrying", "failed"):
+        for name in _COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def idle(self) -> bool:
-        return not (self.fired or self.timer_errors or self.sent or self.retrying or self.failed)
+        return not any(getattr(self, name) for name in _COUNTS)
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in ("fired", "timer_errors", "sent", "retrying", "failed")}
+        return {name: getattr(self, name) for name in _COUNTS}
+
+
+_COUNTS = ("fired", "timer_errors", "sent", "retrying", "failed", "recycled")
 
 
 class Worker:
@@ -166,7 +171,7 @@ class Worker:
                     return WorkerReport()
                 for timer in due:
                     self._handler(timer)(tx, timer, now, playbook)
-                mark_fired(tx, [t.id for t in due if t.id is not None], self.clock.now(), self.settings.worker_id)
+                mark_fired(tx, [t.key for t in due], self.clock.now(), self.settings.worker_id)
             return WorkerReport(fired=len(due))
         except _TimerFailed:
             pass  # the whole batch rolled back: fire it again timer by timer
@@ -175,7 +180,7 @@ class Worker:
     def _fire_one_by_one(self, ids: list[int], now: datetime, playbook: Playbook) -> WorkerReport:
         report = WorkerReport()
         with self.store.transaction() as tx:
-            fired: list[int] = []
+            fired: list[str] = []
             for timer in lock_timers(tx, ids):
                 savepoint = tx.connection.begin_nested()
                 try:
@@ -193,7 +198,7 @@ class Worker:
                     report.timer_errors += 1
                 else:
                     savepoint.commit()
-                    fired.append(timer.id or 0)
+                    fired.append(timer.key)
             mark_fired(tx, fired, self.clock.now(), self.settings.worker_id)
             report.fired += len(fired)
         return report
@@ -214,6 +219,15 @@ class Worker:
                 raise _TimerFailed(f"{type(exc).__name__}: {exc}") from exc
 
         return run
+
+    # --- recycling ------------------------------------------------------------------------
+
+    def recycle_inactive(self) -> WorkerReport:
+        """Send one batch of leads sales left without activity back to marketing."""
+        playbook = self.playbook()
+        with self.store.transaction() as tx:
+            done = recycle_inactive(tx, playbook, self.clock.now(), limit=self.settings.timer_batch)
+        return WorkerReport(recycled=len(done))
 
     # --- messages -------------------------------------------------------------------------
 
@@ -259,6 +273,7 @@ class Worker:
         total = WorkerReport()
         while True:
             step = self.fire_timers()
+            step.add(self.recycle_inactive())
             step.add(self.deliver_messages())
             total.add(step)
             if step.idle:
@@ -270,6 +285,7 @@ class Worker:
         while not stop.is_set():
             step = self.fire_timers()
             if not stop.is_set():
+                step.add(self.recycle_inactive())
                 step.add(self.deliver_messages())
             total.add(step)
             if on_batch is not None and not step.idle:

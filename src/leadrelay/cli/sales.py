@@ -7,12 +7,15 @@ import csv
 import json
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from leadrelay.cli.common import UserError, console, options, relay
+from leadrelay.domain.sla import CLOCKS
 from leadrelay.feedback import Feedback, FeedbackError
 from leadrelay.i18n import t
 
@@ -46,6 +49,7 @@ def register(lead_app: typer.Typer, app: typer.Typer) -> None:
     lead_app.command("advance")(lead_advance)
     lead_app.command("recycle")(lead_recycle)
     app.command("recycle-inactive")(recycle_inactive)
+    app.command("sla")(sla_list)
     app.add_typer(suppression_app, name="suppression")
 
 
@@ -128,3 +132,38 @@ def suppression_export(
             handle.close()
     if out is not None:
         console.print(f"✓ {len(rows)} {t('suppressed', options.lang)} → {out}")
+
+
+def sla_list(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every running clock, not only those near or past breach.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Leads waiting for sales' answer whose SLA clock is near (warning) or past breach."""
+    with relay() as engine:
+        rows = engine.sla(everything=everything)
+        tz = engine.playbook().playbook.timezone
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        return
+    lang = options.lang
+    if not rows:
+        console.print(t("sla_nothing", lang))
+        return
+    table = Table(title=t("sla_title", lang))
+    for key in ("lead", "rep", "sla_clock", "sla_due", "sla_left", "status"):
+        table.add_column(t(key, lang), justify="right" if key == "sla_left" else "left")
+    for row in rows:
+        state = t(f"sla_{row.reading.state}", lang)
+        style = {"breached": "red", "warning": "yellow"}.get(row.reading.state, "green")
+        clock = CLOCKS[row.clock.kind][1 if lang == "ja" else 0]
+        table.add_row(
+            row.lead,
+            row.rep,
+            f"{row.policy} / {clock}",
+            row.clock.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            f"{row.reading.left / timedelta(hours=1):.1f} h",
+            f"[{style}]{state}[/]",
+        )
+    console.print(table)

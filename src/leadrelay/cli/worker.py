@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+import leadrelay.sla  # noqa: F401  (registers the SLA timer handlers)
 from leadrelay.cli.common import UserError, console, errors, options, relay
 from leadrelay.notify.delivery import Senders
 from leadrelay.outbox import Backoff, outbox_counts, outbox_rows, retry_failed

@@ -14,6 +14,7 @@ from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
 from leadrelay.domain.model import Activity
 from leadrelay.domain.notifications import Notifications
 from leadrelay.domain.routing import Routing
+from leadrelay.domain.sla import SlaPolicy
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -175,6 +176,7 @@ class Playbook:
     rules_by_type: Mapping[str, tuple[EngagementRule, ...]] = field(default_factory=dict)
     routing: Routing | None = None
     sales: SalesPolicy = field(default_factory=lambda: SalesPolicy())
+    sla: tuple[SlaPolicy, ...] = ()
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)  # in declared order
     notifications: Notifications | None = None
 

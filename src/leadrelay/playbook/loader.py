@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ from leadrelay.domain.routing import (
     Segment,
     Territory,
 )
+from leadrelay.domain.sla import SlaPolicy
 from leadrelay.geo import REGIONS, normalise_country, postal_range, prefecture
 from leadrelay.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
 from leadrelay.playbook.schema import CalendarDoc, DecayDoc, Label, PlaybookDoc, RepDoc, TerritoryDoc
@@ -345,9 +347,48 @@ class _Builder:
             rules_by_type={k: tuple(v) for k, v in by_type.items()},
             routing=routing,
             sales=self.sales(),
+            sla=self.sla(routing),
             calendars=dict(self.calendars),
             notifications=self.notifications(routing),
         )
+
+    def sla(self, routing: Routing | None) -> tuple[SlaPolicy, ...]:
+        policies = []
+        for i, doc in enumerate(self.doc.sla.policies):
+            loc: Loc = ("sla", "policies", i)
+            self.claim(doc.id, loc)
+            if routing is None:
+                raise self.fail(loc, "SLA policies need a routing section (they time the reps routing assigns)")
+            for j, name in enumerate(doc.departments):
+                department = routing.departments.get(name)
+                if department is None:
+                    raise self.fail(
+                        (*loc, "departments", j),
+                        f"unknown department '{name}' (declared: {', '.join(routing.departments)})",
+                    )
+            covered = [routing.departments[n] for n in doc.departments] or list(routing.departments.values())
+            for department in covered:
+                if department.reps and department.calendar is None:
+                    raise self.fail(
+                        loc,
+                        f"department '{department.id}' has no business calendar for its SLA clocks"
+                        " (declare one under calendars)",
+                    )
+            policies.append(
+                SlaPolicy(
+                    id=doc.id,
+                    label=doc.label or doc.id,
+                    departments=frozenset(doc.departments),
+                    levels=frozenset(doc.levels),
+                    accept_within=timedelta(hours=doc.accept_within_hours) if doc.accept_within_hours else None,
+                    first_touch_within=timedelta(hours=doc.first_touch_within_hours)
+                    if doc.first_touch_within_hours
+                    else None,
+                    warn_at=doc.warn_at,
+                    on_breach=doc.on_breach,
+                )
+            )
+        return tuple(policies)
 
     def sales(self) -> SalesPolicy:
         doc = self.doc.sales

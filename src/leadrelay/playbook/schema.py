@@ -314,6 +314,27 @@ class NotificationsDoc(Strict):
     rules: list[NotificationRuleDoc] = []
 
 
+class SlaPolicyDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    departments: list[str] = []  # empty: every department
+    levels: list[Annotated[int, Field(ge=1, le=20)]] = []  # empty: every level
+    accept_within_hours: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    first_touch_within_hours: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    warn_at: Annotated[float, Field(gt=0, lt=1)] = 0.75
+    on_breach: Literal["escalate", "reassign"] = "escalate"
+
+    @model_validator(mode="after")
+    def _some_clock(self) -> SlaPolicyDoc:
+        if self.accept_within_hours is None and self.first_touch_within_hours is None:
+            raise ValueError("give accept_within_hours, first_touch_within_hours or both")
+        return self
+
+
+class SlaDoc(Strict):
+    policies: list[SlaPolicyDoc] = []
+
+
 class LifecycleDoc(Strict):
     labels: dict[str, Label] = {}
 
@@ -335,6 +356,7 @@ class PlaybookDoc(Strict):
     calendars: list[CalendarDoc] = []
     routing: RoutingDoc | None = None
     sales: SalesDoc = SalesDoc()
+    sla: SlaDoc = SlaDoc()
 
     notifications: NotificationsDoc | None = None
 
