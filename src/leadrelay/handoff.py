@@ -288,6 +288,12 @@ def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: date
     }
     notify_all(tx, playbook, "assigned", list(contexts.values()), now)
     notify_all(tx, playbook, "hand_raiser", [contexts[r.lead_id] for r in routed if r.hand_raised], now)
+    suppressed = [  # a rep owns it now: marketing mail stops
+        replace(contexts[r.lead_id], reason="marketing mail stops: sales owns the lead")
+        for r in routed
+        if r.decision.rep_id is not None and r.previous_rep is None
+    ]
+    notify_all(tx, playbook, "suppression_changed", suppressed, now)
 
 
 def explain(tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime) -> Routed:

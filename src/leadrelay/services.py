@@ -24,6 +24,7 @@ from leadrelay.domain.model import Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
 from leadrelay.handoff import Routed, route_leads
 from leadrelay.intake import ActivityInput, LeadInput, OutcomeInput
+from leadrelay.notify.compose import NotificationContext, notify_all
 from leadrelay.store.sql_store import LeadState, StoredMove, StoreTx
 
 
@@ -173,7 +174,46 @@ def ingest(
     if playbook.routing is not None:  # a lead that just qualified goes to sales in the same transaction
         qualified = {lead_ids[key] for key, move in result.moves if move.to_stage == Stage.MQL}
         result.routed = route_leads(tx, playbook, qualified, now, only_pending=True)
+    if playbook.notifications is not None:
+        _notify_activity(tx, playbook, batch, existing, lead_ids, result.moves, now)
     return result
+
+
+def _notify_activity(
+    tx: StoreTx,
+    playbook: Playbook,
+    batch: Mapping[str, ActivityInput],
+    existing: set[str],
+    lead_ids: Mapping[str, int],
+    moves: Sequence[tuple[str, StageChange]],
+    now: datetime,
+) -> None:
+    """Tell a lead's rep about a key page it just viewed, and marketing about a recycled lead
+    that came back with engagement (nurture finished)."""
+    key_pages = playbook.sales.key_pages
+    seen = [
+        (lead_ids[act.key], act.activity)
+        for key, act in batch.items()
+        if key not in existing and key_pages is not None and key_pages(act.activity)
+    ]
+    if seen:
+        owners = tx.routing_facts({lead_id for lead_id, _ in seen})
+        contexts = [
+            NotificationContext(
+                lead_id=lead_id,
+                page=str(activity.properties.get("url") or activity.properties.get("page_kind") or activity.type),
+                ref=f"activity:{activity.key}",
+            )
+            for lead_id, activity in seen
+            if owners[lead_id][0] is not None
+        ]
+        notify_all(tx, playbook, "key_page_visit", contexts, now)
+    back = [
+        NotificationContext(lead_id=lead_ids[key], reason=move.reason, ref=f"back:{move.at.isoformat()}")
+        for key, move in moves
+        if move.from_stage == Stage.RECYCLED and move.to_stage == Stage.MQL
+    ]
+    notify_all(tx, playbook, "nurture_finished", back, now)
 
 
 def _account_domain(key: str, free_mail: frozenset[str]) -> str | None:

@@ -151,6 +151,7 @@ class SalesPolicy:
     inactive_days: float | None = 30.0  # no activity for this long while with sales: recycled
     recycle_on_lost: bool = True
     touch_types: frozenset[str] = frozenset({"call_connected", "bant_collected"})
+    key_pages: Condition | None = None  # activity scope: worth telling the lead's rep at once
 
 
 @dataclass(frozen=True, slots=True)

@@ -406,7 +406,10 @@ class _Builder:
             raise self.fail(("sales", "reject_reasons"), "list at least one reason sales may give for a rejection")
         for i, name in enumerate(doc.touch_types):
             self.check_type(name, ("sales", "touch_types", i))
-        return SalesPolicy(reasons, doc.recycle.inactive_days, doc.recycle.on_lost, frozenset(doc.touch_types))
+        key_pages = self.condition(doc.key_pages, ACTIVITY_SCOPE, ("sales", "key_pages")) if doc.key_pages else None
+        return SalesPolicy(
+            reasons, doc.recycle.inactive_days, doc.recycle.on_lost, frozenset(doc.touch_types), key_pages
+        )
 
     # --- calendars ----------------------------------------------------------------------
 

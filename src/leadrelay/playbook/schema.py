@@ -255,6 +255,13 @@ class SalesDoc(Strict):
     reject_reasons: list[RejectReasonDoc] = [RejectReasonDoc.model_validate(r) for r in DEFAULT_REJECT_REASONS]
     recycle: RecycleDoc = RecycleDoc()
     touch_types: list[str] = ["call_connected", "bant_collected"]
+    #: activities worth telling a lead's rep about at once (notification event key_page_visit)
+    key_pages: Any = {
+        "all": [
+            {"field": "activity.type", "op": "eq", "value": "page_viewed"},
+            {"field": "activity.properties.page_kind", "op": "in", "value": ["pricing", "case_study"]},
+        ]
+    }
 
 
 class ClosureDoc(Strict):

@@ -1,0 +1,63 @@
+"""The notifications a lead's life sends with the default playbook: assigned and hand-raiser,
+suppression on and off, a key page viewed while with sales, recycled, and nurture finished."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from leadrelay import FakeClock, LeadRelay
+from leadrelay.store.tables import outbox
+from tests.conftest import NOW
+
+LEAD = "k.sato@sakura-mfg.co.jp"
+
+
+def activity(kind: str, hours_ago: float, source: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "email": LEAD,
+        "type": kind,
+        "occurred_at": (NOW - timedelta(hours=hours_ago)).isoformat(),
+        "source_id": source,
+        "properties": properties,
+        "lead": {
+            "title": "情報システム部 部長",
+            "seniority": "manager",
+            "country": "JP",
+            "prefecture": "東京都",
+            "company": {"name": "さくら製作所", "industry": "manufacturing", "employees": 800},
+        },
+    }
+
+
+def events(relay: LeadRelay) -> list[tuple[str, str]]:
+    with relay.store.reading() as tx:
+        query = sa.select(outbox.c.event, outbox.c.recipient).order_by(outbox.c.id)
+        return [tuple(row) for row in tx.execute(query)]  # type: ignore[misc]
+
+
+def test_a_leads_life_tells_the_right_people(db_url: str) -> None:
+    with LeadRelay.open(db_url, clock=FakeClock(NOW)) as relay:
+        routed = relay.record_activities([activity("demo_requested", 30, "d1")]).routed
+        rep = routed[0].decision.rep_id
+        assert rep is not None
+        routing = relay.playbook().playbook.routing
+        assert routing is not None
+        rep_mail = routing.reps[rep].email
+        first = events(relay)
+        assert {e for e, _ in first} == {"assigned", "hand_raiser", "suppression_changed"}
+        assert ("suppression_changed", "s.kimura@example.co.jp") in first  # marketing's manager
+        relay.record_activities([activity("page_viewed", 20, "p1", page_kind="pricing", url="/pricing")])
+        relay.record_activities([activity("page_viewed", 19, "p2", page_kind="careers")])  # not a key page
+        key_pages = [(e, r) for e, r in events(relay) if e == "key_page_visit"]
+        assert key_pages == [("key_page_visit", rep_mail)]
+        relay.reject(LEAD, "bad_timing", actor=rep)
+        after = events(relay)[len(first) + 1 :]
+        assert {e for e, _ in after} == {"recycled", "suppression_changed"}
+        later = NOW + timedelta(days=3)
+        back = activity("contact_requested", 0, "c1")
+        back["occurred_at"] = (later - timedelta(hours=1)).isoformat()
+        relay.record_activities([back], now=later)
+        assert "nurture_finished" in {e for e, _ in events(relay)}
