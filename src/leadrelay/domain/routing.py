@@ -89,10 +89,10 @@ class Territory:
         if place.prefecture is not None and place.prefecture in self.prefectures:
             return True
         code = place.postal_code
-        if code is not None and any(low <= code <= high for low, high in self.postal_ranges):
+        if code is not None and self.postal_ranges and any(low <= code <= high for low, high in self.postal_ranges):
             return True
         phone = place.phone
-        return phone is not None and any(phone.startswith(area) for area in self.area_codes)
+        return phone is not None and bool(self.area_codes) and phone.startswith(self.area_codes)
 
     def describe(self) -> str:
         parts = [
@@ -152,7 +152,7 @@ class Rep:
         """Why the rep cannot take a lead today, or ``None``."""
         if not self.active:
             return "inactive"
-        if any(a.starts <= today <= a.ends for a in self.absences):
+        if self.absences and any(a.starts <= today <= a.ends for a in self.absences):
             return "out_of_office"
         if today.weekday() not in self.working_days:
             return "not_working_day"
@@ -220,6 +220,14 @@ class RoutingState:
     open_leads: dict[str, int] = field(default_factory=dict)
     touched_reps: set[str] = field(default_factory=set)
     touched_departments: set[str] = field(default_factory=set)
+    #: (rep, day) → why the rep cannot take a lead that day, or None: the same for every lead
+    availability: dict[tuple[str, date], str | None] = field(default_factory=dict)
+
+    def unavailable(self, rep: Rep, today: date) -> str | None:
+        key = (rep.id, today)
+        if key not in self.availability:
+            self.availability[key] = rep.unavailable(today)
+        return self.availability[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +330,7 @@ def _pick(
         if rep_id in lead.exclude:
             passed.append(PassedOver(rep_id, "excluded"))
             continue
-        why = rep.unavailable(today)
+        why = state.unavailable(rep, today)
         if why is None:
             if strategy == "named_account":
                 if not rep.owns(account):
