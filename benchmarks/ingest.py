@@ -10,9 +10,6 @@ same database. Prints the figures and writes them as JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
 import tempfile
 import time
@@ -21,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _shared import machine, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.store.scratch import fresh_database
@@ -162,11 +160,9 @@ def main() -> None:
         "bulk_insert_rows_per_s": round(args.activities / bulk_seconds),
         "ratio_to_bulk_insert": round(bulk_seconds / engine_seconds, 3),
         "leads_by_stage": stages,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": machine(),
     }
-    print(json.dumps(figures, indent=2))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"ingest-{kind}.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    publish(figures, args.out, f"ingest-{kind}")
 
 
 if __name__ == "__main__":

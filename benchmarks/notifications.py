@@ -16,7 +16,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import socket
 import tempfile
 import time
@@ -27,6 +26,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from _shared import machine, publish
 
 from leadrelay.clock import SystemClock
 from leadrelay.notify.delivery import Senders
@@ -162,13 +163,9 @@ def main() -> None:
         "seconds": round(seconds, 3),
         "per_second": round(report.sent / seconds, 1),
         "receiver": seen,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
     }
-    print(json.dumps(result, indent=2))
-    args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "-full" if args.full else ""
-    (args.out / f"notifications-{kind}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    publish(result, args.out, f"notifications-{kind}{'-full' if args.full else ''}")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
-import platform
 import resource
 import tempfile
 import time
@@ -26,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _shared import in_fresh_process, machine, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.bulk.engine import BulkEngine, Signatures, fields_read, to_us
@@ -198,16 +196,6 @@ def _child(url: str, task: str, out: Any) -> None:
     out.put(figures)
 
 
-def in_fresh_process(url: str, task: str) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(url, task, queue))
-    process.start()
-    figures: dict[str, Any] = queue.get()
-    process.join()
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=20_000)
@@ -224,8 +212,8 @@ def main() -> None:
         started = time.perf_counter()
         generate(url, args.leads, args.activities)
         generated = time.perf_counter() - started
-        rescore = in_fresh_process(url, "rescore")
-        bare = in_fresh_process(url, "bare")
+        rescore = in_fresh_process(_child, url, "rescore")
+        bare = in_fresh_process(_child, url, "bare")
     report = rescore["report"]
     phases = report["seconds"]
     figures = {
@@ -244,11 +232,9 @@ def main() -> None:
         "compute_to_bare_ratio": round(bare["compute_seconds"] / max(bare["bare_seconds"], 1e-9), 1),
         "store_read_seconds_same_pass": round(bare["read_seconds"], 3),
         "activities_per_s_compute": round(args.activities / max(bare["compute_seconds"], 1e-9)),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "numpy": np.__version__},
+        "machine": machine(numpy=np.__version__),
     }
-    print(json.dumps(figures, indent=2))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"rescore-{kind}.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    publish(figures, args.out, f"rescore-{kind}")
 
 
 if __name__ == "__main__":

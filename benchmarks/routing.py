@@ -19,10 +19,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
-import multiprocessing
-import os
-import platform
 import pstats
 import random
 import resource
@@ -34,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _shared import in_fresh_process, machine, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.geo import PREFECTURES
@@ -377,16 +374,6 @@ def _child(url: str, profile: str | None, out: Any) -> None:
     out.put(figures)
 
 
-def in_fresh_process(url: str, profile: str | None) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(url, profile, queue))
-    process.start()
-    figures: dict[str, Any] = queue.get()
-    process.join()
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=100_000)
@@ -408,7 +395,7 @@ def main() -> None:
         started = time.perf_counter()
         data = generate(url, args.leads, ids)
         generated = time.perf_counter() - started
-        run = in_fresh_process(url, args.profile)
+        run = in_fresh_process(_child, url, args.profile)
     seconds = run["seconds"]
     figures = {
         "benchmark": "routing",
@@ -431,16 +418,11 @@ def main() -> None:
         "rss_before_route_mb": run["rss_before_route_mb"],
         "peak_rss_mb": run["peak_rss_mb"],
         "profiled": bool(args.profile),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": machine(),
     }
-    print(json.dumps(figures, indent=2, ensure_ascii=False))
+    publish(figures, args.out, f"routing-{kind}", save=not args.profile)
     if args.profile:
         print(run["profile"])
-        return
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"routing-{kind}.json").write_text(
-        json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ real handlers do. Figures go to stdout and ``benchmarks/results/timers-<db>.json
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import tempfile
 import threading
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _shared import machine, publish
 
 from leadrelay.clock import SystemClock
 from leadrelay.domain.playbook import Playbook
@@ -183,13 +182,9 @@ def main() -> None:
         "batch": args.batch,
         "backlog": first,
         "steady": second,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
     }
-    print(json.dumps(result, indent=2))
-    args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "-full" if args.full else ""
-    (args.out / f"timers-{kind}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    publish(result, args.out, f"timers-{kind}{'-full' if args.full else ''}")
 
 
 if __name__ == "__main__":

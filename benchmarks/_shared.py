@@ -1,0 +1,38 @@
+"""What every benchmark script shares: the machine it ran on, printing and saving the figures,
+and running a measurement in a fresh process (so its peak memory is its own)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import platform
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def machine(**extra: str) -> dict[str, Any]:
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(), **extra}
+
+
+def publish(figures: dict[str, Any], out: Path, name: str, *, save: bool = True) -> None:
+    """Print the figures as JSON and write them to ``out/name.json``."""
+    figures = {**figures, "at": figures.get("at") or datetime.now(UTC).isoformat(timespec="seconds")}
+    text = json.dumps(figures, indent=2, ensure_ascii=False)
+    print(text)
+    if save:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+
+
+def in_fresh_process(target: Callable[..., None], *args: Any) -> dict[str, Any]:
+    """Run ``target(*args, queue)`` in a new process; return what it puts on the queue."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(*args, queue))
+    process.start()
+    figures: dict[str, Any] = queue.get()
+    process.join()
+    return figures
