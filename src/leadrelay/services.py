@@ -115,6 +115,8 @@ def ingest(
     result.leads_created = len(new_rows)
     created_emails = {row[0].key for row in new_rows}
     lead_ids = tx.lead_ids(emails)
+    # another process may be judging the same leads: take turns (read their state after it commits)
+    tx.lock_leads(lead_ids.values())
 
     changed_ids: set[int] = set()
     for email, profile in profiles.items():

@@ -184,6 +184,8 @@ def test_routing_a_hand_raiser_tells_the_rep_and_the_manager_at_once_in_their_la
         ("hand_raiser", "email"),
         ("hand_raiser", "email"),
         ("hand_raiser", "webhook"),
+        ("suppression_changed", "email"),  # marketing: a rep owns the lead now
+        ("suppression_changed", "webhook"),  # the e-mail tool
     ]
     rep_mail = relay.playbook().playbook.routing.reps[routed.decision.rep_id].email  # type: ignore[union-attr]
     assert found[0][2] == rep_mail and found[0][4] == "新しいリードが割り当てられました：佐藤 健"

@@ -392,3 +392,8 @@ def test_hand_raisers_recorded_by_two_processes_at_once_get_one_owner_each(route
     counts = Counter(o.owner_rep for o in owners.values())
     assert sorted(counts) == sorted(INSIDE) and max(counts.values()) - min(counts.values()) <= 1, counts
     assert_round_robin_fair(log, INSIDE)
+    with LeadRelay.open(routed_db, clock=FakeClock(NOW)) as relay, relay.store.engine.connect() as connection:
+        twice = connection.execute(  # each lead qualified once: no move written twice
+            sa.text("SELECT lead_id FROM transitions WHERE to_stage = 'mql' GROUP BY lead_id HAVING COUNT(*) > 1")
+        ).all()
+    assert twice == []

@@ -379,6 +379,16 @@ class StoreTx:
             None,  # any unique key: e-mail or external id
         )
 
+    def lock_leads(self, ids: Iterable[int]) -> None:
+        """Hold the leads' rows until this transaction ends (PostgreSQL; SQLite has one writer at a
+        time anyway). Locked in id order, so two batches never wait on each other in a circle."""
+        if self.dialect != "postgresql":
+            return
+        for part in _chunks(sorted(set(ids))):
+            self._raw_rows(
+                f"SELECT id FROM leads WHERE id IN ({', '.join('?' * len(part))}) ORDER BY id FOR UPDATE", part
+            )
+
     def update_profile(self, lead_id: int, values: Mapping[str, Any], now: datetime) -> None:
         self.execute(leads.update().where(leads.c.id == lead_id).values(**values, updated_at=now))
 
