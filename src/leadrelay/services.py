@@ -84,7 +84,7 @@ def ingest(
     emails = set(profiles) | set(first_seen)
 
     companies = [p.company for p in profiles.values() if p.company is not None]
-    account_ids = tx.upsert_accounts(companies, now) if companies else {}
+    account_ids, changed_accounts = tx.upsert_accounts_changed(companies, now) if companies else ({}, set())
     bare_domains = {
         domain
         for email in emails
@@ -119,15 +119,19 @@ def ingest(
     tx.lock_leads(lead_ids.values())
 
     changed_ids: set[int] = set()
-    for email, profile in profiles.items():
-        if email in created_emails:
-            continue
+    known_leads = {key: lead_ids[key] for key in profiles if key not in created_emails}
+    stored = tx.lead_states(known_leads.values()) if known_leads else {}
+    for key, lead_id in known_leads.items():
+        profile = profiles[key]
         values = _profile_values(profile)
         if profile.company is not None:
-            values["account_id"] = account_for(email)
-        if values:
-            tx.update_profile(lead_ids[email], values, now)
-            changed_ids.add(lead_ids[email])
+            values["account_id"] = account_for(key)
+        values = {name: value for name, value in values.items() if _stored_value(stored[lead_id], name) != value}
+        company_changed = profile.company is not None and profile.company.domain in changed_accounts
+        if values:  # only what really differs is written: importing the same file twice changes nothing
+            tx.update_profile(lead_id, values, now)
+        if values or company_changed:
+            changed_ids.add(lead_id)
     result.leads_updated = len(changed_ids)
 
     campaign_list = [a.activity.campaign for a in activity_inputs if a.activity.campaign is not None]
@@ -233,6 +237,14 @@ def _by_known_email(activity_inputs: Sequence[ActivityInput], profiles: Iterable
         replace(a, email=emails[a.external_id]) if a.email is None and a.external_id in emails else a
         for a in activity_inputs
     ]
+
+
+def _stored_value(state: LeadState, name: str) -> Any:
+    if name == "account_id":
+        return state.account_id
+    if name == "custom":
+        return dict(state.lead.custom)
+    return getattr(state.lead, name)
 
 
 def _profile_values(profile: LeadInput) -> dict[str, Any]:

@@ -313,3 +313,16 @@ def test_enriching_a_profile_qualifies_the_lead_from_now_not_in_the_past(relay: 
         ("nurture", "engaged", (NOW - timedelta(days=1)).isoformat()),
         ("mql", "hand_raised", NOW.isoformat()),
     ]
+
+
+def test_the_same_profiles_twice_update_nothing_and_a_real_change_is_one_update(relay: LeadRelay) -> None:
+    first = relay.add_leads([sato_profile()])
+    assert (first.leads_created, first.leads_updated) == (1, 0)
+    again = relay.add_leads([sato_profile()])
+    assert (again.leads_created, again.leads_updated) == (0, 0)
+    promoted = {**sato_profile(), "title": "情報システム部 本部長"}
+    moved = relay.add_leads([promoted])
+    assert (moved.leads_created, moved.leads_updated) == (0, 1)
+    bigger = relay.add_leads([{**promoted, "company": {**promoted["company"], "employees": 1200}}])
+    assert bigger.leads_updated == 1  # the company changed: the lead is judged again
+    assert relay.lead(SATO)["account"]["employees"] == 1200

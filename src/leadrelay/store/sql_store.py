@@ -277,6 +277,10 @@ class StoreTx:
 
     def upsert_accounts(self, items: Sequence[Account], now: datetime) -> dict[str, int]:
         """Create missing accounts; fill in the fields the new records carry. Returns domain → id."""
+        return self.upsert_accounts_changed(items, now)[0]
+
+    def upsert_accounts_changed(self, items: Sequence[Account], now: datetime) -> tuple[dict[str, int], set[str]]:
+        """Like :meth:`upsert_accounts`, and which domains were created or really changed."""
         latest: dict[str, Account] = {}
         for item in items:
             latest[item.domain] = item
@@ -287,15 +291,21 @@ class StoreTx:
             if d not in known
         ]
         self._insert_ignore(accounts, fresh, "domain")
-        updates = []
+        changed = {row["domain"] for row in fresh}
+        stored = self.accounts_by_id(known.values())
         for domain, account in latest.items():
-            if domain in known:
-                values = {f: getattr(account, f) for f in _ACCOUNT_PROFILE if getattr(account, f) is not None}
-                if values:
-                    updates.append((domain, values))
-        for domain, values in updates:
-            self.execute(accounts.update().where(accounts.c.domain == domain).values(**values, updated_at=now))
-        return self.account_ids(latest)
+            if domain not in known:
+                continue
+            current = stored[known[domain]]
+            values = {
+                f: getattr(account, f)
+                for f in _ACCOUNT_PROFILE
+                if getattr(account, f) is not None and getattr(account, f) != getattr(current, f)
+            }
+            if values:
+                changed.add(domain)
+                self.execute(accounts.update().where(accounts.c.domain == domain).values(**values, updated_at=now))
+        return self.account_ids(latest), changed
 
     def accounts_by_id(self, ids: Iterable[int]) -> dict[int, Account]:
         wanted = sorted(set(ids))
