@@ -190,6 +190,7 @@ def _decide_all(
         [(i, s.mql_rule in hand_raisers, s.priority, s.mql_at or s.stage_at) for i, s in states.items()]
     )
     out: list[Routed] = []
+    places: dict[tuple[Any, ...], Place] = {}  # leads of one office share where they are
     for lead_id in order:
         lead_state = states[lead_id]
         account = accounts.get(lead_state.account_id) if lead_state.account_id is not None else None
@@ -202,7 +203,12 @@ def _decide_all(
         previous, previous_department = stored[lead_id][0], stored[lead_id][1]
         if previous is not None:
             release(state, previous)
-        decision = decide(routing, RoutingInput(facts, place_of(lead_state.lead, account), exclude), state, today)
+        lead = lead_state.lead
+        where = (lead.country, lead.prefecture, lead.postal_code, lead.phone, account)
+        place = places.get(where)
+        if place is None:
+            place = places[where] = place_of(lead, account)
+        decision = decide(routing, RoutingInput(facts, place, exclude), state, today)
         hand_raised = lead_state.mql_rule in hand_raisers
         level = int(scores.get("level") or 0) or None
         out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department, hand_raised, level))

@@ -593,11 +593,14 @@ class StoreTx:
         if not rows:
             return
         names = tuple(rows[0])
-        time = self._time
+        stamps: dict[datetime, Any] = {}  # a batch of decisions shares one moment: convert it once
+        for row in rows:
+            if row["decided_at"] not in stamps:
+                stamps[row["decided_at"]] = self._time(row["decided_at"])
         values = ", ".join(self._json_param() if n == "details" else "?" for n in names)
         self._raw_many(
             f"INSERT INTO routing_decisions ({', '.join(names)}) VALUES ({values})",
-            [tuple(time(row[n]) if n == "decided_at" else row[n] for n in names) for row in rows],
+            [tuple(stamps[row[n]] if n == "decided_at" else row[n] for n in names) for row in rows],
         )
 
     def upsert_counters(self, rows: Sequence[tuple[str, float]]) -> None:
