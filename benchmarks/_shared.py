@@ -7,10 +7,27 @@ import json
 import multiprocessing
 import os
 import platform
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from leadrelay.store.scratch import fresh_database
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    """``--db sqlite``: a temporary SQLite file; a PostgreSQL URL, or anything else: a scratch database on
+    that server (default: the one in ``LEADRELAY_TEST_POSTGRES_URL``), dropped afterwards."""
+    server = None
+    if kind != "sqlite":
+        server = kind if "://" in kind else os.environ.get("LEADRELAY_TEST_POSTGRES_URL", "")
+        if not server:
+            raise SystemExit("set LEADRELAY_TEST_POSTGRES_URL or give --db postgresql://... (or --db sqlite)")
+    with tempfile.TemporaryDirectory() as folder, fresh_database(server, Path(folder)) as url:
+        yield url
 
 
 def machine(**extra: str) -> dict[str, Any]:

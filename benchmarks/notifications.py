@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import socket
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,13 +25,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from _shared import machine, publish
+from _shared import database, machine, publish
 
 from leadrelay.clock import SystemClock
 from leadrelay.notify.delivery import Senders
 from leadrelay.outbox import Message, enqueue
 from leadrelay.playbook.loader import default_playbook_path, load_playbook
-from leadrelay.store.scratch import scratch_database
 from leadrelay.store.sql_store import SqlStore
 from leadrelay.worker import Worker, WorkerSettings
 
@@ -87,19 +84,6 @@ def receiver() -> Iterator[str]:
     finally:
         process.terminate()
         process.join(5)
-
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'notifications.db'}"
-        return
-    server = kind if "://" in kind else os.environ.get("LEADRELAY_TEST_POSTGRES_URL", "")
-    if not server:
-        raise SystemExit("set LEADRELAY_TEST_POSTGRES_URL or give --db postgresql://... (or --db sqlite)")
-    with scratch_database(server, prefix="leadrelay_bench") as url:
-        yield url
 
 
 def main() -> None:

@@ -20,25 +20,20 @@ real handlers do. Figures go to stdout and ``benchmarks/results/timers-<db>.json
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from _shared import machine, publish
+from _shared import database, machine, publish
 
 from leadrelay.clock import SystemClock
 from leadrelay.domain.playbook import Playbook
 from leadrelay.outbox import Timer, schedule
 from leadrelay.playbook.loader import default_playbook_path, load_playbook
-from leadrelay.store.scratch import scratch_database
 from leadrelay.store.sql_store import SqlStore, StoreTx
 from leadrelay.worker import Worker, WorkerSettings
 
@@ -53,19 +48,6 @@ class NoDeliveries:
 
 def effect(tx: StoreTx, timer: Timer, now: datetime, playbook: Playbook) -> None:
     tx._raw_many("INSERT INTO bench_effects (timer_id, fired_at) VALUES (?, ?)", [(timer.id, tx._time(now))])
-
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'timers.db'}"
-        return
-    server = kind if "://" in kind else os.environ.get("LEADRELAY_TEST_POSTGRES_URL", "")
-    if not server:
-        raise SystemExit("set LEADRELAY_TEST_POSTGRES_URL or give --db postgresql://... (or --db sqlite)")
-    with scratch_database(server, prefix="leadrelay_bench") as url:
-        yield url
 
 
 def fill_pending(store: SqlStore, count: int, now: datetime) -> float:

@@ -49,8 +49,15 @@ class Feedback:
 
 
 def _fixed_move(
-    tx: StoreTx, state: LeadState, trigger: Trigger, now: datetime, actor: str, reason: str, **extra: Any
+    state: LeadState,
+    trigger: Trigger,
+    playbook: Playbook,
+    now: datetime,
+    actor: str,
+    reason: str,
+    rule_id: str | None = None,
 ) -> tuple[StageChange, dict[str, Any]]:
+    """A move sales (or the engine, recycling) makes: the stage it leads to and its history row."""
     try:
         target = next_stage(state.stage, trigger)
     except IllegalTransition as exc:
@@ -65,7 +72,7 @@ def _fixed_move(
         "to_stage": target.value,
         "trigger": trigger.value,
         "actor": actor,
-        "rule_id": extra.get("rule_id"),
+        "rule_id": rule_id,
         "reason": reason,
         "derived": False,
         "level": None,
@@ -73,7 +80,7 @@ def _fixed_move(
         "product": None,
         "priority": False,
         "activity_key": None,
-        "playbook_hash": extra.get("playbook_hash"),
+        "playbook_hash": playbook.hash,
     }
     return move, row
 
@@ -129,7 +136,7 @@ def accept(
     """Sales accepts the lead: MQL → SAL."""
     state = _state(tx, lead_id)
     reason = "accepted by sales" + (f": {note}" if note else "")
-    move = _fixed_move(tx, state, Trigger.ACCEPTED, now, actor, reason, playbook_hash=playbook.hash)
+    move = _fixed_move(state, Trigger.ACCEPTED, playbook, now, actor, reason)
     _apply(tx, playbook, state, [move], {"updated_at": now}, now)
     return Feedback(lead_id, state.lead.key, (move[0],))
 
@@ -154,11 +161,13 @@ def reject(
         raise FeedbackError(f"reason '{code}' needs a text (--text) saying why")
     state = _state(tx, lead_id)
     said = f"rejected by sales: {reason.label_en}" + (f" — {text.strip()}" if text and text.strip() else "")
-    moves = [_fixed_move(tx, state, Trigger.REJECTED, now, actor, said, rule_id=code, playbook_hash=playbook.hash)]
+    moves = [_fixed_move(state, Trigger.REJECTED, playbook, now, actor, said, rule_id=code)]
     values: dict[str, Any] = {"updated_at": now}
     if reason.recycle:
         rejected = _moved(state, moves[-1][0])
-        moves.append(_recycle_move(tx, rejected, playbook, now, actor, f"recycled: rejected as {reason.label_en}"))
+        moves.append(
+            _fixed_move(rejected, Trigger.RECYCLED, playbook, now, actor, f"recycled: rejected as {reason.label_en}")
+        )
         values.update(_recycled_values(state, playbook))
     _apply(tx, playbook, state, moves, values, now)
     return Feedback(lead_id, state.lead.key, tuple(m for m, _ in moves))
@@ -197,13 +206,13 @@ def advance(
         Trigger.WON: "deal won",
         Trigger.LOST: "deal lost",
     }[trigger] + (f" ({'; '.join(detail)})" if detail else "")
-    moves = [_fixed_move(tx, state, trigger, now, actor, reason, playbook_hash=playbook.hash)]
+    moves = [_fixed_move(state, trigger, playbook, now, actor, reason)]
     values: dict[str, Any] = {"updated_at": now}
     if trigger in (Trigger.WON, Trigger.LOST):
         _record_outcome(tx, state, trigger, moves[-1][0].at, now, actor, value, currency, lost_reason)
     if trigger == Trigger.LOST and playbook.sales.recycle_on_lost:
         lost = _moved(state, moves[-1][0])
-        moves.append(_recycle_move(tx, lost, playbook, now, actor, "recycled: the deal was lost"))
+        moves.append(_fixed_move(lost, Trigger.RECYCLED, playbook, now, actor, "recycled: the deal was lost"))
         values.update(_recycled_values(state, playbook))
     _apply(tx, playbook, state, moves, values, now)
     return Feedback(lead_id, state.lead.key, tuple(m for m, _ in moves))
@@ -259,12 +268,6 @@ def _moved(state: LeadState, move: StageChange) -> LeadState:
     return replace(state, stage=move.to_stage, stage_at=move.at)
 
 
-def _recycle_move(
-    tx: StoreTx, state: LeadState, playbook: Playbook, now: datetime, actor: str, reason: str
-) -> tuple[StageChange, dict[str, Any]]:
-    return _fixed_move(tx, state, Trigger.RECYCLED, now, actor, reason, playbook_hash=playbook.hash)
-
-
 def _recycled_values(state: LeadState, playbook: Playbook) -> dict[str, Any]:
     """Back with marketing: no rep, marketing's queue, counted as recycled, off suppression."""
     queue = playbook.routing.fallback if playbook.routing is not None else None
@@ -282,7 +285,7 @@ def _recycled_values(state: LeadState, playbook: Playbook) -> dict[str, Any]:
 def recycle(tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime, *, actor: str, reason: str) -> Feedback:
     """Send a lead with sales (rejected, SAL, SQL or lost) back to marketing."""
     state = _state(tx, lead_id)
-    move = _recycle_move(tx, state, playbook, now, actor, f"recycled: {reason}")
+    move = _fixed_move(state, Trigger.RECYCLED, playbook, now, actor, f"recycled: {reason}")
     _apply(tx, playbook, state, [move], {"updated_at": now, **_recycled_values(state, playbook)}, now)
     return Feedback(lead_id, state.lead.key, (move[0],))
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from leadrelay.domain.identity import lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.sla import ClockReading, SlaClock, clocks_for, policy_for, read
@@ -81,6 +82,24 @@ register_timer_handler("sla_warning", _fire(breach=False))
 register_timer_handler("sla_breach", _fire(breach=True))
 
 
+def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
+    """MQLs with a rep that got a touch activity since they were assigned (first-touch clock done)."""
+    if not playbook.sales.touch_types:
+        return set()
+    query = (
+        sa.select(leads.c.id)
+        .join(activities, activities.c.lead_id == leads.c.id)
+        .where(
+            leads.c.stage == Stage.MQL.value,
+            leads.c.owner_rep.is_not(None),
+            activities.c.type.in_(sorted(playbook.sales.touch_types)),
+            activities.c.occurred_at >= leads.c.assigned_at,
+        )
+        .distinct()
+    )
+    return set(tx.execute(query).scalars())
+
+
 @dataclass(frozen=True, slots=True)
 class SlaRow:
     lead_id: int
@@ -120,25 +139,19 @@ def sla_rows(tx: StoreTx, playbook: Playbook, now: datetime, *, everything: bool
         leads.c.level,
     ).where(leads.c.stage == Stage.MQL.value, leads.c.owner_rep.is_not(None), leads.c.assigned_at.is_not(None))
     rows = list(tx.execute(query))
+    touched = _touched_since_assignment(tx, playbook)
     out: list[SlaRow] = []
-    touched: dict[datetime, set[int]] = {}
     for row in rows:
         department = playbook.routing.departments.get(row.owner_department)
         policy = policy_for(playbook.sla, row.owner_department, row.level)
         if department is None or department.calendar is None or policy is None:
             continue
         for clock in clocks_for(policy, department.calendar, row.assigned_at):
-            if clock.kind == "touch":
-                done = touched.get(row.assigned_at)
-                if done is None:
-                    done = touched[row.assigned_at] = touched_since(
-                        tx, playbook, [r.id for r in rows if r.assigned_at == row.assigned_at], row.assigned_at
-                    )
-                if row.id in done:
-                    continue
+            if clock.kind == "touch" and row.id in touched:
+                continue
             reading = read(clock, department.calendar, now)
             if everything or reading.state != "ok":
-                key = row.email or f"id:{row.external_id}"
+                key = lead_key(row.email, row.external_id)
                 out.append(SlaRow(row.id, key, row.owner_rep, row.owner_department, policy.id, clock, reading))
     out.sort(key=lambda r: (r.clock.due_at, r.lead))
     return out

@@ -501,43 +501,29 @@ def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
         errors.print(f"rejected rows written to {rejects}", markup=False, highlight=False)
 
 
-@import_app.command("leads")
-def import_leads(
-    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
-    mapping: MappingOpt = "leadrelay",
-    encoding: EncodingOpt = None,
-    rejects: RejectsOpt = None,
-    batch_size: BatchOpt = 5000,
-    timezone: TimezoneOpt = None,
-) -> None:
-    """Add or update leads from a file; bad rows go to the rejects file, good ones are kept."""
-    _import("leads", file, mapping, encoding, rejects, batch_size, timezone)
+FileArg = Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")]
 
 
-@import_app.command("activities")
-def import_activities(
-    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
-    mapping: MappingOpt = "leadrelay",
-    encoding: EncodingOpt = None,
-    rejects: RejectsOpt = None,
-    batch_size: BatchOpt = 5000,
-    timezone: TimezoneOpt = None,
-) -> None:
-    """Record activities from a file (re-importing is safe); bad rows go to the rejects file."""
-    _import("activities", file, mapping, encoding, rejects, batch_size, timezone)
+def _import_command(kind: importing.Kind, summary: str) -> None:
+    """``leadrelay import KIND``: the same options for every kind of record."""
+
+    def command(
+        file: FileArg,
+        mapping: MappingOpt = "leadrelay",
+        encoding: EncodingOpt = None,
+        rejects: RejectsOpt = None,
+        batch_size: BatchOpt = 5000,
+        timezone: TimezoneOpt = None,
+    ) -> None:
+        _import(kind, file, mapping, encoding, rejects, batch_size, timezone)
+
+    command.__doc__ = summary
+    import_app.command(kind)(command)
 
 
-@import_app.command("outcomes")
-def import_outcomes(
-    file: Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")],
-    mapping: MappingOpt = "leadrelay",
-    encoding: EncodingOpt = None,
-    rejects: RejectsOpt = None,
-    batch_size: BatchOpt = 5000,
-    timezone: TimezoneOpt = None,
-) -> None:
-    """Record closed deals (won or lost) from a CRM export; each moves its lead to Won or Lost."""
-    _import("outcomes", file, mapping, encoding, rejects, batch_size, timezone)
+_import_command("leads", "Add or update leads from a file; bad rows go to the rejects file, good ones are kept.")
+_import_command("activities", "Record activities from a file (re-importing is safe); bad rows go to the rejects file.")
+_import_command("outcomes", "Record closed deals (won or lost) from a CRM export; each moves its lead to Won or Lost.")
 
 
 def _finish(result: BatchResult) -> None:
