@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadrelay.store.scratch import fresh_database
+from leadrelay.adapters.store.scratch import fresh_database
 
 
 @contextmanager

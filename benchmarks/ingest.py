@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from _shared import machine, publish
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.store.scratch import fresh_database
-from leadrelay.store.tables import leads
+from leadrelay.adapters.store.scratch import fresh_database
+from leadrelay.adapters.store.tables import leads
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 #: (type, properties, weight): a marketing stream is mostly e-mail and web, a little is events and

@@ -27,12 +27,12 @@ from typing import Any
 
 from _shared import database, machine, publish
 
-from leadrelay.clock import SystemClock
-from leadrelay.notify.delivery import Senders
-from leadrelay.outbox import Message, enqueue
-from leadrelay.playbook.loader import default_playbook_path, load_playbook
-from leadrelay.store.sql_store import SqlStore
-from leadrelay.worker import Worker, WorkerSettings
+from leadrelay.adapters.clock import SystemClock
+from leadrelay.adapters.notify.delivery import Senders
+from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook
+from leadrelay.adapters.store.outbox import Message, enqueue
+from leadrelay.adapters.store.sql_store import SqlStore
+from leadrelay.entrypoints.worker import Worker, WorkerSettings
 
 
 def receive(port: int) -> None:

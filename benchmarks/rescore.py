@@ -26,10 +26,10 @@ import numpy as np
 from _shared import in_fresh_process, machine, publish
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.store.bulk_io import read_activities, read_campaigns, read_leads
+from leadrelay.adapters.store.scratch import fresh_database
 from leadrelay.bulk.engine import BulkEngine, Signatures, fields_read, to_us
-from leadrelay.rescore import CHUNK_LEADS
-from leadrelay.store.bulk_io import read_activities, read_campaigns, read_leads
-from leadrelay.store.scratch import fresh_database
+from leadrelay.services.rescore import CHUNK_LEADS
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 TYPES = [

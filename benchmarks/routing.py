@@ -33,8 +33,8 @@ import sqlalchemy as sa
 from _shared import in_fresh_process, machine, publish
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.geo import PREFECTURES
-from leadrelay.store.scratch import fresh_database
+from leadrelay.adapters.geo import PREFECTURES
+from leadrelay.adapters.store.scratch import fresh_database
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # a Wednesday in Tokyo: every rep works
 GOAL_PER_S = 20_000

@@ -30,12 +30,12 @@ from typing import Any
 import sqlalchemy as sa
 from _shared import database, machine, publish
 
-from leadrelay.clock import SystemClock
+from leadrelay.adapters.clock import SystemClock
+from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook
+from leadrelay.adapters.store.outbox import Timer, schedule
+from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.domain.playbook import Playbook
-from leadrelay.outbox import Timer, schedule
-from leadrelay.playbook.loader import default_playbook_path, load_playbook
-from leadrelay.store.sql_store import SqlStore, StoreTx
-from leadrelay.worker import Worker, WorkerSettings
+from leadrelay.entrypoints.worker import Worker, WorkerSettings
 
 
 class NoDeliveries:

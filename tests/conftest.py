@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from leadrelay.store.scratch import scratch_database
+from leadrelay.adapters.store.scratch import scratch_database
 
 PG_ENV = "LEADRELAY_TEST_POSTGRES_URL"
 JST = timezone(timedelta(hours=9), "JST")

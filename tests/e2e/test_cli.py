@@ -158,7 +158,7 @@ def test_import_of_a_missing_file_says_so(db: Path, tmp_path: Path) -> None:
 
 
 def test_playbook_validate_accepts_the_default_and_names_line_and_rule_of_an_error(tmp_path: Path) -> None:
-    from leadrelay.playbook.loader import default_playbook_path
+    from leadrelay.adapters.playbook.loader import default_playbook_path
 
     ok = run("playbook", "validate", str(default_playbook_path()))
     assert ok.returncode == 0 and "playbook is valid" in ok.stdout

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from leadrelay.outbox import Message, Timer, enqueue, schedule
-from leadrelay.store.sql_store import SqlStore
+from leadrelay.adapters.store.outbox import Message, Timer, enqueue, schedule
+from leadrelay.adapters.store.sql_store import SqlStore
 from tests.e2e.timer_plugin import EFFECTS_TABLE
 from tests.receivers import webhook_receiver
 

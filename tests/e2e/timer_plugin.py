@@ -10,10 +10,10 @@ import os
 import time
 from datetime import datetime
 
+from leadrelay.adapters.store.outbox import Timer
+from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.domain.playbook import Playbook
-from leadrelay.outbox import Timer
-from leadrelay.store.sql_store import StoreTx
-from leadrelay.worker import timer_handler
+from leadrelay.entrypoints.worker import timer_handler
 
 EFFECTS_TABLE = "CREATE TABLE timer_effects (timer_key VARCHAR(200) NOT NULL, worker VARCHAR(120) NOT NULL)"
 

@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.demo.runner import demo_records
-from leadrelay.demo.synthetic import generate
-from leadrelay.store.tables import leads, transitions
+from leadrelay.adapters.store.tables import leads, transitions
+from leadrelay.entrypoints.demo.runner import demo_records
+from leadrelay.entrypoints.demo.synthetic import generate
 from tests.conftest import NOW
 
 _LEAD_COLUMNS = (

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.notify.delivery import Senders
-from leadrelay.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from leadrelay.outbox import Backoff, Message, claim_messages, enqueue
-from leadrelay.worker import Worker, WorkerSettings
+from leadrelay.adapters.notify.delivery import Senders
+from leadrelay.adapters.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from leadrelay.adapters.store.outbox import Backoff, Message, claim_messages, enqueue
+from leadrelay.entrypoints.worker import Worker, WorkerSettings
 from tests.conftest import NOW
 from tests.receivers import free_port, smtp_server, webhook_receiver
 
@@ -153,7 +153,7 @@ def test_a_receiver_that_is_down_then_up_gets_the_message_once(relay: LeadRelay)
 
 def test_after_the_last_attempt_the_failure_is_visible_and_a_retry_sends_it(relay: LeadRelay) -> None:
 
-    from leadrelay.outbox import outbox_rows, retry_failed
+    from leadrelay.adapters.store.outbox import outbox_rows, retry_failed
 
     with webhook_receiver([500] * 4) as receiver:
         put(relay, webhook("m1", url=receiver.url))

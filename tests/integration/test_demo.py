@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.demo.runner import demo_records, run_demo
-from leadrelay.demo.synthetic import generate
+from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook
+from leadrelay.adapters.records import parse_activity, parse_lead
 from leadrelay.domain.evaluation import assess, derive_moves, sort_activities
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.model import Account, Activity
-from leadrelay.intake import parse_activity, parse_lead
-from leadrelay.playbook.loader import default_playbook_path, load_playbook
+from leadrelay.entrypoints.demo.runner import demo_records, run_demo
+from leadrelay.entrypoints.demo.synthetic import generate
 from tests.conftest import NOW
 
 SIZE = {"seed": 11, "people": 500, "companies": 60, "days": 90}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.feedback import FeedbackError
+from leadrelay.services.sales import FeedbackError
 from tests.conftest import NOW
 from tests.integration.test_routing import hand_raise, playbook_file
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.importing import fingerprint
+from leadrelay.services.imports import fingerprint
 from tests.conftest import NOW
 
 

@@ -283,7 +283,7 @@ def test_summary_counts_mqls_of_this_week_only(relay: LeadRelay) -> None:
 
 
 def test_a_new_playbook_never_rewrites_decisions_made_under_the_old_one(relay: LeadRelay, tmp_path: Any) -> None:
-    from leadrelay.playbook.loader import default_playbook_path
+    from leadrelay.adapters.playbook.loader import default_playbook_path
 
     relay.add_leads([sato_profile()])
     relay.record_activities(journey()[:5])

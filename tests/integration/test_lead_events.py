@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.store.tables import outbox
+from leadrelay.adapters.store.tables import outbox
 from tests.conftest import NOW
 
 LEAD = "k.sato@sakura-mfg.co.jp"

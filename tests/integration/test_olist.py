@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.importing import RejectsWriter, load_mapping, open_source, prepare, run_import
-from leadrelay.services import BatchResult
-from leadrelay.store.tables import activities, leads, outcomes
+from leadrelay.adapters.store.tables import activities, leads, outcomes
+from leadrelay.services.imports import RejectsWriter, load_mapping, open_source, prepare, run_import
+from leadrelay.services.intake import BatchResult
 from tests.conftest import NOW
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,12 +10,21 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.services.notifications import NotificationContext, notify
+from leadrelay.adapters.store.outbox import (
+    Backoff,
+    Delivery,
+    Message,
+    OutboxMessage,
+    Timer,
+    cancel_timers,
+    enqueue,
+    schedule,
+)
+from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.tables import timers
 from leadrelay.domain.playbook import Playbook
-from leadrelay.notify import NotificationContext, notify
-from leadrelay.outbox import Backoff, Delivery, Message, OutboxMessage, Timer, cancel_timers, enqueue, schedule
-from leadrelay.store.sql_store import StoreTx
-from leadrelay.store.tables import timers
-from leadrelay.worker import Worker, WorkerSettings
+from leadrelay.entrypoints.worker import Worker, WorkerSettings
 from tests.conftest import NOW
 
 

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.demo.runner import run_demo
+from leadrelay.adapters.playbook.loader import default_playbook_path
+from leadrelay.adapters.store.tables import leads, transitions
 from leadrelay.domain.evaluation import assess
-from leadrelay.playbook.loader import default_playbook_path
-from leadrelay.store.tables import leads, transitions
+from leadrelay.entrypoints.demo.runner import run_demo
 from tests.conftest import NOW
 
 SIZE = {"seed": 3, "people": 400, "companies": 50, "days": 90}

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.handoff import RoutingUnavailable
-from leadrelay.store.tables import leads, routing_decisions
+from leadrelay.adapters.store.tables import leads, routing_decisions
+from leadrelay.services.routing import RoutingUnavailable
 from tests.conftest import NOW
 
 PLAYBOOK_ROUTING = """
@@ -38,7 +38,7 @@ routing:
 
 
 def playbook_file(tmp_path: Path, capacity: int = 100) -> Path:
-    from leadrelay.playbook.loader import default_playbook_path
+    from leadrelay.adapters.playbook.loader import default_playbook_path
 
     text = default_playbook_path().read_text(encoding="utf-8")
     text = text[: text.index("\nrouting:")] + PLAYBOOK_ROUTING.replace("CAP", str(capacity))
@@ -188,7 +188,7 @@ def test_after_a_playbook_change_rerouting_changes_owners_only_when_asked(relay:
 
 
 def test_a_playbook_without_routing_says_so(db_url: str, tmp_path: Path) -> None:
-    from leadrelay.playbook.loader import default_playbook_path
+    from leadrelay.adapters.playbook.loader import default_playbook_path
 
     text = default_playbook_path().read_text(encoding="utf-8")
     path = tmp_path / "no-routing.yaml"

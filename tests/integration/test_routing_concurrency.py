@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.store.tables import leads, routing_decisions
+from leadrelay.adapters.store.tables import leads, routing_decisions
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.postgres

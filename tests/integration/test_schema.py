@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from leadrelay.store.schema import alembic_config, create_db_engine, current_revision, migrate
-from leadrelay.store.tables import metadata
+from leadrelay.adapters.store.schema import alembic_config, create_db_engine, current_revision, migrate
+from leadrelay.adapters.store.tables import metadata
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import leadrelay.sla  # noqa: F401  (registers the SLA timer handlers)
+import leadrelay.services.sla  # noqa: F401  (registers the SLA timer handlers)
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.store.tables import outbox, routing_decisions, timers
+from leadrelay.adapters.store.tables import outbox, routing_decisions, timers
 from tests.conftest import JST
 from tests.integration.test_outbox import make_worker
 from tests.integration.test_routing import PLAYBOOK_ROUTING
@@ -41,7 +41,7 @@ notifications:
 
 
 def playbook(tmp_path: Path, on_breach: str) -> Path:
-    from leadrelay.playbook.loader import default_playbook_path
+    from leadrelay.adapters.playbook.loader import default_playbook_path
 
     text = default_playbook_path().read_text(encoding="utf-8")
     routing = PLAYBOOK_ROUTING.replace("CAP", "50")

@@ -12,15 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook, parse_playbook
+from leadrelay.adapters.records import parse_activity, parse_lead
 from leadrelay.bulk.engine import BulkResult, assess_many
-from leadrelay.demo.runner import demo_records
-from leadrelay.demo.synthetic import generate
 from leadrelay.domain.conditions import Facts
 from leadrelay.domain.evaluation import assess, sort_activities
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.domain.playbook import Playbook
-from leadrelay.intake import parse_activity, parse_lead
-from leadrelay.playbook.loader import default_playbook_path, load_playbook, parse_playbook
+from leadrelay.entrypoints.demo.runner import demo_records
+from leadrelay.entrypoints.demo.synthetic import generate
 from tests.conftest import NOW
 
 Case = tuple[Lead, Account | None, Sequence[Activity]]

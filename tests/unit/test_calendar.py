@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadrelay.calendars import UnknownRegion, country_holidays
+from leadrelay.adapters.calendars import UnknownRegion, country_holidays
 from leadrelay.domain.calendar import BusinessCalendar, CalendarError, Closure, MonthDay, Span
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from leadrelay.adapters.playbook.loader import PlaybookError, default_playbook_path, load_playbook, parse_playbook
 from leadrelay.domain.calendar import Span
-from leadrelay.playbook.loader import PlaybookError, default_playbook_path, load_playbook, parse_playbook
 
 HEADER = "id: test\nname: Calendar test\nversion: '1'\n"
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook, parse_playbook
 from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves, sort_activities
 from leadrelay.domain.lifecycle import Stage, Trigger
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.domain.playbook import Playbook
-from leadrelay.playbook.loader import default_playbook_path, load_playbook, parse_playbook
 from tests.conftest import JST, NOW
 
 

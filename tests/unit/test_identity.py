@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from leadrelay.adapters.playbook.loader import free_mail_domains
 from leadrelay.domain.identity import (
     InvalidEmail,
     account_domain,
@@ -11,7 +12,6 @@ from leadrelay.domain.identity import (
     normalise_domain,
     normalise_email,
 )
-from leadrelay.playbook.loader import free_mail_domains
 
 FREE_MAIL = frozenset({"gmail.com", "yahoo.co.jp", "outlook.jp"})
 

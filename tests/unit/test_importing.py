@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from leadrelay.importing import (
+from leadrelay.adapters.records import InputError
+from leadrelay.services.imports import (
     ImportFileError,
     Mapping,
     builtin_mappings,
@@ -16,7 +17,6 @@ from leadrelay.importing import (
     parse_mapping,
     sniff_delimiter,
 )
-from leadrelay.intake import InputError
 
 
 def rows(path: Path, encoding: str | None = None) -> list[tuple[int, object]]:
@@ -295,7 +295,7 @@ def test_parquet_rows_are_numbered_from_one_and_keep_their_types(tmp_path: Path)
 
 
 def test_parquet_is_read_in_record_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import leadrelay.importing as importing
+    import leadrelay.services.imports as importing
 
     monkeypatch.setattr(importing, "PARQUET_BATCH_ROWS", 7)
     path = tmp_path / "many.pq"
@@ -310,7 +310,7 @@ def test_parquet_is_read_in_record_batches(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_parquet_checks_required_columns_like_csv(tmp_path: Path) -> None:
-    from leadrelay.importing import prepare
+    from leadrelay.services.imports import prepare
 
     path = tmp_path / "no-email.parquet"
     write_parquet(path, {"Name": ["x"]})

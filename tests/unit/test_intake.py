@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from leadrelay.domain.model import ACTIVITY_TYPES
-from leadrelay.intake import (
+from leadrelay.adapters.records import (
     FUTURE_TOLERANCE,
     InputError,
     activity_key,
@@ -16,6 +15,7 @@ from leadrelay.intake import (
     parse_lead,
     parse_time,
 )
+from leadrelay.domain.model import ACTIVITY_TYPES
 from tests.conftest import JST, NOW
 
 TYPES = frozenset(ACTIVITY_TYPES)
@@ -335,7 +335,7 @@ def test_parse_lead_refuses_a_future_created_at() -> None:
 
 
 def test_a_lead_may_be_named_by_external_id_alone() -> None:
-    from leadrelay.intake import parse_lead
+    from leadrelay.adapters.records import parse_lead
 
     parsed = parse_lead({"external_id": " 0051 ", "source_channel": "social"})
     assert (parsed.lead.email, parsed.lead.external_id, parsed.key) == (None, "0051", "id:0051")
@@ -377,7 +377,7 @@ def outcome(**changes: Any) -> dict[str, Any]:
 def test_an_outcome_is_parsed_with_amount_currency_and_people() -> None:
     from decimal import Decimal
 
-    from leadrelay.intake import parse_outcome
+    from leadrelay.adapters.records import parse_outcome
 
     parsed = parse_outcome(outcome(outcome="WON", amount="1,200,000", currency="jpy", sdr="田中", sr="sr-3"), NOW)
     assert (parsed.outcome, parsed.amount, parsed.currency, parsed.sdr, parsed.lead_key) == (
@@ -405,7 +405,7 @@ def test_an_outcome_is_parsed_with_amount_currency_and_people() -> None:
     ],
 )
 def test_bad_outcomes_name_the_field(changes: dict[str, Any], message: str) -> None:
-    from leadrelay.intake import parse_outcome
+    from leadrelay.adapters.records import parse_outcome
 
     with pytest.raises(InputError) as caught:
         parse_outcome(outcome(**changes), NOW)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from leadrelay.adapters.notify.webhook import sign, verify_signature
+from leadrelay.adapters.playbook.loader import PlaybookError, default_playbook_path, parse_playbook
+from leadrelay.adapters.store.outbox import Backoff
 from leadrelay.domain.notifications import EventFacts, render
-from leadrelay.notify.webhook import sign, verify_signature
-from leadrelay.outbox import Backoff
-from leadrelay.playbook.loader import PlaybookError, default_playbook_path, parse_playbook
 
 JST = timezone(timedelta(hours=9))
 DEFAULT = default_playbook_path().read_text(encoding="utf-8")

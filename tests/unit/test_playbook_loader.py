@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from leadrelay.domain.conditions import Facts
-from leadrelay.domain.lifecycle import Stage
-from leadrelay.domain.model import Activity, Lead
-from leadrelay.playbook.loader import (
+from leadrelay.adapters.playbook.loader import (
     PlaybookError,
     default_playbook_path,
     load_playbook,
     parse_playbook,
     rule_ids,
 )
+from leadrelay.domain.conditions import Facts
+from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.model import Activity, Lead
 from tests.conftest import NOW
 
 HEADER = "id: test\nname: Loader test\nversion: '1'\n"

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadrelay.adapters.geo import PREFECTURES
+from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook
 from leadrelay.domain.conditions import ALWAYS, Facts, parse_condition
 from leadrelay.domain.model import Account, Lead
 from leadrelay.domain.routing import (
@@ -24,9 +26,7 @@ from leadrelay.domain.routing import (
     decide,
     priority_order,
 )
-from leadrelay.geo import PREFECTURES
-from leadrelay.handoff import place_of
-from leadrelay.playbook.loader import default_playbook_path, load_playbook
+from leadrelay.services.routing import place_of
 
 WEDNESDAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -275,7 +275,7 @@ BROKEN = [
 
 @pytest.mark.parametrize(("old", "new", "message"), BROKEN, ids=[b[2][:30] for b in BROKEN])
 def test_routing_mistakes_in_a_playbook_name_the_line(tmp_path: object, old: str, new: str, message: str) -> None:
-    from leadrelay.playbook.loader import PlaybookError, parse_playbook
+    from leadrelay.adapters.playbook.loader import PlaybookError, parse_playbook
 
     text = default_playbook_path().read_text(encoding="utf-8")
     assert old in text

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from leadrelay.adapters.playbook.loader import parse_playbook
 from leadrelay.domain.conditions import Facts
 from leadrelay.domain.evaluation import sort_activities
 from leadrelay.domain.model import Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.scoring import EngagementScore, count_points, engagement_at, score_fit, score_map
-from leadrelay.playbook.loader import parse_playbook
 from tests.conftest import JST, NOW
 
 HEADER = "id: test\nname: Scoring test\nversion: '1'\ntimezone: Asia/Tokyo\n"

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from ruamel.yaml import YAML
 
-from leadrelay.demo.synthetic import PERSONA_SHARES, PERSONAS, DemoData, generate
 from leadrelay.domain.model import ACTIVITY_TYPES, Account, Campaign, Lead
+from leadrelay.entrypoints.demo.synthetic import PERSONA_SHARES, PERSONAS, DemoData, generate
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=TOKYO)

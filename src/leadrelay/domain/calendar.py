@@ -2,7 +2,7 @@
 
 A :class:`BusinessCalendar` says when an office is open: a time zone, working weekdays, one or
 more working spans per day (09:00–12:00 and 13:00–18:00), public holidays (a predicate the caller
-injects, e.g. :func:`leadrelay.calendars.country_holidays`), yearly closures by month-day that may
+injects, e.g. :func:`leadrelay.adapters.calendars.country_holidays`), yearly closures by month-day that may
 wrap the year (12-29..01-03, 年末年始) and one-off closed dates. Pure: no clock, no packages.
 
 The API other modules use::

@@ -1,4 +1,4 @@
-"""The playbook as the engine sees it: validated, compiled rules. Built by ``leadrelay.playbook``."""
+"""The playbook as the engine sees it: validated, compiled rules. Built by ``leadrelay.adapters.playbook``."""
 
 from __future__ import annotations
 

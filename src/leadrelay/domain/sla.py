@@ -8,7 +8,7 @@ assigned to a rep, two clocks may run on the department's business calendar:
   connected call) within ``first_touch_within``.
 
 Each clock warns at ``warn_at`` of its time and is breached at its end. Pure functions of the
-policy, the calendar and the moments; the service (:mod:`leadrelay.sla`) stores the timers.
+policy, the calendar and the moments; the service (:mod:`leadrelay.services.sla`) stores the timers.
 """
 
 from __future__ import annotations

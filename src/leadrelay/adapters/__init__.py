@@ -1,0 +1,1 @@
+"""Adapters: the database, playbook files, input files and records, senders, calendars, places, the clock."""

@@ -1,0 +1,787 @@
+"""Loading a playbook: YAML → schema → compiled, checked :class:`~leadrelay.domain.playbook.Playbook`.
+
+Every error is a :class:`PlaybookError` naming the file, the line and the rule id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from leadrelay.adapters.calendars import UnknownRegion, country_holidays, normalise_region
+from leadrelay.adapters.geo import REGIONS, normalise_country, postal_range, prefecture
+from leadrelay.adapters.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
+from leadrelay.adapters.playbook.schema import CalendarDoc, DecayDoc, Label, PlaybookDoc, RepDoc, TerritoryDoc
+from leadrelay.domain.calendar import BusinessCalendar, CalendarError, Closure, MonthDay, Span, no_holidays
+from leadrelay.domain.conditions import (
+    ACTIVITY_SCOPE,
+    ALWAYS,
+    LEAD_SCOPE,
+    Condition,
+    ConditionError,
+    Facts,
+    activity_types_named,
+    compile_field,
+    fields_named,
+    parse_condition,
+    reads_history,
+)
+from leadrelay.domain.identity import is_free_mail, normalise_domain
+from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
+from leadrelay.domain.model import ACTIVITY_TYPES
+from leadrelay.domain.notifications import RECIPIENTS, Channel, NotificationRule, Notifications
+from leadrelay.domain.playbook import (
+    Cap,
+    Decay,
+    DisqualificationRule,
+    EngagementRule,
+    FitGate,
+    FitRule,
+    HandRaiserRule,
+    LevelRule,
+    MqlRule,
+    Playbook,
+    RejectReason,
+    SalesPolicy,
+)
+from leadrelay.domain.routing import (
+    WEEKDAYS,
+    Absence,
+    Department,
+    Manager,
+    Rep,
+    Routing,
+    RoutingRule,
+    Segment,
+    Territory,
+)
+from leadrelay.domain.sla import SlaPolicy
+
+Loc = tuple[str | int, ...]
+
+
+class PlaybookError(ValueError):
+    """A playbook that cannot be used. ``str()`` is one line: ``file:line: [rule id] message``."""
+
+    def __init__(self, source: str, line: int | None, rule_id: str | None, where: str, message: str) -> None:
+        self.source = source
+        self.line = line
+        self.rule_id = rule_id
+        self.where = where
+        self.message = message
+        place = f"{source}:{line}" if line else source
+        context = " ".join(part for part in (f"rule '{rule_id}'" if rule_id else "", where) if part)
+        super().__init__(f"{place}: {context}: {message}" if context else f"{place}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedPlaybook:
+    """A compiled playbook with the document it came from (for ``playbook show``)."""
+
+    playbook: Playbook
+    document: PlaybookDoc
+    text: str
+    source: str
+
+
+def free_mail_domains() -> frozenset[str]:
+    text = resources.files("leadrelay.data").joinpath("free_mail_domains.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def default_playbook_path() -> Path:
+    return Path(str(resources.files("leadrelay.data").joinpath("default_playbook.yaml")))
+
+
+def load_playbook(path: str | Path) -> LoadedPlaybook:
+    try:
+        text = read_text(Path(path))
+    except DocumentError as exc:
+        raise PlaybookError(str(path), None, None, "", exc.message) from None
+    return parse_playbook(text, str(path))
+
+
+def parse_playbook(text: str, source: str = "<playbook>") -> LoadedPlaybook:
+    try:
+        tree = parse_yaml(text)
+    except DocumentError as exc:
+        raise PlaybookError(source, exc.line, None, "", exc.message) from None
+    if not isinstance(tree, dict):
+        raise PlaybookError(
+            source, 1, None, "", "a playbook is a YAML mapping with id, name, version and rule sections"
+        )
+    try:
+        doc = PlaybookDoc.model_validate(plain(tree))
+    except ValidationError as exc:
+        problems = exc.errors()
+        # a misspelt key shows up as "unknown key" and as "missing": name the typo first
+        first = next((e for e in problems if e.get("type") == "extra_forbidden"), problems[0])
+        loc: Loc = tuple(first["loc"])
+        raise _error(source, tree, loc, _pydantic_message(first)) from None
+    builder = _Builder(source, tree, doc)
+    playbook = builder.build(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return LoadedPlaybook(playbook, doc, text, source)
+
+
+def _pydantic_message(error: Any) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see docs/playbook-reference.md)"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def _rule_id_at(tree: Any, loc: Loc) -> str | None:
+    node = tree
+    found: str | None = None
+    for step in loc:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            found = node["id"]
+    return found
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for step in loc:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _error(source: str, tree: Any, loc: Loc, message: str) -> PlaybookError:
+    return PlaybookError(source, line_of(tree, loc), _rule_id_at(tree, loc), _dotted(loc), message)
+
+
+class _Builder:
+    def __init__(self, source: str, tree: Any, doc: PlaybookDoc) -> None:
+        self.source = source
+        self.tree = tree
+        self.doc = doc
+        self.types = frozenset(ACTIVITY_TYPES) | frozenset(doc.activity_types)
+        self.ids: dict[str, Loc] = {}
+        self.calendars: dict[str, BusinessCalendar] = {}
+
+    def fail(self, loc: Loc, message: str) -> PlaybookError:
+        return _error(self.source, self.tree, loc, message)
+
+    def claim(self, rule_id: str, loc: Loc) -> None:
+        if rule_id in self.ids:
+            first = line_of(self.tree, self.ids[rule_id])
+            raise self.fail((*loc, "id"), f"rule id '{rule_id}' is used twice (first on line {first})")
+        self.ids[rule_id] = loc
+
+    def condition(self, data: Any, scope: str, loc: Loc) -> Condition:
+        try:
+            condition = parse_condition(data, scope, ())
+        except ConditionError as exc:
+            raise self.fail((*loc, *exc.path), exc.message) from None
+        for name in activity_types_named(condition):
+            self.check_type(name, loc)
+        return condition
+
+    def check_type(self, name: str, loc: Loc) -> None:
+        if name not in self.types:
+            raise self.fail(
+                loc,
+                f"unknown activity type '{name}' (declare it under activity_types, or use one of: {', '.join(sorted(self.types))})",
+            )
+
+    def types_of(self, value: str | list[str], loc: Loc) -> frozenset[str]:
+        names = [value] if isinstance(value, str) else value
+        if not names:
+            raise self.fail(loc, "name at least one activity type")
+        for name in names:
+            self.check_type(name, loc)
+        return frozenset(names)
+
+    def decay(self, doc: DecayDoc) -> Decay:
+        if doc.half_life_days is not None:
+            return Decay("half_life", doc.half_life_days)
+        if doc.window_days is not None:
+            return Decay("window", doc.window_days)
+        if doc.linear_days is not None:
+            return Decay("linear", doc.linear_days)
+        return Decay()
+
+    def static(self, condition: Condition, loc: Loc, what: str) -> None:
+        if reads_history(condition):
+            raise self.fail(
+                loc, f"{what} look at who the lead is (lead.*, account.*), not at scores, level or activities"
+            )
+
+    def build(self, digest: str) -> Playbook:
+        doc = self.doc
+        try:
+            zone = ZoneInfo(doc.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(("timezone",), f"unknown time zone '{doc.timezone}' (e.g. Asia/Tokyo, UTC)") from None
+        for i, calendar_doc in enumerate(doc.calendars):
+            loc: Loc = ("calendars", i)
+            if calendar_doc.id in self.calendars:
+                raise self.fail((*loc, "id"), f"calendar '{calendar_doc.id}' is declared twice")
+            self.calendars[calendar_doc.id] = self.calendar(calendar_doc, zone, loc)
+        labels = dict(DEFAULT_LABELS)
+        for key, label in doc.lifecycle.labels.items():
+            try:
+                stage = Stage(key)
+            except ValueError:
+                raise self.fail(
+                    ("lifecycle", "labels", key), f"unknown stage '{key}' (stages: {', '.join(s.value for s in Stage)})"
+                ) from None
+            labels[stage] = (label.en, label.ja or DEFAULT_LABELS[stage][1])
+
+        fit_rules = []
+        for i, fit_doc in enumerate(doc.fit.rules):
+            loc = ("fit", "rules", i)
+            self.claim(fit_doc.id, loc)
+            condition = self.condition(fit_doc.when, LEAD_SCOPE, (*loc, "when"))
+            self.static(condition, (*loc, "when"), "fit rules")
+            fit_rules.append(FitRule(fit_doc.id, fit_doc.label or fit_doc.id, fit_doc.points, condition))
+        gate_condition = self.condition(doc.fit.gate.when, LEAD_SCOPE, ("fit", "gate", "when"))
+        self.static(gate_condition, ("fit", "gate", "when"), "the fit gate's conditions")
+        gate = FitGate(doc.fit.gate.min_score, gate_condition)
+
+        engagement_rules = []
+        for i, rule_doc in enumerate(doc.engagement.rules):
+            loc = ("engagement", "rules", i)
+            self.claim(rule_doc.id, loc)
+            types = self.types_of(rule_doc.activity, (*loc, "activity"))
+            where = self.condition(rule_doc.where, ACTIVITY_SCOPE, (*loc, "where"))
+            unique_by = rule_doc.repeat.unique_by if rule_doc.repeat else None
+            unique_key: Callable[[Any], Any] | None = None
+            if unique_by is not None:
+                try:
+                    unique_key = compile_field(unique_by, ACTIVITY_SCOPE, ())
+                except ConditionError as exc:
+                    raise self.fail((*loc, "repeat", "unique_by"), exc.message) from None
+            engagement_rules.append(
+                EngagementRule(
+                    id=rule_doc.id,
+                    label=rule_doc.label or rule_doc.id,
+                    types=types,
+                    where=where,
+                    points=rule_doc.points,
+                    max_times=rule_doc.repeat.max_times if rule_doc.repeat else None,
+                    unique_by=unique_by,
+                    unique_key=unique_key,
+                    cap=Cap(rule_doc.cap.points, rule_doc.cap.per) if rule_doc.cap else None,
+                    decay=self.decay(rule_doc.decay) if rule_doc.decay else None,
+                )
+            )
+        by_type: dict[str, list[EngagementRule]] = {}
+        for rule in engagement_rules:
+            for name in rule.types:
+                by_type.setdefault(name, []).append(rule)
+
+        levels = []
+        seen_levels: dict[int, Loc] = {}
+        for i, level_doc in enumerate(doc.levels):
+            loc = ("levels", i)
+            self.claim(level_doc.id, loc)
+            if level_doc.level in seen_levels:
+                raise self.fail((*loc, "level"), f"level {level_doc.level} is declared twice")
+            seen_levels[level_doc.level] = loc
+            condition = self.condition(level_doc.when, LEAD_SCOPE, (*loc, "when"))
+            if "level" in fields_named(condition):
+                raise self.fail((*loc, "when"), "a level cannot depend on the level itself")
+            levels.append(
+                LevelRule(level_doc.level, level_doc.id, level_doc.label or level_doc.id, condition, level_doc.owner)
+            )
+        levels.sort(key=lambda r: r.level, reverse=True)
+
+        mql_rules = []
+        for i, mql_doc in enumerate(doc.mql.rules):
+            loc = ("mql", "rules", i)
+            self.claim(mql_doc.id, loc)
+            condition = self.condition(mql_doc.when, LEAD_SCOPE, (*loc, "when"))
+            if condition is ALWAYS:
+                raise self.fail((*loc, "when"), "an MQL rule needs a condition")
+            mql_rules.append(
+                MqlRule(mql_doc.id, mql_doc.label or mql_doc.id, condition, mql_doc.product, mql_doc.priority)
+            )
+
+        hand_raisers = []
+        for i, hr_doc in enumerate(doc.hand_raisers.rules):
+            loc = ("hand_raisers", "rules", i)
+            self.claim(hr_doc.id, loc)
+            types = self.types_of(hr_doc.activity, (*loc, "activity"))
+            where = self.condition(hr_doc.where, ACTIVITY_SCOPE, (*loc, "where"))
+            hand_raisers.append(HandRaiserRule(hr_doc.id, hr_doc.label or hr_doc.id, types, where))
+
+        routing = self.routing()
+        free_mail = free_mail_domains()
+        if doc.disqualification.free_mail is not None:
+            free_mail |= frozenset(normalise_domain(d) for d in doc.disqualification.free_mail.extra_domains)
+        return Playbook(
+            id=doc.id,
+            name=doc.name,
+            version=doc.version,
+            hash=digest,
+            timezone=zone,
+            activity_types=self.types,
+            fit_rules=tuple(fit_rules),
+            fit_gate=gate,
+            engagement_rules=tuple(engagement_rules),
+            decay=self.decay(doc.engagement.decay),
+            window_days=doc.engagement.window_days,
+            disqualifications=tuple(self.disqualifications()),
+            levels=tuple(levels),
+            mql_rules=tuple(mql_rules),
+            hand_raisers=tuple(hand_raisers),
+            hand_raisers_bypass_fit_gate=doc.hand_raisers.bypass_fit_gate,
+            stage_labels=labels,
+            free_mail=free_mail,
+            rules_by_type={k: tuple(v) for k, v in by_type.items()},
+            routing=routing,
+            sales=self.sales(),
+            sla=self.sla(routing),
+            calendars=dict(self.calendars),
+            notifications=self.notifications(routing),
+        )
+
+    def sla(self, routing: Routing | None) -> tuple[SlaPolicy, ...]:
+        policies = []
+        for i, doc in enumerate(self.doc.sla.policies):
+            loc: Loc = ("sla", "policies", i)
+            self.claim(doc.id, loc)
+            if routing is None:
+                raise self.fail(loc, "SLA policies need a routing section (they time the reps routing assigns)")
+            for j, name in enumerate(doc.departments):
+                department = routing.departments.get(name)
+                if department is None:
+                    raise self.fail(
+                        (*loc, "departments", j),
+                        f"unknown department '{name}' (declared: {', '.join(routing.departments)})",
+                    )
+            covered = [routing.departments[n] for n in doc.departments] or list(routing.departments.values())
+            for department in covered:
+                if department.reps and department.calendar is None:
+                    raise self.fail(
+                        loc,
+                        f"department '{department.id}' has no business calendar for its SLA clocks"
+                        " (declare one under calendars)",
+                    )
+            policies.append(
+                SlaPolicy(
+                    id=doc.id,
+                    label=doc.label or doc.id,
+                    departments=frozenset(doc.departments),
+                    levels=frozenset(doc.levels),
+                    accept_within=timedelta(hours=doc.accept_within_hours) if doc.accept_within_hours else None,
+                    first_touch_within=timedelta(hours=doc.first_touch_within_hours)
+                    if doc.first_touch_within_hours
+                    else None,
+                    warn_at=doc.warn_at,
+                    on_breach=doc.on_breach,
+                )
+            )
+        return tuple(policies)
+
+    def sales(self) -> SalesPolicy:
+        doc = self.doc.sales
+        reasons: dict[str, RejectReason] = {}
+        for i, reason in enumerate(doc.reject_reasons):
+            if reason.code in reasons:
+                raise self.fail(("sales", "reject_reasons", i, "code"), f"reason '{reason.code}' is listed twice")
+            label = reason.label
+            if isinstance(label, Label):
+                en, ja = label.en, label.ja or label.en
+            else:
+                en = ja = label or reason.code
+            reasons[reason.code] = RejectReason(reason.code, en, ja, reason.recycle, reason.needs_text)
+        if not reasons:
+            raise self.fail(("sales", "reject_reasons"), "list at least one reason sales may give for a rejection")
+        for i, name in enumerate(doc.touch_types):
+            self.check_type(name, ("sales", "touch_types", i))
+        key_pages = self.condition(doc.key_pages, ACTIVITY_SCOPE, ("sales", "key_pages")) if doc.key_pages else None
+        return SalesPolicy(
+            reasons, doc.recycle.inactive_days, doc.recycle.on_lost, frozenset(doc.touch_types), key_pages
+        )
+
+    # --- calendars ----------------------------------------------------------------------
+
+    def calendar(self, doc: CalendarDoc, playbook_zone: ZoneInfo, loc: Loc) -> BusinessCalendar:
+        zone = playbook_zone
+        if doc.timezone is not None:
+            try:
+                zone = ZoneInfo(doc.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise self.fail(
+                    (*loc, "timezone"), f"unknown time zone '{doc.timezone}' (e.g. Asia/Tokyo, America/New_York)"
+                ) from None
+        if isinstance(doc.hours, str):  # "09:00-12:00, 13:00-18:00"
+            texts: list[tuple[str, Loc]] = [(doc.hours, (*loc, "hours"))]
+        else:
+            texts = [(text, (*loc, "hours", j)) for j, text in enumerate(doc.hours)]
+        if not texts:
+            raise self.fail((*loc, "hours"), "name at least one span of working hours, e.g. 09:00-18:00")
+        spans = []
+        for text, span_loc in texts:
+            for part in text.split(","):
+                try:
+                    spans.append(Span.parse(part))
+                except CalendarError as exc:
+                    raise self.fail(span_loc, str(exc)) from None
+        if not doc.working_days:
+            raise self.fail((*loc, "working_days"), "name at least one working day, e.g. [mon, tue, wed, thu, fri]")
+        for j, region in enumerate(doc.holidays):
+            try:
+                normalise_region(region)
+            except UnknownRegion as exc:
+                raise self.fail((*loc, "holidays", j), str(exc)) from None
+        closures = []
+        for j, closure_doc in enumerate(doc.closures):
+            ends = []
+            for key, value in (("from", closure_doc.starts), ("to", closure_doc.ends)):
+                if not isinstance(value, str):
+                    raise self.fail(
+                        (*loc, "closures", j, key),
+                        f"'{value}' is a date; a closure repeats every year, so give a month-day like 12-29 "
+                        "(one-off days go under closed_dates)",
+                    )
+                try:
+                    ends.append(MonthDay.parse(value))
+                except CalendarError as exc:
+                    raise self.fail((*loc, "closures", j, key), str(exc)) from None
+            closures.append(Closure(ends[0], ends[1], closure_doc.note))
+        holidays = country_holidays(doc.holidays) if doc.holidays else None
+        try:
+            return BusinessCalendar(
+                id=doc.id,
+                timezone=zone,
+                working_days=frozenset(WEEKDAYS.index(d) for d in doc.working_days),
+                spans=tuple(spans),
+                holidays=holidays if holidays is not None else no_holidays,
+                holiday_source=holidays.label if holidays is not None else "",
+                closures=tuple(closures),
+                closed_dates=frozenset(doc.closed_dates),
+                label=doc.label or "",
+            )
+        except CalendarError as exc:
+            raise self.fail((*loc, "hours"), str(exc).replace(f"calendar '{doc.id}': ", "")) from None
+
+    # --- routing ------------------------------------------------------------------------
+
+    def routing(self) -> Routing | None:
+        doc = self.doc.routing
+        if doc is None:
+            return None
+        base: Loc = ("routing",)
+        open_stages = set()
+        for i, name in enumerate(doc.open_stages):
+            try:
+                open_stages.add(Stage(name))
+            except ValueError:
+                raise self.fail(
+                    (*base, "open_stages", i), f"unknown stage '{name}' (stages: {', '.join(s.value for s in Stage)})"
+                ) from None
+        departments: dict[str, Department] = {}
+        reps: dict[str, Rep] = {}
+        rep_locs: dict[str, Loc] = {}
+        for i, dep_doc in enumerate(doc.departments):
+            loc: Loc = (*base, "departments", i)
+            if dep_doc.id in departments:
+                raise self.fail((*loc, "id"), f"department '{dep_doc.id}' is declared twice")
+            label = dep_doc.label
+            if isinstance(label, Label):
+                label_en, label_ja = label.en, label.ja or label.en
+            else:
+                label_en = label_ja = label or dep_doc.id
+            for j, rep_doc in enumerate(dep_doc.reps):
+                rep_loc: Loc = (*loc, "reps", j)
+                if rep_doc.id in reps:
+                    first = line_of(self.tree, rep_locs[rep_doc.id])
+                    raise self.fail((*rep_loc, "id"), f"rep '{rep_doc.id}' is declared twice (first on line {first})")
+                rep_locs[rep_doc.id] = rep_loc
+                reps[rep_doc.id] = self.rep(rep_doc, dep_doc.id, rep_loc)
+            manager = dep_doc.manager
+            calendar = next(iter(self.calendars.values()), None)
+            if dep_doc.calendar is not None:
+                calendar = self.calendars.get(dep_doc.calendar)
+                if calendar is None:
+                    declared = ", ".join(self.calendars) or "none; declare them under calendars"
+                    raise self.fail((*loc, "calendar"), f"unknown calendar '{dep_doc.calendar}' (declared: {declared})")
+            departments[dep_doc.id] = Department(
+                dep_doc.id,
+                label_en,
+                label_ja,
+                tuple(r.id for r in dep_doc.reps),
+                Manager(manager.name, manager.email.strip().casefold() if manager.email else None, manager.lang)
+                if manager
+                else None,
+                calendar,
+            )
+        if doc.fallback not in departments:
+            raise self.fail(
+                (*base, "fallback"), f"unknown department '{doc.fallback}' (declared: {', '.join(departments)})"
+            )
+        rules = []
+        for i, rule_doc in enumerate(doc.rules):
+            loc = (*base, "rules", i)
+            self.claim(rule_doc.id, loc)
+            department = departments.get(rule_doc.department)
+            if department is None:
+                raise self.fail(
+                    (*loc, "department"),
+                    f"unknown department '{rule_doc.department}' (declared: {', '.join(departments)})",
+                )
+            if not department.reps:
+                raise self.fail((*loc, "department"), f"department '{department.id}' has no reps to route to")
+            needs = {"territory": "territory", "segment": "segment", "named_account": "named_accounts"}
+            if rule_doc.strategy in needs and rule_doc.strategy != "named_account":
+                attribute = needs[rule_doc.strategy]
+                if not any(getattr(reps[r], attribute) is not None for r in department.reps):
+                    raise self.fail(
+                        (*loc, "strategy"),
+                        f"strategy {rule_doc.strategy} needs reps with a {attribute} in department '{department.id}'",
+                    )
+            condition = self.condition(rule_doc.when, LEAD_SCOPE, (*loc, "when"))
+            territory = self.territory(rule_doc.territory, (*loc, "territory")) if rule_doc.territory else None
+            rules.append(
+                RoutingRule(
+                    rule_doc.id,
+                    rule_doc.label or rule_doc.id,
+                    condition,
+                    department.id,
+                    rule_doc.strategy,
+                    territory,
+                )
+            )
+        return Routing(departments, reps, tuple(rules), doc.fallback, frozenset(open_stages))
+
+    # --- notifications ------------------------------------------------------------------
+
+    def notifications(self, routing: Routing | None) -> Notifications | None:
+        doc = self.doc.notifications
+        if doc is None:
+            return None
+        base: Loc = ("notifications",)
+        channels: dict[str, Channel] = {}
+        for i, ch in enumerate(doc.channels):
+            loc: Loc = (*base, "channels", i)
+            if ch.id in channels:
+                raise self.fail((*loc, "id"), f"channel '{ch.id}' is declared twice")
+            if ch.kind == "webhook":
+                if ch.format is None:
+                    raise self.fail(loc, "a webhook channel needs a format: chat or signed")
+                if (ch.url is None) == (ch.url_env is None):
+                    raise self.fail(loc, "a webhook channel needs either url or url_env (the variable holding the URL)")
+                if ch.url is not None and not ch.url.startswith(("http://", "https://")):
+                    raise self.fail((*loc, "url"), f"not an http(s) URL: {ch.url}")
+                if ch.format == "signed" and ch.secret_env is None:
+                    raise self.fail(loc, "a signed webhook needs secret_env (the variable holding the HMAC secret)")
+                if ch.to:
+                    raise self.fail((*loc, "to"), "'to' lists e-mail addresses; a webhook sends to its URL")
+            else:
+                for key in ("format", "url", "url_env", "secret_env"):
+                    if getattr(ch, key) is not None:
+                        raise self.fail((*loc, key), f"'{key}' is for webhook channels, not e-mail")
+                for j, address in enumerate(ch.to):
+                    if "@" not in address.strip()[1:-1]:
+                        raise self.fail((*loc, "to", j), f"not an e-mail address: {address}")
+            channels[ch.id] = Channel(
+                ch.id,
+                ch.kind,
+                ch.format,
+                ch.url,
+                ch.url_env,
+                ch.secret_env,
+                tuple(a.strip().casefold() for a in ch.to),
+                ch.lang,
+            )
+        departments = set(routing.departments) if routing else set()
+        rules = []
+        for i, rule_doc in enumerate(doc.rules):
+            loc = (*base, "rules", i)
+            self.claim(rule_doc.id, loc)
+            if not rule_doc.channels:
+                raise self.fail((*loc, "channels"), "name at least one channel")
+            for j, name in enumerate(rule_doc.channels):
+                if name not in channels:
+                    raise self.fail(
+                        (*loc, "channels", j), f"unknown channel '{name}' (declared: {', '.join(channels) or 'none'})"
+                    )
+            for j, name in enumerate(rule_doc.to):
+                if name not in RECIPIENTS and name not in departments:
+                    known = ", ".join([*RECIPIENTS, *sorted(departments)])
+                    raise self.fail(
+                        (*loc, "to", j), f"unknown recipient '{name}' (rep, manager, owner or a department: {known})"
+                    )
+            for j, name in enumerate(rule_doc.channels):
+                channel = channels[name]
+                if channel.kind == "email" and not rule_doc.to and not channel.to:
+                    raise self.fail(
+                        (*loc, "channels", j),
+                        f"e-mail channel '{name}' has nobody to write to: give the rule 'to' or the channel 'to'",
+                    )
+            rules.append(NotificationRule(rule_doc.id, rule_doc.event, tuple(rule_doc.to), tuple(rule_doc.channels)))
+        return Notifications(channels, tuple(rules))
+
+    def rep(self, doc: RepDoc, department: str, loc: Loc) -> Rep:
+        segment = None
+        if doc.segment is not None:
+            low, high = doc.segment.employees or (None, None)
+            if low is not None and high is not None and high < low:
+                raise self.fail((*loc, "segment", "employees"), f"the range {low}..{high} is empty")
+            segment = Segment(low, high, frozenset(i.casefold() for i in doc.segment.industries))
+        return Rep(
+            id=doc.id,
+            name=doc.name or doc.id,
+            department=department,
+            email=doc.email.strip().casefold() if doc.email else None,
+            capacity=doc.capacity,
+            weight=doc.weight,
+            territory=self.territory(doc.territory, (*loc, "territory")) if doc.territory else None,
+            named_accounts=frozenset(normalise_domain(d) for d in doc.named_accounts),
+            segment=segment,
+            working_days=frozenset(WEEKDAYS.index(d) for d in doc.working_days),
+            absences=tuple(Absence(a.starts, a.ends, a.note) for a in doc.out_of_office),
+            active=doc.active,
+            lang=doc.lang,
+        )
+
+    def territory(self, doc: TerritoryDoc, loc: Loc) -> Territory:
+        countries = set()
+        for i, name in enumerate(doc.countries):
+            code = normalise_country(name)
+            if code is None:
+                raise self.fail((*loc, "countries", i), f"unknown country '{name}' (use ISO codes such as JP, US)")
+            countries.add(code)
+        for i, name in enumerate(doc.regions):
+            if name.casefold() not in REGIONS:
+                raise self.fail((*loc, "regions", i), f"unknown region '{name}' (regions: {', '.join(REGIONS)})")
+        prefectures = set()
+        for i, name in enumerate(doc.prefectures):
+            found = prefecture(name)
+            if found is None:
+                raise self.fail(
+                    (*loc, "prefectures", i), f"'{name}' is not a Japanese prefecture (e.g. 大阪府, Osaka, 27)"
+                )
+            prefectures.add(found.name_ja)
+        ranges = []
+        for i, text in enumerate(doc.postal_codes):
+            postal = postal_range(text)
+            if postal is None:
+                raise self.fail(
+                    (*loc, "postal_codes", i),
+                    f"'{text}' is not a postal code, prefix or range (e.g. 530-0001, 53, 530-0000..539-9999)",
+                )
+            ranges.append(postal)
+        areas = []
+        for i, text in enumerate(doc.area_codes):
+            digits = text.replace("-", "").strip()
+            if not (digits.isdigit() and digits.startswith("0") and 2 <= len(digits) <= 5):
+                raise self.fail((*loc, "area_codes", i), f"'{text}' is not an area code (e.g. 03, 06, 075)")
+            areas.append(digits)
+        return Territory(
+            frozenset(countries),
+            frozenset(r.casefold() for r in doc.regions),
+            frozenset(prefectures),
+            tuple(ranges),
+            tuple(areas),
+        )
+
+    def disqualifications(self) -> list[DisqualificationRule]:
+        dq = self.doc.disqualification
+        rules: list[DisqualificationRule] = []
+        if dq.competitors is not None and dq.competitors.domains:
+            self.claim("competitor", ("disqualification", "competitors"))
+            domains = frozenset(normalise_domain(d) for d in dq.competitors.domains)
+            rules.append(
+                DisqualificationRule(
+                    "competitor",
+                    dq.competitors.reason,
+                    dq.competitors.label,
+                    lambda f: f.lead.domain is not None and _under(f.lead.domain, domains),
+                    f"e-mail domain is a competitor's ({', '.join(sorted(domains))})",
+                    f"競合他社のドメイン（{', '.join(sorted(domains))}）",
+                )
+            )
+        if dq.free_mail is not None and dq.free_mail.enabled:
+            self.claim("free_mail", ("disqualification", "free_mail"))
+            bundled = free_mail_domains() | frozenset(normalise_domain(d) for d in dq.free_mail.extra_domains)
+            rules.append(
+                DisqualificationRule(
+                    "free_mail",
+                    dq.free_mail.reason,
+                    dq.free_mail.label,
+                    lambda f: f.lead.domain is not None and is_free_mail(f.lead.domain, bundled),
+                    f"free-mail address ({len(bundled)} bundled domains)",
+                    f"フリーメールアドレス（{len(bundled)}ドメイン）",
+                )
+            )
+        if dq.countries_served is not None:
+            loc: Loc = ("disqualification", "countries_served")
+            self.claim("country_not_served", loc)
+            served = set()
+            for i, name in enumerate(dq.countries_served.countries):
+                code = normalise_country(name)
+                if code is None:
+                    raise self.fail((*loc, "countries", i), f"unknown country '{name}' (use ISO codes such as JP, US)")
+                served.add(code)
+            frozen = frozenset(served)
+            unknown_ok = dq.countries_served.unknown == "allow"
+            rules.append(
+                DisqualificationRule(
+                    "country_not_served",
+                    dq.countries_served.reason,
+                    dq.countries_served.label,
+                    lambda f: _not_served(f, frozen, unknown_ok),
+                    f"country is not one of {', '.join(sorted(frozen))}",
+                    f"対象国（{', '.join(sorted(frozen))}）以外",
+                )
+            )
+        for i, rule_doc in enumerate(dq.rules):
+            loc = ("disqualification", "rules", i)
+            self.claim(rule_doc.id, loc)
+            condition = self.condition(rule_doc.when, LEAD_SCOPE, (*loc, "when"))
+            self.static(condition, (*loc, "when"), "disqualification rules")
+            if condition is ALWAYS:
+                raise self.fail((*loc, "when"), "a disqualification rule needs a condition")
+            rules.append(
+                DisqualificationRule(
+                    rule_doc.id,
+                    rule_doc.reason,
+                    rule_doc.label or rule_doc.id,
+                    condition,
+                    condition.describe("en"),
+                    condition.describe("ja"),
+                )
+            )
+        return rules
+
+
+def _under(domain: str, domains: frozenset[str]) -> bool:
+    parts = domain.split(".")
+    return any(".".join(parts[i:]) in domains for i in range(len(parts) - 1))
+
+
+def _not_served(facts: Facts, served: frozenset[str], unknown_ok: bool) -> bool:
+    country = facts.lead.country or (facts.account.country if facts.account else None)
+    if not country:
+        return not unknown_ok
+    return country not in served
+
+
+def rule_ids(playbook: Playbook) -> Sequence[str]:
+    return [
+        *(r.id for r in playbook.disqualifications),
+        *(r.id for r in playbook.fit_rules),
+        *(r.id for r in playbook.engagement_rules),
+        *(r.id for r in playbook.levels),
+        *(r.id for r in playbook.mql_rules),
+        *(r.id for r in playbook.hand_raisers),
+    ]

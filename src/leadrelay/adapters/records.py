@@ -1,0 +1,490 @@
+"""Turning outside records (dicts from the CLI, JSONL, the API) into checked domain values.
+
+Each function raises :class:`InputError` naming the field at fault; callers attach the line or
+record number and keep going with the good records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from leadrelay.adapters.geo import normalise_country, prefecture
+from leadrelay.domain.identity import InvalidEmail, lead_key, normalise_domain, normalise_email
+from leadrelay.domain.model import LIST_SOURCES, Account, Activity, Campaign, Lead
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: How far ahead of the engine's clock an activity may be stamped (clock skew between systems).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+_LEAD_TEXT_FIELDS = ("first_name", "last_name", "title", "department", "phone", "postal_code", "source_channel")
+LEAD_FIELDS = frozenset(
+    {
+        *_LEAD_TEXT_FIELDS,
+        "email",
+        "external_id",
+        "seniority",
+        "country",
+        "prefecture",
+        "list_source",
+        "custom",
+        "company",
+        "company_name",
+        "company_domain",
+        "created_at",
+    }
+)
+ACCOUNT_FIELDS = frozenset(
+    {"domain", "name", "industry", "employees", "country", "region", "prefecture", "tier", "owner"}
+)
+ACTIVITY_FIELDS = frozenset(
+    {"email", "external_id", "type", "occurred_at", "campaign", "product", "properties", "source_id", "lead"}
+)
+CAMPAIGN_FIELDS = frozenset({"code", "name", "channel", "kind"})
+CAMPAIGN_KINDS = frozenset({"acquisition", "nurture", "pipeline"})
+
+
+_NO_DOMAIN = "is required for a lead without e-mail (accounts are matched by domain)"
+
+
+class InputError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class LeadInput:
+    lead: Lead
+    company: Account | None
+    created_at: datetime | None
+    given: frozenset[str]  # profile fields the record actually carried
+
+    @property
+    def key(self) -> str:
+        return self.lead.key
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityInput:
+    email: str | None
+    activity: Activity
+    source_id: str | None
+    lead: LeadInput | None
+    external_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The lead it belongs to (see :func:`~leadrelay.domain.identity.lead_key`)."""
+        return lead_key(self.email, self.external_id)
+
+
+def _text(record: Mapping[str, Any], name: str, *, limit: int = 500) -> str | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, (bool, dict | list)):
+        raise InputError(name, "must be text")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise InputError(name, f"is longer than {limit} characters")
+    return text or None
+
+
+def _unknown(record: Mapping[str, Any], allowed: frozenset[str], where: str = "") -> None:
+    for key in record:
+        if key not in allowed:
+            raise InputError(f"{where}{key}", f"unknown field (known: {', '.join(sorted(allowed))})")
+
+
+def parse_time(value: Any, name: str, now: datetime | None = None) -> datetime:
+    """An aware timestamp from a datetime or ISO 8601 text; refuses naive and future times."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InputError(name, f"'{value}' is not an ISO 8601 timestamp (e.g. 2026-11-20T10:30:00+09:00)") from None
+    elif value is None or value == "":
+        raise InputError(name, "is required")
+    else:
+        raise InputError(name, "must be an ISO 8601 timestamp")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InputError(name, f"'{value}' has no time zone (add +09:00, Z or another offset)")
+    if now is not None and moment > now + FUTURE_TOLERANCE:
+        raise InputError(name, f"'{value}' is in the future (now is {now.isoformat(timespec='seconds')})")
+    return moment
+
+
+def parse_email(value: Any, name: str = "email") -> str:
+    if value is None or value == "":
+        raise InputError(name, "is required")
+    try:
+        return normalise_email(str(value))
+    except InvalidEmail as exc:
+        raise InputError(name, str(exc)) from None
+
+
+def parse_external_id(value: Any, name: str = "external_id") -> str | None:
+    """A source CRM's record id: text (numbers are taken as written), trimmed, at most 200 characters."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(name, "must be text or a whole number")
+    text = str(value).strip()
+    if len(text) > 200:
+        raise InputError(name, "is longer than 200 characters")
+    if any(ord(char) < 32 for char in text):
+        raise InputError(name, "must not contain control characters")
+    return text
+
+
+def parse_identity(record: Mapping[str, Any], where: str = "") -> tuple[str | None, str | None]:
+    """The e-mail and external id a record names a lead by; at least one is required."""
+    external_id = parse_external_id(record.get("external_id"), f"{where}external_id")
+    raw = record.get("email")
+    if raw in (None, "") and external_id is not None:
+        return None, external_id
+    if raw in (None, ""):
+        raise InputError(f"{where}email", "is required (or an external_id)")
+    return parse_email(raw, f"{where}email"), external_id
+
+
+def parse_account(record: Mapping[str, Any], where: str = "company.") -> Account:
+    _unknown(record, ACCOUNT_FIELDS, where)
+    raw_domain = _text(record, "domain", limit=255)
+    if raw_domain is None:
+        raise InputError(f"{where}domain", "is required")
+    domain = normalise_domain(raw_domain)
+    if "." not in domain or " " in domain:
+        raise InputError(f"{where}domain", f"'{raw_domain}' is not a domain name")
+    employees = record.get("employees")
+    if employees is not None and employees != "":
+        try:
+            employees = int(str(employees).replace(",", "").strip())
+        except ValueError:
+            raise InputError(f"{where}employees", f"'{employees}' is not a whole number") from None
+        if employees < 0:
+            raise InputError(f"{where}employees", "cannot be negative")
+    else:
+        employees = None
+    country = _country(record, f"{where}country")
+    return Account(
+        domain=domain,
+        name=_text(record, "name"),
+        industry=_lower(_text(record, "industry", limit=80)),
+        employees=employees,
+        country=country,
+        region=_text(record, "region", limit=80),
+        prefecture=_prefecture(record, f"{where}prefecture", country),
+        tier=_lower(_text(record, "tier", limit=40)),
+        owner=_text(record, "owner", limit=80),
+    )
+
+
+def _lower(value: str | None) -> str | None:
+    return value.casefold() if value else value
+
+
+def _country(record: Mapping[str, Any], name: str) -> str | None:
+    raw = _text(record, name.rsplit(".", 1)[-1], limit=80)
+    if raw is None:
+        return None
+    code = normalise_country(raw)
+    if code is None:
+        raise InputError(name, f"'{raw}' is not a country (use an ISO code such as JP or a country name)")
+    return code
+
+
+def _prefecture(record: Mapping[str, Any], name: str, country: str | None) -> str | None:
+    raw = _text(record, name.rsplit(".", 1)[-1], limit=40)
+    if raw is None:
+        return None
+    found = prefecture(raw)
+    if found is not None:
+        return found.name_ja
+    if country in (None, "JP"):
+        raise InputError(name, f"'{raw}' is not a Japanese prefecture (e.g. 大阪府, Osaka, 27)")
+    return raw
+
+
+def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadInput:
+    if not isinstance(record, Mapping):
+        raise InputError("lead", "must be an object")
+    _unknown(record, LEAD_FIELDS)
+    email, external_id = parse_identity(record)
+    country = _country(record, "country")
+    list_source = _text(record, "list_source") or "house"
+    if list_source not in LIST_SOURCES:
+        raise InputError("list_source", f"'{list_source}' is not one of {', '.join(LIST_SOURCES)}")
+    custom = record.get("custom") or {}
+    if not isinstance(custom, Mapping):
+        raise InputError("custom", "must be an object of name: value")
+    company = record.get("company")
+    account: Account | None = None
+    if company is not None:
+        if not isinstance(company, Mapping):
+            raise InputError("company", "must be an object (domain, name, industry, employees, ...)")
+        merged = dict(company)
+        if email is not None:
+            merged.setdefault("domain", email.rsplit("@", 1)[1])
+        elif not merged.get("domain"):
+            raise InputError("company.domain", _NO_DOMAIN)
+        account = parse_account(merged)
+    elif record.get("company_name") or record.get("company_domain"):
+        domain = record.get("company_domain") or (email.rsplit("@", 1)[1] if email else None)
+        if not domain:
+            raise InputError("company_domain", _NO_DOMAIN)
+        account = parse_account({"name": record.get("company_name"), "domain": domain}, where="company_")
+    created_at = parse_time(record["created_at"], "created_at", now) if record.get("created_at") else None
+    lead = Lead(
+        email=email,
+        external_id=external_id,
+        first_name=_text(record, "first_name"),
+        last_name=_text(record, "last_name"),
+        title=_text(record, "title"),
+        seniority=_lower(_text(record, "seniority", limit=40)),
+        department=_lower(_text(record, "department", limit=80)),
+        phone=_text(record, "phone", limit=40),
+        country=country,
+        prefecture=_prefecture(record, "prefecture", country),
+        postal_code=_text(record, "postal_code", limit=20),
+        source_channel=_text(record, "source_channel", limit=80),
+        list_source=list_source,
+        custom=dict(custom),
+    )
+    given = frozenset(
+        k for k, v in record.items() if v not in (None, "") and k not in {"company", "company_name", "company_domain"}
+    )
+    return LeadInput(lead, account, created_at, given)
+
+
+def parse_campaign(value: Any, name: str = "campaign") -> Campaign | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return Campaign(code=value.strip())
+    if not isinstance(value, Mapping):
+        raise InputError(name, "must be a campaign code or an object with code, name, channel, kind")
+    _unknown(value, CAMPAIGN_FIELDS, f"{name}.")
+    code = _text(value, "code", limit=120)
+    if code is None:
+        raise InputError(f"{name}.code", "is required")
+    kind = _lower(_text(value, "kind", limit=40))
+    if kind is not None and kind not in CAMPAIGN_KINDS:
+        raise InputError(f"{name}.kind", f"'{kind}' is not one of {', '.join(sorted(CAMPAIGN_KINDS))}")
+    return Campaign(code=code, name=_text(value, "name"), channel=_lower(_text(value, "channel", limit=80)), kind=kind)
+
+
+def activity_key(
+    lead: str,
+    type_: str,
+    occurred_at: datetime,
+    campaign: str | None,
+    product: str | None,
+    properties: Mapping[str, Any],
+    source_id: str | None,
+) -> str:
+    """A stable identity for an activity: its source id if it has one, else a hash of its content."""
+    if source_id is not None:
+        payload = f"id\x1f{source_id}"
+    else:
+        stamp = (occurred_at - _EPOCH) // timedelta(microseconds=1)
+        payload = "\x1f".join(
+            [
+                lead,
+                type_,
+                str(stamp),
+                campaign or "",
+                product or "",
+                json.dumps(properties, sort_keys=True, ensure_ascii=False, default=str),
+            ]
+        )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: frozenset[str]) -> ActivityInput:
+    if not isinstance(record, Mapping):
+        raise InputError("activity", "must be an object")
+    _unknown(record, ACTIVITY_FIELDS)
+    email, external_id = parse_identity(record)
+    type_ = record.get("type")
+    if not isinstance(type_, str) or not type_.strip():
+        raise InputError("type", "is required")
+    type_ = type_.strip()
+    if type_ not in activity_types:
+        raise InputError("type", f"unknown activity type '{type_}' (known: {', '.join(sorted(activity_types))})")
+    occurred_at = parse_time(record.get("occurred_at"), "occurred_at", now)
+    campaign = parse_campaign(record.get("campaign"))
+    product = _lower(_text(record, "product", limit=80))
+    properties = record.get("properties") or {}
+    if not isinstance(properties, Mapping):
+        raise InputError("properties", "must be an object of name: value")
+    if properties:
+        try:
+            json.dumps(properties, allow_nan=False)  # NaN and Infinity are not JSON (PostgreSQL refuses them)
+        except (TypeError, ValueError):
+            raise InputError("properties", "must hold only JSON values") from None
+    source = record.get("source_id")
+    source_id = str(source).strip() if source not in (None, "") else None
+    lead_record = record.get("lead")
+    lead: LeadInput | None = None
+    if lead_record is not None:
+        if not isinstance(lead_record, Mapping):
+            raise InputError("lead", "must be an object")
+        merged = {**lead_record}
+        if email is not None:
+            merged.setdefault("email", email)
+        if external_id is not None:
+            merged.setdefault("external_id", external_id)
+        try:
+            lead = parse_lead(merged, now)
+        except InputError as exc:
+            raise InputError(f"lead.{exc.field}", exc.message) from None
+        if email is not None and lead.lead.email != email:
+            raise InputError("lead.email", "differs from the activity's email")
+        if external_id is not None and lead.lead.external_id != external_id:
+            raise InputError("lead.external_id", "differs from the activity's external_id")
+        email, external_id = lead.lead.email, lead.lead.external_id
+    key = activity_key(
+        lead_key(email, external_id),
+        type_,
+        occurred_at,
+        campaign.code if campaign else None,
+        product,
+        properties,
+        source_id,
+    )
+    activity = Activity(
+        key=key, type=type_, occurred_at=occurred_at, campaign=campaign, product=product, properties=dict(properties)
+    )
+    return ActivityInput(email, activity, source_id, lead, external_id)
+
+
+# --- outcomes: closed deals imported from a CRM -------------------------------------------------
+
+OUTCOME_FIELDS = frozenset(
+    {
+        "email",
+        "external_id",
+        "outcome",
+        "closed_at",
+        "amount",
+        "currency",
+        "product",
+        "lost_reason",
+        "sdr",
+        "sr",
+        "source_id",
+        "properties",
+    }
+)
+OUTCOMES = ("won", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeInput:
+    """A closed deal: won or lost, when, for how much, who qualified (SDR) and who closed it (SR)."""
+
+    key: str
+    email: str | None
+    external_id: str | None
+    outcome: str
+    closed_at: datetime
+    amount: Decimal | None
+    currency: str | None
+    product: str | None
+    lost_reason: str | None
+    sdr: str | None
+    sr: str | None
+    source_id: str | None
+    properties: Mapping[str, Any]
+
+    @property
+    def lead_key(self) -> str:
+        return lead_key(self.email, self.external_id)
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise InputError("amount", "must be a number")
+    text = str(value).strip().replace(",", "").replace("_", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise InputError("amount", f"'{value}' is not a number (e.g. 1200000 or 1,200,000.50)") from None
+    if not amount.is_finite() or amount < 0:
+        raise InputError("amount", f"'{value}' must be a positive number")
+    if amount >= Decimal("1e16"):
+        raise InputError("amount", f"'{value}' is too large")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_outcome(record: Mapping[str, Any], now: datetime) -> OutcomeInput:
+    """A closed deal from a CRM export; the lead is named by e-mail or external id."""
+    if not isinstance(record, Mapping):
+        raise InputError("outcome", "must be an object")
+    _unknown(record, OUTCOME_FIELDS)
+    email, external_id = parse_identity(record)
+    raw = _text(record, "outcome", limit=40)
+    if raw is None:
+        raise InputError("outcome", "is required (won or lost)")
+    outcome = raw.casefold()
+    if outcome not in OUTCOMES:
+        raise InputError("outcome", f"'{raw}' is not won or lost (map the CRM's values under values: outcome:)")
+    closed_at = parse_time(record.get("closed_at"), "closed_at", now)
+    amount = _amount(record.get("amount"))
+    currency = _text(record, "currency", limit=40)
+    if currency is not None:
+        currency = currency.upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise InputError("currency", f"'{currency}' is not a currency code (e.g. JPY, USD, BRL)")
+    lost_reason = _text(record, "lost_reason")
+    properties = record.get("properties") or {}
+    if not isinstance(properties, Mapping):
+        raise InputError("properties", "must be an object of name: value")
+    try:
+        json.dumps(properties, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InputError("properties", "must hold only JSON values") from None
+    source = record.get("source_id")
+    source_id = str(source).strip() if source not in (None, "") else None
+    product = _lower(_text(record, "product", limit=80))
+    sdr = _text(record, "sdr", limit=120)
+    sr = _text(record, "sr", limit=120)
+    if source_id is not None:
+        payload = f"id\x1f{source_id}"
+    else:
+        stamp = (closed_at - _EPOCH) // timedelta(microseconds=1)
+        payload = "\x1f".join(
+            [lead_key(email, external_id), outcome, str(stamp), str(amount or ""), currency or "", product or ""]
+        )
+    key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+    return OutcomeInput(
+        key=key,
+        email=email,
+        external_id=external_id,
+        outcome=outcome,
+        closed_at=closed_at,
+        amount=amount,
+        currency=currency,
+        product=product,
+        lost_reason=lost_reason,
+        sdr=sdr,
+        sr=sr,
+        source_id=source_id,
+        properties=dict(properties),
+    )

@@ -1,0 +1,263 @@
+"""Reading and writing every lead at once for the bulk path, through the raw database driver.
+
+Rows are read with plain SQL (no ORM objects): leads with only the profile fields the playbook
+reads, activities a chunk of leads at a time as columns (lead row, time in microseconds,
+signature). Scores are written back with ``executemany`` on SQLite and ``COPY`` into a temporary
+table plus one ``UPDATE … FROM`` on PostgreSQL. Everything runs on the caller's connection, in
+the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.bulk.engine import ActivityColumns, Bool, Float, Int, Signatures
+from leadrelay.domain.model import Account, Campaign, Lead
+
+_LEAD_COLUMNS = tuple(f.name for f in fields(Lead) if f.name not in {"email", "custom"})
+_ACCOUNT_COLUMNS = tuple(f.name for f in fields(Account))
+_FETCH = 50_000
+
+
+@dataclass(slots=True)
+class LeadTable:
+    """Every lead, by ascending id: its profile (index into ``profiles``) and what is stored now."""
+
+    ids: Int
+    profile: Int
+    profiles: list[tuple[Lead, Account | None]]
+    emails: list[str] | None
+    stage: list[str]
+    level: Int  # 0: no level
+    level_rule: list[str | None]
+    fit: Float
+    engagement: Float
+    total: Float
+    fit_passed: Bool
+    dq_rule: list[str | None]
+    mql_rule: list[str | None]
+    playbook_hash: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _raw(tx: StoreTx) -> Any:
+    return tx.connection.connection.driver_connection
+
+
+def _plan(needed: frozenset[str] | None) -> tuple[list[str], bool, bool, list[str]]:
+    """Which lead columns, whether the e-mail and custom fields, which account columns to read."""
+    if needed is None:
+        return list(_LEAD_COLUMNS), True, True, list(_ACCOUNT_COLUMNS)
+    lead_cols: set[str] = set()
+    email = custom = False
+    account_cols: set[str] = set()
+    for name in needed:
+        parts = name.split(".")
+        if parts[0] == "lead":
+            if parts[1] in {"email", "domain"}:
+                email = True
+            elif parts[1] == "name":
+                lead_cols |= {"first_name", "last_name"}
+            elif parts[1] == "custom":
+                custom = True
+            else:
+                lead_cols.add(parts[1])
+        else:
+            account_cols.add(parts[1])
+    return sorted(lead_cols), email, custom, sorted(account_cols)
+
+
+def read_leads(tx: StoreTx, needed: frozenset[str] | None) -> LeadTable:
+    """All leads with the profile fields ``needed`` (``fields_read``; ``None``: all of them)."""
+    lead_cols, need_email, need_custom, account_cols = _plan(needed)
+    exact_email = needed is None or "lead.email" in needed
+    pg = tx.dialect == "postgresql"
+    raw = _raw(tx)
+    accounts: dict[int, Account] = {}
+    if account_cols or needed is None:
+        cursor = raw.cursor()
+        cursor.execute(f"SELECT id, domain, {', '.join(account_cols) or 'NULL'} FROM accounts")
+        for row in cursor.fetchall():
+            values = dict(zip(account_cols, row[2:], strict=True)) if account_cols else {}
+            values.pop("domain", None)
+            accounts[row[0]] = Account(domain=row[1], **values)
+    custom_sql = ("custom::text" if pg else "custom") if need_custom else "NULL"
+    select = ", ".join(
+        [
+            "id",
+            "email",
+            custom_sql,
+            "account_id",
+            "stage",
+            "level",
+            "level_rule",
+            "fit_score",
+            "engagement_score",
+            "total_score",
+            "fit_passed",
+            "dq_rule",
+            "mql_rule",
+            "playbook_hash",
+            *lead_cols,
+        ]
+    )
+    cursor = raw.cursor()
+    cursor.execute(f"SELECT {select} FROM leads ORDER BY id")
+    rows = cursor.fetchall()
+    keys: dict[tuple[Any, ...], int] = {}
+    profiles: list[tuple[Lead, Account | None]] = []
+    profile = np.empty(len(rows), dtype=np.int64)
+    emails = [row[1] for row in rows]
+    for i, row in enumerate(rows):
+        email = row[1]
+        mail_key = email if exact_email else (email.rsplit("@", 1)[1] if need_email else None)
+        key = (mail_key, row[2], row[3] if account_cols or needed is None else None, *row[14:])
+        found = keys.get(key)
+        if found is None:
+            found = len(profiles)
+            keys[key] = found
+            lead = Lead(
+                email=email if exact_email else f"x@{mail_key}" if need_email else "x@x",
+                custom=(json.loads(row[2]) if isinstance(row[2], str) else row[2] or {}) if need_custom else {},
+                **dict(zip(lead_cols, row[14:], strict=True)),
+            )
+            account = accounts.get(row[3]) if row[3] is not None else None
+            profiles.append((lead, account))
+        profile[i] = found
+    return LeadTable(
+        ids=np.array([row[0] for row in rows], dtype=np.int64),
+        profile=profile,
+        profiles=profiles,
+        emails=emails,
+        stage=[row[4] for row in rows],
+        level=np.array([row[5] or 0 for row in rows], dtype=np.int64),
+        level_rule=[row[6] for row in rows],
+        fit=np.array([row[7] for row in rows], dtype=np.float64),
+        engagement=np.array([row[8] for row in rows], dtype=np.float64),
+        total=np.array([row[9] for row in rows], dtype=np.float64),
+        fit_passed=np.array([bool(row[10]) for row in rows], dtype=np.bool_),
+        dq_rule=[row[11] for row in rows],
+        mql_rule=[row[12] for row in rows],
+        playbook_hash=[row[13] for row in rows],
+    )
+
+
+def read_campaigns(tx: StoreTx) -> dict[int, Campaign]:
+    cursor = _raw(tx).cursor()
+    cursor.execute("SELECT id, code, name, channel, kind FROM campaigns")
+    return {row[0]: Campaign(row[1], row[2], row[3], row[4]) for row in cursor.fetchall()}
+
+
+def _time_us_sql(dialect: str) -> str:
+    if dialect == "postgresql":
+        return "(EXTRACT(EPOCH FROM occurred_at) * 1000000)::bigint"
+    # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (see UtcDateTime)
+    return "CAST(strftime('%s', occurred_at) AS INTEGER) * 1000000 + CAST(substr(occurred_at, 21, 6) AS INTEGER)"
+
+
+def read_activities(tx: StoreTx, ids: Int, signatures: Signatures, campaigns: dict[int, Campaign]) -> ActivityColumns:
+    """The activities of the leads ``ids[0] … ids[-1]`` (ascending) as columns, by (lead, time)."""
+    if not len(ids):
+        empty = np.zeros(0, dtype=np.int64)
+        return ActivityColumns(empty, empty, empty)
+    props = "properties::text" if tx.dialect == "postgresql" else "properties"
+    placeholder = "%s" if tx.dialect == "postgresql" else "?"
+    # PostgreSQL: a server-side cursor, so the driver holds one batch of rows, not the chunk
+    pg = tx.dialect == "postgresql"
+    cursor = _raw(tx).cursor(name="rescore_activities") if pg else _raw(tx).cursor()
+    cursor.execute(
+        f"SELECT lead_id, {_time_us_sql(tx.dialect)}, type, campaign_id, product, {props} FROM activities "
+        f"WHERE lead_id >= {placeholder} AND lead_id <= {placeholder} ORDER BY lead_id, occurred_at",
+        (int(ids[0]), int(ids[-1])),
+    )
+    index = signatures._index
+    parts: list[tuple[Int, Int, Int]] = []
+    while rows := cursor.fetchmany(_FETCH):  # a batch at a time: driver rows never pile up
+        codes = np.empty(len(rows), dtype=np.int64)
+        for i, row in enumerate(rows):
+            identity = row[2:]
+            found = index.get(identity)
+            if found is None:
+                campaign = campaigns.get(row[3]) if row[3] is not None else None
+                found = signatures.code(row[2], campaign, row[4], json.loads(row[5]) if row[5] else {}, identity)
+            codes[i] = found
+        lead_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        times = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+        parts.append((lead_ids, times, codes))
+    if not parts:
+        cursor.close()
+        empty = np.zeros(0, dtype=np.int64)
+        return ActivityColumns(empty, empty, empty)
+    cursor.close()
+    lead_ids, times, codes = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return ActivityColumns(np.searchsorted(ids, lead_ids), times, codes)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    id: int
+    fit: float
+    engagement: float
+    total: float
+    level: int | None
+    level_rule: str | None
+    fit_passed: bool
+    dq_rule: str | None
+    dq_reason: str | None
+
+
+def write_scores(tx: StoreTx, rows: Sequence[ScoreRow], playbook_hash: str, now: datetime) -> None:
+    """Store new scores, level, fit gate and disqualification of many leads at once."""
+    if not rows:
+        return
+    raw = _raw(tx)
+    cursor = raw.cursor()
+    if tx.dialect == "postgresql":
+        cursor.execute(
+            "CREATE TEMPORARY TABLE rescore_scores (id integer, fit double precision, engagement double precision, "
+            "total double precision, level integer, level_rule text, fit_passed boolean, dq_rule text, "
+            "dq_reason text) ON COMMIT DROP"
+        )
+        with cursor.copy("COPY rescore_scores FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(
+                    (r.id, r.fit, r.engagement, r.total, r.level, r.level_rule, r.fit_passed, r.dq_rule, r.dq_reason)
+                )
+        cursor.execute(
+            "UPDATE leads SET fit_score = s.fit, engagement_score = s.engagement, total_score = s.total, "
+            "level = s.level, level_rule = s.level_rule, fit_passed = s.fit_passed, dq_rule = s.dq_rule, "
+            "dq_reason = s.dq_reason, playbook_hash = %s, scored_at = %s FROM rescore_scores s WHERE leads.id = s.id",
+            (playbook_hash, now),
+        )
+        cursor.execute("DROP TABLE rescore_scores")
+        return
+    stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    cursor.executemany(
+        "UPDATE leads SET fit_score = ?, engagement_score = ?, total_score = ?, level = ?, level_rule = ?, "
+        "fit_passed = ?, dq_rule = ?, dq_reason = ?, playbook_hash = ?, scored_at = ? WHERE id = ?",
+        [
+            (
+                r.fit,
+                r.engagement,
+                r.total,
+                r.level,
+                r.level_rule,
+                int(r.fit_passed),
+                r.dq_rule,
+                r.dq_reason,
+                playbook_hash,
+                stamp,
+                r.id,
+            )
+            for r in rows
+        ],
+    )

@@ -1,0 +1,704 @@
+"""Reading and writing the engine's facts with SQLAlchemy Core, a batch at a time.
+
+:class:`SqlStore` opens transactions; a :class:`StoreTx` does the reads and writes of one
+unit of work on one connection, so a batch lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from leadrelay.adapters.store.schema import create_db_engine, migrate
+from leadrelay.adapters.store.tables import (
+    accounts,
+    campaigns,
+    import_runs,
+    leads,
+    outcomes,
+    playbooks,
+    rep_status,
+    routing_decisions,
+    settings,
+    transitions,
+)
+from leadrelay.domain.identity import key_email, key_external_id, lead_key
+from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.model import Account, Activity, Campaign, Lead
+
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+_LEAD_PROFILE = (
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "department",
+    "phone",
+    "country",
+    "prefecture",
+    "postal_code",
+    "source_channel",
+    "list_source",
+)
+_LEAD_TIMES = frozenset(
+    {"created_at", "updated_at", "stage_at", "anchor_at", "mql_at", "last_activity_at", "scored_at"}
+)
+_STATE_COLUMNS = (
+    "account_id",
+    "created_at",
+    "stage",
+    "stage_at",
+    "anchor_stage",
+    "anchor_at",
+    "anchor_check",
+    "mql_rule",
+    "mql_at",
+    "mql_product",
+    "priority",
+    "fit_passed",
+    "last_activity_at",
+)
+_TRANSITION_COLUMNS = (
+    "lead_id",
+    "occurred_at",
+    "recorded_at",
+    "from_stage",
+    "to_stage",
+    "trigger",
+    "actor",
+    "rule_id",
+    "reason",
+    "derived",
+    "level",
+    "score",
+    "product",
+    "priority",
+    "activity_key",
+    "playbook_hash",
+)
+_ACCOUNT_PROFILE = ("name", "industry", "employees", "country", "region", "prefecture", "tier", "owner")
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """A moment as SQLAlchemy's SQLite DATETIME stores it (UTC, no zone, microseconds)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _read_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    moment: datetime = value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _stored_time(value: Any) -> datetime:
+    moment = _read_time(value)
+    if moment is None:
+        raise ValueError("a required time is missing in the store")
+    return moment
+
+
+@dataclass(frozen=True, slots=True)
+class LeadState:
+    """A stored lead: its profile and where it stands."""
+
+    id: int
+    lead: Lead
+    account_id: int | None
+    created_at: datetime
+    stage: Stage
+    stage_at: datetime
+    anchor_stage: Stage
+    anchor_at: datetime | None
+    anchor_check: bool
+    mql_rule: str | None
+    mql_at: datetime | None
+    mql_product: str | None
+    priority: bool
+    fit_passed: bool
+    last_activity_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMove:
+    id: int
+    trigger: str
+    from_stage: str
+    to_stage: str
+    occurred_at: datetime
+    rule_id: str | None
+    score: float | None
+    playbook_hash: str | None
+
+
+def account_from_row(row: Any) -> Account:
+    return Account(
+        domain=row.domain,
+        name=row.name,
+        industry=row.industry,
+        employees=row.employees,
+        country=row.country,
+        region=row.region,
+        prefecture=row.prefecture,
+        tier=row.tier,
+        owner=row.owner,
+    )
+
+
+class StoreTx:
+    """One unit of work on one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+
+    # The hot paths of ingest (activities in, histories out, lead rows written back) talk to the
+    # driver directly: the same SQL on both databases, values converted once here instead of
+    # through SQLAlchemy's per-value type processing.
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.dialect == "postgresql" else text
+
+    def _time(self, value: datetime | None) -> Any:
+        if self.dialect == "sqlite":
+            return _sqlite_time(value)
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value
+
+    def _json_param(self) -> str:
+        return "CAST(? AS jsonb)" if self.dialect == "postgresql" else "?"
+
+    def _cursor(self) -> Any:
+        """A driver cursor inside this unit of work's transaction."""
+        return self.connection.connection.cursor()
+
+    def _raw_many(self, text: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            cursor = self._cursor()
+            try:
+                if len(rows) == 1:  # one statement: skip the driver's batching (pipeline) set-up
+                    cursor.execute(self._sql(text), rows[0])
+                else:
+                    cursor.executemany(self._sql(text), rows)
+            finally:
+                cursor.close()
+
+    def _raw_rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        cursor = self._cursor()
+        try:
+            cursor.execute(self._sql(text), tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _json_text(self, column: str) -> str:
+        """Select a JSON column as text, so equal documents are parsed once per batch."""
+        return f"CAST({column} AS text)" if self.dialect == "postgresql" else column
+
+    def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
+        return self.connection.execute(statement, params) if params is not None else self.connection.execute(statement)
+
+    def _insert_ignore(self, table: sa.Table, rows: list[dict[str, Any]], key: str | None) -> None:
+        """Insert, skipping rows that clash on ``key`` (``None``: on any unique key)."""
+        if not rows:
+            return
+        elements = [key] if key is not None else None
+        if self.dialect == "postgresql":
+            stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=elements)
+        elif self.dialect == "sqlite":
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=elements)
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            stmt = sa.insert(table)
+        self.connection.execute(stmt, rows)
+
+    # --- settings and playbooks ---------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        return self.execute(sa.select(settings.c.value).where(settings.c.key == key)).scalar_one_or_none()
+
+    def set_setting(self, key: str, value: str) -> None:
+        if self.setting(key) is None:
+            self._insert_ignore(settings, [{"key": key, "value": value}], "key")
+        self.execute(settings.update().where(settings.c.key == key).values(value=value))
+
+    def save_playbook(
+        self, digest: str, playbook_id: str, version: str, name: str, source: str, text: str, now: datetime
+    ) -> None:
+        self._insert_ignore(
+            playbooks,
+            [
+                {
+                    "hash": digest,
+                    "playbook_id": playbook_id,
+                    "version": version,
+                    "name": name,
+                    "source": source,
+                    "text": text,
+                    "loaded_at": now,
+                }
+            ],
+            "hash",
+        )
+
+    def playbook_row(self, digest: str) -> Any:
+        return self.execute(sa.select(playbooks).where(playbooks.c.hash == digest)).one_or_none()
+
+    # --- accounts and campaigns ---------------------------------------------------------
+
+    def account_ids(self, domains: Iterable[str]) -> dict[str, int]:
+        wanted = sorted(set(domains))
+        found: dict[str, int] = {}
+        for part in _chunks(wanted):
+            for row in self.execute(sa.select(accounts.c.domain, accounts.c.id).where(accounts.c.domain.in_(part))):
+                found[row.domain] = row.id
+        return found
+
+    def upsert_accounts(self, items: Sequence[Account], now: datetime) -> dict[str, int]:
+        """Create missing accounts; fill in the fields the new records carry. Returns domain → id."""
+        return self.upsert_accounts_changed(items, now)[0]
+
+    def upsert_accounts_changed(self, items: Sequence[Account], now: datetime) -> tuple[dict[str, int], set[str]]:
+        """Like :meth:`upsert_accounts`, and which domains were created or really changed."""
+        latest: dict[str, Account] = {}
+        for item in items:
+            latest[item.domain] = item
+        known = self.account_ids(latest)
+        fresh = [
+            {"domain": d, **{f: getattr(a, f) for f in _ACCOUNT_PROFILE}, "created_at": now, "updated_at": now}
+            for d, a in latest.items()
+            if d not in known
+        ]
+        self._insert_ignore(accounts, fresh, "domain")
+        changed = {row["domain"] for row in fresh}
+        stored = self.accounts_by_id(known.values())
+        for domain, account in latest.items():
+            if domain not in known:
+                continue
+            current = stored[known[domain]]
+            values = {
+                f: getattr(account, f)
+                for f in _ACCOUNT_PROFILE
+                if getattr(account, f) is not None and getattr(account, f) != getattr(current, f)
+            }
+            if values:
+                changed.add(domain)
+                self.execute(accounts.update().where(accounts.c.domain == domain).values(**values, updated_at=now))
+        return self.account_ids(latest), changed
+
+    def accounts_by_id(self, ids: Iterable[int]) -> dict[int, Account]:
+        wanted = sorted(set(ids))
+        out: dict[int, Account] = {}
+        for part in _chunks(wanted):
+            for row in self.execute(sa.select(accounts).where(accounts.c.id.in_(part))):
+                out[row.id] = account_from_row(row)
+        return out
+
+    def upsert_campaigns(self, items: Sequence[Campaign], now: datetime) -> dict[str, int]:
+        latest: dict[str, Campaign] = {}
+        for item in items:
+            previous = latest.get(item.code)
+            if previous is None or any((item.name, item.channel, item.kind)):
+                latest[item.code] = item
+        known = self._campaign_ids(latest)
+        fresh = [
+            {"code": c.code, "name": c.name, "channel": c.channel, "kind": c.kind, "created_at": now}
+            for code, c in latest.items()
+            if code not in known
+        ]
+        self._insert_ignore(campaigns, fresh, "code")
+        for code, campaign in latest.items():
+            values = {f: getattr(campaign, f) for f in ("name", "channel", "kind") if getattr(campaign, f) is not None}
+            if code in known and values:
+                self.execute(campaigns.update().where(campaigns.c.code == code).values(**values))
+        return self._campaign_ids(latest)
+
+    def _campaign_ids(self, codes: Iterable[str]) -> dict[str, int]:
+        wanted = sorted(set(codes))
+        found: dict[str, int] = {}
+        for part in _chunks(wanted):
+            for row in self.execute(sa.select(campaigns.c.code, campaigns.c.id).where(campaigns.c.code.in_(part))):
+                found[row.code] = row.id
+        return found
+
+    # --- leads ----------------------------------------------------------------------------
+
+    def lead_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        """Lead ids by key: an e-mail, or ``id:`` and an external id (see ``domain.identity.lead_key``)."""
+        wanted = sorted(set(keys))
+        found: dict[str, int] = {}
+        emails = [k for k in wanted if key_email(k) is not None]
+        for part in _chunks(emails):
+            for row in self.execute(sa.select(leads.c.email, leads.c.id).where(leads.c.email.in_(part))):
+                found[row.email] = row.id
+        external = [x for k in wanted if (x := key_external_id(k)) is not None]
+        for part in _chunks(external):
+            query = sa.select(leads.c.external_id, leads.c.id).where(leads.c.external_id.in_(part))
+            for row in self.execute(query):
+                found[lead_key(None, row.external_id)] = row.id
+        return found
+
+    def insert_leads(self, rows: Sequence[tuple[Lead, int | None, datetime]]) -> None:
+        """Insert new leads (lead, account id, created at); ones that exist already are left alone."""
+        self._insert_ignore(
+            leads,
+            [
+                {
+                    "email": lead.email,
+                    "external_id": lead.external_id,
+                    **{f: getattr(lead, f) for f in _LEAD_PROFILE},
+                    "custom": dict(lead.custom),
+                    "account_id": account_id,
+                    "created_at": created,
+                    "updated_at": created,
+                    "stage": Stage.NEW.value,
+                    "stage_at": created,
+                    "anchor_stage": Stage.NEW.value,
+                    "anchor_at": None,
+                    "anchor_check": False,
+                    "fit_score": 0.0,
+                    "engagement_score": 0.0,
+                    "total_score": 0.0,
+                    "fit_passed": False,
+                    "priority": False,
+                    "recycled_count": 0,
+                }
+                for lead, account_id, created in rows
+            ],
+            None,  # any unique key: e-mail or external id
+        )
+
+    def lock_leads(self, ids: Iterable[int]) -> None:
+        """Hold the leads' rows until this transaction ends (PostgreSQL; SQLite has one writer at a
+        time anyway). Locked in id order, so two batches never wait on each other in a circle."""
+        if self.dialect != "postgresql":
+            return
+        for part in _chunks(sorted(set(ids))):
+            self._raw_rows(
+                f"SELECT id FROM leads WHERE id IN ({', '.join('?' * len(part))}) ORDER BY id FOR UPDATE", part
+            )
+
+    def update_profile(self, lead_id: int, values: Mapping[str, Any], now: datetime) -> None:
+        self.execute(leads.update().where(leads.c.id == lead_id).values(**values, updated_at=now))
+
+    def lead_states(self, ids: Iterable[int]) -> dict[int, LeadState]:
+        wanted = sorted(set(ids))
+        out: dict[int, LeadState] = {}
+        names = ("id", "email", "external_id", *_LEAD_PROFILE, "custom", *_STATE_COLUMNS)
+        columns = ", ".join(self._json_text(n) if n == "custom" else n for n in names)
+        for part in _chunks(wanted):
+            rows = self._raw_rows(f"SELECT {columns} FROM leads WHERE id IN ({', '.join('?' * len(part))})", part)
+            for row in rows:
+                value = dict(zip(names, row, strict=True))
+                profile = {name: value[name] for name in _LEAD_PROFILE}
+                custom = json.loads(value["custom"]) if value["custom"] else {}
+                out[value["id"]] = LeadState(
+                    id=value["id"],
+                    lead=Lead(email=value["email"], external_id=value["external_id"], **profile, custom=custom),
+                    account_id=value["account_id"],
+                    created_at=_stored_time(value["created_at"]),
+                    stage=Stage(value["stage"]),
+                    stage_at=_stored_time(value["stage_at"]),
+                    anchor_stage=Stage(value["anchor_stage"]),
+                    anchor_at=_read_time(value["anchor_at"]),
+                    anchor_check=bool(value["anchor_check"]),
+                    mql_rule=value["mql_rule"],
+                    mql_at=_read_time(value["mql_at"]),
+                    mql_product=value["mql_product"],
+                    priority=bool(value["priority"]),
+                    fit_passed=bool(value["fit_passed"]),
+                    last_activity_at=_read_time(value["last_activity_at"]),
+                )
+        return out
+
+    def lead_row(self, email: str) -> Any:
+        return self.execute(sa.select(leads).where(leads.c.email == email)).one_or_none()
+
+    def update_leads(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = [k for k in rows[0] if k != "id"]
+        times = {k for k in keys if k in _LEAD_TIMES}
+        time = self._time
+        self._raw_many(
+            f"UPDATE leads SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?",
+            [tuple(time(row[k]) if k in times else row[k] for k in keys) + (row["id"],) for row in rows],
+        )
+
+    # --- activities -----------------------------------------------------------------------
+
+    def existing_activity_keys(self, keys: Iterable[str]) -> set[str]:
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        for part in _chunks(wanted):
+            rows = self._raw_rows(f"SELECT key FROM activities WHERE key IN ({', '.join('?' * len(part))})", part)
+            found.update(row[0] for row in rows)
+        return found
+
+    def insert_activities(self, rows: list[dict[str, Any]]) -> None:
+        time, dumps = self._time, json.dumps
+        self._raw_many(
+            "INSERT INTO activities (key, lead_id, type, occurred_at, recorded_at, campaign_id, product,"
+            f" properties, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, {self._json_param()}, ?)"
+            " ON CONFLICT (key) DO NOTHING",
+            [
+                (
+                    r["key"],
+                    r["lead_id"],
+                    r["type"],
+                    time(r["occurred_at"]),
+                    time(r["recorded_at"]),
+                    r["campaign_id"],
+                    r["product"],
+                    dumps(r["properties"]) if r["properties"] else "{}",
+                    r["source_id"],
+                )
+                for r in rows
+            ],
+        )
+
+    def activities_of(self, lead_ids: Iterable[int]) -> dict[int, list[Activity]]:
+        wanted = sorted(set(lead_ids))
+        out: dict[int, list[Activity]] = defaultdict(list)
+        campaign_cache: dict[int, Campaign] = {}
+        read_time = _read_time
+        parsed: dict[str, dict[str, Any]] = {}  # activities share a few property documents
+        for part in _chunks(wanted):
+            rows = self._raw_rows(
+                f"SELECT a.lead_id, a.key, a.type, a.occurred_at, a.product, {self._json_text('a.properties')},"
+                " a.campaign_id,"
+                " c.code, c.name, c.channel, c.kind"
+                " FROM activities a LEFT OUTER JOIN campaigns c ON a.campaign_id = c.id"
+                f" WHERE a.lead_id IN ({', '.join('?' * len(part))})"
+                " ORDER BY a.lead_id, a.occurred_at, a.key",
+                part,
+            )
+            for lead_id, key, type_, occurred_at, product, properties, campaign_id, *campaign_row in rows:
+                campaign = None
+                if campaign_id is not None:
+                    campaign = campaign_cache.get(campaign_id)
+                    if campaign is None:
+                        campaign = Campaign(*campaign_row)
+                        campaign_cache[campaign_id] = campaign
+                moment = read_time(occurred_at)
+                assert moment is not None
+                props = parsed.get(properties)
+                if props is None:
+                    props = parsed[properties] = json.loads(properties) if properties else {}
+                out[lead_id].append(Activity(key, type_, moment, campaign, product, props))
+        return out
+
+    # --- transitions ----------------------------------------------------------------------
+
+    def derived_moves(self, lead_ids: Iterable[int]) -> dict[int, list[StoredMove]]:
+        wanted = sorted(set(lead_ids))
+        out: dict[int, list[StoredMove]] = defaultdict(list)
+        for part in _chunks(wanted):
+            rows = self._raw_rows(
+                "SELECT lead_id, id, trigger, from_stage, to_stage, occurred_at, rule_id, score, playbook_hash"
+                f" FROM transitions WHERE lead_id IN ({', '.join('?' * len(part))}) AND derived = ?"
+                " ORDER BY lead_id, occurred_at, id",
+                [*part, True],
+            )
+            for lead_id, id_, trigger, from_stage, to_stage, occurred_at, rule_id, score, digest in rows:
+                moment = _read_time(occurred_at)
+                assert moment is not None
+                out[lead_id].append(StoredMove(id_, trigger, from_stage, to_stage, moment, rule_id, score, digest))
+        return out
+
+    def delete_transitions(self, ids: Sequence[int]) -> None:
+        for part in _chunks(list(ids)):
+            self.execute(transitions.delete().where(transitions.c.id.in_(part)))
+
+    def insert_transitions(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        time = self._time
+        self._raw_many(
+            f"INSERT INTO transitions ({', '.join(_TRANSITION_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(_TRANSITION_COLUMNS))})",
+            [
+                tuple(time(row[c]) if c in ("occurred_at", "recorded_at") else row[c] for c in _TRANSITION_COLUMNS)
+                for row in rows
+            ],
+        )
+
+    def history(self, lead_id: int) -> list[Any]:
+        query = (
+            sa.select(transitions)
+            .where(transitions.c.lead_id == lead_id)
+            .order_by(transitions.c.occurred_at, transitions.c.id)
+        )
+        return list(self.execute(query))
+
+    # --- routing --------------------------------------------------------------------------
+
+    def routing_facts(self, ids: Iterable[int]) -> dict[int, tuple[str | None, str | None, dict[str, float]]]:
+        """Each lead's owner (rep, department) and stored scores (fit, engagement, total, level)."""
+        wanted = sorted(set(ids))
+        out: dict[int, tuple[str | None, str | None, dict[str, float]]] = {}
+        for part in _chunks(wanted):
+            rows = self._raw_rows(
+                "SELECT id, owner_rep, owner_department, fit_score, engagement_score, total_score, level FROM leads"
+                f" WHERE id IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            for id_, rep, department, fit, engagement, total, level in rows:
+                scores = {"fit": fit, "engagement": engagement, "total": total, "level": float(level or 0)}
+                out[id_] = (rep, department, scores)
+        return out
+
+    def pending_among(self, ids: Iterable[int]) -> list[int]:
+        """Those of the leads that are MQLs without a rep."""
+        wanted = sorted(set(ids))
+        found: list[int] = []
+        for part in _chunks(wanted):
+            rows = self._raw_rows(
+                f"SELECT id FROM leads WHERE id IN ({', '.join('?' * len(part))}) AND stage = ? AND owner_rep IS NULL",
+                [*part, Stage.MQL.value],
+            )
+            found.extend(row[0] for row in rows)
+        return sorted(found)
+
+    def assign_owners(self, rows: Sequence[tuple[int, str | None, str]], now: datetime) -> None:
+        """(lead id, rep or None for the department's queue, department)."""
+        stamp = self._time(now)
+        self._raw_many(
+            "UPDATE leads SET owner_rep = ?, owner_department = ?, assigned_at = ? WHERE id = ?",
+            [(rep, department, stamp, lead_id) for lead_id, rep, department in rows],
+        )
+
+    def insert_routing_decisions(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        names = tuple(rows[0])
+        stamps: dict[datetime, Any] = {}  # a batch of decisions shares one moment: convert it once
+        for row in rows:
+            if row["decided_at"] not in stamps:
+                stamps[row["decided_at"]] = self._time(row["decided_at"])
+        values = ", ".join(self._json_param() if n == "details" else "?" for n in names)
+        self._raw_many(
+            f"INSERT INTO routing_decisions ({', '.join(names)}) VALUES ({values})",
+            [tuple(stamps[row[n]] if n == "decided_at" else row[n] for n in names) for row in rows],
+        )
+
+    def upsert_counters(self, rows: Sequence[tuple[str, float]]) -> None:
+        self._raw_many(
+            "INSERT INTO routing_counters (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            rows,
+        )
+
+    def upsert_rep_status(self, rep_id: str, values: Mapping[str, Any], now: datetime) -> None:
+        stmt = self._upsert(rep_status).values(rep_id=rep_id, **values, updated_at=now)
+        self.execute(stmt.on_conflict_do_update(index_elements=["rep_id"], set_={**values, "updated_at": now}))
+
+    def _upsert(self, table: sa.Table) -> Any:
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+
+    def received_since(self, moment: datetime) -> dict[str, int]:
+        """How many leads each rep was given since ``moment``."""
+        query = (
+            sa.select(routing_decisions.c.rep_id, sa.func.count().label("n"))
+            .where(routing_decisions.c.rep_id.is_not(None), routing_decisions.c.decided_at >= moment)
+            .group_by(routing_decisions.c.rep_id)
+        )
+        return {m["rep_id"]: m["n"] for m in self.execute(query).mappings()}
+
+    def routing_decisions_of(self, lead_id: int) -> list[Any]:
+        query = (
+            sa.select(routing_decisions)
+            .where(routing_decisions.c.lead_id == lead_id)
+            .order_by(routing_decisions.c.decided_at, routing_decisions.c.id)
+        )
+        return list(self.execute(query))
+
+    # --- outcomes (closed deals imported from a CRM) --------------------------------------
+
+    def existing_outcome_keys(self, keys: Iterable[str]) -> set[str]:
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        for part in _chunks(wanted):
+            found.update(self.execute(sa.select(outcomes.c.key).where(outcomes.c.key.in_(part))).scalars())
+        return found
+
+    def insert_outcomes(self, rows: list[dict[str, Any]]) -> None:
+        self._insert_ignore(outcomes, rows, "key")
+
+    def outcomes_of(self, lead_id: int) -> list[Any]:
+        query = sa.select(outcomes).where(outcomes.c.lead_id == lead_id).order_by(outcomes.c.closed_at, outcomes.c.id)
+        return list(self.execute(query))
+
+    # --- import runs (checkpoints of file imports) ----------------------------------------
+
+    def import_run(self, key: str) -> Any:
+        return self.execute(sa.select(import_runs).where(import_runs.c.key == key)).one_or_none()
+
+    def start_import_run(self, values: Mapping[str, Any], now: datetime) -> int:
+        """The run with ``values["key"]``, created if new; returns its id."""
+        row = {**values, "last_row": 0, "started_at": now, "updated_at": now, "finished_at": None}
+        self._insert_ignore(import_runs, [row], "key")
+        run_id: int = self.execute(sa.select(import_runs.c.id).where(import_runs.c.key == values["key"])).scalar_one()
+        return run_id
+
+    def restart_import_run(self, run_id: int, now: datetime) -> None:
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        self.execute(stmt.values(last_row=0, started_at=now, updated_at=now, finished_at=None))
+
+    def advance_import_run(self, run_id: int, last_row: int, now: datetime) -> None:
+        """Rows up to ``last_row`` are committed (call in the transaction that commits them)."""
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        later = sa.case((import_runs.c.last_row > last_row, import_runs.c.last_row), else_=last_row)
+        self.execute(stmt.values(last_row=later, updated_at=now))
+
+    def finish_import_run(self, run_id: int, now: datetime) -> None:
+        stmt = import_runs.update().where(import_runs.c.id == run_id)
+        self.execute(stmt.values(finished_at=now, updated_at=now))
+
+
+class SqlStore:
+    """The database behind the engine: SQLite by file, or PostgreSQL by URL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, migrate_schema: bool = True) -> SqlStore:
+        engine = create_db_engine(url)
+        if migrate_schema:
+            migrate(engine)
+        return cls(engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTx]:
+        with self.engine.begin() as connection:
+            yield StoreTx(connection)
+
+    @contextmanager
+    def reading(self) -> Iterator[StoreTx]:
+        with self.engine.connect() as connection:
+            yield StoreTx(connection)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,321 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations must produce exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored as UTC on every database (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        moment: datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+
+
+JsonType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+playbooks = sa.Table(
+    "playbooks",
+    metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("playbook_id", sa.String(80), nullable=False),
+    sa.Column("version", sa.String(80), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("loaded_at", UtcDateTime, nullable=False),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("domain", sa.String(255), nullable=False, unique=True),
+    sa.Column("name", sa.Text),
+    sa.Column("industry", sa.String(80)),
+    sa.Column("employees", sa.Integer),
+    sa.Column("country", sa.String(2)),
+    sa.Column("region", sa.String(80)),
+    sa.Column("prefecture", sa.String(20)),
+    sa.Column("tier", sa.String(40)),
+    sa.Column("owner", sa.String(80)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(120), nullable=False, unique=True),
+    sa.Column("name", sa.Text),
+    sa.Column("channel", sa.String(80)),
+    sa.Column("kind", sa.String(40)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), unique=True),  # a lead has an e-mail, an external id, or both
+    sa.Column("external_id", sa.String(200), unique=True),  # the source CRM's record id
+    sa.Column("first_name", sa.Text),
+    sa.Column("last_name", sa.Text),
+    sa.Column("title", sa.Text),
+    sa.Column("seniority", sa.String(40)),
+    sa.Column("department", sa.String(80)),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("prefecture", sa.String(20)),
+    sa.Column("postal_code", sa.String(20)),
+    sa.Column("source_channel", sa.String(80)),
+    sa.Column("list_source", sa.String(20), nullable=False),
+    sa.Column("custom", JsonType, nullable=False),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), index=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    # where the lead stands (derived from the history; kept for fast reads)
+    sa.Column("stage", sa.String(20), nullable=False, index=True),
+    sa.Column("stage_at", UtcDateTime, nullable=False),
+    # the last fixed point of the history: activity-driven moves after it are re-derived
+    sa.Column("anchor_stage", sa.String(20), nullable=False),
+    sa.Column("anchor_at", UtcDateTime),
+    sa.Column("anchor_check", sa.Boolean, nullable=False),
+    sa.Column("level", sa.Integer),
+    sa.Column("level_rule", sa.String(80)),
+    sa.Column("fit_score", sa.Float, nullable=False),
+    sa.Column("engagement_score", sa.Float, nullable=False),
+    sa.Column("total_score", sa.Float, nullable=False),
+    sa.Column("fit_passed", sa.Boolean, nullable=False),
+    sa.Column("mql_rule", sa.String(80)),
+    sa.Column("mql_product", sa.String(80)),
+    sa.Column("mql_at", UtcDateTime),
+    sa.Column("priority", sa.Boolean, nullable=False),
+    sa.Column("dq_rule", sa.String(80)),
+    sa.Column("dq_reason", sa.String(80)),
+    sa.Column("last_activity_at", UtcDateTime),
+    sa.Column("playbook_hash", sa.String(64)),
+    sa.Column("scored_at", UtcDateTime),
+    sa.Column("recycled_count", sa.Integer, nullable=False),
+    # who owns the lead now: a rep in a department, or a department's queue (rep empty)
+    sa.Column("owner_rep", sa.String(80), index=True),
+    sa.Column("owner_department", sa.String(80)),
+    sa.Column("assigned_at", UtcDateTime),
+    sa.CheckConstraint("email IS NOT NULL OR external_id IS NOT NULL", name="ck_leads_identity"),
+)
+
+activities = sa.Table(
+    "activities",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("type", sa.String(60), nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id")),
+    sa.Column("product", sa.String(80)),
+    sa.Column("properties", JsonType, nullable=False),
+    sa.Column("source_id", sa.String(200)),
+    sa.Index("ix_activities_lead_time", "lead_id", "occurred_at"),
+)
+
+transitions = sa.Table(
+    "transitions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("from_stage", sa.String(20), nullable=False),
+    sa.Column("to_stage", sa.String(20), nullable=False),
+    sa.Column("trigger", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("rule_id", sa.String(80)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("derived", sa.Boolean, nullable=False),
+    sa.Column("level", sa.Integer),
+    sa.Column("score", sa.Float),
+    sa.Column("product", sa.String(80)),
+    sa.Column("priority", sa.Boolean, nullable=False),
+    sa.Column("activity_key", sa.String(64)),
+    sa.Column("playbook_hash", sa.String(64)),
+    sa.Index("ix_transitions_lead_time", "lead_id", "occurred_at"),
+    sa.Index("ix_transitions_to_stage_time", "to_stage", "occurred_at"),
+)
+
+routing_decisions = sa.Table(
+    "routing_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("decided_at", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # route, reroute, reassign
+    sa.Column("rule_id", sa.String(80)),
+    sa.Column("department", sa.String(80), nullable=False),
+    sa.Column("strategy", sa.String(40)),
+    sa.Column("rep_id", sa.String(80)),
+    sa.Column("previous_rep", sa.String(80)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("details", JsonType, nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("playbook_hash", sa.String(64)),
+    sa.Index("ix_routing_decisions_lead_time", "lead_id", "decided_at"),
+    sa.Index("ix_routing_decisions_rep_time", "rep_id", "decided_at"),
+)
+
+#: Round-robin turns: ``rep:<id>`` → the rep's pass, ``department:<id>`` → the department's clock.
+routing_counters = sa.Table(
+    "routing_counters",
+    metadata,
+    sa.Column("key", sa.String(120), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+)
+
+#: What changed about a rep since the playbook was written: switched off, or away for a while.
+rep_status = sa.Table(
+    "rep_status",
+    metadata,
+    sa.Column("rep_id", sa.String(80), primary_key=True),
+    sa.Column("active", sa.Boolean),
+    sa.Column("away_from", sa.Date),
+    sa.Column("away_to", sa.Date),
+    sa.Column("note", sa.Text),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),  # source id or a hash of the record
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("outcome", sa.String(10), nullable=False),  # won or lost
+    sa.Column("closed_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("amount", sa.Numeric(18, 2)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("product", sa.String(80)),
+    sa.Column("lost_reason", sa.Text),
+    sa.Column("sdr", sa.String(120)),  # who qualified the lead
+    sa.Column("sr", sa.String(120)),  # who closed the deal
+    sa.Column("source_id", sa.String(200)),
+    sa.Column("properties", JsonType, nullable=False),
+    sa.Index("ix_outcomes_lead_time", "lead_id", "closed_at"),
+)
+
+import_runs = sa.Table(
+    "import_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # hash of kind, mapping, file path, size and the first MB: a changed file is another run
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("mapping", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("last_row", sa.Integer, nullable=False),  # committed up to this row (line) number
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime),
+)
+
+#: Messages to send (e-mail, webhooks), written in the same transaction as the change that
+#: caused them and delivered by workers (see ``leadrelay.adapters.store.outbox`` and ``leadrelay.entrypoints.worker``).
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),  # enqueueing the same key again does nothing
+    sa.Column("channel", sa.String(20), nullable=False),  # email or webhook
+    sa.Column("target", sa.String(80)),  # the playbook's channel id
+    sa.Column("recipient", sa.Text, nullable=False),  # an e-mail address, or the channel for a webhook
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("payload", JsonType, nullable=False),  # delivery details and the webhook document
+    sa.Column("lang", sa.String(2), nullable=False),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("lead_id", sa.Integer),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=False),  # next attempt not before this
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Column("failed_at", UtcDateTime),  # gave up: after the last attempt, or an error retrying cannot fix
+    sa.Column("claimed_by", sa.String(120)),  # the worker delivering it now ...
+    sa.Column("claimed_until", UtcDateTime),  # ... until its lease runs out
+    sa.Index(
+        "ix_outbox_pending_due",
+        "due_at",
+        postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+        sqlite_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+    ),
+    sa.Index("ix_outbox_lead", "lead_id"),
+)
+
+#: Durable timers (SLA warnings and breaches, inactivity recycling, ...): fired once each, by
+#: whichever worker takes them, in the same transaction as their effect.
+timers = sa.Table(
+    "timers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(40), nullable=False),  # picks the handler
+    sa.Column("lead_id", sa.Integer),
+    sa.Column("due_at", UtcDateTime, nullable=False),  # fire at or after this (after a failed try: the next try)
+    sa.Column("payload", JsonType, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("fired_at", UtcDateTime),
+    sa.Column("fired_by", sa.String(120)),  # the worker that fired it
+    sa.Column("attempts", sa.Integer, nullable=False),  # failed tries (the handler raised)
+    sa.Column("last_error", sa.Text),
+    sa.Column("failed_at", UtcDateTime),  # gave up after the last try
+    sa.Index(
+        "ix_timers_pending_due",
+        "due_at",
+        postgresql_where=sa.text("fired_at IS NULL AND failed_at IS NULL"),
+        sqlite_where=sa.text("fired_at IS NULL AND failed_at IS NULL"),
+    ),
+    sa.Index("ix_timers_lead_kind", "lead_id", "kind"),
+)

@@ -1,0 +1,1 @@
+"""Entry points: the Python API, the command line, the worker and the demo."""

@@ -1,0 +1,455 @@
+"""The Python API: open a database, choose a playbook, feed leads and activities, read leads.
+
+from leadrelay import LeadRelay
+relay = LeadRelay.open("sqlite:///leadrelay.db")
+relay.record_activities([{"email": "k.sato@example.co.jp", "type": "webinar_attended",
+                          "occurred_at": "2026-11-20T15:00:00+09:00", "campaign": "web-2026-11"}])
+relay.lead("k.sato@example.co.jp")["stage"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from leadrelay.adapters.clock import Clock, SystemClock
+from leadrelay.adapters.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
+from leadrelay.adapters.records import (
+    ActivityInput,
+    InputError,
+    LeadInput,
+    parse_activity,
+    parse_email,
+    parse_lead,
+    parse_outcome,
+)
+from leadrelay.adapters.store.schema import DEFAULT_URL
+from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.domain.identity import lead_key
+from leadrelay.domain.playbook import Playbook
+from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities, record_outcomes
+from leadrelay.services.leads import LeadNotFound, lead_report, summary
+from leadrelay.services.rescore import RescoreReport, rescore
+from leadrelay.services.routing import (
+    Routed,
+    explain,
+    pending_ids,
+    reassign,
+    rep_table,
+    route_leads,
+    set_rep_status,
+    take_routing_lock,
+)
+from leadrelay.services.sales import (
+    Feedback,
+    accept,
+    advance,
+    recycle,
+    recycle_inactive,
+    reject,
+    suppression_rows,
+)
+from leadrelay.services.sla import SlaRow, sla_rows
+
+DB_ENV = "LEADRELAY_DB"
+ACTIVE_PLAYBOOK = "active_playbook"
+DEFAULT_BATCH = 5000
+
+Kind = Literal["leads", "activities", "outcomes"]
+
+#: Records with their numbers (line numbers of a file); an :class:`InputError` in place of a
+#: record reports a line that could not even be read as a record.
+Numbered = Iterable[tuple[int, Mapping[str, Any] | InputError]]
+
+
+class FileFingerprint(NamedTuple):
+    """What identifies a file for resuming: its absolute path, size and a hash of its first MB."""
+
+    path: str
+    size: int
+    head_hash: str
+
+
+class ImportRun(NamedTuple):
+    id: int
+    resume_after: int  # rows (line numbers) up to this one were committed by an earlier run
+
+
+def database_url(url: str | None = None) -> str:
+    return url or os.environ.get(DB_ENV) or DEFAULT_URL
+
+
+class LeadRelay:
+    def __init__(self, store: SqlStore, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self._playbooks: dict[str, LoadedPlaybook] = {}
+
+    @classmethod
+    def open(cls, url: str | None = None, clock: Clock | None = None) -> LeadRelay:
+        return cls(SqlStore.open(database_url(url)), clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> LeadRelay:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _now(self, now: datetime | None) -> datetime:
+        moment = now or self.clock.now()
+        if moment.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        return moment
+
+    # --- playbooks ------------------------------------------------------------------------
+
+    def use_playbook(self, source: str | Path | LoadedPlaybook, *, now: datetime | None = None) -> LoadedPlaybook:
+        """Validate a playbook, store its text (by hash) and make it the active one."""
+        loaded = source if isinstance(source, LoadedPlaybook) else load_playbook(source)
+        pb = loaded.playbook
+        with self.store.transaction() as tx:
+            tx.save_playbook(pb.hash, pb.id, pb.version, pb.name, loaded.source, loaded.text, self._now(now))
+            tx.set_setting(ACTIVE_PLAYBOOK, pb.hash)
+        self._playbooks[pb.hash] = loaded
+        return loaded
+
+    def playbook(self) -> LoadedPlaybook:
+        """The active playbook; the bundled default one until another is chosen."""
+        with self.store.reading() as tx:
+            digest = tx.setting(ACTIVE_PLAYBOOK)
+        if digest is None:
+            return self.use_playbook(default_playbook_path())
+        return self.playbook_by_hash(digest)
+
+    def playbook_by_hash(self, digest: str) -> LoadedPlaybook:
+        cached = self._playbooks.get(digest)
+        if cached is not None:
+            return cached
+        with self.store.reading() as tx:
+            row = tx.playbook_row(digest)
+        if row is None:
+            raise LookupError(f"playbook {digest[:12]} is not stored in this database")
+        loaded = parse_playbook(row.text, row.source)
+        self._playbooks[digest] = loaded
+        return loaded
+
+    # --- intake ---------------------------------------------------------------------------
+
+    def add_leads(self, records: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> BatchResult:
+        return self.add_leads_numbered(enumerate(records, start=1), now=now)
+
+    def add_leads_numbered(
+        self,
+        records: Numbered,
+        *,
+        now: datetime | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        checkpoint: int | None = None,
+    ) -> BatchResult:
+        """Add or update leads in batches of ``batch_size``; bad records come back as rejections.
+
+        ``checkpoint``: an import run (see :meth:`begin_import`) whose last committed record number
+        is moved on in the same transaction as each batch.
+        """
+        return self._ingest_numbered(records, now, batch_size, "leads", checkpoint)
+
+    def record_activities(self, records: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> BatchResult:
+        return self.record_activities_numbered(enumerate(records, start=1), now=now)
+
+    def record_activities_numbered(
+        self,
+        records: Numbered,
+        *,
+        now: datetime | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        checkpoint: int | None = None,
+    ) -> BatchResult:
+        """Record activities in batches of ``batch_size``, each batch in one transaction.
+
+        Bad records are returned as rejections; the good ones around them are kept.
+        """
+        return self._ingest_numbered(records, now, batch_size, "activities", checkpoint)
+
+    def record_outcomes(self, records: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> BatchResult:
+        """Record closed deals (won or lost) from a CRM; each moves its lead to Won or Lost.
+
+        A record: ``email`` or ``external_id`` (the lead), ``outcome`` (won|lost), ``closed_at``,
+        and optionally ``amount``, ``currency``, ``product``, ``lost_reason``, ``sdr``, ``sr``,
+        ``source_id``, ``properties``. An outcome for an unknown lead is a rejection.
+        """
+        return self.record_outcomes_numbered(enumerate(records, start=1), now=now)
+
+    def record_outcomes_numbered(
+        self,
+        records: Numbered,
+        *,
+        now: datetime | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        checkpoint: int | None = None,
+    ) -> BatchResult:
+        return self._ingest_numbered(records, now, batch_size, "outcomes", checkpoint)
+
+    def _ingest_numbered(
+        self, records: Numbered, now: datetime | None, batch_size: int, kind: Kind, checkpoint: int | None
+    ) -> BatchResult:
+        moment = self._now(now)
+        playbook = self.playbook().playbook
+        total = BatchResult()
+        parsed: list[tuple[int, Any]] = []
+        last = 0  # the number of the last record seen
+
+        def flush() -> None:
+            with self.store.transaction() as tx:
+                if kind == "outcomes":
+                    result = record_outcomes(tx, playbook, parsed, moment)
+                else:
+                    kept, refused = link_identities(tx, playbook, parsed, moment)
+                    people = [item for _, item in kept if isinstance(item, LeadInput)]
+                    acts = [item for _, item in kept if isinstance(item, ActivityInput)]
+                    result = ingest(tx, playbook, people, acts, moment)
+                    result.rejected.extend(refused)
+                if checkpoint is not None:
+                    tx.advance_import_run(checkpoint, last, moment)
+            total.merge(result)
+            parsed.clear()
+
+        for number, record in records:
+            last = number
+            try:
+                if isinstance(record, InputError):
+                    raise record
+                if kind == "leads":
+                    parsed.append((number, parse_lead(record, moment)))
+                elif kind == "activities":
+                    parsed.append((number, parse_activity(record, moment, playbook.activity_types)))
+                else:
+                    parsed.append((number, parse_outcome(record, moment)))
+            except InputError as exc:
+                total.rejected.append(Rejection(number, exc.field, exc.message))
+            if len(parsed) >= batch_size:
+                flush()
+        if parsed or (checkpoint is not None and last):
+            flush()
+        total.rejected.sort(key=lambda r: r.record)
+        return total
+
+    def record_activity(self, *, now: datetime | None = None, **fields: Any) -> BatchResult:
+        """Record one activity; raises :class:`InputError` if it is not valid."""
+        moment = self._now(now)
+        playbook = self.playbook().playbook
+        parsed = parse_activity(fields, moment, playbook.activity_types)
+        with self.store.transaction() as tx:
+            return ingest(tx, playbook, [], [parsed], moment)
+
+    # --- import runs (resuming a file import after a crash) -------------------------------
+
+    def begin_import(
+        self, file: FileFingerprint, kind: Kind, mapping: str, *, now: datetime | None = None
+    ) -> ImportRun:
+        """The checkpoint of importing ``file``: resume after its last committed row if an earlier
+        run of the same file (same path, size and first MB), kind and mapping did not finish;
+        otherwise start from the first row (re-importing is idempotent anyway)."""
+        moment = self._now(now)
+        key = hashlib.sha256("\x1f".join([kind, mapping, *map(str, file)]).encode("utf-8")).hexdigest()
+        with self.store.transaction() as tx:
+            row = tx.import_run(key)
+            if row is not None and row.finished_at is None and row.last_row > 0:
+                return ImportRun(row.id, row.last_row)
+            values = {"key": key, "kind": kind, "mapping": mapping, "path": file.path, "size": file.size}
+            run_id = tx.start_import_run({**values, "head_hash": file.head_hash}, moment)
+            if row is not None:
+                tx.restart_import_run(run_id, moment)
+        return ImportRun(run_id, 0)
+
+    def finish_import(self, run: ImportRun, *, now: datetime | None = None) -> None:
+        with self.store.transaction() as tx:
+            tx.finish_import_run(run.id, self._now(now))
+
+    # --- re-scoring ------------------------------------------------------------------------
+
+    def rescore(
+        self,
+        playbook: str | Path | LoadedPlaybook | None = None,
+        *,
+        dry_run: bool = False,
+        now: datetime | None = None,
+    ) -> RescoreReport:
+        """Recompute every lead's scores, level and qualification (bulk path) and report what changed.
+
+        With ``playbook``, that playbook is made the active one first (with ``dry_run`` it is only
+        used, not applied). ``dry_run`` computes the same report and writes nothing.
+        """
+        moment = self._now(now)
+        if playbook is None:
+            loaded = self.playbook()
+        elif dry_run:
+            loaded = playbook if isinstance(playbook, LoadedPlaybook) else load_playbook(playbook)
+        else:
+            loaded = self.use_playbook(playbook, now=moment)
+        return rescore(self.store, loaded.playbook, moment, dry_run=dry_run)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def lead(self, ref: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """Everything about one lead, with every point explained (see ``leadrelay lead show``).
+
+        ``ref`` is the lead's e-mail or its external id (the source CRM's record id).
+        """
+        keys = _lead_keys(ref)
+        active = self.playbook()
+        with self.store.reading() as tx:
+            for key in keys:
+                try:
+                    return lead_report(tx, key, self._now(now), self.playbook_by_hash, active)
+                except LeadNotFound:
+                    if key == keys[-1]:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _lead_id(self, tx: StoreTx, ref: str) -> int:
+        keys = _lead_keys(ref)
+        found = tx.lead_ids(keys)
+        for key in keys:
+            if key in found:
+                return found[key]
+        raise LeadNotFound(ref)
+
+    # --- routing --------------------------------------------------------------------------
+
+    def route(self, *, include_assigned: bool = False, now: datetime | None = None, actor: str = "api") -> list[Routed]:
+        """Route every MQL without a rep (after reps came back, or the playbook changed); with
+        ``include_assigned`` re-route every open lead too (they may change owner)."""
+        moment = self._now(now)
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            take_routing_lock(tx)  # read what is pending only once no one else is routing
+            ids = pending_ids(tx, playbook, include_assigned=include_assigned)
+            kind = "reroute" if include_assigned else "route"
+            return route_leads(tx, playbook, ids, moment, kind=kind, actor=actor)
+
+    def route_explain(self, ref: str, *, now: datetime | None = None) -> Routed:
+        """What routing would decide for the lead now — nothing is assigned, no turn is used."""
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return explain(tx, playbook, self._lead_id(tx, ref), self._now(now))
+
+    def reps(self, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return rep_table(tx, playbook, self._now(now))
+
+    def set_rep(
+        self,
+        rep_id: str,
+        *,
+        active: bool | None = None,
+        away: tuple[date, date] | None = None,
+        back: bool = False,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Switch a rep off or on, or mark them away from one date to another (inclusive)."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            set_rep_status(tx, playbook, rep_id, self._now(now), active=active, away=away, back=back, note=note)
+
+    def reassign(
+        self, rep_id: str, *, to: str | None = None, now: datetime | None = None, actor: str = "api"
+    ) -> list[Routed]:
+        """Give a rep's open leads to ``to``, or route them again to everyone else."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return reassign(tx, playbook, rep_id, self._now(now), to=to, actor=actor)
+
+    # --- sales feedback ---------------------------------------------------------------------
+
+    def accept(self, ref: str, *, actor: str = "api", note: str | None = None, now: datetime | None = None) -> Feedback:
+        """Sales accepts the lead (MQL → SAL)."""
+        return self._feedback(
+            ref, lambda tx, pb, lead_id, moment: accept(tx, pb, lead_id, moment, actor=actor, note=note), now
+        )
+
+    def reject(
+        self, ref: str, reason: str, *, text: str | None = None, actor: str = "api", now: datetime | None = None
+    ) -> Feedback:
+        """Sales rejects the lead with a reason code from the playbook; recyclable reasons send it
+        back to marketing at once."""
+        return self._feedback(
+            ref, lambda tx, pb, lead_id, moment: reject(tx, pb, lead_id, reason, moment, actor=actor, text=text), now
+        )
+
+    def advance(
+        self,
+        ref: str,
+        to: str,
+        *,
+        amount: str | None = None,
+        currency: str | None = None,
+        lost_reason: str | None = None,
+        actor: str = "api",
+        now: datetime | None = None,
+    ) -> Feedback:
+        """SAL → SQL → Opportunity → Won or Lost."""
+        return self._feedback(
+            ref,
+            lambda tx, pb, lead_id, moment: advance(
+                tx, pb, lead_id, to, moment, actor=actor, amount=amount, currency=currency, lost_reason=lost_reason
+            ),
+            now,
+        )
+
+    def recycle(self, ref: str, *, reason: str, actor: str = "api", now: datetime | None = None) -> Feedback:
+        """Send a lead sales has let go back to marketing (Recycled)."""
+        return self._feedback(
+            ref, lambda tx, pb, lead_id, moment: recycle(tx, pb, lead_id, moment, actor=actor, reason=reason), now
+        )
+
+    def recycle_inactive(self, *, now: datetime | None = None) -> list[Feedback]:
+        """Recycle the leads sales has left without activity for the playbook's ``inactive_days``."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return recycle_inactive(tx, playbook, self._now(now))
+
+    def sla(self, *, everything: bool = False, now: datetime | None = None) -> list[SlaRow]:
+        """Leads waiting for sales' answer whose SLA clock is near or past breach (or all running)."""
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return sla_rows(tx, playbook, self._now(now), everything=everything)
+
+    def suppression(self) -> list[dict[str, Any]]:
+        """The leads sales owns now, which marketing must not e-mail."""
+        with self.store.reading() as tx:
+            return suppression_rows(tx)
+
+    def _feedback(
+        self, ref: str, act: Callable[[StoreTx, Playbook, int, datetime], Feedback], now: datetime | None
+    ) -> Feedback:
+        playbook = self.playbook().playbook
+        moment = self._now(now)
+        with self.store.transaction() as tx:
+            return act(tx, playbook, self._lead_id(tx, ref), moment)
+
+    def summary(self, *, now: datetime | None = None, top: int = 10) -> dict[str, Any]:
+        active = self.playbook()
+        with self.store.reading() as tx:
+            return summary(tx, self._now(now), active, top)
+
+
+def _lead_keys(ref: str) -> list[str]:
+    """The keys a reference may mean: an e-mail first, then an external id."""
+    text = ref.strip()
+    keys = [lead_key(None, text)] if text else []
+    if "@" in text:
+        with contextlib.suppress(InputError):
+            keys.insert(0, parse_email(text))
+    if not keys:
+        raise InputError("lead", "give an e-mail or an external id")
+    return keys

@@ -1,0 +1,561 @@
+"""The ``leadrelay`` command line. Thin: parse, call one service, print, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import typer
+
+from leadrelay.adapters.clock import FakeClock, SystemClock
+from leadrelay.adapters.playbook.loader import PlaybookError, load_playbook
+from leadrelay.adapters.records import InputError, parse_time
+from leadrelay.adapters.store.schema import StoreError
+from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
+from leadrelay.entrypoints.api import DB_ENV, LeadRelay, database_url
+from leadrelay.entrypoints.cli import render
+from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
+from leadrelay.entrypoints.cli.rescore import register as register_rescore
+from leadrelay.entrypoints.cli.routing import reps_app, route_app
+from leadrelay.entrypoints.cli.sales import register as register_sales
+from leadrelay.entrypoints.cli.worker import register as register_worker
+from leadrelay.entrypoints.i18n import LANGS, default_lang, t
+from leadrelay.services import imports as importing
+from leadrelay.services.intake import BatchResult
+from leadrelay.services.leads import LeadNotFound
+from leadrelay.services.routing import RoutingUnavailable
+
+app = typer.Typer(
+    name="leadrelay",
+    help="Lead handoff engine: score, qualify and hand leads from marketing to sales, explaining every decision.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+playbook_app = typer.Typer(help="Check, show and apply playbooks.", no_args_is_help=True)
+lead_app = typer.Typer(help="Look at leads.", no_args_is_help=True)
+activity_app = typer.Typer(help="Record activities.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import leads, activities or outcomes from CSV, JSONL or Parquet files.", no_args_is_help=True
+)
+app.add_typer(playbook_app, name="playbook")
+app.add_typer(lead_app, name="lead")
+app.add_typer(activity_app, name="activity")
+app.add_typer(import_app, name="import")
+app.add_typer(route_app, name="route")
+app.add_typer(reps_app, name="reps")
+register_rescore(app)
+register_sales(lead_app, app)
+register_worker(app)
+
+
+@app.callback()
+def main_options(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", envvar=DB_ENV, help="Database: a SQLite file path or a URL (sqlite:///file.db, postgresql://...)."
+        ),
+    ] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language of the output: en or ja.")] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", envvar="LEADRELAY_NOW", help="Act as if it were this time (ISO 8601 with zone): for replays."
+        ),
+    ] = None,
+) -> None:
+    options.db = db
+    chosen = lang or default_lang()
+    if chosen not in LANGS:
+        raise UserError(f"--lang: '{chosen}' is not one of {', '.join(LANGS)}")
+    options.lang = chosen
+    options.now = _parse_now(now) if now else None
+
+
+def _parse_now(value: str) -> datetime:
+    try:
+        return parse_time(value, "--now")
+    except InputError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _print_result(result: BatchResult, lang: str) -> None:
+    parts = []
+    if result.leads_created:
+        parts.append(f"{result.leads_created} {t('leads_created', lang)}")
+    if result.leads_updated:
+        parts.append(f"{result.leads_updated} {t('leads_updated', lang)}")
+    parts.append(f"{result.activities_inserted} {t('activities_recorded', lang)}")
+    parts.append(f"{result.duplicates} {t('duplicates_skipped', lang)}")
+    parts.append(f"{len(result.moves)} {t('stage_moves', lang)}")
+    parts.append(f"{len(result.rejected)} {t('rejected', lang)}")
+    console.print(", ".join(parts))
+    for email, move in result.moves[:20]:
+        console.print(
+            f"  {email}: {move.from_stage.value} → [bold]{move.to_stage.value}[/] ({move.trigger.value}, {move.rule_id or '—'})"
+        )
+    if len(result.moves) > 20:
+        console.print(f"  … {len(result.moves) - 20} more")
+    for rejection in result.rejected[:50]:
+        errors.print(f"rejected {rejection}", markup=False, highlight=False)
+    if len(result.rejected) > 50:
+        errors.print(f"… {len(result.rejected) - 50} more rejected")
+
+
+# --- demo and summary ----------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data set (same seed, same data).")] = 7,
+    people: Annotated[int, typer.Option(min=50, help="Number of people.")] = 3000,
+    companies: Annotated[int, typer.Option(min=20, help="Number of companies.")] = 300,
+    days: Annotated[int, typer.Option(min=7, help="Days of activity history.")] = 90,
+    keep: Annotated[bool, typer.Option(help="Keep an existing demo database instead of starting afresh.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Create a demo database with realistic synthetic data, run it through the engine, and summarise."""
+    from leadrelay.entrypoints.demo.runner import run_demo
+
+    url = database_url(options.db or "leadrelay-demo.db")
+    if not keep:
+        _remove_sqlite(url)
+    clock = FakeClock(options.now) if options.now else SystemClock()
+    engine = LeadRelay.open(url, clock=clock)
+    try:
+        outcome = run_demo(engine, seed=seed, people=people, companies=companies, days=days)
+        data = engine.summary()
+        if as_json:
+            print(json.dumps({"demo": outcome, "summary": data}, ensure_ascii=False, indent=2))
+            return
+        console.print(
+            f"[bold]Demo data[/]: {outcome['accounts']} companies, {outcome['leads']} people, "
+            f"{outcome['activities']} activity records in {outcome['seconds']:.1f} s "
+            f"({outcome['activities_inserted']} new, {outcome['duplicates']} duplicates skipped) → {url}"
+        )
+        render.summary(console, data, engine.playbook().playbook, options.lang)
+        console.print(
+            f"[dim]Next: leadrelay --db {_db_arg(url)} lead show {data['top_leads'][0]['email'] if data['top_leads'] else 'EMAIL'}[/]"
+        )
+    finally:
+        engine.close()
+
+
+def _db_arg(url: str) -> str:
+    return url.removeprefix("sqlite:///")
+
+
+def _remove_sqlite(url: str) -> None:
+    parsed = sa.engine.make_url(url if "://" in url else f"sqlite:///{url}")
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    for suffix in ("", "-wal", "-shm"):
+        Path(parsed.database + suffix).unlink(missing_ok=True)
+
+
+@app.command("summary")
+def summary_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    top: Annotated[int, typer.Option(min=0, max=100, help="How many top leads to show.")] = 10,
+) -> None:
+    """Leads by stage and level, MQLs this week, the top leads and why they scored."""
+    with relay() as engine:
+        data = engine.summary(top=top)
+        if as_json:
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            render.summary(console, data, engine.playbook().playbook, options.lang)
+
+
+# --- playbooks -------------------------------------------------------------------------------
+
+
+@playbook_app.command("validate")
+def playbook_validate(file: Annotated[Path, typer.Argument(help="Playbook YAML file.")]) -> None:
+    """Check a playbook: schema, fields, operators, activity types, rule ids."""
+    loaded = load_playbook(file)
+    pb = loaded.playbook
+    console.print(
+        f"[green]✓[/] {file}: {t('playbook_valid', options.lang)} — {pb.id} {pb.version} "
+        f"({len(pb.disqualifications)} disqualification, {len(pb.fit_rules)} fit, {len(pb.engagement_rules)} engagement, "
+        f"{len(pb.levels)} level, {len(pb.mql_rules)} MQL, {len(pb.hand_raisers)} hand-raiser rules; hash {pb.hash[:12]})"
+    )
+
+
+@playbook_app.command("show")
+def playbook_show(
+    file: Annotated[Path | None, typer.Argument(help="Playbook YAML file (default: the active one).")] = None,
+) -> None:
+    """Print a playbook as tables a marketing manager can read."""
+    if file is not None:
+        loaded = load_playbook(file)
+    else:
+        with relay() as engine:
+            loaded = engine.playbook()
+    render.playbook(console, loaded, options.lang)
+
+
+@playbook_app.command("apply")
+def playbook_apply(file: Annotated[Path, typer.Argument(help="Playbook YAML file.")]) -> None:
+    """Make a playbook the active one for new activities (stored by hash with its text)."""
+    with relay() as engine:
+        loaded = engine.use_playbook(file)
+    pb = loaded.playbook
+    console.print(f"[green]✓[/] {pb.id} {pb.version} [dim]({pb.hash[:12]})[/] {t('playbook_active', options.lang)}")
+
+
+@playbook_app.command("operators")
+def playbook_operators() -> None:
+    """List the operators conditions may use."""
+    render.operators(console, options.lang)
+
+
+@app.command()
+def lifecycle(
+    as_mermaid: Annotated[bool, typer.Option("--mermaid", help="Print a Mermaid state diagram.")] = False,
+) -> None:
+    """Show the lifecycle's stages and the transitions between them."""
+    if as_mermaid:
+        print(mermaid())
+        return
+    from rich.table import Table
+
+    table = Table(title="Lifecycle transitions")
+    for name in ("trigger", "from", "to", "meaning"):
+        table.add_column(name)
+    for move in TRANSITIONS:
+        table.add_row(
+            move.trigger.value, ", ".join(sorted(s.value for s in move.sources)), move.target.value, move.text
+        )
+    console.print(table)
+
+
+# --- leads -----------------------------------------------------------------------------------
+
+
+@lead_app.command("show")
+def lead_show(
+    lead_ref: Annotated[str, typer.Argument(metavar="EMAIL|EXTERNAL_ID", help="The lead's e-mail or external id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """A lead: profile, account, stage history, every point of its scores, level, MQL, disqualification, outcomes."""
+    with relay() as engine:
+        report = engine.lead(lead_ref)
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        render.lead(console, report, options.lang)
+
+
+@lead_app.command("add")
+def lead_add(
+    email: Annotated[str, typer.Option(help="E-mail address.")],
+    first_name: Annotated[str | None, typer.Option()] = None,
+    last_name: Annotated[str | None, typer.Option()] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    seniority: Annotated[str | None, typer.Option()] = None,
+    department: Annotated[str | None, typer.Option()] = None,
+    phone: Annotated[str | None, typer.Option()] = None,
+    country: Annotated[str | None, typer.Option()] = None,
+    prefecture: Annotated[str | None, typer.Option()] = None,
+    postal_code: Annotated[str | None, typer.Option()] = None,
+    company: Annotated[str | None, typer.Option(help="Company name.")] = None,
+    industry: Annotated[str | None, typer.Option()] = None,
+    employees: Annotated[int | None, typer.Option()] = None,
+    tier: Annotated[str | None, typer.Option(help="Account tier, e.g. named or target.")] = None,
+) -> None:
+    """Add a lead or update its profile (fields you leave out are kept)."""
+    record: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "title": title,
+            "seniority": seniority,
+            "department": department,
+            "phone": phone,
+            "country": country,
+            "prefecture": prefecture,
+            "postal_code": postal_code,
+        }.items()
+        if v is not None
+    }
+    company_fields = {
+        k: v
+        for k, v in {"name": company, "industry": industry, "employees": employees, "tier": tier}.items()
+        if v is not None
+    }
+    if company_fields:
+        record["company"] = company_fields
+    with relay() as engine:
+        result = engine.add_leads([record])
+    _finish(result)
+
+
+# --- activities ------------------------------------------------------------------------------
+
+
+def _properties(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"--prop: '{item}' is not NAME=VALUE")
+        name, _, raw = item.partition("=")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[name.strip()] = value
+    return out
+
+
+@activity_app.command("add")
+def activity_add(
+    email: Annotated[str, typer.Option(help="The lead's e-mail address (the lead is created if new).")],
+    type_: Annotated[str, typer.Option("--type", help="Activity type, e.g. webinar_attended.")],
+    at: Annotated[
+        str, typer.Option("--at", help="When it happened (ISO 8601 with zone, e.g. 2026-11-20T15:00:00+09:00).")
+    ],
+    campaign: Annotated[str | None, typer.Option(help="Campaign code.")] = None,
+    product: Annotated[str | None, typer.Option(help="Product the activity is about.")] = None,
+    prop: Annotated[
+        list[str] | None, typer.Option("--prop", help="Property NAME=VALUE (JSON values allowed); repeatable.")
+    ] = None,
+    source_id: Annotated[str | None, typer.Option(help="The source system's id (makes re-sending safe).")] = None,
+) -> None:
+    """Record one activity and process it at once."""
+    record: dict[str, Any] = {"email": email, "type": type_, "occurred_at": at, "properties": _properties(prop or [])}
+    for key, value in (("campaign", campaign), ("product", product), ("source_id", source_id)):
+        if value is not None:
+            record[key] = value
+    with relay() as engine:
+        result = engine.record_activity(**record)
+    _finish(result)
+
+
+@activity_app.command("import")
+def activity_import(
+    file: Annotated[Path, typer.Argument(help="JSONL (or CSV) file with leadrelay's field names.")],
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="Records per transaction.")] = 5000,
+) -> None:
+    """Record activities from a file; the same as `leadrelay import activities FILE`."""
+    _import("activities", file, "leadrelay", None, None, batch_size, None)
+
+
+# --- file imports ----------------------------------------------------------------------------
+
+#: Files at least this large get a progress bar on stderr.
+PROGRESS_BYTES = 8 * 1024 * 1024
+
+MappingOpt = Annotated[
+    str,
+    typer.Option(
+        "--mapping", help="Built-in mapping (leadrelay, hubspot, salesforce, marketo) or a mapping YAML file."
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Force the file's encoding (default: UTF-8 with or without BOM, else CP932)."),
+]
+RejectsOpt = Annotated[
+    Path | None, typer.Option("--rejects", help="Where rejected rows go (default: FILE.rejects.csv beside FILE).")
+]
+BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="Records per transaction.")]
+TimezoneOpt = Annotated[
+    str | None, typer.Option("--timezone", help="Time zone of time stamps without one (overrides the mapping's).")
+]
+
+
+def _import(
+    kind: importing.Kind,
+    file: Path,
+    mapping_name: str,
+    encoding: str | None,
+    rejects: Path | None,
+    batch_size: int,
+    timezone: str | None,
+) -> None:
+    try:
+        mapping = importing.load_mapping(mapping_name).with_timezone(timezone)
+        source = importing.open_source(file, encoding)
+    except importing.ImportFileError as exc:
+        raise UserError(str(exc)) from None
+    with source:
+        if source.empty:
+            console.print(f"{file}: empty file, nothing to import")
+            _print_import(kind, BatchResult(), None)
+            return
+        try:
+            unknown = importing.prepare(source, mapping, kind)
+        except importing.ImportFileError as exc:
+            raise UserError(str(exc)) from None
+        if unknown:
+            errors.print(
+                f"warning: columns not in mapping {mapping.name}, ignored: {', '.join(unknown)}",
+                markup=False,
+                highlight=False,
+            )
+        rejects_path = rejects or importing.default_rejects_path(file)
+        writer: importing.RejectsWriter | None = None
+        try:
+            with relay() as engine:
+                run = engine.begin_import(importing.fingerprint(file), kind, mapping_name)
+                if run.resume_after:
+                    errors.print(
+                        f"{file}: resuming at row {run.resume_after + 1}: rows up to {run.resume_after} were "
+                        "committed by an earlier run that did not finish",
+                        markup=False,
+                        highlight=False,
+                    )
+                writer = importing.RejectsWriter(rejects_path, source.headers, append=run.resume_after > 0)
+                submit = {
+                    "leads": engine.add_leads_numbered,
+                    "activities": engine.record_activities_numbered,
+                    "outcomes": engine.record_outcomes_numbered,
+                }[kind]
+
+                def send(batch: list[tuple[int, Any]]) -> BatchResult:
+                    return submit(batch, batch_size=batch_size + 1, checkpoint=run.id)
+
+                with _progress(source) as on_batch:
+                    outcome = importing.run_import(
+                        source,
+                        mapping,
+                        kind,
+                        send,
+                        writer,
+                        batch_size=batch_size,
+                        on_batch=on_batch,
+                        resume_after=run.resume_after,
+                    )
+                engine.finish_import(run)
+        except importing.ImportFileError as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            if writer is not None:
+                writer.close()
+    _print_import(kind, outcome.result, outcome.rejects_path)
+    if outcome.result.rejected:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(source: importing.Source) -> Iterator[Callable[[int], None] | None]:
+    """A Rich progress bar on stderr (bytes read, rows/s, ETA) for large files; nothing for small ones."""
+    if source.size < PROGRESS_BYTES:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    started = time.monotonic()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[rows]} rows, {task.fields[rate]} rows/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(source.path.name, total=source.size, rows=0, rate=0)
+
+        def on_batch(rows: int) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            progress.update(task, completed=source.position(), rows=rows, rate=int(rows / elapsed))
+
+        yield on_batch
+
+
+def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
+    lang = options.lang
+    parts = [
+        f"{result.leads_created} {t('leads_created', lang)}",
+        f"{result.leads_updated} {t('leads_updated', lang)}",
+    ]
+    if kind == "activities":
+        parts.append(f"{result.activities_inserted} {t('activities_recorded', lang)}")
+    if kind == "outcomes":
+        parts = [f"{result.outcomes_inserted} {t('outcomes_recorded', lang)}"]
+    parts.append(f"{result.duplicates} {t('duplicates_skipped', lang)}")
+    parts.append(f"{len(result.moves)} {t('stage_moves', lang)}")
+    parts.append(f"{len(result.rejected)} {t('rejected', lang)}")
+    console.print(", ".join(parts), soft_wrap=True)
+    for rejection in result.rejected[:20]:
+        errors.print(
+            f"rejected line {rejection.record}: {rejection.field}: {rejection.message}", markup=False, highlight=False
+        )
+    if len(result.rejected) > 20:
+        errors.print(f"… {len(result.rejected) - 20} more rejected", markup=False, highlight=False)
+    if rejects is not None:
+        errors.print(f"rejected rows written to {rejects}", markup=False, highlight=False)
+
+
+FileArg = Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")]
+
+
+def _import_command(kind: importing.Kind, summary: str) -> None:
+    """``leadrelay import KIND``: the same options for every kind of record."""
+
+    def command(
+        file: FileArg,
+        mapping: MappingOpt = "leadrelay",
+        encoding: EncodingOpt = None,
+        rejects: RejectsOpt = None,
+        batch_size: BatchOpt = 5000,
+        timezone: TimezoneOpt = None,
+    ) -> None:
+        _import(kind, file, mapping, encoding, rejects, batch_size, timezone)
+
+    command.__doc__ = summary
+    import_app.command(kind)(command)
+
+
+_import_command("leads", "Add or update leads from a file; bad rows go to the rejects file, good ones are kept.")
+_import_command("activities", "Record activities from a file (re-importing is safe); bad rows go to the rejects file.")
+_import_command("outcomes", "Record closed deals (won or lost) from a CRM export; each moves its lead to Won or Lost.")
+
+
+def _finish(result: BatchResult) -> None:
+    _print_result(result, options.lang)
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point: run the app and turn known errors into one clear line and an exit code."""
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        errors.print("aborted")
+        sys.exit(130)
+    except (UserError, PlaybookError, StoreError, LeadNotFound, InputError, RoutingUnavailable) as exc:
+        message = f"no lead with e-mail or external id {exc}" if isinstance(exc, LeadNotFound) else str(exc)
+        errors.print(f"error: {message}", markup=False, highlight=False)
+        sys.exit(2)
+    except sa.exc.OperationalError as exc:
+        errors.print(f"error: database: {str(exc.orig).strip().splitlines()[0]}", markup=False, highlight=False)
+        sys.exit(2)
+    except LookupError as exc:
+        errors.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except typer.TyperException as exc:  # usage errors: missing argument, bad option value
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            errors.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(getattr(exc, "exit_code", 2))

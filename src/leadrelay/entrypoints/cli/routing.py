@@ -1,0 +1,161 @@
+"""``leadrelay route …`` and ``leadrelay reps …``: who gets which lead, and the reps' status."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from leadrelay.entrypoints.cli import render
+from leadrelay.entrypoints.cli.common import UserError, console, options, relay
+from leadrelay.entrypoints.i18n import t
+from leadrelay.services.leads import explained_view
+from leadrelay.services.routing import Routed
+
+route_app = typer.Typer(help="Hand qualified leads to departments and reps.", invoke_without_command=True)
+reps_app = typer.Typer(help="Reps: workload, status, reassigning.", invoke_without_command=True)
+
+
+def _print_routed(routed: list[Routed], as_json: bool) -> None:
+    if as_json:
+        rows = [
+            {
+                "lead": r.lead,
+                "rule": r.decision.rule_id,
+                "department": r.decision.department,
+                "rep": r.decision.rep_id,
+                "previous_rep": r.previous_rep,
+                "reason": r.decision.reason,
+            }
+            for r in routed
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    lang = options.lang
+    if not routed:
+        console.print(t("nothing_to_route", lang))
+        return
+    assigned = [r for r in routed if r.decision.rep_id is not None]
+    queued = len(routed) - len(assigned)
+    console.print(f"{len(assigned)} {t('routed', lang)}, {queued} {t('queued', lang)}")
+    counts: dict[tuple[str, str], int] = {}
+    for r in routed:
+        key = (r.decision.department, r.decision.rep_id or t("queue", lang))
+        counts[key] = counts.get(key, 0) + 1
+    for (department, rep), count in sorted(counts.items()):
+        console.print(f"  {department} / {rep}: {count}")
+
+
+@route_app.callback()
+def route(
+    ctx: typer.Context,
+    all_open: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Re-route every open lead too (they may change owner), not only MQLs without a rep."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every decision as JSON.")] = False,
+) -> None:
+    """Route every MQL that has no rep yet (queued, or qualified before routing was set up)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with relay() as instance:
+        _print_routed(instance.route(include_assigned=all_open, actor="cli"), as_json)
+
+
+@route_app.command("explain")
+def route_explain(
+    lead_ref: Annotated[str, typer.Argument(metavar="EMAIL|EXTERNAL_ID", help="The lead's e-mail or external id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Where routing would send the lead now, and why — without assigning it or using a turn."""
+    with relay() as instance:
+        routed = instance.route_explain(lead_ref)
+        tz = instance.playbook().playbook.timezone
+        view = explained_view(routed, instance.clock.now(), tz)
+    if as_json:
+        print(json.dumps(view, ensure_ascii=False, indent=2))
+    else:
+        render.decision_panel(console, view, options.lang)
+
+
+@reps_app.callback()
+def reps_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Every rep: open leads against capacity, leads received this week, status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with relay() as instance:
+        rows = instance.reps()
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        render.reps(console, rows, options.lang)
+
+
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{name}: '{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@reps_app.command("away")
+def reps_away(
+    rep: Annotated[str, typer.Argument(help="Rep id.")],
+    start: Annotated[str, typer.Option("--from", help="First day away (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day away, inclusive (YYYY-MM-DD).")],
+    note: Annotated[str | None, typer.Option("--note", help="Why (shown in reps).")] = None,
+) -> None:
+    """Mark a rep out of office: no new leads from --from to --to."""
+    first, last = _date(start, "--from"), _date(end, "--to")
+    if last < first:
+        raise UserError("--to: the last day is before --from")
+    with relay() as instance:
+        instance.set_rep(rep, away=(first, last), note=note)
+    console.print(f"✓ {rep}: {t('out_of_office', options.lang)} {first} → {last}")
+
+
+@reps_app.command("back")
+def reps_back(rep: Annotated[str, typer.Argument(help="Rep id.")]) -> None:
+    """Clear a rep's out-of-office period."""
+    with relay() as instance:
+        instance.set_rep(rep, back=True)
+    console.print(f"✓ {rep}: {t('available', options.lang)}")
+
+
+@reps_app.command("deactivate")
+def reps_deactivate(
+    rep: Annotated[str, typer.Argument(help="Rep id.")],
+    note: Annotated[str | None, typer.Option("--note", help="Why (shown in reps).")] = None,
+) -> None:
+    """Stop all new assignments to a rep (their open leads stay; see reassign)."""
+    with relay() as instance:
+        instance.set_rep(rep, active=False, note=note)
+    console.print(f"✓ {rep}: {t('inactive', options.lang)}")
+
+
+@reps_app.command("activate")
+def reps_activate(rep: Annotated[str, typer.Argument(help="Rep id.")]) -> None:
+    """Let a rep receive leads again."""
+    with relay() as instance:
+        instance.set_rep(rep, active=True)
+    console.print(f"✓ {rep}: {t('available', options.lang)}")
+
+
+@reps_app.command("reassign")
+def reps_reassign(
+    rep: Annotated[str, typer.Argument(help="Rep id whose open leads move.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Give them all to this rep (default: route them again).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every decision as JSON.")] = False,
+) -> None:
+    """Move a rep's open leads: to one rep, or through routing again to everyone else."""
+    with relay() as instance:
+        _print_routed(instance.reassign(rep, to=to, actor="cli"), as_json)

@@ -1,0 +1,682 @@
+"""Service functions: one unit of work each, on a :class:`~leadrelay.adapters.store.sql_store.StoreTx`.
+
+They take parsed input and ``now``; they turn the domain's decisions into stored facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from leadrelay.adapters.records import ActivityInput, LeadInput, OutcomeInput
+from leadrelay.adapters.store.sql_store import LeadState, StoredMove, StoreTx
+from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves, fit_is_static
+from leadrelay.domain.identity import account_domain, key_email, lead_key
+from leadrelay.domain.lifecycle import (
+    ACTIVITY_TRIGGERS,
+    DISQUALIFIABLE_STAGES,
+    IllegalTransition,
+    Stage,
+    Trigger,
+    next_stage,
+)
+from leadrelay.domain.model import Account, Activity, Lead
+from leadrelay.domain.playbook import Playbook
+from leadrelay.services.notifications import NotificationContext, notify_all
+from leadrelay.services.routing import Routed, route_leads
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record that was not taken: its number (line in a file), the field, and why."""
+
+    record: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"record {self.record}: {self.field}: {self.message}"
+
+
+@dataclass(slots=True)
+class BatchResult:
+    leads_created: int = 0
+    leads_updated: int = 0
+    activities_inserted: int = 0
+    outcomes_inserted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    moves: list[tuple[str, StageChange]] = field(default_factory=list)
+    routed: list[Routed] = field(default_factory=list)
+
+    def merge(self, other: BatchResult) -> None:
+        self.leads_created += other.leads_created
+        self.leads_updated += other.leads_updated
+        self.activities_inserted += other.activities_inserted
+        self.outcomes_inserted += other.outcomes_inserted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+        self.moves.extend(other.moves)
+        self.routed.extend(other.routed)
+
+
+def ingest(
+    tx: StoreTx,
+    playbook: Playbook,
+    lead_inputs: Sequence[LeadInput],
+    activity_inputs: Sequence[ActivityInput],
+    now: datetime,
+) -> BatchResult:
+    """Store leads and activities, then judge every lead they touched — in one transaction."""
+    result = BatchResult()
+    # leads are keyed by e-mail, or by "id:<external id>" without one (see domain.identity.lead_key)
+    profiles: dict[str, LeadInput] = {}
+    for item in [*lead_inputs, *(a.lead for a in activity_inputs if a.lead is not None)]:
+        profiles[item.key] = item
+    activity_inputs = _by_known_email(activity_inputs, profiles.values())
+    first_seen: dict[str, datetime] = {}
+    for act in activity_inputs:
+        seen = first_seen.get(act.key)
+        if seen is None or act.activity.occurred_at < seen:
+            first_seen[act.key] = act.activity.occurred_at
+    emails = set(profiles) | set(first_seen)
+
+    companies = [p.company for p in profiles.values() if p.company is not None]
+    account_ids, changed_accounts = tx.upsert_accounts_changed(companies, now) if companies else ({}, set())
+    bare_domains = {
+        domain
+        for email in emails
+        if (domain := _account_domain(email, playbook.free_mail)) is not None
+        and domain not in account_ids
+        and not (email in profiles and profiles[email].company is not None)
+    }
+    if bare_domains:
+        known = tx.account_ids(bare_domains)
+        missing = [Account(domain=d) for d in bare_domains if d not in known]
+        known.update(tx.upsert_accounts(missing, now) if missing else {})
+        account_ids.update(known)
+
+    def account_for(email: str) -> int | None:
+        profile = profiles.get(email)
+        if profile is not None and profile.company is not None:
+            return account_ids.get(profile.company.domain)
+        domain = _account_domain(email, playbook.free_mail)
+        return account_ids.get(domain) if domain else None
+
+    lead_ids = tx.lead_ids(emails)
+    new_rows: list[tuple[Lead, int | None, datetime]] = []
+    for email in sorted(emails - set(lead_ids)):
+        profile = profiles.get(email)
+        created = (profile.created_at if profile else None) or min(first_seen.get(email, now), now)
+        new_rows.append((profile.lead if profile else Lead.for_key(email), account_for(email), created))
+    tx.insert_leads(new_rows)
+    result.leads_created = len(new_rows)
+    created_emails = {row[0].key for row in new_rows}
+    lead_ids = tx.lead_ids(emails)
+    # another process may be judging the same leads: take turns (read their state after it commits)
+    tx.lock_leads(lead_ids.values())
+
+    changed_ids: set[int] = set()
+    known_leads = {key: lead_ids[key] for key in profiles if key not in created_emails}
+    stored = tx.lead_states(known_leads.values()) if known_leads else {}
+    for key, lead_id in known_leads.items():
+        profile = profiles[key]
+        values = _profile_values(profile)
+        if profile.company is not None:
+            values["account_id"] = account_for(key)
+        values = {name: value for name, value in values.items() if _stored_value(stored[lead_id], name) != value}
+        company_changed = profile.company is not None and profile.company.domain in changed_accounts
+        if values:  # only what really differs is written: importing the same file twice changes nothing
+            tx.update_profile(lead_id, values, now)
+        if values or company_changed:
+            changed_ids.add(lead_id)
+    result.leads_updated = len(changed_ids)
+
+    campaign_list = [a.activity.campaign for a in activity_inputs if a.activity.campaign is not None]
+    campaign_ids = tx.upsert_campaigns(campaign_list, now) if campaign_list else {}
+
+    batch: dict[str, ActivityInput] = {}
+    for act in activity_inputs:
+        if act.activity.key in batch:
+            result.duplicates += 1
+        else:
+            batch[act.activity.key] = act
+    existing = tx.existing_activity_keys(batch)
+    result.duplicates += len(existing)
+    rows = []
+    touched: set[int] = set(changed_ids)
+    for key, act in batch.items():
+        if key in existing:
+            continue
+        lead_id = lead_ids[act.key]
+        touched.add(lead_id)
+        activity = act.activity
+        rows.append(
+            {
+                "key": key,
+                "lead_id": lead_id,
+                "type": activity.type,
+                "occurred_at": activity.occurred_at,
+                "recorded_at": now,
+                "campaign_id": campaign_ids.get(activity.campaign.code) if activity.campaign else None,
+                "product": activity.product,
+                "properties": dict(activity.properties),
+                "source_id": act.source_id,
+            }
+        )
+    tx.insert_activities(rows)
+    result.activities_inserted = len(rows)
+    new_ids = {lead_ids[e] for e in created_emails}
+    touched |= new_ids
+    arrivals: dict[int, datetime] = {}
+    for key, act in batch.items():
+        if key not in existing:
+            lead_id, moment = lead_ids[act.key], act.activity.occurred_at
+            if lead_id not in arrivals or moment < arrivals[lead_id]:
+                arrivals[lead_id] = moment
+    result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids, arrivals=arrivals)
+    if playbook.routing is not None:  # a lead that just qualified goes to sales in the same transaction
+        qualified = {lead_ids[key] for key, move in result.moves if move.to_stage == Stage.MQL}
+        result.routed = route_leads(tx, playbook, qualified, now, only_pending=True)
+    if playbook.notifications is not None:
+        _notify_activity(tx, playbook, batch, existing, lead_ids, result.moves, now)
+    return result
+
+
+def _notify_activity(
+    tx: StoreTx,
+    playbook: Playbook,
+    batch: Mapping[str, ActivityInput],
+    existing: set[str],
+    lead_ids: Mapping[str, int],
+    moves: Sequence[tuple[str, StageChange]],
+    now: datetime,
+) -> None:
+    """Tell a lead's rep about a key page it just viewed, and marketing about a recycled lead
+    that came back with engagement (nurture finished)."""
+    key_pages = playbook.sales.key_pages
+    seen = [
+        (lead_ids[act.key], act.activity)
+        for key, act in batch.items()
+        if key not in existing and key_pages is not None and key_pages(act.activity)
+    ]
+    if seen:
+        owners = tx.routing_facts({lead_id for lead_id, _ in seen})
+        contexts = [
+            NotificationContext(
+                lead_id=lead_id,
+                page=str(activity.properties.get("url") or activity.properties.get("page_kind") or activity.type),
+                ref=f"activity:{activity.key}",
+            )
+            for lead_id, activity in seen
+            if owners[lead_id][0] is not None
+        ]
+        notify_all(tx, playbook, "key_page_visit", contexts, now)
+    back = [
+        NotificationContext(lead_id=lead_ids[key], reason=move.reason, ref=f"back:{move.at.isoformat()}")
+        for key, move in moves
+        if move.from_stage == Stage.RECYCLED and move.to_stage == Stage.MQL
+    ]
+    notify_all(tx, playbook, "nurture_finished", back, now)
+
+
+def _account_domain(key: str, free_mail: frozenset[str]) -> str | None:
+    """The company domain of a lead key's e-mail; ``None`` for free mail and for leads known by id only."""
+    email = key_email(key)
+    return account_domain(email, free_mail) if email is not None else None
+
+
+def _by_known_email(activity_inputs: Sequence[ActivityInput], profiles: Iterable[LeadInput]) -> Sequence[ActivityInput]:
+    """Activities naming a lead by external id only, where the batch's profiles give its e-mail: by e-mail."""
+    emails = {p.lead.external_id: p.lead.email for p in profiles if p.lead.external_id and p.lead.email}
+    if not emails:
+        return activity_inputs
+    return [
+        replace(a, email=emails[a.external_id]) if a.email is None and a.external_id in emails else a
+        for a in activity_inputs
+    ]
+
+
+def _stored_value(state: LeadState, name: str) -> Any:
+    if name == "account_id":
+        return state.account_id
+    if name == "custom":
+        return dict(state.lead.custom)
+    return getattr(state.lead, name)
+
+
+def _profile_values(profile: LeadInput) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    lead = profile.lead
+    for name in (
+        "first_name",
+        "last_name",
+        "title",
+        "seniority",
+        "department",
+        "phone",
+        "country",
+        "prefecture",
+        "postal_code",
+        "source_channel",
+        "list_source",
+        "external_id",
+    ):
+        if name in profile.given:
+            values[name] = getattr(lead, name)
+    if "custom" in profile.given and lead.custom:
+        values["custom"] = dict(lead.custom)
+    return values
+
+
+def evaluate(
+    tx: StoreTx,
+    playbook: Playbook,
+    lead_ids: set[int] | Sequence[int],
+    now: datetime,
+    *,
+    new_ids: set[int] | None = None,
+    profile_changed: set[int] | None = None,
+    arrivals: Mapping[int, datetime] | None = None,
+) -> list[tuple[str, StageChange]]:
+    """Judge the given leads at ``now`` and store their scores, level and any stage moves.
+
+    Activity-driven moves after a lead's anchor are re-derived, so late activities land where
+    they belong. Two things make the present a new anchor instead of rewriting the past:
+    moves decided under another playbook (they stay as they were decided), and a profile
+    change that changes whether the lead passes the fit gate (it is judged again from now).
+
+    ``arrivals`` (lead id → earliest activity just stored) lets a lead whose new activities all
+    come after everything it had before skip re-deriving the moves it already has: those moves
+    depend only on earlier activities, so they hold, and only the new activities are walked.
+    """
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return []
+    new_ids = new_ids or set()
+    profile_changed = profile_changed or set()
+    arrivals = arrivals or {}
+    states = tx.lead_states(ids)
+    accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
+    histories = tx.activities_of(ids)
+    stored = tx.derived_moves(ids)
+    deletes: list[int] = []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    moves_out: list[tuple[str, StageChange]] = []
+    for lead_id in ids:
+        state = states[lead_id]
+        rebased = False  # the present or the playbook change became a new anchor
+        account = accounts.get(state.account_id) if state.account_id is not None else None
+        history = histories.get(lead_id, [])
+        judged = assess(state.lead, account, history, playbook, now)
+        old = [m for m in stored.get(lead_id, []) if state.anchor_at is None or m.occurred_at > state.anchor_at]
+        if any(m.playbook_hash != playbook.hash for m in old):
+            state = replace(
+                state, anchor_stage=Stage(old[-1].to_stage), anchor_at=old[-1].occurred_at, anchor_check=False
+            )
+            old, rebased = [], True
+        if lead_id in profile_changed and judged.fit_passed != state.fit_passed:
+            current = Stage(old[-1].to_stage) if old else state.anchor_stage
+            state = replace(state, anchor_stage=current, anchor_at=now, anchor_check=True)
+            old, rebased = [], True
+        resume = None
+        arrived = arrivals.get(lead_id)
+        seen_until = state.last_activity_at
+        if seen_until is not None and state.anchor_at is not None:
+            seen_until = max(seen_until, state.anchor_at)
+        if (
+            arrived is not None
+            and seen_until is not None
+            and arrived > seen_until
+            and lead_id not in profile_changed
+            and lead_id not in new_ids
+            and not rebased
+        ):
+            resume = (Stage(old[-1].to_stage) if old else state.anchor_stage, seen_until)
+        plan = plan_moves(state, account, history, judged, playbook, now, is_new=lead_id in new_ids, resume=resume)
+        if resume is not None:  # the stored moves hold; only new ones are added
+            inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
+            moves_out.extend((state.lead.key, m) for m in plan.rederived)
+        elif not _same(old, plan.rederived):
+            deletes.extend(m.id for m in old)
+            inserts.extend(_move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
+            moves_out.extend((state.lead.key, m) for m in plan.rederived if not _known(old, m))
+        inserts.extend(_move_row(lead_id, m, now, playbook, derived=m.trigger in ACTIVITY_TRIGGERS) for m in plan.after)
+        moves_out.extend((state.lead.key, m) for m in plan.after)
+        updates.append(_lead_update(lead_id, state, history, judged, plan, playbook, now))
+    tx.delete_transitions(deletes)
+    tx.insert_transitions(inserts)
+    tx.update_leads(updates)
+    return moves_out
+
+
+@dataclass(frozen=True, slots=True)
+class MovePlan:
+    """What happens to a lead now: the re-derived activity moves after its anchor, fixed moves
+    after them, and its new anchor."""
+
+    rederived: list[StageChange]
+    after: list[StageChange]
+    anchor_stage: Stage
+    anchor_at: datetime | None
+    anchor_check: bool
+    start_stage: Stage  # where the lead stood before these moves
+
+    @property
+    def stage(self) -> Stage:
+        last = self.last
+        return last.to_stage if last else self.start_stage
+
+    @property
+    def last(self) -> StageChange | None:
+        if self.after:
+            return self.after[-1]
+        return self.rederived[-1] if self.rederived else None
+
+
+def plan_moves(
+    state: LeadState,
+    account: Account | None,
+    history: list[Activity],
+    judged: Assessment,
+    playbook: Playbook,
+    now: datetime,
+    *,
+    is_new: bool,
+    resume: tuple[Stage, datetime] | None = None,
+) -> MovePlan:
+    """Decide a lead's moves: derived ones from its activities, then disqualification or
+    reinstatement, which become the new fixed point (anchor) of its history.
+
+    With ``resume`` (stage, time) the derived moves up to that time are stored and still hold:
+    ``rederived`` then holds only the moves of the activities after it."""
+    dq = judged.disqualification
+    anchor_stage, anchor_at, anchor_check = state.anchor_stage, state.anchor_at, state.anchor_check
+    if dq is not None and is_new and anchor_stage == Stage.NEW:
+        at = min(history[0].occurred_at, now) if history else state.created_at
+        move = StageChange(
+            Trigger.DISQUALIFIED, Stage.NEW, Stage.DISQUALIFIED, at, dq.rule_id, f"{dq.label} ({dq.reason})"
+        )
+        return MovePlan([], [move], Stage.DISQUALIFIED, at, False, anchor_stage)
+    # the points counted for the assessment serve the derivation too when it saw every activity
+    counted = judged.counted if not history or history[-1].occurred_at <= now else None
+    fit = judged.fit.total if fit_is_static(playbook) else None
+    start_stage, start_at, check = anchor_stage, anchor_at, anchor_check
+    if resume is not None:
+        start_stage, start_at, check = resume[0], resume[1], False
+    rederived = derive_moves(
+        start_stage, start_at, state.lead, account, history, playbook, check_at_anchor=check, counted=counted, fit=fit
+    )
+    stage = rederived[-1].to_stage if rederived else start_stage
+    after: list[StageChange] = []
+    if dq is not None and stage in DISQUALIFIABLE_STAGES:
+        at = max(now, rederived[-1].at) if rederived else now
+        after.append(
+            StageChange(
+                Trigger.DISQUALIFIED,
+                stage,
+                next_stage(stage, Trigger.DISQUALIFIED),
+                at,
+                dq.rule_id,
+                f"{dq.label} ({dq.reason})",
+            )
+        )
+        return MovePlan(rederived, after, Stage.DISQUALIFIED, at, False, start_stage)
+    if dq is None and stage == Stage.DISQUALIFIED:
+        back = next_stage(stage, Trigger.REINSTATED)
+        after.append(
+            StageChange(Trigger.REINSTATED, stage, back, now, None, "no disqualification rule matches any more")
+        )
+        after.extend(derive_moves(back, now, state.lead, account, history, playbook, check_at_anchor=True))
+        return MovePlan(rederived, after, back, now, True, start_stage)
+    return MovePlan(rederived, after, anchor_stage, anchor_at, anchor_check, start_stage)
+
+
+def _same(old: list[StoredMove], new: list[StageChange]) -> bool:
+    if len(old) != len(new):
+        return False
+    return all(_known([o], n) for o, n in zip(old, new, strict=True))
+
+
+def _known(old: list[StoredMove], move: StageChange) -> bool:
+    return any(
+        o.trigger == move.trigger.value
+        and o.to_stage == move.to_stage.value
+        and o.occurred_at == move.at
+        and o.rule_id == move.rule_id
+        and _close(o.score, move.score)
+        for o in old
+    )
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) < 1e-6
+
+
+def _move_row(lead_id: int, move: StageChange, now: datetime, playbook: Playbook, *, derived: bool) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "occurred_at": move.at,
+        "recorded_at": now,
+        "from_stage": move.from_stage.value,
+        "to_stage": move.to_stage.value,
+        "trigger": move.trigger.value,
+        "actor": move.actor,
+        "rule_id": move.rule_id,
+        "reason": move.reason,
+        "derived": derived,
+        "level": move.level,
+        "score": move.score,
+        "product": move.product,
+        "priority": move.priority,
+        "activity_key": move.activity_key,
+        "playbook_hash": playbook.hash,
+    }
+
+
+def _lead_update(
+    lead_id: int,
+    state: LeadState,
+    history: list[Activity],
+    judged: Assessment,
+    plan: MovePlan,
+    playbook: Playbook,
+    now: datetime,
+) -> dict[str, Any]:
+    last = plan.last
+    stage = plan.stage
+    stage_at = last.at if last else state.stage_at
+    mql_move = next((m for m in reversed([*plan.rederived, *plan.after]) if m.to_stage == Stage.MQL), None)
+    dq = judged.disqualification
+    return {
+        "id": lead_id,
+        "stage": stage.value,
+        "stage_at": stage_at,
+        "anchor_stage": plan.anchor_stage.value,
+        "anchor_at": plan.anchor_at,
+        "anchor_check": plan.anchor_check,
+        "level": judged.level.level if judged.level else None,
+        "level_rule": judged.level.rule_id if judged.level else None,
+        "fit_score": judged.fit.total,
+        "engagement_score": judged.engagement.total,
+        "total_score": judged.scores["total"],
+        "fit_passed": judged.fit_passed,
+        "mql_rule": mql_move.rule_id if mql_move else (state.mql_rule if stage == Stage.MQL else None),
+        "mql_product": mql_move.product if mql_move else (state.mql_product if stage == Stage.MQL else None),
+        "mql_at": mql_move.at if mql_move else (state.mql_at if stage == Stage.MQL else None),
+        "priority": mql_move.priority if mql_move else (state.priority and stage == Stage.MQL),
+        "dq_rule": dq.rule_id if dq else None,
+        "dq_reason": dq.reason if dq else None,
+        "last_activity_at": history[-1].occurred_at if history else None,
+        "playbook_hash": playbook.hash,
+        "scored_at": now,
+    }
+
+
+def link_identities(
+    tx: StoreTx, playbook: Playbook, items: Sequence[tuple[int, LeadInput | ActivityInput]], now: datetime
+) -> tuple[list[tuple[int, LeadInput | ActivityInput]], list[Rejection]]:
+    """Before :func:`ingest`: join e-mail and external id where a record carries both.
+
+    A lead known so far only by its external id gets the record's e-mail (and, without an
+    account, the account of the e-mail's domain unless it is free mail). A record whose external
+    id belongs to a lead with another e-mail is refused (the field names it); so is a second
+    record in the batch giving the same external id another e-mail. Records naming a lead by
+    external id only, where another record of the batch gives its e-mail, are keyed by e-mail.
+    """
+    pairs: dict[str, str] = {}  # external id → e-mail
+    kept: list[tuple[int, LeadInput | ActivityInput]] = []
+    rejected: list[Rejection] = []
+    for number, item in items:
+        profile = item if isinstance(item, LeadInput) else item.lead
+        if profile is None or profile.lead.email is None or profile.lead.external_id is None:
+            kept.append((number, item))
+            continue
+        external_id, email = profile.lead.external_id, profile.lead.email
+        if pairs.setdefault(external_id, email) != email:
+            field = "external_id" if isinstance(item, LeadInput) else "lead.external_id"
+            rejected.append(Rejection(number, field, f"'{external_id}' is given to {pairs[external_id]} earlier"))
+            continue
+        kept.append((number, item))
+    if pairs:
+        by_id = tx.lead_ids(lead_key(None, x) for x in pairs)
+        by_email = tx.lead_ids(pairs.values())
+        owners = tx.lead_states(by_id.values())
+        refused: set[str] = set()
+        for external_id, email in pairs.items():
+            owner = by_id.get(lead_key(None, external_id))
+            if owner is None or by_email.get(email) == owner:
+                continue
+            holder = owners[owner].lead.email
+            if holder is None and email not in by_email:
+                values: dict[str, Any] = {"email": email}
+                domain = account_domain(email, playbook.free_mail)
+                if owners[owner].account_id is None and domain is not None:
+                    values["account_id"] = tx.upsert_accounts([Account(domain=domain)], now)[domain]
+                tx.update_profile(owner, values, now)
+            else:
+                refused.add(external_id)
+                reason = f"'{external_id}' belongs to another lead ({holder or 'without e-mail'})"
+                for number, item in kept:
+                    profile = item if isinstance(item, LeadInput) else item.lead
+                    if profile is not None and profile.lead.external_id == external_id and profile.lead.email:
+                        field = "external_id" if isinstance(item, LeadInput) else "lead.external_id"
+                        rejected.append(Rejection(number, field, reason))
+        if refused:
+            kept = [
+                (n, i)
+                for n, i in kept
+                if not (
+                    (p := i if isinstance(i, LeadInput) else i.lead) is not None
+                    and p.lead.external_id in refused
+                    and p.lead.email
+                )
+            ]
+    kept = [(n, _keyed_by_email(i, pairs)) for n, i in kept]
+    return kept, sorted(rejected, key=lambda r: r.record)
+
+
+def _keyed_by_email(item: LeadInput | ActivityInput, pairs: dict[str, str]) -> LeadInput | ActivityInput:
+    if isinstance(item, LeadInput):
+        if item.lead.email is None and item.lead.external_id in pairs:
+            return replace(item, lead=replace(item.lead, email=pairs[item.lead.external_id]))
+        return item
+    if item.email is None and item.external_id in pairs:
+        return replace(item, email=pairs[item.external_id])
+    return item
+
+
+def record_outcomes(
+    tx: StoreTx, playbook: Playbook, items: Sequence[tuple[int, OutcomeInput]], now: datetime
+) -> BatchResult:
+    """Store closed deals and move each lead to Won or Lost — in one transaction.
+
+    An outcome for a lead that is not known is refused (by record number). An outcome seen before
+    (same source id, or same content) is skipped. The stage move is a fixed point of the lead's
+    history (its new anchor), made at the deal's date — or at the lead's last move if the CRM's
+    date is earlier, so the history stays in order. An outcome the lifecycle does not allow as a
+    move (e.g. for a lead that is already Won) is stored without moving the lead.
+    """
+    result = BatchResult()
+    lead_ids = tx.lead_ids(item.lead_key for _, item in items)
+    fresh: dict[str, tuple[int, OutcomeInput]] = {}
+    for number, item in items:
+        if item.lead_key not in lead_ids:
+            field, value = ("email", item.email) if item.email else ("external_id", item.external_id)
+            result.rejected.append(Rejection(number, field, f"no lead with {field} '{value}' (import the leads first)"))
+        elif item.key in fresh:
+            result.duplicates += 1
+        else:
+            fresh[item.key] = (number, item)
+    existing = tx.existing_outcome_keys(fresh)
+    result.duplicates += len(existing)
+    new = [item for key, (_, item) in fresh.items() if key not in existing]
+    tx.insert_outcomes(
+        [
+            {
+                "key": item.key,
+                "lead_id": lead_ids[item.lead_key],
+                "outcome": item.outcome,
+                "closed_at": item.closed_at,
+                "recorded_at": now,
+                "amount": item.amount,
+                "currency": item.currency,
+                "product": item.product,
+                "lost_reason": item.lost_reason,
+                "sdr": item.sdr,
+                "sr": item.sr,
+                "source_id": item.source_id,
+                "properties": dict(item.properties),
+            }
+            for item in new
+        ]
+    )
+    result.outcomes_inserted = len(new)
+    by_lead: dict[int, list[OutcomeInput]] = {}
+    for item in new:
+        by_lead.setdefault(lead_ids[item.lead_key], []).append(item)
+    states = tx.lead_states(by_lead)
+    rows: list[dict[str, Any]] = []
+    for lead_id in sorted(by_lead):
+        state = states[lead_id]
+        stage, stage_at = state.stage, state.stage_at
+        for item in sorted(by_lead[lead_id], key=lambda o: (o.closed_at, o.key)):
+            trigger = Trigger.WON_IMPORTED if item.outcome == "won" else Trigger.LOST_IMPORTED
+            try:
+                target = next_stage(stage, trigger)
+            except IllegalTransition:
+                continue
+            at = max(item.closed_at, stage_at)
+            move = StageChange(trigger, stage, target, at, None, _outcome_reason(item, at), actor="import")
+            rows.append(_move_row(lead_id, move, now, playbook, derived=False))
+            result.moves.append((state.lead.key, move))
+            stage, stage_at = target, at
+        if stage != state.stage:
+            values = {"stage": stage.value, "stage_at": stage_at, "anchor_stage": stage.value}
+            tx.update_profile(lead_id, {**values, "anchor_at": stage_at, "anchor_check": False}, now)
+    tx.insert_transitions(rows)
+    return result
+
+
+def _outcome_reason(item: OutcomeInput, at: datetime) -> str:
+    parts = [f"{item.outcome} deal imported from CRM, closed {item.closed_at.date().isoformat()}"]
+    if at != item.closed_at:
+        parts.append("recorded at the lead's last move (the CRM's date is earlier)")
+    if item.amount is not None:
+        parts.append(f"amount {item.amount:,} {item.currency or ''}".rstrip())
+    if item.product:
+        parts.append(f"product {item.product}")
+    if item.lost_reason:
+        parts.append(f"lost reason: {item.lost_reason}")
+    if item.sdr:
+        parts.append(f"SDR {item.sdr}")
+    if item.sr:
+        parts.append(f"SR {item.sr}")
+    if item.source_id:
+        parts.append(f"source id {item.source_id}")
+    return "; ".join(parts)

@@ -1,0 +1,282 @@
+"""Re-scoring every lead after a playbook change, on the bulk path.
+
+1. Every lead's scores, level, fit gate and disqualification are computed at ``now`` with
+   :mod:`leadrelay.bulk.engine` over the stored activities, a chunk of leads at a time (the few
+   leads it cannot judge exactly go to the per-lead engine, see ``BulkResult.fallback``).
+2. The leads whose stored values differ are written in bulk.
+3. Leads whose *qualification* may have changed go through :func:`leadrelay.services.intake.evaluate`,
+   the one place stage moves are decided: leads in a marketing stage that now meet an MQL rule or
+   have a hand-raise in the scoring window, and leads that become disqualified or reinstated.
+   The history decided under an earlier playbook is kept as it is (see ``services.evaluate``).
+
+Everything happens in one transaction; ``dry_run`` rolls it back and reports the same figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from leadrelay.adapters.store.bulk_io import (
+    LeadTable,
+    ScoreRow,
+    read_activities,
+    read_campaigns,
+    read_leads,
+    write_scores,
+)
+from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.bulk.engine import BulkEngine, BulkResult, Signatures, fields_read, fill_from_engine
+from leadrelay.domain.lifecycle import DISQUALIFIABLE_STAGES, MARKETING_STAGES, Stage, Trigger
+from leadrelay.domain.playbook import Playbook
+from leadrelay.services.intake import evaluate
+from leadrelay.services.routing import route_leads
+
+#: Leads per chunk: bounds memory (their activities are held as columns at once).
+CHUNK_LEADS = 20_000
+#: Leads per call of the per-lead ``evaluate``.
+EVALUATE_BATCH = 2_000
+TOLERANCE = 1e-6
+
+
+@dataclass(slots=True)
+class RescoreReport:
+    playbook_id: str
+    playbook_version: str
+    playbook_hash: str
+    now: datetime
+    dry_run: bool
+    leads: int = 0
+    written: int = 0
+    level_changes: Counter[tuple[int, int]] = field(default_factory=Counter)
+    became_mql: int = 0
+    hand_raised: int = 0
+    disqualified: int = 0
+    reinstated: int = 0
+    other_moves: int = 0
+    mql_no_longer_meeting: int = 0
+    qualify_without_move: int = 0
+    evaluated: int = 0
+    routed: int = 0
+    per_lead_fallback: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def moved_up(self) -> int:
+        return sum(n for (a, b), n in self.level_changes.items() if b > a)
+
+    @property
+    def moved_down(self) -> int:
+        return sum(n for (a, b), n in self.level_changes.items() if b < a)
+
+    @property
+    def moves(self) -> int:
+        return self.became_mql + self.disqualified + self.reinstated + self.other_moves
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.moves)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "playbook": {"id": self.playbook_id, "version": self.playbook_version, "hash": self.playbook_hash},
+            "now": self.now.isoformat(),
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "leads_rescored": self.leads,
+            "leads_written": self.written,
+            "level_moved_up": self.moved_up,
+            "level_moved_down": self.moved_down,
+            "level_changes": [{"from": a, "to": b, "leads": n} for (a, b), n in sorted(self.level_changes.items())],
+            "became_mql": self.became_mql,
+            "of_which_hand_raised": self.hand_raised,
+            "mql_no_longer_meeting_a_rule": self.mql_no_longer_meeting,
+            "meet_an_mql_rule_without_a_move": self.qualify_without_move,
+            "disqualified": self.disqualified,
+            "reinstated": self.reinstated,
+            "other_moves": self.other_moves,
+            "judged_by_the_per_lead_engine": self.evaluated,
+            "routed": self.routed,
+            "per_lead_fallback": self.per_lead_fallback,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+@dataclass(slots=True)
+class _Totals:
+    """The bulk results of all chunks, by lead row."""
+
+    fit: np.ndarray
+    engagement: np.ndarray
+    total: np.ndarray
+    level: np.ndarray
+    level_rule: np.ndarray
+    fit_passed: np.ndarray
+    dq: np.ndarray
+    mql: np.ndarray
+    hand_raise: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> _Totals:
+        f = np.zeros(n, dtype=np.float64)
+        i = np.full(n, -1, dtype=np.int64)
+        b = np.zeros(n, dtype=np.bool_)
+        return cls(f, f.copy(), f.copy(), i.copy(), i.copy(), b, i.copy(), i.copy(), b.copy())
+
+    def put(self, lo: int, hi: int, part: BulkResult) -> None:
+        for name in ("fit", "engagement", "total", "level", "level_rule", "fit_passed", "dq", "mql", "hand_raise"):
+            getattr(self, name)[lo:hi] = getattr(part, name)
+
+
+def _clock(report: RescoreReport, phase: str, started: float) -> float:
+    now = time.perf_counter()
+    report.seconds[phase] = report.seconds.get(phase, 0.0) + now - started
+    return now
+
+
+def compute(tx: StoreTx, playbook: Playbook, now: datetime, report: RescoreReport) -> tuple[LeadTable, _Totals]:
+    """Every lead's judgement at ``now`` by the bulk path (and the per-lead engine for the few)."""
+    mark = time.perf_counter()
+    table = read_leads(tx, fields_read(playbook))
+    campaigns = read_campaigns(tx)
+    mark = _clock(report, "read_leads", mark)
+    signatures = Signatures()
+    engine = BulkEngine(playbook, now, table.profiles, signatures)
+    totals = _Totals.empty(len(table))
+    for lo in range(0, len(table), CHUNK_LEADS):
+        hi = min(lo + CHUNK_LEADS, len(table))
+        columns = read_activities(tx, table.ids[lo:hi], signatures, campaigns)
+        mark = _clock(report, "read_activities", mark)
+        part = engine.assess(table.profile[lo:hi], columns)
+        if len(part.fallback):
+            ids = [int(table.ids[lo + row]) for row in part.fallback]
+            states = tx.lead_states(ids)
+            accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
+            histories = tx.activities_of(ids)
+            for row, lead_id in zip(part.fallback.tolist(), ids, strict=True):
+                state = states[lead_id]
+                account = accounts.get(state.account_id) if state.account_id is not None else None
+                fill_from_engine(part, row, state.lead, account, histories.get(lead_id, []), playbook, now)
+            report.per_lead_fallback += len(ids)
+        totals.put(lo, hi, part)
+        mark = _clock(report, "compute", mark)
+    return table, totals
+
+
+def rescore(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool = False) -> RescoreReport:
+    """Re-score every lead under ``playbook`` at ``now``; write and move (unless ``dry_run``)."""
+    report = RescoreReport(playbook.id, playbook.version, playbook.hash, now, dry_run)
+    started = time.perf_counter()
+    with store.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            tx = StoreTx(connection)
+            table, totals = compute(tx, playbook, now, report)
+            mark = time.perf_counter()
+            rows, candidates = _compare(table, totals, playbook, report)
+            mark = _clock(report, "compare", mark)
+            write_scores(tx, rows, playbook.hash, now)
+            report.written = len(rows)
+            mark = _clock(report, "write", mark)
+            for start in range(0, len(candidates), EVALUATE_BATCH):
+                batch = candidates[start : start + EVALUATE_BATCH]
+                _count_moves(report, evaluate(tx, playbook, batch, now), table, totals, batch)
+                if playbook.routing is not None:  # a lead that qualified now goes to sales now
+                    report.routed += len(route_leads(tx, playbook, batch, now, only_pending=True))
+            report.evaluated = len(candidates)
+            _clock(report, "evaluate", mark)
+        except BaseException:
+            transaction.rollback()
+            raise
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
+    report.seconds["total"] = time.perf_counter() - started
+    return report
+
+
+def _compare(
+    table: LeadTable, totals: _Totals, playbook: Playbook, report: RescoreReport
+) -> tuple[list[ScoreRow], list[int]]:
+    """The rows to write (anything stored differs) and the leads the per-lead engine must judge."""
+    report.leads = len(table)
+    level_ids = [r.id for r in playbook.levels]
+    dq_rules = playbook.disqualifications
+    mql_ids = {r.id for r in playbook.mql_rules}
+    differs = (
+        (np.abs(totals.fit - table.fit) > TOLERANCE)
+        | (np.abs(totals.engagement - table.engagement) > TOLERANCE)
+        | (np.abs(totals.total - table.total) > TOLERANCE)
+        | (totals.level != table.level)
+        | (totals.fit_passed != table.fit_passed)
+    )
+    rows: list[ScoreRow] = []
+    candidates: list[int] = []
+    bypass = playbook.hand_raisers_bypass_fit_gate
+    for i in range(len(table)):
+        level_rule = level_ids[totals.level_rule[i]] if totals.level_rule[i] >= 0 else None
+        dq = dq_rules[totals.dq[i]] if totals.dq[i] >= 0 else None
+        new_level = int(totals.level[i])
+        old_level = int(table.level[i])
+        if new_level != old_level:
+            report.level_changes[(old_level, new_level)] += 1
+        stage = table.stage[i]
+        if (
+            differs[i]
+            or level_rule != table.level_rule[i]
+            or table.playbook_hash[i] != playbook.hash
+            or (dq.id if dq else None) != table.dq_rule[i]
+        ):
+            rows.append(
+                ScoreRow(
+                    int(table.ids[i]),
+                    float(totals.fit[i]),
+                    float(totals.engagement[i]),
+                    float(totals.total[i]),
+                    new_level or None,
+                    level_rule,
+                    bool(totals.fit_passed[i]),
+                    dq.id if dq else None,
+                    dq.reason if dq else None,
+                )
+            )
+        meets = totals.mql[i] >= 0
+        if stage == Stage.MQL.value and table.mql_rule[i] in mql_ids and not meets:
+            report.mql_no_longer_meeting += 1
+        changes_dq = (dq is not None and stage in DISQUALIFIABLE_STAGES) or (
+            dq is None and stage == Stage.DISQUALIFIED.value
+        )
+        may_qualify = stage in MARKETING_STAGES and (
+            meets or (totals.hand_raise[i] and (totals.fit_passed[i] or bypass))
+        )
+        if changes_dq or may_qualify:
+            candidates.append(int(table.ids[i]))
+    return rows, candidates
+
+
+def _count_moves(
+    report: RescoreReport, moves: list[tuple[str, Any]], table: LeadTable, totals: _Totals, batch: list[int]
+) -> None:
+    moved = set()
+    for email, move in moves:
+        moved.add(email)
+        if move.to_stage == Stage.MQL:
+            report.became_mql += 1
+            report.hand_raised += move.trigger == Trigger.HAND_RAISED
+        elif move.trigger == Trigger.DISQUALIFIED:
+            report.disqualified += 1
+        elif move.trigger == Trigger.REINSTATED:
+            report.reinstated += 1
+        else:
+            report.other_moves += 1
+    assert table.emails is not None
+    rows = np.searchsorted(table.ids, np.array(batch, dtype=np.int64))
+    for row in rows.tolist():
+        if totals.mql[row] >= 0 and table.emails[row] not in moved and table.stage[row] in MARKETING_STAGES:
+            report.qualify_without_move += 1

@@ -1,0 +1,415 @@
+"""Handing qualified leads to sales: routing decisions stored with their reasons.
+
+Every function works inside one :class:`~leadrelay.adapters.store.sql_store.StoreTx` and takes the
+routing lock first, so processes routing at the same time take turns: no lead is assigned twice,
+no rep goes over capacity, and round-robin turns stay fair (they are stored, not kept in memory).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from leadrelay.adapters.geo import phone_digits, postal_digits, prefecture, prefecture_of_postal_code
+from leadrelay.adapters.store.outbox import Timer, cancel_timers, schedule
+from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.tables import leads, rep_status, routing_counters
+from leadrelay.domain.conditions import Facts, reads_activities
+from leadrelay.domain.evaluation import assess
+from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.model import Account, Lead
+from leadrelay.domain.playbook import Playbook
+from leadrelay.domain.routing import (
+    Absence,
+    Place,
+    Rep,
+    Routing,
+    RoutingDecision,
+    RoutingInput,
+    RoutingState,
+    decide,
+    priority_order,
+    release,
+)
+from leadrelay.domain.sla import SlaClock, clocks_for, policy_for
+from leadrelay.services.notifications import NotificationContext, notify_all
+
+_ROUTING_LOCK = 4711005  # PostgreSQL advisory lock: one routing transaction at a time
+_LOCK_KEY = "lock"
+
+
+class RoutingUnavailable(ValueError):
+    """The active playbook has no routing section, or names no such rep."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    lead_id: int
+    lead: str  # the lead's key: its e-mail, or id:<external id>
+    decision: RoutingDecision
+    previous_rep: str | None = None
+    previous_department: str | None = None
+    hand_raised: bool = False  # the lead asked for a sales conversation
+    level: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        """False when a lead waiting in a queue would wait in the same queue: nothing to record."""
+        return not (
+            self.decision.rep_id is None
+            and self.previous_rep is None
+            and self.previous_department == self.decision.department
+        )
+
+
+def place_of(lead: Lead, account: Account | None) -> Place:
+    """Where the lead is: its own profile first, then its account, then its postal code."""
+    country = lead.country or (account.country if account else None)
+    found = prefecture(lead.prefecture) or prefecture(account.prefecture if account else None)
+    postal = postal_digits(lead.postal_code) if country in (None, "JP") else None
+    if found is None and postal is not None:
+        found = prefecture_of_postal_code(postal)
+    region = found.region if found else (account.region.casefold() if account and account.region else None)
+    if country is None and found is not None:
+        country = "JP"
+    phone = phone_digits(lead.phone) if country in (None, "JP") else None
+    return Place(country, found.name_ja if found else None, region, postal, phone)
+
+
+def routing_of(playbook: Playbook) -> Routing:
+    if playbook.routing is None:
+        raise RoutingUnavailable(f"the active playbook '{playbook.id}' has no routing section (see docs/routing.md)")
+    return playbook.routing
+
+
+def take_routing_lock(tx: StoreTx) -> None:
+    """Wait for other routing transactions to finish; on SQLite, hold the write lock from here."""
+    if tx.dialect == "postgresql":
+        tx.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROUTING_LOCK})
+        return
+    tx.execute(
+        sa.text(
+            "INSERT INTO routing_counters (key, value) VALUES (:key, 1)"
+            " ON CONFLICT (key) DO UPDATE SET value = routing_counters.value + 1"
+        ),
+        {"key": _LOCK_KEY},
+    )
+
+
+def effective_routing(tx: StoreTx, routing: Routing) -> Routing:
+    """The playbook's reps with what changed since: switched off or on, away for a while."""
+    changed: dict[str, Rep] = dict(routing.reps)
+    for row in tx.execute(sa.select(rep_status)):
+        rep = changed.get(row.rep_id)
+        if rep is None:
+            continue
+        if row.active is not None:
+            rep = replace(rep, active=row.active)
+        if row.away_from is not None and row.away_to is not None:
+            rep = replace(rep, absences=(*rep.absences, Absence(row.away_from, row.away_to, row.note or "")))
+        changed[row.rep_id] = rep
+    return routing.with_reps(changed)
+
+
+def load_state(tx: StoreTx, routing: Routing) -> RoutingState:
+    state = RoutingState()
+    for row in tx.execute(sa.select(routing_counters.c.key, routing_counters.c.value)):
+        kind, _, name = row.key.partition(":")
+        if kind == "rep":
+            state.passes[name] = row.value
+        elif kind == "department":
+            state.clocks[name] = row.value
+    query = (
+        sa.select(leads.c.owner_rep, sa.func.count().label("n"))
+        .where(leads.c.owner_rep.is_not(None), leads.c.stage.in_([s.value for s in routing.open_stages]))
+        .group_by(leads.c.owner_rep)
+    )
+    state.open_leads = {m["owner_rep"]: m["n"] for m in tx.execute(query).mappings()}
+    return state
+
+
+def save_state(tx: StoreTx, state: RoutingState) -> None:
+    rows = [(f"rep:{r}", state.passes[r]) for r in sorted(state.touched_reps)]
+    rows += [(f"department:{d}", state.clocks[d]) for d in sorted(state.touched_departments)]
+    tx.upsert_counters(rows)
+
+
+def route_leads(
+    tx: StoreTx,
+    playbook: Playbook,
+    lead_ids: Iterable[int],
+    now: datetime,
+    *,
+    kind: str = "route",
+    actor: str = "engine",
+    exclude: frozenset[str] = frozenset(),
+    only_pending: bool = False,
+) -> list[Routed]:
+    """Route the given leads (hand-raisers first, then priority leads) and store every decision.
+    With ``only_pending``, only those of them that are MQLs without a rep."""
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return []
+    routing = routing_of(playbook)
+    take_routing_lock(tx)
+    if only_pending:  # read after taking the lock: another process may have routed them meanwhile
+        ids = tx.pending_among(ids)
+        if not ids:
+            return []
+    routing = effective_routing(tx, routing)
+    state = load_state(tx, routing)
+    today = now.astimezone(playbook.timezone).date()
+    routed = [r for r in _decide_all(tx, playbook, routing, ids, state, today, now, exclude) if r.changed]
+    _store(tx, routed, now, kind, actor, playbook)
+    save_state(tx, state)
+    return routed
+
+
+def _decide_all(
+    tx: StoreTx,
+    playbook: Playbook,
+    routing: Routing,
+    ids: Sequence[int],
+    state: RoutingState,
+    today: date,
+    now: datetime,
+    exclude: frozenset[str],
+) -> list[Routed]:
+    states = tx.lead_states(ids)
+    stored = tx.routing_facts(ids)
+    accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
+    needs_history = any(reads_activities(rule.condition) for rule in routing.rules)
+    histories = tx.activities_of(ids) if needs_history else {}
+    hand_raisers = {rule.id for rule in playbook.hand_raisers}
+    order = priority_order(
+        [(i, s.mql_rule in hand_raisers, s.priority, s.mql_at or s.stage_at) for i, s in states.items()]
+    )
+    out: list[Routed] = []
+    places: dict[tuple[Any, ...], Place] = {}  # leads of one office share where they are
+    for lead_id in order:
+        lead_state = states[lead_id]
+        account = accounts.get(lead_state.account_id) if lead_state.account_id is not None else None
+        if needs_history:
+            judged = assess(lead_state.lead, account, histories.get(lead_id, []), playbook, now)
+            scores, activities = judged.scores, histories.get(lead_id, [])
+        else:
+            scores, activities = dict(stored[lead_id][2]), []
+        facts = Facts(lead_state.lead, account, activities, now, scores)
+        previous, previous_department = stored[lead_id][0], stored[lead_id][1]
+        if previous is not None:
+            release(state, previous)
+        lead = lead_state.lead
+        where = (lead.country, lead.prefecture, lead.postal_code, lead.phone, account)
+        place = places.get(where)
+        if place is None:
+            place = places[where] = place_of(lead, account)
+        decision = decide(routing, RoutingInput(facts, place, exclude), state, today)
+        hand_raised = lead_state.mql_rule in hand_raisers
+        level = int(scores.get("level") or 0) or None
+        out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department, hand_raised, level))
+    return out
+
+
+def _store(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, actor: str, playbook: Playbook) -> None:
+    tx.assign_owners([(r.lead_id, r.decision.rep_id, r.decision.department) for r in routed], now)
+    tx.insert_routing_decisions(
+        [
+            {
+                "lead_id": r.lead_id,
+                "decided_at": now,
+                "kind": kind,
+                "rule_id": r.decision.rule_id,
+                "department": r.decision.department,
+                "strategy": r.decision.strategy,
+                "rep_id": r.decision.rep_id,
+                "previous_rep": r.previous_rep,
+                "reason": r.decision.reason,
+                "details": json.dumps(r.decision.details(), ensure_ascii=False),
+                "actor": actor,
+                "playbook_hash": playbook.hash,
+            }
+            for r in routed
+        ]
+    )
+    _notify(tx, playbook, routed, now)
+    start_clocks(tx, playbook, routed, now)
+
+
+SLA_TIMERS = ("sla_warning", "sla_breach")
+
+
+def start_clocks(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
+    """Start the SLA clocks of every lead just given to a rep (the clocks of an earlier owner stop):
+    a warning and a breach timer per clock, fired by the worker."""
+    if not playbook.sla or playbook.routing is None:
+        return
+    for r in routed:
+        if r.previous_rep is not None:
+            for kind in SLA_TIMERS:
+                cancel_timers(tx, lead_id=r.lead_id, kind=kind, due_after=now)  # due ones fire as no-ops
+    departments = playbook.routing.departments
+    shared: dict[tuple[str, str], list[SlaClock]] = {}  # one batch, one moment: the same clocks
+    timers = []
+    for r in routed:
+        rep, department = r.decision.rep_id, r.decision.department
+        policy = policy_for(playbook.sla, department, r.level)
+        calendar = departments[department].calendar
+        if rep is None or policy is None or calendar is None:
+            continue
+        clocks = shared.get((policy.id, department))
+        if clocks is None:
+            clocks = shared[(policy.id, department)] = clocks_for(policy, calendar, now)
+        for clock in clocks:
+            payload = {
+                "policy": policy.id,
+                "clock": clock.kind,
+                "rep_id": rep,
+                "department": department,
+                "assigned_at": now.isoformat(),
+                "due_at": clock.due_at.isoformat(),
+            }
+            for kind, due in (("sla_warning", clock.warn_at), ("sla_breach", clock.due_at)):
+                key = f"sla:{r.lead_id}:{now.isoformat()}:{clock.kind}:{kind}"
+                timers.append(Timer(key, kind, due, r.lead_id, payload))
+    schedule(tx, timers, now)
+
+
+def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
+    """Tell the playbook's recipients in the same transaction: ``assigned``, and ``hand_raiser``
+    for leads that asked for a conversation."""
+    contexts = {
+        r.lead_id: NotificationContext(
+            lead_id=r.lead_id,
+            rep_id=r.decision.rep_id,
+            department=r.decision.department,
+            reason=r.decision.reason,
+            ref=f"route:{now.isoformat()}:{r.decision.department}:{r.decision.rep_id}",
+        )
+        for r in routed
+    }
+    notify_all(tx, playbook, "assigned", list(contexts.values()), now)
+    notify_all(tx, playbook, "hand_raiser", [contexts[r.lead_id] for r in routed if r.hand_raised], now)
+    suppressed = [  # a rep owns it now: marketing mail stops
+        replace(contexts[r.lead_id], reason="marketing mail stops: sales owns the lead")
+        for r in routed
+        if r.decision.rep_id is not None and r.previous_rep is None
+    ]
+    notify_all(tx, playbook, "suppression_changed", suppressed, now)
+
+
+def explain(tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime) -> Routed:
+    """What routing would decide for the lead now, without assigning it or moving any turn."""
+    routing = effective_routing(tx, routing_of(playbook))
+    state = load_state(tx, routing)
+    today = now.astimezone(playbook.timezone).date()
+    return _decide_all(tx, playbook, routing, [lead_id], state, today, now, frozenset())[0]
+
+
+def pending_ids(tx: StoreTx, playbook: Playbook, *, include_assigned: bool = False) -> list[int]:
+    """Leads that need an owner: qualified (MQL) without a rep, or with ``include_assigned``
+    every open lead (to re-route after a playbook change)."""
+    routing = routing_of(playbook)
+    condition: sa.ColumnElement[bool] = sa.and_(leads.c.stage == Stage.MQL.value, leads.c.owner_rep.is_(None))
+    if include_assigned:
+        condition = leads.c.stage.in_([s.value for s in routing.open_stages])
+    return list(tx.execute(sa.select(leads.c.id).where(condition).order_by(leads.c.id)).scalars())
+
+
+def open_leads_of(tx: StoreTx, playbook: Playbook, rep_id: str) -> list[int]:
+    routing = routing_of(playbook)
+    query = sa.select(leads.c.id).where(
+        leads.c.owner_rep == rep_id, leads.c.stage.in_([s.value for s in routing.open_stages])
+    )
+    return list(tx.execute(query.order_by(leads.c.id)).scalars())
+
+
+def reassign(
+    tx: StoreTx, playbook: Playbook, rep_id: str, now: datetime, *, to: str | None = None, actor: str = "cli"
+) -> list[Routed]:
+    """Move a rep's open leads: to one named rep, or through routing again (never back to them)."""
+    routing = routing_of(playbook)
+    for name in (rep_id, to):
+        if name is not None and name not in routing.reps:
+            raise RoutingUnavailable(f"no rep '{name}' in the playbook (reps: {', '.join(routing.reps)})")
+    take_routing_lock(tx)  # read the rep's open leads only once no one else is routing
+    ids = open_leads_of(tx, playbook, rep_id)
+    if to is None:
+        return route_leads(tx, playbook, ids, now, kind="reassign", actor=actor, exclude=frozenset({rep_id}))
+    target = routing.reps[to]
+    states = tx.lead_states(ids)
+    decision = RoutingDecision(None, target.department, None, to, f"reassigned from {rep_id} to {target.name}")
+    routed = [Routed(i, states[i].lead.key, decision, rep_id) for i in ids]
+    _store(tx, routed, now, "reassign", actor, playbook)
+    return routed
+
+
+def set_rep_status(
+    tx: StoreTx,
+    playbook: Playbook,
+    rep_id: str,
+    now: datetime,
+    *,
+    active: bool | None = None,
+    away: tuple[date, date] | None = None,
+    back: bool = False,
+    note: str | None = None,
+) -> None:
+    """Switch a rep off or on, or mark them away (``back`` clears the away period)."""
+    routing = routing_of(playbook)
+    if rep_id not in routing.reps:
+        raise RoutingUnavailable(f"no rep '{rep_id}' in the playbook (reps: {', '.join(routing.reps)})")
+    current = tx.execute(sa.select(rep_status).where(rep_status.c.rep_id == rep_id)).one_or_none()
+    values: dict[str, Any] = {
+        "active": current.active if current else None,
+        "away_from": current.away_from if current else None,
+        "away_to": current.away_to if current else None,
+        "note": current.note if current else None,
+    }
+    if active is not None:
+        values["active"] = active
+    if away is not None:
+        values["away_from"], values["away_to"] = away
+    if back:
+        values["away_from"] = values["away_to"] = None
+    if note is not None:
+        values["note"] = note
+    tx.upsert_rep_status(rep_id, values, now)
+
+
+def rep_table(tx: StoreTx, playbook: Playbook, now: datetime) -> list[dict[str, Any]]:
+    """Every rep: department, open leads against capacity, leads received this week, status."""
+    routing = effective_routing(tx, routing_of(playbook))
+    state = load_state(tx, routing)
+    local = now.astimezone(playbook.timezone)
+    today = local.date()
+    week_start = datetime.combine(
+        date.fromordinal(today.toordinal() - today.weekday()), datetime.min.time(), playbook.timezone
+    )
+    received = tx.received_since(week_start)
+    out = []
+    for rep in routing.reps.values():
+        why = rep.unavailable(today)
+        away = next((a for a in rep.absences if a.starts <= today <= a.ends), None)
+        out.append(
+            {
+                "rep": rep.id,
+                "name": rep.name,
+                "department": rep.department,
+                "open": state.open_leads.get(rep.id, 0),
+                "capacity": rep.capacity,
+                "received_this_week": received.get(rep.id, 0),
+                "weight": rep.weight,
+                "status": why or "available",
+                "away_until": away.ends.isoformat() if away else None,
+            }
+        )
+    return out
+
+
+def decisions_of(tx: StoreTx, lead_id: int) -> list[Mapping[str, Any]]:
+    return tx.routing_decisions_of(lead_id)

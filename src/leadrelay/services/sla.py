@@ -1,0 +1,157 @@
+"""SLA clocks at work: the worker's warning and breach timers, and ``leadrelay sla``.
+
+:func:`leadrelay.services.routing.start_clocks` schedules two timers per clock when a lead is given to a
+rep. When one fires, this module checks the clock still runs — the same rep still has the lead
+from the same assignment and has not answered (accepted, rejected, or for the first-touch clock,
+touched it) — and only then tells the rep (warning) or the rep and the manager (breach); a
+``reassign`` policy also routes the lead again, to anyone but that rep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from leadrelay.adapters.store.outbox import Timer
+from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.tables import activities, leads
+from leadrelay.domain.identity import lead_key
+from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.playbook import Playbook
+from leadrelay.domain.sla import ClockReading, SlaClock, clocks_for, policy_for, read
+from leadrelay.entrypoints.worker import register_timer_handler
+from leadrelay.services.notifications import NotificationContext, notify
+from leadrelay.services.routing import route_leads
+
+
+def _still_running(tx: StoreTx, playbook: Playbook, lead_id: int, kind: str, rep: str, assigned_at: datetime) -> bool:
+    row = tx.execute(
+        sa.select(leads.c.stage, leads.c.owner_rep, leads.c.assigned_at).where(leads.c.id == lead_id)
+    ).one_or_none()
+    if row is None or row.owner_rep != rep or row.assigned_at != assigned_at or row.stage != Stage.MQL.value:
+        return False  # reassigned, answered (accepted or rejected), recycled: the clock stopped
+    return not (kind == "touch" and touched_since(tx, playbook, [lead_id], assigned_at))
+
+
+def touched_since(tx: StoreTx, playbook: Playbook, lead_ids: list[int], since: datetime) -> set[int]:
+    """Those of the leads with a touch activity (the playbook's ``sales.touch_types``) since ``since``."""
+    if not lead_ids or not playbook.sales.touch_types:
+        return set()
+    query = sa.select(activities.c.lead_id).where(
+        activities.c.lead_id.in_(lead_ids),
+        activities.c.type.in_(sorted(playbook.sales.touch_types)),
+        activities.c.occurred_at >= since,
+    )
+    return set(tx.execute(query.distinct()).scalars())
+
+
+def _fire(breach: bool) -> Any:
+    def handler(tx: StoreTx, timer: Timer, now: datetime, playbook: Playbook) -> None:
+        payload = timer.payload
+        lead_id = timer.lead_id
+        if lead_id is None:
+            return
+        rep, kind = str(payload["rep_id"]), str(payload["clock"])
+        assigned_at = datetime.fromisoformat(str(payload["assigned_at"]))
+        if not _still_running(tx, playbook, lead_id, kind, rep, assigned_at):
+            return
+        policy = next((p for p in playbook.sla if p.id == payload.get("policy")), None)
+        label = policy.label if policy else str(payload.get("policy"))
+        what = "accept or reject" if kind == "accept" else "first touch"
+        context = NotificationContext(
+            lead_id=lead_id,
+            rep_id=rep,
+            department=str(payload["department"]),
+            reason=f"{label}: {what}",
+            due_at=datetime.fromisoformat(str(payload["due_at"])),
+            ref=f"timer:{timer.key}",
+        )
+        notify(tx, playbook, "sla_breach" if breach else "sla_warning", context, now)
+        if breach and policy is not None and policy.on_breach == "reassign":
+            route_leads(
+                tx, playbook, [lead_id], now, kind="reassign", actor=f"sla:{policy.id}", exclude=frozenset({rep})
+            )
+
+    return handler
+
+
+register_timer_handler("sla_warning", _fire(breach=False))
+register_timer_handler("sla_breach", _fire(breach=True))
+
+
+def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
+    """MQLs with a rep that got a touch activity since they were assigned (first-touch clock done)."""
+    if not playbook.sales.touch_types:
+        return set()
+    query = (
+        sa.select(leads.c.id)
+        .join(activities, activities.c.lead_id == leads.c.id)
+        .where(
+            leads.c.stage == Stage.MQL.value,
+            leads.c.owner_rep.is_not(None),
+            activities.c.type.in_(sorted(playbook.sales.touch_types)),
+            activities.c.occurred_at >= leads.c.assigned_at,
+        )
+        .distinct()
+    )
+    return set(tx.execute(query).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class SlaRow:
+    lead_id: int
+    lead: str
+    rep: str
+    department: str
+    policy: str
+    clock: SlaClock
+    reading: ClockReading
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lead": self.lead,
+            "rep": self.rep,
+            "department": self.department,
+            "policy": self.policy,
+            "clock": self.clock.kind,
+            "assigned_at": self.clock.started.isoformat(),
+            "warn_at": self.clock.warn_at.isoformat(),
+            "due_at": self.clock.due_at.isoformat(),
+            "state": self.reading.state,
+            "business_hours_left": round(self.reading.left / timedelta(hours=1), 2),
+        }
+
+
+def sla_rows(tx: StoreTx, playbook: Playbook, now: datetime, *, everything: bool = False) -> list[SlaRow]:
+    """The running clocks of leads waiting for sales' answer: near or past breach (or all)."""
+    if not playbook.sla or playbook.routing is None:
+        return []
+    query = sa.select(
+        leads.c.id,
+        leads.c.email,
+        leads.c.external_id,
+        leads.c.owner_rep,
+        leads.c.owner_department,
+        leads.c.assigned_at,
+        leads.c.level,
+    ).where(leads.c.stage == Stage.MQL.value, leads.c.owner_rep.is_not(None), leads.c.assigned_at.is_not(None))
+    rows = list(tx.execute(query))
+    touched = _touched_since_assignment(tx, playbook)
+    out: list[SlaRow] = []
+    for row in rows:
+        department = playbook.routing.departments.get(row.owner_department)
+        policy = policy_for(playbook.sla, row.owner_department, row.level)
+        if department is None or department.calendar is None or policy is None:
+            continue
+        for clock in clocks_for(policy, department.calendar, row.assigned_at):
+            if clock.kind == "touch" and row.id in touched:
+                continue
+            reading = read(clock, department.calendar, now)
+            if everything or reading.state != "ok":
+                key = lead_key(row.email, row.external_id)
+                out.append(SlaRow(row.id, key, row.owner_rep, row.owner_department, policy.id, clock, reading))
+    out.sort(key=lambda r: (r.clock.due_at, r.lead))
+    return out
