@@ -13,8 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.files.mappings import load_mapping
+from leadrelay.adapters.files.rejects import RejectsWriter
+from leadrelay.adapters.files.sources import open_source
 from leadrelay.adapters.store.tables import activities, leads, outcomes
-from leadrelay.services.imports import RejectsWriter, load_mapping, open_source, prepare, run_import
+from leadrelay.services.imports import prepare, run_import
 from leadrelay.services.intake import BatchResult
 from tests.conftest import NOW
 

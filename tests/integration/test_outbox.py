@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.services.notifications import NotificationContext, notify
 from leadrelay.adapters.store.outbox import (
     Backoff,
     Delivery,
@@ -25,6 +24,7 @@ from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import timers
 from leadrelay.domain.playbook import Playbook
 from leadrelay.entrypoints.worker import Worker, WorkerSettings
+from leadrelay.services.notifications import NotificationContext, notify
 from tests.conftest import NOW
 
 

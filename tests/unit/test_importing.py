@@ -6,17 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from leadrelay.adapters.files.formats import ImportFileError
+from leadrelay.adapters.files.mappings import Mapping, builtin_mappings, load_mapping, parse_mapping
+from leadrelay.adapters.files.sources import detect_encoding, open_source, sniff_delimiter
 from leadrelay.adapters.records import InputError
-from leadrelay.services.imports import (
-    ImportFileError,
-    Mapping,
-    builtin_mappings,
-    detect_encoding,
-    load_mapping,
-    open_source,
-    parse_mapping,
-    sniff_delimiter,
-)
 
 
 def rows(path: Path, encoding: str | None = None) -> list[tuple[int, object]]:
@@ -295,7 +288,7 @@ def test_parquet_rows_are_numbered_from_one_and_keep_their_types(tmp_path: Path)
 
 
 def test_parquet_is_read_in_record_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import leadrelay.services.imports as importing
+    import leadrelay.adapters.files.sources as importing
 
     monkeypatch.setattr(importing, "PARQUET_BATCH_ROWS", 7)
     path = tmp_path / "many.pq"

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from leadrelay.adapters.clock import Clock, SystemClock
 from leadrelay.adapters.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
@@ -32,6 +32,7 @@ from leadrelay.adapters.store.schema import DEFAULT_URL
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
+from leadrelay.services.imports import FileFingerprint, ImportRun
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities, record_outcomes
 from leadrelay.services.leads import LeadNotFound, lead_report, summary
 from leadrelay.services.rescore import RescoreReport, rescore
@@ -65,19 +66,6 @@ Kind = Literal["leads", "activities", "outcomes"]
 #: Records with their numbers (line numbers of a file); an :class:`InputError` in place of a
 #: record reports a line that could not even be read as a record.
 Numbered = Iterable[tuple[int, Mapping[str, Any] | InputError]]
-
-
-class FileFingerprint(NamedTuple):
-    """What identifies a file for resuming: its absolute path, size and a hash of its first MB."""
-
-    path: str
-    size: int
-    head_hash: str
-
-
-class ImportRun(NamedTuple):
-    id: int
-    resume_after: int  # rows (line numbers) up to this one were committed by an earlier run
 
 
 def database_url(url: str | None = None) -> str:

@@ -15,6 +15,10 @@ import sqlalchemy as sa
 import typer
 
 from leadrelay.adapters.clock import FakeClock, SystemClock
+from leadrelay.adapters.files.formats import ImportFileError, Kind
+from leadrelay.adapters.files.mappings import load_mapping
+from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
+from leadrelay.adapters.files.sources import Source, open_source
 from leadrelay.adapters.playbook.loader import PlaybookError, load_playbook
 from leadrelay.adapters.records import InputError, parse_time
 from leadrelay.adapters.store.schema import StoreError
@@ -27,7 +31,7 @@ from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
 from leadrelay.entrypoints.cli.worker import register as register_worker
 from leadrelay.entrypoints.i18n import LANGS, default_lang, t
-from leadrelay.services import imports as importing
+from leadrelay.services.imports import fingerprint, prepare, run_import
 from leadrelay.services.intake import BatchResult
 from leadrelay.services.leads import LeadNotFound
 from leadrelay.services.routing import RoutingUnavailable
@@ -376,7 +380,7 @@ TimezoneOpt = Annotated[
 
 
 def _import(
-    kind: importing.Kind,
+    kind: Kind,
     file: Path,
     mapping_name: str,
     encoding: str | None,
@@ -385,9 +389,9 @@ def _import(
     timezone: str | None,
 ) -> None:
     try:
-        mapping = importing.load_mapping(mapping_name).with_timezone(timezone)
-        source = importing.open_source(file, encoding)
-    except importing.ImportFileError as exc:
+        mapping = load_mapping(mapping_name).with_timezone(timezone)
+        source = open_source(file, encoding)
+    except ImportFileError as exc:
         raise UserError(str(exc)) from None
     with source:
         if source.empty:
@@ -395,8 +399,8 @@ def _import(
             _print_import(kind, BatchResult(), None)
             return
         try:
-            unknown = importing.prepare(source, mapping, kind)
-        except importing.ImportFileError as exc:
+            unknown = prepare(source, mapping, kind)
+        except ImportFileError as exc:
             raise UserError(str(exc)) from None
         if unknown:
             errors.print(
@@ -404,11 +408,11 @@ def _import(
                 markup=False,
                 highlight=False,
             )
-        rejects_path = rejects or importing.default_rejects_path(file)
-        writer: importing.RejectsWriter | None = None
+        rejects_path = rejects or default_rejects_path(file)
+        writer: RejectsWriter | None = None
         try:
             with relay() as engine:
-                run = engine.begin_import(importing.fingerprint(file), kind, mapping_name)
+                run = engine.begin_import(fingerprint(file), kind, mapping_name)
                 if run.resume_after:
                     errors.print(
                         f"{file}: resuming at row {run.resume_after + 1}: rows up to {run.resume_after} were "
@@ -416,7 +420,7 @@ def _import(
                         markup=False,
                         highlight=False,
                     )
-                writer = importing.RejectsWriter(rejects_path, source.headers, append=run.resume_after > 0)
+                writer = RejectsWriter(rejects_path, source.headers, append=run.resume_after > 0)
                 submit = {
                     "leads": engine.add_leads_numbered,
                     "activities": engine.record_activities_numbered,
@@ -427,7 +431,7 @@ def _import(
                     return submit(batch, batch_size=batch_size + 1, checkpoint=run.id)
 
                 with _progress(source) as on_batch:
-                    outcome = importing.run_import(
+                    outcome = run_import(
                         source,
                         mapping,
                         kind,
@@ -438,7 +442,7 @@ def _import(
                         resume_after=run.resume_after,
                     )
                 engine.finish_import(run)
-        except importing.ImportFileError as exc:
+        except ImportFileError as exc:
             raise UserError(str(exc)) from None
         finally:
             if writer is not None:
@@ -449,7 +453,7 @@ def _import(
 
 
 @contextmanager
-def _progress(source: importing.Source) -> Iterator[Callable[[int], None] | None]:
+def _progress(source: Source) -> Iterator[Callable[[int], None] | None]:
     """A Rich progress bar on stderr (bytes read, rows/s, ETA) for large files; nothing for small ones."""
     if source.size < PROGRESS_BYTES:
         yield None
@@ -504,7 +508,7 @@ def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
 FileArg = Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")]
 
 
-def _import_command(kind: importing.Kind, summary: str) -> None:
+def _import_command(kind: Kind, summary: str) -> None:
     """``leadrelay import KIND``: the same options for every kind of record."""
 
     def command(

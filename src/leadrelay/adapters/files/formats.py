@@ -1,0 +1,38 @@
+"""What the file readers and mappings share: the import kinds, a record, and the error for a file
+or mapping that cannot be imported at all."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from leadrelay.adapters.records import (
+    ACTIVITY_FIELDS,
+    InputError,
+)
+
+Kind = Literal["leads", "activities", "outcomes"]
+Record = dict[str, Any]
+Numbered = tuple[int, Record | InputError]
+
+DELIMITERS = (",", ";", "\t", "|")
+DETECT_ENCODINGS = ("utf-8-sig", "cp932")
+SAMPLE_BYTES = 1 << 20
+PARQUET_SUFFIXES = (".parquet", ".pq")
+PARQUET_MAGIC = b"PAR1"
+#: Rows per record batch read from a Parquet file: memory stays bounded by this, not the file.
+PARQUET_BATCH_ROWS = 2048
+TIME_FIELDS = frozenset({"created_at", "occurred_at", "lead.created_at", "closed_at"})
+#: Lead fields that, in an activity import, describe the person and go under ``lead.``.
+_ACTIVITY_TOP = ACTIVITY_FIELDS - {"lead"}
+
+
+#: Columns an import needs besides the lead's e-mail or external id.
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "leads": (),
+    "activities": ("type", "occurred_at"),
+    "outcomes": ("outcome", "closed_at"),
+}
+
+
+class ImportFileError(ValueError):
+    """A file or mapping that cannot be imported at all (one clear line; the CLI exits 2)."""
