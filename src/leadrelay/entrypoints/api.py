@@ -33,8 +33,10 @@ from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.imports import FileFingerprint, ImportRun
-from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities, record_outcomes
-from leadrelay.services.leads import LeadNotFound, lead_report, summary
+from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
+from leadrelay.services.leads import LeadNotFound, lead_report
+from leadrelay.services.outcomes import record_outcomes
+from leadrelay.services.reports import summary
 from leadrelay.services.rescore import RescoreReport, rescore
 from leadrelay.services.routing import (
     Routed,

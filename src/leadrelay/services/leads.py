@@ -1,4 +1,4 @@
-"""Read models: what ``lead show`` and the summary print, built from stored facts.
+"""Read models of one lead: what ``lead show`` and ``route explain`` print, built from stored facts.
 
 Counts are plain SQL over the stored rows; explanations re-run the pure scoring with the exact
 playbook version that made the stored decision (its hash is on the lead).
@@ -7,16 +7,16 @@ playbook version that made the stored decision (its hash is on the lead).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 
 from leadrelay.adapters.playbook.loader import LoadedPlaybook
 from leadrelay.adapters.store.sql_store import StoreTx, account_from_row
-from leadrelay.adapters.store.tables import accounts, leads, outcomes, transitions
+from leadrelay.adapters.store.tables import accounts, leads
 from leadrelay.domain.evaluation import assess
-from leadrelay.domain.identity import key_email, key_external_id, lead_key
+from leadrelay.domain.identity import key_email, key_external_id
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.services.routing import Routed
 
@@ -27,7 +27,7 @@ class LeadNotFound(LookupError):
     pass
 
 
-def _iso(moment: datetime | None, tz: Any) -> str | None:
+def iso(moment: datetime | None, tz: Any) -> str | None:
     return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
 
 
@@ -73,7 +73,7 @@ def lead_report(
             "source_channel": row.source_channel,
             "list_source": row.list_source,
             "custom": row.custom or {},
-            "created_at": _iso(row.created_at, tz),
+            "created_at": iso(row.created_at, tz),
         },
         "account": None
         if account_row is None
@@ -92,11 +92,11 @@ def lead_report(
             "en": playbook.stage_label(Stage(row.stage), "en"),
             "ja": playbook.stage_label(Stage(row.stage), "ja"),
         },
-        "stage_since": _iso(row.stage_at, tz),
+        "stage_since": iso(row.stage_at, tz),
         "recycled_count": row.recycled_count,
         "history": [
             {
-                "at": _iso(m.occurred_at, tz),
+                "at": iso(m.occurred_at, tz),
                 "from": m.from_stage,
                 "to": m.to_stage,
                 "trigger": m.trigger,
@@ -106,11 +106,11 @@ def lead_report(
                 "level": m.level,
                 "score": None if m.score is None else round(m.score, 2),
                 "playbook": m.playbook_hash[:12] if m.playbook_hash else None,
-                "recorded_at": _iso(m.recorded_at, tz),
+                "recorded_at": iso(m.recorded_at, tz),
             }
             for m in moves
         ],
-        "as_of": _iso(now, tz),
+        "as_of": iso(now, tz),
         "playbook": {"id": playbook.id, "version": playbook.version, "hash": playbook.hash},
         "disqualification": None
         if judged.disqualification is None
@@ -131,7 +131,7 @@ def lead_report(
         "engagement": [
             {
                 "activity": c.activity_type,
-                "at": _iso(c.occurred_at, tz),
+                "at": iso(c.occurred_at, tz),
                 "campaign": c.campaign,
                 "product": c.product,
                 "rule": c.rule_id,
@@ -154,12 +154,12 @@ def lead_report(
         },
         "mql": None
         if row.mql_at is None
-        else {"rule": row.mql_rule, "at": _iso(row.mql_at, tz), "product": row.mql_product, "priority": row.priority},
+        else {"rule": row.mql_rule, "at": iso(row.mql_at, tz), "product": row.mql_product, "priority": row.priority},
         "activities": len(history),
         "outcomes": [
             {
                 "outcome": o.outcome,
-                "closed_at": _iso(o.closed_at, tz),
+                "closed_at": iso(o.closed_at, tz),
                 "amount": None if o.amount is None else str(o.amount),
                 "currency": o.currency,
                 "product": o.product,
@@ -168,13 +168,13 @@ def lead_report(
                 "sr": o.sr,
                 "source_id": o.source_id,
                 "properties": o.properties or {},
-                "recorded_at": _iso(o.recorded_at, tz),
+                "recorded_at": iso(o.recorded_at, tz),
             }
             for o in tx.outcomes_of(row.id)
         ],
         "owner": None
         if row.owner_department is None
-        else {"rep": row.owner_rep, "department": row.owner_department, "assigned_at": _iso(row.assigned_at, tz)},
+        else {"rep": row.owner_rep, "department": row.owner_department, "assigned_at": iso(row.assigned_at, tz)},
         "routing": [routing_view(d, tz) for d in tx.routing_decisions_of(row.id)],
     }
 
@@ -183,7 +183,7 @@ def routing_view(decision: Any, tz: tzinfo) -> dict[str, Any]:
     """A stored routing decision as ``lead show`` and ``route explain`` print it."""
     details = decision.details or {}
     return {
-        "at": _iso(decision.decided_at, tz) if decision.decided_at else None,
+        "at": iso(decision.decided_at, tz) if decision.decided_at else None,
         "kind": decision.kind,
         "rule": decision.rule_id,
         "department": decision.department,
@@ -197,108 +197,13 @@ def routing_view(decision: Any, tz: tzinfo) -> dict[str, Any]:
     }
 
 
-def week_start(now: datetime, tz: Any) -> datetime:
-    local = now.astimezone(tz)
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    return monday
-
-
-def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -> dict[str, Any]:
-    playbook = active.playbook
-    tz = playbook.timezone
-    by_stage = {
-        r.stage: r.n for r in tx.execute(sa.select(leads.c.stage, sa.func.count().label("n")).group_by(leads.c.stage))
-    }
-    level_rows = tx.execute(
-        sa.select(leads.c.level, sa.func.count().label("n"))
-        .where(leads.c.stage != Stage.DISQUALIFIED.value)
-        .group_by(leads.c.level)
-    )
-    by_level = {("-" if r.level is None else str(r.level)): r.n for r in level_rows}
-    since = week_start(now, tz)
-    mql_week = tx.execute(
-        sa.select(sa.func.count(sa.distinct(transitions.c.lead_id))).where(
-            transitions.c.to_stage == Stage.MQL.value,
-            transitions.c.occurred_at >= since,
-            transitions.c.occurred_at <= now,
-        )
-    ).scalar_one()
-    dq_rows = tx.execute(
-        sa.select(leads.c.dq_reason, sa.func.count().label("n"))
-        .where(leads.c.stage == Stage.DISQUALIFIED.value)
-        .group_by(leads.c.dq_reason)
-    )
-    unique_companies = tx.execute(
-        sa.select(sa.func.count(sa.distinct(leads.c.account_id))).where(leads.c.account_id.is_not(None))
-    ).scalar_one()
-    total = sum(by_stage.values())
-    closed: dict[str, Any] = {"won": 0, "lost": 0, "won_leads": 0, "amounts": {}}
-    outcome_rows = tx.execute(
-        sa.select(
-            outcomes.c.outcome,
-            outcomes.c.currency,
-            sa.func.count().label("n"),
-            sa.func.count(sa.distinct(outcomes.c.lead_id)).label("leads"),
-            sa.func.sum(outcomes.c.amount).label("amount"),
-        ).group_by(outcomes.c.outcome, outcomes.c.currency)
-    )
-    for r in outcome_rows:
-        closed[r.outcome] += r.n
-        if r.amount is not None:
-            closed["amounts"].setdefault(r.currency or "-", {"won": "0.00", "lost": "0.00"})[r.outcome] = str(r.amount)
-    closed["won_leads"] = tx.execute(
-        sa.select(sa.func.count(sa.distinct(outcomes.c.lead_id))).where(outcomes.c.outcome == "won")
-    ).scalar_one()
-    top_rows = tx.execute(
-        sa.select(leads.c.email, leads.c.external_id)
-        .where(leads.c.stage != Stage.DISQUALIFIED.value)
-        .order_by(leads.c.total_score.desc(), leads.c.email, leads.c.external_id)
-        .limit(top)
-    ).all()
-    top_leads = []
-    for top_row in top_rows:
-        email, external_id = top_row.email, top_row.external_id
-        report = lead_report(tx, lead_key(email, external_id), now, lambda _h: active, active)
-        reasons = sorted((c for c in report["engagement"] if c["points"] > 0), key=lambda c: -c["points"])
-        grouped: dict[str, float] = {}
-        for c in reasons:
-            grouped[c["label"]] = grouped.get(c["label"], 0.0) + c["points"]
-        why = [f"{label} +{points:.0f}" for label, points in sorted(grouped.items(), key=lambda kv: -kv[1])[:3]]
-        why += [f"{c['label']} +{c['points']:.0f}" for c in report["fit"][:2]]
-        top_leads.append(
-            {
-                "email": email,
-                "external_id": external_id,
-                "name": report["profile"]["name"],
-                "company": (report["account"] or {}).get("name") or (report["account"] or {}).get("domain"),
-                "stage": report["stage"],
-                "level": (report["level"] or {}).get("level"),
-                "score": report["scores"]["total"],
-                "why": why,
-            }
-        )
-    return {
-        "as_of": _iso(now, tz),
-        "playbook": {"id": playbook.id, "version": playbook.version, "hash": playbook.hash},
-        "leads": total,
-        "unique_companies": unique_companies,
-        "by_stage": {s.value: by_stage.get(s.value, 0) for s in Stage},
-        "by_level": dict(sorted(by_level.items(), reverse=True)),
-        "mqls_this_week": mql_week,
-        "week_start": _iso(since, tz),
-        "disqualified_by_reason": {r.dq_reason or "-": r.n for r in dq_rows},
-        "outcomes": closed,
-        "top_leads": top_leads,
-    }
-
-
 def explained_view(routed: Routed, now: datetime, tz: tzinfo) -> dict[str, Any]:
     """What ``route explain`` found: the decision routing would make now, in the shape of a
     stored one."""
     decision = routed.decision
     return {
         "lead": routed.lead,
-        "at": _iso(now, tz),
+        "at": iso(now, tz),
         "kind": "explain",
         "rule": decision.rule_id,
         "department": decision.department,

@@ -1,0 +1,111 @@
+"""Reports over the stored facts: the summary (leads by stage and level, MQLs this week, won and lost
+deals, top leads). Counts are plain SQL over the stored rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from leadrelay.adapters.playbook.loader import LoadedPlaybook
+from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.tables import leads, outcomes, transitions
+from leadrelay.domain.identity import lead_key
+from leadrelay.domain.lifecycle import Stage
+from leadrelay.services.leads import iso, lead_report
+
+
+def week_start(now: datetime, tz: Any) -> datetime:
+    local = now.astimezone(tz)
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday
+
+
+def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -> dict[str, Any]:
+    playbook = active.playbook
+    tz = playbook.timezone
+    by_stage = {
+        r.stage: r.n for r in tx.execute(sa.select(leads.c.stage, sa.func.count().label("n")).group_by(leads.c.stage))
+    }
+    level_rows = tx.execute(
+        sa.select(leads.c.level, sa.func.count().label("n"))
+        .where(leads.c.stage != Stage.DISQUALIFIED.value)
+        .group_by(leads.c.level)
+    )
+    by_level = {("-" if r.level is None else str(r.level)): r.n for r in level_rows}
+    since = week_start(now, tz)
+    mql_week = tx.execute(
+        sa.select(sa.func.count(sa.distinct(transitions.c.lead_id))).where(
+            transitions.c.to_stage == Stage.MQL.value,
+            transitions.c.occurred_at >= since,
+            transitions.c.occurred_at <= now,
+        )
+    ).scalar_one()
+    dq_rows = tx.execute(
+        sa.select(leads.c.dq_reason, sa.func.count().label("n"))
+        .where(leads.c.stage == Stage.DISQUALIFIED.value)
+        .group_by(leads.c.dq_reason)
+    )
+    unique_companies = tx.execute(
+        sa.select(sa.func.count(sa.distinct(leads.c.account_id))).where(leads.c.account_id.is_not(None))
+    ).scalar_one()
+    total = sum(by_stage.values())
+    closed: dict[str, Any] = {"won": 0, "lost": 0, "won_leads": 0, "amounts": {}}
+    outcome_rows = tx.execute(
+        sa.select(
+            outcomes.c.outcome,
+            outcomes.c.currency,
+            sa.func.count().label("n"),
+            sa.func.count(sa.distinct(outcomes.c.lead_id)).label("leads"),
+            sa.func.sum(outcomes.c.amount).label("amount"),
+        ).group_by(outcomes.c.outcome, outcomes.c.currency)
+    )
+    for r in outcome_rows:
+        closed[r.outcome] += r.n
+        if r.amount is not None:
+            closed["amounts"].setdefault(r.currency or "-", {"won": "0.00", "lost": "0.00"})[r.outcome] = str(r.amount)
+    closed["won_leads"] = tx.execute(
+        sa.select(sa.func.count(sa.distinct(outcomes.c.lead_id))).where(outcomes.c.outcome == "won")
+    ).scalar_one()
+    top_rows = tx.execute(
+        sa.select(leads.c.email, leads.c.external_id)
+        .where(leads.c.stage != Stage.DISQUALIFIED.value)
+        .order_by(leads.c.total_score.desc(), leads.c.email, leads.c.external_id)
+        .limit(top)
+    ).all()
+    top_leads = []
+    for top_row in top_rows:
+        email, external_id = top_row.email, top_row.external_id
+        report = lead_report(tx, lead_key(email, external_id), now, lambda _h: active, active)
+        reasons = sorted((c for c in report["engagement"] if c["points"] > 0), key=lambda c: -c["points"])
+        grouped: dict[str, float] = {}
+        for c in reasons:
+            grouped[c["label"]] = grouped.get(c["label"], 0.0) + c["points"]
+        why = [f"{label} +{points:.0f}" for label, points in sorted(grouped.items(), key=lambda kv: -kv[1])[:3]]
+        why += [f"{c['label']} +{c['points']:.0f}" for c in report["fit"][:2]]
+        top_leads.append(
+            {
+                "email": email,
+                "external_id": external_id,
+                "name": report["profile"]["name"],
+                "company": (report["account"] or {}).get("name") or (report["account"] or {}).get("domain"),
+                "stage": report["stage"],
+                "level": (report["level"] or {}).get("level"),
+                "score": report["scores"]["total"],
+                "why": why,
+            }
+        )
+    return {
+        "as_of": iso(now, tz),
+        "playbook": {"id": playbook.id, "version": playbook.version, "hash": playbook.hash},
+        "leads": total,
+        "unique_companies": unique_companies,
+        "by_stage": {s.value: by_stage.get(s.value, 0) for s in Stage},
+        "by_level": dict(sorted(by_level.items(), reverse=True)),
+        "mqls_this_week": mql_week,
+        "week_start": iso(since, tz),
+        "disqualified_by_reason": {r.dq_reason or "-": r.n for r in dq_rows},
+        "outcomes": closed,
+        "top_leads": top_leads,
+    }
