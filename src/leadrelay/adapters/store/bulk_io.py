@@ -21,9 +21,9 @@ from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.times import sqlite_time
 from leadrelay.bulk.engine import ActivityColumns, Bool, Float, Int, Signatures
-from leadrelay.domain.model import Account, Campaign, Lead
+from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Campaign, Lead
 
-_LEAD_COLUMNS = tuple(f.name for f in fields(Lead) if f.name not in {"email", "custom"})
+_LEAD_COLUMNS = (*LEAD_PROFILE_FIELDS, "external_id")
 _ACCOUNT_COLUMNS = tuple(f.name for f in fields(Account))
 _FETCH = 50_000
 

@@ -35,23 +35,10 @@ from leadrelay.adapters.store.tables import (
 from leadrelay.adapters.store.times import read_time, sqlite_time, stored_time
 from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
-from leadrelay.domain.model import Account, Activity, Campaign, Lead
+from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Campaign, Lead
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
-_LEAD_PROFILE = (
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "department",
-    "phone",
-    "country",
-    "prefecture",
-    "postal_code",
-    "source_channel",
-    "list_source",
-)
 _LEAD_TIMES = frozenset(
     {"created_at", "updated_at", "stage_at", "anchor_at", "mql_at", "last_activity_at", "scored_at"}
 )
@@ -344,7 +331,7 @@ class StoreTx:
                 {
                     "email": lead.email,
                     "external_id": lead.external_id,
-                    **{f: getattr(lead, f) for f in _LEAD_PROFILE},
+                    **{f: getattr(lead, f) for f in LEAD_PROFILE_FIELDS},
                     "custom": dict(lead.custom),
                     "account_id": account_id,
                     "created_at": created,
@@ -380,12 +367,12 @@ class StoreTx:
     def lead_states(self, ids: Iterable[int]) -> dict[int, LeadState]:
         wanted = sorted(set(ids))
         out: dict[int, LeadState] = {}
-        names = ("id", "email", "external_id", *_LEAD_PROFILE, "custom", *_STATE_COLUMNS)
+        names = ("id", "email", "external_id", *LEAD_PROFILE_FIELDS, "custom", *_STATE_COLUMNS)
         for part in _chunks(wanted):
             rows = self._raw_rows(queries.lead_columns(self.dialect, names, len(part)), part)
             for row in rows:
                 value = dict(zip(names, row, strict=True))
-                profile = {name: value[name] for name in _LEAD_PROFILE}
+                profile = {name: value[name] for name in LEAD_PROFILE_FIELDS}
                 custom = json.loads(value["custom"]) if value["custom"] else {}
                 out[value["id"]] = LeadState(
                     id=value["id"],
