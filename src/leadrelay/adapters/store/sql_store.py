@@ -116,6 +116,16 @@ class StoredMove:
     playbook_hash: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class StageFacts:
+    """Where a lead stands and when it last showed life: what the inactivity rule reads."""
+
+    id: int
+    stage: Stage
+    stage_at: datetime
+    last_activity_at: datetime | None
+
+
 def account_from_row(row: Any) -> Account:
     return Account(
         domain=row.domain,
@@ -392,6 +402,22 @@ class StoreTx:
                     last_activity_at=read_time(value["last_activity_at"]),
                 )
         return out
+
+    def idle_leads(self, stages: Iterable[Stage], before: datetime, *, limit: int | None = None) -> list[StageFacts]:
+        """Leads in ``stages`` that entered their stage, and were last active, before ``before``; by id.
+        On PostgreSQL their rows are locked, passing over leads another transaction holds, so two
+        workers never take the same lead."""
+        last_seen = sa.func.coalesce(leads.c.last_activity_at, leads.c.stage_at)
+        query = (
+            sa.select(leads.c.id, leads.c.stage, leads.c.stage_at, leads.c.last_activity_at)
+            .where(leads.c.stage.in_([s.value for s in stages]), leads.c.stage_at < before, last_seen < before)
+            .order_by(leads.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [StageFacts(row.id, Stage(row.stage), row.stage_at, row.last_activity_at) for row in self.execute(query)]
 
     def notification_leads(self, ids: Iterable[int]) -> list[tuple[Any, ...]]:
         """Per lead: id, first and last name, e-mail, external id, title, level, total score, rep,
