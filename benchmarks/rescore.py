@@ -26,6 +26,7 @@ import numpy as np
 from _shared import in_fresh_process, machine, publish
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.bulk_io import read_activities, read_campaigns, read_leads
 from leadrelay.adapters.store.scratch import fresh_database
 from leadrelay.bulk.engine import BulkEngine, Signatures, fields_read, to_us
@@ -59,6 +60,48 @@ def _stamps(micros: np.ndarray) -> list[str]:
     return [s.replace("T", " ") for s in np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()]
 
 
+_CAMPAIGN_COLUMNS = ("id", "code", "name", "channel", "kind", "created_at")
+_ACCOUNT_COLUMNS = ("id", "domain", "industry", "employees", "country", "created_at", "updated_at")
+_LEAD_COLUMNS = (
+    "id",
+    "email",
+    "seniority",
+    "department",
+    "country",
+    "list_source",
+    "custom",
+    "account_id",
+    "created_at",
+    "updated_at",
+    "stage",
+    "stage_at",
+    "anchor_stage",
+    "anchor_check",
+    "fit_score",
+    "engagement_score",
+    "total_score",
+    "fit_passed",
+    "priority",
+    "recycled_count",
+)
+_ACTIVITY_COLUMNS = (
+    "id",
+    "key",
+    "lead_id",
+    "type",
+    "occurred_at",
+    "recorded_at",
+    "campaign_id",
+    "product",
+    "properties",
+)
+
+
+def _mark(pg: bool) -> str:
+    """The driver's own placeholder (this runs on the raw driver cursor)."""
+    return "%s" if pg else "?"
+
+
 def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
     """Accounts, leads (stage sal: not re-judged for stage moves) and activities, in bulk."""
     rng = np.random.default_rng(seed)
@@ -70,9 +113,9 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
             cursor = raw.cursor()
             now_text = NOW.strftime(STAMP) + ("+00" if pg else "")
             companies = max(leads // 5, 1)
-            cursor.execute(
-                "INSERT INTO campaigns (id, code, name, channel, kind, created_at) VALUES "
-                + ", ".join(f"({i + 1}, 'c{i}', 'Campaign {i}', 'webinar', 'nurture', '{now_text}')" for i in range(20))
+            cursor.executemany(
+                queries.insert_rows("campaigns", _CAMPAIGN_COLUMNS, params=[_mark(pg)] * len(_CAMPAIGN_COLUMNS)),
+                [(i + 1, f"c{i}", f"Campaign {i}", "webinar", "nurture", now_text) for i in range(20)],
             )
             account_rows = [
                 (i + 1, f"company{i}.co.jp", INDUSTRIES[i % 5], int(50 + (i * 37) % 3000), "JP", now_text, now_text)
@@ -103,23 +146,16 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
                 )
                 for i in range(leads)
             ]
-            lead_sql = (
-                "leads (id, email, seniority, department, country, list_source, custom, account_id, created_at, "
-                "updated_at, stage, stage_at, anchor_stage, anchor_check, fit_score, engagement_score, total_score, "
-                "fit_passed, priority, recycled_count)"
-            )
-            account_sql = "accounts (id, domain, industry, employees, country, created_at, updated_at)"
-            activity_sql = (
-                "activities (id, key, lead_id, type, occurred_at, recorded_at, campaign_id, product, properties)"
-            )
-            if pg:
-                for sql, rows in ((account_sql, account_rows), (lead_sql, lead_rows)):
-                    with cursor.copy(f"COPY {sql} FROM STDIN") as copy:
+            for table, columns, rows in (
+                ("accounts", _ACCOUNT_COLUMNS, account_rows),
+                ("leads", _LEAD_COLUMNS, lead_rows),
+            ):
+                if pg:
+                    with cursor.copy(queries.copy_rows(table, columns)) as copy:
                         for row in rows:
                             copy.write_row(row)
-            else:
-                cursor.executemany(f"INSERT INTO {account_sql} VALUES (?, ?, ?, ?, ?, ?, ?)", account_rows)
-                cursor.executemany(f"INSERT INTO {lead_sql} VALUES ({', '.join('?' * 20)})", lead_rows)
+                else:
+                    cursor.executemany(queries.insert_rows(table, columns), rows)
             del lead_rows, account_rows
             props = [json.dumps(p) for _, p in TYPES]
             step = 1_000_000
@@ -146,13 +182,13 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
                     for i, k in enumerate(kinds.tolist())
                 ]
                 if pg:
-                    with cursor.copy(f"COPY {activity_sql} FROM STDIN") as copy:
+                    with cursor.copy(queries.copy_rows("activities", _ACTIVITY_COLUMNS)) as copy:
                         for row in rows:
                             copy.write_row(row)
                 else:
-                    cursor.executemany(f"INSERT INTO {activity_sql} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    cursor.executemany(queries.insert_rows("activities", _ACTIVITY_COLUMNS), rows)
             if pg:
-                cursor.execute("ANALYZE")
+                cursor.execute(queries.analyze())
 
 
 def bare_aggregation(url: str) -> dict[str, float]:

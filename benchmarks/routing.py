@@ -34,6 +34,7 @@ from _shared import in_fresh_process, machine, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.geo import PREFECTURES
+from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.scratch import fresh_database
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # a Wednesday in Tokyo: every rep works
@@ -203,6 +204,51 @@ def named_domain(rep: int, n: int) -> str:
 # --- the data -------------------------------------------------------------------------------
 
 
+_ACCOUNT_COLUMNS = (
+    "id",
+    "domain",
+    "name",
+    "industry",
+    "employees",
+    "country",
+    "region",
+    "prefecture",
+    "tier",
+    "owner",
+    "created_at",
+    "updated_at",
+)
+_LEAD_COLUMNS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "country",
+    "prefecture",
+    "postal_code",
+    "list_source",
+    "custom",
+    "account_id",
+    "created_at",
+    "updated_at",
+    "stage",
+    "stage_at",
+    "anchor_stage",
+    "anchor_at",
+    "anchor_check",
+    "level",
+    "fit_score",
+    "engagement_score",
+    "total_score",
+    "fit_passed",
+    "mql_rule",
+    "mql_at",
+    "priority",
+    "recycled_count",
+)
+
+
 def generate(url: str, leads: int, ids: dict[str, list[str]], seed: int = 1) -> dict[str, int]:
     """Accounts (industries, sizes, prefectures, tiers, owners) and MQLs without an owner, with
     profiles (prefecture, postal code, phone), written in bulk: executemany on SQLite, COPY on
@@ -292,26 +338,18 @@ def generate(url: str, leads: int, ids: dict[str, list[str]], seed: int = 1) -> 
                     0,
                 )
             )
-        account_sql = (
-            "accounts (id, domain, name, industry, employees, country, region, prefecture, tier, owner,"
-            " created_at, updated_at)"
-        )
-        lead_sql = (
-            "leads (id, email, first_name, last_name, phone, country, prefecture, postal_code, list_source, custom,"
-            " account_id, created_at, updated_at, stage, stage_at, anchor_stage, anchor_at, anchor_check, level,"
-            " fit_score, engagement_score, total_score, fit_passed, mql_rule, mql_at, priority, recycled_count)"
-        )
+        loads = (("accounts", _ACCOUNT_COLUMNS, account_rows), ("leads", _LEAD_COLUMNS, lead_rows))
         if pg:
-            for sql, rows in ((account_sql, account_rows), (lead_sql, lead_rows)):
-                with cursor.copy(f"COPY {sql} FROM STDIN") as copy:
+            for table, columns, rows in loads:
+                with cursor.copy(queries.copy_rows(table, columns)) as copy:
                     for row in rows:
                         copy.write_row(row)
-            for table in ("accounts", "leads"):  # the COPY gave explicit ids
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-            cursor.execute("ANALYZE")
+            for table, _, _ in loads:  # the COPY gave explicit ids
+                cursor.execute(queries.reset_id_sequence(table))
+            cursor.execute(queries.analyze())
         else:
-            cursor.executemany(f"INSERT INTO {account_sql} VALUES ({', '.join('?' * 12)})", account_rows)
-            cursor.executemany(f"INSERT INTO {lead_sql} VALUES ({', '.join('?' * 27)})", lead_rows)
+            for table, columns, rows in loads:
+                cursor.executemany(queries.insert_rows(table, columns), rows)
         cursor.close()
     return {"accounts": len(account_rows), "named_accounts": sum(t == "named" for t in tier_of.values())}
 
@@ -333,25 +371,11 @@ def _child(url: str, profile: str | None, out: Any) -> None:
         seconds = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with relay.store.engine.connect() as connection:
-            stored = connection.execute(sa.text("SELECT count(*) FROM routing_decisions")).scalar_one()
-            by_strategy = dict(
-                connection.execute(
-                    sa.text(
-                        "SELECT coalesce(strategy, 'queued'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"
-                    )
-                ).all()
-            )
-            by_rule = dict(
-                connection.execute(
-                    sa.text(
-                        "SELECT coalesce(rule_id, 'fallback'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"
-                    )
-                ).all()
-            )
+            stored = connection.execute(sa.text(queries.COUNT_ROUTING_DECISIONS)).scalar_one()
+            by_strategy = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_STRATEGY)).all())
+            by_rule = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_RULE)).all())
             over_capacity = [r["rep"] for r in relay.reps() if r["capacity"] is not None and r["open"] > r["capacity"]]
-            unrouted = connection.execute(
-                sa.text("SELECT count(*) FROM leads WHERE stage = 'mql' AND owner_department IS NULL")
-            ).scalar_one()
+            unrouted = connection.execute(sa.text(queries.COUNT_MQLS_WITHOUT_DEPARTMENT)).scalar_one()
     figures: dict[str, Any] = {
         "seconds": seconds,
         "routed": len(routed),

@@ -32,6 +32,7 @@ from _shared import database, machine, publish
 
 from leadrelay.adapters.clock import SystemClock
 from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook
+from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.outbox import Timer, schedule
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.domain.playbook import Playbook
@@ -47,23 +48,16 @@ class NoDeliveries:
 
 
 def effect(tx: StoreTx, timer: Timer, now: datetime, playbook: Playbook) -> None:
-    tx._raw_many("INSERT INTO bench_effects (timer_id, fired_at) VALUES (?, ?)", [(timer.id, tx._time(now))])
+    tx._raw_many(queries.INSERT_BENCH_EFFECT, [(timer.id, tx._time(now))])
 
 
 def fill_pending(store: SqlStore, count: int, now: datetime) -> float:
     """``count`` timers due 1 to 30 days from now (the crowd the due ones must be found among)."""
     started = time.perf_counter()
     with store.transaction() as tx:
-        tx.execute(sa.text("CREATE TABLE bench_effects (timer_id INTEGER NOT NULL, fired_at VARCHAR(40))"))
+        tx.execute(sa.text(queries.CREATE_BENCH_EFFECTS))
         if tx.dialect == "postgresql":
-            tx.execute(
-                sa.text(
-                    "INSERT INTO timers (key, kind, lead_id, due_at, payload, created_at, attempts)"
-                    " SELECT 'pending:' || g, 'effect', g, :now + (1 + g % 30) * interval '1 day' + g * interval '1 ms',"
-                    " '{}'::jsonb, :now, 0 FROM generate_series(1, :count) g"
-                ),
-                {"now": now, "count": count},
-            )
+            tx.execute(sa.text(queries.GENERATE_PENDING_TIMERS), {"now": now, "count": count})
         else:
             for start in range(0, count, 50_000):
                 items = [
@@ -73,7 +67,7 @@ def fill_pending(store: SqlStore, count: int, now: datetime) -> float:
                 schedule(tx, items, now)
     with store.transaction() as tx:
         if tx.dialect == "postgresql":
-            tx.execute(sa.text("ANALYZE timers"))
+            tx.execute(sa.text(queries.analyze("timers")))
     return time.perf_counter() - started
 
 
@@ -103,16 +97,16 @@ def steady(store: SqlStore, worker: Worker, rate: int, seconds: float) -> dict[s
     thread.start()
     deadline = time.monotonic() + seconds + 120
     with store.reading() as tx:
-        query = sa.text("SELECT count(*) FROM timers WHERE key LIKE 'steady:%' AND fired_at IS NULL")
+        query = sa.text(queries.COUNT_UNFIRED_TIMERS)
         while time.monotonic() < deadline:
-            if tx.execute(query).scalar_one() == 0:
+            if tx.execute(query, {"prefix": "steady:"}).scalar_one() == 0:
                 break
             tx.connection.commit()
             time.sleep(0.2)
     stop.set()
     thread.join()
     with store.reading() as tx:
-        rows = tx.execute(sa.text("SELECT due_at, fired_at FROM timers WHERE key LIKE 'steady:%'")).all()
+        rows = tx.execute(sa.text(queries.TIMER_TIMES), {"prefix": "steady:"}).all()
     late = sorted((_moment(fired) - _moment(due)).total_seconds() for due, fired in rows if fired is not None)
     missing = sum(1 for _, fired in rows if fired is None)
     span = (_moment(max(r[1] for r in rows if r[1])) - start).total_seconds()

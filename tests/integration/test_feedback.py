@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.services.sales import FeedbackError
+from leadrelay.services.sales import FeedbackError, inactive_ids
 from tests.conftest import NOW
 from tests.integration.test_routing import hand_raise, playbook_file
 
@@ -98,6 +98,29 @@ def test_leads_sales_leaves_without_activity_are_recycled_after_the_playbooks_da
     assert done.lead == LEAD and "no activity for 30 days" in done.moves[0].reason
     assert moves(relay)[-1] == ("sal", "recycled", "recycled")
     assert relay.recycle_inactive(now=NOW + timedelta(days=62)) == []  # once
+
+
+def test_a_lead_last_seen_exactly_the_playbooks_days_ago_stays_with_sales(relay: LeadRelay) -> None:
+    relay.accept(LEAD, actor="a")  # the move at NOW is its last sign of life
+    assert relay.recycle_inactive(now=NOW + timedelta(days=30)) == []
+    [done] = relay.recycle_inactive(now=NOW + timedelta(days=30, microseconds=1))
+    assert done.moves[0].reason == "recycled: no activity for 30 days while with sales"
+
+
+@pytest.mark.postgres
+def test_a_lead_another_transaction_holds_is_left_to_it(relay: LeadRelay) -> None:
+    if relay.store.engine.dialect.name != "postgresql":
+        pytest.skip("row locks that other transactions skip are PostgreSQL's")
+    relay.accept(LEAD, actor="a")
+    playbook = relay.playbook().playbook
+    later = NOW + timedelta(days=31)
+    with relay.store.transaction() as holder:
+        [lead_id] = holder.lead_ids([LEAD]).values()
+        holder.lock_leads([lead_id])
+        with relay.store.transaction() as other:
+            assert inactive_ids(other, playbook, later) == []
+    with relay.store.transaction() as tx:
+        assert inactive_ids(tx, playbook, later) == [lead_id]
 
 
 def test_bad_amounts_and_stages_are_refused(relay: LeadRelay) -> None:

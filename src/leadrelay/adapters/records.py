@@ -16,23 +16,27 @@ from typing import Any
 
 from leadrelay.adapters.geo import normalise_country, prefecture
 from leadrelay.domain.identity import InvalidEmail, lead_key, normalise_domain, normalise_email
-from leadrelay.domain.model import LIST_SOURCES, Account, Activity, Campaign, Lead
+from leadrelay.domain.model import (
+    LEAD_IDENTITY_FIELDS,
+    LEAD_PROFILE_FIELDS,
+    LIST_SOURCES,
+    Account,
+    Activity,
+    Campaign,
+    Lead,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: How far ahead of the engine's clock an activity may be stamped (clock skew between systems).
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
-_LEAD_TEXT_FIELDS = ("first_name", "last_name", "title", "department", "phone", "postal_code", "source_channel")
+#: The fields a lead record may carry: the lead's own (see ``domain.model``), its company, and
+#: when it was created in the source system.
 LEAD_FIELDS = frozenset(
     {
-        *_LEAD_TEXT_FIELDS,
-        "email",
-        "external_id",
-        "seniority",
-        "country",
-        "prefecture",
-        "list_source",
+        *LEAD_IDENTITY_FIELDS,
+        *LEAD_PROFILE_FIELDS,
         "custom",
         "company",
         "company_name",

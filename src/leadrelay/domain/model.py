@@ -6,7 +6,7 @@ Plain frozen values, standard library only. Everything time-related is timezone-
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -91,6 +91,16 @@ class Lead:
     def name(self) -> str:
         parts = [p for p in (self.last_name, self.first_name) if p]
         return " ".join(parts)
+
+
+#: How a lead is known: a normalised e-mail, the source CRM's record id, or both.
+LEAD_IDENTITY_FIELDS: tuple[str, ...] = ("email", "external_id")
+#: A lead's profile: every field of :class:`Lead` besides its identity and its ``custom`` fields,
+#: in the order of the dataclass. The input parser, the store and the bulk reader derive their
+#: field lists from this one.
+LEAD_PROFILE_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(Lead) if f.name not in {*LEAD_IDENTITY_FIELDS, "custom"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from leadrelay.domain.lifecycle import (
     Trigger,
     next_stage,
 )
-from leadrelay.domain.model import Account, Activity, Lead
+from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.notifications import NotificationContext, notify_all
 from leadrelay.services.routing import Routed, route_leads
@@ -249,20 +249,7 @@ def _stored_value(state: LeadState, name: str) -> Any:
 def _profile_values(profile: LeadInput) -> dict[str, Any]:
     values: dict[str, Any] = {}
     lead = profile.lead
-    for name in (
-        "first_name",
-        "last_name",
-        "title",
-        "seniority",
-        "department",
-        "phone",
-        "country",
-        "prefecture",
-        "postal_code",
-        "source_channel",
-        "list_source",
-        "external_id",
-    ):
+    for name in (*LEAD_PROFILE_FIELDS, "external_id"):
         if name in profile.given:
             values[name] = getattr(lead, name)
     if "custom" in profile.given and lead.custom:

@@ -223,17 +223,8 @@ def _people(
 
 
 def _lead_rows(tx: StoreTx, ids: Sequence[int]) -> dict[int, _LeadRow]:
-    wanted = sorted(set(ids))
     out: dict[int, _LeadRow] = {}
-    for start in range(0, len(wanted), 500):
-        part = wanted[start : start + 500]
-        rows = tx._raw_rows(
-            "SELECT l.id, l.first_name, l.last_name, l.email, l.external_id, l.title, l.level, l.total_score,"
-            " l.owner_rep, l.owner_department, a.name FROM leads l LEFT OUTER JOIN accounts a ON a.id = l.account_id"
-            f" WHERE l.id IN ({', '.join('?' * len(part))})",
-            part,
-        )
-        for id_, first, last, email, external, title, level, score, rep, department, company in rows:
-            name = " ".join(n for n in (last, first) if n) or email or external or str(id_)
-            out[id_] = _LeadRow(name, email, company, title, level, score, rep, department)
+    for id_, first, last, email, external, title, level, score, rep, department, company in tx.notification_leads(ids):
+        name = " ".join(n for n in (last, first) if n) or email or external or str(id_)
+        out[id_] = _LeadRow(name, email, company, title, level, score, rep, department)
     return out

@@ -89,16 +89,7 @@ def routing_of(playbook: Playbook) -> Routing:
 
 def take_routing_lock(tx: StoreTx) -> None:
     """Wait for other routing transactions to finish; on SQLite, hold the write lock from here."""
-    if tx.dialect == "postgresql":
-        tx.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROUTING_LOCK})
-        return
-    tx.execute(
-        sa.text(
-            "INSERT INTO routing_counters (key, value) VALUES (:key, 1)"
-            " ON CONFLICT (key) DO UPDATE SET value = routing_counters.value + 1"
-        ),
-        {"key": _LOCK_KEY},
-    )
+    tx.take_turns(_ROUTING_LOCK, _LOCK_KEY)
 
 
 def effective_routing(tx: StoreTx, routing: Routing) -> Routing:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,13 +22,12 @@ from leadrelay.adapters.store.tables import leads
 from leadrelay.domain.evaluation import StageChange
 from leadrelay.domain.lifecycle import IllegalTransition, Stage, Trigger, next_stage
 from leadrelay.domain.playbook import Playbook
+from leadrelay.domain.recycling import WATCHED_STAGES, Inactivity, inactive_before, inactivity
 from leadrelay.services.notifications import NotificationContext, notify
 from leadrelay.services.routing import SLA_TIMERS
 
 #: Where sales owns the lead: it is on the suppression list (no marketing e-mail) while here.
 SALES_STAGES = frozenset({Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
-#: Stages the inactivity rule watches (an opportunity is a deal: sales closes it as won or lost).
-WATCHED_STAGES = (Stage.SAL, Stage.SQL)
 ADVANCES = {
     "sql": Trigger.SALES_QUALIFIED,
     "opportunity": Trigger.OPPORTUNITY_CREATED,
@@ -290,35 +289,33 @@ def recycle(tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime, *, act
     return Feedback(lead_id, state.lead.key, (move[0],))
 
 
-def inactive_ids(tx: StoreTx, playbook: Playbook, now: datetime, *, limit: int | None = None) -> list[int]:
-    """Leads with sales (SAL, SQL) with no recorded activity and no move for ``inactive_days``."""
+def inactive_leads(
+    tx: StoreTx, playbook: Playbook, now: datetime, *, limit: int | None = None
+) -> list[tuple[int, Inactivity]]:
+    """Leads with sales (SAL, SQL) with no recorded activity and no move for ``inactive_days``,
+    each with why it is inactive. The store picks the candidates by the rule's cut-off; the
+    domain's rule decides."""
     days = playbook.sales.inactive_days
     if days is None:
         return []
-    since = now - timedelta(days=days)
-    last_seen = sa.func.coalesce(leads.c.last_activity_at, leads.c.stage_at)
-    query = (
-        sa.select(leads.c.id)
-        .where(
-            leads.c.stage.in_([s.value for s in WATCHED_STAGES]),
-            leads.c.stage_at < since,
-            last_seen < since,
-        )
-        .order_by(leads.c.id)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    if tx.dialect == "postgresql":  # two workers never take the same lead
-        query = query.with_for_update(skip_locked=True)
-    return list(tx.execute(query).scalars())
+    found: list[tuple[int, Inactivity]] = []
+    for lead in tx.idle_leads(WATCHED_STAGES, inactive_before(now, days), limit=limit):
+        check = inactivity(lead.stage, lead.stage_at, lead.last_activity_at, now, days)
+        if check.inactive:
+            found.append((lead.id, check))
+    return found
+
+
+def inactive_ids(tx: StoreTx, playbook: Playbook, now: datetime, *, limit: int | None = None) -> list[int]:
+    """Leads with sales (SAL, SQL) with no recorded activity and no move for ``inactive_days``."""
+    return [lead_id for lead_id, _ in inactive_leads(tx, playbook, now, limit=limit)]
 
 
 def recycle_inactive(tx: StoreTx, playbook: Playbook, now: datetime, *, limit: int | None = None) -> list[Feedback]:
     """Recycle every lead sales has left without activity for the playbook's ``inactive_days``."""
-    days = playbook.sales.inactive_days
     return [
-        recycle(tx, playbook, lead_id, now, actor="engine", reason=f"no activity for {days:g} days while with sales")
-        for lead_id in inactive_ids(tx, playbook, now, limit=limit)
+        recycle(tx, playbook, lead_id, now, actor="engine", reason=check.reason)
+        for lead_id, check in inactive_leads(tx, playbook, now, limit=limit)
     ]
 
 

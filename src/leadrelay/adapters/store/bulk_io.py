@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.times import sqlite_time
 from leadrelay.bulk.engine import ActivityColumns, Bool, Float, Int, Signatures
-from leadrelay.domain.model import Account, Campaign, Lead
+from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Campaign, Lead
 
-_LEAD_COLUMNS = tuple(f.name for f in fields(Lead) if f.name not in {"email", "custom"})
+_LEAD_COLUMNS = (*LEAD_PROFILE_FIELDS, "external_id")
 _ACCOUNT_COLUMNS = tuple(f.name for f in fields(Account))
 _FETCH = 50_000
 
@@ -80,38 +82,35 @@ def read_leads(tx: StoreTx, needed: frozenset[str] | None) -> LeadTable:
     """All leads with the profile fields ``needed`` (``fields_read``; ``None``: all of them)."""
     lead_cols, need_email, need_custom, account_cols = _plan(needed)
     exact_email = needed is None or "lead.email" in needed
-    pg = tx.dialect == "postgresql"
     raw = _raw(tx)
     accounts: dict[int, Account] = {}
     if account_cols or needed is None:
         cursor = raw.cursor()
-        cursor.execute(f"SELECT id, domain, {', '.join(account_cols) or 'NULL'} FROM accounts")
+        cursor.execute(queries.all_accounts(account_cols))
         for row in cursor.fetchall():
             values = dict(zip(account_cols, row[2:], strict=True)) if account_cols else {}
             values.pop("domain", None)
             accounts[row[0]] = Account(domain=row[1], **values)
-    custom_sql = ("custom::text" if pg else "custom") if need_custom else "NULL"
-    select = ", ".join(
-        [
-            "id",
-            "email",
-            custom_sql,
-            "account_id",
-            "stage",
-            "level",
-            "level_rule",
-            "fit_score",
-            "engagement_score",
-            "total_score",
-            "fit_passed",
-            "dq_rule",
-            "mql_rule",
-            "playbook_hash",
-            *lead_cols,
-        ]
-    )
+    custom_sql = queries.custom_as_text(tx.dialect) if need_custom else "NULL"
+    columns = [
+        "id",
+        "email",
+        custom_sql,
+        "account_id",
+        "stage",
+        "level",
+        "level_rule",
+        "fit_score",
+        "engagement_score",
+        "total_score",
+        "fit_passed",
+        "dq_rule",
+        "mql_rule",
+        "playbook_hash",
+        *lead_cols,
+    ]
     cursor = raw.cursor()
-    cursor.execute(f"SELECT {select} FROM leads ORDER BY id")
+    cursor.execute(queries.all_leads(columns))
     rows = cursor.fetchall()
     keys: dict[tuple[Any, ...], int] = {}
     profiles: list[tuple[Lead, Account | None]] = []
@@ -153,15 +152,8 @@ def read_leads(tx: StoreTx, needed: frozenset[str] | None) -> LeadTable:
 
 def read_campaigns(tx: StoreTx) -> dict[int, Campaign]:
     cursor = _raw(tx).cursor()
-    cursor.execute("SELECT id, code, name, channel, kind FROM campaigns")
+    cursor.execute(queries.ALL_CAMPAIGNS)
     return {row[0]: Campaign(row[1], row[2], row[3], row[4]) for row in cursor.fetchall()}
-
-
-def _time_us_sql(dialect: str) -> str:
-    if dialect == "postgresql":
-        return "(EXTRACT(EPOCH FROM occurred_at) * 1000000)::bigint"
-    # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (see UtcDateTime)
-    return "CAST(strftime('%s', occurred_at) AS INTEGER) * 1000000 + CAST(substr(occurred_at, 21, 6) AS INTEGER)"
 
 
 def read_activities(tx: StoreTx, ids: Int, signatures: Signatures, campaigns: dict[int, Campaign]) -> ActivityColumns:
@@ -169,16 +161,10 @@ def read_activities(tx: StoreTx, ids: Int, signatures: Signatures, campaigns: di
     if not len(ids):
         empty = np.zeros(0, dtype=np.int64)
         return ActivityColumns(empty, empty, empty)
-    props = "properties::text" if tx.dialect == "postgresql" else "properties"
-    placeholder = "%s" if tx.dialect == "postgresql" else "?"
     # PostgreSQL: a server-side cursor, so the driver holds one batch of rows, not the chunk
     pg = tx.dialect == "postgresql"
     cursor = _raw(tx).cursor(name="rescore_activities") if pg else _raw(tx).cursor()
-    cursor.execute(
-        f"SELECT lead_id, {_time_us_sql(tx.dialect)}, type, campaign_id, product, {props} FROM activities "
-        f"WHERE lead_id >= {placeholder} AND lead_id <= {placeholder} ORDER BY lead_id, occurred_at",
-        (int(ids[0]), int(ids[-1])),
-    )
+    cursor.execute(queries.activity_columns(tx.dialect), (int(ids[0]), int(ids[-1])))
     index = signatures._index
     parts: list[tuple[Int, Int, Int]] = []
     while rows := cursor.fetchmany(_FETCH):  # a batch at a time: driver rows never pile up
@@ -222,28 +208,18 @@ def write_scores(tx: StoreTx, rows: Sequence[ScoreRow], playbook_hash: str, now:
     raw = _raw(tx)
     cursor = raw.cursor()
     if tx.dialect == "postgresql":
-        cursor.execute(
-            "CREATE TEMPORARY TABLE rescore_scores (id integer, fit double precision, engagement double precision, "
-            "total double precision, level integer, level_rule text, fit_passed boolean, dq_rule text, "
-            "dq_reason text) ON COMMIT DROP"
-        )
-        with cursor.copy("COPY rescore_scores FROM STDIN") as copy:
+        cursor.execute(queries.CREATE_SCORES_TABLE)
+        with cursor.copy(queries.COPY_SCORES) as copy:
             for r in rows:
                 copy.write_row(
                     (r.id, r.fit, r.engagement, r.total, r.level, r.level_rule, r.fit_passed, r.dq_rule, r.dq_reason)
                 )
-        cursor.execute(
-            "UPDATE leads SET fit_score = s.fit, engagement_score = s.engagement, total_score = s.total, "
-            "level = s.level, level_rule = s.level_rule, fit_passed = s.fit_passed, dq_rule = s.dq_rule, "
-            "dq_reason = s.dq_reason, playbook_hash = %s, scored_at = %s FROM rescore_scores s WHERE leads.id = s.id",
-            (playbook_hash, now),
-        )
-        cursor.execute("DROP TABLE rescore_scores")
+        cursor.execute(queries.UPDATE_FROM_SCORES, (playbook_hash, now))
+        cursor.execute(queries.DROP_SCORES_TABLE)
         return
-    stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    stamp = sqlite_time(now)
     cursor.executemany(
-        "UPDATE leads SET fit_score = ?, engagement_score = ?, total_score = ?, level = ?, level_rule = ?, "
-        "fit_passed = ?, dq_rule = ?, dq_reason = ?, playbook_hash = ?, scored_at = ? WHERE id = ?",
+        queries.UPDATE_SCORES,
         [
             (
                 r.fit,

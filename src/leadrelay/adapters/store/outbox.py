@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from leadrelay.adapters.store.sql_store import StoreTx, _read_time, _stored_time
+from leadrelay.adapters.store import queries
+from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.times import read_time, stored_time
 
 CHANNELS = ("email", "webhook")
 
@@ -139,12 +141,7 @@ def enqueue(tx: StoreTx, messages: Iterable[Message], now: datetime) -> None:
         )
         for m in messages
     ]
-    tx._raw_many(
-        "INSERT INTO outbox (key, channel, target, recipient, subject, body, payload, lang, event, lead_id,"
-        f" created_at, due_at, attempts) VALUES (?, ?, ?, ?, ?, ?, {tx._json_param()}, ?, ?, ?, ?, ?, 0)"
-        " ON CONFLICT (key) DO NOTHING",
-        rows,
-    )
+    tx._raw_many(queries.enqueue_message(tx.dialect), rows)
 
 
 def schedule(tx: StoreTx, items: Iterable[Timer], now: datetime, *, replace: bool = False) -> None:
@@ -156,18 +153,7 @@ def schedule(tx: StoreTx, items: Iterable[Timer], now: datetime, *, replace: boo
     """
     time, dumps = tx._time, json.dumps
     rows = [(t.key, t.kind, t.lead_id, time(t.due_at), dumps(t.payload, ensure_ascii=False), time(now)) for t in items]
-    conflict = (
-        "DO UPDATE SET kind = excluded.kind, lead_id = excluded.lead_id, due_at = excluded.due_at,"
-        " payload = excluded.payload, fired_at = NULL, fired_by = NULL, attempts = 0, last_error = NULL,"
-        " failed_at = NULL"
-        if replace
-        else "DO NOTHING"
-    )
-    tx._raw_many(
-        "INSERT INTO timers (key, kind, lead_id, due_at, payload, created_at, attempts)"
-        f" VALUES (?, ?, ?, ?, {tx._json_param()}, ?, 0) ON CONFLICT (key) {conflict}",
-        rows,
-    )
+    tx._raw_many(queries.schedule_timer(tx.dialect, replace=replace), rows)
 
 
 def cancel_timers(
@@ -182,21 +168,17 @@ def cancel_timers(
     with ``due_after``, only those due later (a handler leaves the due ones, itself included, to
     fire). Returns how many were removed. Fired timers stay as the record of what happened."""
     removed = 0
-    pending = "fired_at IS NULL AND failed_at IS NULL"
     for start in range(0, len(keys), 500):
         part = list(keys[start : start + 500])
-        rows = tx._raw_rows(
-            f"DELETE FROM timers WHERE key IN ({', '.join('?' * len(part))}) AND {pending} RETURNING id", part
-        )
-        removed += len(rows)
+        removed += len(tx._raw_rows(queries.cancel_timers_by_key(len(part)), part))
     if lead_id is not None:
-        sql = f"DELETE FROM timers WHERE lead_id = ? AND {pending}"
         params: list[Any] = [lead_id]
         if kind is not None:
-            sql, params = sql + " AND kind = ?", [*params, kind]
+            params.append(kind)
         if due_after is not None:
-            sql, params = sql + " AND due_at > ?", [*params, tx._time(due_after)]
-        removed += len(tx._raw_rows(sql + " RETURNING id", params))
+            params.append(tx._time(due_after))
+        sql = queries.cancel_timers_of_lead(kind=kind is not None, due_after=due_after is not None)
+        removed += len(tx._raw_rows(sql, params))
     elif kind is not None:
         raise ValueError("cancel_timers: give keys, or a lead (and optionally a kind)")
     return removed
@@ -209,21 +191,15 @@ def take_write_lock(tx: StoreTx) -> None:
     """On SQLite, hold the database's write lock from here (one writer at a time); nothing on
     PostgreSQL, where row locks do the work."""
     if tx.dialect == "sqlite":
-        tx._raw_rows("UPDATE timers SET attempts = attempts WHERE id = -1 RETURNING id", [])
+        tx._raw_rows(queries.TAKE_WRITE_LOCK, [])
 
 
 def due_timers(tx: StoreTx, now: datetime, limit: int) -> list[Timer]:
     """Lock and return up to ``limit`` due timers (earliest first) that no other worker holds."""
     take_write_lock(tx)
-    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    rows = tx._raw_rows(
-        f"SELECT id, key, kind, lead_id, due_at, {tx._json_text('payload')}, attempts FROM timers"
-        " WHERE fired_at IS NULL AND failed_at IS NULL AND due_at <= ?"
-        f" ORDER BY due_at, id LIMIT ?{lock}",
-        [tx._time(now), limit],
-    )
+    rows = tx._raw_rows(queries.due_timers(tx.dialect), [tx._time(now), limit])
     return [
-        Timer(key, kind, _stored_time(due), lead_id, _json(payload), id_, attempts)
+        Timer(key, kind, stored_time(due), lead_id, _json(payload), id_, attempts)
         for id_, key, kind, lead_id, due, payload, attempts in rows
     ]
 
@@ -231,18 +207,12 @@ def due_timers(tx: StoreTx, now: datetime, limit: int) -> list[Timer]:
 def lock_timers(tx: StoreTx, ids: Sequence[int]) -> list[Timer]:
     """Lock again the timers of a batch that rolled back: those still unfired and not held by another worker."""
     take_write_lock(tx)
-    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
     out: list[Timer] = []
     for start in range(0, len(ids), 500):
         part = list(ids[start : start + 500])
-        rows = tx._raw_rows(
-            f"SELECT id, key, kind, lead_id, due_at, {tx._json_text('payload')}, attempts FROM timers"
-            f" WHERE id IN ({', '.join('?' * len(part))}) AND fired_at IS NULL AND failed_at IS NULL"
-            f" ORDER BY due_at, id{lock}",
-            part,
-        )
+        rows = tx._raw_rows(queries.lock_pending_timers(tx.dialect, len(part)), part)
         out.extend(
-            Timer(key, kind, _stored_time(due), lead_id, _json(payload), id_, attempts)
+            Timer(key, kind, stored_time(due), lead_id, _json(payload), id_, attempts)
             for id_, key, kind, lead_id, due, payload, attempts in rows
         )
     return out
@@ -253,26 +223,16 @@ def mark_fired(tx: StoreTx, keys: Sequence[str], now: datetime, worker: str) -> 
     cancel a timer of its lead — even the one firing — and schedule new ones)."""
     for start in range(0, len(keys), 1000):
         part = list(keys[start : start + 1000])
-        tx._raw_rows(
-            f"UPDATE timers SET fired_at = ?, fired_by = ?, last_error = NULL WHERE key IN ({', '.join('?' * len(part))})"
-            " AND fired_at IS NULL RETURNING id",
-            [tx._time(now), worker, *part],
-        )
+        tx._raw_rows(queries.mark_timers_fired(len(part)), [tx._time(now), worker, *part])
 
 
 def mark_timer_failed(tx: StoreTx, timer: Timer, error: str, now: datetime, backoff: Backoff) -> bool:
     """Record a failed try; the timer is tried again after a backoff, or given up. True if given up."""
     attempts = timer.attempts + 1
     if attempts >= backoff.max_attempts:
-        tx._raw_many(
-            "UPDATE timers SET attempts = ?, last_error = ?, failed_at = ? WHERE id = ?",
-            [(attempts, error, tx._time(now), timer.id)],
-        )
+        tx._raw_many(queries.TIMER_GIVEN_UP, [(attempts, error, tx._time(now), timer.id)])
         return True
-    tx._raw_many(
-        "UPDATE timers SET attempts = ?, last_error = ?, due_at = ? WHERE id = ?",
-        [(attempts, error, tx._time(now + backoff.delay(attempts)), timer.id)],
-    )
+    tx._raw_many(queries.TIMER_RETRY, [(attempts, error, tx._time(now + backoff.delay(attempts)), timer.id)])
     return False
 
 
@@ -280,21 +240,10 @@ def claim_messages(tx: StoreTx, now: datetime, limit: int, worker: str, lease: t
     """Claim up to ``limit`` due messages for ``worker`` until ``now + lease`` (commit before
     delivering). A message whose lease ran out (its worker died) is due again."""
     take_write_lock(tx)
-    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
     stamp = tx._time(now)
-    rows = tx._raw_rows(
-        "SELECT id, key, channel, target, recipient, subject, body,"
-        f" {tx._json_text('payload')}, lang, event, lead_id, created_at, attempts FROM outbox"
-        " WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ?"
-        " AND (claimed_until IS NULL OR claimed_until <= ?)"
-        f" ORDER BY due_at, id LIMIT ?{lock}",
-        [stamp, stamp, limit],
-    )
+    rows = tx._raw_rows(queries.due_messages(tx.dialect), [stamp, stamp, limit])
     until = tx._time(now + lease)
-    tx._raw_many(
-        "UPDATE outbox SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1 WHERE id = ?",
-        [(worker, until, row[0]) for row in rows],
-    )
+    tx._raw_many(queries.CLAIM_MESSAGE, [(worker, until, row[0]) for row in rows])
     return [
         OutboxMessage(
             id_,
@@ -308,7 +257,7 @@ def claim_messages(tx: StoreTx, now: datetime, limit: int, worker: str, lease: t
             lang,
             event,
             lead_id,
-            _stored_time(created),
+            stored_time(created),
             attempts + 1,
         )
         for id_, key, channel, target, recipient, subject, body, payload, lang, event, lead_id, created, attempts in rows
@@ -340,23 +289,14 @@ def finish_messages(
             retry.append((result.error, time(now + wait), result.id, worker))
     # only the worker holding the claim writes; a message another worker took over after this
     # one's lease ran out is left to that worker
-    mine = "WHERE id = ? AND claimed_by = ? AND sent_at IS NULL"
-    tx._raw_many(
-        f"UPDATE outbox SET sent_at = ?, last_error = NULL, claimed_by = NULL, claimed_until = NULL {mine}", sent
-    )
-    tx._raw_many(f"UPDATE outbox SET last_error = ?, due_at = ?, claimed_by = NULL, claimed_until = NULL {mine}", retry)
-    tx._raw_many(
-        f"UPDATE outbox SET last_error = ?, failed_at = ?, claimed_by = NULL, claimed_until = NULL {mine}", failed
-    )
+    tx._raw_many(queries.MARK_SENT, sent)
+    tx._raw_many(queries.MARK_RETRY, retry)
+    tx._raw_many(queries.MARK_FAILED, failed)
 
 
 def release_messages(tx: StoreTx, ids: Sequence[int], worker: str) -> None:
     """Give back claimed messages this worker did not try (it is stopping, or its lease is short)."""
-    tx._raw_many(
-        "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1"
-        " WHERE id = ? AND claimed_by = ? AND sent_at IS NULL",
-        [(i, worker) for i in ids],
-    )
+    tx._raw_many(queries.RELEASE_MESSAGE, [(i, worker) for i in ids])
 
 
 # --- looking and retrying (``leadrelay outbox``) -------------------------------------------------
@@ -397,12 +337,7 @@ class OutboxRow:
 
 def outbox_rows(tx: StoreTx, *, failed: bool = False, limit: int = 100) -> list[OutboxRow]:
     """Messages not yet sent (or, with ``failed``, the ones given up), oldest first."""
-    where = "failed_at IS NOT NULL" if failed else "sent_at IS NULL AND failed_at IS NULL"
-    rows = tx._raw_rows(
-        "SELECT id, channel, target, recipient, subject, event, lead_id, created_at, due_at, attempts, last_error,"
-        f" sent_at, failed_at, claimed_by FROM outbox WHERE {where} ORDER BY due_at, id LIMIT ?",
-        [limit],
-    )
+    rows = tx._raw_rows(queries.outbox_rows(failed=failed), [limit])
     return [
         OutboxRow(
             row[0],
@@ -412,12 +347,12 @@ def outbox_rows(tx: StoreTx, *, failed: bool = False, limit: int = 100) -> list[
             row[4],
             row[5],
             row[6],
-            _stored_time(row[7]),
-            _stored_time(row[8]),
+            stored_time(row[7]),
+            stored_time(row[8]),
             row[9],
             row[10],
-            _read_time(row[11]),
-            _read_time(row[12]),
+            read_time(row[11]),
+            read_time(row[12]),
             row[13],
         )
         for row in rows
@@ -426,19 +361,8 @@ def outbox_rows(tx: StoreTx, *, failed: bool = False, limit: int = 100) -> list[
 
 def outbox_counts(tx: StoreTx) -> dict[str, int]:
     """Messages by status (pending includes those being delivered) and timers not yet fired."""
-    (pending, failed, sent) = tx._raw_rows(
-        "SELECT"
-        " COALESCE(SUM(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0),"
-        " COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0),"
-        " COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM outbox",
-        [],
-    )[0]
-    (timers_pending, timers_failed) = tx._raw_rows(
-        "SELECT"
-        " COALESCE(SUM(CASE WHEN fired_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0),"
-        " COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM timers",
-        [],
-    )[0]
+    (pending, failed, sent) = tx._raw_rows(queries.OUTBOX_COUNTS, [])[0]
+    (timers_pending, timers_failed) = tx._raw_rows(queries.TIMER_COUNTS, [])[0]
     return {
         "pending": int(pending),
         "failed": int(failed),
@@ -451,12 +375,11 @@ def outbox_counts(tx: StoreTx) -> dict[str, int]:
 def retry_failed(tx: StoreTx, ids: Sequence[int] | None, now: datetime) -> int:
     """Make failed messages due again at once with a fresh count of attempts (all with ``None``).
     Returns how many. The last error is kept until the next attempt."""
-    reset = "UPDATE outbox SET failed_at = NULL, attempts = 0, due_at = ?, claimed_by = NULL, claimed_until = NULL"
     if ids is None:
-        return len(tx._raw_rows(f"{reset} WHERE failed_at IS NOT NULL RETURNING id", [tx._time(now)]))
+        return len(tx._raw_rows(queries.RETRY_ALL_FAILED, [tx._time(now)]))
     count = 0
     for i in ids:
-        count += len(tx._raw_rows(f"{reset} WHERE id = ? AND failed_at IS NOT NULL RETURNING id", [tx._time(now), i]))
+        count += len(tx._raw_rows(queries.RETRY_FAILED, [tx._time(now), i]))
     return count
 
 

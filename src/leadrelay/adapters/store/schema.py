@@ -12,7 +12,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
+from leadrelay.adapters.store import queries
+
 DEFAULT_URL = "sqlite:///leadrelay.db"
+_MIGRATION_LOCK = 4711004  # PostgreSQL advisory lock: one process migrates at a time
 
 
 class StoreError(RuntimeError):
@@ -31,10 +34,8 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    for pragma in queries.SQLITE_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
 
 
@@ -69,10 +70,10 @@ def migrate(engine: Engine) -> None:
     with engine.connect() as connection:
         with connection.begin():
             if engine.dialect.name == "postgresql":
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(4711004)"))
+                connection.execute(sa.text(queries.ADVISORY_XACT_LOCK), {"key": _MIGRATION_LOCK})
             command.upgrade(alembic_config(connection), "head")
         if engine.dialect.name == "sqlite":  # a migration that rebuilds a table turns them off
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.exec_driver_sql(queries.SQLITE_FOREIGN_KEYS_ON)
             connection.commit()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.schema import normalise_url
 
 
@@ -20,12 +21,12 @@ def scratch_database(server_url: str, prefix: str = "leadrelay_scratch") -> Iter
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            connection.execute(sa.text(queries.create_database(name)))
         try:
             yield url.set(database=name).render_as_string(hide_password=False)
         finally:
             with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(sa.text(queries.drop_database(name)))
     finally:
         admin.dispose()
 

@@ -11,13 +11,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.schema import create_db_engine, migrate
 from leadrelay.adapters.store.tables import (
     accounts,
@@ -31,25 +32,13 @@ from leadrelay.adapters.store.tables import (
     settings,
     transitions,
 )
+from leadrelay.adapters.store.times import read_time, sqlite_time, stored_time
 from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
-from leadrelay.domain.model import Account, Activity, Campaign, Lead
+from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Campaign, Lead
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
-_LEAD_PROFILE = (
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "department",
-    "phone",
-    "country",
-    "prefecture",
-    "postal_code",
-    "source_channel",
-    "list_source",
-)
 _LEAD_TIMES = frozenset(
     {"created_at", "updated_at", "stage_at", "anchor_at", "mql_at", "last_activity_at", "scored_at"}
 )
@@ -94,31 +83,6 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
-    """A moment as SQLAlchemy's SQLite DATETIME stores it (UTC, no zone, microseconds)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the store")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _read_time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    moment: datetime = value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _stored_time(value: Any) -> datetime:
-    moment = _read_time(value)
-    if moment is None:
-        raise ValueError("a required time is missing in the store")
-    return moment
-
-
 @dataclass(frozen=True, slots=True)
 class LeadState:
     """A stored lead: its profile and where it stands."""
@@ -152,6 +116,16 @@ class StoredMove:
     playbook_hash: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class StageFacts:
+    """Where a lead stands and when it last showed life: what the inactivity rule reads."""
+
+    id: int
+    stage: Stage
+    stage_at: datetime
+    last_activity_at: datetime | None
+
+
 def account_from_row(row: Any) -> Account:
     return Account(
         domain=row.domain,
@@ -182,13 +156,13 @@ class StoreTx:
 
     def _time(self, value: datetime | None) -> Any:
         if self.dialect == "sqlite":
-            return _sqlite_time(value)
+            return sqlite_time(value)
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
         return value
 
     def _json_param(self) -> str:
-        return "CAST(? AS jsonb)" if self.dialect == "postgresql" else "?"
+        return queries.json_param(self.dialect)
 
     def _cursor(self) -> Any:
         """A driver cursor inside this unit of work's transaction."""
@@ -215,7 +189,7 @@ class StoreTx:
 
     def _json_text(self, column: str) -> str:
         """Select a JSON column as text, so equal documents are parsed once per batch."""
-        return f"CAST({column} AS text)" if self.dialect == "postgresql" else column
+        return queries.json_text(self.dialect, column)
 
     def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         return self.connection.execute(statement, params) if params is not None else self.connection.execute(statement)
@@ -367,7 +341,7 @@ class StoreTx:
                 {
                     "email": lead.email,
                     "external_id": lead.external_id,
-                    **{f: getattr(lead, f) for f in _LEAD_PROFILE},
+                    **{f: getattr(lead, f) for f in LEAD_PROFILE_FIELDS},
                     "custom": dict(lead.custom),
                     "account_id": account_id,
                     "created_at": created,
@@ -395,9 +369,7 @@ class StoreTx:
         if self.dialect != "postgresql":
             return
         for part in _chunks(sorted(set(ids))):
-            self._raw_rows(
-                f"SELECT id FROM leads WHERE id IN ({', '.join('?' * len(part))}) ORDER BY id FOR UPDATE", part
-            )
+            self._raw_rows(queries.lock_leads(len(part)), part)
 
     def update_profile(self, lead_id: int, values: Mapping[str, Any], now: datetime) -> None:
         self.execute(leads.update().where(leads.c.id == lead_id).values(**values, updated_at=now))
@@ -405,32 +377,65 @@ class StoreTx:
     def lead_states(self, ids: Iterable[int]) -> dict[int, LeadState]:
         wanted = sorted(set(ids))
         out: dict[int, LeadState] = {}
-        names = ("id", "email", "external_id", *_LEAD_PROFILE, "custom", *_STATE_COLUMNS)
-        columns = ", ".join(self._json_text(n) if n == "custom" else n for n in names)
+        names = ("id", "email", "external_id", *LEAD_PROFILE_FIELDS, "custom", *_STATE_COLUMNS)
         for part in _chunks(wanted):
-            rows = self._raw_rows(f"SELECT {columns} FROM leads WHERE id IN ({', '.join('?' * len(part))})", part)
+            rows = self._raw_rows(queries.lead_columns(self.dialect, names, len(part)), part)
             for row in rows:
                 value = dict(zip(names, row, strict=True))
-                profile = {name: value[name] for name in _LEAD_PROFILE}
+                profile = {name: value[name] for name in LEAD_PROFILE_FIELDS}
                 custom = json.loads(value["custom"]) if value["custom"] else {}
                 out[value["id"]] = LeadState(
                     id=value["id"],
                     lead=Lead(email=value["email"], external_id=value["external_id"], **profile, custom=custom),
                     account_id=value["account_id"],
-                    created_at=_stored_time(value["created_at"]),
+                    created_at=stored_time(value["created_at"]),
                     stage=Stage(value["stage"]),
-                    stage_at=_stored_time(value["stage_at"]),
+                    stage_at=stored_time(value["stage_at"]),
                     anchor_stage=Stage(value["anchor_stage"]),
-                    anchor_at=_read_time(value["anchor_at"]),
+                    anchor_at=read_time(value["anchor_at"]),
                     anchor_check=bool(value["anchor_check"]),
                     mql_rule=value["mql_rule"],
-                    mql_at=_read_time(value["mql_at"]),
+                    mql_at=read_time(value["mql_at"]),
                     mql_product=value["mql_product"],
                     priority=bool(value["priority"]),
                     fit_passed=bool(value["fit_passed"]),
-                    last_activity_at=_read_time(value["last_activity_at"]),
+                    last_activity_at=read_time(value["last_activity_at"]),
                 )
         return out
+
+    def idle_leads(self, stages: Iterable[Stage], before: datetime, *, limit: int | None = None) -> list[StageFacts]:
+        """Leads in ``stages`` that entered their stage, and were last active, before ``before``; by id.
+        On PostgreSQL their rows are locked, passing over leads another transaction holds, so two
+        workers never take the same lead."""
+        last_seen = sa.func.coalesce(leads.c.last_activity_at, leads.c.stage_at)
+        query = (
+            sa.select(leads.c.id, leads.c.stage, leads.c.stage_at, leads.c.last_activity_at)
+            .where(leads.c.stage.in_([s.value for s in stages]), leads.c.stage_at < before, last_seen < before)
+            .order_by(leads.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [StageFacts(row.id, Stage(row.stage), row.stage_at, row.last_activity_at) for row in self.execute(query)]
+
+    def notification_leads(self, ids: Iterable[int]) -> list[tuple[Any, ...]]:
+        """Per lead: id, first and last name, e-mail, external id, title, level, total score, rep,
+        department and company name (what a notification says about it)."""
+        wanted = sorted(set(ids))
+        out: list[tuple[Any, ...]] = []
+        for part in _chunks(wanted):
+            out.extend(self._raw_rows(queries.notification_leads(len(part)), part))
+        return out
+
+    def take_turns(self, lock: int, counter: str) -> None:
+        """Wait for other transactions taking the same turn to end, and hold the turn until this one
+        ends: PostgreSQL's advisory lock ``lock``; on SQLite, the write lock, taken by writing the
+        counter row ``counter``."""
+        if self.dialect == "postgresql":
+            self.execute(sa.text(queries.ADVISORY_XACT_LOCK), {"key": lock})
+        else:
+            self.execute(sa.text(queries.BUMP_COUNTER), {"key": counter})
 
     def lead_row(self, email: str) -> Any:
         return self.execute(sa.select(leads).where(leads.c.email == email)).one_or_none()
@@ -442,7 +447,7 @@ class StoreTx:
         times = {k for k in keys if k in _LEAD_TIMES}
         time = self._time
         self._raw_many(
-            f"UPDATE leads SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?",
+            queries.update_leads(keys),
             [tuple(time(row[k]) if k in times else row[k] for k in keys) + (row["id"],) for row in rows],
         )
 
@@ -452,16 +457,14 @@ class StoreTx:
         wanted = sorted(set(keys))
         found: set[str] = set()
         for part in _chunks(wanted):
-            rows = self._raw_rows(f"SELECT key FROM activities WHERE key IN ({', '.join('?' * len(part))})", part)
+            rows = self._raw_rows(queries.existing_activity_keys(len(part)), part)
             found.update(row[0] for row in rows)
         return found
 
     def insert_activities(self, rows: list[dict[str, Any]]) -> None:
         time, dumps = self._time, json.dumps
         self._raw_many(
-            "INSERT INTO activities (key, lead_id, type, occurred_at, recorded_at, campaign_id, product,"
-            f" properties, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, {self._json_param()}, ?)"
-            " ON CONFLICT (key) DO NOTHING",
+            queries.insert_activities(self.dialect),
             [
                 (
                     r["key"],
@@ -482,18 +485,9 @@ class StoreTx:
         wanted = sorted(set(lead_ids))
         out: dict[int, list[Activity]] = defaultdict(list)
         campaign_cache: dict[int, Campaign] = {}
-        read_time = _read_time
         parsed: dict[str, dict[str, Any]] = {}  # activities share a few property documents
         for part in _chunks(wanted):
-            rows = self._raw_rows(
-                f"SELECT a.lead_id, a.key, a.type, a.occurred_at, a.product, {self._json_text('a.properties')},"
-                " a.campaign_id,"
-                " c.code, c.name, c.channel, c.kind"
-                " FROM activities a LEFT OUTER JOIN campaigns c ON a.campaign_id = c.id"
-                f" WHERE a.lead_id IN ({', '.join('?' * len(part))})"
-                " ORDER BY a.lead_id, a.occurred_at, a.key",
-                part,
-            )
+            rows = self._raw_rows(queries.activities_of(self.dialect, len(part)), part)
             for lead_id, key, type_, occurred_at, product, properties, campaign_id, *campaign_row in rows:
                 campaign = None
                 if campaign_id is not None:
@@ -515,14 +509,9 @@ class StoreTx:
         wanted = sorted(set(lead_ids))
         out: dict[int, list[StoredMove]] = defaultdict(list)
         for part in _chunks(wanted):
-            rows = self._raw_rows(
-                "SELECT lead_id, id, trigger, from_stage, to_stage, occurred_at, rule_id, score, playbook_hash"
-                f" FROM transitions WHERE lead_id IN ({', '.join('?' * len(part))}) AND derived = ?"
-                " ORDER BY lead_id, occurred_at, id",
-                [*part, True],
-            )
+            rows = self._raw_rows(queries.derived_moves(len(part)), [*part, True])
             for lead_id, id_, trigger, from_stage, to_stage, occurred_at, rule_id, score, digest in rows:
-                moment = _read_time(occurred_at)
+                moment = read_time(occurred_at)
                 assert moment is not None
                 out[lead_id].append(StoredMove(id_, trigger, from_stage, to_stage, moment, rule_id, score, digest))
         return out
@@ -536,8 +525,7 @@ class StoreTx:
             return
         time = self._time
         self._raw_many(
-            f"INSERT INTO transitions ({', '.join(_TRANSITION_COLUMNS)})"
-            f" VALUES ({', '.join('?' * len(_TRANSITION_COLUMNS))})",
+            queries.insert_rows("transitions", _TRANSITION_COLUMNS),
             [
                 tuple(time(row[c]) if c in ("occurred_at", "recorded_at") else row[c] for c in _TRANSITION_COLUMNS)
                 for row in rows
@@ -559,11 +547,7 @@ class StoreTx:
         wanted = sorted(set(ids))
         out: dict[int, tuple[str | None, str | None, dict[str, float]]] = {}
         for part in _chunks(wanted):
-            rows = self._raw_rows(
-                "SELECT id, owner_rep, owner_department, fit_score, engagement_score, total_score, level FROM leads"
-                f" WHERE id IN ({', '.join('?' * len(part))})",
-                part,
-            )
+            rows = self._raw_rows(queries.routing_facts(len(part)), part)
             for id_, rep, department, fit, engagement, total, level in rows:
                 scores = {"fit": fit, "engagement": engagement, "total": total, "level": float(level or 0)}
                 out[id_] = (rep, department, scores)
@@ -574,10 +558,7 @@ class StoreTx:
         wanted = sorted(set(ids))
         found: list[int] = []
         for part in _chunks(wanted):
-            rows = self._raw_rows(
-                f"SELECT id FROM leads WHERE id IN ({', '.join('?' * len(part))}) AND stage = ? AND owner_rep IS NULL",
-                [*part, Stage.MQL.value],
-            )
+            rows = self._raw_rows(queries.unassigned_in_stage(len(part)), [*part, Stage.MQL.value])
             found.extend(row[0] for row in rows)
         return sorted(found)
 
@@ -585,7 +566,7 @@ class StoreTx:
         """(lead id, rep or None for the department's queue, department)."""
         stamp = self._time(now)
         self._raw_many(
-            "UPDATE leads SET owner_rep = ?, owner_department = ?, assigned_at = ? WHERE id = ?",
+            queries.ASSIGN_OWNER,
             [(rep, department, stamp, lead_id) for lead_id, rep, department in rows],
         )
 
@@ -597,18 +578,13 @@ class StoreTx:
         for row in rows:
             if row["decided_at"] not in stamps:
                 stamps[row["decided_at"]] = self._time(row["decided_at"])
-        values = ", ".join(self._json_param() if n == "details" else "?" for n in names)
         self._raw_many(
-            f"INSERT INTO routing_decisions ({', '.join(names)}) VALUES ({values})",
+            queries.insert_routing_decisions(self.dialect, names),
             [tuple(stamps[row[n]] if n == "decided_at" else row[n] for n in names) for row in rows],
         )
 
     def upsert_counters(self, rows: Sequence[tuple[str, float]]) -> None:
-        self._raw_many(
-            "INSERT INTO routing_counters (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            rows,
-        )
+        self._raw_many(queries.SET_COUNTER, rows)
 
     def upsert_rep_status(self, rep_id: str, values: Mapping[str, Any], now: datetime) -> None:
         stmt = self._upsert(rep_status).values(rep_id=rep_id, **values, updated_at=now)

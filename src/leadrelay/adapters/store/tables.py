@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
+from leadrelay.adapters.store.times import read_time
+
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC on every database (SQLite keeps no zone)."""
@@ -25,14 +27,7 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        moment: datetime = value
-        if moment.tzinfo is None:
-            return moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+        return read_time(value)
 
 
 JsonType = sa.JSON().with_variant(JSONB(), "postgresql")

@@ -1,0 +1,431 @@
+"""Every SQL text the store sends that SQLAlchemy Core does not build, by name.
+
+The hot paths (ingest, routing, the outbox and timers, rescoring) talk to the database driver
+directly. Their statements are kept here, named by what they do, so they can be read side by side
+and checked against the schema in one place; the modules that run them
+(:mod:`~leadrelay.adapters.store.sql_store`, :mod:`~leadrelay.adapters.store.outbox`,
+:mod:`~leadrelay.adapters.store.bulk_io`, :mod:`~leadrelay.adapters.store.schema`) hold none.
+
+Conventions:
+
+- Statements for the driver use ``?`` placeholders; ``StoreTx`` turns them into psycopg's ``%s``
+  on PostgreSQL. Statements run through SQLAlchemy (``sa.text``) use ``:name`` parameters.
+- Where PostgreSQL and SQLite differ, a function takes the dialect name and both spellings stand
+  next to each other in it.
+- A function taking ``count`` is for an ``IN (...)`` list of that many values.
+- Names (tables, columns) come from the code, never from input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+POSTGRESQL = "postgresql"
+
+
+def marks(count: int) -> str:
+    """``count`` driver placeholders: ``?, ?, ?``."""
+    return ", ".join("?" * count)
+
+
+def json_text(dialect: str, column: str) -> str:
+    """A JSON column selected as text, so equal documents are parsed once per batch."""
+    return f"CAST({column} AS text)" if dialect == POSTGRESQL else column
+
+
+def json_param(dialect: str) -> str:
+    """The placeholder of a JSON value given as text."""
+    return "CAST(? AS jsonb)" if dialect == POSTGRESQL else "?"
+
+
+def skip_locked(dialect: str) -> str:
+    """Lock the selected rows, passing over those another transaction holds (PostgreSQL); SQLite
+    has one writer at a time, taken by :data:`TAKE_WRITE_LOCK`."""
+    return " FOR UPDATE SKIP LOCKED" if dialect == POSTGRESQL else ""
+
+
+# --- connections, schema and locks ---------------------------------------------------------------
+
+#: Set on every new SQLite connection: write-ahead log, durable commits, enforced foreign keys,
+#: and waiting for the write lock instead of failing at once.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
+#: A migration that rebuilds a SQLite table turns foreign keys off; this turns them on again.
+SQLITE_FOREIGN_KEYS_ON = "PRAGMA foreign_keys=ON"
+#: Wait for, then hold until the transaction ends, the PostgreSQL advisory lock ``:key``.
+ADVISORY_XACT_LOCK = "SELECT pg_advisory_xact_lock(:key)"
+#: Write the counter row ``:key``: on SQLite this takes the database's write lock until the
+#: transaction ends, so transactions that start with it take turns.
+BUMP_COUNTER = (
+    "INSERT INTO routing_counters (key, value) VALUES (:key, 1)"
+    " ON CONFLICT (key) DO UPDATE SET value = routing_counters.value + 1"
+)
+
+
+def create_database(name: str) -> str:
+    return f'CREATE DATABASE "{name}"'
+
+
+def drop_database(name: str) -> str:
+    return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+
+
+# --- leads ---------------------------------------------------------------------------------------
+
+
+def lock_leads(count: int) -> str:
+    """Row locks on leads, taken in id order (two batches never wait on each other in a circle)."""
+    return f"SELECT id FROM leads WHERE id IN ({marks(count)}) ORDER BY id FOR UPDATE"
+
+
+def lead_columns(dialect: str, names: Sequence[str], count: int) -> str:
+    """Columns ``names`` of leads by id; the ``custom`` document as text."""
+    columns = ", ".join(json_text(dialect, n) if n == "custom" else n for n in names)
+    return f"SELECT {columns} FROM leads WHERE id IN ({marks(count)})"
+
+
+def update_leads(columns: Sequence[str]) -> str:
+    """Set ``columns`` of one lead; the lead's id is the last parameter."""
+    return f"UPDATE leads SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?"
+
+
+def routing_facts(count: int) -> str:
+    return (
+        "SELECT id, owner_rep, owner_department, fit_score, engagement_score, total_score, level FROM leads"
+        f" WHERE id IN ({marks(count)})"
+    )
+
+
+def unassigned_in_stage(count: int) -> str:
+    """Those of ``count`` leads in the stage given after them that have no rep."""
+    return f"SELECT id FROM leads WHERE id IN ({marks(count)}) AND stage = ? AND owner_rep IS NULL"
+
+
+ASSIGN_OWNER = "UPDATE leads SET owner_rep = ?, owner_department = ?, assigned_at = ? WHERE id = ?"
+
+
+def notification_leads(count: int) -> str:
+    """What a notification says about each lead: name, contact, company, level, score, owner."""
+    return (
+        "SELECT l.id, l.first_name, l.last_name, l.email, l.external_id, l.title, l.level, l.total_score,"
+        " l.owner_rep, l.owner_department, a.name FROM leads l LEFT OUTER JOIN accounts a ON a.id = l.account_id"
+        f" WHERE l.id IN ({marks(count)})"
+    )
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+
+def existing_activity_keys(count: int) -> str:
+    return f"SELECT key FROM activities WHERE key IN ({marks(count)})"
+
+
+def insert_activities(dialect: str) -> str:
+    """One activity; a key stored already is skipped."""
+    return (
+        "INSERT INTO activities (key, lead_id, type, occurred_at, recorded_at, campaign_id, product,"
+        f" properties, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, {json_param(dialect)}, ?)"
+        " ON CONFLICT (key) DO NOTHING"
+    )
+
+
+def activities_of(dialect: str, count: int) -> str:
+    """The activities of ``count`` leads with their campaigns, by lead, time and key."""
+    return (
+        f"SELECT a.lead_id, a.key, a.type, a.occurred_at, a.product, {json_text(dialect, 'a.properties')},"
+        " a.campaign_id,"
+        " c.code, c.name, c.channel, c.kind"
+        " FROM activities a LEFT OUTER JOIN campaigns c ON a.campaign_id = c.id"
+        f" WHERE a.lead_id IN ({marks(count)})"
+        " ORDER BY a.lead_id, a.occurred_at, a.key"
+    )
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+
+def derived_moves(count: int) -> str:
+    """The moves of ``count`` leads whose ``derived`` flag is the parameter after them."""
+    return (
+        "SELECT lead_id, id, trigger, from_stage, to_stage, occurred_at, rule_id, score, playbook_hash"
+        f" FROM transitions WHERE lead_id IN ({marks(count)}) AND derived = ?"
+        " ORDER BY lead_id, occurred_at, id"
+    )
+
+
+def insert_rows(table: str, columns: Sequence[str], *, params: Sequence[str] | None = None) -> str:
+    """One row of ``columns`` into ``table``; ``params``: the placeholder of each column (default ``?``)."""
+    values = ", ".join(params) if params is not None else marks(len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+
+def insert_routing_decisions(dialect: str, columns: Sequence[str]) -> str:
+    """One routing decision; its ``details`` document is given as text."""
+    return insert_rows(
+        "routing_decisions", columns, params=[json_param(dialect) if c == "details" else "?" for c in columns]
+    )
+
+
+SET_COUNTER = (
+    "INSERT INTO routing_counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
+
+# --- the outbox (messages to send) ---------------------------------------------------------------
+
+
+def enqueue_message(dialect: str) -> str:
+    """One message; a key stored already is skipped."""
+    return (
+        "INSERT INTO outbox (key, channel, target, recipient, subject, body, payload, lang, event, lead_id,"
+        f" created_at, due_at, attempts) VALUES (?, ?, ?, ?, ?, ?, {json_param(dialect)}, ?, ?, ?, ?, ?, 0)"
+        " ON CONFLICT (key) DO NOTHING"
+    )
+
+
+def due_messages(dialect: str) -> str:
+    """Up to ``limit`` messages due at ``now`` and not claimed (or their lease ran out), locked.
+    Parameters: now, now, limit."""
+    return (
+        "SELECT id, key, channel, target, recipient, subject, body,"
+        f" {json_text(dialect, 'payload')}, lang, event, lead_id, created_at, attempts FROM outbox"
+        " WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ?"
+        " AND (claimed_until IS NULL OR claimed_until <= ?)"
+        f" ORDER BY due_at, id LIMIT ?{skip_locked(dialect)}"
+    )
+
+
+CLAIM_MESSAGE = "UPDATE outbox SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1 WHERE id = ?"
+
+# A worker writes only the messages it holds the claim of: a message another worker took over
+# after this one's lease ran out is left to that worker. The last two parameters: id, worker.
+_CLAIMED_BY_ME = "WHERE id = ? AND claimed_by = ? AND sent_at IS NULL"
+MARK_SENT = (
+    f"UPDATE outbox SET sent_at = ?, last_error = NULL, claimed_by = NULL, claimed_until = NULL {_CLAIMED_BY_ME}"
+)
+MARK_RETRY = f"UPDATE outbox SET last_error = ?, due_at = ?, claimed_by = NULL, claimed_until = NULL {_CLAIMED_BY_ME}"
+MARK_FAILED = (
+    f"UPDATE outbox SET last_error = ?, failed_at = ?, claimed_by = NULL, claimed_until = NULL {_CLAIMED_BY_ME}"
+)
+RELEASE_MESSAGE = (
+    "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1"
+    " WHERE id = ? AND claimed_by = ? AND sent_at IS NULL"
+)
+
+OUTBOX_PENDING = "sent_at IS NULL AND failed_at IS NULL"
+OUTBOX_FAILED = "failed_at IS NOT NULL"
+
+
+def outbox_rows(*, failed: bool) -> str:
+    """Messages not yet sent (or, with ``failed``, the ones given up), oldest first; parameter: limit."""
+    where = OUTBOX_FAILED if failed else OUTBOX_PENDING
+    return (
+        "SELECT id, channel, target, recipient, subject, event, lead_id, created_at, due_at, attempts, last_error,"
+        f" sent_at, failed_at, claimed_by FROM outbox WHERE {where} ORDER BY due_at, id LIMIT ?"
+    )
+
+
+OUTBOX_COUNTS = (
+    "SELECT"
+    f" COALESCE(SUM(CASE WHEN {OUTBOX_PENDING} THEN 1 ELSE 0 END), 0),"
+    f" COALESCE(SUM(CASE WHEN {OUTBOX_FAILED} THEN 1 ELSE 0 END), 0),"
+    " COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM outbox"
+)
+
+_RETRY_FAILED = "UPDATE outbox SET failed_at = NULL, attempts = 0, due_at = ?, claimed_by = NULL, claimed_until = NULL"
+#: Every failed message due again at the parameter; returns their ids.
+RETRY_ALL_FAILED = f"{_RETRY_FAILED} WHERE {OUTBOX_FAILED} RETURNING id"
+#: One failed message (due at, id) due again; returns its id.
+RETRY_FAILED = f"{_RETRY_FAILED} WHERE id = ? AND {OUTBOX_FAILED} RETURNING id"
+
+
+# --- timers --------------------------------------------------------------------------------------
+
+TIMER_PENDING = "fired_at IS NULL AND failed_at IS NULL"
+
+
+def schedule_timer(dialect: str, *, replace: bool) -> str:
+    """One timer; a key stored already is left alone, or with ``replace`` re-armed (pending, fired
+    or failed alike) with the new kind, lead, due time and payload."""
+    conflict = (
+        "DO UPDATE SET kind = excluded.kind, lead_id = excluded.lead_id, due_at = excluded.due_at,"
+        " payload = excluded.payload, fired_at = NULL, fired_by = NULL, attempts = 0, last_error = NULL,"
+        " failed_at = NULL"
+        if replace
+        else "DO NOTHING"
+    )
+    return (
+        "INSERT INTO timers (key, kind, lead_id, due_at, payload, created_at, attempts)"
+        f" VALUES (?, ?, ?, ?, {json_param(dialect)}, ?, 0) ON CONFLICT (key) {conflict}"
+    )
+
+
+def cancel_timers_by_key(count: int) -> str:
+    """Remove pending timers by key; returns their ids."""
+    return f"DELETE FROM timers WHERE key IN ({marks(count)}) AND {TIMER_PENDING} RETURNING id"
+
+
+def cancel_timers_of_lead(*, kind: bool, due_after: bool) -> str:
+    """Remove a lead's pending timers; with ``kind``, of the kind given next; with ``due_after``,
+    only those due after the moment given last. Returns their ids."""
+    sql = f"DELETE FROM timers WHERE lead_id = ? AND {TIMER_PENDING}"
+    if kind:
+        sql += " AND kind = ?"
+    if due_after:
+        sql += " AND due_at > ?"
+    return sql + " RETURNING id"
+
+
+#: A write that changes nothing: on SQLite it takes the database's write lock until the
+#: transaction ends (one writer at a time).
+TAKE_WRITE_LOCK = "UPDATE timers SET attempts = attempts WHERE id = -1 RETURNING id"
+
+_TIMER_COLUMNS = "id, key, kind, lead_id, due_at, {payload}, attempts"
+
+
+def due_timers(dialect: str) -> str:
+    """Up to ``limit`` timers due at ``now``, earliest first, locked. Parameters: now, limit."""
+    columns = _TIMER_COLUMNS.format(payload=json_text(dialect, "payload"))
+    return (
+        f"SELECT {columns} FROM timers WHERE {TIMER_PENDING} AND due_at <= ?"
+        f" ORDER BY due_at, id LIMIT ?{skip_locked(dialect)}"
+    )
+
+
+def lock_pending_timers(dialect: str, count: int) -> str:
+    """Those of ``count`` timers (by id) still pending, locked."""
+    columns = _TIMER_COLUMNS.format(payload=json_text(dialect, "payload"))
+    return (
+        f"SELECT {columns} FROM timers WHERE id IN ({marks(count)}) AND {TIMER_PENDING}"
+        f" ORDER BY due_at, id{skip_locked(dialect)}"
+    )
+
+
+def mark_timers_fired(count: int) -> str:
+    """Parameters: fired at, worker, then ``count`` keys; returns the ids marked."""
+    return (
+        f"UPDATE timers SET fired_at = ?, fired_by = ?, last_error = NULL WHERE key IN ({marks(count)})"
+        " AND fired_at IS NULL RETURNING id"
+    )
+
+
+TIMER_GIVEN_UP = "UPDATE timers SET attempts = ?, last_error = ?, failed_at = ? WHERE id = ?"
+TIMER_RETRY = "UPDATE timers SET attempts = ?, last_error = ?, due_at = ? WHERE id = ?"
+TIMER_COUNTS = (
+    "SELECT"
+    f" COALESCE(SUM(CASE WHEN {TIMER_PENDING} THEN 1 ELSE 0 END), 0),"
+    " COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM timers"
+)
+
+
+# --- the bulk path (rescoring every lead) --------------------------------------------------------
+
+
+def all_accounts(columns: Sequence[str]) -> str:
+    """Every account's id, domain and ``columns``."""
+    return f"SELECT id, domain, {', '.join(columns) or 'NULL'} FROM accounts"
+
+
+def all_leads(columns: Sequence[str]) -> str:
+    """``columns`` of every lead, by ascending id."""
+    return f"SELECT {', '.join(columns)} FROM leads ORDER BY id"
+
+
+def custom_as_text(dialect: str) -> str:
+    return "custom::text" if dialect == POSTGRESQL else "custom"
+
+
+ALL_CAMPAIGNS = "SELECT id, code, name, channel, kind FROM campaigns"
+
+
+def _occurred_us(dialect: str) -> str:
+    """An activity's time in microseconds since the epoch."""
+    if dialect == POSTGRESQL:
+        return "(EXTRACT(EPOCH FROM occurred_at) * 1000000)::bigint"
+    # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (see UtcDateTime)
+    return "CAST(strftime('%s', occurred_at) AS INTEGER) * 1000000 + CAST(substr(occurred_at, 21, 6) AS INTEGER)"
+
+
+def activity_columns(dialect: str) -> str:
+    """The activities of the leads with ids from the first to the second parameter, as (lead,
+    time in microseconds, type, campaign, product, properties text), by lead and time. The
+    placeholders are the driver's own: this runs on a raw (server-side) cursor."""
+    if dialect == POSTGRESQL:
+        return (
+            f"SELECT lead_id, {_occurred_us(dialect)}, type, campaign_id, product, properties::text FROM activities "
+            "WHERE lead_id >= %s AND lead_id <= %s ORDER BY lead_id, occurred_at"
+        )
+    return (
+        f"SELECT lead_id, {_occurred_us(dialect)}, type, campaign_id, product, properties FROM activities "
+        "WHERE lead_id >= ? AND lead_id <= ? ORDER BY lead_id, occurred_at"
+    )
+
+
+#: PostgreSQL: new scores are copied into this table, then written with one UPDATE … FROM.
+CREATE_SCORES_TABLE = (
+    "CREATE TEMPORARY TABLE rescore_scores (id integer, fit double precision, engagement double precision, "
+    "total double precision, level integer, level_rule text, fit_passed boolean, dq_rule text, "
+    "dq_reason text) ON COMMIT DROP"
+)
+COPY_SCORES = "COPY rescore_scores FROM STDIN"
+#: Parameters: playbook hash, scored at.
+UPDATE_FROM_SCORES = (
+    "UPDATE leads SET fit_score = s.fit, engagement_score = s.engagement, total_score = s.total, "
+    "level = s.level, level_rule = s.level_rule, fit_passed = s.fit_passed, dq_rule = s.dq_rule, "
+    "dq_reason = s.dq_reason, playbook_hash = %s, scored_at = %s FROM rescore_scores s WHERE leads.id = s.id"
+)
+DROP_SCORES_TABLE = "DROP TABLE rescore_scores"
+#: SQLite: one lead's new scores (the id last).
+UPDATE_SCORES = (
+    "UPDATE leads SET fit_score = ?, engagement_score = ?, total_score = ?, level = ?, level_rule = ?, "
+    "fit_passed = ?, dq_rule = ?, dq_reason = ?, playbook_hash = ?, scored_at = ? WHERE id = ?"
+)
+
+
+# --- loading many rows at once and counting them (benchmarks) ------------------------------------
+
+
+def copy_rows(table: str, columns: Sequence[str]) -> str:
+    """PostgreSQL: rows of ``columns`` into ``table`` through ``COPY``."""
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+
+
+def reset_id_sequence(table: str) -> str:
+    """PostgreSQL: after rows were loaded with explicit ids, new rows continue after the largest."""
+    return f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+
+
+def analyze(table: str | None = None) -> str:
+    """PostgreSQL: refresh the planner's statistics (of one table, or all)."""
+    return f"ANALYZE {table}" if table else "ANALYZE"
+
+
+#: PostgreSQL: ``:count`` pending timers ``pending:1`` … of kind ``effect``, due 1 to 30 days after ``:now``.
+GENERATE_PENDING_TIMERS = (
+    "INSERT INTO timers (key, kind, lead_id, due_at, payload, created_at, attempts)"
+    " SELECT 'pending:' || g, 'effect', g, :now + (1 + g % 30) * interval '1 day' + g * interval '1 ms',"
+    " '{}'::jsonb, :now, 0 FROM generate_series(1, :count) g"
+)
+#: Timers whose key starts with ``:prefix`` that have not fired.
+COUNT_UNFIRED_TIMERS = "SELECT count(*) FROM timers WHERE key LIKE :prefix || '%' AND fired_at IS NULL"
+#: Due and fired times of the timers whose key starts with ``:prefix``.
+TIMER_TIMES = "SELECT due_at, fired_at FROM timers WHERE key LIKE :prefix || '%'"
+#: The benchmark's stand-in for a handler's effect: one row per timer fired.
+CREATE_BENCH_EFFECTS = "CREATE TABLE bench_effects (timer_id INTEGER NOT NULL, fired_at VARCHAR(40))"
+INSERT_BENCH_EFFECT = "INSERT INTO bench_effects (timer_id, fired_at) VALUES (?, ?)"
+
+COUNT_ROUTING_DECISIONS = "SELECT count(*) FROM routing_decisions"
+ROUTING_DECISIONS_BY_STRATEGY = (
+    "SELECT coalesce(strategy, 'queued'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"
+)
+ROUTING_DECISIONS_BY_RULE = (
+    "SELECT coalesce(rule_id, 'fallback'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"
+)
+COUNT_MQLS_WITHOUT_DEPARTMENT = "SELECT count(*) FROM leads WHERE stage = 'mql' AND owner_department IS NULL"
