@@ -348,14 +348,14 @@ def _child(url: str, profile: str | None, out: Any) -> None:
                     )
                 ).all()
             )
-            over_capacity = [r["rep"] for r in relay.reps() if r["capacity"] is not None and r["open"] > r["capacity"]]
+            over_capacity = [r.rep for r in relay.reps() if r.capacity is not None and r.open > r.capacity]
             unrouted = connection.execute(
                 sa.text("SELECT count(*) FROM leads WHERE stage = 'mql' AND owner_department IS NULL")
             ).scalar_one()
     figures: dict[str, Any] = {
         "seconds": seconds,
         "routed": len(routed),
-        "returned_by_strategy": dict(Counter(r.decision.strategy or "queued" for r in routed)),
+        "returned_by_strategy": dict(Counter(r.strategy or "queued" for r in routed)),
         "decisions_stored": stored,
         "stored_by_strategy": by_strategy,
         "stored_by_rule": by_rule,
