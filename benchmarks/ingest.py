@@ -144,7 +144,7 @@ def main() -> None:
         with fresh_database(args.db, Path(folder)) as url:
             engine_seconds = engine_run(url, people, records, args.batch_size)
             with LeadRelay.open(url, clock=FakeClock(NOW)) as relay:
-                stages = relay.summary()["by_stage"]
+                stages = relay.summary().by_stage
         with fresh_database(args.db, Path(folder)) as url:
             bulk_seconds = bulk_insert_run(url, people, records, args.batch_size)
     kind = "postgresql" if args.db else "sqlite"

@@ -224,7 +224,7 @@ def _child(url: str, task: str, out: Any) -> None:
     if task == "rescore":
         with LeadRelay.open(url, clock=FakeClock(NOW)) as relay:
             report = relay.rescore()
-        figures: dict[str, Any] = {"report": report.as_dict()}
+        figures: dict[str, Any] = {"report": report.as_json()}
     else:
         figures = bare_aggregation(url)
     figures["wall_seconds"] = time.perf_counter() - started

@@ -374,12 +374,12 @@ def _child(url: str, profile: str | None, out: Any) -> None:
             stored = connection.execute(sa.text(queries.COUNT_ROUTING_DECISIONS)).scalar_one()
             by_strategy = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_STRATEGY)).all())
             by_rule = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_RULE)).all())
-            over_capacity = [r["rep"] for r in relay.reps() if r["capacity"] is not None and r["open"] > r["capacity"]]
+            over_capacity = [r.rep for r in relay.reps() if r.capacity is not None and r.open > r.capacity]
             unrouted = connection.execute(sa.text(queries.COUNT_MQLS_WITHOUT_DEPARTMENT)).scalar_one()
     figures: dict[str, Any] = {
         "seconds": seconds,
         "routed": len(routed),
-        "returned_by_strategy": dict(Counter(r.decision.strategy or "queued" for r in routed)),
+        "returned_by_strategy": dict(Counter(r.strategy or "queued" for r in routed)),
         "decisions_stored": stored,
         "stored_by_strategy": by_strategy,
         "stored_by_rule": by_rule,

@@ -62,9 +62,9 @@ def test_demo_summary_matches_an_independent_count(
         outcome = run_demo(relay, **SIZE)
         summary = relay.summary()
     assert outcome["rejected"] == 0, outcome["rejections"]
-    assert summary["leads"] == SIZE["people"]
-    assert {k: v for k, v in summary["by_stage"].items() if v} == dict(stages)
-    assert summary["mqls_this_week"] == mqls_this_week
+    assert summary.leads == SIZE["people"]
+    assert {k: v for k, v in summary.by_stage.items() if v} == dict(stages)
+    assert summary.mqls_this_week == mqls_this_week
     assert stages["mql"] > 0 and stages["nurture"] > 0 and stages["disqualified"] > 0
 
 
@@ -76,11 +76,11 @@ def test_demo_personas_land_where_the_playbook_says(
         outcome = run_demo(relay, **SIZE)
         summary = relay.summary()
         reasons = {
-            email: relay.lead(email)["disqualification"]
+            email: relay.lead(email).disqualification
             for email, persona in data.truth.items()
             if persona in {"competitor", "free_mail", "student", "unserved_country", "job_seeker"}
         }
-        stage_of = {email: relay.lead(email)["stage"] for email in data.truth}
+        stage_of = {email: relay.lead(email).stage for email in data.truth}
     expected_reason = {
         "competitor": "competitor",
         "free_mail": "free_mail",
@@ -89,9 +89,9 @@ def test_demo_personas_land_where_the_playbook_says(
         "job_seeker": "job_seeker",
     }
     for email, dq in reasons.items():
-        assert dq is not None and dq["reason"] == expected_reason[data.truth[email]], email
+        assert dq is not None and dq.reason == expected_reason[data.truth[email]], email
     persona_counts = Counter(data.truth.values())
-    assert summary["disqualified_by_reason"] == {
+    assert summary.disqualified_by_reason == {
         reason: persona_counts[persona] for persona, reason in expected_reason.items() if persona_counts[persona]
     }
     for email, persona in data.truth.items():
@@ -100,4 +100,4 @@ def test_demo_personas_land_where_the_playbook_says(
         if persona == "dormant":
             assert stage_of[email] == "new", email
     assert outcome["duplicates"] == data.duplicates
-    assert summary["unique_companies"] == len({p["company_domain"] for p in data.leads if p["company_domain"]})
+    assert summary.unique_companies == len({p["company_domain"] for p in data.leads if p["company_domain"]})

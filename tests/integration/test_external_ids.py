@@ -26,17 +26,17 @@ def test_a_lead_without_email_is_created_and_found_by_its_external_id(relay: Lea
     assert (result.leads_created, result.rejected) == (1, [])
 
     report = relay.lead("mql-001")
-    assert report["email"] is None
-    assert report["external_id"] == "mql-001"
-    assert report["profile"]["source_channel"] == "paid_search"
-    assert report["account"] is None
+    assert report.email is None
+    assert report.external_id == "mql-001"
+    assert report.profile.source_channel == "paid_search"
+    assert report.account is None
 
 
 def test_a_missing_email_never_counts_as_free_mail_or_a_competitor(relay: LeadRelay) -> None:
     relay.add_leads([{"external_id": "mql-002", "title": "部長", "country": "JP"}])
     report = relay.lead("mql-002")
-    assert report["disqualification"] is None
-    assert report["stage"] == "new"
+    assert report.disqualification is None
+    assert report.stage == "new"
 
 
 def test_activities_refer_to_a_lead_by_external_id_and_move_it(relay: LeadRelay) -> None:
@@ -48,8 +48,8 @@ def test_activities_refer_to_a_lead_by_external_id_and_move_it(relay: LeadRelay)
         ]
     )
     assert (result.activities_inserted, result.leads_created, result.rejected) == (2, 1, [])
-    assert [key for key, _ in result.moves] == ["id:mql-003", "id:mql-004"]
-    assert relay.lead("mql-003")["history"][0]["to"] == "nurture"
+    assert [m.lead for m in result.moves] == ["id:mql-003", "id:mql-004"]
+    assert relay.lead("mql-003").history[0].to_stage == "nurture"
     again = relay.record_activities(
         [{"external_id": "mql-003", "type": "form_submitted", "occurred_at": at(10), "campaign": "lp-1"}]
     )
@@ -63,9 +63,9 @@ def test_an_id_only_lead_gets_its_email_when_a_later_record_gives_both(relay: Le
 
     by_email = relay.lead("k.sato@sakura-mfg.co.jp")
     assert by_email == relay.lead("crm-9")
-    assert by_email["external_id"] == "crm-9"
-    assert by_email["profile"]["last_name"] == "佐藤"
-    assert by_email["account"]["domain"] == "sakura-mfg.co.jp"
+    assert by_email.external_id == "crm-9"
+    assert by_email.profile.last_name == "佐藤"
+    assert by_email.account.domain == "sakura-mfg.co.jp"
 
 
 def test_an_email_lead_takes_an_external_id_and_activities_find_it_by_either(relay: LeadRelay) -> None:
@@ -73,8 +73,8 @@ def test_an_email_lead_takes_an_external_id_and_activities_find_it_by_either(rel
     relay.add_leads([{"email": "a.suzuki@hikari-denki.co.jp", "external_id": "sf-00Q1"}])
     relay.record_activities([{"external_id": "sf-00Q1", "type": "page_viewed", "occurred_at": at(3)}])
     report = relay.lead("a.suzuki@hikari-denki.co.jp")
-    assert report["external_id"] == "sf-00Q1"
-    assert report["activities"] == 1
+    assert report.external_id == "sf-00Q1"
+    assert report.activities == 1
 
 
 def test_an_external_id_of_another_lead_is_refused_by_record_number(relay: LeadRelay) -> None:
@@ -89,7 +89,7 @@ def test_an_external_id_of_another_lead_is_refused_by_record_number(relay: LeadR
     assert [(r.record, r.field) for r in result.rejected] == [(1, "external_id"), (3, "external_id")]
     assert "belongs to another lead (a@alpha.co.jp)" in result.rejected[0].message
     assert result.leads_created == 1
-    assert relay.lead("x-2")["email"] == "c@gamma.co.jp"
+    assert relay.lead("x-2").email == "c@gamma.co.jp"
 
 
 def test_a_lead_without_email_needs_a_company_domain_for_an_account(relay: LeadRelay) -> None:
@@ -101,11 +101,11 @@ def test_a_lead_without_email_needs_a_company_domain_for_an_account(relay: LeadR
     )
     assert [(r.record, r.field) for r in result.rejected] == [(1, "company.domain")]
     assert "required for a lead without e-mail" in result.rejected[0].message
-    assert relay.lead("m-2")["account"]["domain"] == "hikari.co.jp"
+    assert relay.lead("m-2").account.domain == "hikari.co.jp"
 
 
 def test_email_leads_keep_working_as_before(relay: LeadRelay) -> None:
     relay.add_leads([{"email": "k.sato@gmail.com"}])
     report = relay.lead("K.Sato@Gmail.com")
-    assert report["disqualification"]["reason"] == "free_mail"
-    assert report["external_id"] is None
+    assert report.disqualification.reason == "free_mail"
+    assert report.external_id is None

@@ -25,7 +25,7 @@ def relay(db_url: str, tmp_path: Path) -> Iterator[LeadRelay]:
 
 
 def moves(relay: LeadRelay, ref: str = LEAD) -> list[tuple[str, str, str]]:
-    return [(m["from"], m["to"], m["trigger"]) for m in relay.lead(ref)["history"]]
+    return [(m.from_stage, m.to_stage, m.trigger) for m in relay.lead(ref).history]
 
 
 def test_a_lead_goes_from_sal_to_won_with_its_amount_recorded(relay: LeadRelay) -> None:
@@ -40,25 +40,25 @@ def test_a_lead_goes_from_sal_to_won_with_its_amount_recorded(relay: LeadRelay) 
         ("opportunity", "won", "won"),
     ]
     report = relay.lead(LEAD)
-    assert report["stage"] == "won"
-    [outcome] = report["outcomes"]
-    assert (outcome["outcome"], outcome["amount"], outcome["currency"], outcome["sr"]) == (
+    assert report.stage == "won"
+    [outcome] = report.outcomes
+    assert (outcome.outcome, outcome.amount, outcome.currency, outcome.sr) == (
         "won",
         "3500000.00",
         "JPY",
         "a",
     )
-    assert all(m["actor"] == "a" for m in report["history"][-4:])
+    assert all(m.actor == "a" for m in report.history[-4:])
 
 
 def test_a_recyclable_rejection_returns_the_lead_to_marketing_and_off_suppression(relay: LeadRelay) -> None:
-    assert [r["email"] for r in relay.suppression()] == [LEAD]
+    assert [r.email for r in relay.suppression()] == [LEAD]
     relay.reject(LEAD, "bad_timing", text="来期に再検討", actor="a")
     assert moves(relay)[-2:] == [("mql", "rejected", "rejected"), ("rejected", "recycled", "recycled")]
     assert relay.suppression() == []
     report = relay.lead(LEAD)
-    assert report["owner"] == {"rep": None, "department": "marketing", "assigned_at": report["owner"]["assigned_at"]}
-    assert report["recycled_count"] == 1
+    assert report.owner is not None and (report.owner.rep, report.owner.department) == (None, "marketing")
+    assert report.recycled_count == 1
 
 
 def test_a_recycled_lead_qualifies_again_only_with_new_activity_and_is_routed_again(relay: LeadRelay) -> None:
@@ -69,8 +69,8 @@ def test_a_recycled_lead_qualifies_again_only_with_new_activity_and_is_routed_ag
     again = {**hand_raise(1), "occurred_at": (later - timedelta(hours=1)).isoformat(), "source_id": "hr-again"}
     result = relay.record_activities([again], now=later)
     assert moves(relay)[-1] == ("recycled", "mql", "hand_raised")
-    assert [r.decision.rep_id for r in result.routed] == ["b"]  # the next turn, not back to a by default
-    assert [r["email"] for r in relay.suppression()] == [LEAD]
+    assert [r.rep for r in result.routed] == ["b"]  # the next turn, not back to a by default
+    assert [r.email for r in relay.suppression()] == [LEAD]
 
 
 def test_reasons_that_are_not_recyclable_keep_the_lead_rejected_and_other_needs_words(relay: LeadRelay) -> None:
@@ -88,16 +88,27 @@ def test_a_lost_deal_goes_back_to_marketing(relay: LeadRelay) -> None:
     relay.accept(LEAD, actor="a")
     relay.advance(LEAD, "lost", lost_reason="他社に決定", actor="a")
     assert moves(relay)[-2:] == [("sal", "lost", "lost"), ("lost", "recycled", "recycled")]
-    assert relay.lead(LEAD)["outcomes"][0]["lost_reason"] == "他社に決定"
+    assert relay.lead(LEAD).outcomes[0].lost_reason == "他社に決定"
 
 
 def test_leads_sales_leaves_without_activity_are_recycled_after_the_playbooks_days(relay: LeadRelay) -> None:
     relay.accept(LEAD, actor="a")
-    assert relay.recycle_inactive(now=NOW + timedelta(days=29)) == []
-    [done] = relay.recycle_inactive(now=NOW + timedelta(days=31))
-    assert done.lead == LEAD and "no activity for 30 days" in done.moves[0].reason
+    assert relay.recycle_inactive(now=NOW + timedelta(days=29)).recycled == []
+    report = relay.recycle_inactive(now=NOW + timedelta(days=31))
+    [done] = report.recycled
+    assert (report.dry_run, report.inactive_days) == (False, 30)
+    assert done.lead == LEAD and done.stage == "recycled" and "no activity for 30 days" in done.moves[0].reason
     assert moves(relay)[-1] == ("sal", "recycled", "recycled")
-    assert relay.recycle_inactive(now=NOW + timedelta(days=62)) == []  # once
+    assert relay.recycle_inactive(now=NOW + timedelta(days=62)).recycled == []  # once
+
+
+def test_a_dry_run_lists_the_leads_it_would_recycle_and_changes_nothing(relay: LeadRelay) -> None:
+    relay.accept(LEAD, actor="a")
+    before = relay.lead(LEAD, now=NOW + timedelta(days=31))
+    dry = relay.recycle_inactive(dry_run=True, now=NOW + timedelta(days=31))
+    assert dry.dry_run and [(f.lead, f.stage) for f in dry.recycled] == [(LEAD, "recycled")]
+    assert relay.lead(LEAD, now=NOW + timedelta(days=31)) == before
+    assert [f.lead for f in relay.recycle_inactive(now=NOW + timedelta(days=31)).recycled] == [LEAD]
 
 
 def test_a_lead_last_seen_exactly_the_playbooks_days_ago_stays_with_sales(relay: LeadRelay) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.services.read_models import iso_time
 from tests.conftest import NOW
 
 SATO = "k.sato@sakura-mfg.co.jp"
@@ -79,7 +80,7 @@ def journey() -> list[dict[str, Any]]:
 
 
 def history_of(relay: LeadRelay, email: str) -> list[tuple[str, str, str, str | None]]:
-    return [(m["at"], m["from"], m["to"], m["rule"]) for m in relay.lead(email)["history"]]
+    return [(iso_time(m.at), m.from_stage, m.to_stage, m.rule) for m in relay.lead(email).history]
 
 
 def test_a_lead_moves_new_to_nurture_to_mql_with_every_move_explained(relay: LeadRelay) -> None:
@@ -87,34 +88,34 @@ def test_a_lead_moves_new_to_nurture_to_mql_with_every_move_explained(relay: Lea
     result = relay.record_activities(journey())
     assert result.activities_inserted == 6 and not result.rejected
     report = relay.lead(SATO)
-    assert report["stage"] == "mql"
-    assert [(m["from"], m["to"], m["trigger"]) for m in report["history"]] == [
+    assert report.stage == "mql"
+    assert [(m.from_stage, m.to_stage, m.trigger) for m in report.history] == [
         ("new", "nurture", "engaged"),
         ("nurture", "mql", "qualified"),
     ]
-    became_mql = report["history"][1]
+    became_mql = report.history[1]
     # level 4 (webinar attended + survey "wants contact") is reached by the survey answer
-    assert became_mql["rule"] == "mql_level4"
-    assert became_mql["at"] == (NOW - timedelta(days=10) + timedelta(hours=1)).isoformat()
-    assert report["level"]["level"] == 4
-    assert report["mql"]["rule"] == "mql_level4"
+    assert became_mql.rule == "mql_level4"
+    assert iso_time(became_mql.at) == (NOW - timedelta(days=10) + timedelta(hours=1)).isoformat()
+    assert report.level.level == 4
+    assert report.mql.rule == "mql_level4"
 
 
 def test_lead_show_explains_every_point_of_both_scores(relay: LeadRelay) -> None:
     relay.add_leads([sato_profile()])
     relay.record_activities(journey())
     report = relay.lead(SATO)
-    assert sum(c["points"] for c in report["fit"]) == pytest.approx(report["scores"]["fit"])
-    assert sum(c["points"] for c in report["engagement"]) == pytest.approx(report["scores"]["engagement"], abs=0.05)
-    assert {c["rule"] for c in report["fit"]} == {
+    assert sum(c.points for c in report.fit) == pytest.approx(report.scores.fit)
+    assert sum(c.points for c in report.engagement) == pytest.approx(report.scores.engagement, abs=0.05)
+    assert {c.rule for c in report.fit} == {
         "target_industry",
         "company_size_mid",
         "decision_maker",
         "relevant_department",
     }
-    webinar = next(c for c in report["engagement"] if c["rule"] == "webinar_attended")
-    assert webinar["decay"] == pytest.approx(0.5 ** (10 / 45), abs=1e-4)
-    assert webinar["points"] == pytest.approx(25 * 0.5 ** (10 / 45), abs=0.01)
+    webinar = next(c for c in report.engagement if c.rule == "webinar_attended")
+    assert webinar.decay == pytest.approx(0.5 ** (10 / 45), abs=1e-4)
+    assert webinar.points == pytest.approx(25 * 0.5 ** (10 / 45), abs=0.01)
 
 
 def test_the_same_event_sent_twice_counts_once(relay: LeadRelay) -> None:
@@ -126,7 +127,7 @@ def test_the_same_event_sent_twice_counts_once(relay: LeadRelay) -> None:
     relay.record_activities(no_ids[:2])
     repeat = relay.record_activities(no_ids[:2])
     assert repeat.duplicates == 2 and repeat.activities_inserted == 0
-    assert relay.lead(SATO)["activities"] == 8
+    assert relay.lead(SATO).activities == 8
 
 
 def test_duplicates_inside_one_batch_count_once(relay: LeadRelay) -> None:
@@ -160,9 +161,7 @@ def test_out_of_order_batches_give_the_same_history_and_scores_as_in_order(
     with LeadRelay.open(db_url, clock=FakeClock(NOW)) as in_order:
         in_order.add_leads([sato_profile()])
         in_order.record_activities(sorted(records, key=lambda r: r["occurred_at"]))
-        expected = {
-            e: (history_of(in_order, e), in_order.lead(e)["scores"]) for e in (SATO, "a.tanaka@sakura-mfg.co.jp")
-        }
+        expected = {e: (history_of(in_order, e), in_order.lead(e).scores) for e in (SATO, "a.tanaka@sakura-mfg.co.jp")}
     shuffled = records[:]
     random.Random(seed).shuffle(shuffled)
     other = f"sqlite:///{tmp_path / f'shuffled-{seed}.db'}"
@@ -170,17 +169,17 @@ def test_out_of_order_batches_give_the_same_history_and_scores_as_in_order(
         out_of_order.add_leads([sato_profile()])
         for record in shuffled:  # one batch per record, in shuffled order
             out_of_order.record_activities([record])
-        actual = {e: (history_of(out_of_order, e), out_of_order.lead(e)["scores"]) for e in expected}
+        actual = {e: (history_of(out_of_order, e), out_of_order.lead(e).scores) for e in expected}
     assert actual == expected
 
 
 def test_a_late_activity_moves_the_mql_time_to_when_it_really_happened(relay: LeadRelay) -> None:
     relay.add_leads([sato_profile()])
     relay.record_activities([{"email": SATO, "type": "bant_collected", "occurred_at": at(3), "source_id": "late-2"}])
-    assert relay.lead(SATO)["mql"]["at"] == (NOW - timedelta(days=3)).isoformat()
+    assert iso_time(relay.lead(SATO).mql.at) == (NOW - timedelta(days=3)).isoformat()
     relay.record_activities([{"email": SATO, "type": "demo_requested", "occurred_at": at(8), "source_id": "late-1"}])
     report = relay.lead(SATO)
-    assert [(m["to"], m["trigger"], m["at"]) for m in report["history"]] == [
+    assert [(m.to_stage, m.trigger, iso_time(m.at)) for m in report.history] == [
         ("mql", "hand_raised", (NOW - timedelta(days=8)).isoformat()),
     ]
 
@@ -189,10 +188,10 @@ def test_hand_raiser_from_a_target_company_skips_nurture(relay: LeadRelay) -> No
     relay.add_leads([sato_profile()])
     relay.record_activities([{"email": SATO, "type": "demo_requested", "occurred_at": at(1), "source_id": "d1"}])
     report = relay.lead(SATO)
-    assert [(m["from"], m["to"], m["trigger"], m["rule"]) for m in report["history"]] == [
+    assert [(m.from_stage, m.to_stage, m.trigger, m.rule) for m in report.history] == [
         ("new", "mql", "hand_raised", "hand_raiser_request")
     ]
-    assert report["mql"]["priority"] is True
+    assert report.mql.priority is True
 
 
 def test_non_target_hand_raiser_stays_with_marketing(relay: LeadRelay) -> None:
@@ -201,8 +200,8 @@ def test_non_target_hand_raiser_stays_with_marketing(relay: LeadRelay) -> None:
     )
     relay.record_activities([{"email": "info@tiny-cafe.jp", "type": "demo_requested", "occurred_at": at(1)}])
     report = relay.lead("info@tiny-cafe.jp")
-    assert report["stage"] == "nurture"
-    assert report["scores"]["fit_gate_passed"] is False
+    assert report.stage == "nurture"
+    assert report.scores.fit_gate_passed is False
 
 
 @pytest.mark.parametrize(
@@ -220,18 +219,18 @@ def test_disqualified_people_never_reach_sales_and_say_why(
     relay.add_leads([record])
     relay.record_activities([{"email": record["email"], "type": "demo_requested", "occurred_at": at(1)}])
     report = relay.lead(record["email"])
-    assert report["stage"] == "disqualified"
-    assert report["disqualification"]["reason"] == reason
-    assert [m["to"] for m in report["history"]] == ["disqualified"]
+    assert report.stage == "disqualified"
+    assert report.disqualification.reason == reason
+    assert [m.to_stage for m in report.history] == ["disqualified"]
 
 
 def test_a_profile_fix_reinstates_a_disqualified_lead_and_judges_it_at_once(relay: LeadRelay) -> None:
     relay.add_leads([{**sato_profile(), "title": "学生"}])
     relay.record_activities(journey())
-    assert relay.lead(SATO)["stage"] == "disqualified"
+    assert relay.lead(SATO).stage == "disqualified"
     relay.add_leads([{"email": SATO, "title": "情報システム部 部長"}])
     report = relay.lead(SATO)
-    assert [(m["to"], m["trigger"]) for m in report["history"]] == [
+    assert [(m.to_stage, m.trigger) for m in report.history] == [
         ("disqualified", "disqualified"),
         ("nurture", "reinstated"),
         ("mql", "qualified"),
@@ -246,9 +245,9 @@ def test_free_mail_leads_get_no_account_and_companies_are_counted_once(relay: Le
             {"email": "SOMEONE@Gmail.com"},
         ]
     )
-    assert relay.lead("someone@gmail.com")["account"] is None
-    assert relay.lead("a.tanaka@sakura-mfg.co.jp")["account"]["name"] == "さくら製作所"
-    assert relay.summary()["unique_companies"] == 1
+    assert relay.lead("someone@gmail.com").account is None
+    assert relay.lead("a.tanaka@sakura-mfg.co.jp").account.name == "さくら製作所"
+    assert relay.summary().unique_companies == 1
 
 
 def test_bad_records_are_rejected_by_number_and_good_ones_kept(relay: LeadRelay) -> None:
@@ -278,8 +277,8 @@ def test_summary_counts_mqls_of_this_week_only(relay: LeadRelay) -> None:
         ]
     )
     summary = relay.summary()
-    assert summary["by_stage"]["mql"] == 2
-    assert summary["mqls_this_week"] == 1
+    assert summary.by_stage["mql"] == 2
+    assert summary.mqls_this_week == 1
 
 
 def test_a_new_playbook_never_rewrites_decisions_made_under_the_old_one(relay: LeadRelay, tmp_path: Any) -> None:
@@ -287,8 +286,8 @@ def test_a_new_playbook_never_rewrites_decisions_made_under_the_old_one(relay: L
 
     relay.add_leads([sato_profile()])
     relay.record_activities(journey()[:5])
-    before = relay.lead(SATO)["history"]
-    assert before[-1]["to"] == "mql" and before[-1]["rule"] == "mql_level4"
+    before = relay.lead(SATO).history
+    assert before[-1].to_stage == "mql" and before[-1].rule == "mql_level4"
     stricter = tmp_path / "stricter.yaml"
     text = default_playbook_path().read_text(encoding="utf-8")
     stricter.write_text(
@@ -298,18 +297,18 @@ def test_a_new_playbook_never_rewrites_decisions_made_under_the_old_one(relay: L
     relay.use_playbook(stricter)
     relay.record_activities([{"email": SATO, "type": "email_opened", "occurred_at": at(1), "source_id": "later"}])
     after = relay.lead(SATO)
-    assert after["stage"] == "mql"
-    assert [(m["to"], m["rule"], m["playbook"]) for m in after["history"]] == [
-        (m["to"], m["rule"], m["playbook"]) for m in before
+    assert after.stage == "mql"
+    assert [(m.to_stage, m.rule, m.playbook) for m in after.history] == [
+        (m.to_stage, m.rule, m.playbook) for m in before
     ]
 
 
 def test_enriching_a_profile_qualifies_the_lead_from_now_not_in_the_past(relay: LeadRelay) -> None:
     relay.record_activities([{"email": SATO, "type": "demo_requested", "occurred_at": at(1), "source_id": "d1"}])
-    assert relay.lead(SATO)["stage"] == "nurture"  # nothing known about the company yet: fit gate not passed
+    assert relay.lead(SATO).stage == "nurture"  # nothing known about the company yet: fit gate not passed
     relay.add_leads([sato_profile()])
     report = relay.lead(SATO)
-    assert [(m["to"], m["trigger"], m["at"]) for m in report["history"]] == [
+    assert [(m.to_stage, m.trigger, iso_time(m.at)) for m in report.history] == [
         ("nurture", "engaged", (NOW - timedelta(days=1)).isoformat()),
         ("mql", "hand_raised", NOW.isoformat()),
     ]
@@ -325,4 +324,4 @@ def test_the_same_profiles_twice_update_nothing_and_a_real_change_is_one_update(
     assert (moved.leads_created, moved.leads_updated) == (0, 1)
     bigger = relay.add_leads([{**promoted, "company": {**promoted["company"], "employees": 1200}}])
     assert bigger.leads_updated == 1  # the company changed: the lead is judged again
-    assert relay.lead(SATO)["account"]["employees"] == 1200
+    assert relay.lead(SATO).account.employees == 1200

@@ -41,7 +41,7 @@ def events(relay: LeadRelay) -> list[tuple[str, str]]:
 def test_a_leads_life_tells_the_right_people(db_url: str) -> None:
     with LeadRelay.open(db_url, clock=FakeClock(NOW)) as relay:
         routed = relay.record_activities([activity("demo_requested", 30, "d1")]).routed
-        rep = routed[0].decision.rep_id
+        rep = routed[0].rep
         assert rep is not None
         routing = relay.playbook().playbook.routing
         assert routing is not None

@@ -185,7 +185,7 @@ def test_routing_a_hand_raiser_tells_the_rep_and_the_manager_at_once_in_their_la
         [{"email": "k.sato@sakura-mfg.co.jp", "type": "demo_requested", "occurred_at": "2026-11-25T10:00:00+09:00"}]
     )
     (routed,) = result.routed
-    assert routed.hand_raised and routed.decision.rep_id is not None
+    assert routed.hand_raised and routed.rep is not None
     found = rows(relay, "SELECT event, channel, recipient, lang, subject, due_at FROM outbox ORDER BY id")
     events = [(event, channel) for event, channel, *_ in found]
     assert events == [
@@ -196,7 +196,7 @@ def test_routing_a_hand_raiser_tells_the_rep_and_the_manager_at_once_in_their_la
         ("suppression_changed", "email"),  # marketing: a rep owns the lead now
         ("suppression_changed", "webhook"),  # the e-mail tool
     ]
-    rep_mail = relay.playbook().playbook.routing.reps[routed.decision.rep_id].email  # type: ignore[union-attr]
+    rep_mail = relay.playbook().playbook.routing.reps[routed.rep].email  # type: ignore[union-attr]
     assert found[0][2] == rep_mail and found[0][4] == "新しいリードが割り当てられました：佐藤 健"
     assert {found[1][2], found[2][2]} == {rep_mail, "m.sasaki@example.co.jp"}  # the rep and HQ Inside Sales' manager
     assert found[1][4] == "ハンドレイザー：佐藤 健 が商談を希望しています"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.services.read_models import iso_time
 from tests.conftest import NOW
 
 
@@ -47,15 +48,15 @@ def test_a_won_deal_moves_the_lead_to_won_and_says_it_was_imported(relay: LeadRe
         ]
     )
     assert (result.outcomes_inserted, result.rejected) == (1, [])
-    assert [(key, m.from_stage.value, m.to_stage.value) for key, m in result.moves] == [("id:mql-1", "nurture", "won")]
+    assert [(m.lead, m.from_stage, m.to_stage) for m in result.moves] == [("id:mql-1", "nurture", "won")]
 
     report = relay.lead("mql-1")
-    assert report["stage"] == "won"
-    last = report["history"][-1]
-    assert (last["trigger"], last["actor"], last["at"]) == ("won_imported", "import", at(5))
-    assert last["reason"].startswith("won deal imported from CRM, closed ")
-    assert "SDR sdr-7; SR sr-3" in last["reason"]
-    assert report["outcomes"] == [
+    assert report.stage == "won"
+    last = report.history[-1]
+    assert (last.trigger, last.actor, iso_time(last.at)) == ("won_imported", "import", at(5))
+    assert last.reason.startswith("won deal imported from CRM, closed ")
+    assert "SDR sdr-7; SR sr-3" in last.reason
+    assert [o.as_json() for o in report.outcomes] == [
         {
             "outcome": "won",
             "closed_at": at(5),
@@ -81,7 +82,7 @@ def test_importing_the_same_deals_again_changes_nothing(relay: LeadRelay) -> Non
     again = relay.record_outcomes(deals)
     assert (again.outcomes_inserted, again.duplicates, again.moves) == (0, 2, [])
     assert (relay.lead("mql-1"), relay.lead("mql-2")) == before
-    assert before[1]["stage"] == "lost"
+    assert before[1].stage == "lost"
 
 
 def test_an_outcome_for_an_unknown_lead_is_rejected_and_the_good_ones_kept(relay: LeadRelay) -> None:
@@ -101,23 +102,23 @@ def test_an_outcome_for_an_unknown_lead_is_rejected_and_the_good_ones_kept(relay
     ]
     assert result.rejected[0].message == "no lead with external_id 'nobody' (import the leads first)"
     assert result.outcomes_inserted == 1
-    assert relay.lead("mql-1")["stage"] == "won"
+    assert relay.lead("mql-1").stage == "won"
 
 
 def test_a_deal_dated_before_the_leads_last_move_is_recorded_at_that_move(relay: LeadRelay) -> None:
     nurtured(relay, "mql-1", days_ago=10)
     relay.record_outcomes([won("mql-1", 12)])
     report = relay.lead("mql-1")
-    assert [m["to"] for m in report["history"]] == ["nurture", "won"]
-    assert report["history"][-1]["at"] == at(10)
-    assert "recorded at the lead's last move (the CRM's date is earlier)" in report["history"][-1]["reason"]
-    assert report["outcomes"][0]["closed_at"] == at(12)
+    assert [m.to_stage for m in report.history] == ["nurture", "won"]
+    assert iso_time(report.history[-1].at) == at(10)
+    assert "recorded at the lead's last move (the CRM's date is earlier)" in report.history[-1].reason
+    assert iso_time(report.outcomes[0].closed_at) == at(12)
 
 
 def test_a_lost_deal_then_a_won_one_in_one_file_move_the_lead_in_date_order(relay: LeadRelay) -> None:
     nurtured(relay, "mql-1")
     relay.record_outcomes([won("mql-1", 2), {**won("mql-1", 9), "outcome": "lost"}])
-    assert [(m["from"], m["to"]) for m in relay.lead("mql-1")["history"]] == [
+    assert [(m.from_stage, m.to_stage) for m in relay.lead("mql-1").history] == [
         ("new", "nurture"),
         ("nurture", "lost"),
         ("lost", "won"),
@@ -131,8 +132,8 @@ def test_a_won_lead_stays_won_whatever_comes_later(relay: LeadRelay) -> None:
     assert (later.outcomes_inserted, later.moves) == (1, [])
     relay.record_activities([{"external_id": "mql-1", "type": "demo_requested", "occurred_at": at(0.5)}])
     report = relay.lead("mql-1")
-    assert report["stage"] == "won"
-    assert [o["outcome"] for o in report["outcomes"]] == ["won", "lost"]
+    assert report.stage == "won"
+    assert [o.outcome for o in report.outcomes] == ["won", "lost"]
 
 
 def test_summary_counts_won_and_lost_deals_and_their_amounts(relay: LeadRelay) -> None:
@@ -145,13 +146,13 @@ def test_summary_counts_won_and_lost_deals_and_their_amounts(relay: LeadRelay) -
             {**won("c", 3), "outcome": "lost", "amount": 99, "currency": "JPY"},
         ]
     )
-    closed = relay.summary()["outcomes"]
-    assert (closed["won"], closed["lost"], closed["won_leads"]) == (2, 1, 2)
-    assert closed["amounts"] == {"JPY": {"won": "1250.50", "lost": "99.00"}}
-    assert relay.summary()["by_stage"]["won"] == 2
+    closed = relay.summary().outcomes
+    assert (closed.won, closed.lost, closed.won_leads) == (2, 1, 2)
+    assert closed.as_json()["amounts"] == {"JPY": {"won": "1250.50", "lost": "99.00"}}
+    assert relay.summary().by_stage["won"] == 2
 
 
 def test_outcomes_of_email_leads_work_the_same(relay: LeadRelay) -> None:
     relay.record_activities([{"email": "k.sato@sakura-mfg.co.jp", "type": "demo_requested", "occurred_at": at(20)}])
     result = relay.record_outcomes([{"email": "K.Sato@sakura-mfg.co.jp", "outcome": "won", "closed_at": at(3)}])
-    assert [(key, m.to_stage.value) for key, m in result.moves] == [("k.sato@sakura-mfg.co.jp", "won")]
+    assert [(m.lead, m.to_stage) for m in result.moves] == [("k.sato@sakura-mfg.co.jp", "won")]

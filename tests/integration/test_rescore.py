@@ -59,8 +59,8 @@ def stricter(tmp_path: Path) -> Path:
 def test_rescore_at_the_same_moment_finds_nothing_to_change(demo: LeadRelay) -> None:
     before = stored(demo)
     report = demo.rescore()
-    assert report.leads == SIZE["people"]
-    assert not report.changed and report.written == 0 and not report.level_changes
+    assert report.leads_rescored == SIZE["people"]
+    assert not report.changed and report.leads_written == 0 and not report.level_changes
     assert stored(demo) == before
     demo.close()
 
@@ -71,8 +71,8 @@ def test_rescore_after_a_playbook_change_writes_what_the_per_lead_engine_compute
     moves_before = moves_count(demo)
     later = NOW + timedelta(days=10)
     report = demo.rescore(stricter(tmp_path), now=later)
-    assert report.changed and report.written == SIZE["people"]  # the new hash is on every lead
-    assert report.moved_down > 0 and report.became_mql > 0
+    assert report.changed and report.leads_written == SIZE["people"]  # the new hash is on every lead
+    assert report.level_moved_down > 0 and report.became_mql > 0
     assert moves_count(demo) == moves_before + report.moves
     playbook = demo.playbook().playbook
     values = stored(demo)
@@ -104,7 +104,11 @@ def test_dry_run_reports_the_same_and_writes_nothing(demo: LeadRelay, tmp_path: 
     dry = demo.rescore(stricter(tmp_path), dry_run=True, now=later)
     assert dry.dry_run and dry.changed
     assert stored(demo) == before and moves_count(demo) == moves_before
-    assert demo.playbook().playbook.hash != dry.playbook_hash  # the file was used, not applied
+    assert demo.playbook().playbook.hash != dry.playbook.hash  # the file was used, not applied
     real = demo.rescore(stricter(tmp_path), now=later)
-    assert (real.written, real.level_changes, real.became_mql) == (dry.written, dry.level_changes, dry.became_mql)
+    assert (real.leads_written, real.level_changes, real.became_mql) == (
+        dry.leads_written,
+        dry.level_changes,
+        dry.became_mql,
+    )
     demo.close()

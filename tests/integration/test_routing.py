@@ -85,12 +85,12 @@ def test_a_lead_that_qualifies_is_routed_in_the_same_batch_and_the_decision_expl
     relay: LeadRelay,
 ) -> None:
     result = relay.record_activities([hand_raise(1)])
-    assert [(r.lead, r.decision.rep_id) for r in result.routed] == [("person1@sakura-mfg.co.jp", "a")]
+    assert [(r.lead, r.rep) for r in result.routed] == [("person1@sakura-mfg.co.jp", "a")]
     report = relay.lead("person1@sakura-mfg.co.jp")
-    assert report["owner"]["rep"] == "a" and report["owner"]["department"] == "inside"
-    [decision] = report["routing"]
-    assert decision["rule"] == "to_inside" and decision["strategy"] == "round_robin"
-    assert decision["passed_over"] == [
+    assert report.owner.rep == "a" and report.owner.department == "inside"
+    [decision] = report.routing
+    assert decision.rule == "to_inside" and decision.strategy == "round_robin"
+    assert [p.as_json() for p in decision.passed_over] == [
         {"rep": "b", "why": "turn", "detail": ""},
         {"rep": "c", "why": "turn", "detail": ""},
     ]
@@ -102,7 +102,7 @@ def test_round_robin_turns_survive_a_restart(db_url: str, tmp_path: Path) -> Non
         with LeadRelay.open(db_url, clock=FakeClock(NOW)) as relay:
             if n == 0:
                 relay.use_playbook(playbook_file(tmp_path))
-            got.extend(r.decision.rep_id for r in relay.record_activities([hand_raise(n, hours=n)]).routed)
+            got.extend(r.rep for r in relay.record_activities([hand_raise(n, hours=n)]).routed)
     assert got == ["a", "b", "c", "a", "b", "c", "a"]
 
 
@@ -121,13 +121,13 @@ def test_hand_raisers_are_routed_first_when_capacity_is_short(db_url: str, tmp_p
         ]
         batch = scored + [hand_raise(n, hours=n) for n in range(2)]  # qualified later, but raised hands
         routed = relay.record_activities(batch).routed
-    assert sorted(r.lead for r in routed if r.decision.rep_id)[:2] == [
+    assert sorted(r.lead for r in routed if r.rep)[:2] == [
         "person0@sakura-mfg.co.jp",
         "person1@sakura-mfg.co.jp",
     ]
-    waiting = [r for r in routed if r.decision.rep_id is None]
-    assert len(waiting) == 2 and all(r.decision.department == "marketing" for r in waiting)
-    assert all(m.reason == "no_rep" for r in waiting for m in r.decision.misses)
+    waiting = [r for r in routed if r.rep is None]
+    assert len(waiting) == 2 and all(r.department == "marketing" for r in waiting)
+    assert all(m.why == "no_rep" for r in waiting for m in r.rules_not_taken)
 
 
 def test_an_inactive_or_away_rep_gets_nothing_and_a_queued_lead_is_routed_when_they_return(
@@ -137,15 +137,15 @@ def test_an_inactive_or_away_rep_gets_nothing_and_a_queued_lead_is_routed_when_t
     relay.set_rep("b", away=(date(2026, 11, 24), date(2026, 11, 27)), note="研修")
     relay.set_rep("c", active=False)
     routed = relay.record_activities([hand_raise(1)]).routed
-    assert routed[0].decision.rep_id is None and routed[0].decision.department == "marketing"
-    why = {p.rep_id: p.reason for p in routed[0].decision.passed_over}
+    assert routed[0].rep is None and routed[0].department == "marketing"
+    why = {p.rep: p.why for p in routed[0].passed_over}
     assert why == {"a": "inactive", "b": "out_of_office", "c": "inactive"}
-    table = {row["rep"]: row for row in relay.reps()}
-    assert table["b"]["status"] == "out_of_office" and table["b"]["away_until"] == "2026-11-27"
+    table = {row.rep: row for row in relay.reps()}
+    assert table["b"].status == "out_of_office" and table["b"].away_until == date(2026, 11, 27)
     assert relay.route() == []  # nobody can take it yet: it stays queued, nothing is recorded
     relay.set_rep("b", back=True)
     [again] = relay.route()
-    assert again.decision.rep_id == "b"
+    assert again.rep == "b"
     assert owners(relay)["person1@sakura-mfg.co.jp"] == "b"
     assert [d.kind for d in decisions(relay)] == ["route", "route"]
 
@@ -154,12 +154,12 @@ def test_reassigning_moves_open_leads_to_the_others_or_to_one_named_rep(relay: L
     relay.record_activities([hand_raise(n, hours=n) for n in range(6)])
     assert Counter(owners(relay).values()) == {"a": 2, "b": 2, "c": 2}
     moved = relay.reassign("a")
-    assert len(moved) == 2 and all(r.previous_rep == "a" and r.decision.rep_id in {"b", "c"} for r in moved)
+    assert len(moved) == 2 and all(r.previous_rep == "a" and r.rep in {"b", "c"} for r in moved)
     assert Counter(owners(relay).values()) == {"b": 3, "c": 3}
     to_one = relay.reassign("b", to="a")
-    assert {r.decision.rep_id for r in to_one} == {"a"} and len(to_one) == 3
+    assert {r.rep for r in to_one} == {"a"} and len(to_one) == 3
     assert Counter(owners(relay).values()) == {"a": 3, "c": 3}
-    table = {row["rep"]: (row["open"], row["received_this_week"]) for row in relay.reps()}
+    table = {row.rep: (row.open, row.received_this_week) for row in relay.reps()}
     assert table == {"a": (3, 5), "b": (0, 3), "c": (3, 3)}
     with pytest.raises(RoutingUnavailable, match="no rep 'nobody'"):
         relay.reassign("nobody")
@@ -168,10 +168,10 @@ def test_reassigning_moves_open_leads_to_the_others_or_to_one_named_rep(relay: L
 def test_explain_routes_nothing_and_uses_no_turn(relay: LeadRelay) -> None:
     relay.record_activities([hand_raise(1)])
     explained = relay.route_explain("person1@sakura-mfg.co.jp")
-    assert explained.previous_rep == "a" and explained.decision.rep_id == "b"
+    assert explained.previous_rep == "a" and explained.rep == "b"
     assert len(decisions(relay)) == 1
     routed = relay.record_activities([hand_raise(2, hours=1)]).routed
-    assert routed[0].decision.rep_id == "b"  # the turn explain looked at was not used up
+    assert routed[0].rep == "b"  # the turn explain looked at was not used up
 
 
 def test_after_a_playbook_change_rerouting_changes_owners_only_when_asked(relay: LeadRelay, tmp_path: Path) -> None:

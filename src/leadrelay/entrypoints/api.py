@@ -4,7 +4,7 @@ from leadrelay import LeadRelay
 relay = LeadRelay.open("sqlite:///leadrelay.db")
 relay.record_activities([{"email": "k.sato@example.co.jp", "type": "webinar_attended",
                           "occurred_at": "2026-11-20T15:00:00+09:00", "campaign": "web-2026-11"}])
-relay.lead("k.sato@example.co.jp")["stage"]
+relay.lead("k.sato@example.co.jp").stage
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.imports import FileFingerprint, ImportRun
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
-from leadrelay.services.leads import LeadNotFound, lead_report
+from leadrelay.services.leads import ExplainedView, LeadNotFound, LeadReport, explained_view, lead_report
+from leadrelay.services.outbox import OutboxReport, outbox_report
 from leadrelay.services.outcomes import record_outcomes
-from leadrelay.services.reports import summary
+from leadrelay.services.reports import Summary, summary
 from leadrelay.services.rescore import RescoreReport, rescore
 from leadrelay.services.routing import (
-    Routed,
+    RepRow,
+    RoutedRow,
     explain,
     pending_ids,
     reassign,
@@ -50,6 +52,8 @@ from leadrelay.services.routing import (
 )
 from leadrelay.services.sales import (
     Feedback,
+    RecycleReport,
+    SuppressionRow,
     accept,
     advance,
     recycle,
@@ -193,10 +197,12 @@ class LeadRelay:
         moment = self._now(now)
         playbook = self.playbook().playbook
         total = BatchResult()
+        refused_here: list[Rejection] = []  # records that could not be parsed
         parsed: list[tuple[int, Any]] = []
         last = 0  # the number of the last record seen
 
         def flush() -> None:
+            nonlocal total
             with self.store.transaction() as tx:
                 if kind == "outcomes":
                     result = record_outcomes(tx, playbook, parsed, moment)
@@ -204,11 +210,10 @@ class LeadRelay:
                     kept, refused = link_identities(tx, playbook, parsed, moment)
                     people = [item for _, item in kept if isinstance(item, LeadInput)]
                     acts = [item for _, item in kept if isinstance(item, ActivityInput)]
-                    result = ingest(tx, playbook, people, acts, moment)
-                    result.rejected.extend(refused)
+                    result = ingest(tx, playbook, people, acts, moment).merged(BatchResult(rejected=refused))
                 if checkpoint is not None:
                     tx.advance_import_run(checkpoint, last, moment)
-            total.merge(result)
+            total = total.merged(result)
             parsed.clear()
 
         for number, record in records:
@@ -223,13 +228,13 @@ class LeadRelay:
                 else:
                     parsed.append((number, parse_outcome(record, moment)))
             except InputError as exc:
-                total.rejected.append(Rejection(number, exc.field, exc.message))
+                refused_here.append(Rejection(number, exc.field, exc.message))
             if len(parsed) >= batch_size:
                 flush()
         if parsed or (checkpoint is not None and last):
             flush()
-        total.rejected.sort(key=lambda r: r.record)
-        return total
+        rejected = sorted([*total.rejected, *refused_here], key=lambda r: r.record)
+        return total.model_copy(update={"rejected": rejected})
 
     def record_activity(self, *, now: datetime | None = None, **fields: Any) -> BatchResult:
         """Record one activity; raises :class:`InputError` if it is not valid."""
@@ -288,7 +293,7 @@ class LeadRelay:
 
     # --- reading --------------------------------------------------------------------------
 
-    def lead(self, ref: str, *, now: datetime | None = None) -> dict[str, Any]:
+    def lead(self, ref: str, *, now: datetime | None = None) -> LeadReport:
         """Everything about one lead, with every point explained (see ``leadrelay lead show``).
 
         ``ref`` is the lead's e-mail or its external id (the source CRM's record id).
@@ -314,7 +319,9 @@ class LeadRelay:
 
     # --- routing --------------------------------------------------------------------------
 
-    def route(self, *, include_assigned: bool = False, now: datetime | None = None, actor: str = "api") -> list[Routed]:
+    def route(
+        self, *, include_assigned: bool = False, now: datetime | None = None, actor: str = "api"
+    ) -> list[RoutedRow]:
         """Route every MQL without a rep (after reps came back, or the playbook changed); with
         ``include_assigned`` re-route every open lead too (they may change owner)."""
         moment = self._now(now)
@@ -323,15 +330,17 @@ class LeadRelay:
             take_routing_lock(tx)  # read what is pending only once no one else is routing
             ids = pending_ids(tx, playbook, include_assigned=include_assigned)
             kind = "reroute" if include_assigned else "route"
-            return route_leads(tx, playbook, ids, moment, kind=kind, actor=actor)
+            return [RoutedRow.of(r) for r in route_leads(tx, playbook, ids, moment, kind=kind, actor=actor)]
 
-    def route_explain(self, ref: str, *, now: datetime | None = None) -> Routed:
-        """What routing would decide for the lead now — nothing is assigned, no turn is used."""
+    def route_explain(self, ref: str, *, now: datetime | None = None) -> ExplainedView:
+        """What routing would decide for the lead now, and why — nothing is assigned, no turn is used."""
         playbook = self.playbook().playbook
+        moment = self._now(now)
         with self.store.reading() as tx:
-            return explain(tx, playbook, self._lead_id(tx, ref), self._now(now))
+            routed = explain(tx, playbook, self._lead_id(tx, ref), moment)
+        return explained_view(routed, moment, playbook.timezone)
 
-    def reps(self, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    def reps(self, *, now: datetime | None = None) -> list[RepRow]:
         playbook = self.playbook().playbook
         with self.store.reading() as tx:
             return rep_table(tx, playbook, self._now(now))
@@ -353,11 +362,11 @@ class LeadRelay:
 
     def reassign(
         self, rep_id: str, *, to: str | None = None, now: datetime | None = None, actor: str = "api"
-    ) -> list[Routed]:
+    ) -> list[RoutedRow]:
         """Give a rep's open leads to ``to``, or route them again to everyone else."""
         playbook = self.playbook().playbook
         with self.store.transaction() as tx:
-            return reassign(tx, playbook, rep_id, self._now(now), to=to, actor=actor)
+            return [RoutedRow.of(r) for r in reassign(tx, playbook, rep_id, self._now(now), to=to, actor=actor)]
 
     # --- sales feedback ---------------------------------------------------------------------
 
@@ -402,11 +411,30 @@ class LeadRelay:
             ref, lambda tx, pb, lead_id, moment: recycle(tx, pb, lead_id, moment, actor=actor, reason=reason), now
         )
 
-    def recycle_inactive(self, *, now: datetime | None = None) -> list[Feedback]:
-        """Recycle the leads sales has left without activity for the playbook's ``inactive_days``."""
+    def recycle_inactive(self, *, dry_run: bool = False, now: datetime | None = None) -> RecycleReport:
+        """Recycle the leads sales has left without activity for the playbook's ``inactive_days``.
+
+        ``dry_run`` recycles them in a transaction that is rolled back: the report lists what would
+        be recycled, and nothing changes."""
         playbook = self.playbook().playbook
-        with self.store.transaction() as tx:
-            return recycle_inactive(tx, playbook, self._now(now))
+        moment = self._now(now)
+        with self.store.engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                done = recycle_inactive(StoreTx(connection), playbook, moment)
+            except BaseException:
+                transaction.rollback()
+                raise
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+        return RecycleReport(
+            dry_run=dry_run,
+            as_of=moment.astimezone(playbook.timezone),
+            inactive_days=playbook.sales.inactive_days,
+            recycled=done,
+        )
 
     def sla(self, *, everything: bool = False, now: datetime | None = None) -> list[SlaRow]:
         """Leads waiting for sales' answer whose SLA clock is near or past breach (or all running)."""
@@ -414,10 +442,17 @@ class LeadRelay:
         with self.store.reading() as tx:
             return sla_rows(tx, playbook, self._now(now), everything=everything)
 
-    def suppression(self) -> list[dict[str, Any]]:
+    def suppression(self) -> list[SuppressionRow]:
         """The leads sales owns now, which marketing must not e-mail."""
+        playbook = self.playbook().playbook
         with self.store.reading() as tx:
-            return suppression_rows(tx)
+            return suppression_rows(tx, playbook)
+
+    def outbox(self, *, failed: bool = False, limit: int = 100) -> OutboxReport:
+        """Messages waiting to be sent (or, with ``failed``, given up), and the counts."""
+        tz = self.playbook().playbook.timezone
+        with self.store.reading() as tx:
+            return outbox_report(tx, tz, failed=failed, limit=limit)
 
     def _feedback(
         self, ref: str, act: Callable[[StoreTx, Playbook, int, datetime], Feedback], now: datetime | None
@@ -427,7 +462,7 @@ class LeadRelay:
         with self.store.transaction() as tx:
             return act(tx, playbook, self._lead_id(tx, ref), moment)
 
-    def summary(self, *, now: datetime | None = None, top: int = 10) -> dict[str, Any]:
+    def summary(self, *, now: datetime | None = None, top: int = 10) -> Summary:
         active = self.playbook()
         with self.store.reading() as tx:
             return summary(tx, self._now(now), active, top)

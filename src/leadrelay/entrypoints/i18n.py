@@ -58,6 +58,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "not_working_day": ("not a working day", "勤務日外"),
     "routed": ("routed", "件を振り分け"),
     "recycled_count": ("leads recycled to marketing", "件をマーケティングへ戻しました"),
+    "recycled_would": (
+        "leads would be recycled to marketing (dry run: nothing changed)",
+        "件がマーケティングへ戻る対象です（試行のみ・変更なし）",
+    ),
     "sla_nothing": ("no SLA clock is near or past breach", "期限が近い・超過したSLAはありません"),
     "sla_title": ("SLA clocks", "SLA（対応期限）"),
     "lead": ("Lead", "リード"),

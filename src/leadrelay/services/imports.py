@@ -92,7 +92,7 @@ def run_import(
         result = submit(batch)
         for rejection in result.rejected:
             rejects.write(rejection.record, rejection.field, rejection.message, raw.get(rejection.record))
-        outcome.result.merge(result)
+        outcome.result = outcome.result.merged(result)
         outcome.rows += len(batch)
         batch.clear()
         raw.clear()

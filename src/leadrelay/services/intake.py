@@ -6,9 +6,11 @@ They take parsed input and ``now``; they turn the domain's decisions into stored
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 from typing import Any
+
+from pydantic import Field
 
 from leadrelay.adapters.records import ActivityInput, LeadInput
 from leadrelay.adapters.store.sql_store import LeadState, StoredMove, StoreTx
@@ -24,7 +26,8 @@ from leadrelay.domain.lifecycle import (
 from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.notifications import NotificationContext, notify_all
-from leadrelay.services.routing import Routed, route_leads
+from leadrelay.services.read_models import ReadModel, StageMove
+from leadrelay.services.routing import Routed, RoutedRow, route_leads
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,26 +42,55 @@ class Rejection:
         return f"record {self.record}: {self.field}: {self.message}"
 
 
-@dataclass(slots=True)
-class BatchResult:
+class LeadMove(StageMove):
+    """A stage move of the lead with key ``lead`` (its e-mail, or id:<external id>)."""
+
+    lead: str
+
+
+class BatchResult(ReadModel):
+    """What a batch of leads, activities or outcomes did: counts, the records refused, the stage
+    moves it caused and the leads it handed to sales."""
+
     leads_created: int = 0
     leads_updated: int = 0
     activities_inserted: int = 0
     outcomes_inserted: int = 0
     duplicates: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    moves: list[tuple[str, StageChange]] = field(default_factory=list)
-    routed: list[Routed] = field(default_factory=list)
+    rejected: list[Rejection] = Field(default_factory=list)
+    moves: list[LeadMove] = Field(default_factory=list)
+    routed: list[RoutedRow] = Field(default_factory=list)
 
-    def merge(self, other: BatchResult) -> None:
-        self.leads_created += other.leads_created
-        self.leads_updated += other.leads_updated
-        self.activities_inserted += other.activities_inserted
-        self.outcomes_inserted += other.outcomes_inserted
-        self.duplicates += other.duplicates
-        self.rejected.extend(other.rejected)
-        self.moves.extend(other.moves)
-        self.routed.extend(other.routed)
+    @classmethod
+    def of(
+        cls,
+        tz: tzinfo,
+        *,
+        moves: Sequence[tuple[str, StageChange]] = (),
+        routed: Sequence[Routed] = (),
+        rejected: Sequence[Rejection] = (),
+        **counts: int,
+    ) -> BatchResult:
+        """A result from the domain's values: moves (by lead key) in the playbook's zone ``tz``."""
+        return cls(
+            moves=[LeadMove.of(m, tz, lead=key) for key, m in moves],
+            routed=[RoutedRow.of(r) for r in routed],
+            rejected=list(rejected),
+            **counts,
+        )
+
+    def merged(self, other: BatchResult) -> BatchResult:
+        """This result and ``other`` together (batches of one import)."""
+        return BatchResult(
+            leads_created=self.leads_created + other.leads_created,
+            leads_updated=self.leads_updated + other.leads_updated,
+            activities_inserted=self.activities_inserted + other.activities_inserted,
+            outcomes_inserted=self.outcomes_inserted + other.outcomes_inserted,
+            duplicates=self.duplicates + other.duplicates,
+            rejected=[*self.rejected, *other.rejected],
+            moves=[*self.moves, *other.moves],
+            routed=[*self.routed, *other.routed],
+        )
 
 
 def ingest(
@@ -69,7 +101,7 @@ def ingest(
     now: datetime,
 ) -> BatchResult:
     """Store leads and activities, then judge every lead they touched — in one transaction."""
-    result = BatchResult()
+    duplicates = 0
     # leads are keyed by e-mail, or by "id:<external id>" without one (see domain.identity.lead_key)
     profiles: dict[str, LeadInput] = {}
     for item in [*lead_inputs, *(a.lead for a in activity_inputs if a.lead is not None)]:
@@ -111,7 +143,7 @@ def ingest(
         created = (profile.created_at if profile else None) or min(first_seen.get(email, now), now)
         new_rows.append((profile.lead if profile else Lead.for_key(email), account_for(email), created))
     tx.insert_leads(new_rows)
-    result.leads_created = len(new_rows)
+    leads_created = len(new_rows)
     created_emails = {row[0].key for row in new_rows}
     lead_ids = tx.lead_ids(emails)
     # another process may be judging the same leads: take turns (read their state after it commits)
@@ -131,7 +163,7 @@ def ingest(
             tx.update_profile(lead_id, values, now)
         if values or company_changed:
             changed_ids.add(lead_id)
-    result.leads_updated = len(changed_ids)
+    leads_updated = len(changed_ids)
 
     campaign_list = [a.activity.campaign for a in activity_inputs if a.activity.campaign is not None]
     campaign_ids = tx.upsert_campaigns(campaign_list, now) if campaign_list else {}
@@ -139,11 +171,11 @@ def ingest(
     batch: dict[str, ActivityInput] = {}
     for act in activity_inputs:
         if act.activity.key in batch:
-            result.duplicates += 1
+            duplicates += 1
         else:
             batch[act.activity.key] = act
     existing = tx.existing_activity_keys(batch)
-    result.duplicates += len(existing)
+    duplicates += len(existing)
     rows = []
     touched: set[int] = set(changed_ids)
     for key, act in batch.items():
@@ -166,7 +198,7 @@ def ingest(
             }
         )
     tx.insert_activities(rows)
-    result.activities_inserted = len(rows)
+    activities_inserted = len(rows)
     new_ids = {lead_ids[e] for e in created_emails}
     touched |= new_ids
     arrivals: dict[int, datetime] = {}
@@ -175,13 +207,22 @@ def ingest(
             lead_id, moment = lead_ids[act.key], act.activity.occurred_at
             if lead_id not in arrivals or moment < arrivals[lead_id]:
                 arrivals[lead_id] = moment
-    result.moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids, arrivals=arrivals)
+    moves = evaluate(tx, playbook, touched, now, new_ids=new_ids, profile_changed=changed_ids, arrivals=arrivals)
+    routed: list[Routed] = []
     if playbook.routing is not None:  # a lead that just qualified goes to sales in the same transaction
-        qualified = {lead_ids[key] for key, move in result.moves if move.to_stage == Stage.MQL}
-        result.routed = route_leads(tx, playbook, qualified, now, only_pending=True)
+        qualified = {lead_ids[key] for key, move in moves if move.to_stage == Stage.MQL}
+        routed = route_leads(tx, playbook, qualified, now, only_pending=True)
     if playbook.notifications is not None:
-        _notify_activity(tx, playbook, batch, existing, lead_ids, result.moves, now)
-    return result
+        _notify_activity(tx, playbook, batch, existing, lead_ids, moves, now)
+    return BatchResult.of(
+        playbook.timezone,
+        moves=moves,
+        routed=routed,
+        leads_created=leads_created,
+        leads_updated=leads_updated,
+        activities_inserted=activities_inserted,
+        duplicates=duplicates,
+    )
 
 
 def _notify_activity(

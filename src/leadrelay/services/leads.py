@@ -1,7 +1,8 @@
 """Read models of one lead: what ``lead show`` and ``route explain`` print, built from stored facts.
 
 Counts are plain SQL over the stored rows; explanations re-run the pure scoring with the exact
-playbook version that made the stored decision (its hash is on the lead).
+playbook version that made the stored decision (its hash is on the lead). Every time is in the
+playbook's zone (see :mod:`leadrelay.services.read_models`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import AliasChoices, Field
 
 from leadrelay.adapters.playbook.loader import LoadedPlaybook
 from leadrelay.adapters.store.sql_store import StoreTx, account_from_row
@@ -18,7 +20,9 @@ from leadrelay.adapters.store.tables import accounts, leads
 from leadrelay.domain.evaluation import assess
 from leadrelay.domain.identity import key_email, key_external_id
 from leadrelay.domain.lifecycle import Stage
-from leadrelay.services.routing import Routed
+from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
+from leadrelay.services.routing import PassedOver, Routed, RuleNotTaken
+from leadrelay.services.sla import SlaRow, sla_rows
 
 PlaybookByHash = Callable[[str], LoadedPlaybook]
 
@@ -27,8 +31,166 @@ class LeadNotFound(LookupError):
     pass
 
 
-def iso(moment: datetime | None, tz: Any) -> str | None:
-    return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
+class Profile(ReadModel):
+    name: str | None
+    first_name: str | None
+    last_name: str | None
+    title: str | None
+    seniority: str | None
+    department: str | None
+    phone: str | None
+    country: str | None
+    prefecture: str | None
+    postal_code: str | None
+    source_channel: str | None
+    list_source: str | None
+    custom: dict[str, Any]
+    created_at: Moment | None
+
+
+class AccountView(ReadModel):
+    domain: str
+    name: str | None
+    industry: str | None
+    employees: int | None
+    country: str | None
+    prefecture: str | None
+    tier: str | None
+    owner: str | None
+
+
+class HistoryEntry(ReadModel):
+    """One stage move: when it counts (``at``), when the engine recorded it, and why."""
+
+    at: Moment
+    from_stage: str = Field(serialization_alias="from", validation_alias=AliasChoices("from", "from_stage"))
+    to_stage: str = Field(serialization_alias="to", validation_alias=AliasChoices("to", "to_stage"))
+    trigger: str
+    actor: str
+    rule: str | None
+    reason: str
+    level: int | None
+    score: float | None
+    playbook: str | None  # the first 12 characters of the playbook's hash
+    recorded_at: Moment | None
+
+
+class Disqualification(ReadModel):
+    rule: str
+    reason: str
+    label: str
+
+
+class Scores(ReadModel):
+    fit: float
+    engagement: float
+    total: float
+    by_product: dict[str, float]
+    fit_gate_passed: bool
+    fit_gate_min: float | None
+
+
+class FitContribution(ReadModel):
+    rule: str
+    label: str
+    points: float
+
+
+class EngagementContribution(ReadModel):
+    activity: str
+    at: Moment
+    campaign: str | None
+    product: str | None
+    rule: str | None
+    label: str | None
+    base: float
+    counted: float
+    decay: float
+    points: float
+    note: str
+
+
+class LevelView(ReadModel):
+    level: int
+    rule: str
+    label: str
+    owner: str | None
+
+
+class MqlView(ReadModel):
+    rule: str | None
+    at: Moment
+    product: str | None
+    priority: bool
+
+
+class OutcomeView(ReadModel):
+    outcome: str
+    closed_at: Moment
+    amount: str | None  # a decimal, written as text so that no digit is lost
+    currency: str | None
+    product: str | None
+    lost_reason: str | None
+    sdr: str | None
+    sr: str | None
+    source_id: str | None
+    properties: dict[str, Any]
+    recorded_at: Moment | None
+
+
+class OwnerView(ReadModel):
+    rep: str | None  # None: waiting in the department's queue
+    department: str
+    assigned_at: Moment | None
+
+
+class RoutingView(ReadModel):
+    """A routing decision as ``lead show`` and ``route explain`` print it."""
+
+    at: Moment | None
+    kind: str
+    rule: str | None
+    department: str
+    strategy: str | None
+    rep: str | None
+    previous_rep: str | None
+    reason: str
+    actor: str | None
+    passed_over: list[PassedOver]
+    rules_not_taken: list[RuleNotTaken]
+
+
+class ExplainedView(RoutingView):
+    """What ``route explain`` found: the decision routing would make now, for ``lead``."""
+
+    lead: str
+
+
+class LeadReport(ReadModel):
+    """Everything about one lead, with every point explained (``leadrelay lead show``)."""
+
+    email: str | None
+    external_id: str | None
+    profile: Profile
+    account: AccountView | None
+    stage: str
+    stage_label: dict[str, str]  # by language: en, ja
+    stage_since: Moment
+    recycled_count: int
+    history: list[HistoryEntry]
+    as_of: Moment
+    playbook: PlaybookRef
+    disqualification: Disqualification | None
+    scores: Scores
+    fit: list[FitContribution]
+    engagement: list[EngagementContribution]
+    level: LevelView | None
+    mql: MqlView | None
+    activities: int
+    outcomes: list[OutcomeView]
+    owner: OwnerView | None
+    routing: list[RoutingView]
+    sla: list[SlaRow]  # the running SLA clocks, as ``leadrelay sla --all`` reads them
 
 
 def _lead_row(tx: StoreTx, key: str) -> Any:
@@ -39,7 +201,7 @@ def _lead_row(tx: StoreTx, key: str) -> Any:
 
 def lead_report(
     tx: StoreTx, key: str, now: datetime, playbook_by_hash: PlaybookByHash, active: LoadedPlaybook
-) -> dict[str, Any]:
+) -> LeadReport:
     """One lead by its key: an e-mail, or ``id:`` and its external id (see ``domain.identity.lead_key``)."""
     row = _lead_row(tx, key)
     if row is None:
@@ -56,162 +218,163 @@ def lead_report(
     history = tx.activities_of([row.id]).get(row.id, [])
     judged = assess(state.lead, account, history, playbook, now, explain=True)
     moves = tx.history(row.id)
-    return {
-        "email": row.email,
-        "external_id": row.external_id,
-        "profile": {
-            "name": state.lead.name or None,
-            "first_name": row.first_name,
-            "last_name": row.last_name,
-            "title": row.title,
-            "seniority": row.seniority,
-            "department": row.department,
-            "phone": row.phone,
-            "country": row.country,
-            "prefecture": row.prefecture,
-            "postal_code": row.postal_code,
-            "source_channel": row.source_channel,
-            "list_source": row.list_source,
-            "custom": row.custom or {},
-            "created_at": iso(row.created_at, tz),
-        },
-        "account": None
+    return LeadReport(
+        email=row.email,
+        external_id=row.external_id,
+        profile=Profile(
+            name=state.lead.name or None,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            title=row.title,
+            seniority=row.seniority,
+            department=row.department,
+            phone=row.phone,
+            country=row.country,
+            prefecture=row.prefecture,
+            postal_code=row.postal_code,
+            source_channel=row.source_channel,
+            list_source=row.list_source,
+            custom=row.custom or {},
+            created_at=local(row.created_at, tz),
+        ),
+        account=None
         if account_row is None
-        else {
-            "domain": account_row.domain,
-            "name": account_row.name,
-            "industry": account_row.industry,
-            "employees": account_row.employees,
-            "country": account_row.country,
-            "prefecture": account_row.prefecture,
-            "tier": account_row.tier,
-            "owner": account_row.owner,
-        },
-        "stage": row.stage,
-        "stage_label": {
+        else AccountView(
+            domain=account_row.domain,
+            name=account_row.name,
+            industry=account_row.industry,
+            employees=account_row.employees,
+            country=account_row.country,
+            prefecture=account_row.prefecture,
+            tier=account_row.tier,
+            owner=account_row.owner,
+        ),
+        stage=row.stage,
+        stage_label={
             "en": playbook.stage_label(Stage(row.stage), "en"),
             "ja": playbook.stage_label(Stage(row.stage), "ja"),
         },
-        "stage_since": iso(row.stage_at, tz),
-        "recycled_count": row.recycled_count,
-        "history": [
-            {
-                "at": iso(m.occurred_at, tz),
-                "from": m.from_stage,
-                "to": m.to_stage,
-                "trigger": m.trigger,
-                "actor": m.actor,
-                "rule": m.rule_id,
-                "reason": m.reason,
-                "level": m.level,
-                "score": None if m.score is None else round(m.score, 2),
-                "playbook": m.playbook_hash[:12] if m.playbook_hash else None,
-                "recorded_at": iso(m.recorded_at, tz),
-            }
+        stage_since=local(row.stage_at, tz),
+        recycled_count=row.recycled_count,
+        history=[
+            HistoryEntry(
+                at=local(m.occurred_at, tz),
+                from_stage=m.from_stage,
+                to_stage=m.to_stage,
+                trigger=m.trigger,
+                actor=m.actor,
+                rule=m.rule_id,
+                reason=m.reason,
+                level=m.level,
+                score=None if m.score is None else round(m.score, 2),
+                playbook=m.playbook_hash[:12] if m.playbook_hash else None,
+                recorded_at=local(m.recorded_at, tz),
+            )
             for m in moves
         ],
-        "as_of": iso(now, tz),
-        "playbook": {"id": playbook.id, "version": playbook.version, "hash": playbook.hash},
-        "disqualification": None
+        as_of=local(now, tz),
+        playbook=PlaybookRef(id=playbook.id, version=playbook.version, hash=playbook.hash),
+        disqualification=None
         if judged.disqualification is None
-        else {
-            "rule": judged.disqualification.rule_id,
-            "reason": judged.disqualification.reason,
-            "label": judged.disqualification.label,
-        },
-        "scores": {
-            "fit": round(judged.fit.total, 2),
-            "engagement": round(judged.engagement.total, 2),
-            "total": round(judged.scores["total"], 2),
-            "by_product": {k: round(v, 2) for k, v in judged.engagement.by_product.items()},
-            "fit_gate_passed": judged.fit_passed,
-            "fit_gate_min": playbook.fit_gate.min_score,
-        },
-        "fit": [{"rule": c.rule_id, "label": c.label, "points": c.points} for c in judged.fit.contributions],
-        "engagement": [
-            {
-                "activity": c.activity_type,
-                "at": iso(c.occurred_at, tz),
-                "campaign": c.campaign,
-                "product": c.product,
-                "rule": c.rule_id,
-                "label": c.label,
-                "base": c.base,
-                "counted": c.counted,
-                "decay": round(c.factor, 4),
-                "points": round(c.points, 2) + 0.0,
-                "note": c.note,
-            }
+        else Disqualification(
+            rule=judged.disqualification.rule_id,
+            reason=judged.disqualification.reason,
+            label=judged.disqualification.label,
+        ),
+        scores=Scores(
+            fit=round(judged.fit.total, 2),
+            engagement=round(judged.engagement.total, 2),
+            total=round(judged.scores["total"], 2),
+            by_product={k: round(v, 2) for k, v in judged.engagement.by_product.items()},
+            fit_gate_passed=judged.fit_passed,
+            fit_gate_min=playbook.fit_gate.min_score,
+        ),
+        fit=[FitContribution(rule=c.rule_id, label=c.label, points=c.points) for c in judged.fit.contributions],
+        engagement=[
+            EngagementContribution(
+                activity=c.activity_type,
+                at=local(c.occurred_at, tz),
+                campaign=c.campaign,
+                product=c.product,
+                rule=c.rule_id,
+                label=c.label,
+                base=c.base,
+                counted=c.counted,
+                decay=round(c.factor, 4),
+                points=round(c.points, 2) + 0.0,
+                note=c.note,
+            )
             for c in judged.engagement.contributions
         ],
-        "level": None
+        level=None
         if judged.level is None
-        else {
-            "level": judged.level.level,
-            "rule": judged.level.rule_id,
-            "label": judged.level.label,
-            "owner": judged.level.owner,
-        },
-        "mql": None
+        else LevelView(
+            level=judged.level.level,
+            rule=judged.level.rule_id,
+            label=judged.level.label,
+            owner=judged.level.owner,
+        ),
+        mql=None
         if row.mql_at is None
-        else {"rule": row.mql_rule, "at": iso(row.mql_at, tz), "product": row.mql_product, "priority": row.priority},
-        "activities": len(history),
-        "outcomes": [
-            {
-                "outcome": o.outcome,
-                "closed_at": iso(o.closed_at, tz),
-                "amount": None if o.amount is None else str(o.amount),
-                "currency": o.currency,
-                "product": o.product,
-                "lost_reason": o.lost_reason,
-                "sdr": o.sdr,
-                "sr": o.sr,
-                "source_id": o.source_id,
-                "properties": o.properties or {},
-                "recorded_at": iso(o.recorded_at, tz),
-            }
+        else MqlView(rule=row.mql_rule, at=local(row.mql_at, tz), product=row.mql_product, priority=row.priority),
+        activities=len(history),
+        outcomes=[
+            OutcomeView(
+                outcome=o.outcome,
+                closed_at=local(o.closed_at, tz),
+                amount=None if o.amount is None else str(o.amount),
+                currency=o.currency,
+                product=o.product,
+                lost_reason=o.lost_reason,
+                sdr=o.sdr,
+                sr=o.sr,
+                source_id=o.source_id,
+                properties=o.properties or {},
+                recorded_at=local(o.recorded_at, tz),
+            )
             for o in tx.outcomes_of(row.id)
         ],
-        "owner": None
+        owner=None
         if row.owner_department is None
-        else {"rep": row.owner_rep, "department": row.owner_department, "assigned_at": iso(row.assigned_at, tz)},
-        "routing": [routing_view(d, tz) for d in tx.routing_decisions_of(row.id)],
-    }
+        else OwnerView(rep=row.owner_rep, department=row.owner_department, assigned_at=local(row.assigned_at, tz)),
+        routing=[routing_view(d, tz) for d in tx.routing_decisions_of(row.id)],
+        sla=sla_rows(tx, active.playbook, now, everything=True, lead_ids=[row.id]),
+    )
 
 
-def routing_view(decision: Any, tz: tzinfo) -> dict[str, Any]:
+def routing_view(decision: Any, tz: tzinfo) -> RoutingView:
     """A stored routing decision as ``lead show`` and ``route explain`` print it."""
     details = decision.details or {}
-    return {
-        "at": iso(decision.decided_at, tz) if decision.decided_at else None,
-        "kind": decision.kind,
-        "rule": decision.rule_id,
-        "department": decision.department,
-        "strategy": decision.strategy,
-        "rep": decision.rep_id,
-        "previous_rep": decision.previous_rep,
-        "reason": decision.reason,
-        "actor": decision.actor,
-        "passed_over": [{"rep": r, "why": why, "detail": detail} for r, why, detail in details.get("passed_over", [])],
-        "rules_not_taken": [{"rule": r, "why": why} for r, why in details.get("misses", [])],
-    }
+    return RoutingView(
+        at=local(decision.decided_at, tz),
+        kind=decision.kind,
+        rule=decision.rule_id,
+        department=decision.department,
+        strategy=decision.strategy,
+        rep=decision.rep_id,
+        previous_rep=decision.previous_rep,
+        reason=decision.reason,
+        actor=decision.actor,
+        passed_over=[PassedOver(rep=r, why=why, detail=detail) for r, why, detail in details.get("passed_over", [])],
+        rules_not_taken=[RuleNotTaken(rule=r, why=why) for r, why in details.get("misses", [])],
+    )
 
 
-def explained_view(routed: Routed, now: datetime, tz: tzinfo) -> dict[str, Any]:
+def explained_view(routed: Routed, now: datetime, tz: tzinfo) -> ExplainedView:
     """What ``route explain`` found: the decision routing would make now, in the shape of a
     stored one."""
     decision = routed.decision
-    return {
-        "lead": routed.lead,
-        "at": iso(now, tz),
-        "kind": "explain",
-        "rule": decision.rule_id,
-        "department": decision.department,
-        "strategy": decision.strategy,
-        "rep": decision.rep_id,
-        "previous_rep": routed.previous_rep,
-        "reason": decision.reason,
-        "actor": None,
-        "passed_over": [{"rep": p.rep_id, "why": p.reason, "detail": p.detail} for p in decision.passed_over],
-        "rules_not_taken": [{"rule": m.rule_id, "why": m.reason} for m in decision.misses],
-    }
+    return ExplainedView(
+        lead=routed.lead,
+        at=local(now, tz),
+        kind="explain",
+        rule=decision.rule_id,
+        department=decision.department,
+        strategy=decision.strategy,
+        rep=decision.rep_id,
+        previous_rep=routed.previous_rep,
+        reason=decision.reason,
+        actor=None,
+        passed_over=[PassedOver(rep=p.rep_id, why=p.reason, detail=p.detail) for p in decision.passed_over],
+        rules_not_taken=[RuleNotTaken(rule=m.rule_id, why=m.reason) for m in decision.misses],
+    )

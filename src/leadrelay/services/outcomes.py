@@ -29,19 +29,21 @@ def record_outcomes(
     date is earlier, so the history stays in order. An outcome the lifecycle does not allow as a
     move (e.g. for a lead that is already Won) is stored without moving the lead.
     """
-    result = BatchResult()
+    rejected: list[Rejection] = []
+    moves: list[tuple[str, StageChange]] = []
+    duplicates = 0
     lead_ids = tx.lead_ids(item.lead_key for _, item in items)
     fresh: dict[str, tuple[int, OutcomeInput]] = {}
     for number, item in items:
         if item.lead_key not in lead_ids:
             field, value = ("email", item.email) if item.email else ("external_id", item.external_id)
-            result.rejected.append(Rejection(number, field, f"no lead with {field} '{value}' (import the leads first)"))
+            rejected.append(Rejection(number, field, f"no lead with {field} '{value}' (import the leads first)"))
         elif item.key in fresh:
-            result.duplicates += 1
+            duplicates += 1
         else:
             fresh[item.key] = (number, item)
     existing = tx.existing_outcome_keys(fresh)
-    result.duplicates += len(existing)
+    duplicates += len(existing)
     new = [item for key, (_, item) in fresh.items() if key not in existing]
     tx.insert_outcomes(
         [
@@ -63,7 +65,6 @@ def record_outcomes(
             for item in new
         ]
     )
-    result.outcomes_inserted = len(new)
     by_lead: dict[int, list[OutcomeInput]] = {}
     for item in new:
         by_lead.setdefault(lead_ids[item.lead_key], []).append(item)
@@ -81,13 +82,15 @@ def record_outcomes(
             at = max(item.closed_at, stage_at)
             move = StageChange(trigger, stage, target, at, None, _outcome_reason(item, at), actor="import")
             rows.append(move_row(lead_id, move, now, playbook, derived=False))
-            result.moves.append((state.lead.key, move))
+            moves.append((state.lead.key, move))
             stage, stage_at = target, at
         if stage != state.stage:
             values = {"stage": stage.value, "stage_at": stage_at, "anchor_stage": stage.value}
             tx.update_profile(lead_id, {**values, "anchor_at": stage_at, "anchor_check": False}, now)
     tx.insert_transitions(rows)
-    return result
+    return BatchResult.of(
+        playbook.timezone, moves=moves, rejected=rejected, outcomes_inserted=len(new), duplicates=duplicates
+    )
 
 
 def _outcome_reason(item: OutcomeInput, at: datetime) -> str:

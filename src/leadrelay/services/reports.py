@@ -1,5 +1,5 @@
 """Reports over the stored facts: the summary (leads by stage and level, MQLs this week, won and lost
-deals, top leads). Counts are plain SQL over the stored rows."""
+deals, top leads). Counts are plain SQL over the stored rows; times are in the playbook's zone."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import Field
 
 from leadrelay.adapters.playbook.loader import LoadedPlaybook
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import leads, outcomes, transitions
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.lifecycle import Stage
-from leadrelay.services.leads import iso, lead_report
+from leadrelay.services.leads import lead_report
+from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
 
 
 def week_start(now: datetime, tz: Any) -> datetime:
@@ -22,7 +24,48 @@ def week_start(now: datetime, tz: Any) -> datetime:
     return monday
 
 
-def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -> dict[str, Any]:
+class AmountSums(ReadModel):
+    """Won and lost amounts of one currency, as decimal text."""
+
+    won: str = "0.00"
+    lost: str = "0.00"
+
+
+class ClosedDeals(ReadModel):
+    won: int
+    lost: int
+    won_leads: int  # leads with at least one won deal
+    amounts: dict[str, AmountSums]  # by currency ("-": none given)
+
+
+class TopLead(ReadModel):
+    email: str | None
+    external_id: str | None
+    name: str | None
+    company: str | None
+    stage: str
+    level: int | None
+    score: float
+    why: list[str]  # the largest contributions, e.g. "Webinar attended +20"
+
+
+class Summary(ReadModel):
+    """``leadrelay summary``: the state of the funnel at ``as_of``."""
+
+    as_of: Moment
+    playbook: PlaybookRef
+    leads: int
+    unique_companies: int
+    by_stage: dict[str, int]
+    by_level: dict[str, int]  # "-": no level
+    mqls_this_week: int
+    week_start: Moment
+    disqualified_by_reason: dict[str, int]
+    outcomes: ClosedDeals
+    top_leads: list[TopLead] = Field(default_factory=list)
+
+
+def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -> Summary:
     playbook = active.playbook
     tz = playbook.timezone
     by_stage = {
@@ -51,7 +94,8 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         sa.select(sa.func.count(sa.distinct(leads.c.account_id))).where(leads.c.account_id.is_not(None))
     ).scalar_one()
     total = sum(by_stage.values())
-    closed: dict[str, Any] = {"won": 0, "lost": 0, "won_leads": 0, "amounts": {}}
+    counts = {"won": 0, "lost": 0}
+    amounts: dict[str, dict[str, str]] = {}
     outcome_rows = tx.execute(
         sa.select(
             outcomes.c.outcome,
@@ -62,10 +106,10 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         ).group_by(outcomes.c.outcome, outcomes.c.currency)
     )
     for r in outcome_rows:
-        closed[r.outcome] += r.n
+        counts[r.outcome] += r.n
         if r.amount is not None:
-            closed["amounts"].setdefault(r.currency or "-", {"won": "0.00", "lost": "0.00"})[r.outcome] = str(r.amount)
-    closed["won_leads"] = tx.execute(
+            amounts.setdefault(r.currency or "-", {})[r.outcome] = str(r.amount)
+    won_leads = tx.execute(
         sa.select(sa.func.count(sa.distinct(outcomes.c.lead_id))).where(outcomes.c.outcome == "won")
     ).scalar_one()
     top_rows = tx.execute(
@@ -74,38 +118,45 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         .order_by(leads.c.total_score.desc(), leads.c.email, leads.c.external_id)
         .limit(top)
     ).all()
+    closed = ClosedDeals(
+        won=counts["won"],
+        lost=counts["lost"],
+        won_leads=won_leads,
+        amounts={currency: AmountSums(**sums) for currency, sums in amounts.items()},
+    )
     top_leads = []
     for top_row in top_rows:
         email, external_id = top_row.email, top_row.external_id
         report = lead_report(tx, lead_key(email, external_id), now, lambda _h: active, active)
-        reasons = sorted((c for c in report["engagement"] if c["points"] > 0), key=lambda c: -c["points"])
-        grouped: dict[str, float] = {}
-        for c in reasons:
-            grouped[c["label"]] = grouped.get(c["label"], 0.0) + c["points"]
+        reasons = sorted((c for c in report.engagement if c.points > 0), key=lambda c: -c.points)
+        grouped: dict[str | None, float] = {}
+        for c in reasons:  # a contribution without a rule (label None) earns no points
+            grouped[c.label] = grouped.get(c.label, 0.0) + c.points
         why = [f"{label} +{points:.0f}" for label, points in sorted(grouped.items(), key=lambda kv: -kv[1])[:3]]
-        why += [f"{c['label']} +{c['points']:.0f}" for c in report["fit"][:2]]
+        why += [f"{f.label} +{f.points:.0f}" for f in report.fit[:2]]
+        account = report.account
         top_leads.append(
-            {
-                "email": email,
-                "external_id": external_id,
-                "name": report["profile"]["name"],
-                "company": (report["account"] or {}).get("name") or (report["account"] or {}).get("domain"),
-                "stage": report["stage"],
-                "level": (report["level"] or {}).get("level"),
-                "score": report["scores"]["total"],
-                "why": why,
-            }
+            TopLead(
+                email=email,
+                external_id=external_id,
+                name=report.profile.name,
+                company=(account.name or account.domain) if account else None,
+                stage=report.stage,
+                level=report.level.level if report.level else None,
+                score=report.scores.total,
+                why=why,
+            )
         )
-    return {
-        "as_of": iso(now, tz),
-        "playbook": {"id": playbook.id, "version": playbook.version, "hash": playbook.hash},
-        "leads": total,
-        "unique_companies": unique_companies,
-        "by_stage": {s.value: by_stage.get(s.value, 0) for s in Stage},
-        "by_level": dict(sorted(by_level.items(), reverse=True)),
-        "mqls_this_week": mql_week,
-        "week_start": iso(since, tz),
-        "disqualified_by_reason": {r.dq_reason or "-": r.n for r in dq_rows},
-        "outcomes": closed,
-        "top_leads": top_leads,
-    }
+    return Summary(
+        as_of=local(now, tz),
+        playbook=PlaybookRef(id=playbook.id, version=playbook.version, hash=playbook.hash),
+        leads=total,
+        unique_companies=unique_companies,
+        by_stage={s.value: by_stage.get(s.value, 0) for s in Stage},
+        by_level=dict(sorted(by_level.items(), reverse=True)),
+        mqls_this_week=mql_week,
+        week_start=local(since, tz),
+        disqualified_by_reason={r.dq_reason or "-": r.n for r in dq_rows},
+        outcomes=closed,
+        top_leads=top_leads,
+    )

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from pydantic import AliasChoices, Field, field_serializer
 
 from leadrelay.adapters.store.bulk_io import (
     LeadTable,
@@ -35,6 +36,7 @@ from leadrelay.bulk.engine import BulkEngine, BulkResult, Signatures, fields_rea
 from leadrelay.domain.lifecycle import DISQUALIFIABLE_STAGES, MARKETING_STAGES, Stage, Trigger
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.intake import evaluate
+from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
 from leadrelay.services.routing import route_leads
 
 #: Leads per chunk: bounds memory (their activities are held as columns at once).
@@ -45,10 +47,9 @@ TOLERANCE = 1e-6
 
 
 @dataclass(slots=True)
-class RescoreReport:
-    playbook_id: str
-    playbook_version: str
-    playbook_hash: str
+class _Tally:
+    """What a run counts as it goes; :meth:`RescoreReport.of` turns it into the report."""
+
     now: datetime
     dry_run: bool
     leads: int = 0
@@ -66,45 +67,74 @@ class RescoreReport:
     per_lead_fallback: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def moved_up(self) -> int:
-        return sum(n for (a, b), n in self.level_changes.items() if b > a)
 
-    @property
-    def moved_down(self) -> int:
-        return sum(n for (a, b), n in self.level_changes.items() if b < a)
+class LevelChange(ReadModel):
+    """How many leads went from one level to another (0: no level)."""
+
+    from_level: int = Field(serialization_alias="from", validation_alias=AliasChoices("from", "from_level"))
+    to_level: int = Field(serialization_alias="to", validation_alias=AliasChoices("to", "to_level"))
+    leads: int
+
+
+class RescoreReport(ReadModel):
+    """What ``leadrelay rescore`` changed (or, in a dry run, would change)."""
+
+    playbook: PlaybookRef
+    now: Moment
+    dry_run: bool
+    changed: bool
+    leads_rescored: int
+    leads_written: int
+    level_moved_up: int
+    level_moved_down: int
+    level_changes: list[LevelChange]
+    became_mql: int
+    of_which_hand_raised: int
+    mql_no_longer_meeting_a_rule: int
+    meet_an_mql_rule_without_a_move: int
+    disqualified: int
+    reinstated: int
+    other_moves: int
+    judged_by_the_per_lead_engine: int
+    routed: int
+    per_lead_fallback: int
+    seconds: dict[str, float]  # by phase, and the total
+
+    @field_serializer("seconds")
+    def _milliseconds(self, seconds: dict[str, float]) -> dict[str, float]:
+        return {phase: round(value, 3) for phase, value in seconds.items()}
 
     @property
     def moves(self) -> int:
+        """Stage moves made: became MQL, disqualified, reinstated, other."""
         return self.became_mql + self.disqualified + self.reinstated + self.other_moves
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.written or self.moves)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "playbook": {"id": self.playbook_id, "version": self.playbook_version, "hash": self.playbook_hash},
-            "now": self.now.isoformat(),
-            "dry_run": self.dry_run,
-            "changed": self.changed,
-            "leads_rescored": self.leads,
-            "leads_written": self.written,
-            "level_moved_up": self.moved_up,
-            "level_moved_down": self.moved_down,
-            "level_changes": [{"from": a, "to": b, "leads": n} for (a, b), n in sorted(self.level_changes.items())],
-            "became_mql": self.became_mql,
-            "of_which_hand_raised": self.hand_raised,
-            "mql_no_longer_meeting_a_rule": self.mql_no_longer_meeting,
-            "meet_an_mql_rule_without_a_move": self.qualify_without_move,
-            "disqualified": self.disqualified,
-            "reinstated": self.reinstated,
-            "other_moves": self.other_moves,
-            "judged_by_the_per_lead_engine": self.evaluated,
-            "routed": self.routed,
-            "per_lead_fallback": self.per_lead_fallback,
-            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-        }
+    @classmethod
+    def of(cls, tally: _Tally, playbook: Playbook) -> RescoreReport:
+        changes = tally.level_changes
+        moves = tally.became_mql + tally.disqualified + tally.reinstated + tally.other_moves
+        return cls(
+            playbook=PlaybookRef(id=playbook.id, version=playbook.version, hash=playbook.hash),
+            now=local(tally.now, playbook.timezone),
+            dry_run=tally.dry_run,
+            changed=bool(tally.written or moves),
+            leads_rescored=tally.leads,
+            leads_written=tally.written,
+            level_moved_up=sum(n for (a, b), n in changes.items() if b > a),
+            level_moved_down=sum(n for (a, b), n in changes.items() if b < a),
+            level_changes=[LevelChange(from_level=a, to_level=b, leads=n) for (a, b), n in sorted(changes.items())],
+            became_mql=tally.became_mql,
+            of_which_hand_raised=tally.hand_raised,
+            mql_no_longer_meeting_a_rule=tally.mql_no_longer_meeting,
+            meet_an_mql_rule_without_a_move=tally.qualify_without_move,
+            disqualified=tally.disqualified,
+            reinstated=tally.reinstated,
+            other_moves=tally.other_moves,
+            judged_by_the_per_lead_engine=tally.evaluated,
+            routed=tally.routed,
+            per_lead_fallback=tally.per_lead_fallback,
+            seconds=dict(tally.seconds),
+        )
 
 
 @dataclass(slots=True)
@@ -133,13 +163,13 @@ class _Totals:
             getattr(self, name)[lo:hi] = getattr(part, name)
 
 
-def _clock(report: RescoreReport, phase: str, started: float) -> float:
+def _clock(report: _Tally, phase: str, started: float) -> float:
     now = time.perf_counter()
     report.seconds[phase] = report.seconds.get(phase, 0.0) + now - started
     return now
 
 
-def compute(tx: StoreTx, playbook: Playbook, now: datetime, report: RescoreReport) -> tuple[LeadTable, _Totals]:
+def compute(tx: StoreTx, playbook: Playbook, now: datetime, report: _Tally) -> tuple[LeadTable, _Totals]:
     """Every lead's judgement at ``now`` by the bulk path (and the per-lead engine for the few)."""
     mark = time.perf_counter()
     table = read_leads(tx, fields_read(playbook))
@@ -170,7 +200,7 @@ def compute(tx: StoreTx, playbook: Playbook, now: datetime, report: RescoreRepor
 
 def rescore(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool = False) -> RescoreReport:
     """Re-score every lead under ``playbook`` at ``now``; write and move (unless ``dry_run``)."""
-    report = RescoreReport(playbook.id, playbook.version, playbook.hash, now, dry_run)
+    report = _Tally(now, dry_run)
     started = time.perf_counter()
     with store.engine.connect() as connection:
         transaction = connection.begin()
@@ -198,12 +228,10 @@ def rescore(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
         else:
             transaction.commit()
     report.seconds["total"] = time.perf_counter() - started
-    return report
+    return RescoreReport.of(report, playbook)
 
 
-def _compare(
-    table: LeadTable, totals: _Totals, playbook: Playbook, report: RescoreReport
-) -> tuple[list[ScoreRow], list[int]]:
+def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[list[ScoreRow], list[int]]:
     """The rows to write (anything stored differs) and the leads the per-lead engine must judge."""
     report.leads = len(table)
     level_ids = [r.id for r in playbook.levels]
@@ -261,7 +289,7 @@ def _compare(
 
 
 def _count_moves(
-    report: RescoreReport, moves: list[tuple[str, Any]], table: LeadTable, totals: _Totals, batch: list[int]
+    report: _Tally, moves: list[tuple[str, Any]], table: LeadTable, totals: _Totals, batch: list[int]
 ) -> None:
     moved = set()
     for email, move in moves:

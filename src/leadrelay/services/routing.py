@@ -38,6 +38,7 @@ from leadrelay.domain.routing import (
 )
 from leadrelay.domain.sla import SlaClock, clocks_for, policy_for
 from leadrelay.services.notifications import NotificationContext, notify_all
+from leadrelay.services.read_models import ReadModel
 
 _ROUTING_LOCK = 4711005  # PostgreSQL advisory lock: one routing transaction at a time
 _LOCK_KEY = "lock"
@@ -372,7 +373,67 @@ def set_rep_status(
     tx.upsert_rep_status(rep_id, values, now)
 
 
-def rep_table(tx: StoreTx, playbook: Playbook, now: datetime) -> list[dict[str, Any]]:
+class RepRow(ReadModel):
+    """One rep as ``leadrelay reps`` shows them."""
+
+    rep: str
+    name: str
+    department: str
+    open: int  # open leads they own
+    capacity: int | None
+    received_this_week: int
+    weight: float
+    status: str  # available, or why not (out of office, not a working day, inactive)
+    away_until: date | None  # the last day of the absence under way
+
+
+class PassedOver(ReadModel):
+    """A rep routing passed over, and why (a key of ``domain.routing.PASS_REASONS``)."""
+
+    rep: str
+    why: str
+    detail: str | None
+
+
+class RuleNotTaken(ReadModel):
+    """A routing rule that did not send the lead, and why (a key of ``domain.routing.RULE_MISSES``)."""
+
+    rule: str
+    why: str
+
+
+class RoutedRow(ReadModel):
+    """One lead routed (or queued) by ``leadrelay route`` or ``reps reassign``."""
+
+    lead: str
+    rule: str | None
+    department: str
+    strategy: str | None
+    rep: str | None  # None: waiting in the department's queue
+    previous_rep: str | None
+    reason: str
+    hand_raised: bool  # the lead asked for a sales conversation
+    passed_over: list[PassedOver]
+    rules_not_taken: list[RuleNotTaken]
+
+    @classmethod
+    def of(cls, routed: Routed) -> RoutedRow:
+        decision = routed.decision
+        return cls(
+            lead=routed.lead,
+            rule=decision.rule_id,
+            department=decision.department,
+            strategy=decision.strategy,
+            rep=decision.rep_id,
+            previous_rep=routed.previous_rep,
+            reason=decision.reason,
+            hand_raised=routed.hand_raised,
+            passed_over=[PassedOver(rep=p.rep_id, why=p.reason, detail=p.detail) for p in decision.passed_over],
+            rules_not_taken=[RuleNotTaken(rule=m.rule_id, why=m.reason) for m in decision.misses],
+        )
+
+
+def rep_table(tx: StoreTx, playbook: Playbook, now: datetime) -> list[RepRow]:
     """Every rep: department, open leads against capacity, leads received this week, status."""
     routing = effective_routing(tx, routing_of(playbook))
     state = load_state(tx, routing)
@@ -387,17 +448,17 @@ def rep_table(tx: StoreTx, playbook: Playbook, now: datetime) -> list[dict[str, 
         why = rep.unavailable(today)
         away = next((a for a in rep.absences if a.starts <= today <= a.ends), None)
         out.append(
-            {
-                "rep": rep.id,
-                "name": rep.name,
-                "department": rep.department,
-                "open": state.open_leads.get(rep.id, 0),
-                "capacity": rep.capacity,
-                "received_this_week": received.get(rep.id, 0),
-                "weight": rep.weight,
-                "status": why or "available",
-                "away_until": away.ends.isoformat() if away else None,
-            }
+            RepRow(
+                rep=rep.id,
+                name=rep.name,
+                department=rep.department,
+                open=state.open_leads.get(rep.id, 0),
+                capacity=rep.capacity,
+                received_this_week=received.get(rep.id, 0),
+                weight=rep.weight,
+                status=why or "available",
+                away_until=away.ends if away else None,
+            )
         )
     return out
 

@@ -8,13 +8,15 @@ judged from there, so a recycled lead becomes an MQL again only through new acti
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
 import sqlalchemy as sa
+from pydantic import Field
 
 from leadrelay.adapters.store.outbox import cancel_timers
 from leadrelay.adapters.store.sql_store import LeadState, StoreTx
@@ -24,6 +26,7 @@ from leadrelay.domain.lifecycle import IllegalTransition, Stage, Trigger, next_s
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.recycling import WATCHED_STAGES, Inactivity, inactive_before, inactivity
 from leadrelay.services.notifications import NotificationContext, notify
+from leadrelay.services.read_models import Moment, ReadModel, StageMove, local
 from leadrelay.services.routing import SLA_TIMERS
 
 #: Where sales owns the lead: it is on the suppression list (no marketing e-mail) while here.
@@ -40,11 +43,43 @@ class FeedbackError(ValueError):
     """A sales answer that cannot be taken (one clear line for the user)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    lead_id: int
-    lead: str
-    moves: tuple[StageChange, ...]
+class Feedback(ReadModel):
+    """What a sales answer (or recycling) did to one lead: its moves and the stage it is in now."""
+
+    lead_id: int = Field(exclude=True)
+    lead: str  # the lead's key: its e-mail, or id:<external id>
+    stage: str
+    moves: tuple[StageMove, ...]
+
+    @classmethod
+    def of(cls, state: LeadState, moves: Sequence[StageChange], tz: tzinfo) -> Feedback:
+        return cls(
+            lead_id=state.id,
+            lead=state.lead.key,
+            stage=moves[-1].to_stage.value,
+            moves=tuple(StageMove.of(m, tz) for m in moves),
+        )
+
+
+class RecycleReport(ReadModel):
+    """``leadrelay recycle-inactive``: the leads sent back to marketing (or, in a dry run, the
+    leads that would be), after ``inactive_days`` without activity."""
+
+    dry_run: bool
+    as_of: Moment
+    inactive_days: float | None  # None: the playbook does not recycle inactive leads
+    recycled: list[Feedback]
+
+
+class SuppressionRow(ReadModel):
+    """A lead sales owns now: marketing must not e-mail it."""
+
+    email: str | None
+    external_id: str | None
+    stage: str
+    owner_rep: str | None
+    owner_department: str | None
+    assigned_at: Moment | None
 
 
 def _fixed_move(
@@ -62,7 +97,7 @@ def _fixed_move(
     except IllegalTransition as exc:
         raise FeedbackError(f"{state.lead.key}: {exc}") from None
     at = max(now, state.stage_at)
-    move = StageChange(trigger, state.stage, target, at, None, reason, actor=actor)
+    move = StageChange(trigger, state.stage, target, at, rule_id, reason, actor=actor)
     row = {
         "lead_id": state.id,
         "occurred_at": at,
@@ -137,7 +172,7 @@ def accept(
     reason = "accepted by sales" + (f": {note}" if note else "")
     move = _fixed_move(state, Trigger.ACCEPTED, playbook, now, actor, reason)
     _apply(tx, playbook, state, [move], {"updated_at": now}, now)
-    return Feedback(lead_id, state.lead.key, (move[0],))
+    return Feedback.of(state, [move[0]], playbook.timezone)
 
 
 def reject(
@@ -169,7 +204,7 @@ def reject(
         )
         values.update(_recycled_values(state, playbook))
     _apply(tx, playbook, state, moves, values, now)
-    return Feedback(lead_id, state.lead.key, tuple(m for m, _ in moves))
+    return Feedback.of(state, [m for m, _ in moves], playbook.timezone)
 
 
 def advance(
@@ -214,7 +249,7 @@ def advance(
         moves.append(_fixed_move(lost, Trigger.RECYCLED, playbook, now, actor, "recycled: the deal was lost"))
         values.update(_recycled_values(state, playbook))
     _apply(tx, playbook, state, moves, values, now)
-    return Feedback(lead_id, state.lead.key, tuple(m for m, _ in moves))
+    return Feedback.of(state, [m for m, _ in moves], playbook.timezone)
 
 
 def _amount(text: str | None) -> Decimal | None:
@@ -286,7 +321,7 @@ def recycle(tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime, *, act
     state = _state(tx, lead_id)
     move = _fixed_move(state, Trigger.RECYCLED, playbook, now, actor, f"recycled: {reason}")
     _apply(tx, playbook, state, [move], {"updated_at": now, **_recycled_values(state, playbook)}, now)
-    return Feedback(lead_id, state.lead.key, (move[0],))
+    return Feedback.of(state, [move[0]], playbook.timezone)
 
 
 def inactive_leads(
@@ -319,7 +354,7 @@ def recycle_inactive(tx: StoreTx, playbook: Playbook, now: datetime, *, limit: i
     ]
 
 
-def suppression_rows(tx: StoreTx) -> list[dict[str, Any]]:
+def suppression_rows(tx: StoreTx, playbook: Playbook) -> list[SuppressionRow]:
     """Leads sales owns now: marketing must not e-mail them (the list an e-mail tool imports)."""
     query = (
         sa.select(
@@ -333,7 +368,15 @@ def suppression_rows(tx: StoreTx) -> list[dict[str, Any]]:
         .where(leads.c.stage.in_([s.value for s in SALES_STAGES]), leads.c.owner_rep.is_not(None))
         .order_by(leads.c.email, leads.c.external_id)
     )
-    rows = [dict(row._mapping) for row in tx.execute(query)]
-    for row in rows:
-        row["assigned_at"] = row["assigned_at"].isoformat() if row["assigned_at"] else None
-    return rows
+    tz = playbook.timezone
+    return [
+        SuppressionRow(
+            email=row.email,
+            external_id=row.external_id,
+            stage=row.stage,
+            owner_rep=row.owner_rep,
+            owner_department=row.owner_department,
+            assigned_at=local(row.assigned_at, tz),
+        )
+        for row in tx.execute(query)
+    ]

@@ -9,11 +9,12 @@ touched it) — and only then tells the rep (warning) or the rep and the manager
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import Field, field_serializer
 
 from leadrelay.adapters.store.outbox import Timer
 from leadrelay.adapters.store.sql_store import StoreTx
@@ -24,6 +25,7 @@ from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.sla import ClockReading, SlaClock, clocks_for, policy_for, read
 from leadrelay.entrypoints.worker import register_timer_handler
 from leadrelay.services.notifications import NotificationContext, notify
+from leadrelay.services.read_models import Moment, ReadModel, local
 from leadrelay.services.routing import route_leads
 
 
@@ -100,33 +102,55 @@ def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
     return set(tx.execute(query).scalars())
 
 
-@dataclass(frozen=True, slots=True)
-class SlaRow:
-    lead_id: int
+class SlaRow(ReadModel):
+    """One running clock of a lead waiting for sales' answer, as ``leadrelay sla`` shows it
+    (times in the playbook's zone)."""
+
+    lead_id: int = Field(exclude=True)
     lead: str
     rep: str
     department: str
     policy: str
-    clock: SlaClock
-    reading: ClockReading
+    clock: str  # accept | touch
+    assigned_at: Moment
+    warn_at: Moment
+    due_at: Moment
+    state: str  # ok | warning | breached
+    business_hours_left: float  # negative once breached
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "lead": self.lead,
-            "rep": self.rep,
-            "department": self.department,
-            "policy": self.policy,
-            "clock": self.clock.kind,
-            "assigned_at": self.clock.started.isoformat(),
-            "warn_at": self.clock.warn_at.isoformat(),
-            "due_at": self.clock.due_at.isoformat(),
-            "state": self.reading.state,
-            "business_hours_left": round(self.reading.left / timedelta(hours=1), 2),
-        }
+    @field_serializer("business_hours_left")
+    def _two_places(self, hours: float) -> float:
+        return round(hours, 2)
+
+    @classmethod
+    def of(
+        cls, lead_id: int, lead: str, rep: str, department: str, clock: SlaClock, reading: ClockReading, tz: tzinfo
+    ) -> SlaRow:
+        return cls(
+            lead_id=lead_id,
+            lead=lead,
+            rep=rep,
+            department=department,
+            policy=clock.policy,
+            clock=clock.kind,
+            assigned_at=local(clock.started, tz),
+            warn_at=local(clock.warn_at, tz),
+            due_at=local(clock.due_at, tz),
+            state=reading.state,
+            business_hours_left=reading.left / timedelta(hours=1),
+        )
 
 
-def sla_rows(tx: StoreTx, playbook: Playbook, now: datetime, *, everything: bool = False) -> list[SlaRow]:
-    """The running clocks of leads waiting for sales' answer: near or past breach (or all)."""
+def sla_rows(
+    tx: StoreTx,
+    playbook: Playbook,
+    now: datetime,
+    *,
+    everything: bool = False,
+    lead_ids: Sequence[int] | None = None,
+) -> list[SlaRow]:
+    """The running clocks of leads waiting for sales' answer: near or past breach (or all); with
+    ``lead_ids``, only those leads' clocks."""
     if not playbook.sla or playbook.routing is None:
         return []
     query = sa.select(
@@ -138,7 +162,10 @@ def sla_rows(tx: StoreTx, playbook: Playbook, now: datetime, *, everything: bool
         leads.c.assigned_at,
         leads.c.level,
     ).where(leads.c.stage == Stage.MQL.value, leads.c.owner_rep.is_not(None), leads.c.assigned_at.is_not(None))
+    if lead_ids is not None:
+        query = query.where(leads.c.id.in_(sorted(set(lead_ids))))
     rows = list(tx.execute(query))
+    tz = playbook.timezone
     touched = _touched_since_assignment(tx, playbook)
     out: list[SlaRow] = []
     for row in rows:
@@ -152,6 +179,6 @@ def sla_rows(tx: StoreTx, playbook: Playbook, now: datetime, *, everything: bool
             reading = read(clock, department.calendar, now)
             if everything or reading.state != "ok":
                 key = lead_key(row.email, row.external_id)
-                out.append(SlaRow(row.id, key, row.owner_rep, row.owner_department, policy.id, clock, reading))
-    out.sort(key=lambda r: (r.clock.due_at, r.lead))
+                out.append(SlaRow.of(row.id, key, row.owner_rep, row.owner_department, clock, reading, tz))
+    out.sort(key=lambda r: (r.due_at, r.lead))
     return out

@@ -327,13 +327,6 @@ class OutboxRow:
             return "failed"
         return "sending" if self.claimed_by else "pending"
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {name: getattr(self, name) for name in self.__slots__}
-        for name in ("created_at", "due_at", "sent_at", "failed_at"):
-            out[name] = out[name].isoformat() if out[name] else None
-        out["status"] = self.status
-        return out
-
 
 def outbox_rows(tx: StoreTx, *, failed: bool = False, limit: int = 100) -> list[OutboxRow]:
     """Messages not yet sent (or, with ``failed``, the ones given up), oldest first."""

@@ -102,9 +102,9 @@ def _print_result(result: BatchResult, lang: str) -> None:
     parts.append(f"{len(result.moves)} {t('stage_moves', lang)}")
     parts.append(f"{len(result.rejected)} {t('rejected', lang)}")
     console.print(", ".join(parts))
-    for email, move in result.moves[:20]:
+    for move in result.moves[:20]:
         console.print(
-            f"  {email}: {move.from_stage.value} → [bold]{move.to_stage.value}[/] ({move.trigger.value}, {move.rule_id or '—'})"
+            f"  {move.lead}: {move.from_stage} → [bold]{move.to_stage}[/] ({move.trigger}, {move.rule or '—'})"
         )
     if len(result.moves) > 20:
         console.print(f"  … {len(result.moves) - 20} more")
@@ -138,7 +138,7 @@ def demo(
         outcome = run_demo(engine, seed=seed, people=people, companies=companies, days=days)
         data = engine.summary()
         if as_json:
-            print(json.dumps({"demo": outcome, "summary": data}, ensure_ascii=False, indent=2))
+            print(json.dumps({"demo": outcome, "summary": data.as_json()}, ensure_ascii=False, indent=2))
             return
         console.print(
             f"[bold]Demo data[/]: {outcome['accounts']} companies, {outcome['leads']} people, "
@@ -147,7 +147,7 @@ def demo(
         )
         render.summary(console, data, engine.playbook().playbook, options.lang)
         console.print(
-            f"[dim]Next: leadrelay --db {_db_arg(url)} lead show {data['top_leads'][0]['email'] if data['top_leads'] else 'EMAIL'}[/]"
+            f"[dim]Next: leadrelay --db {_db_arg(url)} lead show {data.top_leads[0].email if data.top_leads else 'EMAIL'}[/]"
         )
     finally:
         engine.close()
@@ -174,7 +174,7 @@ def summary_cmd(
     with relay() as engine:
         data = engine.summary(top=top)
         if as_json:
-            print(json.dumps(data, ensure_ascii=False, indent=2))
+            print(render.as_json(data))
         else:
             render.summary(console, data, engine.playbook().playbook, options.lang)
 
@@ -250,11 +250,12 @@ def lead_show(
     lead_ref: Annotated[str, typer.Argument(metavar="EMAIL|EXTERNAL_ID", help="The lead's e-mail or external id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """A lead: profile, account, stage history, every point of its scores, level, MQL, disqualification, outcomes."""
+    """A lead: profile, account, stage history, every point of its scores, level, MQL, disqualification,
+    outcomes, routing and its running SLA clocks."""
     with relay() as engine:
         report = engine.lead(lead_ref)
     if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(render.as_json(report))
     else:
         render.lead(console, report, options.lang)
 
@@ -275,6 +276,7 @@ def lead_add(
     industry: Annotated[str | None, typer.Option()] = None,
     employees: Annotated[int | None, typer.Option()] = None,
     tier: Annotated[str | None, typer.Option(help="Account tier, e.g. named or target.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Add a lead or update its profile (fields you leave out are kept)."""
     record: dict[str, Any] = {
@@ -302,7 +304,7 @@ def lead_add(
         record["company"] = company_fields
     with relay() as engine:
         result = engine.add_leads([record])
-    _finish(result)
+    _finish(result, as_json)
 
 
 # --- activities ------------------------------------------------------------------------------
@@ -335,6 +337,7 @@ def activity_add(
         list[str] | None, typer.Option("--prop", help="Property NAME=VALUE (JSON values allowed); repeatable.")
     ] = None,
     source_id: Annotated[str | None, typer.Option(help="The source system's id (makes re-sending safe).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Record one activity and process it at once."""
     record: dict[str, Any] = {"email": email, "type": type_, "occurred_at": at, "properties": _properties(prop or [])}
@@ -343,7 +346,7 @@ def activity_add(
             record[key] = value
     with relay() as engine:
         result = engine.record_activity(**record)
-    _finish(result)
+    _finish(result, as_json)
 
 
 @activity_app.command("import")
@@ -530,8 +533,11 @@ _import_command("activities", "Record activities from a file (re-importing is sa
 _import_command("outcomes", "Record closed deals (won or lost) from a CRM export; each moves its lead to Won or Lost.")
 
 
-def _finish(result: BatchResult) -> None:
-    _print_result(result, options.lang)
+def _finish(result: BatchResult, as_json: bool = False) -> None:
+    if as_json:
+        print(render.as_json(result))
+    else:
+        _print_result(result, options.lang)
     if result.rejected:
         raise typer.Exit(1)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console, Group
@@ -14,26 +17,43 @@ from leadrelay.domain.conditions import OPERATORS
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.routing import PASS_REASONS, RULE_MISSES, STRATEGIES
+from leadrelay.domain.sla import CLOCKS
 from leadrelay.entrypoints.i18n import t
+from leadrelay.services.leads import LeadReport, RoutingView
+from leadrelay.services.read_models import ReadModel, iso_time
+from leadrelay.services.reports import Summary
+from leadrelay.services.routing import RepRow
+from leadrelay.services.sla import SlaRow
 
 
-def _when(iso: str | None) -> str:
-    """``2026-11-20T15:00:00+09:00`` → ``2026-11-20 15:00`` (times are shown in the playbook's zone)."""
-    return iso[:16].replace("T", " ") if iso else "—"
+def _when(moment: datetime | None) -> str:
+    """``2026-11-20T15:00:00+09:00`` → ``2026-11-20 15:00`` (read models carry the playbook's zone)."""
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _stamp(moment: datetime | None) -> str:
+    """A time as the JSON writes it (ISO 8601 with the playbook zone's offset)."""
+    return iso_time(moment) if moment else "—"
 
 
 def _fmt(points: float) -> str:
     return f"{points:+.1f}" if points else "0"
 
 
-def lead(console: Console, report: dict[str, Any], lang: str) -> None:
-    profile = report["profile"]
+def as_json(value: ReadModel | Sequence[ReadModel]) -> str:
+    """What ``--json`` prints: the read model's own serialisation (a list for several)."""
+    data: Any = value.as_json() if isinstance(value, ReadModel) else [item.as_json() for item in value]
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def lead(console: Console, report: LeadReport, lang: str) -> None:
+    profile = report.profile
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("E-mail", report["email"] or "—")
-    if report.get("external_id"):
-        head.add_row("External id", escape(report["external_id"]))
+    head.add_row("E-mail", report.email or "—")
+    if report.external_id:
+        head.add_row("External id", escape(report.external_id))
     for key in (
         "name",
         "title",
@@ -46,78 +66,77 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
         "source_channel",
         "list_source",
     ):
-        if profile.get(key):
-            head.add_row(key.replace("_", " "), escape(str(profile[key])))
-    if profile.get("custom"):
-        head.add_row("custom", ", ".join(f"{k}={v}" for k, v in profile["custom"].items()))
-    account = report["account"]
+        value = getattr(profile, key)
+        if value:
+            head.add_row(key.replace("_", " "), escape(str(value)))
+    if profile.custom:
+        head.add_row("custom", ", ".join(f"{k}={v}" for k, v in profile.custom.items()))
+    account = report.account
     if account:
-        parts = [account.get("name") or "", account["domain"]]
+        parts = [account.name or "", account.domain]
         extra = [
-            str(account[k])
+            str(getattr(account, k))
             for k in ("industry", "employees", "country", "prefecture", "tier", "owner")
-            if account.get(k)
+            if getattr(account, k)
         ]
         head.add_row(
             t("account", lang), " / ".join(p for p in parts if p) + (f"  ({', '.join(extra)})" if extra else "")
         )
     else:
         head.add_row(t("account", lang), "—")
-    stage = report["stage_label"][lang]
-    head.add_row(t("stage", lang), f"[bold cyan]{stage}[/] ({t('since', lang)} {report['stage_since']})")
-    level = report["level"]
+    stage = report.stage_label[lang]
+    head.add_row(t("stage", lang), f"[bold cyan]{stage}[/] ({t('since', lang)} {_stamp(report.stage_since)})")
+    level = report.level
     head.add_row(
         t("level", lang),
-        f"{level['level']} — {escape(level['label'])} [dim]({level['rule']}; {t('owner', lang)}: {level['owner'] or '—'})[/]"
+        f"{level.level} — {escape(level.label)} [dim]({level.rule}; {t('owner', lang)}: {level.owner or '—'})[/]"
         if level
         else "—",
     )
-    if report["mql"]:
-        mql = report["mql"]
-        product = f", product {mql['product']}" if mql["product"] else ""
+    if report.mql:
+        mql = report.mql
+        product = f", product {mql.product}" if mql.product else ""
         head.add_row(
-            t("mql", lang), f"{mql['at']} [dim]({mql['rule']}{product}{', priority' if mql['priority'] else ''})[/]"
+            t("mql", lang), f"{_stamp(mql.at)} [dim]({mql.rule}{product}{', priority' if mql.priority else ''})[/]"
         )
-    dq = report["disqualification"]
+    dq = report.disqualification
     head.add_row(
         t("disqualified", lang),
-        f"[red]{escape(dq['label'])}[/] [dim]({dq['rule']}: {dq['reason']})[/]" if dq else t("none", lang),
+        f"[red]{escape(dq.label)}[/] [dim]({dq.rule}: {dq.reason})[/]" if dq else t("none", lang),
     )
-    scores = report["scores"]
-    gate = t("passed", lang) if scores["fit_gate_passed"] else f"[yellow]{t('not_passed', lang)}[/]"
+    scores = report.scores
+    gate = t("passed", lang) if scores.fit_gate_passed else f"[yellow]{t('not_passed', lang)}[/]"
     head.add_row(
         t("scores", lang),
-        f"{t('fit', lang)} {scores['fit']:.1f} + {t('engagement', lang)} {scores['engagement']:.1f} = "
-        f"[bold]{scores['total']:.1f}[/]  ({t('fit_gate', lang)}: {gate}, as of {report['as_of']})",
+        f"{t('fit', lang)} {scores.fit:.1f} + {t('engagement', lang)} {scores.engagement:.1f} = "
+        f"[bold]{scores.total:.1f}[/]  ({t('fit_gate', lang)}: {gate}, as of {_stamp(report.as_of)})",
     )
-    console.print(
-        Panel(head, title=f"{t('profile', lang)} — playbook {report['playbook']['id']} {report['playbook']['version']}")
-    )
+    console.print(Panel(head, title=f"{t('profile', lang)} — playbook {report.playbook.id} {report.playbook.version}"))
 
     history = Table(title=t("history", lang), show_lines=False)
     for key in ("time", "from", "to", "trigger", "actor", "rule", "reason"):
         history.add_column(t(key, lang))
-    for move in report["history"]:
+    for move in report.history:
         history.add_row(
-            _when(move["at"]),
-            move["from"],
-            move["to"],
-            move["trigger"],
-            move["actor"],
-            move["rule"] or "—",
-            escape(move["reason"]),
+            _when(move.at),
+            move.from_stage,
+            move.to_stage,
+            move.trigger,
+            move.actor,
+            move.rule or "—",
+            escape(move.reason),
         )
     console.print(history)
 
-    fit = Table(title=f"{t('fit', lang)} = {scores['fit']:.1f}")
+    fit = Table(title=f"{t('fit', lang)} = {scores.fit:.1f}")
     fit.add_column(t("rule", lang))
     fit.add_column(t("label", lang))
     fit.add_column(t("points", lang), justify="right")
-    for row in report["fit"]:
-        fit.add_row(row["rule"], escape(row["label"]), _fmt(row["points"]))
+    for row in report.fit:
+        fit.add_row(row.rule, escape(row.label), _fmt(row.points))
     console.print(fit)
 
-    engagement = Table(title=f"{t('engagement', lang)} = {scores['engagement']:.1f}")
+    engagement = Table(title=f"{t('engagement', lang)} = {scores.engagement:.1f}")
     for key, justify in (
         ("time", "left"),
         ("activity", "left"),
@@ -129,84 +148,106 @@ def lead(console: Console, report: dict[str, Any], lang: str) -> None:
         ("note", "left"),
     ):
         engagement.add_column(t(key, lang), justify=justify)  # type: ignore[arg-type]
-    for row in report["engagement"]:
+    for item in report.engagement:
         engagement.add_row(
-            _when(row["at"]),
-            row["activity"],
-            row["campaign"] or "—",
-            row["rule"] or "—",
-            f"{row['counted']:g}/{row['base']:g}" if row["rule"] else "—",
-            f"×{row['decay']:.3f}" if row["rule"] else "—",
-            _fmt(row["points"]),
-            escape(row["note"]),
+            _when(item.at),
+            item.activity,
+            item.campaign or "—",
+            item.rule or "—",
+            f"{item.counted:g}/{item.base:g}" if item.rule else "—",
+            f"×{item.decay:.3f}" if item.rule else "—",
+            _fmt(item.points),
+            escape(item.note),
         )
     console.print(engagement)
 
     routing(console, report, lang)
+    if report.sla:
+        sla(console, report.sla, lang)
 
-    if report.get("outcomes"):
+    if report.outcomes:
         closed = Table(title=t("outcomes", lang))
         for key in ("closed_at", "outcome", "amount", "product", "reason"):
             closed.add_column(t(key, lang), justify="right" if key == "amount" else "left")
         closed.add_column("SDR")
         closed.add_column("SR")
-        for row in report["outcomes"]:
-            amount = f"{row['amount']} {row['currency'] or ''}".strip() if row["amount"] is not None else "—"
+        for outcome in report.outcomes:
+            amount = f"{outcome.amount} {outcome.currency or ''}".strip() if outcome.amount is not None else "—"
             closed.add_row(
-                _when(row["closed_at"]),
-                row["outcome"],
+                _when(outcome.closed_at),
+                outcome.outcome,
                 amount,
-                escape(row["product"] or "—"),
-                escape(row["lost_reason"] or "—"),
-                escape(row["sdr"] or "—"),
-                escape(row["sr"] or "—"),
+                escape(outcome.product or "—"),
+                escape(outcome.lost_reason or "—"),
+                escape(outcome.sdr or "—"),
+                escape(outcome.sr or "—"),
             )
         console.print(closed)
 
 
-def routing(console: Console, report: dict[str, Any], lang: str) -> None:
+def routing(console: Console, report: LeadReport, lang: str) -> None:
     """The lead's owner and every routing decision, with who was passed over and why."""
-    owner = report.get("owner")
+    owner = report.owner
     if owner is not None:
-        rep = owner["rep"] or t("queue", lang)
+        rep = owner.rep or t("queue", lang)
         console.print(
-            f"[bold]{t('owner_now', lang)}[/]: {escape(rep)} — {escape(owner['department'])} ({_when(owner['assigned_at'])})"
+            f"[bold]{t('owner_now', lang)}[/]: {escape(rep)} — {escape(owner.department)} ({_when(owner.assigned_at)})"
         )
-    for decision in report.get("routing", []):
+    for decision in report.routing:
         decision_panel(console, decision, lang)
 
 
-def decision_panel(console: Console, decision: dict[str, Any], lang: str) -> None:
-    strategy = STRATEGIES.get(decision["strategy"] or "", ("", ""))
+def decision_panel(console: Console, decision: RoutingView, lang: str) -> None:
+    strategy = STRATEGIES.get(decision.strategy or "", ("", ""))
     head = (
-        f"[bold]{t('routing', lang)}[/] {_when(decision['at'])} [{decision['kind']}] "
-        f"{escape(decision['rule'] or '—')} → {escape(decision['department'])}"
-        f" / [bold]{escape(decision['rep'] or t('queue', lang))}[/]"
+        f"[bold]{t('routing', lang)}[/] {_when(decision.at)} [{decision.kind}] "
+        f"{escape(decision.rule or '—')} → {escape(decision.department)}"
+        f" / [bold]{escape(decision.rep or t('queue', lang))}[/]"
     )
-    if decision["strategy"]:
+    if decision.strategy:
         head += f" ({strategy[1] if lang == 'ja' else strategy[0]})"
     console.print(head)
-    console.print(f"  {escape(decision['reason'])}", soft_wrap=True)
-    if decision["previous_rep"] and decision["previous_rep"] != decision["rep"]:
-        console.print(f"  {t('previous_rep', lang)}: {escape(decision['previous_rep'])}")
-    if decision["passed_over"]:
+    console.print(f"  {escape(decision.reason)}", soft_wrap=True)
+    if decision.previous_rep and decision.previous_rep != decision.rep:
+        console.print(f"  {t('previous_rep', lang)}: {escape(decision.previous_rep)}")
+    if decision.passed_over:
         table = Table(box=None, padding=(0, 2), show_header=True)
         table.add_column(t("passed_over", lang))
         table.add_column(t("why", lang))
         table.add_column("")
-        for item in decision["passed_over"]:
-            why = PASS_REASONS.get(item["why"], (item["why"], item["why"]))
-            table.add_row(escape(item["rep"]), why[1] if lang == "ja" else why[0], escape(item["detail"] or ""))
+        for item in decision.passed_over:
+            why = PASS_REASONS.get(item.why, (item.why, item.why))
+            table.add_row(escape(item.rep), why[1] if lang == "ja" else why[0], escape(item.detail or ""))
         console.print(table)
-    if decision["rules_not_taken"]:
+    if decision.rules_not_taken:
         misses = ", ".join(
-            f"{m['rule']} ({(RULE_MISSES.get(m['why'], (m['why'], m['why']))[1 if lang == 'ja' else 0])})"
-            for m in decision["rules_not_taken"]
+            f"{m.rule} ({(RULE_MISSES.get(m.why, (m.why, m.why))[1 if lang == 'ja' else 0])})"
+            for m in decision.rules_not_taken
         )
         console.print(f"  {t('rules_not_taken', lang)}: {escape(misses)}", soft_wrap=True)
 
 
-def reps(console: Console, rows: list[dict[str, Any]], lang: str) -> None:
+def sla(console: Console, rows: Sequence[SlaRow], lang: str) -> None:
+    """Running SLA clocks: lead, rep, policy and clock, when due, business hours left, state."""
+    table = Table(title=t("sla_title", lang))
+    for key in ("lead", "rep", "sla_clock", "sla_due", "sla_left", "status"):
+        table.add_column(t(key, lang), justify="right" if key == "sla_left" else "left")
+    for row in rows:
+        state = t(f"sla_{row.state}", lang)
+        style = {"breached": "red", "warning": "yellow"}.get(row.state, "green")
+        clock = CLOCKS[row.clock][1 if lang == "ja" else 0]
+        table.add_row(
+            row.lead,
+            row.rep,
+            f"{row.policy} / {clock}",
+            _when(row.due_at),
+            f"{row.business_hours_left:.1f} h",
+            f"[{style}]{state}[/]",
+        )
+    console.print(table)
+
+
+def reps(console: Console, rows: Sequence[RepRow], lang: str) -> None:
     table = Table(title=t("reps", lang))
     for key, justify in (
         ("rep", "left"),
@@ -219,73 +260,71 @@ def reps(console: Console, rows: list[dict[str, Any]], lang: str) -> None:
     ):
         table.add_column(t(key, lang), justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        capacity = f"{row['open']}/{row['capacity']}" if row["capacity"] is not None else str(row["open"])
-        status = t(row["status"], lang)
-        if row["away_until"]:
-            status += f" (→ {row['away_until']})"
-        style = "green" if row["status"] == "available" else "yellow"
+        capacity = f"{row.open}/{row.capacity}" if row.capacity is not None else str(row.open)
+        status = t(row.status, lang)
+        if row.away_until:
+            status += f" (→ {row.away_until.isoformat()})"
+        style = "green" if row.status == "available" else "yellow"
         table.add_row(
-            escape(row["rep"]),
-            escape(row["name"]),
-            escape(row["department"]),
+            escape(row.rep),
+            escape(row.name),
+            escape(row.department),
             capacity,
-            str(row["received_this_week"]),
-            f"{row['weight']:g}",
+            str(row.received_this_week),
+            f"{row.weight:g}",
             f"[{style}]{escape(status)}[/]",
         )
     console.print(table)
 
 
-def summary(console: Console, data: dict[str, Any], playbook: Playbook, lang: str) -> None:
+def summary(console: Console, data: Summary, playbook: Playbook, lang: str) -> None:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row(t("leads", lang), str(data["leads"]))
-    head.add_row(t("unique_companies", lang), str(data["unique_companies"]))
-    head.add_row(t("mqls_this_week", lang), f"{data['mqls_this_week']}  [dim](since {data['week_start']})[/]")
-    closed = data.get("outcomes") or {}
-    if closed.get("won") or closed.get("lost"):
+    head.add_row(t("leads", lang), str(data.leads))
+    head.add_row(t("unique_companies", lang), str(data.unique_companies))
+    head.add_row(t("mqls_this_week", lang), f"{data.mqls_this_week}  [dim](since {_stamp(data.week_start)})[/]")
+    closed = data.outcomes
+    if closed.won or closed.lost:
         amounts = "; ".join(
-            f"{currency}: won {sums['won']}, lost {sums['lost']}" for currency, sums in closed["amounts"].items()
+            f"{currency}: won {sums.won}, lost {sums.lost}" for currency, sums in closed.amounts.items()
         )
         head.add_row(
             t("won_lost", lang),
-            f"{closed['won']} / {closed['lost']}" + (f"  [dim]({escape(amounts)})[/]" if amounts else ""),
+            f"{closed.won} / {closed.lost}" + (f"  [dim]({escape(amounts)})[/]" if amounts else ""),
         )
-    head.add_row(
-        "Playbook", f"{data['playbook']['id']} {data['playbook']['version']} [dim]{data['playbook']['hash'][:12]}[/]"
-    )
-    console.print(Panel(head, title=f"leadrelay — {data['as_of']}"))
+    head.add_row("Playbook", f"{data.playbook.id} {data.playbook.version} [dim]{data.playbook.hash[:12]}[/]")
+    console.print(Panel(head, title=f"leadrelay — {_stamp(data.as_of)}"))
 
     stages = Table(title=t("by_stage", lang))
     stages.add_column(t("stage", lang))
     stages.add_column(t("count", lang), justify="right")
-    for stage, count in data["by_stage"].items():
+    for stage, count in data.by_stage.items():
         if count:
             stages.add_row(playbook.stage_label(Stage(stage), lang), str(count))
     levels = Table(title=t("by_level", lang))
     levels.add_column(t("level", lang))
     levels.add_column(t("count", lang), justify="right")
-    for level, count in data["by_level"].items():
+    for level, count in data.by_level.items():
         levels.add_row(level, str(count))
     reasons = Table(title=t("dq_reasons", lang))
     reasons.add_column(t("reason", lang))
     reasons.add_column(t("count", lang), justify="right")
-    for reason, count in data["disqualified_by_reason"].items():
+    for reason, count in data.disqualified_by_reason.items():
         reasons.add_row(reason, str(count))
     console.print(Group(stages, levels, reasons))
 
     top = Table(title=t("top_leads", lang))
     for key in ("leads", "company", "stage", "level", "score", "why"):
         top.add_column(t(key, lang), justify="right" if key in ("level", "score") else "left")
-    for row in data["top_leads"]:
+    for row in data.top_leads:
         top.add_row(
-            f"{row['name'] or ''}\n[dim]{row['email'] or row['external_id']}[/]",
-            row["company"] or "—",
-            playbook.stage_label(Stage(row["stage"]), lang),
-            str(row["level"] or "—"),
-            f"{row['score']:.1f}",
-            escape("\n".join(row["why"])),
+            f"{row.name or ''}\n[dim]{row.email or row.external_id}[/]",
+            row.company or "—",
+            playbook.stage_label(Stage(row.stage), lang),
+            str(row.level or "—"),
+            f"{row.score:.1f}",
+            escape("\n".join(row.why)),
         )
     console.print(top)
 

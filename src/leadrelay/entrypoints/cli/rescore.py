@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import console, options, relay
 from leadrelay.entrypoints.i18n import t
 from leadrelay.services.rescore import RescoreReport
@@ -31,7 +31,7 @@ def rescore_command(
     with relay() as engine:
         report = engine.rescore(playbook, dry_run=dry_run)
     if as_json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        print(render.as_json(report))
     else:
         show(report, options.lang, console)
 
@@ -39,18 +39,18 @@ def rescore_command(
 def show(report: RescoreReport, lang: str, console: Console) -> None:
     head = t("rescore_dry_run", lang) if report.dry_run else t("rescore_done", lang)
     console.print(
-        f"{head}: {report.leads} {t('rescore_leads', lang)} — {report.playbook_id} {report.playbook_version} "
-        f"[dim]({report.playbook_hash[:12]})[/], {report.seconds.get('total', 0.0):.2f} s"
+        f"{head}: {report.leads_rescored} {t('rescore_leads', lang)} — {report.playbook.id} {report.playbook.version} "
+        f"[dim]({report.playbook.hash[:12]})[/], {report.seconds.get('total', 0.0):.2f} s"
     )
     if not report.changed:
         console.print(t("rescore_nothing", lang))
         return
     lines = [
-        ("rescore_written", report.written),
-        ("rescore_up", report.moved_up),
-        ("rescore_down", report.moved_down),
+        ("rescore_written", report.leads_written),
+        ("rescore_up", report.level_moved_up),
+        ("rescore_down", report.level_moved_down),
         ("rescore_became_mql", report.became_mql),
-        ("rescore_mql_not_meeting", report.mql_no_longer_meeting),
+        ("rescore_mql_not_meeting", report.mql_no_longer_meeting_a_rule),
         ("rescore_disqualified", report.disqualified),
         ("rescore_reinstated", report.reinstated),
         ("rescore_routed", report.routed),
@@ -61,6 +61,6 @@ def show(report: RescoreReport, lang: str, console: Console) -> None:
         table = Table(title=t("rescore_level_table", lang))
         for name in ("from", "to", "count"):
             table.add_column(t(name, lang), justify="right")
-        for (before, after), count in sorted(report.level_changes.items()):
-            table.add_row(str(before or "—"), str(after or "—"), str(count))
+        for change in report.level_changes:
+            table.add_row(str(change.from_level or "—"), str(change.to_level or "—"), str(change.leads))
         console.print(table)

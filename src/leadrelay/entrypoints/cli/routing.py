@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated
 
@@ -11,38 +10,26 @@ import typer
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, options, relay
 from leadrelay.entrypoints.i18n import t
-from leadrelay.services.leads import explained_view
-from leadrelay.services.routing import Routed
+from leadrelay.services.routing import RoutedRow
 
 route_app = typer.Typer(help="Hand qualified leads to departments and reps.", invoke_without_command=True)
 reps_app = typer.Typer(help="Reps: workload, status, reassigning.", invoke_without_command=True)
 
 
-def _print_routed(routed: list[Routed], as_json: bool) -> None:
+def _print_routed(routed: list[RoutedRow], as_json: bool) -> None:
     if as_json:
-        rows = [
-            {
-                "lead": r.lead,
-                "rule": r.decision.rule_id,
-                "department": r.decision.department,
-                "rep": r.decision.rep_id,
-                "previous_rep": r.previous_rep,
-                "reason": r.decision.reason,
-            }
-            for r in routed
-        ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(render.as_json(routed))
         return
     lang = options.lang
     if not routed:
         console.print(t("nothing_to_route", lang))
         return
-    assigned = [r for r in routed if r.decision.rep_id is not None]
+    assigned = [r for r in routed if r.rep is not None]
     queued = len(routed) - len(assigned)
     console.print(f"{len(assigned)} {t('routed', lang)}, {queued} {t('queued', lang)}")
     counts: dict[tuple[str, str], int] = {}
     for r in routed:
-        key = (r.decision.department, r.decision.rep_id or t("queue", lang))
+        key = (r.department, r.rep or t("queue", lang))
         counts[key] = counts.get(key, 0) + 1
     for (department, rep), count in sorted(counts.items()):
         console.print(f"  {department} / {rep}: {count}")
@@ -73,11 +60,9 @@ def route_explain(
 ) -> None:
     """Where routing would send the lead now, and why — without assigning it or using a turn."""
     with relay() as instance:
-        routed = instance.route_explain(lead_ref)
-        tz = instance.playbook().playbook.timezone
-        view = explained_view(routed, instance.clock.now(), tz)
+        view = instance.route_explain(lead_ref)
     if as_json:
-        print(json.dumps(view, ensure_ascii=False, indent=2))
+        print(render.as_json(view))
     else:
         render.decision_panel(console, view, options.lang)
 
@@ -93,7 +78,7 @@ def reps_list(
     with relay() as instance:
         rows = instance.reps()
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(render.as_json(rows))
     else:
         render.reps(console, rows, options.lang)
 

@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from leadrelay.domain.sla import CLOCKS
+from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, options, relay
 from leadrelay.entrypoints.i18n import t
 from leadrelay.services.sales import Feedback, FeedbackError
@@ -27,19 +24,26 @@ Ref = Annotated[str, typer.Argument(metavar="EMAIL|EXTERNAL_ID", help="The lead'
 Actor = Annotated[str, typer.Option("--as", help="Who answers (a rep id or name); stored with the move.")]
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
+
 def _show(feedback: Feedback) -> None:
     for move in feedback.moves:
         console.print(
-            f"✓ {feedback.lead}: {move.from_stage.value} → [bold]{move.to_stage.value}[/] ({move.trigger.value}) — {move.reason}",
+            f"✓ {feedback.lead}: {move.from_stage} → [bold]{move.to_stage}[/] ({move.trigger}) — {move.reason}",
             soft_wrap=True,
         )
 
 
-def _run(call: Callable[[], Feedback]) -> None:
+def _run(call: Callable[[], Feedback], as_json: bool) -> None:
     try:
-        _show(call())
+        feedback = call()
     except FeedbackError as exc:
         raise UserError(str(exc)) from None
+    if as_json:
+        print(render.as_json(feedback))
+    else:
+        _show(feedback)
 
 
 def register(lead_app: typer.Typer, app: typer.Typer) -> None:
@@ -57,10 +61,11 @@ def lead_accept(
     ref: Ref,
     actor: Actor = "cli",
     note: Annotated[str | None, typer.Option("--note", help="A note kept with the move.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Sales accepts the lead: MQL → SAL."""
     with relay() as engine:
-        _run(lambda: engine.accept(ref, actor=actor, note=note))
+        _run(lambda: engine.accept(ref, actor=actor, note=note), as_json)
 
 
 def lead_reject(
@@ -68,10 +73,11 @@ def lead_reject(
     reason: Annotated[str, typer.Option("--reason", help="A reason code from the playbook (sales.reject_reasons).")],
     text: Annotated[str | None, typer.Option("--text", help="Why, in words (required for some reasons).")] = None,
     actor: Actor = "cli",
+    as_json: JsonOpt = False,
 ) -> None:
     """Sales rejects the lead with a reason; recyclable reasons send it back to marketing at once."""
     with relay() as engine:
-        _run(lambda: engine.reject(ref, reason, text=text, actor=actor))
+        _run(lambda: engine.reject(ref, reason, text=text, actor=actor), as_json)
 
 
 def lead_advance(
@@ -81,30 +87,44 @@ def lead_advance(
     currency: Annotated[str | None, typer.Option("--currency", help="ISO currency code, e.g. JPY.")] = None,
     lost_reason: Annotated[str | None, typer.Option("--lost-reason", help="Why the deal was lost.")] = None,
     actor: Actor = "cli",
+    as_json: JsonOpt = False,
 ) -> None:
     """Move a lead with sales on: SAL → SQL → Opportunity → Won or Lost."""
     with relay() as engine:
-        _run(lambda: engine.advance(ref, to, amount=amount, currency=currency, lost_reason=lost_reason, actor=actor))
+        _run(
+            lambda: engine.advance(ref, to, amount=amount, currency=currency, lost_reason=lost_reason, actor=actor),
+            as_json,
+        )
 
 
 def lead_recycle(
     ref: Ref,
     reason: Annotated[str, typer.Option("--reason", help="Why it goes back to marketing.")],
     actor: Actor = "cli",
+    as_json: JsonOpt = False,
 ) -> None:
     """Send a lead sales has let go (rejected, SAL, SQL, lost) back to marketing."""
     with relay() as engine:
-        _run(lambda: engine.recycle(ref, reason=reason, actor=actor))
+        _run(lambda: engine.recycle(ref, reason=reason, actor=actor), as_json)
 
 
-def recycle_inactive() -> None:
+def recycle_inactive(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the leads that would be recycled; change nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Recycle every lead sales has left without activity for the playbook's sales.recycle.inactive_days
     (the worker does this on its own; this runs it once, e.g. from cron)."""
     with relay() as engine:
-        done = engine.recycle_inactive()
-    for feedback in done:
+        report = engine.recycle_inactive(dry_run=dry_run)
+    if as_json:
+        print(render.as_json(report))
+        return
+    for feedback in report.recycled:
         _show(feedback)
-    console.print(f"{len(done)} {t('recycled_count', options.lang)}")
+    lang = options.lang
+    console.print(f"{len(report.recycled)} {t('recycled_would' if dry_run else 'recycled_count', lang)}")
 
 
 @suppression_app.command("export")
@@ -121,12 +141,13 @@ def suppression_export(
     handle = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
     try:
         if as_json:
-            handle.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
+            handle.write(render.as_json(rows) + "\n")
         else:
             writer = csv.writer(handle)
             writer.writerow(columns)
             for row in rows:
-                writer.writerow(["" if row[c] is None else row[c] for c in columns])
+                values = row.as_json()
+                writer.writerow(["" if values[c] is None else values[c] for c in columns])
     finally:
         if out is not None:
             handle.close()
@@ -143,27 +164,10 @@ def sla_list(
     """Leads waiting for sales' answer whose SLA clock is near (warning) or past breach."""
     with relay() as engine:
         rows = engine.sla(everything=everything)
-        tz = engine.playbook().playbook.timezone
     if as_json:
-        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        print(render.as_json(rows))
         return
-    lang = options.lang
     if not rows:
-        console.print(t("sla_nothing", lang))
+        console.print(t("sla_nothing", options.lang))
         return
-    table = Table(title=t("sla_title", lang))
-    for key in ("lead", "rep", "sla_clock", "sla_due", "sla_left", "status"):
-        table.add_column(t(key, lang), justify="right" if key == "sla_left" else "left")
-    for row in rows:
-        state = t(f"sla_{row.reading.state}", lang)
-        style = {"breached": "red", "warning": "yellow"}.get(row.reading.state, "green")
-        clock = CLOCKS[row.clock.kind][1 if lang == "ja" else 0]
-        table.add_row(
-            row.lead,
-            row.rep,
-            f"{row.policy} / {clock}",
-            row.clock.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            f"{row.reading.left / timedelta(hours=1):.1f} h",
-            f"[{style}]{state}[/]",
-        )
-    console.print(table)
+    render.sla(console, rows, options.lang)

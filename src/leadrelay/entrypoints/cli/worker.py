@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import signal
 import threading
@@ -15,9 +14,11 @@ from rich.table import Table
 
 import leadrelay.services.sla  # noqa: F401  (registers the SLA timer handlers)
 from leadrelay.adapters.notify.delivery import Senders
-from leadrelay.adapters.store.outbox import Backoff, outbox_counts, outbox_rows, retry_failed
+from leadrelay.adapters.store.outbox import Backoff, retry_failed
+from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.worker import Worker, WorkerReport, WorkerSettings, default_worker_id
+from leadrelay.services.read_models import iso_time
 
 
 def register(app: typer.Typer) -> None:
@@ -124,12 +125,11 @@ def outbox_command(
                 raise UserError(f"--retry: no failed message with id {retry}")
             console.print(f"{count} message(s) will be sent again by the next worker run")
             return
-        with engine.store.reading() as tx:
-            counts = outbox_counts(tx)
-            rows = outbox_rows(tx, failed=failed, limit=limit)
+        report = engine.outbox(failed=failed, limit=limit)
     if as_json:
-        print(json.dumps({"counts": counts, "messages": [r.as_dict() for r in rows]}, ensure_ascii=False, indent=2))
+        print(render.as_json(report))
         return
+    counts = report.counts.model_dump()
     ja = options.lang == "ja"
     console.print(
         (
@@ -138,12 +138,12 @@ def outbox_command(
             else "{pending} pending, {failed} failed, {sent} sent; {timers_pending} timers pending"
         ).format(**counts)
     )
-    if not rows:
+    if not report.messages:
         return
     table = Table()
     for name in ("id", "status", "channel", "to", "event", "subject", "attempts", "due / failed", "last error"):
         table.add_column(name)
-    for row in rows:
+    for row in report.messages:
         moment = row.failed_at if row.failed_at else row.due_at
         table.add_row(
             str(row.id),
@@ -153,7 +153,7 @@ def outbox_command(
             row.event,
             row.subject,
             str(row.attempts),
-            moment.isoformat(timespec="seconds"),
+            iso_time(moment),
             row.last_error or "",
         )
     console.print(table)
