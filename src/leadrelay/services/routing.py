@@ -15,7 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from leadrelay.adapters.geo import phone_digits, postal_digits, prefecture, prefecture_of_postal_code
+from leadrelay.adapters.geo import (
+    phone_digits,
+    postal_digits,
+    prefecture,
+    prefecture_of_phone,
+    prefecture_of_postal_code,
+)
 from leadrelay.adapters.store.outbox import Timer, cancel_timers, schedule
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import leads, rep_status, routing_counters
@@ -68,16 +74,19 @@ class Routed:
 
 
 def place_of(lead: Lead, account: Account | None) -> Place:
-    """Where the lead is: its own profile first, then its account, then its postal code."""
+    """Where the lead is: its own profile first, then its account, then its postal code, then its
+    phone number's area code."""
     country = lead.country or (account.country if account else None)
     found = prefecture(lead.prefecture) or prefecture(account.prefecture if account else None)
     postal = postal_digits(lead.postal_code) if country in (None, "JP") else None
     if found is None and postal is not None:
         found = prefecture_of_postal_code(postal)
+    phone = phone_digits(lead.phone) if country in (None, "JP") else None
+    if found is None and phone is not None:
+        found = prefecture_of_phone(phone)
     region = found.region if found else (account.region.casefold() if account and account.region else None)
     if country is None and found is not None:
         country = "JP"
-    phone = phone_digits(lead.phone) if country in (None, "JP") else None
     return Place(country, found.name_ja if found else None, region, postal, phone)
 
 
