@@ -24,7 +24,7 @@ from leadrelay.domain.lifecycle import (
 from leadrelay.domain.model import Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.notifications import NotificationContext, notify_all
-from leadrelay.services.routing import Routed, route_leads
+from leadrelay.services.routing import Routed, hand_over_on_level, release_owners, route_leads
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +179,8 @@ def ingest(
     if playbook.routing is not None:  # a lead that just qualified goes to sales in the same transaction
         qualified = {lead_ids[key] for key, move in result.moves if move.to_stage == Stage.MQL}
         result.routed = route_leads(tx, playbook, qualified, now, only_pending=True)
+        # a lead with sales whose level rose to another department's level goes there (seed 003)
+        result.routed += hand_over_on_level(tx, playbook, touched - qualified, now)
     if playbook.notifications is not None:
         _notify_activity(tx, playbook, batch, existing, lead_ids, result.moves, now)
     return result
@@ -305,6 +307,7 @@ def evaluate(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     moves_out: list[tuple[str, StageChange]] = []
+    dropped: list[int] = []
     for lead_id in ids:
         state = states[lead_id]
         rebased = False  # the present or the playbook change became a new anchor
@@ -346,9 +349,12 @@ def evaluate(
         inserts.extend(move_row(lead_id, m, now, playbook, derived=m.trigger in ACTIVITY_TRIGGERS) for m in plan.after)
         moves_out.extend((state.lead.key, m) for m in plan.after)
         updates.append(_lead_update(lead_id, state, history, judged, plan, playbook, now))
+        if plan.stage == Stage.DISQUALIFIED and state.stage != Stage.DISQUALIFIED:
+            dropped.append(lead_id)
     tx.delete_transitions(deletes)
     tx.insert_transitions(inserts)
     tx.update_leads(updates)
+    release_owners(tx, dropped, now)
     return moves_out
 
 

@@ -8,7 +8,7 @@ no rep goes over capacity, and round-robin turns stay fair (they are stored, not
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -158,9 +158,11 @@ def route_leads(
     actor: str = "engine",
     exclude: frozenset[str] = frozenset(),
     only_pending: bool = False,
+    why: str | Callable[[Routed], str] | None = None,
 ) -> list[Routed]:
     """Route the given leads (hand-raisers first, then priority leads) and store every decision.
-    With ``only_pending``, only those of them that are MQLs without a rep."""
+    With ``only_pending``, only those of them that are MQLs without a rep. ``why`` goes before each
+    decision's reason (e.g. the level that moved the lead)."""
     ids = sorted(set(lead_ids))
     if not ids:
         return []
@@ -174,9 +176,59 @@ def route_leads(
     state = load_state(tx, routing)
     today = now.astimezone(playbook.timezone).date()
     routed = [r for r in _decide_all(tx, playbook, routing, ids, state, today, now, exclude) if r.changed]
+    if why is not None:
+        routed = [replace(r, decision=replace(r.decision, reason=_why(why, r))) for r in routed]
     _store(tx, routed, now, kind, actor, playbook)
     save_state(tx, state)
     return routed
+
+
+def _why(why: str | Callable[[Routed], str], routed: Routed) -> str:
+    return why(routed) if callable(why) else f"{why}: {routed.decision.reason}"
+
+
+def level_ranks(playbook: Playbook) -> dict[str, int]:
+    """Each department that owns a level, with the highest level it owns."""
+    ranks: dict[str, int] = {}
+    for rule in playbook.levels:
+        for department in rule.departments:
+            ranks[department] = max(ranks.get(department, 0), rule.level)
+    return ranks
+
+
+def hand_over_on_level(tx: StoreTx, playbook: Playbook, lead_ids: Iterable[int], now: datetime) -> list[Routed]:
+    """Leads with sales but not yet answered (MQL) whose level rose to one that another department
+    owns go to that department, by its routing rules, in the caller's transaction (seed 003: a
+    level 2 lead inside sales is calling becomes level 4: field sales takes it).
+
+    Ownership never flaps back: a lead moves only *up* — to a level higher than every level its
+    current department owns — and never once sales has answered (SAL and later stay with the rep who
+    accepted; they return to marketing only by sales' answer or by recycling).
+    """
+    ids = sorted(set(lead_ids))
+    ranks = level_ranks(playbook)
+    if not ids or playbook.routing is None or not ranks:
+        return []
+    moving: list[int] = []
+    levels: dict[int, int] = {}
+    for start in range(0, len(ids), 1000):
+        query = sa.select(leads.c.id, leads.c.level, leads.c.owner_department).where(
+            leads.c.id.in_(ids[start : start + 1000]), leads.c.stage == Stage.MQL.value
+        )
+        for row in tx.execute(query):
+            owners = playbook.owners_at(row.level)
+            if owners and row.owner_department not in owners and row.level > ranks.get(row.owner_department, 0):
+                moving.append(row.id)
+                levels[row.id] = row.level
+    if not moving:
+        return []
+
+    def why(routed: Routed) -> str:
+        rule = playbook.level_rule(levels[routed.lead_id])
+        owner = rule.owner if rule is not None else routed.decision.department
+        return f"level {levels[routed.lead_id]} reached, owned by {owner}: {routed.decision.reason}"
+
+    return route_leads(tx, playbook, moving, now, kind="level", why=why)
 
 
 def _decide_all(
@@ -217,9 +269,10 @@ def _decide_all(
         place = places.get(where)
         if place is None:
             place = places[where] = place_of(lead, account)
-        decision = decide(routing, RoutingInput(facts, place, exclude), state, today)
-        hand_raised = lead_state.mql_rule in hand_raisers
         level = int(scores.get("level") or 0) or None
+        owners = playbook.owners_at(level)
+        decision = decide(routing, RoutingInput(facts, place, exclude, owners), state, today)
+        hand_raised = lead_state.mql_rule in hand_raisers
         out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department, hand_raised, level))
     return out
 
@@ -286,6 +339,20 @@ def start_clocks(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now:
                 key = f"sla:{r.lead_id}:{now.isoformat()}:{clock.kind}:{kind}"
                 timers.append(Timer(key, kind, due, r.lead_id, payload))
     schedule(tx, timers, now)
+
+
+def release_owners(tx: StoreTx, lead_ids: Sequence[int], now: datetime) -> None:
+    """A disqualified lead belongs to nobody: no rep, no department; its SLA clocks stop."""
+    if not lead_ids:
+        return
+    tx.execute(
+        sa.update(leads)
+        .where(leads.c.id.in_(lead_ids), leads.c.owner_department.is_not(None))
+        .values(owner_rep=None, owner_department=None, assigned_at=now)
+    )
+    for lead_id in lead_ids:
+        for kind in SLA_TIMERS:
+            cancel_timers(tx, lead_id=lead_id, kind=kind, due_after=now)
 
 
 def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
