@@ -43,7 +43,7 @@ from leadrelay.domain.routing import (
     release,
 )
 from leadrelay.domain.sla import SlaClock, clocks_for, policy_for
-from leadrelay.services.notifications import NotificationContext, notify_all
+from leadrelay.services.notifications import NotificationContext, notify_all, notify_sales_of_activity
 
 _ROUTING_LOCK = 4711005  # PostgreSQL advisory lock: one routing transaction at a time
 _LOCK_KEY = "lock"
@@ -299,6 +299,8 @@ def _store(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, acto
         ]
     )
     _notify(tx, playbook, routed, now)
+    if playbook.notifications is not None:  # the new owner hears what the lead did since its MQL time
+        notify_sales_of_activity(tx, playbook, {}, [r.lead_id for r in routed], now)
     start_clocks(tx, playbook, routed, now)
 
 
@@ -356,8 +358,8 @@ def release_owners(tx: StoreTx, lead_ids: Sequence[int], now: datetime) -> None:
 
 
 def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
-    """Tell the playbook's recipients in the same transaction: ``assigned``, and ``hand_raiser``
-    for leads that asked for a conversation."""
+    """Tell the playbook's recipients in the same transaction: ``assigned`` (a hand-raise is told
+    by :func:`~leadrelay.services.notifications.notify_sales_of_activity`, once per request)."""
     contexts = {
         r.lead_id: NotificationContext(
             lead_id=r.lead_id,
@@ -369,7 +371,6 @@ def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: date
         for r in routed
     }
     notify_all(tx, playbook, "assigned", list(contexts.values()), now)
-    notify_all(tx, playbook, "hand_raiser", [contexts[r.lead_id] for r in routed if r.hand_raised], now)
     suppressed = [  # a rep owns it now: marketing mail stops
         replace(contexts[r.lead_id], reason="marketing mail stops: sales owns the lead")
         for r in routed
