@@ -299,8 +299,6 @@ def _store(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, acto
         ]
     )
     _notify(tx, playbook, routed, now)
-    if playbook.notifications is not None:  # the new owner hears what the lead did since its MQL time
-        notify_sales_of_activity(tx, playbook, {}, [r.lead_id for r in routed], now)
     start_clocks(tx, playbook, routed, now)
 
 
@@ -371,6 +369,8 @@ def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: date
         for r in routed
     }
     notify_all(tx, playbook, "assigned", list(contexts.values()), now)
+    if playbook.notifications is not None:  # the new owner hears what the lead did since its MQL time
+        notify_sales_of_activity(tx, playbook, {}, [r.lead_id for r in routed], now)
     suppressed = [  # a rep owns it now: marketing mail stops
         replace(contexts[r.lead_id], reason="marketing mail stops: sales owns the lead")
         for r in routed
