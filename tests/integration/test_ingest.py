@@ -94,11 +94,12 @@ def test_a_lead_moves_new_to_nurture_to_mql_with_every_move_explained(relay: Lea
         ("nurture", "mql", "qualified"),
     ]
     became_mql = report.history[1]
-    # level 4 (webinar attended + survey "wants contact") is reached by the survey answer
-    assert became_mql.rule == "mql_level4"
-    assert iso_time(became_mql.at) == (NOW - timedelta(days=10) + timedelta(hours=1)).isoformat()
+    # level 2 (the e-mail delivering the downloaded document, opened) belongs to inside sales: the
+    # lead is handed over then; the webinar and survey later lift it to level 4
+    assert became_mql.rule == "handoff_level2_document_email_opened"
+    assert iso_time(became_mql.at) == (NOW - timedelta(days=30) + timedelta(hours=1)).isoformat()
     assert report.level.level == 4
-    assert report.mql.rule == "mql_level4"
+    assert report.mql.rule == "handoff_level2_document_email_opened"
 
 
 def test_lead_show_explains_every_point_of_both_scores(relay: LeadRelay) -> None:
@@ -287,7 +288,7 @@ def test_a_new_playbook_never_rewrites_decisions_made_under_the_old_one(relay: L
     relay.add_leads([sato_profile()])
     relay.record_activities(journey()[:5])
     before = relay.lead(SATO).history
-    assert before[-1].to_stage == "mql" and before[-1].rule == "mql_level4"
+    assert before[-1].to_stage == "mql" and before[-1].rule == "handoff_level2_document_email_opened"
     stricter = tmp_path / "stricter.yaml"
     text = default_playbook_path().read_text(encoding="utf-8")
     stricter.write_text(
@@ -303,15 +304,42 @@ def test_a_new_playbook_never_rewrites_decisions_made_under_the_old_one(relay: L
     ]
 
 
-def test_enriching_a_profile_qualifies_the_lead_from_now_not_in_the_past(relay: LeadRelay) -> None:
+def test_a_profile_that_arrives_after_the_activities_gives_the_history_of_one_known_from_the_start(
+    relay: LeadRelay,
+) -> None:
     relay.record_activities([{"email": SATO, "type": "demo_requested", "occurred_at": at(1), "source_id": "d1"}])
     assert relay.lead(SATO).stage == "nurture"  # nothing known about the company yet: fit gate not passed
     relay.add_leads([sato_profile()])
     report = relay.lead(SATO)
+    # the same history as when the profile came first: the demo request made it an MQL when it was made
     assert [(m.to_stage, m.trigger, iso_time(m.at)) for m in report.history] == [
-        ("nurture", "engaged", (NOW - timedelta(days=1)).isoformat()),
-        ("mql", "hand_raised", NOW.isoformat()),
+        ("mql", "hand_raised", (NOW - timedelta(days=1)).isoformat()),
     ]
+    with relay.store.reading() as tx:
+        [replaced] = tx.corrections_of(tx.lead_ids([SATO])[SATO])
+    assert (replaced.to_stage, replaced.correction) == (
+        "nurture",
+        "the profile changed: the lead now passes the fit gate",
+    )
+
+
+def test_a_profile_that_stops_fitting_judges_the_lead_again_from_now_without_taking_back_the_past(
+    relay: LeadRelay,
+) -> None:
+    relay.add_leads([sato_profile()])
+    relay.record_activities([{"email": SATO, "type": "demo_requested", "occurred_at": at(1), "source_id": "d1"}])
+    before = relay.lead(SATO).history
+    relay.add_leads(
+        [
+            {
+                **sato_profile(),
+                "seniority": "staff",
+                "department": "hr",
+                "company": {"name": "さくら製作所", "industry": "agriculture", "employees": 3},
+            }
+        ]
+    )
+    assert relay.lead(SATO).history[: len(before)] == before
 
 
 def test_the_same_profiles_twice_update_nothing_and_a_real_change_is_one_update(relay: LeadRelay) -> None:

@@ -51,6 +51,8 @@ def demo(db_url: str) -> LeadRelay:
 def stricter(tmp_path: Path) -> Path:
     text = default_playbook_path().read_text(encoding="utf-8")
     text = text.replace("op: gte, value: 60}", "op: gte, value: 25}").replace("within_days: 180\n", "within_days: 60\n")
+    # inside sales takes trade-show visitors (level 1) too: fitting level 1 leads become MQLs
+    text = text.replace("    owner: marketing\n", "    owner: hq_inside_sales\n")
     path = tmp_path / "changed.yaml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -16,6 +16,7 @@ from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store.tables import leads, routing_decisions
 from leadrelay.services.routing import RoutingUnavailable
 from tests.conftest import NOW
+from tests.support.playbooks import without_level_owners
 
 PLAYBOOK_ROUTING = """
 routing:
@@ -41,7 +42,9 @@ def playbook_file(tmp_path: Path, capacity: int = 100) -> Path:
     from leadrelay.adapters.playbook.loader import default_playbook_path
 
     text = default_playbook_path().read_text(encoding="utf-8")
-    text = text[: text.index("\nrouting:")] + PLAYBOOK_ROUTING.replace("CAP", str(capacity))
+    text = without_level_owners(text)[: without_level_owners(text).index("\nrouting:")] + PLAYBOOK_ROUTING.replace(
+        "CAP", str(capacity)
+    )
     path = tmp_path / f"routing-{capacity}.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -192,7 +195,7 @@ def test_a_playbook_without_routing_says_so(db_url: str, tmp_path: Path) -> None
 
     text = default_playbook_path().read_text(encoding="utf-8")
     path = tmp_path / "no-routing.yaml"
-    path.write_text(text[: text.index("\nrouting:")], encoding="utf-8")
+    path.write_text(without_level_owners(text)[: without_level_owners(text).index("\nrouting:")], encoding="utf-8")
     with LeadRelay.open(db_url, clock=FakeClock(NOW)) as relay:
         relay.use_playbook(path)
         assert relay.record_activities([hand_raise(1)]).routed == []

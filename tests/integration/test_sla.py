@@ -17,6 +17,7 @@ from leadrelay.adapters.store.tables import outbox, routing_decisions, timers
 from tests.conftest import JST
 from tests.integration.test_outbox import make_worker
 from tests.integration.test_routing import PLAYBOOK_ROUTING
+from tests.support.playbooks import without_level_owners
 
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=JST)
 FRIDAY_1730 = datetime(2026, 11, 20, 17, 30, tzinfo=JST)  # Monday 11-23 is 勤労感謝の日
@@ -54,7 +55,11 @@ def playbook(tmp_path: Path, on_breach: str) -> Path:
         "      label: {en: Inside Sales, ja: インサイドセールス}\n",
         "      label: {en: Inside Sales, ja: インサイドセールス}\n      manager: {name: 佐々木 恵, email: m.sasaki@example.co.jp}\n",
     )
-    text = text[: text.index("\nrouting:")] + routing + SLA.replace("ON_BREACH", on_breach)
+    text = (
+        without_level_owners(text)[: without_level_owners(text).index("\nrouting:")]
+        + routing
+        + SLA.replace("ON_BREACH", on_breach)
+    )
     path = tmp_path / f"sla-{on_breach}.yaml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -219,12 +219,13 @@ def test_lead_below_threshold_goes_from_new_to_nurture_at_its_first_activity() -
 
 
 def test_mql_by_score_records_the_rule_and_the_activity_that_crossed_the_threshold() -> None:
-    webinar = act("webinar_attended", DAY, "a1", "WB-03")  # 25, level 3
+    booth = act("booth_visited", DAY, "a0", "TS-2026", detailed_talk=False)  # 15, no level
+    document = act("document_downloaded", DAY + timedelta(minutes=30), "a1", "WP-01")  # 10 -> 25
     pricing_1 = act("page_viewed", DAY + timedelta(hours=1), "a2", page_kind="pricing")  # 15
     pricing_2 = act("page_viewed", DAY + timedelta(hours=2), "a3", page_kind="pricing")  # 15 -> 55
     case_study = act("page_viewed", DAY + timedelta(hours=3), "a4", page_kind="case_study")  # 8 -> 63
 
-    changes = moves([webinar, pricing_1, pricing_2, case_study])
+    changes = moves([booth, document, pricing_1, pricing_2, case_study])
 
     assert summary(changes) == [
         (Trigger.ENGAGED, Stage.NEW, Stage.NURTURE, DAY, None),
@@ -232,17 +233,49 @@ def test_mql_by_score_records_the_rule_and_the_activity_that_crossed_the_thresho
     ]
     qualified = changes[1]
     assert qualified.activity_key == "a4"
-    assert qualified.level == 3
+    assert qualified.level is None
     assert qualified.priority is False
     assert 62 < qualified.score - 30 < 63  # engagement just after the crossing, fit 30
     assert qualified.reason.startswith("Engagement score threshold: score.engagement is at least 60 (fit 30.0, ")
 
 
 def test_level_4_lead_becomes_a_priority_mql_by_the_level_rule() -> None:
-    changes = moves([WEBINAR, SURVEY_SAME])
+    changes = moves([BOOTH_TALK])
 
-    assert summary(changes)[-1] == (Trigger.QUALIFIED, Stage.NURTURE, Stage.MQL, SURVEY_SAME.occurred_at, "mql_level4")
+    assert summary(changes)[-1] == (Trigger.QUALIFIED, Stage.NEW, Stage.MQL, BOOTH_TALK.occurred_at, "mql_level4")
     assert (changes[-1].level, changes[-1].priority) == (4, True)
+
+
+def test_webinar_and_survey_at_once_reach_level_4_and_go_to_field_sales() -> None:
+    survey = act("survey_answered", WEBINAR.occurred_at, "sv0", "WB-01", wants_contact=True)
+
+    changes = moves([WEBINAR, survey])
+
+    assert summary(changes) == [(Trigger.QUALIFIED, Stage.NEW, Stage.MQL, WEBINAR.occurred_at, "mql_level4")]
+
+
+def test_a_webinar_attendee_is_handed_to_inside_sales_by_the_level_table() -> None:
+    changes = moves([WEBINAR])
+
+    rule = "handoff_level3_webinar_attended"
+    assert summary(changes) == [(Trigger.QUALIFIED, Stage.NEW, Stage.MQL, WEBINAR.occurred_at, rule)]
+    assert changes[0].level == 3
+    assert changes[0].reason.startswith("Level 3 is owned by HQ Inside Sales: level equals 3 (fit 30.0, ")
+
+
+def test_a_document_mail_opener_is_handed_to_inside_sales_by_the_level_table() -> None:
+    rule = "handoff_level2_document_email_opened"
+    assert summary(moves([DOC_MAIL])) == [(Trigger.QUALIFIED, Stage.NEW, Stage.MQL, DOC_MAIL.occurred_at, rule)]
+
+
+def test_a_trade_show_visitor_stays_with_marketing_at_level_1() -> None:
+    assert summary(moves([TRADE_SHOW])) == [(Trigger.ENGAGED, Stage.NEW, Stage.NURTURE, DAY, None)]
+
+
+def test_a_level_owned_by_sales_does_not_hand_over_a_lead_that_fails_the_fit_gate() -> None:
+    assert summary(moves([WEBINAR], lead=SHOP_LEAD, account=SMALL_SHOP)) == [
+        (Trigger.ENGAGED, Stage.NEW, Stage.NURTURE, WEBINAR.occurred_at, None),
+    ]
 
 
 def test_level_4_lead_from_a_non_target_company_stays_in_nurture() -> None:

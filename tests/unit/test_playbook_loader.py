@@ -35,7 +35,7 @@ def test_the_default_playbook_loads() -> None:
     loaded = load_playbook(default_playbook_path())
     playbook = loaded.playbook
 
-    assert (playbook.id, playbook.version) == ("default", "2026.11.2")
+    assert (playbook.id, playbook.version) == ("default", "2026.12.1")
     assert str(playbook.timezone) == "Asia/Tokyo"
     assert [(r.level, r.id) for r in playbook.levels] == [
         (4, "level4_sales_conversation_wanted"),
@@ -56,7 +56,17 @@ def test_the_default_playbook_loads() -> None:
         "mql_target_account",
         "mql_analytics_pricing",
         "mql_score",
+        "handoff_level2_document_email_opened",
+        "handoff_level3_webinar_attended",
+        "handoff_level4_sales_conversation_wanted",
     ]
+    assert [(r.level, r.departments, r.owner) for r in playbook.levels] == [
+        (4, ("hq_corporate_sales", "osaka_branch"), "HQ Corporate Sales / Osaka Branch Sales"),
+        (3, ("hq_inside_sales",), "HQ Inside Sales"),
+        (2, ("hq_inside_sales",), "HQ Inside Sales"),
+        (1, (), "Marketing"),
+    ]
+    assert playbook.sales.requalify == "new_evidence"
     assert playbook.fit_gate.min_score == 20
     assert playbook.window_days == 180
     assert (playbook.decay.kind, playbook.decay.days) == ("half_life", 45)
@@ -69,7 +79,7 @@ def test_the_default_playbook_loads() -> None:
 
 def test_every_rule_id_in_the_default_playbook_is_unique() -> None:
     ids = rule_ids(load_playbook(default_playbook_path()).playbook)
-    assert len(ids) == len(set(ids)) == 42
+    assert len(ids) == len(set(ids)) == 45
 
 
 def test_a_minimal_playbook_loads_with_defaults() -> None:

@@ -196,3 +196,69 @@ def phone_digits(raw: str | None) -> str | None:
             return None  # a number abroad has no Japanese area code
         digits = "0" + digits[2:]
     return digits if digits.startswith("0") and len(digits) >= 9 else None
+
+
+#: Fixed-line area codes (市外局番) of each prefecture's capital and largest cities, longest prefix
+#: first when matching. Not every area code of Japan: a number whose prefix is not here (and mobile,
+#: IP and toll-free numbers: 070/080/090, 050, 0120) tells no place. Territory rules can still list
+#: any prefix under ``area_codes``.
+_AREA_CODES: dict[str, str] = {
+    "011": "北海道", "0123": "北海道", "0134": "北海道", "0138": "北海道", "0155": "北海道", "0166": "北海道",
+    "017": "青森県", "0172": "青森県", "0178": "青森県",
+    "019": "岩手県",
+    "022": "宮城県",
+    "018": "秋田県",
+    "023": "山形県",
+    "024": "福島県",
+    "029": "茨城県",
+    "028": "栃木県",
+    "027": "群馬県",
+    "048": "埼玉県", "049": "埼玉県",
+    "043": "千葉県", "047": "千葉県",
+    "03": "東京都", "042": "東京都",
+    "045": "神奈川県", "044": "神奈川県", "046": "神奈川県",
+    "025": "新潟県",
+    "0764": "富山県", "0766": "富山県",
+    "0762": "石川県",
+    "0776": "福井県",
+    "0552": "山梨県",
+    "026": "長野県",
+    "058": "岐阜県",
+    "054": "静岡県", "053": "静岡県",
+    "052": "愛知県", "0564": "愛知県", "0565": "愛知県", "0566": "愛知県",
+    "059": "三重県",
+    "077": "滋賀県",
+    "075": "京都府",
+    "06": "大阪府", "072": "大阪府",
+    "078": "兵庫県", "079": "兵庫県",
+    "0742": "奈良県", "0743": "奈良県", "0744": "奈良県", "0745": "奈良県",
+    "073": "和歌山県",
+    "0857": "鳥取県",
+    "0852": "島根県",
+    "086": "岡山県",
+    "082": "広島県", "084": "広島県",
+    "083": "山口県",
+    "0886": "徳島県",
+    "087": "香川県",
+    "089": "愛媛県",
+    "0888": "高知県",
+    "092": "福岡県", "093": "福岡県", "0942": "福岡県",
+    "0952": "佐賀県", "0954": "佐賀県", "0955": "佐賀県",
+    "095": "長崎県",
+    "096": "熊本県",
+    "097": "大分県",
+    "0985": "宮崎県",
+    "099": "鹿児島県",
+    "098": "沖縄県",
+}  # fmt: skip
+_AREA_LENGTHS = sorted({len(code) for code in _AREA_CODES}, reverse=True)
+
+
+def prefecture_of_phone(digits: str) -> Prefecture | None:
+    """The prefecture of a Japanese fixed-line number in national form (0612345678 → 大阪府), from its
+    area code; ``None`` for mobile, IP and toll-free numbers and for area codes not in the table."""
+    for length in _AREA_LENGTHS:
+        name = _AREA_CODES.get(digits[:length])
+        if name is not None:
+            return prefecture(name)
+    return None

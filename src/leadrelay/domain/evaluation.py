@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from leadrelay.domain.conditions import Facts, reads_history
 from leadrelay.domain.lifecycle import MARKETING_STAGES, Stage, Trigger, next_stage
@@ -158,6 +158,17 @@ def derive_moves(
     """
     if stage not in MARKETING_STAGES:
         return []
+    requalify = playbook.sales.requalify if stage == Stage.RECYCLED and anchor is not None else "any_activity"
+    if requalify == "new_evidence":
+        # sales sent the lead back: only what it did after that counts towards levels and MQL rules
+        assert anchor is not None
+        activities = activities[bisect_right([a.occurred_at for a in activities], anchor) :]
+        counted = None
+    cooling_until = (
+        anchor + timedelta(days=playbook.sales.cooldown_days)
+        if requalify == "cooldown" and anchor is not None and playbook.sales.cooldown_days is not None
+        else None
+    )
     times = [a.occurred_at for a in activities]
     start = bisect_right(times, anchor) if anchor is not None else 0
     if start == len(times) and not check_at_anchor:
@@ -189,6 +200,8 @@ def derive_moves(
             ]
             raisers = arrived
         may_qualify = not blocked or (playbook.hand_raisers_bypass_fit_gate and _raises_hand(raisers, playbook))
+        if cooling_until is not None and moment < cooling_until and not _raises_hand(raisers, playbook):
+            continue  # recycled lately: only a hand-raise brings it back before the cooldown ends
         if not may_qualify and not (stage == Stage.NEW and arrived):
             continue
         engagement = engagement_at(counted, playbook, moment)

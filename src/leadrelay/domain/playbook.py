@@ -104,11 +104,23 @@ class DisqualificationRule:
 
 @dataclass(frozen=True, slots=True)
 class LevelRule:
+    """A likelihood level and who owns a lead at it (seed 003: each level is tied to a department).
+
+    ``departments`` are the routing departments that own a lead at this level; empty means marketing
+    owns it (no rep). A lead that passes the fit gate and reaches an owned level is handed to sales
+    (an MQL routed by the rules of those departments); see :meth:`Playbook.handoff_rules`.
+    """
+
     level: int
     id: str
     label: str
     condition: Condition
-    owner: str | None = None
+    owner: str | None = None  # who owns it, as people read it (English)
+    departments: tuple[str, ...] = ()
+    owner_ja: str | None = None
+
+    def owner_label(self, lang: str = "en") -> str | None:
+        return (self.owner_ja or self.owner) if lang == "ja" else self.owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,8 @@ class MqlRule:
     condition: Condition
     product: str | None = None
     priority: bool = False
+    #: set on the rules the loader derives from the level table: reaching this level hands the lead over
+    handoff_level: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +166,26 @@ class SalesPolicy:
     recycle_on_lost: bool = True
     touch_types: frozenset[str] = frozenset({"call_connected", "bant_collected"})
     key_pages: Condition | None = None  # activity scope: worth telling the lead's rep at once
+    #: what makes a recycled lead an MQL again: see REQUALIFY_POLICIES
+    requalify: str = "new_evidence"
+    cooldown_days: float | None = None  # with requalify "cooldown": days after the recycle
+
+
+#: How a recycled lead becomes an MQL again (``sales.recycle.requalify``). Hand-raisers always qualify.
+REQUALIFY_POLICIES: dict[str, tuple[str, str]] = {
+    "any_activity": (
+        "any new activity re-judges the lead on all its evidence in the scoring window",
+        "新しい行動があれば、スコア期間内のすべての行動で再判定",
+    ),
+    "new_evidence": (
+        "only activities after the recycle count towards levels and MQL rules",
+        "リサイクル後の行動だけで確度レベルとMQL条件を判定",
+    ),
+    "cooldown": (
+        "nothing but a hand-raise qualifies it for cooldown_days after the recycle; then any activity",
+        "リサイクル後 cooldown_days 日間はハンドレイザーのみ、その後は新しい行動で再判定",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +218,15 @@ class Playbook:
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])
         return ja if lang == "ja" else en
+
+    def level_rule(self, level: int | None) -> LevelRule | None:
+        """The rule of level number ``level`` (``None`` or 0: no level)."""
+        return next((rule for rule in self.levels if rule.level == level), None) if level else None
+
+    def owners_at(self, level: int | None) -> tuple[str, ...]:
+        """The departments that own a lead at ``level``; empty: marketing owns it."""
+        rule = self.level_rule(level)
+        return rule.departments if rule is not None else ()
 
     def window(self) -> timedelta | None:
         return timedelta(days=self.window_days) if self.window_days else None

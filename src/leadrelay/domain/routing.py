@@ -57,6 +57,7 @@ RULE_MISSES: dict[str, tuple[str, str]] = {
     "condition": ("condition not met", "条件に該当しない"),
     "territory": ("lead is outside the rule's territory", "ルールの対象エリア外"),
     "no_rep": ("no rep available", "対応可能な担当者がいない"),
+    "level_owner": ("the lead's level is owned by another department", "このリードの確度レベルは別部門の担当"),
 }
 
 
@@ -273,6 +274,9 @@ class RoutingInput:
     facts: Facts
     place: Place
     exclude: frozenset[str] = frozenset()  # reps that must not get it (e.g. when reassigning)
+    #: the departments that own the lead's level (empty: any rule may place it). Named-account rules
+    #: are exempt: an account's owner comes first whatever the level (seed 000).
+    owners: tuple[str, ...] = ()
 
 
 def decide(routing: Routing, lead: RoutingInput, state: RoutingState, today: date) -> RoutingDecision:
@@ -280,6 +284,9 @@ def decide(routing: Routing, lead: RoutingInput, state: RoutingState, today: dat
     misses: list[RuleMiss] = []
     passed_before: list[PassedOver] = []  # reps of earlier rules that could not take it
     for rule in routing.rules:
+        if lead.owners and rule.department not in lead.owners and rule.strategy != "named_account":
+            misses.append(RuleMiss(rule.id, "level_owner"))
+            continue
         if not rule.condition(lead.facts):
             misses.append(RuleMiss(rule.id, "condition"))
             continue
@@ -302,7 +309,8 @@ def decide(routing: Routing, lead: RoutingInput, state: RoutingState, today: dat
             (*passed_before, *passed),
             tuple(misses),
         )
-    queue = routing.departments[routing.fallback]
+    # a lead whose level a department owns waits in that department's queue, others in the fallback's
+    queue = routing.departments[lead.owners[0] if lead.owners else routing.fallback]
     return RoutingDecision(
         None,
         queue.id,

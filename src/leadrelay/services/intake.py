@@ -5,6 +5,7 @@ They take parsed input and ``now``; they turn the domain's decisions into stored
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
@@ -19,15 +20,16 @@ from leadrelay.domain.identity import account_domain, key_email, lead_key
 from leadrelay.domain.lifecycle import (
     ACTIVITY_TRIGGERS,
     DISQUALIFIABLE_STAGES,
+    MARKETING_STAGES,
     Stage,
     Trigger,
     next_stage,
 )
 from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services.notifications import NotificationContext, notify_all
+from leadrelay.services.notifications import NotificationContext, notify_all, notify_sales_of_activity
 from leadrelay.services.read_models import ReadModel, StageMove
-from leadrelay.services.routing import Routed, RoutedRow, route_leads
+from leadrelay.services.routing import Routed, RoutedRow, hand_over_on_level, release_owners, route_leads
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,8 @@ def ingest(
     if playbook.routing is not None:  # a lead that just qualified goes to sales in the same transaction
         qualified = {lead_ids[key] for key, move in moves if move.to_stage == Stage.MQL}
         routed = route_leads(tx, playbook, qualified, now, only_pending=True)
+        # a lead with sales whose level rose to another department's level goes there (seed 003)
+        routed += hand_over_on_level(tx, playbook, touched - qualified, now)
     if playbook.notifications is not None:
         _notify_activity(tx, playbook, batch, existing, lead_ids, moves, now)
     return BatchResult.of(
@@ -234,26 +238,13 @@ def _notify_activity(
     moves: Sequence[tuple[str, StageChange]],
     now: datetime,
 ) -> None:
-    """Tell a lead's rep about a key page it just viewed, and marketing about a recycled lead
-    that came back with engagement (nurture finished)."""
-    key_pages = playbook.sales.key_pages
-    seen = [
-        (lead_ids[act.key], act.activity)
-        for key, act in batch.items()
-        if key not in existing and key_pages is not None and key_pages(act.activity)
-    ]
-    if seen:
-        owners = tx.routing_facts({lead_id for lead_id, _ in seen})
-        contexts = [
-            NotificationContext(
-                lead_id=lead_id,
-                page=str(activity.properties.get("url") or activity.properties.get("page_kind") or activity.type),
-                ref=f"activity:{activity.key}",
-            )
-            for lead_id, activity in seen
-            if owners[lead_id][0] is not None
-        ]
-        notify_all(tx, playbook, "key_page_visit", contexts, now)
+    """Tell sales what its leads did since they went to sales (key pages, hand-raises), and
+    marketing about a recycled lead that came back with engagement (nurture finished)."""
+    fresh: dict[int, list[Activity]] = {}
+    for key, act in batch.items():
+        if key not in existing:
+            fresh.setdefault(lead_ids[act.key], []).append(act.activity)
+    notify_sales_of_activity(tx, playbook, fresh, (), now)  # routing told the leads it just handed over
     back = [
         NotificationContext(lead_id=lead_ids[key], reason=move.reason, ref=f"back:{move.at.isoformat()}")
         for key, move in moves
@@ -329,17 +320,18 @@ def evaluate(
     accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
     histories = tx.activities_of(ids)
     stored = tx.derived_moves(ids)
-    deletes: list[int] = []
+    corrections: dict[int, str] = {}  # derived move (transition id) replaced → why
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     moves_out: list[tuple[str, StageChange]] = []
+    dropped: list[int] = []
     for lead_id in ids:
         state = states[lead_id]
         rebased = False  # the present or the playbook change became a new anchor
         account = accounts.get(state.account_id) if state.account_id is not None else None
         history = histories.get(lead_id, [])
         judged = assess(state.lead, account, history, playbook, now)
-        old = [m for m in stored.get(lead_id, []) if state.anchor_at is None or m.occurred_at > state.anchor_at]
+        old = [m for m in stored.get(lead_id, []) if _after_anchor(m, state)]
         if any(m.playbook_hash != playbook.hash for m in old):
             state = replace(
                 state, anchor_stage=Stage(old[-1].to_stage), anchor_at=old[-1].occurred_at, anchor_check=False
@@ -347,8 +339,13 @@ def evaluate(
             old, rebased = [], True
         if lead_id in profile_changed and judged.fit_passed != state.fit_passed:
             current = Stage(old[-1].to_stage) if old else state.anchor_stage
-            state = replace(state, anchor_stage=current, anchor_at=now, anchor_check=True)
-            old, rebased = [], True
+            if not (judged.fit_passed and current in MARKETING_STAGES):
+                # a lead that stops fitting (or is with sales) is judged again from now: no past
+                # decision is taken back
+                state = replace(state, anchor_stage=current, anchor_at=now, anchor_check=True)
+                old, rebased = [], True
+            # else: a lead marketing holds that now fits is judged on its whole history, as if the
+            # profile had been known from the start (the same history whatever order facts came in)
         resume = None
         arrived = arrivals.get(lead_id)
         seen_until = state.last_activity_at
@@ -364,20 +361,64 @@ def evaluate(
         ):
             resume = (Stage(old[-1].to_stage) if old else state.anchor_stage, seen_until)
         plan = plan_moves(state, account, history, judged, playbook, now, is_new=lead_id in new_ids, resume=resume)
+        if resume is None and _takes_back_handoff(old, plan.rederived):
+            # sales already has this lead: a late fact cannot take the handoff back (sales answers it)
+            resume = (Stage(old[-1].to_stage), old[-1].occurred_at)
+            plan = plan_moves(state, account, history, judged, playbook, now, is_new=False, resume=resume)
         if resume is not None:  # the stored moves hold; only new ones are added
             inserts.extend(move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
             moves_out.extend((state.lead.key, m) for m in plan.rederived)
         elif not _same(old, plan.rederived):
-            deletes.extend(m.id for m in old)
+            why = _correction(lead_id, arrivals, profile_changed)
+            corrections.update({m.id: why for m in old})
             inserts.extend(move_row(lead_id, m, now, playbook, derived=True) for m in plan.rederived)
-            moves_out.extend((state.lead.key, m) for m in plan.rederived if not _known(old, m))
+            moves_out.extend((state.lead.key, m) for m in _new_decisions(old, plan.rederived))
         inserts.extend(move_row(lead_id, m, now, playbook, derived=m.trigger in ACTIVITY_TRIGGERS) for m in plan.after)
         moves_out.extend((state.lead.key, m) for m in plan.after)
         updates.append(_lead_update(lead_id, state, history, judged, plan, playbook, now))
-    tx.delete_transitions(deletes)
+        if plan.stage == Stage.DISQUALIFIED and state.stage != Stage.DISQUALIFIED:
+            dropped.append(lead_id)
+    tx.supersede_transitions(corrections, now)
     tx.insert_transitions(inserts)
     tx.update_leads(updates)
+    release_owners(tx, dropped, now)
     return moves_out
+
+
+def _after_anchor(move: StoredMove, state: LeadState) -> bool:
+    """Whether a stored derived move follows the lead's anchor (moves judged at the anchor itself
+    belong to it too: they were derived by the check at the anchor)."""
+    if state.anchor_at is None or move.occurred_at > state.anchor_at:
+        return True
+    return state.anchor_check and move.occurred_at == state.anchor_at
+
+
+def _takes_back_handoff(old: Sequence[StoredMove], new: Sequence[StageChange]) -> bool:
+    handed = any(m.to_stage == Stage.MQL.value for m in old)
+    return handed and not any(m.to_stage == Stage.MQL for m in new)
+
+
+def _new_decisions(old: Sequence[StoredMove], new: Sequence[StageChange]) -> list[StageChange]:
+    """The re-derived moves that are new decisions. A move to a stage the old history also reached
+    (the MQL placed earlier by a late activity, or by another rule) corrects that decision: it was
+    announced already (routed, notified) and is not announced again."""
+    reached = Counter(m.to_stage for m in old)
+    out = []
+    for move in new:
+        if reached[move.to_stage.value] > 0:
+            reached[move.to_stage.value] -= 1
+        else:
+            out.append(move)
+    return out
+
+
+def _correction(lead_id: int, arrivals: Mapping[int, datetime], profile_changed: set[int]) -> str:
+    """Why derived moves were replaced, for the record in ``transition_corrections``."""
+    if lead_id in arrivals:
+        return f"an earlier activity arrived late (occurred {arrivals[lead_id].isoformat()})"
+    if lead_id in profile_changed:
+        return "the profile changed: the lead now passes the fit gate"
+    return "judged again"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,18 +7,23 @@ transaction that changes the state the event is about: the messages commit with 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from leadrelay.adapters.store.outbox import Message, enqueue, message_key
 from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.model import Activity
 from leadrelay.domain.notifications import Channel, EventFacts, NotificationRule, Person, render
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.routing import Routing
 
 log = logging.getLogger("leadrelay.adapters.notify")
+
+#: stages where sales holds a lead: what it does then is news for sales
+_WITH_SALES = frozenset({Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,3 +233,49 @@ def _lead_rows(tx: StoreTx, ids: Sequence[int]) -> dict[int, _LeadRow]:
         name = " ".join(n for n in (last, first) if n) or email or external or str(id_)
         out[id_] = _LeadRow(name, email, company, title, level, score, rep, department)
     return out
+
+
+def notify_sales_of_activity(
+    tx: StoreTx,
+    playbook: Playbook,
+    fresh: Mapping[int, Sequence[Activity]],
+    handed: Iterable[int],
+    now: datetime,
+) -> None:
+    """Tell sales what a lead it holds did since it went to sales: a key page viewed
+    (``key_page_visit``, to its rep) and a hand-raise (``hand_raiser``: demo, contact, free audit).
+
+    What counts is what the lead did from its MQL time on, whatever order the facts arrive in:
+    ``fresh`` activities just stored, and for leads just handed to sales (``handed``) the activities
+    already stored since their MQL time. Each activity is told once (the notice's key is the
+    activity's), so a late fact never repeats a notice and a reordered one never loses it.
+    """
+    key_pages = playbook.sales.key_pages
+    seen: dict[int, dict[str, Activity]] = {}
+    for lead_id, activities in fresh.items():
+        seen.setdefault(lead_id, {}).update((a.key, a) for a in activities)
+    handed = set(handed)
+    if handed:
+        for lead_id, history in tx.activities_of(handed).items():
+            seen.setdefault(lead_id, {}).update((a.key, a) for a in history)
+    if not seen:
+        return
+    states = tx.lead_states(seen)
+    owners = tx.routing_facts(seen)
+    pages: list[NotificationContext] = []
+    raised: list[NotificationContext] = []
+    for lead_id in sorted(seen):
+        mql_at = states[lead_id].mql_at
+        rep, department, _ = owners[lead_id]
+        if mql_at is None or department is None or states[lead_id].stage not in _WITH_SALES:
+            continue
+        for activity in sorted(seen[lead_id].values(), key=lambda a: (a.occurred_at, a.key)):
+            if activity.occurred_at < mql_at:
+                continue
+            if rep is not None and key_pages is not None and key_pages(activity):
+                page = activity.properties.get("url") or activity.properties.get("page_kind") or activity.type
+                pages.append(NotificationContext(lead_id=lead_id, page=str(page), ref=f"activity:{activity.key}"))
+            if any(rule.matches(activity) for rule in playbook.hand_raisers):
+                raised.append(NotificationContext(lead_id=lead_id, reason=activity.type, ref=f"hand:{activity.key}"))
+    notify_all(tx, playbook, "key_page_visit", pages, now)
+    notify_all(tx, playbook, "hand_raiser", raised, now)

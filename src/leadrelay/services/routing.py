@@ -8,14 +8,20 @@ no rep goes over capacity, and round-robin turns stay fair (they are stored, not
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from leadrelay.adapters.geo import phone_digits, postal_digits, prefecture, prefecture_of_postal_code
+from leadrelay.adapters.geo import (
+    phone_digits,
+    postal_digits,
+    prefecture,
+    prefecture_of_phone,
+    prefecture_of_postal_code,
+)
 from leadrelay.adapters.store.outbox import Timer, cancel_timers, schedule
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import leads, rep_status, routing_counters
@@ -37,7 +43,7 @@ from leadrelay.domain.routing import (
     release,
 )
 from leadrelay.domain.sla import SlaClock, clocks_for, policy_for
-from leadrelay.services.notifications import NotificationContext, notify_all
+from leadrelay.services.notifications import NotificationContext, notify_all, notify_sales_of_activity
 from leadrelay.services.read_models import ReadModel
 
 _ROUTING_LOCK = 4711005  # PostgreSQL advisory lock: one routing transaction at a time
@@ -69,16 +75,19 @@ class Routed:
 
 
 def place_of(lead: Lead, account: Account | None) -> Place:
-    """Where the lead is: its own profile first, then its account, then its postal code."""
+    """Where the lead is: its own profile first, then its account, then its postal code, then its
+    phone number's area code."""
     country = lead.country or (account.country if account else None)
     found = prefecture(lead.prefecture) or prefecture(account.prefecture if account else None)
     postal = postal_digits(lead.postal_code) if country in (None, "JP") else None
     if found is None and postal is not None:
         found = prefecture_of_postal_code(postal)
+    phone = phone_digits(lead.phone) if country in (None, "JP") else None
+    if found is None and phone is not None:
+        found = prefecture_of_phone(phone)
     region = found.region if found else (account.region.casefold() if account and account.region else None)
     if country is None and found is not None:
         country = "JP"
-    phone = phone_digits(lead.phone) if country in (None, "JP") else None
     return Place(country, found.name_ja if found else None, region, postal, phone)
 
 
@@ -141,9 +150,11 @@ def route_leads(
     actor: str = "engine",
     exclude: frozenset[str] = frozenset(),
     only_pending: bool = False,
+    why: str | Callable[[Routed], str] | None = None,
 ) -> list[Routed]:
     """Route the given leads (hand-raisers first, then priority leads) and store every decision.
-    With ``only_pending``, only those of them that are MQLs without a rep."""
+    With ``only_pending``, only those of them that are MQLs without a rep. ``why`` goes before each
+    decision's reason (e.g. the level that moved the lead)."""
     ids = sorted(set(lead_ids))
     if not ids:
         return []
@@ -157,9 +168,59 @@ def route_leads(
     state = load_state(tx, routing)
     today = now.astimezone(playbook.timezone).date()
     routed = [r for r in _decide_all(tx, playbook, routing, ids, state, today, now, exclude) if r.changed]
+    if why is not None:
+        routed = [replace(r, decision=replace(r.decision, reason=_why(why, r))) for r in routed]
     _store(tx, routed, now, kind, actor, playbook)
     save_state(tx, state)
     return routed
+
+
+def _why(why: str | Callable[[Routed], str], routed: Routed) -> str:
+    return why(routed) if callable(why) else f"{why}: {routed.decision.reason}"
+
+
+def level_ranks(playbook: Playbook) -> dict[str, int]:
+    """Each department that owns a level, with the highest level it owns."""
+    ranks: dict[str, int] = {}
+    for rule in playbook.levels:
+        for department in rule.departments:
+            ranks[department] = max(ranks.get(department, 0), rule.level)
+    return ranks
+
+
+def hand_over_on_level(tx: StoreTx, playbook: Playbook, lead_ids: Iterable[int], now: datetime) -> list[Routed]:
+    """Leads with sales but not yet answered (MQL) whose level rose to one that another department
+    owns go to that department, by its routing rules, in the caller's transaction (seed 003: a
+    level 2 lead inside sales is calling becomes level 4: field sales takes it).
+
+    Ownership never flaps back: a lead moves only *up* — to a level higher than every level its
+    current department owns — and never once sales has answered (SAL and later stay with the rep who
+    accepted; they return to marketing only by sales' answer or by recycling).
+    """
+    ids = sorted(set(lead_ids))
+    ranks = level_ranks(playbook)
+    if not ids or playbook.routing is None or not ranks:
+        return []
+    moving: list[int] = []
+    levels: dict[int, int] = {}
+    for start in range(0, len(ids), 1000):
+        query = sa.select(leads.c.id, leads.c.level, leads.c.owner_department).where(
+            leads.c.id.in_(ids[start : start + 1000]), leads.c.stage == Stage.MQL.value
+        )
+        for row in tx.execute(query):
+            owners = playbook.owners_at(row.level)
+            if owners and row.owner_department not in owners and row.level > ranks.get(row.owner_department, 0):
+                moving.append(row.id)
+                levels[row.id] = row.level
+    if not moving:
+        return []
+
+    def why(routed: Routed) -> str:
+        rule = playbook.level_rule(levels[routed.lead_id])
+        owner = rule.owner if rule is not None else routed.decision.department
+        return f"level {levels[routed.lead_id]} reached, owned by {owner}: {routed.decision.reason}"
+
+    return route_leads(tx, playbook, moving, now, kind="level", why=why)
 
 
 def _decide_all(
@@ -200,9 +261,10 @@ def _decide_all(
         place = places.get(where)
         if place is None:
             place = places[where] = place_of(lead, account)
-        decision = decide(routing, RoutingInput(facts, place, exclude), state, today)
-        hand_raised = lead_state.mql_rule in hand_raisers
         level = int(scores.get("level") or 0) or None
+        owners = playbook.owners_at(level)
+        decision = decide(routing, RoutingInput(facts, place, exclude, owners), state, today)
+        hand_raised = lead_state.mql_rule in hand_raisers
         out.append(Routed(lead_id, lead_state.lead.key, decision, previous, previous_department, hand_raised, level))
     return out
 
@@ -271,9 +333,23 @@ def start_clocks(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now:
     schedule(tx, timers, now)
 
 
+def release_owners(tx: StoreTx, lead_ids: Sequence[int], now: datetime) -> None:
+    """A disqualified lead belongs to nobody: no rep, no department; its SLA clocks stop."""
+    if not lead_ids:
+        return
+    tx.execute(
+        sa.update(leads)
+        .where(leads.c.id.in_(lead_ids), leads.c.owner_department.is_not(None))
+        .values(owner_rep=None, owner_department=None, assigned_at=now)
+    )
+    for lead_id in lead_ids:
+        for kind in SLA_TIMERS:
+            cancel_timers(tx, lead_id=lead_id, kind=kind, due_after=now)
+
+
 def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
-    """Tell the playbook's recipients in the same transaction: ``assigned``, and ``hand_raiser``
-    for leads that asked for a conversation."""
+    """Tell the playbook's recipients in the same transaction: ``assigned`` (a hand-raise is told
+    by :func:`~leadrelay.services.notifications.notify_sales_of_activity`, once per request)."""
     contexts = {
         r.lead_id: NotificationContext(
             lead_id=r.lead_id,
@@ -285,7 +361,8 @@ def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: date
         for r in routed
     }
     notify_all(tx, playbook, "assigned", list(contexts.values()), now)
-    notify_all(tx, playbook, "hand_raiser", [contexts[r.lead_id] for r in routed if r.hand_raised], now)
+    if playbook.notifications is not None:  # the new owner hears what the lead did since its MQL time
+        notify_sales_of_activity(tx, playbook, {}, [r.lead_id for r in routed], now)
     suppressed = [  # a rep owns it now: marketing mail stops
         replace(contexts[r.lead_id], reason="marketing mail stops: sales owns the lead")
         for r in routed

@@ -202,7 +202,7 @@ def reject(
         moves.append(
             _fixed_move(rejected, Trigger.RECYCLED, playbook, now, actor, f"recycled: rejected as {reason.label_en}")
         )
-        values.update(_recycled_values(state, playbook))
+        values.update(_recycled_values(state, playbook, moves[-1][0].at))
     _apply(tx, playbook, state, moves, values, now)
     return Feedback.of(state, [m for m, _ in moves], playbook.timezone)
 
@@ -247,7 +247,7 @@ def advance(
     if trigger == Trigger.LOST and playbook.sales.recycle_on_lost:
         lost = _moved(state, moves[-1][0])
         moves.append(_fixed_move(lost, Trigger.RECYCLED, playbook, now, actor, "recycled: the deal was lost"))
-        values.update(_recycled_values(state, playbook))
+        values.update(_recycled_values(state, playbook, moves[-1][0].at))
     _apply(tx, playbook, state, moves, values, now)
     return Feedback.of(state, [m for m, _ in moves], playbook.timezone)
 
@@ -302,12 +302,14 @@ def _moved(state: LeadState, move: StageChange) -> LeadState:
     return replace(state, stage=move.to_stage, stage_at=move.at)
 
 
-def _recycled_values(state: LeadState, playbook: Playbook) -> dict[str, Any]:
-    """Back with marketing: no rep, marketing's queue, counted as recycled, off suppression."""
+def _recycled_values(state: LeadState, playbook: Playbook, at: datetime) -> dict[str, Any]:
+    """Back with marketing: no rep, marketing's queue (since ``at``, the recycle), counted as
+    recycled, off suppression."""
     queue = playbook.routing.fallback if playbook.routing is not None else None
     return {
         "owner_rep": None,
         "owner_department": queue,
+        "assigned_at": at,
         "recycled_count": leads.c.recycled_count + 1,
         "mql_rule": None,
         "mql_at": None,
@@ -320,7 +322,7 @@ def recycle(tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime, *, act
     """Send a lead with sales (rejected, SAL, SQL or lost) back to marketing."""
     state = _state(tx, lead_id)
     move = _fixed_move(state, Trigger.RECYCLED, playbook, now, actor, f"recycled: {reason}")
-    _apply(tx, playbook, state, [move], {"updated_at": now, **_recycled_values(state, playbook)}, now)
+    _apply(tx, playbook, state, [move], {"updated_at": now, **_recycled_values(state, playbook, move[0].at)}, now)
     return Feedback.of(state, [move[0]], playbook.timezone)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -297,9 +297,7 @@ class _Builder:
             condition = self.condition(level_doc.when, LEAD_SCOPE, (*loc, "when"))
             if "level" in fields_named(condition):
                 raise self.fail((*loc, "when"), "a level cannot depend on the level itself")
-            levels.append(
-                LevelRule(level_doc.level, level_doc.id, level_doc.label or level_doc.id, condition, level_doc.owner)
-            )
+            levels.append(LevelRule(level_doc.level, level_doc.id, level_doc.label or level_doc.id, condition))
         levels.sort(key=lambda r: r.level, reverse=True)
 
         mql_rules = []
@@ -322,6 +320,8 @@ class _Builder:
             hand_raisers.append(HandRaiserRule(hr_doc.id, hr_doc.label or hr_doc.id, types, where))
 
         routing = self.routing()
+        levels = self.level_owners(levels, routing)
+        mql_rules += self.handoff_rules(levels, {r.id for r in mql_rules})
         free_mail = free_mail_domains()
         if doc.disqualification.free_mail is not None:
             free_mail |= frozenset(normalise_domain(d) for d in doc.disqualification.free_mail.extra_domains)
@@ -351,6 +351,59 @@ class _Builder:
             calendars=dict(self.calendars),
             notifications=self.notifications(routing),
         )
+
+    def level_owners(self, levels: list[LevelRule], routing: Routing | None) -> list[LevelRule]:
+        """Resolve each level's ``owner`` to routing departments (the fallback department, or nothing:
+        marketing owns the level) and its label in both languages."""
+        docs = {doc.id: (i, doc) for i, doc in enumerate(self.doc.levels)}
+        owned = []
+        for rule in levels:
+            i, doc = docs[rule.id]
+            names = [doc.owner] if isinstance(doc.owner, str) else list(doc.owner or [])
+            loc: Loc = ("levels", i, "owner")
+            if names and routing is None:
+                raise self.fail(
+                    loc, "a level's owner names routing departments: declare them under routing.departments"
+                )
+            if routing is None:
+                owned.append(rule)
+                continue
+            for j, name in enumerate(names):
+                if name not in routing.departments:
+                    where = (*loc, j) if isinstance(doc.owner, list) else loc
+                    known = ", ".join(routing.departments)
+                    raise self.fail(where, f"unknown department '{name}' (declared: {known})")
+            if len(set(names)) != len(names):
+                raise self.fail(loc, "a department is listed twice")
+            if routing.fallback in names and len(names) > 1:
+                raise self.fail(
+                    loc,
+                    f"'{routing.fallback}' is marketing's queue (the fallback): it owns a level alone or not at all",
+                )
+            departments = tuple(n for n in names if n != routing.fallback)
+            shown = names or [routing.fallback]
+            owner_en = " / ".join(routing.departments[n].label("en") for n in shown)
+            owner_ja = " / ".join(routing.departments[n].label("ja") for n in shown)
+            owned.append(replace(rule, owner=owner_en, owner_ja=owner_ja, departments=departments))
+        return owned
+
+    def handoff_rules(self, levels: list[LevelRule], taken: set[str]) -> list[MqlRule]:
+        """One MQL rule per level a sales department owns, tried after the declared MQL rules: a lead
+        that passes the fit gate and reaches the level is handed to that level's department."""
+        rules = []
+        for rule in sorted(levels, key=lambda r: r.level):
+            if not rule.departments:
+                continue
+            rule_id = f"handoff_{rule.id}"
+            if rule_id in taken or rule_id in self.ids:
+                docs = {doc.id: i for i, doc in enumerate(self.doc.levels)}
+                raise self.fail(
+                    ("levels", docs[rule.id], "id"), f"rule id '{rule_id}' is reserved for this level's handoff"
+                )
+            condition = self.condition({"field": "level", "op": "eq", "value": rule.level}, LEAD_SCOPE, ())
+            label = f"Level {rule.level} is owned by {rule.owner}"
+            rules.append(MqlRule(rule_id, label, condition, handoff_level=rule.level))
+        return rules
 
     def sla(self, routing: Routing | None) -> tuple[SlaPolicy, ...]:
         policies = []
@@ -408,7 +461,13 @@ class _Builder:
             self.check_type(name, ("sales", "touch_types", i))
         key_pages = self.condition(doc.key_pages, ACTIVITY_SCOPE, ("sales", "key_pages")) if doc.key_pages else None
         return SalesPolicy(
-            reasons, doc.recycle.inactive_days, doc.recycle.on_lost, frozenset(doc.touch_types), key_pages
+            reasons,
+            doc.recycle.inactive_days,
+            doc.recycle.on_lost,
+            frozenset(doc.touch_types),
+            key_pages,
+            requalify=doc.recycle.requalify,
+            cooldown_days=doc.recycle.cooldown_days,
         )
 
     # --- calendars ----------------------------------------------------------------------

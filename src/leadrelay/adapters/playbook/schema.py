@@ -122,7 +122,9 @@ class LevelDoc(Strict):
     level: Annotated[int, Field(ge=1, le=20)]
     id: RuleId
     label: str | None = None
-    owner: str | None = None
+    #: the routing department(s) that own a lead at this level; the fallback department (marketing) or
+    #: nothing: marketing owns it and no rep is assigned
+    owner: RuleId | list[RuleId] | None = None
     when: Any
 
 
@@ -234,8 +236,19 @@ class RejectReasonDoc(Strict):
 
 
 class RecycleDoc(Strict):
-    inactive_days: Annotated[float, Field(gt=0)] | None = 30  # no activity while with sales
+    inactive_days: Annotated[float, Field(gt=0, le=36500)] | None = 30  # no activity while with sales
     on_lost: bool = True
+    #: what makes a recycled lead an MQL again (domain.playbook.REQUALIFY_POLICIES)
+    requalify: Literal["any_activity", "new_evidence", "cooldown"] = "new_evidence"
+    cooldown_days: Annotated[float, Field(gt=0, le=3650)] | None = None
+
+    @model_validator(mode="after")
+    def _cooldown(self) -> RecycleDoc:
+        if self.requalify == "cooldown" and self.cooldown_days is None:
+            raise ValueError("requalify: cooldown needs cooldown_days (how long after the recycle)")
+        if self.requalify != "cooldown" and self.cooldown_days is not None:
+            raise ValueError("cooldown_days applies only with requalify: cooldown")
+        return self
 
 
 DEFAULT_REJECT_REASONS = [

@@ -30,6 +30,7 @@ from leadrelay.adapters.store.tables import (
     rep_status,
     routing_decisions,
     settings,
+    transition_corrections,
     transitions,
 )
 from leadrelay.adapters.store.times import read_time, sqlite_time, stored_time
@@ -519,6 +520,56 @@ class StoreTx:
     def delete_transitions(self, ids: Sequence[int]) -> None:
         for part in _chunks(list(ids)):
             self.execute(transitions.delete().where(transitions.c.id.in_(part)))
+
+    def supersede_transitions(self, corrections: Mapping[int, str], now: datetime) -> None:
+        """Replace derived moves (transition id → why): each row is copied to ``transition_corrections``
+        with the time and the reason, then removed from the current history."""
+        ids = sorted(corrections)
+        for part in _chunks(ids):
+            rows = self.execute(
+                sa.select(
+                    transitions.c.id,
+                    transitions.c.lead_id,
+                    transitions.c.occurred_at,
+                    transitions.c.recorded_at,
+                    transitions.c.from_stage,
+                    transitions.c.to_stage,
+                    transitions.c.trigger,
+                    transitions.c.rule_id,
+                    transitions.c.reason,
+                    transitions.c.score,
+                ).where(transitions.c.id.in_(part))
+            ).all()
+            if rows:
+                self.execute(
+                    transition_corrections.insert(),
+                    [
+                        {
+                            "transition_id": row.id,
+                            "lead_id": row.lead_id,
+                            "occurred_at": row.occurred_at,
+                            "recorded_at": row.recorded_at,
+                            "from_stage": row.from_stage,
+                            "to_stage": row.to_stage,
+                            "trigger": row.trigger,
+                            "rule_id": row.rule_id,
+                            "reason": row.reason,
+                            "score": row.score,
+                            "corrected_at": now,
+                            "correction": corrections[row.id],
+                        }
+                        for row in rows
+                    ],
+                )
+            self.execute(transitions.delete().where(transitions.c.id.in_(part)))
+
+    def corrections_of(self, lead_id: int) -> list[Any]:
+        query = (
+            sa.select(transition_corrections)
+            .where(transition_corrections.c.lead_id == lead_id)
+            .order_by(transition_corrections.c.corrected_at, transition_corrections.c.id)
+        )
+        return list(self.execute(query))
 
     def insert_transitions(self, rows: list[dict[str, Any]]) -> None:
         if not rows:

@@ -179,6 +179,27 @@ transitions = sa.Table(
     sa.Index("ix_transitions_to_stage_time", "to_stage", "occurred_at"),
 )
 
+#: Derived moves a late fact changed: the row as it was, when it was replaced and why. The history in
+#: ``transitions`` is the current truth; this table keeps what it said before (appended, never rewritten).
+transition_corrections = sa.Table(
+    "transition_corrections",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("transition_id", sa.Integer, nullable=False),  # the row's id in transitions before it was replaced
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("from_stage", sa.String(20), nullable=False),
+    sa.Column("to_stage", sa.String(20), nullable=False),
+    sa.Column("trigger", sa.String(40), nullable=False),
+    sa.Column("rule_id", sa.String(80)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("corrected_at", UtcDateTime, nullable=False),
+    sa.Column("correction", sa.Text, nullable=False),  # why it was replaced
+    sa.Index("ix_transition_corrections_lead", "lead_id", "corrected_at"),
+)
+
 routing_decisions = sa.Table(
     "routing_decisions",
     metadata,

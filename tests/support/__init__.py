@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (test modules import from here, not from each other)."""
