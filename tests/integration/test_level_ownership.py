@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.adapters.store.tables import leads, outbox, routing_decisions, timers
+from leadrelay.adapters.store.tables import accounts, leads, outbox, routing_decisions, timers
 from tests.conftest import NOW
 
 INSIDE = {"is-kobayashi", "is-yamamoto", "is-nakamura"}
@@ -183,3 +183,29 @@ def test_a_recycled_lead_is_owned_by_marketing_from_the_moment_of_the_recycle(re
         ).one()
     assert (row.stage, row.owner_department, row.owner_rep) == ("recycled", "marketing", None)
     assert row.assigned_at == later
+
+
+def test_free_mail_leads_that_name_a_company_make_no_account_and_share_nothing(relay: LeadRelay) -> None:
+    relay.add_leads(
+        [
+            {
+                "email": "taro@gmail.com",
+                "company": {"name": "さくら製作所", "industry": "manufacturing", "employees": 800},
+            },
+            {"email": "hanako@gmail.com", "company_name": "ふじ物流", "title": "学生"},
+        ]
+    )
+
+    with relay.store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(leads.c.email, leads.c.account_id, leads.c.company_name).order_by(leads.c.email)
+        ).all()
+        made = connection.execute(sa.select(sa.func.count()).select_from(accounts)).scalar_one()
+    assert [tuple(r) for r in rows] == [
+        ("hanako@gmail.com", None, "ふじ物流"),
+        ("taro@gmail.com", None, "さくら製作所"),
+    ]
+    assert made == 0
+    assert relay.summary().unique_companies == 0
+    assert relay.lead("taro@gmail.com").profile.company_name == "さくら製作所"
+    assert relay.lead("taro@gmail.com").account is None

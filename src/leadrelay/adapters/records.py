@@ -265,12 +265,13 @@ def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadIn
         prefecture=_prefecture(record, "prefecture", country),
         postal_code=_text(record, "postal_code", limit=20),
         source_channel=_text(record, "source_channel", limit=80),
+        company_name=account.name if account is not None else None,
         list_source=list_source,
         custom=dict(custom),
     )
     given = frozenset(
         k for k, v in record.items() if v not in (None, "") and k not in {"company", "company_name", "company_domain"}
-    )
+    ) | ({"company_name"} if account is not None and account.name else frozenset())
     return LeadInput(lead, account, created_at, given)
 
 

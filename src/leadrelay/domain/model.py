@@ -69,6 +69,8 @@ class Lead:
     prefecture: str | None = None
     postal_code: str | None = None
     source_channel: str | None = None
+    #: the company as the lead gave it; kept on the lead itself when it names no account (free mail)
+    company_name: str | None = None
     list_source: str = "house"
     custom: Mapping[str, Any] = field(default_factory=dict)
     external_id: str | None = None

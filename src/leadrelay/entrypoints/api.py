@@ -34,7 +34,14 @@ from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.imports import FileFingerprint, ImportRun
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
-from leadrelay.services.leads import ExplainedView, LeadNotFound, LeadReport, explained_view, lead_report
+from leadrelay.services.leads import (
+    ExplainedView,
+    LeadNotFound,
+    LeadReport,
+    explained_view,
+    lead_report,
+    why_not_routed,
+)
 from leadrelay.services.outbox import OutboxReport, outbox_report
 from leadrelay.services.outcomes import record_outcomes
 from leadrelay.services.reports import Summary, summary
@@ -337,8 +344,12 @@ class LeadRelay:
         playbook = self.playbook().playbook
         moment = self._now(now)
         with self.store.reading() as tx:
-            routed = explain(tx, playbook, self._lead_id(tx, ref), moment)
-        return explained_view(routed, moment, playbook.timezone)
+            lead_id = self._lead_id(tx, ref)
+            routed = explain(tx, playbook, lead_id, moment)
+            state = tx.lead_states([lead_id])[lead_id]
+            dq_reason, level = tx.dq_reason_and_level(lead_id)
+        why_not = why_not_routed(state.stage, dq_reason, playbook, level)
+        return explained_view(routed, moment, playbook.timezone, stage=state.stage, why_not=why_not)
 
     def reps(self, *, now: datetime | None = None) -> list[RepRow]:
         playbook = self.playbook().playbook

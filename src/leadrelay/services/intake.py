@@ -16,7 +16,7 @@ from pydantic import Field
 from leadrelay.adapters.records import ActivityInput, LeadInput
 from leadrelay.adapters.store.sql_store import LeadState, StoredMove, StoreTx
 from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves, fit_is_static
-from leadrelay.domain.identity import account_domain, key_email, lead_key
+from leadrelay.domain.identity import account_domain, is_free_mail, key_email, lead_key
 from leadrelay.domain.lifecycle import (
     ACTIVITY_TRIGGERS,
     DISQUALIFIABLE_STAGES,
@@ -116,6 +116,8 @@ def ingest(
             first_seen[act.key] = act.activity.occurred_at
     emails = set(profiles) | set(first_seen)
 
+    # a free-mail address never makes an account: the company such a lead names stays on the lead
+    profiles = {key: _without_free_mail_company(p, playbook.free_mail) for key, p in profiles.items()}
     companies = [p.company for p in profiles.values() if p.company is not None]
     account_ids, changed_accounts = tx.upsert_accounts_changed(companies, now) if companies else ({}, set())
     bare_domains = {
@@ -251,6 +253,12 @@ def _notify_activity(
         if move.from_stage == Stage.RECYCLED and move.to_stage == Stage.MQL
     ]
     notify_all(tx, playbook, "nurture_finished", back, now)
+
+
+def _without_free_mail_company(profile: LeadInput, free_mail: frozenset[str]) -> LeadInput:
+    if profile.company is not None and is_free_mail(profile.company.domain, free_mail):
+        return replace(profile, company=None)
+    return profile
 
 
 def _account_domain(key: str, free_mail: frozenset[str]) -> str | None:

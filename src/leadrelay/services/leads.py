@@ -19,7 +19,8 @@ from leadrelay.adapters.store.sql_store import StoreTx, account_from_row
 from leadrelay.adapters.store.tables import accounts, leads
 from leadrelay.domain.evaluation import assess
 from leadrelay.domain.identity import key_email, key_external_id
-from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.lifecycle import MARKETING_STAGES, Stage
+from leadrelay.domain.playbook import Playbook
 from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
 from leadrelay.services.routing import PassedOver, Routed, RuleNotTaken
 from leadrelay.services.sla import SlaRow, sla_rows
@@ -43,6 +44,7 @@ class Profile(ReadModel):
     prefecture: str | None
     postal_code: str | None
     source_channel: str | None
+    company_name: str | None  # the company the lead named (a free-mail lead has no account)
     list_source: str | None
     custom: dict[str, Any]
     created_at: Moment | None
@@ -139,9 +141,16 @@ class OutcomeView(ReadModel):
 
 
 class OwnerView(ReadModel):
-    rep: str | None  # None: waiting in the department's queue
-    department: str
-    assigned_at: Moment | None
+    """Who owns the lead now and why: ``sales`` (a department, and a rep unless it waits in the
+    department's queue), ``marketing`` (nurture; no rep) or ``nobody`` (disqualified)."""
+
+    holder: str  # sales | marketing | nobody
+    rep: str | None  # None: no rep (marketing, a queue, disqualified)
+    rep_name: str | None
+    department: str | None
+    department_label: dict[str, str] | None  # by language: en, ja
+    assigned_at: Moment | None  # since when (the time of the move that made it owner)
+    why: str
 
 
 class RoutingView(ReadModel):
@@ -161,9 +170,14 @@ class RoutingView(ReadModel):
 
 
 class ExplainedView(RoutingView):
-    """What ``route explain`` found: the decision routing would make now, for ``lead``."""
+    """What ``route explain`` found: the decision routing would make now, for ``lead``. A lead
+    routing does not take (not an MQL, answered by sales, disqualified) has ``would_route`` false
+    and ``why_not``; the decision is then what routing would do if it qualified now."""
 
     lead: str
+    stage: str
+    would_route: bool
+    why_not: str | None
 
 
 class LeadReport(ReadModel):
@@ -188,7 +202,7 @@ class LeadReport(ReadModel):
     mql: MqlView | None
     activities: int
     outcomes: list[OutcomeView]
-    owner: OwnerView | None
+    owner: OwnerView
     routing: list[RoutingView]
     sla: list[SlaRow]  # the running SLA clocks, as ``leadrelay sla --all`` reads them
 
@@ -218,6 +232,7 @@ def lead_report(
     history = tx.activities_of([row.id]).get(row.id, [])
     judged = assess(state.lead, account, history, playbook, now, explain=True)
     moves = tx.history(row.id)
+    decisions = tx.routing_decisions_of(row.id)
     return LeadReport(
         email=row.email,
         external_id=row.external_id,
@@ -233,6 +248,7 @@ def lead_report(
             prefecture=row.prefecture,
             postal_code=row.postal_code,
             source_channel=row.source_channel,
+            company_name=row.company_name,
             list_source=row.list_source,
             custom=row.custom or {},
             created_at=local(row.created_at, tz),
@@ -334,11 +350,65 @@ def lead_report(
             )
             for o in tx.outcomes_of(row.id)
         ],
-        owner=None
-        if row.owner_department is None
-        else OwnerView(rep=row.owner_rep, department=row.owner_department, assigned_at=local(row.assigned_at, tz)),
-        routing=[routing_view(d, tz) for d in tx.routing_decisions_of(row.id)],
+        owner=owner_view(row, decisions, playbook, judged.level.level if judged.level else None),
+        routing=[routing_view(d, tz) for d in decisions],
         sla=sla_rows(tx, active.playbook, now, everything=True, lead_ids=[row.id]),
+    )
+
+
+def owner_view(row: Any, decisions: list[Any], playbook: Playbook, level: int | None) -> OwnerView:
+    """The lead's real owner, from where it stands: disqualified leads belong to nobody, leads in
+    marketing's stages to marketing, the others to the department (and rep) routing gave them."""
+    tz = playbook.timezone
+    routing = playbook.routing
+    stage = Stage(row.stage)
+
+    def label(department: str | None) -> dict[str, str] | None:
+        if department is None or routing is None or department not in routing.departments:
+            return None
+        found = routing.departments[department]
+        return {"en": found.label("en"), "ja": found.label("ja")}
+
+    if stage == Stage.DISQUALIFIED:
+        why = f"disqualified ({row.dq_reason}): nobody follows it up" if row.dq_reason else "disqualified"
+        return OwnerView(
+            holder="nobody", rep=None, rep_name=None, department=None, department_label=None, assigned_at=None, why=why
+        )
+    if stage in MARKETING_STAGES:
+        department = row.owner_department or (routing.fallback if routing is not None else None)
+        rule = playbook.level_rule(level)
+        if stage == Stage.RECYCLED:
+            why = "recycled: back with marketing until it qualifies again"
+        elif rule is not None:
+            why = f"level {rule.level} ({rule.label}) is owned by {rule.owner or 'marketing'}: marketing nurtures it"
+        else:
+            why = "not qualified for sales yet: marketing nurtures it"
+        return OwnerView(
+            holder="marketing",
+            rep=None,
+            rep_name=None,
+            department=department,
+            department_label=label(department),
+            assigned_at=local(row.assigned_at, tz),
+            why=why,
+        )
+    rep = row.owner_rep
+    rep_name = routing.reps[rep].name if routing is not None and rep in routing.reps else None
+    last = decisions[-1] if decisions else None
+    if last is not None and last.department == row.owner_department and last.rep_id == rep:
+        why = last.reason
+    elif row.owner_department is None:
+        why = "with sales, not routed (the playbook has no routing section)"
+    else:
+        why = "waiting in the department's queue" if rep is None else "assigned"
+    return OwnerView(
+        holder="sales",
+        rep=rep,
+        rep_name=rep_name,
+        department=row.owner_department,
+        department_label=label(row.owner_department),
+        assigned_at=local(row.assigned_at, tz),
+        why=why,
     )
 
 
@@ -360,12 +430,32 @@ def routing_view(decision: Any, tz: tzinfo) -> RoutingView:
     )
 
 
-def explained_view(routed: Routed, now: datetime, tz: tzinfo) -> ExplainedView:
+def why_not_routed(stage: Stage, dq_reason: str | None, playbook: Playbook, level: int | None) -> str | None:
+    """Why routing would not take a lead in ``stage`` (``None``: it would)."""
+    open_stages = playbook.routing.open_stages if playbook.routing is not None else frozenset({Stage.MQL})
+    if stage in open_stages:
+        return None
+    label = playbook.stage_label(stage)
+    if stage == Stage.DISQUALIFIED:
+        return f"it is disqualified ({dq_reason or 'no reason'}): a disqualified lead is never routed"
+    if stage in MARKETING_STAGES:
+        rule = playbook.level_rule(level)
+        where = f"; level {rule.level} is owned by {rule.owner or 'marketing'}" if rule is not None else ""
+        return f"it is in {label}, not an MQL{where}: a lead goes to sales when it becomes an MQL"
+    return f"sales has answered it ({label}): only open leads ({', '.join(s.value for s in open_stages)}) are routed"
+
+
+def explained_view(
+    routed: Routed, now: datetime, tz: tzinfo, *, stage: Stage, why_not: str | None = None
+) -> ExplainedView:
     """What ``route explain`` found: the decision routing would make now, in the shape of a
     stored one."""
     decision = routed.decision
     return ExplainedView(
         lead=routed.lead,
+        stage=stage.value,
+        would_route=why_not is None,
+        why_not=why_not,
         at=local(now, tz),
         kind="explain",
         rule=decision.rule_id,

@@ -13,7 +13,8 @@ from leadrelay.adapters.playbook.loader import LoadedPlaybook
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import leads, outcomes, transitions
 from leadrelay.domain.identity import lead_key
-from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.lifecycle import MARKETING_STAGES, Stage
+from leadrelay.domain.playbook import Playbook
 from leadrelay.services.leads import lead_report
 from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
 
@@ -49,6 +50,17 @@ class TopLead(ReadModel):
     why: list[str]  # the largest contributions, e.g. "Webinar attended +20"
 
 
+class OwnerCount(ReadModel):
+    """How many leads one holder has: a sales department (with a rep / waiting in its queue),
+    marketing (nurture), or nobody (disqualified)."""
+
+    holder: str  # sales | marketing | nobody
+    department: str | None
+    label: dict[str, str] | None  # by language: en, ja
+    with_rep: int
+    queued: int
+
+
 class Summary(ReadModel):
     """``leadrelay summary``: the state of the funnel at ``as_of``."""
 
@@ -62,6 +74,7 @@ class Summary(ReadModel):
     week_start: Moment
     disqualified_by_reason: dict[str, int]
     outcomes: ClosedDeals
+    owners: list[OwnerCount] = Field(default_factory=list)  # who holds the leads now (seed 003)
     top_leads: list[TopLead] = Field(default_factory=list)
 
 
@@ -148,6 +161,7 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
             )
         )
     return Summary(
+        owners=owner_counts(tx, playbook),
         as_of=local(now, tz),
         playbook=PlaybookRef(id=playbook.id, version=playbook.version, hash=playbook.hash),
         leads=total,
@@ -160,3 +174,44 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
         outcomes=closed,
         top_leads=top_leads,
     )
+
+
+def owner_counts(tx: StoreTx, playbook: Playbook) -> list[OwnerCount]:
+    """Who holds the leads now: each sales department (leads with a rep, leads in its queue),
+    marketing (every lead in a marketing stage) and nobody (disqualified)."""
+    routing = playbook.routing
+    marketing_stages = [s.value for s in MARKETING_STAGES]
+    rows = tx.execute(
+        sa.select(
+            leads.c.owner_department,
+            sa.func.count(leads.c.owner_rep).label("with_rep"),
+            (sa.func.count() - sa.func.count(leads.c.owner_rep)).label("queued"),
+        )
+        .where(leads.c.stage.not_in([*marketing_stages, Stage.DISQUALIFIED.value]))
+        .group_by(leads.c.owner_department)
+        .order_by(leads.c.owner_department)
+    ).all()
+    in_marketing = tx.execute(
+        sa.select(sa.func.count()).select_from(leads).where(leads.c.stage.in_(marketing_stages))
+    ).scalar_one()
+    nobody = tx.execute(
+        sa.select(sa.func.count()).select_from(leads).where(leads.c.stage == Stage.DISQUALIFIED.value)
+    ).scalar_one()
+
+    def label(department: str | None) -> dict[str, str] | None:
+        if department is None or routing is None or department not in routing.departments:
+            return None
+        found = routing.departments[department]
+        return {"en": found.label("en"), "ja": found.label("ja")}
+
+    counts = [
+        OwnerCount(holder="sales", department=r.owner_department, label=label(r.owner_department),
+                   with_rep=r.with_rep, queued=r.queued)
+        for r in rows
+    ]  # fmt: skip
+    fallback = routing.fallback if routing is not None else None
+    counts.append(
+        OwnerCount(holder="marketing", department=fallback, label=label(fallback), with_rep=0, queued=in_marketing)
+    )
+    counts.append(OwnerCount(holder="nobody", department=None, label=None, with_rep=0, queued=nobody))
+    return counts

@@ -563,6 +563,10 @@ class StoreTx:
                 )
             self.execute(transitions.delete().where(transitions.c.id.in_(part)))
 
+    def dq_reason_and_level(self, lead_id: int) -> tuple[str | None, int | None]:
+        row = self.execute(sa.select(leads.c.dq_reason, leads.c.level).where(leads.c.id == lead_id)).one()
+        return row.dq_reason, row.level
+
     def corrections_of(self, lead_id: int) -> list[Any]:
         query = (
             sa.select(transition_corrections)

@@ -104,6 +104,7 @@ leads = sa.Table(
     sa.Column("prefecture", sa.String(20)),
     sa.Column("postal_code", sa.String(20)),
     sa.Column("source_channel", sa.String(80)),
+    sa.Column("company_name", sa.String(200)),
     sa.Column("list_source", sa.String(20), nullable=False),
     sa.Column("custom", JsonType, nullable=False),
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), index=True),

@@ -21,7 +21,7 @@ from leadrelay.domain.sla import CLOCKS
 from leadrelay.entrypoints.i18n import t
 from leadrelay.services.leads import LeadReport, RoutingView
 from leadrelay.services.read_models import ReadModel, iso_time
-from leadrelay.services.reports import Summary
+from leadrelay.services.reports import OwnerCount, Summary
 from leadrelay.services.routing import RepRow
 from leadrelay.services.sla import SlaRow
 
@@ -64,6 +64,7 @@ def lead(console: Console, report: LeadReport, lang: str) -> None:
         "prefecture",
         "postal_code",
         "source_channel",
+        "company_name",
         "list_source",
     ):
         value = getattr(profile, key)
@@ -89,7 +90,7 @@ def lead(console: Console, report: LeadReport, lang: str) -> None:
     level = report.level
     head.add_row(
         t("level", lang),
-        f"{level.level} — {escape(level.label)} [dim]({level.rule}; {t('owner', lang)}: {level.owner or '—'})[/]"
+        f"{level.level} — {escape(level.label)} [dim]({level.rule}; {t('level_owner', lang)}: {level.owner or '—'})[/]"
         if level
         else "—",
     )
@@ -188,11 +189,18 @@ def lead(console: Console, report: LeadReport, lang: str) -> None:
 def routing(console: Console, report: LeadReport, lang: str) -> None:
     """The lead's owner and every routing decision, with who was passed over and why."""
     owner = report.owner
-    if owner is not None:
-        rep = owner.rep or t("queue", lang)
-        console.print(
-            f"[bold]{t('owner_now', lang)}[/]: {escape(rep)} — {escape(owner.department)} ({_when(owner.assigned_at)})"
-        )
+    if owner.holder == "nobody":
+        who = t("owner_nobody", lang)
+    else:
+        department = (owner.department_label or {}).get(lang) or owner.department or "—"
+        rep = f"{owner.rep_name} ({owner.rep})" if owner.rep_name else (owner.rep or "")
+        if owner.holder == "sales" and not owner.rep:
+            rep = t("queue", lang)
+        who = f"{escape(department)}" + (f" / {escape(rep)}" if rep else "")
+        if owner.assigned_at is not None:
+            who += f" ({t('since', lang)} {_when(owner.assigned_at)})"
+    console.print(f"[bold]{t('owner_now', lang)}[/]: {who}")
+    console.print(f"  [dim]{escape(owner.why)}[/]", soft_wrap=True)
     for decision in report.routing:
         decision_panel(console, decision, lang)
 
@@ -277,6 +285,14 @@ def reps(console: Console, rows: Sequence[RepRow], lang: str) -> None:
     console.print(table)
 
 
+def queues(console: Console, owners: Sequence[OwnerCount], lang: str) -> None:
+    """Leads a sales department holds without a rep: they wait in its queue."""
+    waiting = [o for o in owners if o.holder == "sales" and o.queued]
+    for holder in waiting:
+        name = (holder.label or {}).get(lang) or holder.department or "—"
+        console.print(f"{t('queue_of', lang)} {escape(name)}: [yellow]{holder.queued}[/]")
+
+
 def summary(console: Console, data: Summary, playbook: Playbook, lang: str) -> None:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
@@ -312,7 +328,19 @@ def summary(console: Console, data: Summary, playbook: Playbook, lang: str) -> N
     reasons.add_column(t("count", lang), justify="right")
     for reason, count in data.disqualified_by_reason.items():
         reasons.add_row(reason, str(count))
-    console.print(Group(stages, levels, reasons))
+    owners = Table(title=t("owners", lang))
+    owners.add_column(t("owner_now", lang))
+    owners.add_column(t("with_rep", lang), justify="right")
+    owners.add_column(t("no_rep", lang), justify="right")
+    for holder in data.owners:
+        if holder.holder == "nobody":
+            name = t("owner_nobody", lang)
+        else:
+            name = escape((holder.label or {}).get(lang) or holder.department or "—")
+            if holder.holder == "marketing":
+                name += f" [dim]({t('nurture_no_rep', lang)})[/]"
+        owners.add_row(name, str(holder.with_rep) if holder.holder == "sales" else "—", str(holder.queued))
+    console.print(Group(stages, levels, reasons, owners))
 
     top = Table(title=t("top_leads", lang))
     for key in ("leads", "company", "stage", "level", "score", "why"):

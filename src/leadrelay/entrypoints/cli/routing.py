@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, options, relay
@@ -63,6 +64,11 @@ def route_explain(
         view = instance.route_explain(lead_ref)
     if as_json:
         print(render.as_json(view))
+    elif not view.would_route:
+        console.print(f"[bold]{escape(view.lead)}[/]: {t('not_routed', options.lang)}: {escape(view.why_not or '')}")
+        if view.stage != "disqualified":
+            console.print(f"[dim]{t('if_qualified', options.lang)}:[/]")
+            render.decision_panel(console, view, options.lang)
     else:
         render.decision_panel(console, view, options.lang)
 
@@ -77,10 +83,12 @@ def reps_list(
         return
     with relay() as instance:
         rows = instance.reps()
+        owners = instance.summary(top=0).owners
     if as_json:
         print(render.as_json(rows))
     else:
         render.reps(console, rows, options.lang)
+        render.queues(console, owners, options.lang)
 
 
 def _date(value: str, name: str) -> date:

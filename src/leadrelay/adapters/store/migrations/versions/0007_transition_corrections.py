@@ -1,4 +1,5 @@
-"""transition corrections: derived moves a late fact replaced, kept with when and why
+"""transition corrections (derived moves a late fact replaced, kept with when and why); the company
+name a lead gave, kept on the lead (free-mail leads make no account)
 
 Revision ID: 0007
 Revises: 0006
@@ -36,8 +37,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_transition_corrections_lead", "transition_corrections", ["lead_id", "corrected_at"])
+    with op.batch_alter_table("leads") as batch:
+        batch.add_column(sa.Column("company_name", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("leads") as batch:
+        batch.drop_column("company_name")
     op.drop_index("ix_transition_corrections_lead", table_name="transition_corrections")
     op.drop_table("transition_corrections")
