@@ -242,3 +242,42 @@ def test_rescore_with_a_missing_playbook_is_one_line_and_exit_2(db: Path) -> Non
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no-such-playbook.yaml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+#: A command added to the real app that raises what its argument names, then the real entry point.
+RAISING_COMMAND = """
+import sys
+from leadrelay.entrypoints.cli.app import app, main
+from leadrelay.errors import LeadRelayError
+
+class Refused(LeadRelayError):
+    pass
+
+@app.command("raise")
+def raise_(kind: str) -> None:
+    if kind == "user":
+        raise Refused("the lead list is locked by another import")
+    raise KeyError("owner_rep")
+
+main()
+"""
+
+
+def run_raising(kind: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    return subprocess.run(
+        [sys.executable, "-c", RAISING_COMMAND, "raise", kind], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_a_leadrelay_error_from_a_command_is_one_line_and_exit_2() -> None:
+    result = run_raising("user")
+    assert result.returncode == 2
+    assert result.stderr == "error: the lead list is locked by another import\n"
+
+
+def test_a_key_error_is_a_bug_and_keeps_its_traceback() -> None:
+    result = run_raising("bug")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "KeyError: 'owner_rep'" in result.stderr
+    assert "error: 'owner_rep'" not in result.stderr

@@ -17,6 +17,7 @@ from typing import Any
 from leadrelay.adapters.geo import normalise_country, prefecture
 from leadrelay.domain.identity import InvalidEmail, lead_key, normalise_domain, normalise_email
 from leadrelay.domain.model import LIST_SOURCES, Account, Activity, Campaign, Lead
+from leadrelay.errors import LeadRelayError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -53,7 +54,7 @@ CAMPAIGN_KINDS = frozenset({"acquisition", "nurture", "pipeline"})
 _NO_DOMAIN = "is required for a lead without e-mail (accounts are matched by domain)"
 
 
-class InputError(ValueError):
+class InputError(LeadRelayError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field

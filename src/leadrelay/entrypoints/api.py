@@ -28,7 +28,7 @@ from leadrelay.adapters.records import (
     parse_lead,
     parse_outcome,
 )
-from leadrelay.adapters.store.schema import DEFAULT_URL
+from leadrelay.adapters.store.schema import DEFAULT_URL, StoreError
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
@@ -126,7 +126,7 @@ class LeadRelay:
         with self.store.reading() as tx:
             row = tx.playbook_row(digest)
         if row is None:
-            raise LookupError(f"playbook {digest[:12]} is not stored in this database")
+            raise StoreError(f"playbook {digest[:12]} is not stored in this database")
         loaded = parse_playbook(row.text, row.source)
         self._playbooks[digest] = loaded
         return loaded

@@ -18,12 +18,13 @@ from leadrelay.adapters.store.tables import accounts, leads
 from leadrelay.domain.evaluation import assess
 from leadrelay.domain.identity import key_email, key_external_id
 from leadrelay.domain.lifecycle import Stage
+from leadrelay.errors import LeadRelayError
 from leadrelay.services.routing import Routed
 
 PlaybookByHash = Callable[[str], LoadedPlaybook]
 
 
-class LeadNotFound(LookupError):
+class LeadNotFound(LeadRelayError, LookupError):
     pass
 
 

@@ -37,13 +37,14 @@ from leadrelay.domain.routing import (
     release,
 )
 from leadrelay.domain.sla import SlaClock, clocks_for, policy_for
+from leadrelay.errors import LeadRelayError
 from leadrelay.services.notifications import NotificationContext, notify_all
 
 _ROUTING_LOCK = 4711005  # PostgreSQL advisory lock: one routing transaction at a time
 _LOCK_KEY = "lock"
 
 
-class RoutingUnavailable(ValueError):
+class RoutingUnavailable(LeadRelayError, ValueError):
     """The active playbook has no routing section, or names no such rep."""
 
 

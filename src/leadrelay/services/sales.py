@@ -22,6 +22,7 @@ from leadrelay.adapters.store.tables import leads
 from leadrelay.domain.evaluation import StageChange
 from leadrelay.domain.lifecycle import IllegalTransition, Stage, Trigger, next_stage
 from leadrelay.domain.playbook import Playbook
+from leadrelay.errors import LeadRelayError
 from leadrelay.services.notifications import NotificationContext, notify
 from leadrelay.services.routing import SLA_TIMERS
 
@@ -37,7 +38,7 @@ ADVANCES = {
 }
 
 
-class FeedbackError(ValueError):
+class FeedbackError(LeadRelayError, ValueError):
     """A sales answer that cannot be taken (one clear line for the user)."""
 
 

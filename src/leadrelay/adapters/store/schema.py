@@ -12,10 +12,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
+from leadrelay.errors import LeadRelayError
+
 DEFAULT_URL = "sqlite:///leadrelay.db"
 
 
-class StoreError(RuntimeError):
+class StoreError(LeadRelayError, RuntimeError):
     pass
 
 

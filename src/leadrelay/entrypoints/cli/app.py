@@ -19,9 +19,8 @@ from leadrelay.adapters.files.formats import ImportFileError, Kind
 from leadrelay.adapters.files.mappings import load_mapping
 from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
 from leadrelay.adapters.files.sources import Source, open_source
-from leadrelay.adapters.playbook.loader import PlaybookError, load_playbook
+from leadrelay.adapters.playbook.loader import load_playbook
 from leadrelay.adapters.records import InputError, parse_time
-from leadrelay.adapters.store.schema import StoreError
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
 from leadrelay.entrypoints.api import DB_ENV, LeadRelay, database_url
 from leadrelay.entrypoints.cli import render
@@ -31,10 +30,10 @@ from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
 from leadrelay.entrypoints.cli.worker import register as register_worker
 from leadrelay.entrypoints.i18n import LANGS, default_lang, t
+from leadrelay.errors import LeadRelayError
 from leadrelay.services.imports import fingerprint, prepare, run_import
 from leadrelay.services.intake import BatchResult
 from leadrelay.services.leads import LeadNotFound
-from leadrelay.services.routing import RoutingUnavailable
 
 app = typer.Typer(
     name="leadrelay",
@@ -537,7 +536,10 @@ def _finish(result: BatchResult) -> None:
 
 
 def main() -> None:
-    """Entry point: run the app and turn known errors into one clear line and an exit code."""
+    """Entry point: run the app and turn a user's errors into one clear line and an exit code.
+
+    Only :class:`LeadRelayError` (a user can fix it), the database's ``OperationalError`` and
+    Typer's usage errors are turned into a line; anything else is a bug and keeps its traceback."""
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
@@ -546,15 +548,12 @@ def main() -> None:
     except typer.Abort:
         errors.print("aborted")
         sys.exit(130)
-    except (UserError, PlaybookError, StoreError, LeadNotFound, InputError, RoutingUnavailable) as exc:
+    except LeadRelayError as exc:
         message = f"no lead with e-mail or external id {exc}" if isinstance(exc, LeadNotFound) else str(exc)
         errors.print(f"error: {message}", markup=False, highlight=False)
         sys.exit(2)
     except sa.exc.OperationalError as exc:
         errors.print(f"error: database: {str(exc.orig).strip().splitlines()[0]}", markup=False, highlight=False)
-        sys.exit(2)
-    except LookupError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
     except typer.TyperException as exc:  # usage errors: missing argument, bad option value
         show = getattr(exc, "show", None)

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from leadrelay.adapters.clock import FakeClock, SystemClock
 from leadrelay.entrypoints.api import LeadRelay
+from leadrelay.errors import LeadRelayError
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -22,7 +23,7 @@ class Options:
 options = Options()
 
 
-class UserError(Exception):
+class UserError(LeadRelayError):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
