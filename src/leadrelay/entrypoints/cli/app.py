@@ -21,15 +21,16 @@ from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
 from leadrelay.adapters.files.sources import Source, open_source
 from leadrelay.adapters.playbook.loader import load_playbook
 from leadrelay.adapters.records import InputError, parse_time
+from leadrelay.config import DB_ENV, LANG_ENV, NOW_ENV, load_settings
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
-from leadrelay.entrypoints.api import DB_ENV, LeadRelay, database_url
+from leadrelay.entrypoints.api import LeadRelay, database_url
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
 from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
 from leadrelay.entrypoints.cli.worker import register as register_worker
-from leadrelay.entrypoints.i18n import LANGS, default_lang, t
+from leadrelay.entrypoints.i18n import LANGS, t
 from leadrelay.errors import LeadRelayError
 from leadrelay.services.imports import fingerprint, prepare, run_import
 from leadrelay.services.intake import BatchResult
@@ -64,23 +65,26 @@ def main_options(
     db: Annotated[
         str | None,
         typer.Option(
-            "--db", envvar=DB_ENV, help="Database: a SQLite file path or a URL (sqlite:///file.db, postgresql://...)."
+            "--db",
+            help=f"Database: a SQLite file path or a URL (sqlite:///file.db, postgresql://...). Default: {DB_ENV}, else leadrelay.db.",
         ),
     ] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="Language of the output: en or ja.")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang", help=f"Language of the output: en or ja. Default: {LANG_ENV}, else the locale (LC_ALL, LANG)."
+        ),
+    ] = None,
     now: Annotated[
         str | None,
         typer.Option(
-            "--now", envvar="LEADRELAY_NOW", help="Act as if it were this time (ISO 8601 with zone): for replays."
+            "--now", help=f"Act as if it were this time (ISO 8601 with zone): for replays. Default: {NOW_ENV}."
         ),
     ] = None,
 ) -> None:
-    options.db = db
-    chosen = lang or default_lang()
-    if chosen not in LANGS:
-        raise UserError(f"--lang: '{chosen}' is not one of {', '.join(LANGS)}")
-    options.lang = chosen
-    options.now = _parse_now(now) if now else None
+    if lang is not None and lang not in LANGS:
+        raise UserError(f"--lang: '{lang}' is not one of {', '.join(LANGS)}")
+    options.settings = load_settings(db=db, lang=lang, now=_parse_now(now) if now else None)
 
 
 def _parse_now(value: str) -> datetime:
