@@ -28,10 +28,11 @@ from typing import Any
 from _shared import database, machine, publish
 
 from leadrelay.adapters.clock import SystemClock
-from leadrelay.adapters.notify.delivery import Senders
 from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook
 from leadrelay.adapters.store.outbox import Message, enqueue
 from leadrelay.adapters.store.sql_store import SqlStore
+from leadrelay.bootstrap import make_senders
+from leadrelay.config import Settings
 from leadrelay.entrypoints.worker import Worker, WorkerSettings
 
 
@@ -125,8 +126,9 @@ def main() -> None:
                     for i in range(start, min(count, start + 10_000))
                 ]
                 enqueue(tx, messages, now)
-        settings = WorkerSettings(worker_id="bench", message_batch=args.batch, concurrency=args.concurrency, poll=0.05)
-        senders = Senders({"BENCH_SECRET": "s3cret"}, connections=args.concurrency)
+        config = Settings(message_batch=args.batch, concurrency=args.concurrency, poll=0.05)
+        settings = WorkerSettings.from_settings(config, "bench")
+        senders = make_senders(config.with_variables({"BENCH_SECRET": "s3cret"}), connections=args.concurrency)
         worker = Worker(store, lambda: playbook, SystemClock(), senders, settings, {})
         started = time.perf_counter()
         report = worker.run_once()

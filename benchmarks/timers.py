@@ -35,6 +35,7 @@ from leadrelay.adapters.playbook.loader import default_playbook_path, load_playb
 from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.outbox import Timer, schedule
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.config import Settings
 from leadrelay.domain.playbook import Playbook
 from leadrelay.entrypoints.worker import Worker, WorkerSettings
 
@@ -144,7 +145,7 @@ def main() -> None:
         store = SqlStore.open(url)
         kind = store.engine.dialect.name
         fill = fill_pending(store, pending, datetime.now(UTC))
-        settings = WorkerSettings(worker_id="bench", timer_batch=args.batch, poll=0.05)
+        settings = WorkerSettings.from_settings(Settings(timer_batch=args.batch, poll=0.05), "bench")
         worker = Worker(store, lambda: playbook, SystemClock(), NoDeliveries(), settings, {"effect": effect})
         first = backlog(store, worker, args.backlog)
         second = steady(store, worker, args.rate, args.seconds)

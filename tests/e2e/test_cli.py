@@ -242,3 +242,67 @@ def test_rescore_with_a_missing_playbook_is_one_line_and_exit_2(db: Path) -> Non
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no-such-playbook.yaml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+#: A command added to the real app that raises what its argument names, then the real entry point.
+RAISING_COMMAND = """
+import sys
+from leadrelay.entrypoints.cli.app import app, main
+from leadrelay.errors import LeadRelayError
+
+class Refused(LeadRelayError):
+    pass
+
+@app.command("raise")
+def raise_(kind: str) -> None:
+    if kind == "user":
+        raise Refused("the lead list is locked by another import")
+    raise KeyError("owner_rep")
+
+main()
+"""
+
+
+def run_raising(kind: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    return subprocess.run(
+        [sys.executable, "-c", RAISING_COMMAND, "raise", kind], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_a_leadrelay_error_from_a_command_is_one_line_and_exit_2() -> None:
+    result = run_raising("user")
+    assert result.returncode == 2
+    assert result.stderr == "error: the lead list is locked by another import\n"
+
+
+def test_a_key_error_is_a_bug_and_keeps_its_traceback() -> None:
+    result = run_raising("bug")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "KeyError: 'owner_rep'" in result.stderr
+    assert "error: 'owner_rep'" not in result.stderr
+
+
+def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(db: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env.update(LEADRELAY_DB=str(db), LEADRELAY_WORKER_LEASE="soon")
+    result = subprocess.run(
+        [sys.executable, "-m", "leadrelay", "summary"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == "error: LEADRELAY_WORKER_LEASE: 'soon': input should be a valid number, unable to parse string as a number\n"
+    )
+    assert not db.exists()  # refused before anything was opened
+
+
+def test_the_global_options_win_over_the_environment(db: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env.update(LEADRELAY_DB=str(db), LEADRELAY_NOW="not a time", LEADRELAY_LANG="ja", COLUMNS="200")
+    command = [sys.executable, "-m", "leadrelay", "--db", str(other), "--now", NOW, "--lang", "en", "outbox"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "0 pending, 0 failed, 0 sent" in result.stdout
+    assert other.exists() and not db.exists()

@@ -23,9 +23,15 @@ NOW = "2026-11-25T12:00:00+09:00"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: The default playbook sends e-mail, so a worker needs an SMTP server to start; these tests send
+#: none (nothing is listening there).
+SMTP = {"LEADRELAY_SMTP_URL": "smtp://127.0.0.1:9", "LEADRELAY_SMTP_FROM": "leadrelay@example.co.jp"}
+
+
 def env_for(db: str, name: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
-    env.update(LEADRELAY_NOW=NOW, LEADRELAY_DB=db, TEST_WORKER=name, COLUMNS="200", PYTHONPATH=str(ROOT), **extra)
+    env.update(LEADRELAY_NOW=NOW, LEADRELAY_DB=db, TEST_WORKER=name, COLUMNS="200", PYTHONPATH=str(ROOT))
+    env.update({**SMTP, **extra})
     return env
 
 
@@ -171,3 +177,52 @@ def test_outbox_lists_a_failed_message_with_its_reason_and_retry_sends_it(tmp_pa
     assert "sent 1 messages" in second.stdout, second.stderr
     assert [r.json() for r in receiver.accepted] == [{"text": "新しいリード\n本文"}]
     assert "0 pending, 0 failed, 1 sent" in run(db, "outbox").stdout
+
+
+def test_a_worker_whose_playbook_sends_e_mail_refuses_to_start_without_an_smtp_server(tmp_path: Path) -> None:
+    db = str(tmp_path / "worker.db")
+    for missing in ("LEADRELAY_SMTP_URL", "LEADRELAY_SMTP_FROM"):
+        env = {k: v for k, v in env_for(db, "w1").items() if k != missing}
+        result = subprocess.run(
+            [sys.executable, "-m", "leadrelay", "worker", "--once"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"error: {missing} is not set")
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert "fired" not in result.stdout  # it did not start
+
+
+def test_a_worker_shows_its_effective_settings_without_secrets_when_it_starts(tmp_path: Path) -> None:
+    db = str(tmp_path / "worker.db")
+    result = run(
+        db,
+        "worker",
+        "--once",
+        "--id",
+        "w7",
+        "--batch",
+        "40",
+        LEADRELAY_SMTP_URL="smtp://notify:hunter2@127.0.0.1:9",
+        LEADRELAY_WORKER_LEASE="120",
+        LEADRELAY_SALES_CHAT_WEBHOOK_URL="https://hooks.example.co.jp/chat-token",
+    )
+    assert result.returncode == 0, result.stderr
+    (started,) = [line for line in result.stderr.splitlines() if line.startswith("worker w7 ")]
+    assert "smtp smtp://notify:***@127.0.0.1:9 from leadrelay@example.co.jp" in started
+    assert "timers 40 per batch" in started and "lease 120s" in started  # the option and the variable
+    assert "hunter2" not in result.stderr and "chat-token" not in result.stderr
+    # the e-mail tool's webhook is not configured: said at start, its messages fail with that reason
+    assert "warning: LEADRELAY_EMAIL_TOOL_WEBHOOK_URL is not set" in result.stderr
+
+
+def test_a_plugin_without_timer_handlers_is_refused(tmp_path: Path) -> None:
+    result = run(str(tmp_path / "worker.db"), "worker", "--once", "--plugin", "tests.receivers")
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == "error: --plugin tests.receivers: the module has no TIMER_HANDLERS mapping of timer kinds to handlers\n"
+    )

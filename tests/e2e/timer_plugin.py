@@ -13,12 +13,11 @@ from datetime import datetime
 from leadrelay.adapters.store.outbox import Timer
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.domain.playbook import Playbook
-from leadrelay.entrypoints.worker import timer_handler
+from leadrelay.services.timers import TimerHandler
 
 EFFECTS_TABLE = "CREATE TABLE timer_effects (timer_key VARCHAR(200) NOT NULL, worker VARCHAR(120) NOT NULL)"
 
 
-@timer_handler("effect")
 def write_effect(tx: StoreTx, timer: Timer, now: datetime, playbook: Playbook) -> None:
     tx._raw_many(
         "INSERT INTO timer_effects (timer_key, worker) VALUES (?, ?)", [(timer.key, os.environ["TEST_WORKER"])]
@@ -26,3 +25,7 @@ def write_effect(tx: StoreTx, timer: Timer, now: datetime, playbook: Playbook) -
     pause = float(os.environ.get("TEST_EFFECT_SECONDS", "0"))
     if pause:
         time.sleep(pause)
+
+
+#: What ``--plugin`` takes from this module: the handler of each timer kind it adds.
+TIMER_HANDLERS: dict[str, TimerHandler] = {"effect": write_effect}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -11,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.adapters.notify.delivery import Senders
 from leadrelay.adapters.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from leadrelay.adapters.store.outbox import Backoff, Message, claim_messages, enqueue
+from leadrelay.adapters.store.outbox import Message, claim_messages, enqueue
+from leadrelay.bootstrap import make_senders, timer_handlers
+from leadrelay.config import Settings
 from leadrelay.entrypoints.worker import Worker, WorkerSettings
 from tests.conftest import NOW
 from tests.receivers import free_port, smtp_server, webhook_receiver
@@ -37,14 +39,22 @@ def relay(sqlite_url: str) -> Iterator[LeadRelay]:
 
 
 def worker(relay: LeadRelay, environ: dict[str, str], worker_id: str = "w1", **settings: Any) -> Worker:
-    options: dict[str, Any] = {"worker_id": worker_id, "backoff": Backoff(base=10, cap=60, max_attempts=4)}
-    options.update(settings)
+    """A worker with the real senders, configured as ``environ`` would configure them."""
+    config = Settings(
+        smtp_url=environ.get("LEADRELAY_SMTP_URL"),
+        smtp_from=environ.get("LEADRELAY_SMTP_FROM"),
+        webhook_timeout=2.0,
+        backoff_base=10,
+        backoff_cap=60,
+        max_attempts=4,
+    ).with_variables(environ)
     return Worker(
         relay.store,
         lambda: relay.playbook().playbook,
         relay.clock,
-        Senders(environ, timeout=2.0),
-        WorkerSettings(**options),
+        make_senders(config),
+        replace(WorkerSettings.from_settings(config, worker_id), **settings),
+        timer_handlers(),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,8 @@ from leadrelay.adapters.store.outbox import (
 )
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import timers
+from leadrelay.bootstrap import timer_handlers
+from leadrelay.config import Settings
 from leadrelay.domain.playbook import Playbook
 from leadrelay.entrypoints.worker import Worker, WorkerSettings
 from leadrelay.services.notifications import NotificationContext, notify
@@ -51,14 +54,15 @@ def relay(db_url: str) -> Iterator[LeadRelay]:
 
 
 def make_worker(relay: LeadRelay, handlers: dict[str, Any] | None = None, **settings: Any) -> Worker:
-    options = {"worker_id": "w1", "timer_backoff": Backoff(base=60, cap=600, max_attempts=3), **settings}
+    """A worker with a fake deliverer; ``handlers`` None: the built-in ones (notify, SLA)."""
+    options = {"timer_backoff": Backoff(base=60, cap=600, max_attempts=3), **settings}
     return Worker(
         relay.store,
         lambda: relay.playbook().playbook,
         relay.clock,
         FakeDeliverer(),
-        WorkerSettings(**options),
-        handlers,
+        replace(WorkerSettings.from_settings(Settings(), "w1"), **options),
+        timer_handlers() if handlers is None else handlers,
     )
 
 

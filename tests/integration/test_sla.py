@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import leadrelay.services.sla  # noqa: F401  (registers the SLA timer handlers)
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store.tables import outbox, routing_decisions, timers
 from tests.conftest import JST

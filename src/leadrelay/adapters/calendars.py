@@ -18,8 +18,10 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from leadrelay.errors import LeadRelayError
 
-class UnknownRegion(ValueError):
+
+class UnknownRegion(LeadRelayError, ValueError):
     """A country (or country-subdivision) code the ``holidays`` package does not know."""
 
 

@@ -25,6 +25,7 @@ from leadrelay.domain.model import (
     Campaign,
     Lead,
 )
+from leadrelay.errors import LeadRelayError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -57,7 +58,7 @@ CAMPAIGN_KINDS = frozenset({"acquisition", "nurture", "pipeline"})
 _NO_DOMAIN = "is required for a lead without e-mail (accounts are matched by domain)"
 
 
-class InputError(ValueError):
+class InputError(LeadRelayError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field

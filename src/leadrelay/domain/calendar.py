@@ -50,6 +50,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 
+from leadrelay.domain.errors import LeadRelayError
+
 WEEKDAY_NAMES: tuple[tuple[str, str], ...] = (
     ("Mon", "月"),
     ("Tue", "火"),
@@ -67,7 +69,7 @@ _ZERO = timedelta(0)
 _DAY = timedelta(days=1)
 
 
-class CalendarError(ValueError):
+class CalendarError(LeadRelayError, ValueError):
     """A calendar that cannot be used (bad span, overlapping spans, never open)."""
 
 

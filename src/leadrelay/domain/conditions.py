@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 from itertools import takewhile
 from typing import Any
 
+from leadrelay.domain.errors import LeadRelayError
 from leadrelay.domain.model import Account, Activity, Lead
 
 Path = tuple[str | int, ...]
 
 
-class ConditionError(ValueError):
+class ConditionError(LeadRelayError, ValueError):
     """A condition that cannot be used; ``path`` points into the playbook document."""
 
     def __init__(self, path: Path, message: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from leadrelay.domain.errors import LeadRelayError
+
 _EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -30,7 +32,7 @@ def key_external_id(key: str) -> str | None:
     return key[len(EXTERNAL_KEY_PREFIX) :] if key.startswith(EXTERNAL_KEY_PREFIX) else None
 
 
-class InvalidEmail(ValueError):
+class InvalidEmail(LeadRelayError, ValueError):
     pass
 
 

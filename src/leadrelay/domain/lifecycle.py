@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from leadrelay.domain.errors import LeadRelayError
+
 
 class Stage(StrEnum):
     NEW = "new"
@@ -133,7 +135,7 @@ def _check_table(moves: tuple[Move, ...]) -> dict[tuple[Trigger, Stage], Stage]:
 _TABLE = _check_table(TRANSITIONS)
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(LeadRelayError, ValueError):
     def __init__(self, trigger: Trigger, stage: Stage) -> None:
         allowed = sorted(s.value for (t, s) in _TABLE if t == trigger)
         super().__init__(

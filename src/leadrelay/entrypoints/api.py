@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from leadrelay import bootstrap
 from leadrelay.adapters.clock import Clock, SystemClock
 from leadrelay.adapters.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
 from leadrelay.adapters.records import (
@@ -28,8 +28,9 @@ from leadrelay.adapters.records import (
     parse_lead,
     parse_outcome,
 )
-from leadrelay.adapters.store.schema import DEFAULT_URL
+from leadrelay.adapters.store.schema import StoreError
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.config import load_settings
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.imports import FileFingerprint, ImportRun
@@ -70,7 +71,6 @@ from leadrelay.services.sales import (
 )
 from leadrelay.services.sla import SlaRow, sla_rows
 
-DB_ENV = "LEADRELAY_DB"
 ACTIVE_PLAYBOOK = "active_playbook"
 DEFAULT_BATCH = 5000
 
@@ -82,7 +82,8 @@ Numbered = Iterable[tuple[int, Mapping[str, Any] | InputError]]
 
 
 def database_url(url: str | None = None) -> str:
-    return url or os.environ.get(DB_ENV) or DEFAULT_URL
+    """``url``, else ``LEADRELAY_DB`` (read by :mod:`leadrelay.config`), else ``leadrelay.db``."""
+    return url or bootstrap.database_url(load_settings())
 
 
 class LeadRelay:
@@ -137,7 +138,7 @@ class LeadRelay:
         with self.store.reading() as tx:
             row = tx.playbook_row(digest)
         if row is None:
-            raise LookupError(f"playbook {digest[:12]} is not stored in this database")
+            raise StoreError(f"playbook {digest[:12]} is not stored in this database")
         loaded = parse_playbook(row.text, row.source)
         self._playbooks[digest] = loaded
         return loaded

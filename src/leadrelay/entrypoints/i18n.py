@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
+from leadrelay.config import LANGS
 
-LANGS = ("en", "ja")
+__all__ = ["LANGS", "t"]
 
 _TEXT: dict[str, tuple[str, str]] = {
     "profile": ("Profile", "プロフィール"),
@@ -146,14 +146,6 @@ _TEXT: dict[str, tuple[str, str]] = {
     "rescore_reinstated": ("Reinstated", "対象外から復帰したリード"),
     "rescore_level_table": ("Level changes", "レベルの変化"),
 }
-
-
-def default_lang() -> str:
-    for name in ("LEADRELAY_LANG", "LC_ALL", "LANG"):
-        value = os.environ.get(name, "")
-        if value:
-            return "ja" if value.lower().startswith("ja") else "en"
-    return "en"
 
 
 def t(key: str, lang: str) -> str:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -46,52 +46,12 @@ from leadrelay.adapters.store.outbox import (
     take_write_lock,
 )
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.config import Settings
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services.notifications import NotificationContext, notify
 from leadrelay.services.sales import recycle_inactive
+from leadrelay.services.timers import TimerHandler
 
 log = logging.getLogger("leadrelay.entrypoints.worker")
-
-#: ``handler(tx, timer, now, playbook)``: the timer's effect, written with ``tx`` — the transaction
-#: that marks the timer fired. Raise to fail the try (its effects are undone).
-TimerHandler = Callable[[StoreTx, Timer, datetime, Playbook], None]
-
-#: Timer kinds and their handlers. Add yours with :func:`register_timer_handler`.
-TIMER_HANDLERS: dict[str, TimerHandler] = {}
-
-
-def register_timer_handler(kind: str, handler: TimerHandler) -> None:
-    """Make ``handler`` fire timers of ``kind`` (replacing an earlier one)."""
-    TIMER_HANDLERS[kind] = handler
-
-
-def timer_handler(kind: str) -> Callable[[TimerHandler], TimerHandler]:
-    """Decorator form of :func:`register_timer_handler`."""
-
-    def add(handler: TimerHandler) -> TimerHandler:
-        register_timer_handler(kind, handler)
-        return handler
-
-    return add
-
-
-@timer_handler("notify")
-def notify_timer(tx: StoreTx, timer: Timer, now: datetime, playbook: Playbook) -> None:
-    """A built-in timer: send a notification when it fires. Payload: ``event`` and optionally
-    ``reason``, ``page``, ``due_at`` (ISO 8601), ``rep_id``, ``department``, ``details``."""
-    payload = timer.payload
-    due = payload.get("due_at")
-    context = NotificationContext(
-        lead_id=timer.lead_id,
-        rep_id=payload.get("rep_id"),
-        department=payload.get("department"),
-        reason=payload.get("reason"),
-        due_at=datetime.fromisoformat(due) if due else None,
-        page=payload.get("page"),
-        ref=f"timer:{timer.key}",
-        details={str(k): str(v) for k, v in (payload.get("details") or {}).items()},
-    )
-    notify(tx, playbook, str(payload["event"]), context, now)
 
 
 class Deliverer(Protocol):
@@ -106,14 +66,30 @@ def default_worker_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
-    worker_id: str = field(default_factory=default_worker_id)
-    timer_batch: int = 500  # timers fired per transaction
-    message_batch: int = 200  # messages claimed per lease
-    poll: float = 1.0  # seconds to wait when nothing is due
-    lease: timedelta = timedelta(minutes=5)  # a claimed message is someone else's after this
-    concurrency: int = 16  # deliveries at the same time
-    backoff: Backoff = field(default_factory=Backoff)  # for messages
-    timer_backoff: Backoff = field(default_factory=lambda: Backoff(base=30.0, cap=3600.0, max_attempts=10))
+    """How a worker works; :meth:`from_settings` takes them from the validated :class:`Settings`
+    (the ``LEADRELAY_WORKER_*`` variables and their defaults)."""
+
+    worker_id: str
+    timer_batch: int  # timers fired per transaction
+    message_batch: int  # messages claimed per lease
+    poll: float  # seconds to wait when nothing is due
+    lease: timedelta  # a claimed message is someone else's after this
+    concurrency: int  # deliveries at the same time
+    backoff: Backoff  # for messages
+    timer_backoff: Backoff  # for timers whose handler failed
+
+    @classmethod
+    def from_settings(cls, settings: Settings, worker_id: str | None = None) -> WorkerSettings:
+        return cls(
+            worker_id=worker_id or default_worker_id(),
+            timer_batch=settings.timer_batch,
+            message_batch=settings.message_batch,
+            poll=settings.poll,
+            lease=timedelta(seconds=settings.lease),
+            concurrency=settings.concurrency,
+            backoff=Backoff(settings.backoff_base, settings.backoff_cap, settings.max_attempts),
+            timer_backoff=Backoff(settings.timer_backoff_base, settings.timer_backoff_cap, settings.timer_max_attempts),
+        )
 
 
 @dataclass(slots=True)
@@ -141,21 +117,24 @@ _COUNTS = ("fired", "timer_errors", "sent", "retrying", "failed", "recycled")
 
 
 class Worker:
+    """Fires due timers with ``handlers`` (``{kind: handler}``, see :mod:`leadrelay.services.timers`)
+    and delivers the outbox with ``deliverer``; all of them are given, nothing is looked up."""
+
     def __init__(
         self,
         store: SqlStore,
         playbook: Callable[[], Playbook],
         clock: Clock,
         deliverer: Deliverer,
-        settings: WorkerSettings | None = None,
-        handlers: Mapping[str, TimerHandler] | None = None,
+        settings: WorkerSettings,
+        handlers: Mapping[str, TimerHandler],
     ) -> None:
         self.store = store
         self.playbook = playbook
         self.clock = clock
         self.deliverer = deliverer
-        self.settings = settings or WorkerSettings()
-        self.handlers = TIMER_HANDLERS if handlers is None else handlers
+        self.settings = settings
+        self.handlers = dict(handlers)
         self._pool = ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="leadrelay-send")
 
     # --- timers ---------------------------------------------------------------------------

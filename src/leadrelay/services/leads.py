@@ -21,6 +21,7 @@ from leadrelay.domain.evaluation import assess
 from leadrelay.domain.identity import key_email, key_external_id
 from leadrelay.domain.lifecycle import MARKETING_STAGES, Stage
 from leadrelay.domain.playbook import Playbook
+from leadrelay.errors import LeadRelayError
 from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
 from leadrelay.services.routing import PassedOver, Routed, RuleNotTaken
 from leadrelay.services.sla import SlaRow, sla_rows
@@ -28,7 +29,7 @@ from leadrelay.services.sla import SlaRow, sla_rows
 PlaybookByHash = Callable[[str], LoadedPlaybook]
 
 
-class LeadNotFound(LookupError):
+class LeadNotFound(LeadRelayError, LookupError):
     pass
 
 

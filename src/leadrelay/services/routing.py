@@ -43,6 +43,7 @@ from leadrelay.domain.routing import (
     release,
 )
 from leadrelay.domain.sla import SlaClock, clocks_for, policy_for
+from leadrelay.errors import LeadRelayError
 from leadrelay.services.notifications import NotificationContext, notify_all, notify_sales_of_activity
 from leadrelay.services.read_models import ReadModel
 
@@ -50,7 +51,7 @@ _ROUTING_LOCK = 4711005  # PostgreSQL advisory lock: one routing transaction at 
 _LOCK_KEY = "lock"
 
 
-class RoutingUnavailable(ValueError):
+class RoutingUnavailable(LeadRelayError, ValueError):
     """The active playbook has no routing section, or names no such rep."""
 
 

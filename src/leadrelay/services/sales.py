@@ -25,6 +25,7 @@ from leadrelay.domain.evaluation import StageChange
 from leadrelay.domain.lifecycle import IllegalTransition, Stage, Trigger, next_stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.recycling import WATCHED_STAGES, Inactivity, inactive_before, inactivity
+from leadrelay.errors import LeadRelayError
 from leadrelay.services.notifications import NotificationContext, notify
 from leadrelay.services.read_models import Moment, ReadModel, StageMove, local
 from leadrelay.services.routing import SLA_TIMERS
@@ -39,7 +40,7 @@ ADVANCES = {
 }
 
 
-class FeedbackError(ValueError):
+class FeedbackError(LeadRelayError, ValueError):
     """A sales answer that cannot be taken (one clear line for the user)."""
 
 

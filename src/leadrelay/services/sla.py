@@ -1,5 +1,8 @@
 """SLA clocks at work: the worker's warning and breach timers, and ``leadrelay sla``.
 
+The timer handlers are :data:`fire_warning` (kind ``sla_warning``) and :data:`fire_breach`
+(``sla_breach``); :func:`leadrelay.bootstrap.timer_handlers` gives them to the worker.
+
 :func:`leadrelay.services.routing.start_clocks` schedules two timers per clock when a lead is given to a
 rep. When one fires, this module checks the clock still runs — the same rep still has the lead
 from the same assignment and has not answered (accepted, rejected, or for the first-touch clock,
@@ -11,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field, field_serializer
@@ -23,10 +25,10 @@ from leadrelay.domain.identity import lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.sla import ClockReading, SlaClock, clocks_for, policy_for, read
-from leadrelay.entrypoints.worker import register_timer_handler
 from leadrelay.services.notifications import NotificationContext, notify
 from leadrelay.services.read_models import Moment, ReadModel, local
 from leadrelay.services.routing import route_leads
+from leadrelay.services.timers import TimerHandler
 
 
 def _still_running(tx: StoreTx, playbook: Playbook, lead_id: int, kind: str, rep: str, assigned_at: datetime) -> bool:
@@ -50,7 +52,7 @@ def touched_since(tx: StoreTx, playbook: Playbook, lead_ids: list[int], since: d
     return set(tx.execute(query.distinct()).scalars())
 
 
-def _fire(breach: bool) -> Any:
+def _fire(breach: bool) -> TimerHandler:
     def handler(tx: StoreTx, timer: Timer, now: datetime, playbook: Playbook) -> None:
         payload = timer.payload
         lead_id = timer.lead_id
@@ -80,8 +82,10 @@ def _fire(breach: bool) -> Any:
     return handler
 
 
-register_timer_handler("sla_warning", _fire(breach=False))
-register_timer_handler("sla_breach", _fire(breach=True))
+#: ``sla_warning`` timers: tell the rep the clock is running out (if it still runs).
+fire_warning: TimerHandler = _fire(breach=False)
+#: ``sla_breach`` timers: tell the rep and the manager; a ``reassign`` policy routes the lead again.
+fire_breach: TimerHandler = _fire(breach=True)
 
 
 def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:

@@ -9,6 +9,7 @@ from leadrelay.adapters.records import (
     ACTIVITY_FIELDS,
     InputError,
 )
+from leadrelay.errors import LeadRelayError
 
 Kind = Literal["leads", "activities", "outcomes"]
 Record = dict[str, Any]
@@ -34,5 +35,5 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-class ImportFileError(ValueError):
+class ImportFileError(LeadRelayError, ValueError):
     """A file or mapping that cannot be imported at all (one clear line; the CLI exits 2)."""

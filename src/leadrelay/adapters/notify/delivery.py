@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from datetime import datetime
 
 from leadrelay.adapters.notify.errors import DeliveryError
@@ -13,14 +11,11 @@ from leadrelay.adapters.store.outbox import Delivery, OutboxMessage
 
 
 class Senders:
-    """The real channels: SMTP and HTTP, configured from ``environ`` (the process environment)."""
+    """The real channels, SMTP and HTTP (built from the settings by :mod:`leadrelay.bootstrap`)."""
 
-    def __init__(
-        self, environ: Mapping[str, str] | None = None, *, timeout: float = 10.0, connections: int = 32
-    ) -> None:
-        self.environ = os.environ if environ is None else environ
-        self.smtp = SmtpSender(self.environ)
-        self.webhook = WebhookSender(self.environ, timeout=timeout, connections=connections)
+    def __init__(self, smtp: SmtpSender, webhook: WebhookSender) -> None:
+        self.smtp = smtp
+        self.webhook = webhook
 
     def deliver(self, message: OutboxMessage, now: datetime) -> Delivery:
         try:

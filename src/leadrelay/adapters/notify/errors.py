@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from leadrelay.errors import LeadRelayError
 
-class DeliveryError(Exception):
+
+class DeliveryError(LeadRelayError):
     """A message could not be delivered. ``permanent``: retrying cannot help (a refused address,
     a 4xx answer, a missing setting) — the message is given up at once, with this reason."""
 

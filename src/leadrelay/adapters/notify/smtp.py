@@ -1,9 +1,9 @@
-"""E-mail over SMTP (standard library ``smtplib``), configured from the environment.
+"""E-mail over SMTP (standard library ``smtplib``).
 
-``LEADRELAY_SMTP_URL``: ``smtp://[user[:password]@]host[:port]`` (plain, port 25),
-``smtp+starttls://...`` (STARTTLS required, port 587) or ``smtps://...`` (TLS from the start,
-port 465); user and password percent-encoded. ``LEADRELAY_SMTP_FROM``: the sender address.
-``LEADRELAY_SMTP_TIMEOUT``: seconds per connection and command (default 10).
+The server, the sender address and the timeout come from :class:`SmtpSettings`, which
+:mod:`leadrelay.bootstrap` builds from ``LEADRELAY_SMTP_URL``, ``LEADRELAY_SMTP_FROM`` and
+``LEADRELAY_SMTP_TIMEOUT`` (checked by :mod:`leadrelay.config`): ``smtp://`` is plain (port 25),
+``smtp+starttls://`` requires STARTTLS (587), ``smtps://`` is TLS from the start (465).
 """
 
 from __future__ import annotations
@@ -12,58 +12,23 @@ import contextlib
 import smtplib
 import ssl
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
-from urllib.parse import unquote, urlsplit
 
 from leadrelay.adapters.notify.errors import DeliveryError
 from leadrelay.adapters.store.outbox import OutboxMessage
 
-SMTP_URL_ENV = "LEADRELAY_SMTP_URL"
-SMTP_FROM_ENV = "LEADRELAY_SMTP_FROM"
-SMTP_TIMEOUT_ENV = "LEADRELAY_SMTP_TIMEOUT"
-_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
-
 
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
-    scheme: str
+    scheme: str  # smtp | smtp+starttls | smtps
     host: str
     port: int
     user: str | None
     password: str | None
     sender: str
     timeout: float
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> SmtpSettings:
-        url = environ.get(SMTP_URL_ENV, "").strip()
-        if not url:
-            raise DeliveryError(f"{SMTP_URL_ENV} is not set: no SMTP server to send e-mail through", permanent=True)
-        parts = urlsplit(url)
-        if parts.scheme not in _PORTS or not parts.hostname:
-            raise DeliveryError(
-                f"{SMTP_URL_ENV} must look like smtp://user:password@host:port (or smtp+starttls://, smtps://)",
-                permanent=True,
-            )
-        sender = environ.get(SMTP_FROM_ENV, "").strip()
-        if not sender:
-            raise DeliveryError(f"{SMTP_FROM_ENV} is not set: no sender address for e-mail", permanent=True)
-        try:
-            timeout = float(environ.get(SMTP_TIMEOUT_ENV, "10"))
-        except ValueError:
-            raise DeliveryError(f"{SMTP_TIMEOUT_ENV} is not a number of seconds", permanent=True) from None
-        return cls(
-            parts.scheme,
-            parts.hostname,
-            parts.port or _PORTS[parts.scheme],
-            unquote(parts.username) if parts.username else None,
-            unquote(parts.password) if parts.password else None,
-            sender,
-            timeout,
-        )
 
 
 def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
@@ -84,16 +49,22 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
 
 
 class SmtpSender:
-    """Sends e-mail; one SMTP connection per thread, reused across messages and reopened when lost."""
+    """Sends e-mail; one SMTP connection per thread, reused across messages and reopened when lost.
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
+    Without ``settings`` every message fails at once (permanently) with ``unavailable``, the
+    reason e-mail cannot be sent."""
+
+    def __init__(self, settings: SmtpSettings | None, unavailable: str = "no SMTP server is configured") -> None:
+        self.settings = settings
+        self.unavailable = unavailable
         self._local = threading.local()
         self._all: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
 
     def send(self, message: OutboxMessage) -> None:
-        settings = SmtpSettings.from_env(self.environ)
+        settings = self.settings
+        if settings is None:
+            raise DeliveryError(self.unavailable, permanent=True)
         mail = build_email(message, settings.sender)
         for attempt in (1, 2):
             connection = self._connection(settings)

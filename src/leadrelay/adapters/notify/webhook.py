@@ -4,7 +4,10 @@
   and Google Chat incoming webhooks accept.
 - ``signed``: the event as a JSON document; headers ``X-Leadrelay-Timestamp`` (Unix seconds) and
   ``X-Leadrelay-Signature: sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<body>"`` with the
-  secret from the channel's ``secret_env`` variable. Verify with :func:`verify_signature`.
+  secret from the channel's ``secret_env`` variable.
+
+The channel's variables (``url_env``, ``secret_env``) are looked up when a message is sent, with
+the ``lookup`` the sender was given (:meth:`leadrelay.config.Settings.variable`). Verify with :func:`verify_signature`.
 
 Every request carries ``Idempotency-Key`` (the outbox key): the same message sent again after a
 crash has the same key. 2xx is delivered; 408, 425, 429 and 5xx are retried (``Retry-After``
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 import httpx
@@ -55,8 +58,8 @@ def chat_body(message: OutboxMessage) -> bytes:
 class WebhookSender:
     """Posts webhook messages; one connection pool shared by the delivering threads."""
 
-    def __init__(self, environ: Mapping[str, str], timeout: float = 10.0, connections: int = 32) -> None:
-        self.environ = environ
+    def __init__(self, lookup: Callable[[str], str | None], timeout: float = 10.0, connections: int = 32) -> None:
+        self.lookup = lookup
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self.client = httpx.Client(timeout=timeout, limits=limits, headers={"User-Agent": "leadrelay"})
 
@@ -65,13 +68,13 @@ class WebhookSender:
         url = payload.get("url")
         if not url:
             name = payload.get("url_env")
-            url = self.environ.get(name, "").strip() if name else ""
+            url = (self.lookup(name) or "") if name else ""
             if not url:
                 raise DeliveryError(f"{name} is not set: no URL for webhook channel '{message.target}'", permanent=True)
         headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": message.key}
         if payload.get("format") == "signed":
             secret_name = payload.get("secret_env")
-            secret = self.environ.get(secret_name, "") if secret_name else ""
+            secret = (self.lookup(secret_name) or "") if secret_name else ""
             if not secret:
                 raise DeliveryError(
                     f"{secret_name} is not set: no secret to sign webhook channel '{message.target}'", permanent=True

@@ -15,8 +15,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from leadrelay.errors import LeadRelayError
 
-class DocumentError(ValueError):
+
+class DocumentError(LeadRelayError, ValueError):
     def __init__(self, line: int | None, message: str) -> None:
         super().__init__(message)
         self.line = line

@@ -64,11 +64,12 @@ from leadrelay.domain.routing import (
     Territory,
 )
 from leadrelay.domain.sla import SlaPolicy
+from leadrelay.errors import LeadRelayError
 
 Loc = tuple[str | int, ...]
 
 
-class PlaybookError(ValueError):
+class PlaybookError(LeadRelayError, ValueError):
     """A playbook that cannot be used. ``str()`` is one line: ``file:line: [rule id] message``."""
 
     def __init__(self, source: str, line: int | None, rule_id: str | None, where: str, message: str) -> None:

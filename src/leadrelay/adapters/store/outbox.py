@@ -101,11 +101,12 @@ class Delivery:
 @dataclass(frozen=True, slots=True)
 class Backoff:
     """Exponential backoff with jitter: try ``n`` waits ``base * 2**(n-1)`` (at most ``cap``),
-    between half and all of it; after ``max_attempts`` tries the row is given up (``failed_at``)."""
+    between half and all of it; after ``max_attempts`` tries the row is given up (``failed_at``).
+    The worker's come from :class:`leadrelay.config.Settings` (``LEADRELAY_WORKER_*BACKOFF*``)."""
 
-    base: float = 10.0
-    cap: float = 3600.0
-    max_attempts: int = 10
+    base: float  # seconds
+    cap: float  # seconds
+    max_attempts: int
 
     def delay(self, attempts: int, chance: random.Random | None = None) -> timedelta:
         full = min(self.cap, self.base * 2 ** max(attempts - 1, 0))

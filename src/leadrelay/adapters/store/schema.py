@@ -13,12 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from leadrelay.adapters.store import queries
+from leadrelay.errors import LeadRelayError
 
 DEFAULT_URL = "sqlite:///leadrelay.db"
 _MIGRATION_LOCK = 4711004  # PostgreSQL advisory lock: one process migrates at a time
 
 
-class StoreError(RuntimeError):
+class StoreError(LeadRelayError, RuntimeError):
     pass
 
 

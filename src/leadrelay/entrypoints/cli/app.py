@@ -19,22 +19,22 @@ from leadrelay.adapters.files.formats import ImportFileError, Kind
 from leadrelay.adapters.files.mappings import load_mapping
 from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
 from leadrelay.adapters.files.sources import Source, open_source
-from leadrelay.adapters.playbook.loader import PlaybookError, load_playbook
+from leadrelay.adapters.playbook.loader import load_playbook
 from leadrelay.adapters.records import InputError, parse_time
-from leadrelay.adapters.store.schema import StoreError
+from leadrelay.config import DB_ENV, LANG_ENV, NOW_ENV, load_settings
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
-from leadrelay.entrypoints.api import DB_ENV, LeadRelay, database_url
+from leadrelay.entrypoints.api import LeadRelay, database_url
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
 from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
 from leadrelay.entrypoints.cli.worker import register as register_worker
-from leadrelay.entrypoints.i18n import LANGS, default_lang, t
+from leadrelay.entrypoints.i18n import LANGS, t
+from leadrelay.errors import LeadRelayError
 from leadrelay.services.imports import fingerprint, prepare, run_import
 from leadrelay.services.intake import BatchResult
 from leadrelay.services.leads import LeadNotFound
-from leadrelay.services.routing import RoutingUnavailable
 
 app = typer.Typer(
     name="leadrelay",
@@ -65,23 +65,26 @@ def main_options(
     db: Annotated[
         str | None,
         typer.Option(
-            "--db", envvar=DB_ENV, help="Database: a SQLite file path or a URL (sqlite:///file.db, postgresql://...)."
+            "--db",
+            help=f"Database: a SQLite file path or a URL (sqlite:///file.db, postgresql://...). Default: {DB_ENV}, else leadrelay.db.",
         ),
     ] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="Language of the output: en or ja.")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang", help=f"Language of the output: en or ja. Default: {LANG_ENV}, else the locale (LC_ALL, LANG)."
+        ),
+    ] = None,
     now: Annotated[
         str | None,
         typer.Option(
-            "--now", envvar="LEADRELAY_NOW", help="Act as if it were this time (ISO 8601 with zone): for replays."
+            "--now", help=f"Act as if it were this time (ISO 8601 with zone): for replays. Default: {NOW_ENV}."
         ),
     ] = None,
 ) -> None:
-    options.db = db
-    chosen = lang or default_lang()
-    if chosen not in LANGS:
-        raise UserError(f"--lang: '{chosen}' is not one of {', '.join(LANGS)}")
-    options.lang = chosen
-    options.now = _parse_now(now) if now else None
+    if lang is not None and lang not in LANGS:
+        raise UserError(f"--lang: '{lang}' is not one of {', '.join(LANGS)}")
+    options.settings = load_settings(db=db, lang=lang, now=_parse_now(now) if now else None)
 
 
 def _parse_now(value: str) -> datetime:
@@ -543,7 +546,10 @@ def _finish(result: BatchResult, as_json: bool = False) -> None:
 
 
 def main() -> None:
-    """Entry point: run the app and turn known errors into one clear line and an exit code."""
+    """Entry point: run the app and turn a user's errors into one clear line and an exit code.
+
+    Only :class:`LeadRelayError` (a user can fix it), the database's ``OperationalError`` and
+    Typer's usage errors are turned into a line; anything else is a bug and keeps its traceback."""
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
@@ -552,15 +558,12 @@ def main() -> None:
     except typer.Abort:
         errors.print("aborted")
         sys.exit(130)
-    except (UserError, PlaybookError, StoreError, LeadNotFound, InputError, RoutingUnavailable) as exc:
+    except LeadRelayError as exc:
         message = f"no lead with e-mail or external id {exc}" if isinstance(exc, LeadNotFound) else str(exc)
         errors.print(f"error: {message}", markup=False, highlight=False)
         sys.exit(2)
     except sa.exc.OperationalError as exc:
         errors.print(f"error: database: {str(exc.orig).strip().splitlines()[0]}", markup=False, highlight=False)
-        sys.exit(2)
-    except LookupError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
     except typer.TyperException as exc:  # usage errors: missing argument, bad option value
         show = getattr(exc, "show", None)

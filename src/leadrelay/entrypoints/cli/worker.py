@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
-from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-import leadrelay.services.sla  # noqa: F401  (registers the SLA timer handlers)
-from leadrelay.adapters.notify.delivery import Senders
-from leadrelay.adapters.store.outbox import Backoff, retry_failed
+from leadrelay.adapters.store.outbox import retry_failed
+from leadrelay.bootstrap import PluginError, check_delivery, make_senders, timer_handlers
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
-from leadrelay.entrypoints.worker import Worker, WorkerReport, WorkerSettings, default_worker_id
+from leadrelay.entrypoints.worker import Worker, WorkerReport, WorkerSettings
 from leadrelay.services.read_models import iso_time
 
 
@@ -29,48 +26,90 @@ def register(app: typer.Typer) -> None:
 
 def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Do what is due now, then exit (for cron and tests).")] = False,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Timers fired per transaction.")] = 500,
-    messages: Annotated[int, typer.Option("--messages", min=1, help="Messages claimed per batch.")] = 200,
-    poll: Annotated[float, typer.Option("--poll", min=0.01, help="Seconds to wait when nothing is due.")] = 1.0,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            "--batch", min=1, help="Timers fired per transaction [default: LEADRELAY_WORKER_TIMER_BATCH or 500]."
+        ),
+    ] = None,
+    messages: Annotated[
+        int | None,
+        typer.Option(
+            "--messages", min=1, help="Messages claimed per batch [default: LEADRELAY_WORKER_MESSAGE_BATCH or 200]."
+        ),
+    ] = None,
+    poll: Annotated[
+        float | None,
+        typer.Option(
+            "--poll", min=0.01, help="Seconds to wait when nothing is due [default: LEADRELAY_WORKER_POLL or 1]."
+        ),
+    ] = None,
     worker_id: Annotated[str | None, typer.Option("--id", help="This worker's name (default host:pid).")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Deliveries at the same time.")] = 16,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", min=1, help="Deliveries at the same time [default: LEADRELAY_WORKER_CONCURRENCY or 16]."
+        ),
+    ] = None,
     max_attempts: Annotated[
-        int, typer.Option("--max-attempts", min=1, help="Delivery attempts before a message is given up.")
-    ] = 10,
+        int | None,
+        typer.Option(
+            "--max-attempts",
+            min=1,
+            help="Delivery attempts before a message is given up [default: LEADRELAY_WORKER_MAX_ATTEMPTS or 10].",
+        ),
+    ] = None,
     lease: Annotated[
-        float, typer.Option("--lease", min=1, help="Seconds a claimed message stays this worker's.")
-    ] = 300.0,
+        float | None,
+        typer.Option(
+            "--lease",
+            min=1,
+            help="Seconds a claimed message stays this worker's [default: LEADRELAY_WORKER_LEASE or 300].",
+        ),
+    ] = None,
     plugin: Annotated[
         list[str] | None,
-        typer.Option("--plugin", help="Import this module first (it may register timer handlers). Repeatable."),
+        typer.Option("--plugin", help="A module whose TIMER_HANDLERS ({kind: handler}) fire timers too. Repeatable."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the final count.")] = False,
 ) -> None:
     """Fire due timers (SLA warnings and breaches, recycling, ...) and send the outbox, until
     SIGINT or SIGTERM (the batch under way is finished first)."""
-    for name in plugin or []:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise UserError(f"--plugin {name}: {exc}") from None
+    try:
+        handlers = timer_handlers(plugin or [])
+    except PluginError as exc:
+        raise UserError(f"--plugin {exc.name}: {exc.reason}") from None
+    given = {
+        "timer_batch": batch,
+        "message_batch": messages,
+        "poll": poll,
+        "concurrency": concurrency,
+        "max_attempts": max_attempts,
+        "lease": lease,
+    }
+    settings = options.current.model_copy(update={k: v for k, v in given.items() if v is not None})
+    worker_settings = WorkerSettings.from_settings(settings, worker_id)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger = logging.getLogger("leadrelay")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    settings = WorkerSettings(
-        worker_id=worker_id or default_worker_id(),
-        timer_batch=batch,
-        message_batch=messages,
-        poll=poll,
-        lease=timedelta(seconds=lease),
-        concurrency=concurrency,
-        backoff=Backoff(max_attempts=max_attempts),
-    )
     with relay() as engine:
-        worker = Worker(engine.store, lambda: engine.playbook().playbook, engine.clock, Senders(), settings)
+        for warning in check_delivery(settings, engine.playbook().playbook.notifications):
+            errors.print(f"warning: {warning}", markup=False, highlight=False)
+        worker = Worker(
+            engine.store,
+            lambda: engine.playbook().playbook,
+            engine.clock,
+            make_senders(settings),
+            worker_settings,
+            handlers,
+        )
+        started = f"worker {worker_settings.worker_id} ({settings.describe()})"
         try:
             if once:
+                if not quiet:
+                    errors.print(f"{started}: doing what is due", markup=False, highlight=False)
                 report = worker.run_once()
             else:
                 stop = threading.Event()
@@ -81,7 +120,7 @@ def worker_command(
 
                 signal.signal(signal.SIGINT, request_stop)
                 signal.signal(signal.SIGTERM, request_stop)
-                errors.print(f"worker {settings.worker_id} running; Ctrl-C to stop")
+                errors.print(f"{started} running; Ctrl-C to stop", markup=False, highlight=False)
                 report = worker.run(stop, None if quiet else _print_batch)
         finally:
             worker.close()
