@@ -57,7 +57,8 @@ def test_a_recyclable_rejection_returns_the_lead_to_marketing_and_off_suppressio
     assert moves(relay)[-2:] == [("mql", "rejected", "rejected"), ("rejected", "recycled", "recycled")]
     assert relay.suppression() == []
     report = relay.lead(LEAD)
-    assert report["owner"] == {"rep": None, "department": "marketing", "assigned_at": report["owner"]["assigned_at"]}
+    # the fixture routed the lead and the rejection recycled it, both at NOW (the relay's clock)
+    assert report["owner"] == {"rep": None, "department": "marketing", "assigned_at": "2026-11-25T12:00:00+09:00"}
     assert report["recycled_count"] == 1
 
 
@@ -92,9 +93,10 @@ def test_a_lost_deal_goes_back_to_marketing(relay: LeadRelay) -> None:
 
 
 def test_leads_sales_leaves_without_activity_are_recycled_after_the_playbooks_days(relay: LeadRelay) -> None:
-    relay.accept(LEAD, actor="a")
+    relay.accept(LEAD, actor="a")  # at NOW, after the lead's last activity: the 30 days count from here
     assert relay.recycle_inactive(now=NOW + timedelta(days=29)) == []
-    [done] = relay.recycle_inactive(now=NOW + timedelta(days=31))
+    assert relay.recycle_inactive(now=NOW + timedelta(days=30)) == []  # exactly 30 days: still with sales
+    [done] = relay.recycle_inactive(now=NOW + timedelta(days=30, seconds=1))
     assert done.lead == LEAD and "no activity for 30 days" in done.moves[0].reason
     assert moves(relay)[-1] == ("sal", "recycled", "recycled")
     assert relay.recycle_inactive(now=NOW + timedelta(days=62)) == []  # once
