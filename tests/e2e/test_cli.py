@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-NOW = "2026-11-25T12:00:00+09:00"
-
-
-def run(*args: str, db: Path | str | None = None, lang: str = "en") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
-    env["LEADRELAY_NOW"] = NOW
-    env["COLUMNS"] = "200"
-    if db is not None:
-        env["LEADRELAY_DB"] = str(db)
-    return subprocess.run(
-        [sys.executable, "-m", "leadrelay", "--lang", lang, *args], capture_output=True, text=True, env=env, timeout=120
-    )
+from tests.support.cli import NOW, run
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.services.sales import FeedbackError
 from tests.conftest import NOW
-from tests.integration.test_routing import hand_raise, playbook_file
+from tests.support.routing import hand_raise, playbook_file
 
 LEAD = "person1@sakura-mfg.co.jp"
 

@@ -11,10 +11,7 @@ import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store.outbox import (
-    Backoff,
-    Delivery,
     Message,
-    OutboxMessage,
     Timer,
     cancel_timers,
     enqueue,
@@ -23,24 +20,9 @@ from leadrelay.adapters.store.outbox import (
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import timers
 from leadrelay.domain.playbook import Playbook
-from leadrelay.entrypoints.worker import Worker, WorkerSettings
 from leadrelay.services.notifications import NotificationContext, notify
 from tests.conftest import NOW
-
-
-class FakeDeliverer:
-    """Delivers nothing; records what it was given. Fails while ``failing`` is set."""
-
-    def __init__(self) -> None:
-        self.given: list[OutboxMessage] = []
-        self.failing: str | None = None
-
-    def deliver(self, message: OutboxMessage, now: Any) -> Delivery:
-        self.given.append(message)
-        return Delivery(message.id, self.failing) if self.failing else Delivery(message.id)
-
-    def close(self) -> None:
-        pass
+from tests.support.worker import make_worker
 
 
 @pytest.fixture
@@ -48,18 +30,6 @@ def relay(db_url: str) -> Iterator[LeadRelay]:
     with LeadRelay.open(db_url, clock=FakeClock(NOW)) as engine:
         engine.playbook()
         yield engine
-
-
-def make_worker(relay: LeadRelay, handlers: dict[str, Any] | None = None, **settings: Any) -> Worker:
-    options = {"worker_id": "w1", "timer_backoff": Backoff(base=60, cap=600, max_attempts=3), **settings}
-    return Worker(
-        relay.store,
-        lambda: relay.playbook().playbook,
-        relay.clock,
-        FakeDeliverer(),
-        WorkerSettings(**options),
-        handlers,
-    )
 
 
 def rows(relay: LeadRelay, sql: str) -> list[Any]:

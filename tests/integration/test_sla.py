@@ -15,8 +15,8 @@ import leadrelay.services.sla  # noqa: F401  (registers the SLA timer handlers)
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store.tables import outbox, routing_decisions, timers
 from tests.conftest import JST
-from tests.integration.test_outbox import make_worker
-from tests.integration.test_routing import PLAYBOOK_ROUTING
+from tests.support.routing import PLAYBOOK_ROUTING
+from tests.support.worker import make_worker
 
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=JST)
 FRIDAY_1730 = datetime(2026, 11, 20, 17, 30, tzinfo=JST)  # Monday 11-23 is 勤労感謝の日

@@ -1,0 +1,2 @@
+"""Helpers the tests share. Test modules import from here (or from ``tests.conftest`` and
+``tests.receivers``), never from each other."""

@@ -1,0 +1,36 @@
+"""A worker over a relay's store and clock that delivers nothing (:class:`FakeDeliverer`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadrelay import LeadRelay
+from leadrelay.adapters.store.outbox import Backoff, Delivery, OutboxMessage
+from leadrelay.entrypoints.worker import Worker, WorkerSettings
+
+
+class FakeDeliverer:
+    """Delivers nothing; records what it was given. Fails while ``failing`` is set."""
+
+    def __init__(self) -> None:
+        self.given: list[OutboxMessage] = []
+        self.failing: str | None = None
+
+    def deliver(self, message: OutboxMessage, now: Any) -> Delivery:
+        self.given.append(message)
+        return Delivery(message.id, self.failing) if self.failing else Delivery(message.id)
+
+    def close(self) -> None:
+        pass
+
+
+def make_worker(relay: LeadRelay, handlers: dict[str, Any] | None = None, **settings: Any) -> Worker:
+    options = {"worker_id": "w1", "timer_backoff": Backoff(base=60, cap=600, max_attempts=3), **settings}
+    return Worker(
+        relay.store,
+        lambda: relay.playbook().playbook,
+        relay.clock,
+        FakeDeliverer(),
+        WorkerSettings(**options),
+        handlers,
+    )
