@@ -67,6 +67,7 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
         pg = relay.store.engine.dialect.name == "postgresql"
         with relay.store.engine.begin() as connection:
             raw = connection.connection.driver_connection
+            assert raw is not None
             cursor = raw.cursor()
             now_text = NOW.strftime(STAMP) + ("+00" if pg else "")
             companies = max(leads // 5, 1)
@@ -131,7 +132,7 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
                 times = _stamps(to_us(NOW) - ages)
                 campaigns = rng.integers(0, 21, count)
                 products = rng.integers(0, len(PRODUCTS), count)
-                rows = [
+                activity_rows = [
                     (
                         start + i + 1,
                         f"b{start + i}",
@@ -147,10 +148,10 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
                 ]
                 if pg:
                     with cursor.copy(f"COPY {activity_sql} FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
+                        for activity_row in activity_rows:
+                            copy.write_row(activity_row)
                 else:
-                    cursor.executemany(f"INSERT INTO {activity_sql} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    cursor.executemany(f"INSERT INTO {activity_sql} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", activity_rows)
             if pg:
                 cursor.execute("ANALYZE")
 

@@ -213,7 +213,9 @@ def generate(url: str, leads: int, ids: dict[str, list[str]], seed: int = 1) -> 
     enterprise = ids["enterprise"]
     with LeadRelay.open(url, clock=FakeClock(NOW)) as relay, relay.store.engine.begin() as connection:
         pg = connection.dialect.name == "postgresql"
-        cursor = connection.connection.driver_connection.cursor()
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
         now_text = NOW.strftime(STAMP) + ("+00" if pg else "")
         account_rows = []
         count = max(leads // 5, 1)
@@ -253,7 +255,7 @@ def generate(url: str, leads: int, ids: dict[str, list[str]], seed: int = 1) -> 
                 prefecture_of[account_id] if account_id and rng.random() < 0.7 else rng.choices(prefectures, weights)[0]
             )
             roll = rng.random()
-            prefecture = home if roll < 0.6 else None
+            lead_prefecture = home if roll < 0.6 else None
             postal = rng.choice(POSTAL_CODES[home]) if home in POSTAL_CODES and roll > 0.4 else None
             area = AREA_CODES.get(home, "090")
             phone = f"{area}-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}" if rng.random() < 0.5 else None
@@ -269,7 +271,7 @@ def generate(url: str, leads: int, ids: dict[str, list[str]], seed: int = 1) -> 
                     f"姓{i % 500}",
                     phone,
                     "JP",
-                    prefecture,
+                    lead_prefecture,
                     postal,
                     "house",
                     "{}",
@@ -334,14 +336,14 @@ def _child(url: str, profile: str | None, out: Any) -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with relay.store.engine.connect() as connection:
             stored = connection.execute(sa.text("SELECT count(*) FROM routing_decisions")).scalar_one()
-            by_strategy = dict(
+            by_strategy: dict[str, int] = dict(
                 connection.execute(
                     sa.text(
                         "SELECT coalesce(strategy, 'queued'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"
                     )
                 ).all()
             )
-            by_rule = dict(
+            by_rule: dict[str, int] = dict(
                 connection.execute(
                     sa.text(
                         "SELECT coalesce(rule_id, 'fallback'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"

@@ -27,7 +27,8 @@ def db(tmp_path: Path) -> Path:
 def lead(db: Path, email: str) -> dict[str, object]:
     shown = run("lead", "show", email, "--json", db=db)
     assert shown.returncode == 0, shown.stderr
-    return json.loads(shown.stdout)
+    report: dict[str, object] = json.loads(shown.stdout)
+    return report
 
 
 def test_hubspot_csv_with_a_bad_row_keeps_the_good_ones_and_reimport_changes_nothing(tmp_path: Path, db: Path) -> None:

@@ -36,7 +36,7 @@ def activity(kind: str, hours_ago: float, source: str, **properties: Any) -> dic
 def events(relay: LeadRelay) -> list[tuple[str, str]]:
     with relay.store.reading() as tx:
         query = sa.select(outbox.c.event, outbox.c.recipient).order_by(outbox.c.id)
-        return [tuple(row) for row in tx.execute(query)]  # type: ignore[misc]
+        return [(event, recipient) for event, recipient in tx.connection.execute(query)]
 
 
 def test_a_leads_life_tells_the_right_people(db_url: str) -> None:

@@ -33,7 +33,7 @@ def owners(relay: LeadRelay) -> dict[str, str | None]:
 
 def decisions(relay: LeadRelay) -> list[Any]:
     with relay.store.engine.connect() as connection:
-        return connection.execute(sa.select(routing_decisions).order_by(routing_decisions.c.id)).all()
+        return list(connection.execute(sa.select(routing_decisions).order_by(routing_decisions.c.id)))
 
 
 def test_a_lead_that_qualifies_is_routed_in_the_same_batch_and_the_decision_explains_itself(
@@ -52,7 +52,7 @@ def test_a_lead_that_qualifies_is_routed_in_the_same_batch_and_the_decision_expl
 
 
 def test_round_robin_turns_survive_a_restart(db_url: str, tmp_path: Path) -> None:
-    got = []
+    got: list[str | None] = []
     for n in range(7):  # a new process (engine) for every lead
         with LeadRelay.open(db_url, clock=FakeClock(NOW)) as relay:
             if n == 0:

@@ -99,14 +99,13 @@ def pending_timers(relay: LeadRelay) -> list[tuple[str, str]]:
             .where(timers.c.fired_at.is_(None))
             .order_by(timers.c.due_at, timers.c.kind)
         )
-        return [(kind, due.astimezone(JST).strftime("%m-%d %H:%M")) for kind, due in tx.execute(query)]
+        return [(kind, due.astimezone(JST).strftime("%m-%d %H:%M")) for kind, due in tx.connection.execute(query)]
 
 
 def events(relay: LeadRelay) -> list[tuple[str, str]]:
     with relay.store.reading() as tx:
-        return sorted(
-            tx.execute(sa.select(outbox.c.event, outbox.c.recipient).where(outbox.c.event.like("sla_%"))).all()
-        )
+        query = sa.select(outbox.c.event, outbox.c.recipient).where(outbox.c.event.like("sla_%"))
+        return sorted((event, recipient) for event, recipient in tx.connection.execute(query))
 
 
 def test_an_assignment_starts_both_clocks_on_business_time(relay: LeadRelay) -> None:
