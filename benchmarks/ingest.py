@@ -87,7 +87,7 @@ def make_records(count: int, leads_count: int, seed: int = 1) -> list[dict[str, 
                 "source_id": f"bench-{i}",
             }
         )
-    out.sort(key=lambda r: r["occurred_at"])  # a stream arrives roughly in time order
+    out.sort(key=lambda r: str(r["occurred_at"]))  # a stream arrives roughly in time order
     return out
 
 

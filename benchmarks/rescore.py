@@ -110,6 +110,7 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
         pg = relay.store.engine.dialect.name == "postgresql"
         with relay.store.engine.begin() as connection:
             raw = connection.connection.driver_connection
+            assert raw is not None
             cursor = raw.cursor()
             now_text = NOW.strftime(STAMP) + ("+00" if pg else "")
             companies = max(leads // 5, 1)
@@ -167,7 +168,7 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
                 times = _stamps(to_us(NOW) - ages)
                 campaigns = rng.integers(0, 21, count)
                 products = rng.integers(0, len(PRODUCTS), count)
-                rows = [
+                activity_rows = [
                     (
                         start + i + 1,
                         f"b{start + i}",
@@ -183,10 +184,10 @@ def generate(url: str, leads: int, activities: int, seed: int = 1) -> None:
                 ]
                 if pg:
                     with cursor.copy(queries.copy_rows("activities", _ACTIVITY_COLUMNS)) as copy:
-                        for row in rows:
-                            copy.write_row(row)
+                        for activity_row in activity_rows:
+                            copy.write_row(activity_row)
                 else:
-                    cursor.executemany(queries.insert_rows("activities", _ACTIVITY_COLUMNS), rows)
+                    cursor.executemany(queries.insert_rows("activities", _ACTIVITY_COLUMNS), activity_rows)
             if pg:
                 cursor.execute(queries.analyze())
 

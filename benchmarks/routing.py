@@ -259,7 +259,9 @@ def generate(url: str, leads: int, ids: dict[str, list[str]], seed: int = 1) -> 
     enterprise = ids["enterprise"]
     with LeadRelay.open(url, clock=FakeClock(NOW)) as relay, relay.store.engine.begin() as connection:
         pg = connection.dialect.name == "postgresql"
-        cursor = connection.connection.driver_connection.cursor()
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
         now_text = NOW.strftime(STAMP) + ("+00" if pg else "")
         account_rows = []
         count = max(leads // 5, 1)
@@ -299,7 +301,7 @@ def generate(url: str, leads: int, ids: dict[str, list[str]], seed: int = 1) -> 
                 prefecture_of[account_id] if account_id and rng.random() < 0.7 else rng.choices(prefectures, weights)[0]
             )
             roll = rng.random()
-            prefecture = home if roll < 0.6 else None
+            lead_prefecture = home if roll < 0.6 else None
             postal = rng.choice(POSTAL_CODES[home]) if home in POSTAL_CODES and roll > 0.4 else None
             area = AREA_CODES.get(home, "090")
             phone = f"{area}-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}" if rng.random() < 0.5 else None
@@ -315,7 +317,7 @@ def generate(url: str, leads: int, ids: dict[str, list[str]], seed: int = 1) -> 
                     f"姓{i % 500}",
                     phone,
                     "JP",
-                    prefecture,
+                    lead_prefecture,
                     postal,
                     "house",
                     "{}",
@@ -372,8 +374,8 @@ def _child(url: str, profile: str | None, out: Any) -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with relay.store.engine.connect() as connection:
             stored = connection.execute(sa.text(queries.COUNT_ROUTING_DECISIONS)).scalar_one()
-            by_strategy = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_STRATEGY)).all())
-            by_rule = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_RULE)).all())
+            by_strategy: dict[str, int] = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_STRATEGY)).all())
+            by_rule: dict[str, int] = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_RULE)).all())
             over_capacity = [r.rep for r in relay.reps() if r.capacity is not None and r.open > r.capacity]
             unrouted = connection.execute(sa.text(queries.COUNT_MQLS_WITHOUT_DEPARTMENT)).scalar_one()
     figures: dict[str, Any] = {

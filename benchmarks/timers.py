@@ -107,7 +107,7 @@ def steady(store: SqlStore, worker: Worker, rate: int, seconds: float) -> dict[s
     stop.set()
     thread.join()
     with store.reading() as tx:
-        rows = tx.execute(sa.text(queries.TIMER_TIMES), {"prefix": "steady:"}).all()
+        rows = tx.connection.execute(sa.text(queries.TIMER_TIMES), {"prefix": "steady:"}).all()
     late = sorted((_moment(fired) - _moment(due)).total_seconds() for due, fired in rows if fired is not None)
     missing = sum(1 for _, fired in rows if fired is None)
     span = (_moment(max(r[1] for r in rows if r[1])) - start).total_seconds()
@@ -122,10 +122,10 @@ def steady(store: SqlStore, worker: Worker, rate: int, seconds: float) -> dict[s
     }
 
 
-def _moment(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+def _moment(value: datetime | str) -> datetime:
+    """A stored time as an aware datetime: SQLite gives text, PostgreSQL a datetime; naive means UTC."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def main() -> None:

@@ -10,18 +10,7 @@ from pathlib import Path
 
 import pytest
 
-NOW = "2026-11-25T12:00:00+09:00"
-
-
-def run(*args: str, db: Path | str | None = None, lang: str = "en") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
-    env["LEADRELAY_NOW"] = NOW
-    env["COLUMNS"] = "200"
-    if db is not None:
-        env["LEADRELAY_DB"] = str(db)
-    return subprocess.run(
-        [sys.executable, "-m", "leadrelay", "--lang", lang, *args], capture_output=True, text=True, env=env, timeout=120
-    )
+from tests.support.cli import NOW, run
 
 
 @pytest.fixture
@@ -80,24 +69,29 @@ def test_lead_show_prints_tables_in_japanese(db: Path) -> None:
     [
         (
             ["--type", "webinar_atended", "--at", "2026-11-20T15:00:00+09:00"],
-            "type: unknown activity type 'webinar_atended'",
+            "type: unknown activity type 'webinar_atended' (known: ad_clicked, bant_collected, booth_visited,"
+            " call_connected, contact_requested, demo_requested, document_downloaded, email_clicked, email_opened,"
+            " form_submitted, free_audit_requested, page_viewed, survey_answered, trade_show_visited, unsubscribed,"
+            " webinar_attended, webinar_no_show, webinar_registered)",
         ),
         (
             ["--type", "webinar_attended", "--at", "2026-11-20T15:00:00"],
-            "occurred_at: '2026-11-20T15:00:00' has no time zone",
+            "occurred_at: '2026-11-20T15:00:00' has no time zone (add +09:00, Z or another offset)",
         ),
         (
             ["--type", "webinar_attended", "--at", "2027-01-01T00:00:00+09:00"],
-            "occurred_at: '2027-01-01T00:00:00+09:00' is in the future",
+            f"occurred_at: '2027-01-01T00:00:00+09:00' is in the future (now is {NOW})",
         ),
-        (["--type", "webinar_attended", "--at", "yesterday"], "occurred_at: 'yesterday' is not an ISO 8601 timestamp"),
+        (
+            ["--type", "webinar_attended", "--at", "yesterday"],
+            "occurred_at: 'yesterday' is not an ISO 8601 timestamp (e.g. 2026-11-20T10:30:00+09:00)",
+        ),
     ],
 )
 def test_bad_activity_input_is_one_clear_line_and_writes_nothing(db: Path, args: list[str], message: str) -> None:
     result = run("activity", "add", "--email", "k.sato@sakura-mfg.co.jp", *args, db=db)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"error: {message}" + result.stderr.strip().split(message, 1)[1]]
-    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr == f"error: {message}\n"
     missing = run("lead", "show", "k.sato@sakura-mfg.co.jp", db=db)
     assert missing.returncode == 2 and "no lead with e-mail or external id k.sato@sakura-mfg.co.jp" in missing.stderr
 

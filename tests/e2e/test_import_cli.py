@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-NOW = "2026-11-25T12:00:00+09:00"
+from tests.support.cli import run
 
 HUBSPOT = """\
 Record ID,Email,First Name,Last Name,Job Title,Company Name,Number of Employees,Country/Region,Create Date,Lifecycle Stage,Favourite Colour
@@ -20,21 +17,6 @@ Record ID,Email,First Name,Last Name,Job Title,Company Name,Number of Employees,
 102,not-an-email,Bad,Row,,Nowhere,5,Japan,2026-11-01 11:00,lead,red
 103,a.suzuki@hikari-denki.co.jp,Aki,"Suzuki",Manager,Hikari Denki,300,JP,2026-11-02 09:30,subscriber,
 """
-
-
-def run(*args: str, db: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
-    env["LEADRELAY_NOW"] = NOW
-    env["LEADRELAY_DB"] = str(db)
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "leadrelay", "--lang", "en", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture
@@ -45,7 +27,8 @@ def db(tmp_path: Path) -> Path:
 def lead(db: Path, email: str) -> dict[str, object]:
     shown = run("lead", "show", email, "--json", db=db)
     assert shown.returncode == 0, shown.stderr
-    return json.loads(shown.stdout)
+    report: dict[str, object] = json.loads(shown.stdout)
+    return report
 
 
 def test_hubspot_csv_with_a_bad_row_keeps_the_good_ones_and_reimport_changes_nothing(tmp_path: Path, db: Path) -> None:

@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests.e2e.test_import_cli import NOW, run
+from tests.support.cli import NOW, run
 
 ROWS = 12_000
 BATCH = 300

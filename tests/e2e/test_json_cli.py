@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_cli import NOW, run
+from tests.support.cli import NOW, run
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 LATER = "2026-12-27T12:00:00+09:00"  # 32 days after NOW: past the default 30 days without activity

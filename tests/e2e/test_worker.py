@@ -96,7 +96,8 @@ def test_two_workers_on_postgresql_fire_thousands_of_due_timers_each_exactly_onc
         assert process.returncode == 0, err
     assert_each_fired_exactly_once(store, count)
     with store.reading() as tx:
-        by_worker = dict(tx.execute(sa.text("SELECT fired_by, count(*) FROM timers GROUP BY fired_by")).all())
+        query = sa.text("SELECT fired_by, count(*) FROM timers GROUP BY fired_by")
+        by_worker: dict[str, int] = {worker: n for worker, n in tx.connection.execute(query)}
     assert set(by_worker) == {"w1", "w2"} and sum(by_worker.values()) == count  # both took a share
     store.close()
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.services.read_models import iso_time
 from leadrelay.services.sales import FeedbackError, inactive_ids
 from tests.conftest import NOW
-from tests.integration.test_routing import hand_raise, playbook_file
+from tests.support.routing import hand_raise, playbook_file
 
 LEAD = "person1@sakura-mfg.co.jp"
 
@@ -57,7 +58,9 @@ def test_a_recyclable_rejection_returns_the_lead_to_marketing_and_off_suppressio
     assert moves(relay)[-2:] == [("mql", "rejected", "rejected"), ("rejected", "recycled", "recycled")]
     assert relay.suppression() == []
     report = relay.lead(LEAD)
-    assert report.owner is not None and (report.owner.rep, report.owner.department) == (None, "marketing")
+    # the fixture routed the lead and the rejection recycled it, both at NOW (the relay's clock)
+    assert (report.owner.holder, report.owner.rep, report.owner.department) == ("marketing", None, "marketing")
+    assert report.owner.assigned_at is not None and iso_time(report.owner.assigned_at) == "2026-11-25T12:00:00+09:00"
     assert report.recycled_count == 1
 
 
@@ -92,9 +95,10 @@ def test_a_lost_deal_goes_back_to_marketing(relay: LeadRelay) -> None:
 
 
 def test_leads_sales_leaves_without_activity_are_recycled_after_the_playbooks_days(relay: LeadRelay) -> None:
-    relay.accept(LEAD, actor="a")
+    relay.accept(LEAD, actor="a")  # at NOW, after the lead's last activity: the 30 days count from here
     assert relay.recycle_inactive(now=NOW + timedelta(days=29)).recycled == []
-    report = relay.recycle_inactive(now=NOW + timedelta(days=31))
+    assert relay.recycle_inactive(now=NOW + timedelta(days=30)).recycled == []  # exactly 30 days: still with sales
+    report = relay.recycle_inactive(now=NOW + timedelta(days=30, seconds=1))
     [done] = report.recycled
     assert (report.dry_run, report.inactive_days) == (False, 30)
     assert done.lead == LEAD and done.stage == "recycled" and "no activity for 30 days" in done.moves[0].reason
@@ -113,8 +117,8 @@ def test_a_dry_run_lists_the_leads_it_would_recycle_and_changes_nothing(relay: L
 
 def test_a_lead_last_seen_exactly_the_playbooks_days_ago_stays_with_sales(relay: LeadRelay) -> None:
     relay.accept(LEAD, actor="a")  # the move at NOW is its last sign of life
-    assert relay.recycle_inactive(now=NOW + timedelta(days=30)) == []
-    [done] = relay.recycle_inactive(now=NOW + timedelta(days=30, microseconds=1))
+    assert relay.recycle_inactive(now=NOW + timedelta(days=30)).recycled == []
+    [done] = relay.recycle_inactive(now=NOW + timedelta(days=30, microseconds=1)).recycled
     assert done.moves[0].reason == "recycled: no activity for 30 days while with sales"
 
 

@@ -129,7 +129,7 @@ def test_the_reproduction_moves_once_notifies_once_and_keeps_the_corrections(tmp
     with LeadRelay.open(url, clock=FakeClock(NOW.replace(month=12, day=1))) as relay:
         for number, (moment, type_) in enumerate(zip(at, kinds, strict=True)):
             result = relay.record_activities([{"email": EMAIL, "type": type_, "occurred_at": moment}])
-            printed += [(m.from_stage.value, m.to_stage.value) for _, m in result.moves]
+            printed += [(m.from_stage, m.to_stage) for m in result.moves]
             if number == 0:
                 relay.add_leads([PROFILE])
     engine = sa.create_engine(url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,10 +11,7 @@ import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store.outbox import (
-    Backoff,
-    Delivery,
     Message,
-    OutboxMessage,
     Timer,
     cancel_timers,
     enqueue,
@@ -23,27 +19,10 @@ from leadrelay.adapters.store.outbox import (
 )
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import timers
-from leadrelay.bootstrap import timer_handlers
-from leadrelay.config import Settings
 from leadrelay.domain.playbook import Playbook
-from leadrelay.entrypoints.worker import Worker, WorkerSettings
 from leadrelay.services.notifications import NotificationContext, notify
 from tests.conftest import NOW
-
-
-class FakeDeliverer:
-    """Delivers nothing; records what it was given. Fails while ``failing`` is set."""
-
-    def __init__(self) -> None:
-        self.given: list[OutboxMessage] = []
-        self.failing: str | None = None
-
-    def deliver(self, message: OutboxMessage, now: Any) -> Delivery:
-        self.given.append(message)
-        return Delivery(message.id, self.failing) if self.failing else Delivery(message.id)
-
-    def close(self) -> None:
-        pass
+from tests.support.worker import make_worker
 
 
 @pytest.fixture
@@ -51,19 +30,6 @@ def relay(db_url: str) -> Iterator[LeadRelay]:
     with LeadRelay.open(db_url, clock=FakeClock(NOW)) as engine:
         engine.playbook()
         yield engine
-
-
-def make_worker(relay: LeadRelay, handlers: dict[str, Any] | None = None, **settings: Any) -> Worker:
-    """A worker with a fake deliverer; ``handlers`` None: the built-in ones (notify, SLA)."""
-    options = {"timer_backoff": Backoff(base=60, cap=600, max_attempts=3), **settings}
-    return Worker(
-        relay.store,
-        lambda: relay.playbook().playbook,
-        relay.clock,
-        FakeDeliverer(),
-        replace(WorkerSettings.from_settings(Settings(), "w1"), **options),
-        timer_handlers() if handlers is None else handlers,
-    )
 
 
 def rows(relay: LeadRelay, sql: str) -> list[Any]:
@@ -200,7 +166,7 @@ def test_routing_a_hand_raiser_tells_the_rep_and_the_manager_at_once_in_their_la
         ("suppression_changed", "email"),  # marketing: a rep owns the lead now
         ("suppression_changed", "webhook"),  # the e-mail tool
     ]
-    rep_mail = relay.playbook().playbook.routing.reps[routed.rep].email  # type: ignore[union-attr]
+    rep_mail = relay.playbook().playbook.routing.reps[routed.rep].email
     assert found[0][2] == rep_mail and found[0][4] == "新しいリードが割り当てられました：佐藤 健"
     assert {found[1][2], found[2][2]} == {rep_mail, "m.sasaki@example.co.jp"}  # the rep and HQ Inside Sales' manager
     assert found[1][4] == "ハンドレイザー：佐藤 健 が商談を希望しています"

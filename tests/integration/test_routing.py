@@ -17,54 +17,7 @@ from leadrelay.adapters.store.tables import leads, routing_decisions
 from leadrelay.services.routing import RoutingUnavailable
 from tests.conftest import NOW
 from tests.support.playbooks import without_level_owners
-
-PLAYBOOK_ROUTING = """
-routing:
-  departments:
-    - id: marketing
-      label: {en: Marketing, ja: マーケティング部}
-    - id: inside
-      label: {en: Inside Sales, ja: インサイドセールス}
-      reps:
-        - {id: a, name: Rep A, capacity: CAP}
-        - {id: b, name: Rep B, capacity: CAP}
-        - {id: c, name: Rep C, capacity: CAP}
-  rules:
-    - id: to_inside
-      label: Every MQL to inside sales
-      department: inside
-      strategy: round_robin
-  fallback: marketing
-"""
-
-
-def playbook_file(tmp_path: Path, capacity: int = 100) -> Path:
-    from leadrelay.adapters.playbook.loader import default_playbook_path
-
-    text = default_playbook_path().read_text(encoding="utf-8")
-    text = without_level_owners(text)[: without_level_owners(text).index("\nrouting:")] + PLAYBOOK_ROUTING.replace(
-        "CAP", str(capacity)
-    )
-    path = tmp_path / f"routing-{capacity}.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def hand_raise(n: int, *, hours: float = 0, company: str = "sakura-mfg.co.jp") -> dict[str, Any]:
-    """A demo request from a fitting person: an MQL at once."""
-    return {
-        "email": f"person{n}@{company}",
-        "type": "demo_requested",
-        "occurred_at": (NOW - timedelta(hours=48 - hours)).isoformat(),
-        "source_id": f"hr-{company}-{n}",
-        "lead": {
-            "title": "情報システム部 部長",
-            "seniority": "manager",
-            "country": "JP",
-            "prefecture": "東京都",
-            "company": {"name": "さくら製作所", "industry": "manufacturing", "employees": 800},
-        },
-    }
+from tests.support.routing import hand_raise, playbook_file
 
 
 @pytest.fixture
@@ -81,7 +34,7 @@ def owners(relay: LeadRelay) -> dict[str, str | None]:
 
 def decisions(relay: LeadRelay) -> list[Any]:
     with relay.store.engine.connect() as connection:
-        return connection.execute(sa.select(routing_decisions).order_by(routing_decisions.c.id)).all()
+        return list(connection.execute(sa.select(routing_decisions).order_by(routing_decisions.c.id)))
 
 
 def test_a_lead_that_qualifies_is_routed_in_the_same_batch_and_the_decision_explains_itself(
@@ -100,7 +53,7 @@ def test_a_lead_that_qualifies_is_routed_in_the_same_batch_and_the_decision_expl
 
 
 def test_round_robin_turns_survive_a_restart(db_url: str, tmp_path: Path) -> None:
-    got = []
+    got: list[str | None] = []
     for n in range(7):  # a new process (engine) for every lead
         with LeadRelay.open(db_url, clock=FakeClock(NOW)) as relay:
             if n == 0:

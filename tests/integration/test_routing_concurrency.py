@@ -335,7 +335,7 @@ def test_processes_routing_at_once_assign_each_lead_once_within_capacity_and_in_
     counts = Counter(o.owner_rep for o in owners.values() if o.owner_rep is not None)
     for rep, row in reps.items():
         assert counts[rep] == row.open
-        assert row.open <= row.capacity, f"{rep} over capacity: {row.open}/{row.capacity}"
+        assert row.capacity is not None and row.open <= row.capacity, f"{rep} over capacity: {row.open}/{row.capacity}"
 
     level4 = [o for o in owners.values() if o.level == 4]
     others = [o for o in owners.values() if o.level != 4]

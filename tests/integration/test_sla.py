@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store.tables import outbox, routing_decisions, timers
 from tests.conftest import JST
-from tests.integration.test_outbox import make_worker
-from tests.integration.test_routing import PLAYBOOK_ROUTING
 from tests.support.playbooks import without_level_owners
+from tests.support.routing import PLAYBOOK_ROUTING
+from tests.support.worker import make_worker
 
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=JST)
 FRIDAY_1730 = datetime(2026, 11, 20, 17, 30, tzinfo=JST)  # Monday 11-23 is 勤労感謝の日
@@ -103,14 +103,13 @@ def pending_timers(relay: LeadRelay) -> list[tuple[str, str]]:
             .where(timers.c.fired_at.is_(None))
             .order_by(timers.c.due_at, timers.c.kind)
         )
-        return [(kind, due.astimezone(JST).strftime("%m-%d %H:%M")) for kind, due in tx.execute(query)]
+        return [(kind, due.astimezone(JST).strftime("%m-%d %H:%M")) for kind, due in tx.connection.execute(query)]
 
 
 def events(relay: LeadRelay) -> list[tuple[str, str]]:
     with relay.store.reading() as tx:
-        return sorted(
-            tx.execute(sa.select(outbox.c.event, outbox.c.recipient).where(outbox.c.event.like("sla_%"))).all()
-        )
+        query = sa.select(outbox.c.event, outbox.c.recipient).where(outbox.c.event.like("sla_%"))
+        return sorted((event, recipient) for event, recipient in tx.connection.execute(query))
 
 
 def test_an_assignment_starts_both_clocks_on_business_time(relay: LeadRelay) -> None:

@@ -1,1 +1,2 @@
-"""Helpers shared by the tests (test modules import from here, not from each other)."""
+"""Helpers the tests share. Test modules import from here (or from ``tests.conftest`` and
+``tests.receivers``), never from each other."""

@@ -60,7 +60,7 @@ def demo_cases(now: datetime, people: int = 1500) -> list[Case]:
     data = generate(seed=5, now=now, companies=150, people=people, days=120)
     leads, activities = demo_records(data)
     profiles = {p.lead.email: p for p in (parse_lead(r, now) for r in leads)}
-    histories: dict[str, dict[str, Activity]] = defaultdict(dict)
+    histories: dict[str | None, dict[str, Activity]] = defaultdict(dict)
     for record in activities:
         parsed = parse_activity(record, now, playbook.activity_types)
         histories[parsed.email][parsed.activity.key] = parsed.activity

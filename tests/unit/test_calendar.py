@@ -47,12 +47,12 @@ NY_ALWAYS = BusinessCalendar("ny_always", NEW_YORK, working_days=frozenset(range
 CALENDARS = [JP_OFFICE, JP_LUNCH, NY_OFFICE, NY_ALWAYS]
 
 
-def tokyo(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=TOKYO)  # type: ignore[misc]
+def tokyo(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=TOKYO)
 
 
-def new_york(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[misc]
+def new_york(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
 
 
 # --- worked examples (Tokyo, 9:00–18:00 = 9 business hours a day) ----------------------------

@@ -235,6 +235,7 @@ def test_mql_by_score_records_the_rule_and_the_activity_that_crossed_the_thresho
     assert qualified.activity_key == "a4"
     assert qualified.level is None
     assert qualified.priority is False
+    assert qualified.score is not None
     assert 62 < qualified.score - 30 < 63  # engagement just after the crossing, fit 30
     assert qualified.reason.startswith("Engagement score threshold: score.engagement is at least 60 (fit 30.0, ")
 

@@ -283,7 +283,7 @@ def test_parquet_rows_are_numbered_from_one_and_keep_their_types(tmp_path: Path)
     assert got[0][1] == {"email": "a@x.co.jp", "company.employees": 1200, "created_at": datetime(2026, 11, 1, 10, 0)}
 
     mapping = load_mapping("leadrelay").with_timezone("Asia/Tokyo")
-    record = mapping.apply(got[0][1], "leads", mapping.targets(["email", "company.employees", "created_at"]))  # type: ignore[arg-type]
+    record = mapping.apply(got[0][1], "leads", mapping.targets(["email", "company.employees", "created_at"]))
     assert record == {"email": "a@x.co.jp", "company": {"employees": 1200}, "created_at": "2026-11-01T10:00:00+09:00"}
 
 

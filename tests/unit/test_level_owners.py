@@ -37,8 +37,15 @@ def act(type_: str, at: datetime, key: str, campaign: str | None = None, **prope
     return Activity(key=key, type=type_, occurred_at=at, campaign=None, properties=properties, product=None)
 
 
-def lead(**place: str) -> Lead:
-    return Lead(email="k.sato@sakura-mfg.co.jp", seniority="manager", title="部長", **place)
+def lead(prefecture: str | None = None, postal_code: str | None = None, phone: str | None = None) -> Lead:
+    return Lead(
+        email="k.sato@sakura-mfg.co.jp",
+        seniority="manager",
+        title="部長",
+        prefecture=prefecture,
+        postal_code=postal_code,
+        phone=phone,
+    )
 
 
 def qualify(activities: Sequence[Activity], playbook: Playbook) -> list[StageChange]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -182,15 +183,11 @@ def test_named_account_owner_gets_the_lead_even_at_capacity_but_not_when_away() 
     assert [(p.rep_id, p.reason) for p in decision.passed_over] == [("suzuki", "not_owner")]
     by_owner_field = decide(routing, lead_input(account=Account("other.co.jp", owner="Tanaka")), state, WEDNESDAY)
     assert by_owner_field.rep_id == "tanaka"
-    owner_away = Rep(**{**_fields(owner), "absences": (Absence(date(2026, 11, 25), date(2026, 11, 25)),)})
+    owner_away = replace(owner, absences=(Absence(date(2026, 11, 25), date(2026, 11, 25)),))
     routing = routing_of([owner_away, team[1]], "named_account")
     queued = decide(routing, lead_input(account=account), RoutingState(), WEDNESDAY)
     assert queued.rep_id is None and queued.department == "queue"
     assert [(m.rule_id, m.reason) for m in queued.misses] == [("main", "no_rep")]
-
-
-def _fields(rep: Rep) -> dict[str, object]:
-    return {name: getattr(rep, name) for name in Rep.__slots__}
 
 
 def test_territory_and_segment_pick_the_reps_who_cover_the_lead() -> None:
