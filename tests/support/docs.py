@@ -11,7 +11,8 @@ A Markdown file is read into its fenced blocks, in document order:
 - ```python blocks: run with ``exec`` in the example's directory.
 
 A block is run when it contains a ``leadrelay`` command (command blocks) or always (python). HTML
-comments before a block, which a reader of the rendered page does not see, change that:
+comments on their own lines before a block, which a reader of the rendered page does not see,
+change that:
 
 - ``<!-- docs-test: skip REASON -->``: the block is not run (a reason is required);
 - ``<!-- docs-test: exit N -->``: every command of the block must exit with N (default 0);
@@ -85,7 +86,7 @@ def read_blocks(path: Path) -> list[Block]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if "<!--" in line and "docs-test" in line:
+        if line.lstrip().startswith("<!--") and "docs-test" in line:
             start = i
             chunk = line
             while "-->" not in chunk and i + 1 < len(lines):
