@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from leadrelay.adapters.clock import Clock, SystemClock
 from leadrelay.adapters.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
@@ -32,12 +32,11 @@ from leadrelay.adapters.store.schema import DEFAULT_URL
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services.imports import FileFingerprint, ImportRun
+from leadrelay.entrypoints.env import DB_ENV
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
 from leadrelay.services.leads import LeadNotFound, lead_report
 from leadrelay.services.outcomes import record_outcomes
 from leadrelay.services.reports import summary
-from leadrelay.services.rescore import RescoreReport, rescore
 from leadrelay.services.routing import (
     Routed,
     explain,
@@ -59,7 +58,12 @@ from leadrelay.services.sales import (
 )
 from leadrelay.services.sla import SlaRow, sla_rows
 
-DB_ENV = "LEADRELAY_DB"
+# Re-scoring (NumPy, the bulk path) and file imports (the file readers) are imported by the methods that
+# use them: a process that only reads or records leads, such as most command-line calls, never loads them.
+if TYPE_CHECKING:
+    from leadrelay.services.imports import FileFingerprint, ImportRun
+    from leadrelay.services.rescore import RescoreReport
+
 ACTIVE_PLAYBOOK = "active_playbook"
 DEFAULT_BATCH = 5000
 
@@ -247,6 +251,8 @@ class LeadRelay:
         """The checkpoint of importing ``file``: resume after its last committed row if an earlier
         run of the same file (same path, size and first MB), kind and mapping did not finish;
         otherwise start from the first row (re-importing is idempotent anyway)."""
+        from leadrelay.services.imports import ImportRun
+
         moment = self._now(now)
         key = hashlib.sha256("\x1f".join([kind, mapping, *map(str, file)]).encode("utf-8")).hexdigest()
         with self.store.transaction() as tx:
@@ -277,6 +283,8 @@ class LeadRelay:
         With ``playbook``, that playbook is made the active one first (with ``dry_run`` it is only
         used, not applied). ``dry_run`` computes the same report and writes nothing.
         """
+        from leadrelay.services.rescore import rescore
+
         moment = self._now(now)
         if playbook is None:
             loaded = self.playbook()
