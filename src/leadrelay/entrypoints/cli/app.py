@@ -9,32 +9,27 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import sqlalchemy as sa
 import typer
 
 from leadrelay.adapters.clock import FakeClock, SystemClock
-from leadrelay.adapters.files.formats import ImportFileError, Kind
-from leadrelay.adapters.files.mappings import load_mapping
-from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
-from leadrelay.adapters.files.sources import Source, open_source
-from leadrelay.adapters.playbook.loader import PlaybookError, load_playbook
-from leadrelay.adapters.records import InputError, parse_time
-from leadrelay.adapters.store.schema import StoreError
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
-from leadrelay.entrypoints.api import DB_ENV, LeadRelay, database_url
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
 from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
 from leadrelay.entrypoints.cli.worker import register as register_worker
+from leadrelay.entrypoints.env import DB_ENV
 from leadrelay.entrypoints.i18n import LANGS, default_lang, t
-from leadrelay.services.imports import fingerprint, prepare, run_import
-from leadrelay.services.intake import BatchResult
-from leadrelay.services.leads import LeadNotFound
-from leadrelay.services.routing import RoutingUnavailable
+
+# The engine, the file readers and their libraries (SQLAlchemy, pydantic, PyArrow, ...) are imported by
+# the commands that use them, so that `leadrelay --help` and every command start without loading them all.
+if TYPE_CHECKING:
+    from leadrelay.adapters.files.formats import Kind
+    from leadrelay.adapters.files.sources import Source
+    from leadrelay.services.intake import BatchResult
 
 app = typer.Typer(
     name="leadrelay",
@@ -85,6 +80,8 @@ def main_options(
 
 
 def _parse_now(value: str) -> datetime:
+    from leadrelay.adapters.records import InputError, parse_time
+
     try:
         return parse_time(value, "--now")
     except InputError as exc:
@@ -127,6 +124,7 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Create a demo database with realistic synthetic data, run it through the engine, and summarise."""
+    from leadrelay.entrypoints.api import LeadRelay, database_url
     from leadrelay.entrypoints.demo.runner import run_demo
 
     url = database_url(options.db or "leadrelay-demo.db")
@@ -158,6 +156,8 @@ def _db_arg(url: str) -> str:
 
 
 def _remove_sqlite(url: str) -> None:
+    import sqlalchemy as sa
+
     parsed = sa.engine.make_url(url if "://" in url else f"sqlite:///{url}")
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return
@@ -185,6 +185,8 @@ def summary_cmd(
 @playbook_app.command("validate")
 def playbook_validate(file: Annotated[Path, typer.Argument(help="Playbook YAML file.")]) -> None:
     """Check a playbook: schema, fields, operators, activity types, rule ids."""
+    from leadrelay.adapters.playbook.loader import load_playbook
+
     loaded = load_playbook(file)
     pb = loaded.playbook
     console.print(
@@ -199,6 +201,8 @@ def playbook_show(
     file: Annotated[Path | None, typer.Argument(help="Playbook YAML file (default: the active one).")] = None,
 ) -> None:
     """Print a playbook as tables a marketing manager can read."""
+    from leadrelay.adapters.playbook.loader import load_playbook
+
     if file is not None:
         loaded = load_playbook(file)
     else:
@@ -388,6 +392,13 @@ def _import(
     batch_size: int,
     timezone: str | None,
 ) -> None:
+    from leadrelay.adapters.files.formats import ImportFileError
+    from leadrelay.adapters.files.mappings import load_mapping
+    from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
+    from leadrelay.adapters.files.sources import open_source
+    from leadrelay.services.imports import fingerprint, prepare, run_import
+    from leadrelay.services.intake import BatchResult
+
     try:
         mapping = load_mapping(mapping_name).with_timezone(timezone)
         source = open_source(file, encoding)
@@ -546,20 +557,49 @@ def main() -> None:
     except typer.Abort:
         errors.print("aborted")
         sys.exit(130)
-    except (UserError, PlaybookError, StoreError, LeadNotFound, InputError, RoutingUnavailable) as exc:
-        message = f"no lead with e-mail or external id {exc}" if isinstance(exc, LeadNotFound) else str(exc)
+    except Exception as exc:
+        _fail(exc)
+
+
+def _loaded(module: str, name: str) -> type[BaseException]:
+    """An error class of a module the run imported; a module that was never imported raised nothing, and
+    is not imported here (the command line does not load the engine to print a usage error)."""
+    cls = getattr(sys.modules.get(module), name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, BaseException) else _NotRaised
+
+
+class _NotRaised(Exception):
+    """Stands for the error classes of modules that were not imported."""
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """Print a known error as one clear line and exit with code 2 (usage errors: Typer's message and code);
+    raise anything else again."""
+    lead_not_found = _loaded("leadrelay.services.leads", "LeadNotFound")
+    known = (
+        UserError,
+        _loaded("leadrelay.adapters.playbook.loader", "PlaybookError"),
+        _loaded("leadrelay.adapters.store.schema", "StoreError"),
+        lead_not_found,
+        _loaded("leadrelay.adapters.records", "InputError"),
+        _loaded("leadrelay.services.routing", "RoutingUnavailable"),
+    )
+    if isinstance(exc, known):
+        message = f"no lead with e-mail or external id {exc}" if isinstance(exc, lead_not_found) else str(exc)
         errors.print(f"error: {message}", markup=False, highlight=False)
         sys.exit(2)
-    except sa.exc.OperationalError as exc:
-        errors.print(f"error: database: {str(exc.orig).strip().splitlines()[0]}", markup=False, highlight=False)
+    if isinstance(exc, _loaded("sqlalchemy.exc", "OperationalError")):
+        orig = getattr(exc, "orig", exc)
+        errors.print(f"error: database: {str(orig).strip().splitlines()[0]}", markup=False, highlight=False)
         sys.exit(2)
-    except LookupError as exc:
+    if isinstance(exc, LookupError):
         errors.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
-    except typer.TyperException as exc:  # usage errors: missing argument, bad option value
+    if isinstance(exc, typer.TyperException):  # usage errors: missing argument, bad option value
         show = getattr(exc, "show", None)
         if callable(show):
             show()
         else:
             errors.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(getattr(exc, "exit_code", 2))
+    raise exc

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from leadrelay.adapters.clock import FakeClock, SystemClock
-from leadrelay.entrypoints.api import LeadRelay
+
+if TYPE_CHECKING:
+    from leadrelay.entrypoints.api import LeadRelay
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -28,5 +31,7 @@ class UserError(Exception):
 
 def relay() -> LeadRelay:
     """The engine on the chosen database, at the chosen time (``--now``) or the real one."""
+    from leadrelay.entrypoints.api import LeadRelay  # the engine is loaded by the commands that use it
+
     clock = FakeClock(options.now) if options.now else SystemClock()
     return LeadRelay.open(options.db, clock=clock)

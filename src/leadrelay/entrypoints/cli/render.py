@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from leadrelay.adapters.playbook.loader import LoadedPlaybook
 from leadrelay.domain.conditions import OPERATORS
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.routing import PASS_REASONS, RULE_MISSES, STRATEGIES
 from leadrelay.entrypoints.i18n import t
+
+if TYPE_CHECKING:
+    from leadrelay.adapters.playbook.loader import LoadedPlaybook
 
 
 def _when(iso: str | None) -> str:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, options, relay
 from leadrelay.entrypoints.i18n import t
-from leadrelay.services.leads import explained_view
-from leadrelay.services.routing import Routed
+
+if TYPE_CHECKING:
+    from leadrelay.services.routing import Routed
 
 route_app = typer.Typer(help="Hand qualified leads to departments and reps.", invoke_without_command=True)
 reps_app = typer.Typer(help="Reps: workload, status, reassigning.", invoke_without_command=True)
@@ -72,6 +73,8 @@ def route_explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Where routing would send the lead now, and why — without assigning it or using a turn."""
+    from leadrelay.services.leads import explained_view
+
     with relay() as instance:
         routed = instance.route_explain(lead_ref)
         tz = instance.playbook().playbook.timezone

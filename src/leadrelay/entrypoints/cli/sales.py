@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,7 +17,9 @@ from rich.table import Table
 from leadrelay.domain.sla import CLOCKS
 from leadrelay.entrypoints.cli.common import UserError, console, options, relay
 from leadrelay.entrypoints.i18n import t
-from leadrelay.services.sales import Feedback, FeedbackError
+
+if TYPE_CHECKING:
+    from leadrelay.services.sales import Feedback
 
 suppression_app = typer.Typer(
     help="The suppression list: leads sales owns, not to be e-mailed by marketing.", no_args_is_help=True
@@ -36,6 +38,8 @@ def _show(feedback: Feedback) -> None:
 
 
 def _run(call: Callable[[], Feedback]) -> None:
+    from leadrelay.services.sales import FeedbackError
+
     try:
         _show(call())
     except FeedbackError as exc:

@@ -8,16 +8,15 @@ import logging
 import signal
 import threading
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-import leadrelay.services.sla  # noqa: F401  (registers the SLA timer handlers)
-from leadrelay.adapters.notify.delivery import Senders
-from leadrelay.adapters.store.outbox import Backoff, outbox_counts, outbox_rows, retry_failed
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
-from leadrelay.entrypoints.worker import Worker, WorkerReport, WorkerSettings, default_worker_id
+
+if TYPE_CHECKING:
+    from leadrelay.entrypoints.worker import WorkerReport
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +46,11 @@ def worker_command(
 ) -> None:
     """Fire due timers (SLA warnings and breaches, recycling, ...) and send the outbox, until
     SIGINT or SIGTERM (the batch under way is finished first)."""
+    import leadrelay.services.sla  # noqa: F401  (registers the SLA timer handlers)
+    from leadrelay.adapters.notify.delivery import Senders
+    from leadrelay.adapters.store.outbox import Backoff
+    from leadrelay.entrypoints.worker import Worker, WorkerSettings, default_worker_id
+
     for name in plugin or []:
         try:
             importlib.import_module(name)
@@ -115,6 +119,8 @@ def outbox_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Messages waiting to be sent (or, with --failed, given up), and counts; retry a failed one."""
+    from leadrelay.adapters.store.outbox import outbox_counts, outbox_rows, retry_failed
+
     with relay() as engine:
         if retry is not None:
             ids = None if retry == "all" else [_message_id(retry)]
