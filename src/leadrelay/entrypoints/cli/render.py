@@ -9,14 +9,12 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from leadrelay.domain.conditions import OPERATORS
 from leadrelay.domain.lifecycle import Stage
-from leadrelay.domain.playbook import Playbook
-from leadrelay.domain.routing import PASS_REASONS, RULE_MISSES, STRATEGIES
 from leadrelay.entrypoints.i18n import t
 
 if TYPE_CHECKING:
     from leadrelay.adapters.playbook.loader import LoadedPlaybook
+    from leadrelay.domain.playbook import Playbook
 
 
 def _when(iso: str | None) -> str:
@@ -179,6 +177,8 @@ def routing(console: Console, report: dict[str, Any], lang: str) -> None:
 
 
 def decision_panel(console: Console, decision: dict[str, Any], lang: str) -> None:
+    from leadrelay.domain.routing import PASS_REASONS, RULE_MISSES, STRATEGIES
+
     strategy = STRATEGIES.get(decision["strategy"] or "", ("", ""))
     head = (
         f"[bold]{t('routing', lang)}[/] {_when(decision['at'])} [{decision['kind']}] "
@@ -412,6 +412,8 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
 
 
 def operators(console: Console, lang: str) -> None:
+    from leadrelay.domain.conditions import OPERATORS
+
     table = Table(title="Condition operators")
     for key in ("operator", "value", "meaning"):
         table.add_column(t(key, lang))

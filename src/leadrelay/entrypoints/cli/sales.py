@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from leadrelay.domain.sla import CLOCKS
 from leadrelay.entrypoints.cli.common import UserError, console, options, relay
 from leadrelay.entrypoints.i18n import t
 
@@ -145,6 +144,8 @@ def sla_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Leads waiting for sales' answer whose SLA clock is near (warning) or past breach."""
+    from leadrelay.domain.sla import CLOCKS
+
     with relay() as engine:
         rows = engine.sla(everything=everything)
         tz = engine.playbook().playbook.timezone
