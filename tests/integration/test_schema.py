@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
@@ -10,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from leadrelay.adapters.store.schema import alembic_config, create_db_engine, current_revision, migrate
+from leadrelay.adapters.store.schema import alembic_config, create_db_engine, current_revision, head_revisions, migrate
 from leadrelay.adapters.store.tables import metadata
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -62,4 +65,33 @@ def test_upgrading_a_database_with_leads_keeps_them_and_their_activities(db_url:
         if engine.dialect.name == "sqlite":
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
             assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    engine.dispose()
+
+
+def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
+    assert head_revisions() == frozenset({HEAD})
+
+
+def test_a_current_database_is_opened_without_loading_alembic(db_url: str, tmp_path: Path) -> None:
+    engine = create_db_engine(db_url)
+    migrate(engine)
+    engine.dispose()
+    probe = (
+        "import sys\n"
+        "from leadrelay.adapters.store.schema import create_db_engine, migrate\n"
+        f"migrate(create_db_engine({db_url!r}))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_database_one_migration_behind_is_brought_to_the_head(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0005")
+    migrate(engine)
+    assert current_revision(engine) == HEAD
+    with engine.connect() as connection:
+        assert "timers" in sa.inspect(connection).get_table_names()
     engine.dispose()

@@ -25,21 +25,28 @@ class UnknownRegion(LeadRelayError, ValueError):
     """A country (or country-subdivision) code the ``holidays`` package does not know."""
 
 
-def _supported() -> dict[str, list[str]]:
-    import holidays  # imported on first use: the package is large
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    """The country codes (and aliases) the package knows, read from its registry: listing them with
+    ``holidays.list_supported_countries()`` would import the module of every country."""
+    from holidays.registry import EntityLoader  # imported on first use: the package is large
 
-    supported: dict[str, list[str]] = holidays.list_supported_countries()
-    return supported
+    return frozenset(EntityLoader.get_country_codes())
+
+
+def _subdivisions(country: str) -> list[str]:
+    import holidays
+
+    return list(getattr(holidays, country).subdivisions)  # imports this one country's module
 
 
 def normalise_region(code: str) -> tuple[str, str | None]:
     """``"jp"`` → ``("JP", None)``, ``"US-NY"`` → ``("US", "NY")``; :class:`UnknownRegion` if unknown."""
     country, _, subdivision = code.strip().upper().partition("-")
-    supported = _supported()
-    if country not in supported:
+    if country not in _countries():
         raise UnknownRegion(f"no public holidays known for '{code}' (use ISO country codes such as JP, US, SG)")
-    if subdivision and subdivision not in supported[country]:
-        known = ", ".join(supported[country][:12]) + (", …" if len(supported[country]) > 12 else "")
+    if subdivision and subdivision not in (known_subdivisions := _subdivisions(country)):
+        known = ", ".join(known_subdivisions[:12]) + (", …" if len(known_subdivisions) > 12 else "")
         raise UnknownRegion(f"'{code}': {country} has no subdivision '{subdivision}' (known: {known})")
     return country, subdivision or None
 

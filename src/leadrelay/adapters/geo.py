@@ -6,8 +6,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pycountry
-
 _COUNTRY_ALIASES = {
     "日本": "JP",
     "にほん": "JP",
@@ -59,6 +57,8 @@ def normalise_country(raw: str | None) -> str | None:
     alias = _COUNTRY_ALIASES.get(text.casefold()) or _COUNTRY_ALIASES.get(text)
     if alias:
         return alias
+    import pycountry  # imported on first use: it loads its country database
+
     try:
         return str(pycountry.countries.lookup(text).alpha_2)
     except LookupError:

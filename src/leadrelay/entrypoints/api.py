@@ -14,11 +14,17 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from leadrelay import bootstrap
 from leadrelay.adapters.clock import Clock, SystemClock
-from leadrelay.adapters.playbook.loader import LoadedPlaybook, default_playbook_path, load_playbook, parse_playbook
+from leadrelay.adapters.playbook.loader import (
+    LoadedPlaybook,
+    default_playbook_path,
+    load_playbook,
+    parse_stored_playbook,
+    stored_form,
+)
 from leadrelay.adapters.records import (
     ActivityInput,
     InputError,
@@ -33,7 +39,6 @@ from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.config import load_settings
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services.imports import FileFingerprint, ImportRun
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
 from leadrelay.services.leads import (
     ExplainedView,
@@ -46,7 +51,6 @@ from leadrelay.services.leads import (
 from leadrelay.services.outbox import OutboxReport, outbox_report
 from leadrelay.services.outcomes import record_outcomes
 from leadrelay.services.reports import Summary, summary
-from leadrelay.services.rescore import RescoreReport, rescore
 from leadrelay.services.routing import (
     RepRow,
     RoutedRow,
@@ -71,7 +75,15 @@ from leadrelay.services.sales import (
 )
 from leadrelay.services.sla import SlaRow, sla_rows
 
+# Re-scoring (NumPy, the bulk path) and file imports (the file readers) are imported by the methods that
+# use them: a process that only reads or records leads, such as most command-line calls, never loads them.
+if TYPE_CHECKING:
+    from leadrelay.services.imports import FileFingerprint, ImportRun
+    from leadrelay.services.rescore import RescoreReport
+
 ACTIVE_PLAYBOOK = "active_playbook"
+#: Setting beside each stored playbook: its YAML as JSON (``loader.stored_form``), read instead of parsing the YAML.
+PLAYBOOK_JSON = "playbook_json:"
 DEFAULT_BATCH = 5000
 
 Kind = Literal["leads", "activities", "outcomes"]
@@ -119,6 +131,9 @@ class LeadRelay:
         pb = loaded.playbook
         with self.store.transaction() as tx:
             tx.save_playbook(pb.hash, pb.id, pb.version, pb.name, loaded.source, loaded.text, self._now(now))
+            stored = stored_form(loaded.text)
+            if stored is not None:
+                tx.set_setting(PLAYBOOK_JSON + pb.hash, stored)
             tx.set_setting(ACTIVE_PLAYBOOK, pb.hash)
         self._playbooks[pb.hash] = loaded
         return loaded
@@ -137,9 +152,10 @@ class LeadRelay:
             return cached
         with self.store.reading() as tx:
             row = tx.playbook_row(digest)
+            stored = tx.setting(PLAYBOOK_JSON + digest)
         if row is None:
             raise StoreError(f"playbook {digest[:12]} is not stored in this database")
-        loaded = parse_playbook(row.text, row.source)
+        loaded = parse_stored_playbook(row.text, stored, row.source)
         self._playbooks[digest] = loaded
         return loaded
 
@@ -260,6 +276,8 @@ class LeadRelay:
         """The checkpoint of importing ``file``: resume after its last committed row if an earlier
         run of the same file (same path, size and first MB), kind and mapping did not finish;
         otherwise start from the first row (re-importing is idempotent anyway)."""
+        from leadrelay.services.imports import ImportRun
+
         moment = self._now(now)
         key = hashlib.sha256("\x1f".join([kind, mapping, *map(str, file)]).encode("utf-8")).hexdigest()
         with self.store.transaction() as tx:
@@ -290,6 +308,8 @@ class LeadRelay:
         With ``playbook``, that playbook is made the active one first (with ``dry_run`` it is only
         used, not applied). ``dry_run`` computes the same report and writes nothing.
         """
+        from leadrelay.services.rescore import rescore
+
         moment = self._now(now)
         if playbook is None:
             loaded = self.playbook()

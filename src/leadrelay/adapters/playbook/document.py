@@ -11,10 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from leadrelay.errors import LeadRelayError
 
 
@@ -42,6 +38,9 @@ def read_text(path: Path) -> str:
 
 
 def parse_yaml(text: str) -> Any:
+    from ruamel.yaml import YAML  # imported on first use: a stored playbook is read from its JSON form
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -57,6 +56,8 @@ def parse_yaml(text: str) -> Any:
 
 def line_of(document: Any, path: Sequence[str | int]) -> int | None:
     """The 1-based line of the deepest node along ``path`` that the document has."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     node = document
     line: int | None = None
     for step in path:

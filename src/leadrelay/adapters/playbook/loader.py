@@ -5,7 +5,9 @@ Every error is a :class:`PlaybookError` naming the file, the line and the rule i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -115,6 +117,37 @@ def parse_playbook(text: str, source: str = "<playbook>") -> LoadedPlaybook:
         tree = parse_yaml(text)
     except DocumentError as exc:
         raise PlaybookError(source, exc.line, None, "", exc.message) from None
+    return _compile(text, source, tree)
+
+
+def stored_form(text: str) -> str | None:
+    """A valid playbook's YAML as JSON, to store beside its text: reading it back with
+    :func:`parse_stored_playbook` skips parsing the YAML (the most expensive step of loading a
+    playbook) on every later load. ``None`` when the document holds values JSON does not carry
+    exactly (dates), or is not valid YAML."""
+    try:
+        return json.dumps(plain(parse_yaml(text)), ensure_ascii=False, separators=(",", ":"))
+    except (DocumentError, TypeError, ValueError):
+        return None
+
+
+def parse_stored_playbook(text: str, stored: str | None, source: str = "<playbook>") -> LoadedPlaybook:
+    """A stored playbook from its text and its :func:`stored_form` (``None``: parse the text). The
+    result is the one :func:`parse_playbook` gives; so are its errors, with their lines: a stored
+    form that does not compile is set aside and the text is parsed."""
+    tree = None
+    if stored is not None:
+        with contextlib.suppress(ValueError):
+            tree = json.loads(stored)
+    if not isinstance(tree, dict):
+        return parse_playbook(text, source)
+    try:
+        return _compile(text, source, tree)
+    except PlaybookError:  # e.g. rules this version checks more strictly: report it as for the YAML
+        return parse_playbook(text, source)
+
+
+def _compile(text: str, source: str, tree: Any) -> LoadedPlaybook:
     if not isinstance(tree, dict):
         raise PlaybookError(
             source, 1, None, "", "a playbook is a YAML mapping with id, name, version and rule sections"

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from leadrelay.adapters.store import queries
 from leadrelay.errors import LeadRelayError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///leadrelay.db"
 _MIGRATION_LOCK = 4711004  # PostgreSQL advisory lock: one process migrates at a time
@@ -59,6 +60,8 @@ def create_db_engine(url: str) -> Engine:
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config  # Alembic is loaded only to migrate: opening a current database skips it
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("leadrelay.adapters.store").joinpath("migrations")))
     if connection is not None:
@@ -66,9 +69,51 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
+#: ``revision = "0006"`` and ``down_revision = "0005"`` (or ``None``) lines of a migration script.
+_REVISION_LINE = re.compile(r"""^(revision|down_revision)\b[^=\n]*=\s*(?:"([^"]*)"|'([^']*)'|(None))\s*$""", re.M)
+
+
+def head_revisions() -> frozenset[str] | None:
+    """The newest revisions of the migration scripts, read from their ``revision`` and ``down_revision``
+    lines without loading Alembic; ``None`` when a script does not spell them as plain literals (then
+    Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    folder = resources.files("leadrelay.adapters.store").joinpath("migrations", "versions")
+    for script in folder.iterdir():
+        if not script.name.endswith(".py") or script.name.startswith("_"):
+            continue
+        found: dict[str, str | None] = {}
+        for key, double, single, none in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
+            found.setdefault(key, None if none else (double or single))
+        if "down_revision" not in found or not found.get("revision"):
+            return None
+        revisions.add(str(found["revision"]))
+        if found["down_revision"] is not None:
+            parents.add(found["down_revision"])
+    return frozenset(revisions - parents) or None
+
+
+def _is_current(connection: sa.Connection) -> bool:
+    """Whether the database already has the newest schema: one cheap query instead of running Alembic."""
+    heads = head_revisions()
+    if heads is None:
+        return False
+    try:
+        with connection.begin():
+            stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no alembic_version table yet: a new database
+        return False
+    return frozenset(stored) == heads
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database to the current schema (idempotent; safe when several processes start)."""
     with engine.connect() as connection:
+        if _is_current(connection):
+            return
+        from alembic import command
+
         with connection.begin():
             if engine.dialect.name == "postgresql":
                 connection.execute(sa.text(queries.ADVISORY_XACT_LOCK), {"key": _MIGRATION_LOCK})
@@ -79,5 +124,7 @@ def migrate(engine: Engine) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
