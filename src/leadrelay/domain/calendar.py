@@ -9,6 +9,7 @@ The API other modules use::
 
     calendar.is_open(moment) -> bool              # inside a working span (start included, end not)
     calendar.is_business_day(day) -> bool         # a working weekday, no holiday, no closure
+    calendar.first_business_day(year) -> date     # the year's first business day, or None
     calendar.next_open(moment) -> datetime        # ``moment`` if open, else the next opening
     calendar.add(start, duration) -> datetime     # ``duration`` of business time after ``start``
     calendar.elapsed(a, b) -> timedelta           # business time from ``a`` to ``b``
@@ -207,6 +208,18 @@ class BusinessCalendar:
         if any(c.covers(day) for c in self.closures):
             return False
         return not self.holidays(day)
+
+    def first_business_day(self, year: int) -> date | None:
+        """The first business day of ``year``, or ``None`` when the calendar is closed all year.
+
+        A business day always has business hours: spans are never empty (see :class:`Span`).
+        """
+        day, last = date(year, 1, 1), date(year, 12, 31)
+        while not self.is_business_day(day):
+            if day == last:
+                return None
+            day += _DAY
+        return day
 
     def _intervals(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         """The day's working spans as UTC intervals (empty when the day is closed)."""

@@ -7,21 +7,36 @@ nothing is ever evaluated as code. Two scopes exist:
 * the **lead scope** (levels, fit, disqualification, MQL rules) sees ``lead.*``, ``account.*``,
   ``score.*`` and may test the lead's activities with ``activity`` / ``same_campaign`` nodes;
 * the **activity scope** (scoring rules and ``where`` clauses) sees ``activity.*`` only.
+
+A condition that parses cannot fail or hang when it is evaluated: numbers are finite (and
+``between`` ranges not reversed), windows at most :data:`MAX_WITHIN_DAYS` days, trees at most
+:data:`MAX_DEPTH` nodes deep, and ``matches`` patterns are compiled by the engine the caller
+hands in (a :data:`PatternCompiler`): the playbook loader gives a linear-time engine, since the
+standard library's backtracking one can take minutes over one value for a pattern like
+``^(a+)+$``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from itertools import takewhile
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from leadrelay.domain.errors import LeadRelayError
 from leadrelay.domain.model import Account, Activity, Lead
 
 Path = tuple[str | int, ...]
+
+#: the deepest a condition tree may nest (``all`` inside ``any`` inside ``not`` ... counts each)
+MAX_DEPTH = 32
+#: the longest ``within_days`` window: a hundred years
+MAX_WITHIN_DAYS = 36_500
+#: the largest ``min_count``
+MAX_MIN_COUNT = 1_000_000
 
 
 class ConditionError(LeadRelayError, ValueError):
@@ -44,6 +59,32 @@ class Facts:
     scores: dict[str, float]
 
 
+@runtime_checkable
+class TextPattern(Protocol):
+    """A compiled, case-insensitive pattern: all the ``matches`` operator needs of a regex engine."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str, /) -> object: ...
+
+
+#: Compiles a pattern's text, or raises :class:`ValueError` whose text is the engine's reason.
+PatternCompiler = Callable[[str], TextPattern]
+
+
+def python_pattern(text: str) -> TextPattern:
+    """The standard library's engine, case-insensitive.
+
+    It backtracks, so a pattern like ``^(a+)+$`` can run for minutes over one value; the
+    playbook loader hands :func:`parse_condition` a linear-time engine instead.
+    """
+    try:
+        return re.compile(text, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(str(exc)) from None
+
+
 # --- operators -------------------------------------------------------------------------------
 
 
@@ -54,14 +95,22 @@ def _fold(value: Any) -> Any:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+    if isinstance(value, int | float | str):
         try:
             return float(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number, or an integer beyond any float
             return None
     return None
+
+
+def _finite(value: Any) -> bool:
+    """False for NaN, infinities and integers too large for a float; True for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _op_eq(actual: Any, expected: Any) -> bool:
@@ -107,7 +156,7 @@ def _op_ends_with(actual: Any, expected: Any) -> bool:
     return actual is not None and str(actual).casefold().endswith(str(expected).casefold())
 
 
-def _op_matches(actual: Any, expected: re.Pattern[str]) -> bool:
+def _op_matches(actual: Any, expected: TextPattern) -> bool:
     return actual is not None and expected.search(str(actual)) is not None
 
 
@@ -312,7 +361,7 @@ def _wrap(node: Condition, lang: str) -> str:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, re.Pattern):
+    if isinstance(value, TextPattern):
         return f"/{value.pattern}/"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_show(v) for v in value) + "]"
@@ -452,10 +501,23 @@ class SameCampaignTest(Condition):
 _NODE_KEYS = ("all", "any", "not", "field", "activity", "same_campaign")
 
 
-def parse_condition(data: object, scope: str, where: Path = ()) -> Condition:
-    """Turn a condition document into a callable tree, or raise :class:`ConditionError`."""
+def parse_condition(
+    data: object, scope: str, where: Path = (), *, patterns: PatternCompiler = python_pattern
+) -> Condition:
+    """Turn a condition document into a callable tree, or raise :class:`ConditionError`.
+
+    ``patterns`` compiles the patterns of ``matches`` tests (see :data:`PatternCompiler`).
+    """
+    return _parse(data, scope, where, patterns, 1)
+
+
+def _parse(data: object, scope: str, where: Path, patterns: PatternCompiler, depth: int) -> Condition:
     if data is None:
         return ALWAYS
+    if depth > MAX_DEPTH:
+        raise ConditionError(
+            where, f"conditions are nested more than {MAX_DEPTH} deep (simplify the rule or split it into several)"
+        )
     if not isinstance(data, Mapping):
         raise ConditionError(
             where, "a condition must be a mapping with all, any, not, field, activity or same_campaign"
@@ -472,13 +534,13 @@ def parse_condition(data: object, scope: str, where: Path = ()) -> Condition:
         items = data[kind]
         if not isinstance(items, list) or not items:
             raise ConditionError((*where, kind), f"'{kind}' takes a non-empty list of conditions")
-        parts = [parse_condition(item, scope, (*where, kind, i)) for i, item in enumerate(items)]
+        parts = [_parse(item, scope, (*where, kind, i), patterns, depth + 1) for i, item in enumerate(items)]
         return AllOf(parts) if kind == "all" else AnyOf(parts)
     if kind == "not":
         _only(data, {"not"}, where)
-        return NotOf(parse_condition(data["not"], scope, (*where, "not")))
+        return NotOf(_parse(data["not"], scope, (*where, "not"), patterns, depth + 1))
     if kind == "field":
-        return _parse_field_test(data, scope, where)
+        return _parse_field_test(data, scope, where, patterns)
     if scope != LEAD_SCOPE:
         raise ConditionError(
             (*where, kind), f"'{kind}' tests a lead's history and cannot be used inside an activity rule"
@@ -491,10 +553,12 @@ def parse_condition(data: object, scope: str, where: Path = ()) -> Condition:
                 (*where, "activity"), "'activity' takes a mapping with type, where, within_days, min_count"
             )
         _only(body, {"type", "where", "within_days", "min_count"}, (*where, "activity"))
-        spec = _parse_spec(body, (*where, "activity"))
+        spec = _parse_spec(body, (*where, "activity"), patterns, depth)
         min_count = body.get("min_count", 1)
-        if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
-            raise ConditionError((*where, "activity", "min_count"), "min_count must be a whole number of at least 1")
+        if not isinstance(min_count, int) or isinstance(min_count, bool) or not 1 <= min_count <= MAX_MIN_COUNT:
+            raise ConditionError(
+                (*where, "activity", "min_count"), f"min_count must be a whole number from 1 to {MAX_MIN_COUNT:,}"
+            )
         return ActivityTest(spec, _window(body, (*where, "activity")), min_count)
     _only(data, {"same_campaign"}, where)
     body = data["same_campaign"]
@@ -509,24 +573,29 @@ def parse_condition(data: object, scope: str, where: Path = ()) -> Condition:
         if not isinstance(item, Mapping):
             raise ConditionError(at, "each entry needs a type and optionally where")
         _only(item, {"type", "where"}, at)
-        specs.append(_parse_spec(item, at))
+        specs.append(_parse_spec(item, at, patterns, depth))
     return SameCampaignTest(specs, _window(body, (*where, "same_campaign")))
 
 
-def _parse_spec(body: Mapping[str, Any], where: Path) -> ActivitySpec:
+def _parse_spec(body: Mapping[str, Any], where: Path, patterns: PatternCompiler, depth: int) -> ActivitySpec:
     raw = body.get("type")
     types = [raw] if isinstance(raw, str) else raw
     if not isinstance(types, list) or not types or not all(isinstance(t, str) and t for t in types):
         raise ConditionError((*where, "type"), "type must be an activity type or a list of them")
-    return ActivitySpec(frozenset(types), parse_condition(body.get("where"), ACTIVITY_SCOPE, (*where, "where")))
+    where_clause = _parse(body.get("where"), ACTIVITY_SCOPE, (*where, "where"), patterns, depth + 1)
+    return ActivitySpec(frozenset(types), where_clause)
 
 
 def _window(body: Mapping[str, Any], where: Path) -> timedelta | None:
     days = body.get("within_days")
     if days is None:
         return None
-    if not isinstance(days, int | float) or isinstance(days, bool) or days <= 0:
+    if not isinstance(days, int | float) or isinstance(days, bool) or not _finite(days) or days <= 0:
         raise ConditionError((*where, "within_days"), "within_days must be a positive number of days")
+    if days > MAX_WITHIN_DAYS:
+        raise ConditionError(
+            (*where, "within_days"), f"within_days can be at most {MAX_WITHIN_DAYS:,} (a hundred years)"
+        )
     return timedelta(days=days)
 
 
@@ -536,7 +605,7 @@ def _only(data: Mapping[str, Any], allowed: set[str], where: Path) -> None:
             raise ConditionError((*where, key), f"unexpected key '{key}' (allowed here: {', '.join(sorted(allowed))})")
 
 
-def _parse_field_test(data: Mapping[str, Any], scope: str, where: Path) -> Condition:
+def _parse_field_test(data: Mapping[str, Any], scope: str, where: Path, patterns: PatternCompiler) -> Condition:
     _only(data, {"field", "op", "value"}, where)
     name = data["field"]
     getter = compile_field(name, scope, (*where, "field"))
@@ -546,6 +615,9 @@ def _parse_field_test(data: Mapping[str, Any], scope: str, where: Path) -> Condi
         raise ConditionError((*where, "op"), f"unknown operator '{op_name}' (known: {', '.join(OPERATORS)})")
     value = data.get("value")
     at = (*where, "value")
+    for item in value if isinstance(value, list) else [value]:
+        if not _finite(item):
+            raise ConditionError(at, f"operator '{op.name}' needs finite numbers, not {item}")
     if op.value == "none":
         if "value" in data:
             raise ConditionError(at, f"operator '{op.name}' takes no value")
@@ -564,12 +636,14 @@ def _parse_field_test(data: Mapping[str, Any], scope: str, where: Path) -> Condi
             or any(_number(v) is None or isinstance(v, str) for v in value)
         ):
             raise ConditionError(at, f"operator '{op.name}' needs a list of two numbers [low, high]")
+        if value[0] > value[1]:
+            raise ConditionError(at, f"the range [{value[0]}, {value[1]}] is empty: low is above high")
     elif op.value == "regex":
         if not isinstance(value, str):
             raise ConditionError(at, "operator 'matches' needs a pattern string")
         try:
-            value = re.compile(value, re.IGNORECASE)
-        except re.error as exc:
+            value = patterns(value)
+        except ValueError as exc:
             raise ConditionError(at, f"invalid pattern: {exc}") from None
     elif isinstance(value, list | dict):
         raise ConditionError(at, f"operator '{op.name}' needs a single value; use 'in' for a list")

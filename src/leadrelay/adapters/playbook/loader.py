@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from leadrelay.adapters.calendars import UnknownRegion, country_holidays, normalise_region
 from leadrelay.adapters.geo import REGIONS, normalise_country, postal_range, prefecture
 from leadrelay.adapters.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
+from leadrelay.adapters.playbook.patterns import re2_pattern
 from leadrelay.adapters.playbook.schema import CalendarDoc, DecayDoc, Label, PlaybookDoc, RepDoc, TerritoryDoc
 from leadrelay.domain.calendar import BusinessCalendar, CalendarError, Closure, MonthDay, Span, no_holidays
 from leadrelay.domain.conditions import (
@@ -36,7 +37,7 @@ from leadrelay.domain.conditions import (
     parse_condition,
     reads_history,
 )
-from leadrelay.domain.identity import is_free_mail, normalise_domain
+from leadrelay.domain.identity import InvalidEmail, is_free_mail, normalise_domain, normalise_email
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
 from leadrelay.domain.model import ACTIVITY_TYPES
 from leadrelay.domain.notifications import RECIPIENTS, Channel, NotificationRule, Notifications
@@ -69,6 +70,10 @@ from leadrelay.domain.sla import SlaPolicy
 from leadrelay.errors import LeadRelayError
 
 Loc = tuple[str | int, ...]
+
+#: 28 consecutive years hold every kind of year (the weekday of 1 January, leap or not) between
+#: 1901 and 2099, so a calendar open in each of them opens every year its yearly closures allow
+CALENDAR_YEARS_CHECKED = range(2024, 2052)
 
 
 class PlaybookError(LeadRelayError, ValueError):
@@ -219,12 +224,23 @@ class _Builder:
 
     def condition(self, data: Any, scope: str, loc: Loc) -> Condition:
         try:
-            condition = parse_condition(data, scope, ())
+            condition = parse_condition(data, scope, (), patterns=re2_pattern)
         except ConditionError as exc:
             raise self.fail((*loc, *exc.path), exc.message) from None
         for name in activity_types_named(condition):
             self.check_type(name, loc)
         return condition
+
+    def address(self, address: str, loc: Loc) -> str:
+        """The address normalised as leads' addresses are (:func:`normalise_email`), or an error."""
+        try:
+            return normalise_email(address)
+        except InvalidEmail as exc:
+            raise self.fail(loc, str(exc)) from None
+
+    def email(self, address: str | None, loc: Loc) -> str | None:
+        """An optional address (a rep's, a manager's): none when left out or empty."""
+        return self.address(address, loc) if address else None
 
     def check_type(self, name: str, loc: Loc) -> None:
         if name not in self.types:
@@ -552,7 +568,7 @@ class _Builder:
             closures.append(Closure(ends[0], ends[1], closure_doc.note))
         holidays = country_holidays(doc.holidays) if doc.holidays else None
         try:
-            return BusinessCalendar(
+            calendar = BusinessCalendar(
                 id=doc.id,
                 timezone=zone,
                 working_days=frozenset(WEEKDAYS.index(d) for d in doc.working_days),
@@ -565,6 +581,15 @@ class _Builder:
             )
         except CalendarError as exc:
             raise self.fail((*loc, "hours"), str(exc).replace(f"calendar '{doc.id}': ", "")) from None
+        # a calendar closed for a whole year stops every SLA clock and every routed lead's deadline
+        for year in sorted({*CALENDAR_YEARS_CHECKED, *(d.year for d in calendar.closed_dates)}):
+            if calendar.first_business_day(year) is None:
+                raise self.fail(
+                    loc,
+                    f"the calendar has no business hour in {year}: every working day "
+                    f"({', '.join(doc.working_days)}) is a holiday, a closure or a closed date",
+                )
+        return calendar
 
     # --- routing ------------------------------------------------------------------------
 
@@ -612,7 +637,7 @@ class _Builder:
                 label_en,
                 label_ja,
                 tuple(r.id for r in dep_doc.reps),
-                Manager(manager.name, manager.email.strip().casefold() if manager.email else None, manager.lang)
+                Manager(manager.name, self.email(manager.email, (*loc, "manager", "email")), manager.lang)
                 if manager
                 else None,
                 calendar,
@@ -665,6 +690,7 @@ class _Builder:
         channels: dict[str, Channel] = {}
         for i, ch in enumerate(doc.channels):
             loc: Loc = (*base, "channels", i)
+            addresses: tuple[str, ...] = ()
             if ch.id in channels:
                 raise self.fail((*loc, "id"), f"channel '{ch.id}' is declared twice")
             if ch.kind == "webhook":
@@ -682,9 +708,7 @@ class _Builder:
                 for key in ("format", "url", "url_env", "secret_env"):
                     if getattr(ch, key) is not None:
                         raise self.fail((*loc, key), f"'{key}' is for webhook channels, not e-mail")
-                for j, address in enumerate(ch.to):
-                    if "@" not in address.strip()[1:-1]:
-                        raise self.fail((*loc, "to", j), f"not an e-mail address: {address}")
+                addresses = tuple(self.address(a, (*loc, "to", j)) for j, a in enumerate(ch.to))
             channels[ch.id] = Channel(
                 ch.id,
                 ch.kind,
@@ -692,7 +716,7 @@ class _Builder:
                 ch.url,
                 ch.url_env,
                 ch.secret_env,
-                tuple(a.strip().casefold() for a in ch.to),
+                addresses,
                 ch.lang,
             )
         departments = set(routing.departments) if routing else set()
@@ -734,7 +758,7 @@ class _Builder:
             id=doc.id,
             name=doc.name or doc.id,
             department=department,
-            email=doc.email.strip().casefold() if doc.email else None,
+            email=self.email(doc.email, (*loc, "email")),
             capacity=doc.capacity,
             weight=doc.weight,
             territory=self.territory(doc.territory, (*loc, "territory")) if doc.territory else None,

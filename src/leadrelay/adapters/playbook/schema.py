@@ -1,5 +1,10 @@
 """The shape of a playbook file, validated with pydantic. Conditions (``when``/``where``) are
-checked afterwards by :mod:`leadrelay.domain.conditions`, which knows fields and operators."""
+checked afterwards by :mod:`leadrelay.domain.conditions`, which knows fields and operators.
+
+Every number has a range a real playbook stays well inside, so that no value that validates can
+overflow the date and time arithmetic later (``within 99999999999 days``); ``.nan`` and ``.inf``
+are refused everywhere.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
 Points = Annotated[float, Field(ge=-1000, le=1000)]
+#: a number of days: more than zero, at most a hundred years
+Days = Annotated[float, Field(gt=0, le=36_500)]
+#: a score threshold: a fit or total score is a sum of rule points, each within ±1,000
+Score = Annotated[float, Field(ge=-1_000_000, le=1_000_000)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Label(Strict):
@@ -63,7 +72,7 @@ class FitRuleDoc(Strict):
 
 
 class FitGateDoc(Strict):
-    min_score: float | None = None
+    min_score: Score | None = None
     when: Any = None
 
 
@@ -73,9 +82,9 @@ class FitDoc(Strict):
 
 
 class DecayDoc(Strict):
-    half_life_days: Annotated[float, Field(gt=0)] | None = None
-    window_days: Annotated[float, Field(gt=0)] | None = None
-    linear_days: Annotated[float, Field(gt=0)] | None = None
+    half_life_days: Days | None = None
+    window_days: Days | None = None
+    linear_days: Days | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> DecayDoc:
@@ -86,12 +95,12 @@ class DecayDoc(Strict):
 
 
 class RepeatDoc(Strict):
-    max_times: Annotated[int, Field(ge=1)] | None = None
+    max_times: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     unique_by: str | None = None
 
 
 class CapDoc(Strict):
-    points: Annotated[float, Field(gt=0)]
+    points: Annotated[float, Field(gt=0, le=1_000_000)]
     per: Literal["day", "week", "month", "lead"]
 
 
@@ -113,7 +122,7 @@ class EngagementRuleDoc(Strict):
 
 
 class EngagementDoc(Strict):
-    window_days: Annotated[float, Field(gt=0)] | None = None
+    window_days: Days | None = None
     decay: DecayDoc = DecayDoc()
     rules: list[EngagementRuleDoc] = []
 
@@ -165,7 +174,10 @@ class TerritoryDoc(Strict):
 
 
 class SegmentDoc(Strict):
-    employees: tuple[Annotated[int, Field(ge=0)] | None, Annotated[int, Field(ge=0)] | None] | None = None
+    employees: (
+        tuple[Annotated[int, Field(ge=0, le=10_000_000)] | None, Annotated[int, Field(ge=0, le=10_000_000)] | None]
+        | None
+    ) = None
     industries: list[str] = []
 
 
@@ -187,7 +199,7 @@ class RepDoc(Strict):
     id: RuleId
     name: str | None = None
     email: str | None = None
-    capacity: Annotated[int, Field(ge=0)] | None = None
+    capacity: Annotated[int, Field(ge=0, le=100_000)] | None = None
     weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
     territory: TerritoryDoc | None = None
     named_accounts: list[str] = []
