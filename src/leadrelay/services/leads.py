@@ -22,7 +22,7 @@ from leadrelay.domain.identity import key_email, key_external_id
 from leadrelay.domain.lifecycle import MARKETING_STAGES, Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.errors import LeadRelayError
-from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
+from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, department_labels, local
 from leadrelay.services.routing import PassedOver, Routed, RuleNotTaken
 from leadrelay.services.sla import SlaRow, sla_rows
 
@@ -364,12 +364,6 @@ def owner_view(row: Any, decisions: list[Any], playbook: Playbook, level: int | 
     routing = playbook.routing
     stage = Stage(row.stage)
 
-    def label(department: str | None) -> dict[str, str] | None:
-        if department is None or routing is None or department not in routing.departments:
-            return None
-        found = routing.departments[department]
-        return {"en": found.label("en"), "ja": found.label("ja")}
-
     if stage == Stage.DISQUALIFIED:
         why = f"disqualified ({row.dq_reason}): nobody follows it up" if row.dq_reason else "disqualified"
         return OwnerView(
@@ -389,7 +383,7 @@ def owner_view(row: Any, decisions: list[Any], playbook: Playbook, level: int | 
             rep=None,
             rep_name=None,
             department=department,
-            department_label=label(department),
+            department_label=department_labels(playbook, department),
             assigned_at=local(row.assigned_at, tz),
             why=why,
         )
@@ -407,7 +401,7 @@ def owner_view(row: Any, decisions: list[Any], playbook: Playbook, level: int | 
         rep=rep,
         rep_name=rep_name,
         department=row.owner_department,
-        department_label=label(row.owner_department),
+        department_label=department_labels(playbook, row.owner_department),
         assigned_at=local(row.assigned_at, tz),
         why=why,
     )

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Self, overload
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer
 
 from leadrelay.domain.evaluation import StageChange
+from leadrelay.domain.playbook import Playbook
 
 
 def _aware(moment: datetime) -> datetime:
@@ -85,3 +86,12 @@ class StageMove(ReadModel):
             reason=change.reason,
             **extra,
         )
+
+
+def department_labels(playbook: Playbook, department: str | None) -> dict[str, str] | None:
+    """A routing department's name in each language (``None``: no such department)."""
+    routing = playbook.routing
+    if department is None or routing is None or department not in routing.departments:
+        return None
+    found = routing.departments[department]
+    return {"en": found.label("en"), "ja": found.label("ja")}

@@ -16,7 +16,7 @@ from leadrelay.domain.identity import lead_key
 from leadrelay.domain.lifecycle import MARKETING_STAGES, Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.leads import lead_report
-from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
+from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, department_labels, local
 
 
 def week_start(now: datetime, tz: Any) -> datetime:
@@ -198,20 +198,20 @@ def owner_counts(tx: StoreTx, playbook: Playbook) -> list[OwnerCount]:
         sa.select(sa.func.count()).select_from(leads).where(leads.c.stage == Stage.DISQUALIFIED.value)
     ).scalar_one()
 
-    def label(department: str | None) -> dict[str, str] | None:
-        if department is None or routing is None or department not in routing.departments:
-            return None
-        found = routing.departments[department]
-        return {"en": found.label("en"), "ja": found.label("ja")}
-
     counts = [
-        OwnerCount(holder="sales", department=r.owner_department, label=label(r.owner_department),
+        OwnerCount(holder="sales", department=r.owner_department, label=department_labels(playbook, r.owner_department),
                    with_rep=r.with_rep, queued=r.queued)
         for r in rows
     ]  # fmt: skip
     fallback = routing.fallback if routing is not None else None
     counts.append(
-        OwnerCount(holder="marketing", department=fallback, label=label(fallback), with_rep=0, queued=in_marketing)
+        OwnerCount(
+            holder="marketing",
+            department=fallback,
+            label=department_labels(playbook, fallback),
+            with_rep=0,
+            queued=in_marketing,
+        )
     )
     counts.append(OwnerCount(holder="nobody", department=None, label=None, with_rep=0, queued=nobody))
     return counts
