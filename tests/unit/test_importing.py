@@ -315,6 +315,20 @@ def test_parquet_checks_required_columns_like_csv(tmp_path: Path) -> None:
         prepare(source, load_mapping("hubspot"), "leads")
 
 
+def test_a_parquet_time_stamp_past_the_year_9999_rejects_its_row_not_the_batch(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    beyond = 253402300800 * 1_000_000 * 2  # microseconds: year 10000 and more
+    stamps = pa.array([1_700_000_000_000_000, beyond, 1_700_000_000_000_000], pa.timestamp("us", tz="UTC"))
+    path = tmp_path / "acts.parquet"
+    pq.write_table(pa.table({"email": ["a@x.co.jp", "b@x.co.jp", "c@x.co.jp"], "occurred_at": stamps}), path)
+    numbered = rows(path)
+    assert [n for n, _ in numbered] == [1, 2, 3]
+    assert [r["email"] for _, r in numbered if isinstance(r, dict)] == ["a@x.co.jp", "c@x.co.jp"]
+    assert isinstance(numbered[1][1], InputError) and numbered[1][1].field == "occurred_at"
+
+
 def test_a_broken_parquet_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1 this is not really parquet")

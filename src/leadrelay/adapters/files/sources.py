@@ -442,12 +442,27 @@ def _parquet_rows(
     number = 0
     try:
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-            for row in batch.to_pylist():
+            rows: list[dict[str, Any] | InputError]
+            try:
+                rows = batch.to_pylist()
+            except (OverflowError, ValueError):  # a value Python cannot hold (a date past 9999): find its row
+                rows = [_parquet_row(batch, index) for index in range(batch.num_rows)]
+            for row in rows:
                 number += 1
                 source.line = number
                 yield number, row
     except arrow_error as exc:
         raise ImportFileError(f"{source.path}: Parquet file unreadable after row {number} ({exc})") from None
+
+
+def _parquet_row(batch: Any, index: int) -> dict[str, Any] | InputError:
+    row: dict[str, Any] = {}
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        try:
+            row[name] = column[index].as_py()
+        except (OverflowError, ValueError) as exc:
+            return InputError(name, f"cannot be read ({exc})")
+    return row
 
 
 def _jsonl_rows(text: IO[str], source: Source) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
