@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ PREFECTURE_MAX = 20  # leads.prefecture, accounts.prefecture
 #: Characters no text column can hold: NUL (PostgreSQL text and jsonb refuse it) and lone
 #: surrogates (not encodable as UTF-8; both drivers refuse them).
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+#: Types of JSON values that need no encoding to be checked (NaN and Infinity aside).
+_FLAT_JSON = frozenset({str, int, float, bool, type(None)})
 #: Longest value quoted back in a rejection's reason (the rejects file also has the whole row).
 _SHOWN_MAX = 80
 
@@ -121,7 +124,11 @@ def _text(record: Mapping[str, Any], name: str, *, limit: int = 500, fold: bool 
     text = str(value).strip()
     if fold:
         text = text.casefold()  # before the length check: folding may lengthen text ("ß" becomes "ss")
-    return _storable(text, name, limit) or None
+    if len(text) > limit:
+        raise InputError(name, f"is longer than {limit} characters")
+    if _UNSTORABLE.search(text) is not None:
+        raise InputError(name, _unstorable(text))
+    return text or None
 
 
 def _storable(text: str, name: str, limit: int) -> str:
@@ -150,11 +157,23 @@ def _json_object(value: Any, name: str) -> dict[str, Any]:
     """An object of JSON values (``properties``, ``custom``) that PostgreSQL's jsonb can store."""
     if not isinstance(value, Mapping):
         raise InputError(name, "must be an object of name: value")
+    if not value:
+        return {}
+    for key, item in value.items():  # the common case, flat text and numbers, without encoding it
+        kind = type(item)
+        if type(key) is not str or kind not in _FLAT_JSON or _UNSTORABLE.search(key) is not None:
+            break
+        if (kind is str and _UNSTORABLE.search(item) is not None) or (kind is float and not math.isfinite(item)):
+            break
+    else:
+        return dict(value)
     try:
-        json.dumps(value, allow_nan=False)  # NaN and Infinity are not JSON (PostgreSQL refuses them)
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)  # NaN, Infinity: not JSON, nor jsonb
     except (TypeError, ValueError, RecursionError):
         raise InputError(name, "must hold only JSON values") from None
-    pending: list[Any] = [value]
+    if "\\u0000" not in text and _UNSTORABLE.search(text) is None:  # NUL is written escaped, surrogates as they are
+        return dict(value)
+    pending: list[Any] = [value]  # rare: a real NUL or surrogate, or text that reads \u0000
     while pending:
         item = pending.pop()
         if isinstance(item, Mapping):
@@ -208,14 +227,14 @@ def parse_email(value: Any, name: str = "email") -> str:
     if value is None or value == "":
         raise InputError(name, "is required")
     text = str(value)
-    if _UNSTORABLE.search(text) is not None:
-        raise InputError(name, _unstorable(text))
     try:
-        email = normalise_email(text)
+        email = normalise_email(text)  # ASCII only once normalised: no NUL nor surrogate left
     except InvalidEmail as exc:
-        raise InputError(name, str(exc)) from None
-    _storable(email, name, EMAIL_MAX)
-    if len(email.rsplit("@", 1)[1]) > DOMAIN_MAX:
+        reason = _unstorable(text) if _UNSTORABLE.search(text) else str(exc)  # not echoed back when unprintable
+        raise InputError(name, reason) from None
+    if len(email) > EMAIL_MAX:
+        raise InputError(name, f"is longer than {EMAIL_MAX} characters")
+    if len(email) - email.index("@") - 1 > DOMAIN_MAX:
         raise InputError(name, f"has a domain longer than {DOMAIN_MAX} characters")
     return email
 
