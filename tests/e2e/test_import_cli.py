@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run
+from tests.support.cli import NOW, run
 
 HUBSPOT = """\
 Record ID,Email,First Name,Last Name,Job Title,Company Name,Number of Employees,Country/Region,Create Date,Lifecycle Stage,Favourite Colour
@@ -207,3 +211,148 @@ def test_outcomes_import_moves_leads_to_won_and_lead_show_and_summary_show_them(
     assert "1 / 1" in summary.stdout and "JPY: won 500000.00, lost 0.00" in summary.stdout
     again = run("import", "outcomes", str(deals), "--mapping", str(mapping), db=db)
     assert "0 outcomes recorded, 2 duplicates skipped, 0 stage moves, 1 rejected" in again.stdout
+
+
+# --- one poison row must not kill a batch; files the import cannot read say why in one line -----
+
+
+def piped(*args: str, db: Path, data: bytes, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`leadrelay ARGS` with ``data`` on its standard input (a pipe)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env.update(LEADRELAY_NOW=NOW, LEADRELAY_DB=str(db), COLUMNS="200")
+    done = subprocess.run(
+        [sys.executable, "-m", "leadrelay", "--lang", "en", *args],
+        input=data,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        cwd=cwd,
+    )
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
+def test_a_year_0001_timestamp_rejects_its_row_and_the_batch_is_stored_then_and_on_every_rerun(
+    tmp_path: Path, db: Path
+) -> None:
+    source = tmp_path / "acts.csv"
+    source.write_text(
+        "email,type,occurred_at\n"
+        "a@sakura-mfg.co.jp,page_viewed,2026-11-20T10:00:00+09:00\n"
+        "b@sakura-mfg.co.jp,page_viewed,0001-01-01T00:00:00+09:00\n"
+        "c@sakura-mfg.co.jp,page_viewed,2026-11-20T11:00:00+09:00\n",
+        encoding="utf-8",
+    )
+    for attempt in range(2):
+        done = run("import", "activities", str(source), db=db)
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "rejected line 3: occurred_at: '0001-01-01T00:00:00+09:00' is not between the years 1900" in done.stderr
+        assert f"{2 if attempt == 0 else 0} activities recorded" in done.stdout
+    assert lead(db, "c@sakura-mfg.co.jp")["stage"] is not None
+
+
+def test_jsonl_with_values_postgresql_cannot_store_keeps_the_good_rows(tmp_path: Path, db: Path) -> None:
+    source = tmp_path / "leads.jsonl"
+    lines = [
+        {"email": "a@sakura-mfg.co.jp", "company": {"employees": 800}},
+        {"email": "b@hikari-denki.co.jp", "company": {"employees": 3000000000}},
+        {"email": "c@kaze-soft.co.jp", "company": {"employees": 10**30}},
+        {"email": "d@umi-logi.co.jp", "first_name": "Ken\u0000ji"},
+        {"email": "e@yama-foods.co.jp"},
+    ]
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    done = run("import", "leads", str(source), db=db)
+    assert done.returncode == 1, done.stderr
+    assert "2 leads created" in done.stdout and "3 rejected" in done.stdout
+    assert "rejected line 2: company.employees: is larger than 2147483647" in done.stderr
+    assert "rejected line 3: company.employees: is larger than 2147483647" in done.stderr
+    assert "rejected line 4: first_name: must not contain NUL characters" in done.stderr
+    assert lead(db, "e@yama-foods.co.jp")["email"] == "e@yama-foods.co.jp"
+
+
+def test_a_csv_field_over_128_kb_is_kept_and_one_over_1_mb_rejects_only_its_row(tmp_path: Path, db: Path) -> None:
+    source = tmp_path / "notes.csv"
+    source.write_text(
+        "email,custom.notes\n"
+        f"a@sakura-mfg.co.jp,{'n' * 200_000}\n"
+        f'b@hikari-denki.co.jp,"{"m" * (1 << 21)}\nsecond line"\n'
+        "c@kaze-soft.co.jp,short\n",
+        encoding="utf-8",
+    )
+    done = run("import", "leads", str(source), db=db)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "2 leads created" in done.stdout and "1 rejected" in done.stdout
+    assert "rejected line 3: custom.notes: is longer than 1,048,576 characters" in done.stderr
+    assert lead(db, "a@sakura-mfg.co.jp")["profile"]["custom"]["notes"] == "n" * 200_000  # type: ignore[index]
+    assert lead(db, "c@kaze-soft.co.jp")["email"] == "c@kaze-soft.co.jp"
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("email," + "h" * (1 << 21), "the header line is longer than 1,048,576 characters"),
+        ('email,"' + ("h" * 1000 + "\n") * 1100 + '"', "the header is not readable CSV (a field is longer than"),
+        ("email," + ",".join(f"c{n}" for n in range(10_000)), "the header has 10,001 columns"),
+    ],
+    ids=["long-line", "long-quoted-field", "wide"],
+)
+def test_a_header_too_long_or_too_wide_is_one_line_exit_2(tmp_path: Path, db: Path, header: str, message: str) -> None:
+    source = tmp_path / "head.csv"
+    source.write_text(f"{header}\na@sakura-mfg.co.jp\n", encoding="utf-8")
+    assert message in one_line_error(run("import", "leads", str(source), db=db))
+
+
+@pytest.mark.parametrize(
+    ("codec", "bom"),
+    [
+        ("utf-16", "UTF-16-LE text (it starts with a byte order mark)"),
+        ("utf-16-le", "UTF-16-LE text without a byte order mark"),
+    ],
+)
+def test_a_utf16_file_is_named_with_how_to_convert_it(tmp_path: Path, db: Path, codec: str, bom: str) -> None:
+    source = tmp_path / "excel.csv"
+    source.write_bytes("Email,Last Name\r\nk.sato@sakura-mfg.co.jp,佐藤\r\n".encode(codec))
+    message = one_line_error(run("import", "leads", str(source), "--mapping", "hubspot", db=db))
+    assert bom in message and "not UTF-8 or Shift_JIS" in message and "iconv" in message
+    named = run("import", "leads", str(source), "--mapping", "hubspot", "--encoding", codec, db=db)
+    assert named.returncode == 0, named.stderr
+    assert lead(db, "k.sato@sakura-mfg.co.jp")["profile"]["last_name"] == "佐藤"  # type: ignore[index]
+
+
+def test_csv_and_jsonl_are_imported_from_standard_input_without_resuming(tmp_path: Path, db: Path) -> None:
+    csv_data = b"email,type,occurred_at\na@sakura-mfg.co.jp,page_viewed,2026-11-20T10:00:00+09:00\nbad,page_viewed,x\n"
+    done = piped("import", "activities", "-", db=db, data=csv_data, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "1 activities recorded" in done.stdout
+    assert "rejected rows written to stdin.rejects.csv" in done.stderr
+    with (tmp_path / "stdin.rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        assert [row[:2] for row in csv.reader(handle)] == [["line", "field"], ["3", "occurred_at"]]
+    again = piped("import", "activities", "-", db=db, data=csv_data, cwd=tmp_path)
+    assert "resuming" not in again.stderr and "1 duplicates skipped" in again.stdout
+
+    jsonl = b'{"email": "b@hikari-denki.co.jp", "type": "page_viewed", "occurred_at": "2026-11-20T10:00:00+09:00"}\n'
+    for name in ("-", "/dev/stdin"):
+        done = piped("import", "activities", name, db=db, data=jsonl, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert lead(db, "b@hikari-denki.co.jp")["email"] == "b@hikari-denki.co.jp"
+    runs = sqlite3.connect(db).execute("SELECT count(*) FROM import_runs").fetchone()
+    assert runs == (0,)  # nothing to resume: a pipe cannot be read again
+
+
+def test_parquet_on_standard_input_is_one_line_exit_2(tmp_path: Path, db: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "leads.parquet"
+    pq.write_table(pa.table({"email": ["a@sakura-mfg.co.jp"]}), path)
+    message = one_line_error(piped("import", "leads", "-", db=db, data=path.read_bytes(), cwd=tmp_path))
+    assert "Parquet cannot be read from a pipe or standard input" in message

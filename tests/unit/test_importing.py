@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from leadrelay.adapters.files.formats import ImportFileError
 from leadrelay.adapters.files.mappings import Mapping, builtin_mappings, load_mapping, parse_mapping
-from leadrelay.adapters.files.sources import detect_encoding, open_source, sniff_delimiter
+from leadrelay.adapters.files.sources import Source, detect_encoding, open_source, open_stream, sniff_delimiter
 from leadrelay.adapters.records import InputError
 
 
@@ -311,6 +315,20 @@ def test_parquet_checks_required_columns_like_csv(tmp_path: Path) -> None:
         prepare(source, load_mapping("hubspot"), "leads")
 
 
+def test_a_parquet_time_stamp_past_the_year_9999_rejects_its_row_not_the_batch(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    beyond = 253402300800 * 1_000_000 * 2  # microseconds: year 10000 and more
+    stamps = pa.array([1_700_000_000_000_000, beyond, 1_700_000_000_000_000], pa.timestamp("us", tz="UTC"))
+    path = tmp_path / "acts.parquet"
+    pq.write_table(pa.table({"email": ["a@x.co.jp", "b@x.co.jp", "c@x.co.jp"], "occurred_at": stamps}), path)
+    numbered = rows(path)
+    assert [n for n, _ in numbered] == [1, 2, 3]
+    assert [r["email"] for _, r in numbered if isinstance(r, dict)] == ["a@x.co.jp", "c@x.co.jp"]
+    assert isinstance(numbered[1][1], InputError) and numbered[1][1].field == "occurred_at"
+
+
 def test_a_broken_parquet_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1 this is not really parquet")
@@ -335,3 +353,196 @@ def test_a_mapped_external_id_column_stands_in_for_email() -> None:
     assert mapping.apply({"Record ID": "0051"}, "activities") == {"external_id": "0051"}
     with pytest.raises(ImportFileError, match=r"missing required column one mapped to email or external_id"):
         mapping.check_headers(["Channel"], "leads", "crm.csv")
+
+
+# --- rows and files that must not stop an import ------------------------------------------------
+
+FIELD_MAX = 1 << 20  # CSV_FIELD_MAX
+
+
+def test_a_csv_field_between_128_kb_and_the_limit_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(f"email,custom.notes\na@x.co.jp,{'n' * 200_000}\nb@x.co.jp,short\n")
+    numbered = rows(path)
+    assert numbered == [
+        (2, {"email": "a@x.co.jp", "custom.notes": "n" * 200_000}),
+        (3, {"email": "b@x.co.jp", "custom.notes": "short"}),
+    ]
+
+
+def test_a_csv_field_over_the_limit_rejects_its_row_and_keeps_the_rows_around_it(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    huge = "h" * (FIELD_MAX + 1)
+    path.write_text(
+        "email,notes,title\n"
+        "a@x.co.jp,one,ok\n"
+        f"b@x.co.jp,{huge},t\n"  # line 3: unquoted, on one line
+        "c@x.co.jp,three,ok\n"
+        f'd@x.co.jp,"{huge}\nstill d\nstill, d",t\n'  # lines 5-7: quoted over three lines
+        'e@x.co.jp,"quoted, ""fine""",ok\n'
+        f"f@x.co.jp,six,{huge}\n"
+    )
+    numbered = rows(path)
+    assert [n for n, _ in numbered] == [2, 3, 4, 5, 8, 9]
+    good = {n: r for n, r in numbered if isinstance(r, dict)}
+    assert [r["email"] for r in good.values()] == ["a@x.co.jp", "c@x.co.jp", "e@x.co.jp"]
+    assert good[8]["notes"] == 'quoted, "fine"'
+    broken = {n: r for n, r in numbered if isinstance(r, InputError)}
+    assert [(n, e.field) for n, e in broken.items()] == [(3, "notes"), (5, "notes"), (9, "title")]
+    assert "longer than 1,048,576 characters" in broken[3].message
+
+
+def test_a_quote_left_open_is_one_rejected_row_to_the_end_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "open.csv"
+    path.write_text('email,notes\na@x.co.jp,ok\nb@x.co.jp,"never closed\n' + "c@x.co.jp,lost\n" * 80_000)
+    numbered = rows(path)
+    assert [n for n, _ in numbered] == [2, 3]
+    assert isinstance(numbered[1][1], InputError)
+    assert numbered[1][1].field == "notes"
+    assert "a quote left open" in numbered[1][1].message
+
+
+def test_a_header_line_over_1_mb_is_a_clear_error_read_no_further(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("email," + "x" * (1 << 21) + "\na@x.co.jp,1\n")
+    with pytest.raises(ImportFileError, match=r"wide\.csv: the header line is longer than 1,048,576 characters"):
+        open_source(path)
+
+
+def test_a_header_of_more_than_10000_columns_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "cols.csv"
+    path.write_text("email," + ",".join(f"c{i}" for i in range(10_000)) + "\na@x.co.jp\n")
+    with pytest.raises(ImportFileError, match="the header has 10,001 columns, more than the 10,000"):
+        open_source(path)
+    path.write_text("email," + ",".join(f"c{i}" for i in range(9_999)) + "\na@x.co.jp\n")
+    with open_source(path) as source:
+        assert len(source.headers) == 10_000
+
+
+def test_a_header_field_quoted_over_many_lines_past_the_limit_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_text('email,"' + ("z" * 1000 + "\n") * 1100 + '"\na@x.co.jp,1\n')
+    with pytest.raises(ImportFileError, match=r"the header is not readable CSV \(a field is longer than 1,048,576"):
+        open_source(path)
+
+
+@pytest.mark.parametrize(
+    ("codec", "named"),
+    [("utf-16", "UTF-16-LE"), ("utf-16-be", None), ("utf-32", "UTF-32-LE")],
+)
+def test_utf16_and_utf32_files_are_named_not_taken_for_utf8(tmp_path: Path, codec: str, named: str | None) -> None:
+    path = tmp_path / "wide.csv"
+    data = "email,last_name\r\nk@x.co.jp,佐藤\r\n".encode(codec)
+    if named is None:  # with a byte order mark written by hand
+        data = b"\xfe\xff" + data
+        named = "UTF-16-BE"
+    path.write_bytes(data)
+    with pytest.raises(ImportFileError) as caught:
+        open_source(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: {named} text (it starts with a byte order mark), not UTF-8 or Shift_JIS")
+    assert "iconv -f" in message and "--encoding" in message
+
+
+@pytest.mark.parametrize(("codec", "named"), [("utf-16-le", "UTF-16-LE"), ("utf-16-be", "UTF-16-BE")])
+def test_utf16_without_a_byte_order_mark_is_recognised(tmp_path: Path, codec: str, named: str) -> None:
+    path = tmp_path / "nobom.csv"
+    path.write_bytes("メール,姓\r\nk@x.co.jp,佐藤\r\nm@x.co.jp,髙橋\r\n".encode(codec))
+    with pytest.raises(ImportFileError, match=f"looks like {named} text without a byte order mark"):
+        open_source(path)
+    assert rows(path, codec)[0] == (  # named, it is read
+        2,
+        {"メール": "k@x.co.jp", "姓": "佐藤"},
+    )
+
+
+def test_a_utf8_file_with_a_nul_in_one_field_is_still_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"email,first_name\na@x.co.jp,Ta\x00ro\nb@x.co.jp,Jiro\n")
+    assert rows(path) == [
+        (2, {"email": "a@x.co.jp", "first_name": "Ta\x00ro"}),
+        (3, {"email": "b@x.co.jp", "first_name": "Jiro"}),
+    ]
+
+
+def test_jsonl_lines_python_cannot_hold_are_rejected_and_the_rest_kept(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text(
+        '{"email": "a@x.co.jp"}\n'
+        + '{"email": "b@x.co.jp", "company": {"employees": '
+        + "9" * 5000
+        + "}}\n"
+        + '{"email": "c@x.co.jp", "custom": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}\n"
+        + '{"email": "d@x.co.jp", "first_name": "\\ud800"}\n'
+        + '{"email": "e@x.co.jp", "first_name": "\\ud83d\\ude00"}\n'
+    )
+    numbered = rows(path)
+    assert numbered[0] == (1, {"email": "a@x.co.jp"})
+    assert numbered[4] == (5, {"email": "e@x.co.jp", "first_name": "😀"})
+    errors = {n: r for n, r in numbered if isinstance(r, InputError)}
+    assert sorted(errors) == [2, 3, 4]
+    assert "more than 4300 digits" in errors[2].message
+    assert "nested too deeply" in errors[3].message
+    assert "lone surrogate" in errors[4].message
+
+
+@contextmanager
+def piped(data: bytes) -> Iterator[Source]:
+    """A source read from a real pipe, written by a thread as a process upstream would."""
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb") as handle:
+            handle.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        with open_stream(os.fdopen(read_end, "rb"), Path("<stdin>")) as source:
+            yield source
+    finally:
+        writer.join()
+
+
+def test_csv_and_jsonl_are_read_from_a_pipe_past_the_bytes_read_ahead(tmp_path: Path) -> None:
+    many = "".join(f"u{n}@x.co.jp,{'n' * 100}\n" for n in range(20_000))  # 2.3 MB: beyond the 1 MB sample
+    with piped(f"email,notes\n{many}".encode()) as source:
+        assert (source.format, source.streamed, source.headers) == ("csv", True, ["email", "notes"])
+        numbered = list(source.rows())
+    assert len(numbered) == 20_000
+    assert numbered[-1] == (20_001, {"email": "u19999@x.co.jp", "notes": "n" * 100})
+    with piped(b'{"email": "a@x.co.jp"}\n{"email": "b@x.co.jp"}\n') as source:
+        assert source.format == "jsonl"
+        assert [r for _, r in source.rows()] == [{"email": "a@x.co.jp"}, {"email": "b@x.co.jp"}]
+    with piped(b"") as source:
+        assert source.empty
+
+
+def test_parquet_from_a_pipe_is_a_clear_error(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "leads.parquet"
+    pq.write_table(pa.table({"email": ["a@x.co.jp"]}), path)
+    refused = pytest.raises(ImportFileError, match=r"<stdin>: Parquet cannot be read from a pipe or standard input")
+    with refused, piped(path.read_bytes()):
+        pass
+
+
+def test_a_named_pipe_is_read_as_a_stream(tmp_path: Path) -> None:
+    fifo = tmp_path / "leads.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with fifo.open("wb") as handle:
+            handle.write(b"email\na@x.co.jp\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    with open_source(fifo) as source:
+        assert source.streamed
+        assert list(source.rows()) == [(2, {"email": "a@x.co.jp"})]
+    writer.join()

@@ -410,3 +410,128 @@ def test_bad_outcomes_name_the_field(changes: dict[str, Any], message: str) -> N
     with pytest.raises(InputError) as caught:
         parse_outcome(outcome(**changes), NOW)
     assert str(caught.value).startswith(message)
+
+
+# --- values no database column can hold: refused with their row ------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+09:00",  # before year 1 in UTC: overflowed the UTC column type
+        "1899-12-31T23:59:59Z",
+        "9999-12-31T23:00:00-09:00",  # year 10000 in UTC
+        datetime(1, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_a_timestamp_outside_the_years_1900_to_9999_in_utc_is_refused(value: object) -> None:
+    with pytest.raises(InputError, match="is not between the years 1900 and 9999") as caught:
+        parse_time(value, "occurred_at")
+    assert caught.value.field == "occurred_at"
+    with pytest.raises(InputError, match="between the years 1900 and 9999"):
+        parse_activity(record(occurred_at=value), NOW, TYPES)
+
+
+def test_timestamps_at_the_edges_of_the_range_are_accepted() -> None:
+    assert parse_time("1900-01-01T00:00:00Z", "at") == datetime(1900, 1, 1, tzinfo=UTC)
+    assert parse_time("1900-01-01T09:00:00+09:00", "at") == datetime(1900, 1, 1, tzinfo=UTC)
+    assert parse_time("9999-12-31T23:59:59Z", "at").year == 9999
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"first_name": "Ta\x00ro"}, "first_name", "must not contain NUL characters"),
+        ({"company": {"name": "Acme\x00"}}, "name", "must not contain NUL characters"),
+        ({"custom": {"note": "a\x00"}}, "custom", "must not contain NUL characters"),
+        ({"custom": {"a\x00": 1}}, "custom", "must not contain NUL characters"),
+        ({"custom": {"list": [{"deep": "\x00"}]}}, "custom", "must not contain NUL characters"),
+        ({"custom": {"score": float("inf")}}, "custom", "must hold only JSON values"),
+        ({"last_name": "\udc00"}, "last_name", "lone surrogate"),
+        ({"email": "ta\x00ro@acme.co.jp"}, "email", "must not contain NUL characters"),
+        ({"email": "taro@acme.co.jp\udc00"}, "email", "lone surrogate"),
+        ({"external_id": "\ud800", "email": None}, "external_id", "lone surrogate"),
+        ({"company": {"employees": 3_000_000_000}}, "company.employees", "is larger than 2147483647"),
+        ({"company": {"employees": 10**30}}, "company.employees", "is larger than 2147483647"),
+        ({"company": {"employees": "2,147,483,648"}}, "company.employees", "is larger than 2147483647"),
+        ({"country": "US", "prefecture": "x" * 21}, "prefecture", "is longer than 20 characters"),
+        ({"company": {"country": "US", "prefecture": "x" * 21}}, "company.prefecture", "longer than 20"),
+        ({"department": "ß" * 41}, "department", "is longer than 80 characters"),  # "ss" * 41 once folded
+        ({"company": {"domain": "㍿" * 100 + ".jp"}}, "company.domain", "is longer than 255 characters"),
+        ({"email": "a" * 310 + "@acme.co.jp"}, "email", "is longer than 320 characters"),
+        ({"email": "a@" + ("b" * 63 + ".") * 4 + "jp"}, "email", "has a domain longer than 255 characters"),
+    ],
+)
+def test_a_lead_value_no_database_column_can_hold_is_refused(changes: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        parse_lead({"email": "taro@acme.co.jp", **changes}, NOW)
+    assert caught.value.field == field
+
+
+def test_lead_values_at_the_column_limits_are_accepted() -> None:
+    parsed = parse_lead(
+        {
+            "email": "taro@acme.co.jp",
+            "country": "US",
+            "prefecture": "x" * 20,
+            "department": "ß" * 40,
+            "custom": {"note": "tab\tand\nline", "n": 10**30},
+            "company": {"employees": 2_147_483_647},
+        },
+        NOW,
+    )
+    assert parsed.lead.prefecture == "x" * 20
+    assert parsed.lead.department == "ss" * 40
+    assert parsed.company is not None and parsed.company.employees == 2_147_483_647
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"campaign": "c" * 121}, "campaign", "is longer than 120 characters"),
+        ({"campaign": "wb\x00"}, "campaign", "must not contain NUL characters"),
+        ({"source_id": "s" * 201}, "source_id", "is longer than 200 characters"),
+        ({"source_id": "s\x00"}, "source_id", "must not contain NUL characters"),
+        ({"product": "an\x00alytics"}, "product", "must not contain NUL characters"),
+        ({"properties": {"page": "/a\x00"}}, "properties", "must not contain NUL characters"),
+        ({"properties": {"page": "\ud800"}}, "properties", "lone surrogate"),
+        ({"lead": {"title": "\x00"}}, "lead.title", "must not contain NUL characters"),
+    ],
+)
+def test_an_activity_value_no_database_column_can_hold_is_refused(
+    changes: dict[str, Any], field: str, message: str
+) -> None:
+    caught = refusal(record(**changes))
+    assert caught.field == field
+    assert message in caught.message
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"closed_at": "0001-01-01T08:59:59+09:00"}, "closed_at", "between the years 1900 and 9999"),
+        ({"lost_reason": "price\x00"}, "lost_reason", "must not contain NUL characters"),
+        ({"sdr": "\udfff"}, "sdr", "lone surrogate"),
+        ({"source_id": 10**201}, "source_id", "is longer than 200 characters"),
+        ({"properties": {"k": ["\x00"]}}, "properties", "must not contain NUL characters"),
+    ],
+)
+def test_an_outcome_value_no_database_column_can_hold_is_refused(
+    changes: dict[str, Any], field: str, message: str
+) -> None:
+    from leadrelay.adapters.records import parse_outcome
+
+    with pytest.raises(InputError) as caught:
+        parse_outcome(outcome(**changes), NOW)
+    assert caught.value.field == field
+    assert message in caught.value.message
+
+
+def test_a_long_or_unprintable_value_is_quoted_back_short_and_printable() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_time("x" * 100_000, "occurred_at")
+    assert len(caught.value.message) < 200
+    assert "x" * 80 + "…" in caught.value.message
+    with pytest.raises(InputError) as caught:
+        parse_activity(record(type="page\udc00"), NOW, TYPES)
+    caught.value.message.encode("utf-8")  # printable: no lone surrogate echoed back

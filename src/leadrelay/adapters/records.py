@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,6 +57,32 @@ CAMPAIGN_FIELDS = frozenset({"code", "name", "channel", "kind"})
 CAMPAIGN_KINDS = frozenset({"acquisition", "nurture", "pipeline"})
 
 
+# --- what both databases can store ---------------------------------------------------------
+# A value beyond these limits is refused with its row (line, field, reason) before it reaches the
+# store: SQLite would keep some of them, PostgreSQL refuses them and would fail the whole batch.
+
+#: An INTEGER column (PostgreSQL int4), e.g. ``accounts.employees``.
+INTEGER_MAX = 2**31 - 1
+#: Time stamps are stored in UTC; outside these years (after conversion to UTC) a value is a typo
+#: (0001, 20266) and overflows the UTC column type.
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+#: Lengths of the columns in ``adapters/store/tables.py`` that values are checked against.
+EMAIL_MAX = 320  # leads.email
+DOMAIN_MAX = 255  # accounts.domain (also the part of an e-mail after the @)
+EXTERNAL_ID_MAX = 200  # leads.external_id
+SOURCE_ID_MAX = 200  # activities.source_id, outcomes.source_id
+CAMPAIGN_CODE_MAX = 120  # campaigns.code
+PREFECTURE_MAX = 20  # leads.prefecture, accounts.prefecture
+#: Characters no text column can hold: NUL (PostgreSQL text and jsonb refuse it) and lone
+#: surrogates (not encodable as UTF-8; both drivers refuse them).
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+#: Types of JSON values that need no encoding to be checked (NaN and Infinity aside).
+_FLAT_JSON = frozenset({str, int, float, bool, type(None)})
+#: Longest value quoted back in a rejection's reason (the rejects file also has the whole row).
+_SHOWN_MAX = 80
+
+
 _NO_DOMAIN = "is required for a lead without e-mail (accounts are matched by domain)"
 
 
@@ -91,16 +119,76 @@ class ActivityInput:
         return lead_key(self.email, self.external_id)
 
 
-def _text(record: Mapping[str, Any], name: str, *, limit: int = 500) -> str | None:
+def _text(record: Mapping[str, Any], name: str, *, limit: int = 500, fold: bool = False) -> str | None:
+    """Trimmed text (case-folded with ``fold``) that a column of ``limit`` characters can hold."""
     value = record.get(name)
     if value is None:
         return None
     if isinstance(value, (bool, dict | list)):
         raise InputError(name, "must be text")
     text = str(value).strip()
+    if fold:
+        text = text.casefold()  # before the length check: folding may lengthen text ("ß" becomes "ss")
     if len(text) > limit:
         raise InputError(name, f"is longer than {limit} characters")
+    if _UNSTORABLE.search(text) is not None:
+        raise InputError(name, _unstorable(text))
     return text or None
+
+
+def _storable(text: str, name: str, limit: int) -> str:
+    """``text`` if a text column of ``limit`` characters on either database can hold it."""
+    if len(text) > limit:
+        raise InputError(name, f"is longer than {limit} characters")
+    if _UNSTORABLE.search(text) is not None:
+        raise InputError(name, _unstorable(text))
+    return text
+
+
+def _unstorable(text: str) -> str:
+    if "\x00" in text:
+        return "must not contain NUL characters (\\x00)"
+    return "is not valid Unicode text (it holds a lone surrogate)"
+
+
+def _shown(value: Any) -> str:
+    """A value as quoted back in a reason: at most 80 characters, unstorable characters replaced."""
+    text = str(value)
+    cut = text[:_SHOWN_MAX] + ("…" if len(text) > _SHOWN_MAX else "")
+    return _UNSTORABLE.sub("\ufffd", cut)
+
+
+def _json_object(value: Any, name: str) -> dict[str, Any]:
+    """An object of JSON values (``properties``, ``custom``) that PostgreSQL's jsonb can store."""
+    if not isinstance(value, Mapping):
+        raise InputError(name, "must be an object of name: value")
+    if not value:
+        return {}
+    for key, item in value.items():  # the common case, flat text and numbers, without encoding it
+        kind = type(item)
+        if type(key) is not str or kind not in _FLAT_JSON or _UNSTORABLE.search(key) is not None:
+            break
+        if (kind is str and _UNSTORABLE.search(item) is not None) or (kind is float and not math.isfinite(item)):
+            break
+    else:
+        return dict(value)
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)  # NaN, Infinity: not JSON, nor jsonb
+    except (TypeError, ValueError, RecursionError):
+        raise InputError(name, "must hold only JSON values") from None
+    if "\\u0000" not in text and _UNSTORABLE.search(text) is None:  # NUL is written escaped, surrogates as they are
+        return dict(value)
+    pending: list[Any] = [value]  # rare: a real NUL or surrogate, or text that reads \u0000
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, str) and _UNSTORABLE.search(item) is not None:
+            raise InputError(name, _unstorable(item))
+    return dict(value)
 
 
 def _unknown(record: Mapping[str, Any], allowed: frozenset[str], where: str = "") -> None:
@@ -110,7 +198,7 @@ def _unknown(record: Mapping[str, Any], allowed: frozenset[str], where: str = ""
 
 
 def parse_time(value: Any, name: str, now: datetime | None = None) -> datetime:
-    """An aware timestamp from a datetime or ISO 8601 text; refuses naive and future times."""
+    """An aware timestamp from a datetime or ISO 8601 text; refuses naive, future and out-of-range times."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str) and value.strip():
@@ -120,13 +208,21 @@ def parse_time(value: Any, name: str, now: datetime | None = None) -> datetime:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise InputError(name, f"'{value}' is not an ISO 8601 timestamp (e.g. 2026-11-20T10:30:00+09:00)") from None
+            raise InputError(
+                name, f"'{_shown(value)}' is not an ISO 8601 timestamp (e.g. 2026-11-20T10:30:00+09:00)"
+            ) from None
     elif value is None or value == "":
         raise InputError(name, "is required")
     else:
         raise InputError(name, "must be an ISO 8601 timestamp")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InputError(name, f"'{value}' has no time zone (add +09:00, Z or another offset)")
+        raise InputError(name, f"'{_shown(value)}' has no time zone (add +09:00, Z or another offset)")
+    try:
+        in_range = EARLIEST_TIME <= moment.astimezone(UTC) <= LATEST_TIME
+    except OverflowError:  # 0001-01-01T00:00+09:00 is before year 1 in UTC
+        in_range = False
+    if not in_range:
+        raise InputError(name, f"'{_shown(value)}' is not between the years 1900 and 9999 (in UTC)")
     if now is not None and moment > now + FUTURE_TOLERANCE:
         raise InputError(name, f"'{value}' is in the future (now is {now.isoformat(timespec='seconds')})")
     return moment
@@ -135,10 +231,17 @@ def parse_time(value: Any, name: str, now: datetime | None = None) -> datetime:
 def parse_email(value: Any, name: str = "email") -> str:
     if value is None or value == "":
         raise InputError(name, "is required")
+    text = str(value)
     try:
-        return normalise_email(str(value))
+        email = normalise_email(text)  # ASCII only once normalised: no NUL nor surrogate left
     except InvalidEmail as exc:
-        raise InputError(name, str(exc)) from None
+        reason = _unstorable(text) if _UNSTORABLE.search(text) else str(exc)  # not echoed back when unprintable
+        raise InputError(name, reason) from None
+    if len(email) > EMAIL_MAX:
+        raise InputError(name, f"is longer than {EMAIL_MAX} characters")
+    if len(email) - email.index("@") - 1 > DOMAIN_MAX:
+        raise InputError(name, f"has a domain longer than {DOMAIN_MAX} characters")
+    return email
 
 
 def parse_external_id(value: Any, name: str = "external_id") -> str | None:
@@ -148,11 +251,11 @@ def parse_external_id(value: Any, name: str = "external_id") -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InputError(name, "must be text or a whole number")
     text = str(value).strip()
-    if len(text) > 200:
-        raise InputError(name, "is longer than 200 characters")
+    if len(text) > EXTERNAL_ID_MAX:
+        raise InputError(name, f"is longer than {EXTERNAL_ID_MAX} characters")
     if any(ord(char) < 32 for char in text):
         raise InputError(name, "must not contain control characters")
-    return text
+    return _storable(text, name, EXTERNAL_ID_MAX)
 
 
 def parse_identity(record: Mapping[str, Any], where: str = "") -> tuple[str | None, str | None]:
@@ -174,32 +277,31 @@ def parse_account(record: Mapping[str, Any], where: str = "company.") -> Account
     domain = normalise_domain(raw_domain)
     if "." not in domain or " " in domain:
         raise InputError(f"{where}domain", f"'{raw_domain}' is not a domain name")
+    _storable(domain, f"{where}domain", DOMAIN_MAX)
     employees = record.get("employees")
     if employees is not None and employees != "":
         try:
             employees = int(str(employees).replace(",", "").strip())
         except ValueError:
-            raise InputError(f"{where}employees", f"'{employees}' is not a whole number") from None
+            raise InputError(f"{where}employees", f"'{_shown(employees)}' is not a whole number") from None
         if employees < 0:
             raise InputError(f"{where}employees", "cannot be negative")
+        if employees > INTEGER_MAX:
+            raise InputError(f"{where}employees", f"is larger than {INTEGER_MAX}")
     else:
         employees = None
     country = _country(record, f"{where}country")
     return Account(
         domain=domain,
         name=_text(record, "name"),
-        industry=_lower(_text(record, "industry", limit=80)),
+        industry=_text(record, "industry", limit=80, fold=True),
         employees=employees,
         country=country,
         region=_text(record, "region", limit=80),
         prefecture=_prefecture(record, f"{where}prefecture", country),
-        tier=_lower(_text(record, "tier", limit=40)),
+        tier=_text(record, "tier", limit=40, fold=True),
         owner=_text(record, "owner", limit=80),
     )
-
-
-def _lower(value: str | None) -> str | None:
-    return value.casefold() if value else value
 
 
 def _country(record: Mapping[str, Any], name: str) -> str | None:
@@ -221,7 +323,7 @@ def _prefecture(record: Mapping[str, Any], name: str, country: str | None) -> st
         return found.name_ja
     if country in (None, "JP"):
         raise InputError(name, f"'{raw}' is not a Japanese prefecture (e.g. 大阪府, Osaka, 27)")
-    return raw
+    return _storable(raw, name, PREFECTURE_MAX)
 
 
 def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadInput:
@@ -233,9 +335,7 @@ def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadIn
     list_source = _text(record, "list_source") or "house"
     if list_source not in LIST_SOURCES:
         raise InputError("list_source", f"'{list_source}' is not one of {', '.join(LIST_SOURCES)}")
-    custom = record.get("custom") or {}
-    if not isinstance(custom, Mapping):
-        raise InputError("custom", "must be an object of name: value")
+    custom = _json_object(record.get("custom") or {}, "custom")
     company = record.get("company")
     account: Account | None = None
     if company is not None:
@@ -259,8 +359,8 @@ def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadIn
         first_name=_text(record, "first_name"),
         last_name=_text(record, "last_name"),
         title=_text(record, "title"),
-        seniority=_lower(_text(record, "seniority", limit=40)),
-        department=_lower(_text(record, "department", limit=80)),
+        seniority=_text(record, "seniority", limit=40, fold=True),
+        department=_text(record, "department", limit=80, fold=True),
         phone=_text(record, "phone", limit=40),
         country=country,
         prefecture=_prefecture(record, "prefecture", country),
@@ -268,7 +368,7 @@ def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadIn
         source_channel=_text(record, "source_channel", limit=80),
         company_name=account.name if account is not None else None,
         list_source=list_source,
-        custom=dict(custom),
+        custom=custom,
     )
     given = frozenset(
         k for k, v in record.items() if v not in (None, "") and k not in {"company", "company_name", "company_domain"}
@@ -280,17 +380,19 @@ def parse_campaign(value: Any, name: str = "campaign") -> Campaign | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        return Campaign(code=value.strip())
+        return Campaign(code=_storable(value.strip(), name, CAMPAIGN_CODE_MAX))
     if not isinstance(value, Mapping):
         raise InputError(name, "must be a campaign code or an object with code, name, channel, kind")
     _unknown(value, CAMPAIGN_FIELDS, f"{name}.")
-    code = _text(value, "code", limit=120)
+    code = _text(value, "code", limit=CAMPAIGN_CODE_MAX)
     if code is None:
         raise InputError(f"{name}.code", "is required")
-    kind = _lower(_text(value, "kind", limit=40))
+    kind = _text(value, "kind", limit=40, fold=True)
     if kind is not None and kind not in CAMPAIGN_KINDS:
         raise InputError(f"{name}.kind", f"'{kind}' is not one of {', '.join(sorted(CAMPAIGN_KINDS))}")
-    return Campaign(code=code, name=_text(value, "name"), channel=_lower(_text(value, "channel", limit=80)), kind=kind)
+    return Campaign(
+        code=code, name=_text(value, "name"), channel=_text(value, "channel", limit=80, fold=True), kind=kind
+    )
 
 
 def activity_key(
@@ -320,6 +422,13 @@ def activity_key(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
+def _source_id(value: Any) -> str | None:
+    """The source system's id of an activity or outcome (taken as written; numbers as text)."""
+    if value in (None, ""):
+        return None
+    return _storable(str(value).strip(), "source_id", SOURCE_ID_MAX)
+
+
 def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: frozenset[str]) -> ActivityInput:
     if not isinstance(record, Mapping):
         raise InputError("activity", "must be an object")
@@ -330,20 +439,14 @@ def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: fro
         raise InputError("type", "is required")
     type_ = type_.strip()
     if type_ not in activity_types:
-        raise InputError("type", f"unknown activity type '{type_}' (known: {', '.join(sorted(activity_types))})")
+        raise InputError(
+            "type", f"unknown activity type '{_shown(type_)}' (known: {', '.join(sorted(activity_types))})"
+        )
     occurred_at = parse_time(record.get("occurred_at"), "occurred_at", now)
     campaign = parse_campaign(record.get("campaign"))
-    product = _lower(_text(record, "product", limit=80))
-    properties = record.get("properties") or {}
-    if not isinstance(properties, Mapping):
-        raise InputError("properties", "must be an object of name: value")
-    if properties:
-        try:
-            json.dumps(properties, allow_nan=False)  # NaN and Infinity are not JSON (PostgreSQL refuses them)
-        except (TypeError, ValueError):
-            raise InputError("properties", "must hold only JSON values") from None
-    source = record.get("source_id")
-    source_id = str(source).strip() if source not in (None, "") else None
+    product = _text(record, "product", limit=80, fold=True)
+    properties = _json_object(record.get("properties") or {}, "properties")
+    source_id = _source_id(record.get("source_id"))
     lead_record = record.get("lead")
     lead: LeadInput | None = None
     if lead_record is not None:
@@ -373,7 +476,7 @@ def parse_activity(record: Mapping[str, Any], now: datetime, activity_types: fro
         source_id,
     )
     activity = Activity(
-        key=key, type=type_, occurred_at=occurred_at, campaign=campaign, product=product, properties=dict(properties)
+        key=key, type=type_, occurred_at=occurred_at, campaign=campaign, product=product, properties=properties
     )
     return ActivityInput(email, activity, source_id, lead, external_id)
 
@@ -431,7 +534,7 @@ def _amount(value: Any) -> Decimal | None:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise InputError("amount", f"'{value}' is not a number (e.g. 1200000 or 1,200,000.50)") from None
+        raise InputError("amount", f"'{_shown(value)}' is not a number (e.g. 1200000 or 1,200,000.50)") from None
     if not amount.is_finite() or amount < 0:
         raise InputError("amount", f"'{value}' must be a positive number")
     if amount >= Decimal("1e16"):
@@ -459,16 +562,9 @@ def parse_outcome(record: Mapping[str, Any], now: datetime) -> OutcomeInput:
         if len(currency) != 3 or not currency.isalpha():
             raise InputError("currency", f"'{currency}' is not a currency code (e.g. JPY, USD, BRL)")
     lost_reason = _text(record, "lost_reason")
-    properties = record.get("properties") or {}
-    if not isinstance(properties, Mapping):
-        raise InputError("properties", "must be an object of name: value")
-    try:
-        json.dumps(properties, allow_nan=False)
-    except (TypeError, ValueError):
-        raise InputError("properties", "must hold only JSON values") from None
-    source = record.get("source_id")
-    source_id = str(source).strip() if source not in (None, "") else None
-    product = _lower(_text(record, "product", limit=80))
+    properties = _json_object(record.get("properties") or {}, "properties")
+    source_id = _source_id(record.get("source_id"))
+    product = _text(record, "product", limit=80, fold=True)
     sdr = _text(record, "sdr", limit=120)
     sr = _text(record, "sr", limit=120)
     if source_id is not None:
@@ -492,5 +588,5 @@ def parse_outcome(record: Mapping[str, Any], now: datetime) -> OutcomeInput:
         sdr=sdr,
         sr=sr,
         source_id=source_id,
-        properties=dict(properties),
+        properties=properties,
     )

@@ -22,6 +22,15 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
 #: Rows per record batch read from a Parquet file: memory stays bounded by this, not the file.
 PARQUET_BATCH_ROWS = 2048
+#: The longest CSV field, in characters (the csv module's own default is 128 KB); a row with a
+#: longer field is rejected, the rows around it are kept.
+CSV_FIELD_MAX = 1 << 20
+#: The widest CSV header: its first line (characters) and its columns. Beyond these, a file is not
+#: a table of leads (or its delimiter is wrong); it is refused before any row is read.
+HEADER_LINE_MAX = 1 << 20
+HEADER_COLUMNS_MAX = 10_000
+#: The name standard input goes by in messages (``leadrelay import leads -``).
+STDIN_NAME = "<stdin>"
 TIME_FIELDS = frozenset({"created_at", "occurred_at", "lead.created_at", "closed_at"})
 #: Lead fields that, in an activity import, describe the person and go under ``lead.``.
 _ACTIVITY_TOP = ACTIVITY_FIELDS - {"lead"}

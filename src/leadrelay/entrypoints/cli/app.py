@@ -401,7 +401,7 @@ def _import(
         raise UserError(str(exc)) from None
     with source:
         if source.empty:
-            console.print(f"{file}: empty file, nothing to import")
+            console.print(f"{source.path}: empty file, nothing to import")
             _print_import(kind, BatchResult(), None)
             return
         try:
@@ -414,19 +414,22 @@ def _import(
                 markup=False,
                 highlight=False,
             )
-        rejects_path = rejects or default_rejects_path(file)
+        # standard input and other pipes: rejects in the working directory; no resuming (a pipe
+        # cannot be read again to skip what an earlier run committed, nor told apart from another)
+        rejects_path = rejects or (STDIN_REJECTS if source.streamed else default_rejects_path(file))
         writer: RejectsWriter | None = None
         try:
             with relay() as engine:
-                run = engine.begin_import(fingerprint(file), kind, mapping_name)
-                if run.resume_after:
+                run = None if source.streamed else engine.begin_import(fingerprint(file), kind, mapping_name)
+                resume_after = run.resume_after if run is not None else 0
+                if resume_after:
                     errors.print(
-                        f"{file}: resuming at row {run.resume_after + 1}: rows up to {run.resume_after} were "
+                        f"{file}: resuming at row {resume_after + 1}: rows up to {resume_after} were "
                         "committed by an earlier run that did not finish",
                         markup=False,
                         highlight=False,
                     )
-                writer = RejectsWriter(rejects_path, source.headers, append=run.resume_after > 0)
+                writer = RejectsWriter(rejects_path, source.headers, append=resume_after > 0)
                 submit = {
                     "leads": engine.add_leads_numbered,
                     "activities": engine.record_activities_numbered,
@@ -434,7 +437,7 @@ def _import(
                 }[kind]
 
                 def send(batch: list[tuple[int, Any]]) -> BatchResult:
-                    return submit(batch, batch_size=batch_size + 1, checkpoint=run.id)
+                    return submit(batch, batch_size=batch_size + 1, checkpoint=run.id if run is not None else None)
 
                 with _progress(source) as on_batch:
                     outcome = run_import(
@@ -445,9 +448,10 @@ def _import(
                         writer,
                         batch_size=batch_size,
                         on_batch=on_batch,
-                        resume_after=run.resume_after,
+                        resume_after=resume_after,
                     )
-                engine.finish_import(run)
+                if run is not None:
+                    engine.finish_import(run)
         except ImportFileError as exc:
             raise UserError(str(exc)) from None
         finally:
@@ -511,7 +515,11 @@ def _print_import(kind: str, result: BatchResult, rejects: Path | None) -> None:
         errors.print(f"rejected rows written to {rejects}", markup=False, highlight=False)
 
 
-FileArg = Annotated[Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file.")]
+FileArg = Annotated[
+    Path, typer.Argument(help="CSV (any of , ; TAB | delimiters), JSONL or Parquet file; - for standard input.")
+]
+#: Where rejected rows of standard input (or another pipe) go without --rejects.
+STDIN_REJECTS = Path("stdin.rejects.csv")
 
 
 def _import_command(kind: Kind, summary: str) -> None:
