@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from leadrelay.adapters.clock import Clock, FakeClock, SystemClock
-from leadrelay.adapters.notify.delivery import Senders
-from leadrelay.adapters.notify.smtp import SmtpSender, SmtpSettings
-from leadrelay.adapters.notify.webhook import WebhookSender
 from leadrelay.adapters.store.schema import DEFAULT_URL
 from leadrelay.adapters.store.sql_store import SqlStore
 from leadrelay.config import Settings, SettingsError
@@ -22,6 +20,12 @@ from leadrelay.domain.notifications import Notifications
 from leadrelay.errors import LeadRelayError
 from leadrelay.services import sla
 from leadrelay.services.timers import TimerHandler, notify_timer
+
+# The senders (httpx for webhooks, smtplib) are imported by make_senders: a process that only opens
+# the store, such as most command-line calls, does not load them.
+if TYPE_CHECKING:
+    from leadrelay.adapters.notify.delivery import Senders
+    from leadrelay.adapters.notify.smtp import SmtpSettings
 
 
 class PluginError(LeadRelayError):
@@ -50,6 +54,8 @@ def make_clock(settings: Settings) -> Clock:
 
 def smtp_settings(settings: Settings) -> SmtpSettings | None:
     """The SMTP server and sender, or None when e-mail cannot be sent (see ``smtp_problem``)."""
+    from leadrelay.adapters.notify.smtp import SmtpSettings
+
     server, sender = settings.smtp, settings.smtp_from
     if server is None or sender is None:
         return None
@@ -62,6 +68,10 @@ def make_senders(settings: Settings, *, connections: int = 32) -> Senders:
     """E-mail over SMTP and webhooks over HTTP; without a usable SMTP server every e-mail fails
     at once with the reason (a worker refuses to start first when its playbook sends e-mail:
     :func:`check_delivery`)."""
+    from leadrelay.adapters.notify.delivery import Senders
+    from leadrelay.adapters.notify.smtp import SmtpSender
+    from leadrelay.adapters.notify.webhook import WebhookSender
+
     smtp = SmtpSender(smtp_settings(settings), settings.smtp_problem() or "")
     webhook = WebhookSender(settings.variable, timeout=settings.webhook_timeout, connections=connections)
     return Senders(smtp, webhook)

@@ -10,8 +10,9 @@ Webhook channels name their own variables in the playbook (``url_env``, ``secret
 are looked up with :meth:`Settings.variable` in the environment as it was when the settings were
 loaded.
 
-This module imports only the standard library, pydantic and :mod:`leadrelay.errors`, so any
-floor may import it (the domain excepted: it takes values, not settings).
+This module imports only the standard library, pydantic, :mod:`leadrelay.errors` and
+:mod:`leadrelay.variables` (the variables' names), so any floor may import it (the domain
+excepted: it takes values, not settings).
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_va
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from leadrelay.errors import LeadRelayError
+from leadrelay.variables import (  # the names live in a module of constants, for the command line's --help
+    DB_ENV,
+    LANG_ENV,
+    LANGS,
+    NOW_ENV,
+    SMTP_FROM_ENV,
+    SMTP_TIMEOUT_ENV,
+    SMTP_URL_ENV,
+    WEBHOOK_TIMEOUT_ENV,
+)
 
-DB_ENV = "LEADRELAY_DB"
-LANG_ENV = "LEADRELAY_LANG"
-NOW_ENV = "LEADRELAY_NOW"
-SMTP_URL_ENV = "LEADRELAY_SMTP_URL"
-SMTP_FROM_ENV = "LEADRELAY_SMTP_FROM"
-SMTP_TIMEOUT_ENV = "LEADRELAY_SMTP_TIMEOUT"
-WEBHOOK_TIMEOUT_ENV = "LEADRELAY_WEBHOOK_TIMEOUT"
-
-LANGS = ("en", "ja")
 Lang = Literal["en", "ja"]
 
 #: SMTP URL schemes and their default ports: plain, STARTTLS required, TLS from the start.

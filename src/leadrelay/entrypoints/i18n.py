@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadrelay.config import LANGS
+from leadrelay.variables import LANGS
 
 __all__ = ["LANGS", "t"]
 

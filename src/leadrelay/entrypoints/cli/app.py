@@ -7,23 +7,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import sqlalchemy as sa
 import typer
 
-from leadrelay.adapters.clock import FakeClock, SystemClock
-from leadrelay.adapters.files.formats import ImportFileError, Kind
-from leadrelay.adapters.files.mappings import load_mapping
-from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
-from leadrelay.adapters.files.sources import Source, open_source
-from leadrelay.adapters.playbook.loader import load_playbook
-from leadrelay.adapters.records import InputError, parse_time
-from leadrelay.config import DB_ENV, LANG_ENV, NOW_ENV, load_settings
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
-from leadrelay.entrypoints.api import LeadRelay, database_url
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
@@ -32,9 +21,15 @@ from leadrelay.entrypoints.cli.sales import register as register_sales
 from leadrelay.entrypoints.cli.worker import register as register_worker
 from leadrelay.entrypoints.i18n import LANGS, t
 from leadrelay.errors import LeadRelayError
-from leadrelay.services.imports import fingerprint, prepare, run_import
-from leadrelay.services.intake import BatchResult
-from leadrelay.services.leads import LeadNotFound
+from leadrelay.variables import DB_ENV, LANG_ENV, NOW_ENV
+
+# The engine, the settings, the file readers, the worker and the services (with SQLAlchemy, pydantic,
+# PyArrow, NumPy, ruamel.yaml, ...) are imported by the commands that use them, so that
+# `leadrelay --help` and every command start without loading them all (tests/unit/test_startup.py).
+if TYPE_CHECKING:
+    from leadrelay.adapters.files.formats import Kind
+    from leadrelay.adapters.files.sources import Source
+    from leadrelay.services.intake import BatchResult
 
 app = typer.Typer(
     name="leadrelay",
@@ -84,14 +79,9 @@ def main_options(
 ) -> None:
     if lang is not None and lang not in LANGS:
         raise UserError(f"--lang: '{lang}' is not one of {', '.join(LANGS)}")
-    options.settings = load_settings(db=db, lang=lang, now=_parse_now(now) if now else None)
-
-
-def _parse_now(value: str) -> datetime:
-    try:
-        return parse_time(value, "--now")
-    except InputError as exc:
-        raise UserError(str(exc)) from None
+    # Recorded only: the environment is read and checked (with --now) when the command first needs a
+    # setting, not here, because Typer runs this callback for `leadrelay COMMAND --help` too.
+    options.give(db=db, lang=lang, now=now)
 
 
 def _print_result(result: BatchResult, lang: str) -> None:
@@ -130,6 +120,8 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Create a demo database with realistic synthetic data, run it through the engine, and summarise."""
+    from leadrelay.adapters.clock import FakeClock, SystemClock
+    from leadrelay.entrypoints.api import LeadRelay, database_url
     from leadrelay.entrypoints.demo.runner import run_demo
 
     url = database_url(options.db or "leadrelay-demo.db")
@@ -161,6 +153,8 @@ def _db_arg(url: str) -> str:
 
 
 def _remove_sqlite(url: str) -> None:
+    import sqlalchemy as sa
+
     parsed = sa.engine.make_url(url if "://" in url else f"sqlite:///{url}")
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return
@@ -188,6 +182,8 @@ def summary_cmd(
 @playbook_app.command("validate")
 def playbook_validate(file: Annotated[Path, typer.Argument(help="Playbook YAML file.")]) -> None:
     """Check a playbook: schema, fields, operators, activity types, rule ids."""
+    from leadrelay.adapters.playbook.loader import load_playbook
+
     loaded = load_playbook(file)
     pb = loaded.playbook
     console.print(
@@ -202,6 +198,8 @@ def playbook_show(
     file: Annotated[Path | None, typer.Argument(help="Playbook YAML file (default: the active one).")] = None,
 ) -> None:
     """Print a playbook as tables a marketing manager can read."""
+    from leadrelay.adapters.playbook.loader import load_playbook
+
     if file is not None:
         loaded = load_playbook(file)
     else:
@@ -394,6 +392,13 @@ def _import(
     batch_size: int,
     timezone: str | None,
 ) -> None:
+    from leadrelay.adapters.files.formats import ImportFileError
+    from leadrelay.adapters.files.mappings import load_mapping
+    from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
+    from leadrelay.adapters.files.sources import open_source
+    from leadrelay.services.imports import fingerprint, prepare, run_import
+    from leadrelay.services.intake import BatchResult
+
     try:
         mapping = load_mapping(mapping_name).with_timezone(timezone)
         source = open_source(file, encoding)
@@ -567,12 +572,9 @@ def main() -> None:
         errors.print("aborted")
         sys.exit(130)
     except LeadRelayError as exc:
-        message = f"no lead with e-mail or external id {exc}" if isinstance(exc, LeadNotFound) else str(exc)
-        errors.print(f"error: {message}", markup=False, highlight=False)
-        sys.exit(2)
-    except sa.exc.OperationalError as exc:
-        errors.print(f"error: database: {str(exc.orig).strip().splitlines()[0]}", markup=False, highlight=False)
-        sys.exit(2)
+        lead_not_found = _loaded("leadrelay.services.leads", "LeadNotFound")
+        message = f"no lead with e-mail or external id {exc}" if isinstance(exc, lead_not_found) else str(exc)
+        _fail(message)
     except typer.TyperException as exc:  # usage errors: missing argument, bad option value
         show = getattr(exc, "show", None)
         if callable(show):
@@ -580,3 +582,23 @@ def main() -> None:
         else:
             errors.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:
+        if not isinstance(exc, _loaded("sqlalchemy.exc", "OperationalError")):
+            raise  # a bug: its traceback
+        _fail(f"database: {str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}")
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"error: {message}", markup=False, highlight=False)
+    sys.exit(2)
+
+
+class _NotRaised(Exception):
+    """Stands for the error class of a module that was never imported (so nothing raised it)."""
+
+
+def _loaded(module: str, name: str) -> type[BaseException]:
+    """The error class ``name`` of ``module`` if this run imported the module, else :class:`_NotRaised`:
+    an error is matched without importing its library (SQLAlchemy, the services) to print one line."""
+    cls = getattr(sys.modules.get(module), name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, BaseException) else _NotRaised

@@ -5,25 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from leadrelay.adapters.playbook.loader import LoadedPlaybook
-from leadrelay.domain.conditions import OPERATORS
 from leadrelay.domain.lifecycle import Stage
-from leadrelay.domain.playbook import Playbook
-from leadrelay.domain.routing import PASS_REASONS, RULE_MISSES, STRATEGIES
-from leadrelay.domain.sla import CLOCKS
 from leadrelay.entrypoints.i18n import t
-from leadrelay.services.leads import LeadReport, RoutingView
-from leadrelay.services.read_models import ReadModel, iso_time
-from leadrelay.services.reports import OwnerCount, Summary
-from leadrelay.services.routing import RepRow
-from leadrelay.services.sla import SlaRow
+
+# The read models (pydantic), the services and the playbook loader are the commands' to import: this
+# module is loaded with the command line, and names them for annotations only. The domain's tables
+# (operators, routing reasons, SLA clocks) are imported by the functions that print them.
+if TYPE_CHECKING:
+    from leadrelay.adapters.playbook.loader import LoadedPlaybook
+    from leadrelay.domain.playbook import Playbook
+    from leadrelay.services.leads import LeadReport, RoutingView
+    from leadrelay.services.read_models import ReadModel
+    from leadrelay.services.reports import OwnerCount, Summary
+    from leadrelay.services.routing import RepRow
+    from leadrelay.services.sla import SlaRow
 
 
 def _when(moment: datetime | None) -> str:
@@ -33,6 +35,8 @@ def _when(moment: datetime | None) -> str:
 
 def _stamp(moment: datetime | None) -> str:
     """A time as the JSON writes it (ISO 8601 with the playbook zone's offset)."""
+    from leadrelay.services.read_models import iso_time
+
     return iso_time(moment) if moment else "—"
 
 
@@ -42,6 +46,8 @@ def _fmt(points: float) -> str:
 
 def as_json(value: ReadModel | Sequence[ReadModel]) -> str:
     """What ``--json`` prints: the read model's own serialisation (a list for several)."""
+    from leadrelay.services.read_models import ReadModel
+
     data: Any = value.as_json() if isinstance(value, ReadModel) else [item.as_json() for item in value]
     return json.dumps(data, ensure_ascii=False, indent=2)
 
@@ -206,6 +212,8 @@ def routing(console: Console, report: LeadReport, lang: str) -> None:
 
 
 def decision_panel(console: Console, decision: RoutingView, lang: str) -> None:
+    from leadrelay.domain.routing import PASS_REASONS, RULE_MISSES, STRATEGIES
+
     strategy = STRATEGIES.get(decision.strategy or "", ("", ""))
     head = (
         f"[bold]{t('routing', lang)}[/] {_when(decision.at)} [{decision.kind}] "
@@ -237,6 +245,8 @@ def decision_panel(console: Console, decision: RoutingView, lang: str) -> None:
 
 def sla(console: Console, rows: Sequence[SlaRow], lang: str) -> None:
     """Running SLA clocks: lead, rep, policy and clock, when due, business hours left, state."""
+    from leadrelay.domain.sla import CLOCKS
+
     table = Table(title=t("sla_title", lang))
     for key in ("lead", "rep", "sla_clock", "sla_due", "sla_left", "status"):
         table.add_column(t(key, lang), justify="right" if key == "sla_left" else "left")
@@ -477,6 +487,8 @@ def playbook(console: Console, loaded: LoadedPlaybook, lang: str) -> None:
 
 
 def operators(console: Console, lang: str) -> None:
+    from leadrelay.domain.conditions import OPERATORS
+
     table = Table(title="Condition operators")
     for key in ("operator", "value", "meaning"):
         table.add_column(t(key, lang))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,7 +12,9 @@ from rich.table import Table
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import console, options, relay
 from leadrelay.entrypoints.i18n import t
-from leadrelay.services.rescore import RescoreReport
+
+if TYPE_CHECKING:  # re-scoring (NumPy, the bulk path) is loaded by the engine's rescore()
+    from leadrelay.services.rescore import RescoreReport
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,7 +11,9 @@ from rich.markup import escape
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, options, relay
 from leadrelay.entrypoints.i18n import t
-from leadrelay.services.routing import RoutedRow
+
+if TYPE_CHECKING:
+    from leadrelay.services.routing import RoutedRow
 
 route_app = typer.Typer(help="Hand qualified leads to departments and reps.", invoke_without_command=True)
 reps_app = typer.Typer(help="Reps: workload, status, reassigning.", invoke_without_command=True)

@@ -7,14 +7,16 @@ import csv
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, options, relay
 from leadrelay.entrypoints.i18n import t
-from leadrelay.services.sales import Feedback, FeedbackError
+
+if TYPE_CHECKING:
+    from leadrelay.services.sales import Feedback
 
 suppression_app = typer.Typer(
     help="The suppression list: leads sales owns, not to be e-mailed by marketing.", no_args_is_help=True
@@ -36,6 +38,8 @@ def _show(feedback: Feedback) -> None:
 
 
 def _run(call: Callable[[], Feedback], as_json: bool) -> None:
+    from leadrelay.services.sales import FeedbackError
+
     try:
         feedback = call()
     except FeedbackError as exc:

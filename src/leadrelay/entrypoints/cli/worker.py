@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from leadrelay.adapters.store.outbox import retry_failed
-from leadrelay.bootstrap import PluginError, check_delivery, make_senders, timer_handlers
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
-from leadrelay.entrypoints.worker import Worker, WorkerReport, WorkerSettings
-from leadrelay.services.read_models import iso_time
+
+# The worker, its senders (httpx, smtplib) and the outbox are imported by the commands.
+if TYPE_CHECKING:
+    from leadrelay.entrypoints.worker import WorkerReport
 
 
 def register(app: typer.Typer) -> None:
@@ -75,6 +75,9 @@ def worker_command(
 ) -> None:
     """Fire due timers (SLA warnings and breaches, recycling, ...) and send the outbox, until
     SIGINT or SIGTERM (the batch under way is finished first)."""
+    from leadrelay.bootstrap import PluginError, check_delivery, make_senders, timer_handlers
+    from leadrelay.entrypoints.worker import Worker, WorkerSettings
+
     try:
         handlers = timer_handlers(plugin or [])
     except PluginError as exc:
@@ -155,6 +158,9 @@ def outbox_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Messages waiting to be sent (or, with --failed, given up), and counts; retry a failed one."""
+    from leadrelay.adapters.store.outbox import retry_failed
+    from leadrelay.services.read_models import iso_time
+
     with relay() as engine:
         if retry is not None:
             ids = None if retry == "all" else [_message_id(retry)]

@@ -1,0 +1,18 @@
+"""The names of the ``LEADRELAY_*`` variables and the languages of the output: constants only.
+
+:mod:`leadrelay.config` reads and checks the variables (with pydantic-settings); this module
+imports nothing, so the command line can name them in its options and its ``--help`` without
+loading pydantic.
+"""
+
+from __future__ import annotations
+
+DB_ENV = "LEADRELAY_DB"
+LANG_ENV = "LEADRELAY_LANG"
+NOW_ENV = "LEADRELAY_NOW"
+SMTP_URL_ENV = "LEADRELAY_SMTP_URL"
+SMTP_FROM_ENV = "LEADRELAY_SMTP_FROM"
+SMTP_TIMEOUT_ENV = "LEADRELAY_SMTP_TIMEOUT"
+WEBHOOK_TIMEOUT_ENV = "LEADRELAY_WEBHOOK_TIMEOUT"
+
+LANGS = ("en", "ja")
