@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,8 @@ class Received:
 @dataclass
 class WebhookReceiver:
     """Answers each POST with the next status of ``statuses`` (then 200), and keeps what was
-    accepted (2xx). Counts accepted requests by ``Idempotency-Key``."""
+    accepted (2xx). Counts accepted requests by ``Idempotency-Key``. With ``delay``, each answer
+    comes that many seconds after the request was taken (a slow chat service)."""
 
     statuses: list[int] = field(default_factory=list)
     accepted: list[Received] = field(default_factory=list)
@@ -41,7 +43,7 @@ class WebhookReceiver:
 
 
 @contextmanager
-def webhook_receiver(statuses: list[int] | None = None, port: int = 0) -> Iterator[WebhookReceiver]:
+def webhook_receiver(statuses: list[int] | None = None, port: int = 0, delay: float = 0.0) -> Iterator[WebhookReceiver]:
     state = WebhookReceiver(list(statuses or []))
 
     class Handler(BaseHTTPRequestHandler):
@@ -54,10 +56,15 @@ def webhook_receiver(statuses: list[int] | None = None, port: int = 0) -> Iterat
                 status = state.statuses.pop(0) if state.statuses else 200
                 (state.accepted if status < 300 else state.refused).append(item)
             reply = b"ok" if status < 300 else b"try later"
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+            if delay:
+                time.sleep(delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the sender went away (killed) while we answered
 
         def log_message(self, *_args: Any) -> None:
             pass

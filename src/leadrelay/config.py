@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     lease: float = _from("LEADRELAY_WORKER_LEASE", 300.0, ge=1)  # seconds a claimed message stays a worker's
     concurrency: int = _from("LEADRELAY_WORKER_CONCURRENCY", 16, ge=1)  # deliveries at the same time
     poll: float = _from("LEADRELAY_WORKER_POLL", 1.0, ge=0.01)  # seconds to wait when nothing is due
+    # the worker: database outages (it waits and retries, doubling the wait up to the cap)
+    outage_retry_base: float = _from("LEADRELAY_WORKER_OUTAGE_RETRY_BASE", 0.5, gt=0)  # seconds
+    outage_retry_cap: float = _from("LEADRELAY_WORKER_OUTAGE_RETRY_CAP", 30.0, gt=0)
 
     _environ: dict[str, str] = PrivateAttr(default_factory=lambda: dict(os.environ))
 
@@ -187,7 +190,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _caps(self) -> Settings:
-        for base, cap in (("backoff_base", "backoff_cap"), ("timer_backoff_base", "timer_backoff_cap")):
+        for base, cap in (
+            ("backoff_base", "backoff_cap"),
+            ("timer_backoff_base", "timer_backoff_cap"),
+            ("outage_retry_base", "outage_retry_cap"),
+        ):
             if getattr(self, cap) < getattr(self, base):
                 raise ValueError(
                     f"{_variable(cap)} ({getattr(self, cap)}) is below {_variable(base)} ({getattr(self, base)})"
@@ -236,7 +243,8 @@ class Settings(BaseSettings):
             f"timers {self.timer_batch} per batch, {self.timer_max_attempts} tries, "
             f"backoff {self.timer_backoff_base:g}-{self.timer_backoff_cap:g}s; "
             f"messages {self.message_batch} per batch, {self.concurrency} at a time, lease {self.lease:g}s, "
-            f"{self.max_attempts} tries, backoff {self.backoff_base:g}-{self.backoff_cap:g}s; poll {self.poll:g}s"
+            f"{self.max_attempts} tries, backoff {self.backoff_base:g}-{self.backoff_cap:g}s; poll {self.poll:g}s; "
+            f"database outages retried every {self.outage_retry_base:g}-{self.outage_retry_cap:g}s"
         )
 
 

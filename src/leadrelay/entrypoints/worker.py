@@ -8,13 +8,18 @@ write lock, so they take turns). What each guarantees:
   together or not at all. A worker killed at any line leaves its batch unfired and its effects
   rolled back; the next worker fires them. A handler that raises has its effects undone
   (savepoint), and its timer is tried again after a backoff, then given up (``failed_at``).
-- **Messages are sent at least once, and once unless a worker dies mid-batch.** A batch is
-  claimed with a lease and committed, delivered, then marked sent in one more transaction. A
-  worker killed after delivering and before marking leaves the batch claimed; when the lease runs
-  out another worker sends those messages again — with the same ``Idempotency-Key`` header
-  (webhooks) and ``Message-ID`` (e-mail), so receivers can drop the repeat. Failed deliveries are
-  retried with exponential backoff and jitter, then given up (``failed_at``, ``last_error``)
-  where ``leadrelay outbox --failed`` shows them.
+- **Messages are sent at least once, and a killed worker makes at most ``concurrency`` of them
+  go twice.** A batch is claimed with a lease and committed; then at most ``concurrency``
+  deliveries are under way at a time, and each is recorded (sent, retry later, given up) in its
+  own short transaction before another starts. A worker killed after delivering and before
+  recording leaves those few claimed; when the lease runs out another worker sends them again —
+  with the same ``Idempotency-Key`` header (webhooks) and ``Message-ID`` (e-mail), so receivers
+  that honour them can drop the repeat. Failed deliveries are retried with exponential backoff
+  and jitter, then given up (``failed_at``, ``last_error``) where ``leadrelay outbox --failed``
+  shows them.
+- **A database outage stops nothing for good.** :meth:`Worker.run` waits and retries while the
+  database cannot be reached, and goes on where it was; deliveries it could not record meanwhile
+  are recorded first when the database is back, so an outage by itself sends nothing twice.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -45,7 +50,7 @@ from leadrelay.adapters.store.outbox import (
     release_messages,
     take_write_lock,
 )
-from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.adapters.store.sql_store import SqlStore, StoreTx, database_unavailable
 from leadrelay.config import Settings
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.sales import recycle_inactive
@@ -77,6 +82,7 @@ class WorkerSettings:
     concurrency: int  # deliveries at the same time
     backoff: Backoff  # for messages
     timer_backoff: Backoff  # for timers whose handler failed
+    outage_retry: Backoff  # waits while the database is unavailable (max_attempts unused: never given up)
 
     @classmethod
     def from_settings(cls, settings: Settings, worker_id: str | None = None) -> WorkerSettings:
@@ -89,6 +95,7 @@ class WorkerSettings:
             concurrency=settings.concurrency,
             backoff=Backoff(settings.backoff_base, settings.backoff_cap, settings.max_attempts),
             timer_backoff=Backoff(settings.timer_backoff_base, settings.timer_backoff_cap, settings.timer_max_attempts),
+            outage_retry=Backoff(settings.outage_retry_base, settings.outage_retry_cap, max_attempts=0),
         )
 
 
@@ -135,6 +142,9 @@ class Worker:
         self.deliverer = deliverer
         self.settings = settings
         self.handlers = dict(handlers)
+        self._stop: threading.Event | None = None
+        self._owed: list[tuple[OutboxMessage, Delivery]] = []  # delivered, not yet recorded
+        self._unstarted: list[int] = []  # claimed, not delivered, not yet given back
         self._pool = ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="leadrelay-send")
 
     # --- timers ---------------------------------------------------------------------------
@@ -211,39 +221,76 @@ class Worker:
     # --- messages -------------------------------------------------------------------------
 
     def deliver_messages(self) -> WorkerReport:
-        """Claim one batch of due messages, deliver them, record how each went."""
+        """Claim one batch of due messages, deliver them, record how each went as soon as it has.
+
+        At most ``concurrency`` messages are ever delivered and not yet recorded: a new delivery
+        starts only when an earlier one is recorded (its own short transaction). So a worker
+        killed at any line makes the next one re-send at most ``concurrency`` messages, not the
+        batch. What this worker could not record because the database went away it keeps, and
+        records first when the database is back (:meth:`_record_owed`)."""
         settings = self.settings
+        report = self._record_owed()
         with self.store.transaction() as tx:
             claimed = claim_messages(tx, self.clock.now(), settings.message_batch, settings.worker_id, settings.lease)
         if not claimed:
+            return report
+        deadline = time.monotonic() + settings.lease.total_seconds() * 0.8
+        waiting = list(reversed(claimed))
+        in_flight: dict[Future[Delivery], OutboxMessage] = {}
+
+        def start_more() -> None:
+            while waiting and len(in_flight) < settings.concurrency:
+                if time.monotonic() > deadline or self._stopping():
+                    return  # the lease is running out, or the worker is stopping: give the rest back
+                message = waiting.pop()
+                in_flight[self._pool.submit(self.deliverer.deliver, message, self.clock.now())] = message
+
+        try:
+            start_more()
+            while in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                self._owed.extend((in_flight.pop(future), future.result()) for future in done)
+                report.add(self._record_owed())
+                start_more()
+        except BaseException:
+            # the database went away (or worse) while recording: keep what was delivered and what
+            # was not started, to record and give back when it can
+            for future, message in in_flight.items():
+                self._owed.append((message, future.result()))
+            self._unstarted.extend(m.id for m in waiting)
+            raise
+        self._unstarted.extend(m.id for m in waiting)
+        report.add(self._record_owed())
+        return report
+
+    def _record_owed(self) -> WorkerReport:
+        """Record the deliveries made and not yet recorded, and give back the claimed messages
+        not started, in one short transaction; forget them only once it has committed."""
+        if not self._owed and not self._unstarted:
             return WorkerReport()
-        started = time.monotonic()
-        deadline = started + settings.lease.total_seconds() * 0.8
-
-        def attempt(message: OutboxMessage) -> Delivery | None:
-            if time.monotonic() > deadline:  # the lease is running out: leave it for the next claim
-                return None
-            return self.deliverer.deliver(message, self.clock.now())
-
-        outcomes = list(self._pool.map(attempt, claimed))
-        results = [r for r in outcomes if r is not None]
-        untried = [m.id for m, r in zip(claimed, outcomes, strict=True) if r is None]
+        settings = self.settings
+        owed, unstarted = list(self._owed), list(self._unstarted)
         with self.store.transaction() as tx:
             take_write_lock(tx)
-            finish_messages(tx, claimed, results, self.clock.now(), settings.worker_id, settings.backoff)
-            release_messages(tx, untried, settings.worker_id)
-        attempts = {m.id: m.attempts for m in claimed}
+            now = self.clock.now()
+            finish_messages(tx, [m for m, _ in owed], [d for _, d in owed], now, settings.worker_id, settings.backoff)
+            release_messages(tx, unstarted, settings.worker_id)
+        del self._owed[: len(owed)]
+        del self._unstarted[: len(unstarted)]
         report = WorkerReport()
-        for result in results:
+        for message, result in owed:
             if result.error is None:
                 report.sent += 1
-            elif result.permanent or attempts[result.id] >= settings.backoff.max_attempts:
+            elif result.permanent or message.attempts >= settings.backoff.max_attempts:
                 report.failed += 1
                 log.warning("message %s given up: %s", result.id, result.error)
             else:
                 report.retrying += 1
                 log.info("message %s will be retried: %s", result.id, result.error)
         return report
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
 
     # --- loops ----------------------------------------------------------------------------
 
@@ -259,13 +306,34 @@ class Worker:
                 return total
 
     def run(self, stop: threading.Event, on_batch: Callable[[WorkerReport], None] | None = None) -> WorkerReport:
-        """Work until ``stop`` is set; the batch under way when it is set is finished first."""
+        """Work until ``stop`` is set; the deliveries under way when it is set are finished and
+        recorded first, the messages not started are given back.
+
+        When the database cannot be reached (:func:`database_unavailable`: stopped, failing
+        over, connection dropped) the worker logs it once, waits — ``outage_retry`` doubling up
+        to its cap, with jitter — and tries again until it is back, then logs that once. ``stop``
+        ends the waiting at once. Any other error is raised."""
         total = WorkerReport()
+        self._stop = stop
+        outage: _Outage | None = None
         while not stop.is_set():
-            step = self.fire_timers()
-            if not stop.is_set():
-                step.add(self.recycle_inactive())
-                step.add(self.deliver_messages())
+            try:
+                step = self.fire_timers()
+                if not stop.is_set():
+                    step.add(self.recycle_inactive())
+                    step.add(self.deliver_messages())
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                if outage is None:
+                    outage = _Outage(time.monotonic())
+                    log.warning("database unavailable: %s; retrying", _one_line(exc))
+                self.store.drop_connections()  # none of the old ones is trusted again
+                stop.wait(outage.next_wait(self.settings.outage_retry))
+                continue
+            if outage is not None:
+                log.warning("database back after %.1f s", time.monotonic() - outage.started)
+                outage = None
             total.add(step)
             if on_batch is not None and not step.idle:
                 on_batch(step)
@@ -276,6 +344,23 @@ class Worker:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.deliverer.close()
+
+
+@dataclass(slots=True)
+class _Outage:
+    started: float  # time.monotonic()
+    tries: int = 0
+
+    def next_wait(self, backoff: Backoff) -> float:
+        self.tries += 1
+        return backoff.delay(self.tries).total_seconds()
+
+
+def _one_line(exc: BaseException) -> str:
+    """The DBAPI's own message, first line (SQLAlchemy's adds the statement and a link)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
 
 
 class _TimerFailed(Exception):

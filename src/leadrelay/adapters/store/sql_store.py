@@ -7,6 +7,7 @@ unit of work on one connection, so a batch lands whole or not at all.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -731,5 +732,35 @@ class SqlStore:
         with self.engine.connect() as connection:
             yield StoreTx(connection)
 
+    def drop_connections(self) -> None:
+        """Close every pooled connection, so that none left from before an outage is reused."""
+        self.engine.dispose()
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+#: SQLite errors that say the file cannot be used now, not that the statement is wrong.
+_SQLITE_TRANSIENT = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached now — the server is stopped,
+    restarting or failing over, the network or the connection dropped — rather than that the
+    request was wrong. A worker waits and retries the first kind; everything else is a bug.
+
+    That is SQLAlchemy's own disconnect detection (``connection_invalidated``), a pool that could
+    not connect, and the DBAPI's ``OperationalError`` (PostgreSQL: connection refused, "terminating
+    connection due to administrator command", "the database system is starting up"); on SQLite,
+    where ``OperationalError`` also means "no such table", only a locked or unreadable file."""
+    if isinstance(exc, sa.exc.DisconnectionError):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(text in str(exc.orig).lower() for text in _SQLITE_TRANSIENT)
+    return True

@@ -74,7 +74,7 @@ def worker_command(
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the final count.")] = False,
 ) -> None:
     """Fire due timers (SLA warnings and breaches, recycling, ...) and send the outbox, until
-    SIGINT or SIGTERM (the batch under way is finished first)."""
+    SIGINT or SIGTERM (the deliveries under way are finished first); waits out database outages."""
     from leadrelay.bootstrap import PluginError, check_delivery, make_senders, timer_handlers
     from leadrelay.entrypoints.worker import Worker, WorkerSettings
 
@@ -118,7 +118,7 @@ def worker_command(
                 stop = threading.Event()
 
                 def request_stop(signum: int, _frame: object) -> None:
-                    errors.print(f"{signal.Signals(signum).name}: finishing the current batch, then stopping")
+                    errors.print(f"{signal.Signals(signum).name}: finishing what is under way, then stopping")
                     stop.set()
 
                 signal.signal(signal.SIGINT, request_stop)
