@@ -225,19 +225,22 @@ class LeadRelay:
         parsed: list[tuple[int, Any]] = []
         last = 0  # the number of the last record seen
 
+        def batch(tx: StoreTx) -> BatchResult:
+            if kind == "outcomes":
+                result = record_outcomes(tx, playbook, parsed, moment)
+            else:
+                kept, refused = link_identities(tx, playbook, parsed, moment)
+                people = [item for _, item in kept if isinstance(item, LeadInput)]
+                acts = [item for _, item in kept if isinstance(item, ActivityInput)]
+                result = ingest(tx, playbook, people, acts, moment).merged(BatchResult(rejected=refused))
+            if checkpoint is not None:
+                tx.advance_import_run(checkpoint, last, moment)
+            return result
+
         def flush() -> None:
             nonlocal total
-            with self.store.transaction() as tx:
-                if kind == "outcomes":
-                    result = record_outcomes(tx, playbook, parsed, moment)
-                else:
-                    kept, refused = link_identities(tx, playbook, parsed, moment)
-                    people = [item for _, item in kept if isinstance(item, LeadInput)]
-                    acts = [item for _, item in kept if isinstance(item, ActivityInput)]
-                    result = ingest(tx, playbook, people, acts, moment).merged(BatchResult(rejected=refused))
-                if checkpoint is not None:
-                    tx.advance_import_run(checkpoint, last, moment)
-            total = total.merged(result)
+            # two imports touching the same leads may deadlock on PostgreSQL: the loser is run again
+            total = total.merged(self.store.retrying(batch))
             parsed.clear()
 
         for number, record in records:

@@ -7,12 +7,15 @@ unit of work on one connection, so a batch lands whole or not at all.
 from __future__ import annotations
 
 import json
+import logging
+import random
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -708,6 +711,22 @@ class StoreTx:
         self.execute(stmt.values(finished_at=now, updated_at=now))
 
 
+log = logging.getLogger("leadrelay.adapters.store")
+T = TypeVar("T")
+
+#: PostgreSQL errors after which the whole transaction may simply be run again (SQLSTATE → name).
+RETRIED_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
+#: How often a transaction is tried in all, and the first pause between tries (doubled each time).
+TRIES = 5
+FIRST_PAUSE = 0.05
+
+
+def retried_reason(exc: BaseException) -> str | None:
+    """``"deadlock"`` or ``"serialization failure"`` if ``exc`` is one (then a new try may succeed)."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return RETRIED_SQLSTATES.get(sqlstate) if isinstance(sqlstate, str) else None
+
+
 class SqlStore:
     """The database behind the engine: SQLite by file, or PostgreSQL by URL."""
 
@@ -725,6 +744,24 @@ class SqlStore:
     def transaction(self) -> Iterator[StoreTx]:
         with self.engine.begin() as connection:
             yield StoreTx(connection)
+
+    def retrying(self, work: Callable[[StoreTx], T], *, tries: int = TRIES, pause: float = FIRST_PAUSE) -> T:
+        """``work`` in one transaction; run again in a new one (up to ``tries`` in all, with a
+        growing, jittered pause and one log line each) when the database aborted it for a deadlock
+        or a serialization failure. ``work`` must not keep effects of a failed try outside the
+        database: it is called once per try."""
+        for attempt in range(1, tries + 1):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except sa.exc.DBAPIError as exc:
+                reason = retried_reason(exc)
+                if reason is None or attempt == tries:
+                    raise
+                wait = pause * 2 ** (attempt - 1) * (1 + random.random())
+                log.warning("database %s (try %d of %d); retrying the batch in %.2f s", reason, attempt, tries, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def reading(self) -> Iterator[StoreTx]:
