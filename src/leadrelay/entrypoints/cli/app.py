@@ -394,6 +394,8 @@ def _import(
     batch_size: int,
     timezone: str | None,
 ) -> None:
+    if rejects is not None and _same_file(rejects, file):
+        raise UserError(f"--rejects {rejects} is the file being imported: choose another rejects file")
     try:
         mapping = load_mapping(mapping_name).with_timezone(timezone)
         source = open_source(file, encoding)
@@ -460,6 +462,14 @@ def _import(
     _print_import(kind, outcome.result, outcome.rejects_path)
     if outcome.result.rejected:
         raise typer.Exit(1)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """Whether two paths name one file (also through a link or another spelling)."""
+    try:
+        return one.samefile(other)
+    except OSError:  # one of them does not exist (yet): the same only if spelled the same
+        return one.resolve() == other.resolve()
 
 
 @contextmanager
