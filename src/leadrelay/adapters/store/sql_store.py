@@ -691,20 +691,26 @@ class StoreTx:
 
     def start_import_run(self, values: Mapping[str, Any], now: datetime) -> int:
         """The run with ``values["key"]``, created if new; returns its id."""
-        row = {**values, "last_row": 0, "started_at": now, "updated_at": now, "finished_at": None}
+        row = {**values, "last_row": 0, "rejects_size": 0, "started_at": now, "updated_at": now, "finished_at": None}
         self._insert_ignore(import_runs, [row], "key")
         run_id: int = self.execute(sa.select(import_runs.c.id).where(import_runs.c.key == values["key"])).scalar_one()
         return run_id
 
     def restart_import_run(self, run_id: int, now: datetime) -> None:
         stmt = import_runs.update().where(import_runs.c.id == run_id)
-        self.execute(stmt.values(last_row=0, started_at=now, updated_at=now, finished_at=None))
+        self.execute(stmt.values(last_row=0, rejects_size=0, started_at=now, updated_at=now, finished_at=None))
 
-    def advance_import_run(self, run_id: int, last_row: int, now: datetime) -> None:
-        """Rows up to ``last_row`` are committed (call in the transaction that commits them)."""
+    def advance_import_run(self, run_id: int, last_row: int, now: datetime, *, rejects_size: int | None = None) -> None:
+        """Rows up to ``last_row`` are committed (call in the transaction that commits them), and
+        the rejects file holds their rejections in its first ``rejects_size`` bytes."""
         stmt = import_runs.update().where(import_runs.c.id == run_id)
         later = sa.case((import_runs.c.last_row > last_row, import_runs.c.last_row), else_=last_row)
-        self.execute(stmt.values(last_row=later, updated_at=now))
+        values: dict[str, Any] = {"last_row": later, "updated_at": now}
+        if rejects_size is not None:
+            values["rejects_size"] = sa.case(
+                (import_runs.c.last_row > last_row, import_runs.c.rejects_size), else_=rejects_size
+            )
+        self.execute(stmt.values(**values))
 
     def finish_import_run(self, run_id: int, now: datetime) -> None:
         stmt = import_runs.update().where(import_runs.c.id == run_id)

@@ -33,7 +33,7 @@ from leadrelay.entrypoints.cli.worker import register as register_worker
 from leadrelay.entrypoints.i18n import LANGS, t
 from leadrelay.errors import LeadRelayError
 from leadrelay.services.imports import fingerprint, prepare, run_import
-from leadrelay.services.intake import BatchResult
+from leadrelay.services.intake import BatchResult, Rejection
 from leadrelay.services.leads import LeadNotFound
 
 app = typer.Typer(
@@ -431,15 +431,16 @@ def _import(
                         markup=False,
                         highlight=False,
                     )
-                writer = RejectsWriter(rejects_path, source.headers, append=resume_after > 0)
+                writer = RejectsWriter(rejects_path, source.headers, resume_size=run.rejects_size if run else 0)
                 submit = {
                     "leads": engine.add_leads_numbered,
                     "activities": engine.record_activities_numbered,
                     "outcomes": engine.record_outcomes_numbered,
                 }[kind]
 
-                def send(batch: list[tuple[int, Any]]) -> BatchResult:
-                    return submit(batch, batch_size=batch_size + 1, checkpoint=run.id if run is not None else None)
+                def send(batch: list[tuple[int, Any]], on_rejects: Callable[[list[Rejection]], int]) -> BatchResult:
+                    checkpoint = run.id if run is not None else None
+                    return submit(batch, batch_size=batch_size + 1, checkpoint=checkpoint, on_rejects=on_rejects)
 
                 with _progress(source) as on_batch:
                     outcome = run_import(
