@@ -369,3 +369,22 @@ def test_rejects_naming_the_input_file_is_refused_and_the_input_is_kept(tmp_path
             f"error: --rejects {rejects} is the file being imported: choose another rejects file"
         ]
         assert source.read_text(encoding="utf-8") == HUBSPOT
+
+
+def test_a_row_with_more_cells_than_the_header_keeps_every_original_value_in_the_rejects_file(
+    tmp_path: Path, db: Path
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "email,first_name,title\na@sakura-mfg.co.jp,Aki,部長\nb@hikari.co.jp,Bo,Manager,Osaka,extra\n",
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.csv"
+    done = run("import", "leads", str(source), "--rejects", str(rejects), db=db)
+    assert done.returncode == 1, done.stderr
+    with rejects.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [
+        ["line", "field", "reason", "email", "first_name", "title"],
+        ["3", "row", "has 5 fields but the header has 3", "b@hikari.co.jp", "Bo", "Manager", "Osaka", "extra"],
+    ]

@@ -88,7 +88,7 @@ def run_import(
     """
     outcome = ImportOutcome()
     targets = mapping.targets(source.headers) if source.format != "jsonl" else None
-    raw: dict[int, dict[str, Any]] = {}
+    raw: dict[int, dict[str, Any] | list[str]] = {}
     batch: list[tuple[int, Record | InputError]] = []
 
     def write_rejects(rejected: list[Rejection]) -> int:
@@ -111,6 +111,8 @@ def run_import(
         if number <= resume_after:
             continue
         if isinstance(row, InputError):
+            if row.cells is not None:  # a row that does not fit the header: keep it as read
+                raw[number] = row.cells
             batch.append((number, row))
         else:
             raw[number] = row

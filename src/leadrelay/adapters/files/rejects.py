@@ -53,11 +53,14 @@ class RejectsWriter:
             self._writer.writerow(["line", "field", "reason", *self.headers])
             self._mark = (self.sync(), 0)
 
-    def write(self, line: int, field_name: str, reason: str, row: dict[str, Any] | None) -> None:
+    def write(self, line: int, field_name: str, reason: str, row: dict[str, Any] | list[str] | None) -> None:
+        """``row``: the source row by column, or (a row that did not fit the header) its cells as read."""
         if self._writer is None:
             self._open()
         cells: list[Any] = []
-        if row is not None:
+        if isinstance(row, list):
+            cells = list(row)
+        elif row is not None:
             if self.headers:
                 cells = [row.get(h, "") for h in self.headers]
             else:  # JSONL: the original object as one cell
