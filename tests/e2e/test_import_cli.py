@@ -356,3 +356,35 @@ def test_parquet_on_standard_input_is_one_line_exit_2(tmp_path: Path, db: Path) 
     pq.write_table(pa.table({"email": ["a@sakura-mfg.co.jp"]}), path)
     message = one_line_error(piped("import", "leads", "-", db=db, data=path.read_bytes(), cwd=tmp_path))
     assert "Parquet cannot be read from a pipe or standard input" in message
+
+
+def test_rejects_naming_the_input_file_is_refused_and_the_input_is_kept(tmp_path: Path, db: Path) -> None:
+    source = tmp_path / "hubspot-export.csv"
+    source.write_text(HUBSPOT, encoding="utf-8")
+    os.link(source, tmp_path / "same-file.csv")
+    for rejects in (str(source), str(tmp_path / "." / "same-file.csv")):
+        done = run("import", "leads", str(source), "--mapping", "hubspot", "--rejects", rejects, db=db)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines() == [
+            f"error: --rejects {rejects} is the file being imported: choose another rejects file"
+        ]
+        assert source.read_text(encoding="utf-8") == HUBSPOT
+
+
+def test_a_row_with_more_cells_than_the_header_keeps_every_original_value_in_the_rejects_file(
+    tmp_path: Path, db: Path
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "email,first_name,title\na@sakura-mfg.co.jp,Aki,部長\nb@hikari.co.jp,Bo,Manager,Osaka,extra\n",
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.csv"
+    done = run("import", "leads", str(source), "--rejects", str(rejects), db=db)
+    assert done.returncode == 1, done.stderr
+    with rejects.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [
+        ["line", "field", "reason", "email", "first_name", "title"],
+        ["3", "row", "has 5 fields but the header has 3", "b@hikari.co.jp", "Bo", "Manager", "Osaka", "extra"],
+    ]

@@ -1,4 +1,5 @@
-"""An import killed in the middle (SIGKILL) resumes where its last committed batch ended."""
+"""An import killed in the middle (SIGKILL) resumes where its last committed batch ended, and its
+rejects file ends as one clean import's."""
 
 from __future__ import annotations
 
@@ -17,6 +18,18 @@ from tests.support.cli import NOW, run
 
 ROWS = 12_000
 BATCH = 300
+BAD_EVERY = 97  # every 97th line has a time stamp no one can read: a rejected row
+
+
+def bad(line: int) -> bool:
+    return line % BAD_EVERY == 0
+
+
+def good_between(first: int, last: int) -> int:
+    """Good data lines among lines ``first`` to ``last``."""
+    return sum(1 for line in range(max(first, 2), last + 1) if not bad(line))
+
+
 JST = timezone(timedelta(hours=9))
 
 
@@ -26,11 +39,12 @@ def activities_file(path: Path) -> Path:
     kinds = ["email_opened", "page_viewed", "document_downloaded", "webinar_attended", "form_submitted"]
     with path.open("w", encoding="utf-8") as handle:
         handle.write("email,type,occurred_at,campaign\n")
-        for _ in range(ROWS):
+        for line in range(2, ROWS + 2):
             moment = start + timedelta(minutes=chance.randrange(120_000))
+            when = "last tuesday" if bad(line) else moment.isoformat()
             handle.write(
                 f"p{chance.randrange(1500)}@c{chance.randrange(200)}.co.jp,{chance.choice(kinds)},"
-                f"{moment.isoformat()},cmp-{chance.randrange(5)}\n"
+                f"{when},cmp-{chance.randrange(5)}\n"
             )
     return path
 
@@ -61,8 +75,20 @@ def test_a_killed_import_resumes_without_duplicates_and_ends_like_one_clean_impo
     crashed = tmp_path / "crashed.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
     env.update(LEADRELAY_NOW=NOW, LEADRELAY_DB=str(crashed))
+    crashed_rejects, clean_rejects = tmp_path / "crashed.rejects.csv", tmp_path / "clean.rejects.csv"
+    options = ("--batch-size", str(BATCH))
     process = subprocess.Popen(
-        [sys.executable, "-m", "leadrelay", "import", "activities", str(source), "--batch-size", str(BATCH)],
+        [
+            sys.executable,
+            "-m",
+            "leadrelay",
+            "import",
+            "activities",
+            str(source),
+            *options,
+            "--rejects",
+            str(crashed_rejects),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -74,21 +100,23 @@ def test_a_killed_import_resumes_without_duplicates_and_ends_like_one_clean_impo
     assert process.wait(timeout=30) == -signal.SIGKILL, "the import finished before it could be killed"
     committed = last_row(crashed)
     assert 2 * BATCH <= committed < ROWS
-    assert query(crashed, "SELECT count(*) FROM activities")[0][0] == committed - 1  # line 1 is the header
+    assert query(crashed, "SELECT count(*) FROM activities")[0][0] == good_between(2, committed)
     assert query(crashed, "SELECT finished_at FROM import_runs") == [(None,)]
 
-    resumed = run("import", "activities", str(source), "--batch-size", str(BATCH), db=crashed)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run("import", "activities", str(source), *options, "--rejects", str(crashed_rejects), db=crashed)
+    assert resumed.returncode == 1, resumed.stderr  # rows were rejected
     assert f"resuming at row {committed + 1}: rows up to {committed} were committed" in resumed.stderr
     recorded = re.search(r"(\d+) activities recorded, (\d+) duplicates skipped", resumed.stdout)
     assert recorded is not None, resumed.stdout
-    assert (int(recorded[1]), int(recorded[2])) == (ROWS - (committed - 1), 0)  # no finished batch re-done
+    assert (int(recorded[1]), int(recorded[2])) == (good_between(committed + 1, ROWS + 1), 0)  # nothing re-done
 
     clean = tmp_path / "clean.db"
-    assert run("import", "activities", str(source), "--batch-size", str(BATCH), db=clean).returncode == 0
+    assert run("import", "activities", str(source), *options, "--rejects", str(clean_rejects), db=clean).returncode == 1
+    assert crashed_rejects.read_bytes() == clean_rejects.read_bytes()
+    assert len(clean_rejects.read_text(encoding="utf-8-sig").splitlines()) == 1 + (ROWS + 1) // BAD_EVERY
     for table in ("leads", "accounts", "campaigns", "activities", "transitions"):
         assert query(crashed, f"SELECT count(*) FROM {table}") == query(clean, f"SELECT count(*) FROM {table}"), table
-    assert query(crashed, "SELECT count(*) FROM activities")[0][0] == ROWS
+    assert query(crashed, "SELECT count(*) FROM activities")[0][0] == good_between(2, ROWS + 1)
     assert query(crashed, HISTORY) == query(clean, HISTORY)
     duplicates = (
         "SELECT lead_id, trigger, to_stage, occurred_at FROM transitions"
@@ -97,6 +125,7 @@ def test_a_killed_import_resumes_without_duplicates_and_ends_like_one_clean_impo
     assert query(crashed, duplicates) == []
     assert query(crashed, "SELECT finished_at IS NOT NULL, last_row FROM import_runs") == [(1, ROWS + 1)]
 
-    again = run("import", "activities", str(source), "--batch-size", str(BATCH), db=crashed)
+    again = run("import", "activities", str(source), *options, "--rejects", str(crashed_rejects), db=crashed)
     assert "resuming" not in again.stderr
-    assert f"0 activities recorded, {ROWS} duplicates skipped" in again.stdout
+    assert f"0 activities recorded, {good_between(2, ROWS + 1)} duplicates skipped" in again.stdout
+    assert crashed_rejects.read_bytes() == clean_rejects.read_bytes()

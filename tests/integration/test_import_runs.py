@@ -15,8 +15,8 @@ def test_an_unfinished_run_resumes_and_a_changed_or_finished_file_starts_over(db
     with LeadRelay.open(db_url, clock=FakeClock(NOW)) as relay:
         run = relay.begin_import(fingerprint(path), "leads", "leadrelay")
         assert run.resume_after == 0
-        relay.add_leads_numbered([(2, {"email": "a@x.co.jp"})], checkpoint=run.id)
-        assert relay.begin_import(fingerprint(path), "leads", "leadrelay") == (run.id, 2)
+        relay.add_leads_numbered([(2, {"email": "a@x.co.jp"})], checkpoint=run.id, on_rejects=lambda rejected: 123)
+        assert relay.begin_import(fingerprint(path), "leads", "leadrelay") == (run.id, 2, 123)
         assert relay.begin_import(fingerprint(path), "activities", "leadrelay").resume_after == 0
         assert relay.begin_import(fingerprint(path), "leads", "hubspot").resume_after == 0
 
@@ -28,4 +28,4 @@ def test_an_unfinished_run_resumes_and_a_changed_or_finished_file_starts_over(db
 
         relay.finish_import(run)
         path.write_text("email\na@x.co.jp\nb@x.co.jp\n")
-        assert relay.begin_import(fingerprint(path), "leads", "leadrelay") == (run.id, 0)
+        assert relay.begin_import(fingerprint(path), "leads", "leadrelay") == (run.id, 0, 0)

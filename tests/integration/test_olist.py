@@ -40,7 +40,13 @@ def load(path: Path, mapping_file: str, kind: Any, submit: Callable[..., BatchRe
     with open_source(path) as source:
         writer.headers = source.headers
         assert prepare(source, mapping, kind) == []  # every column of the export is mapped
-        outcome = run_import(source, mapping, kind, lambda batch: submit(batch, batch_size=len(batch) + 1), writer)
+        outcome = run_import(
+            source,
+            mapping,
+            kind,
+            lambda batch, on_rejects: submit(batch, batch_size=len(batch) + 1, on_rejects=on_rejects),
+            writer,
+        )
     writer.close()
     return outcome.result
 

@@ -87,10 +87,12 @@ _NO_DOMAIN = "is required for a lead without e-mail (accounts are matched by dom
 
 
 class InputError(LeadRelayError, ValueError):
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, cells: list[str] | None = None) -> None:
+        """``cells``: the row as read, when it could not be matched to the header (kept in the rejects file)."""
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.cells = cells
 
 
 @dataclass(frozen=True, slots=True)

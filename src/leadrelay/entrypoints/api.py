@@ -91,6 +91,8 @@ Kind = Literal["leads", "activities", "outcomes"]
 #: Records with their numbers (line numbers of a file); an :class:`InputError` in place of a
 #: record reports a line that could not even be read as a record.
 Numbered = Iterable[tuple[int, Mapping[str, Any] | InputError]]
+#: Writes a batch's rejections durably before the batch commits; returns the rejects file's size.
+OnRejects = Callable[[list[Rejection]], int]
 
 
 def database_url(url: str | None = None) -> str:
@@ -171,13 +173,16 @@ class LeadRelay:
         now: datetime | None = None,
         batch_size: int = DEFAULT_BATCH,
         checkpoint: int | None = None,
+        on_rejects: OnRejects | None = None,
     ) -> BatchResult:
         """Add or update leads in batches of ``batch_size``; bad records come back as rejections.
 
         ``checkpoint``: an import run (see :meth:`begin_import`) whose last committed record number
-        is moved on in the same transaction as each batch.
+        is moved on in the same transaction as each batch. ``on_rejects``: called with each batch's
+        rejections before the batch commits (again if the batch is retried); it writes them
+        durably and returns the size of the rejects file, stored with the checkpoint.
         """
-        return self._ingest_numbered(records, now, batch_size, "leads", checkpoint)
+        return self._ingest_numbered(records, now, batch_size, "leads", checkpoint, on_rejects)
 
     def record_activities(self, records: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> BatchResult:
         return self.record_activities_numbered(enumerate(records, start=1), now=now)
@@ -189,12 +194,13 @@ class LeadRelay:
         now: datetime | None = None,
         batch_size: int = DEFAULT_BATCH,
         checkpoint: int | None = None,
+        on_rejects: OnRejects | None = None,
     ) -> BatchResult:
         """Record activities in batches of ``batch_size``, each batch in one transaction.
 
         Bad records are returned as rejections; the good ones around them are kept.
         """
-        return self._ingest_numbered(records, now, batch_size, "activities", checkpoint)
+        return self._ingest_numbered(records, now, batch_size, "activities", checkpoint, on_rejects)
 
     def record_outcomes(self, records: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> BatchResult:
         """Record closed deals (won or lost) from a CRM; each moves its lead to Won or Lost.
@@ -212,33 +218,46 @@ class LeadRelay:
         now: datetime | None = None,
         batch_size: int = DEFAULT_BATCH,
         checkpoint: int | None = None,
+        on_rejects: OnRejects | None = None,
     ) -> BatchResult:
-        return self._ingest_numbered(records, now, batch_size, "outcomes", checkpoint)
+        return self._ingest_numbered(records, now, batch_size, "outcomes", checkpoint, on_rejects)
 
     def _ingest_numbered(
-        self, records: Numbered, now: datetime | None, batch_size: int, kind: Kind, checkpoint: int | None
+        self,
+        records: Numbered,
+        now: datetime | None,
+        batch_size: int,
+        kind: Kind,
+        checkpoint: int | None,
+        on_rejects: OnRejects | None = None,
     ) -> BatchResult:
         moment = self._now(now)
         playbook = self.playbook().playbook
         total = BatchResult()
-        refused_here: list[Rejection] = []  # records that could not be parsed
+        refused_here: list[Rejection] = []  # records of this batch that could not be parsed
         parsed: list[tuple[int, Any]] = []
         last = 0  # the number of the last record seen
 
+        def batch(tx: StoreTx) -> BatchResult:
+            if kind == "outcomes":
+                result = record_outcomes(tx, playbook, parsed, moment)
+            else:
+                kept, refused = link_identities(tx, playbook, parsed, moment)
+                people = [item for _, item in kept if isinstance(item, LeadInput)]
+                acts = [item for _, item in kept if isinstance(item, ActivityInput)]
+                result = ingest(tx, playbook, people, acts, moment).merged(BatchResult(rejected=refused))
+            rejected = sorted([*result.rejected, *refused_here], key=lambda r: r.record)
+            rejects_size = on_rejects(rejected) if on_rejects is not None else None
+            if checkpoint is not None:
+                tx.advance_import_run(checkpoint, last, moment, rejects_size=rejects_size)
+            return result.model_copy(update={"rejected": rejected})
+
         def flush() -> None:
             nonlocal total
-            with self.store.transaction() as tx:
-                if kind == "outcomes":
-                    result = record_outcomes(tx, playbook, parsed, moment)
-                else:
-                    kept, refused = link_identities(tx, playbook, parsed, moment)
-                    people = [item for _, item in kept if isinstance(item, LeadInput)]
-                    acts = [item for _, item in kept if isinstance(item, ActivityInput)]
-                    result = ingest(tx, playbook, people, acts, moment).merged(BatchResult(rejected=refused))
-                if checkpoint is not None:
-                    tx.advance_import_run(checkpoint, last, moment)
-            total = total.merged(result)
+            # two imports touching the same leads may deadlock on PostgreSQL: the loser is run again
+            total = total.merged(self.store.retrying(batch))
             parsed.clear()
+            refused_here.clear()
 
         for number, record in records:
             last = number
@@ -255,9 +274,9 @@ class LeadRelay:
                 refused_here.append(Rejection(number, exc.field, exc.message))
             if len(parsed) >= batch_size:
                 flush()
-        if parsed or (checkpoint is not None and last):
+        if parsed or refused_here or (checkpoint is not None and last):
             flush()
-        rejected = sorted([*total.rejected, *refused_here], key=lambda r: r.record)
+        rejected = sorted(total.rejected, key=lambda r: r.record)
         return total.model_copy(update={"rejected": rejected})
 
     def record_activity(self, *, now: datetime | None = None, **fields: Any) -> BatchResult:
@@ -283,12 +302,12 @@ class LeadRelay:
         with self.store.transaction() as tx:
             row = tx.import_run(key)
             if row is not None and row.finished_at is None and row.last_row > 0:
-                return ImportRun(row.id, row.last_row)
+                return ImportRun(row.id, row.last_row, row.rejects_size)
             values = {"key": key, "kind": kind, "mapping": mapping, "path": file.path, "size": file.size}
             run_id = tx.start_import_run({**values, "head_hash": file.head_hash}, moment)
             if row is not None:
                 tx.restart_import_run(run_id, moment)
-        return ImportRun(run_id, 0)
+        return ImportRun(run_id, 0, 0)
 
     def finish_import(self, run: ImportRun, *, now: datetime | None = None) -> None:
         with self.store.transaction() as tx:

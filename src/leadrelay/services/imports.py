@@ -24,7 +24,7 @@ from leadrelay.adapters.files.sources import Source
 from leadrelay.adapters.records import (
     InputError,
 )
-from leadrelay.services.intake import BatchResult
+from leadrelay.services.intake import BatchResult, Rejection
 
 
 class FileFingerprint(NamedTuple):
@@ -38,9 +38,12 @@ class FileFingerprint(NamedTuple):
 class ImportRun(NamedTuple):
     id: int
     resume_after: int  # rows (line numbers) up to this one were committed by an earlier run
+    rejects_size: int = 0  # bytes of the rejects file that hold those rows' rejections
 
 
-Submit = Callable[[list[tuple[int, Record | InputError]]], BatchResult]
+#: Commits one batch; calls the second argument with the batch's rejections before committing
+#: (it writes them to the rejects file durably and returns the file's size, kept with the checkpoint).
+Submit = Callable[[list[tuple[int, Record | InputError]], Callable[[list[Rejection]], int]], BatchResult]
 
 
 def fingerprint(path: Path) -> FileFingerprint:
@@ -85,13 +88,18 @@ def run_import(
     """
     outcome = ImportOutcome()
     targets = mapping.targets(source.headers) if source.format != "jsonl" else None
-    raw: dict[int, dict[str, Any]] = {}
+    raw: dict[int, dict[str, Any] | list[str]] = {}
     batch: list[tuple[int, Record | InputError]] = []
 
-    def flush() -> None:
-        result = submit(batch)
-        for rejection in result.rejected:
+    def write_rejects(rejected: list[Rejection]) -> int:
+        rejects.rewind()  # a retried batch writes its rejections again, not twice
+        for rejection in rejected:
             rejects.write(rejection.record, rejection.field, rejection.message, raw.get(rejection.record))
+        return rejects.sync()
+
+    def flush() -> None:
+        result = submit(batch, write_rejects)
+        rejects.mark()  # the batch committed: its rejections stay
         outcome.result = outcome.result.merged(result)
         outcome.rows += len(batch)
         batch.clear()
@@ -103,6 +111,8 @@ def run_import(
         if number <= resume_after:
             continue
         if isinstance(row, InputError):
+            if row.cells is not None:  # a row that does not fit the header: keep it as read
+                raw[number] = row.cells
             batch.append((number, row))
         else:
             raw[number] = row
@@ -117,6 +127,6 @@ def run_import(
             flush()
     if batch:
         flush()
-    if rejects.count:
+    if rejects.count or rejects.resumed:
         outcome.rejects_path = rejects.path
     return outcome

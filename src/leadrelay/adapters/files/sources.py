@@ -338,7 +338,7 @@ def _csv_rows(
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) > len(headers) and any(cell.strip() for cell in row[len(headers) :]):
-            yield start, InputError("row", f"has {len(row)} fields but the header has {len(headers)}")
+            yield start, InputError("row", f"has {len(row)} fields but the header has {len(headers)}", cells=row)
             continue
         yield start, dict(zip(headers, row, strict=False))
 

@@ -7,13 +7,16 @@ unit of work on one connection, so a batch lands whole or not at all.
 from __future__ import annotations
 
 import json
+import logging
+import random
 import sqlite3
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -689,24 +692,46 @@ class StoreTx:
 
     def start_import_run(self, values: Mapping[str, Any], now: datetime) -> int:
         """The run with ``values["key"]``, created if new; returns its id."""
-        row = {**values, "last_row": 0, "started_at": now, "updated_at": now, "finished_at": None}
+        row = {**values, "last_row": 0, "rejects_size": 0, "started_at": now, "updated_at": now, "finished_at": None}
         self._insert_ignore(import_runs, [row], "key")
         run_id: int = self.execute(sa.select(import_runs.c.id).where(import_runs.c.key == values["key"])).scalar_one()
         return run_id
 
     def restart_import_run(self, run_id: int, now: datetime) -> None:
         stmt = import_runs.update().where(import_runs.c.id == run_id)
-        self.execute(stmt.values(last_row=0, started_at=now, updated_at=now, finished_at=None))
+        self.execute(stmt.values(last_row=0, rejects_size=0, started_at=now, updated_at=now, finished_at=None))
 
-    def advance_import_run(self, run_id: int, last_row: int, now: datetime) -> None:
-        """Rows up to ``last_row`` are committed (call in the transaction that commits them)."""
+    def advance_import_run(self, run_id: int, last_row: int, now: datetime, *, rejects_size: int | None = None) -> None:
+        """Rows up to ``last_row`` are committed (call in the transaction that commits them), and
+        the rejects file holds their rejections in its first ``rejects_size`` bytes."""
         stmt = import_runs.update().where(import_runs.c.id == run_id)
         later = sa.case((import_runs.c.last_row > last_row, import_runs.c.last_row), else_=last_row)
-        self.execute(stmt.values(last_row=later, updated_at=now))
+        values: dict[str, Any] = {"last_row": later, "updated_at": now}
+        if rejects_size is not None:
+            values["rejects_size"] = sa.case(
+                (import_runs.c.last_row > last_row, import_runs.c.rejects_size), else_=rejects_size
+            )
+        self.execute(stmt.values(**values))
 
     def finish_import_run(self, run_id: int, now: datetime) -> None:
         stmt = import_runs.update().where(import_runs.c.id == run_id)
         self.execute(stmt.values(finished_at=now, updated_at=now))
+
+
+log = logging.getLogger("leadrelay.adapters.store")
+T = TypeVar("T")
+
+#: PostgreSQL errors after which the whole transaction may simply be run again (SQLSTATE → name).
+RETRIED_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
+#: How often a transaction is tried in all, and the first pause between tries (doubled each time).
+TRIES = 5
+FIRST_PAUSE = 0.05
+
+
+def retried_reason(exc: BaseException) -> str | None:
+    """``"deadlock"`` or ``"serialization failure"`` if ``exc`` is one (then a new try may succeed)."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return RETRIED_SQLSTATES.get(sqlstate) if isinstance(sqlstate, str) else None
 
 
 class SqlStore:
@@ -726,6 +751,24 @@ class SqlStore:
     def transaction(self) -> Iterator[StoreTx]:
         with self.engine.begin() as connection:
             yield StoreTx(connection)
+
+    def retrying(self, work: Callable[[StoreTx], T], *, tries: int = TRIES, pause: float = FIRST_PAUSE) -> T:
+        """``work`` in one transaction; run again in a new one (up to ``tries`` in all, with a
+        growing, jittered pause and one log line each) when the database aborted it for a deadlock
+        or a serialization failure. ``work`` must not keep effects of a failed try outside the
+        database: it is called once per try."""
+        for attempt in range(1, tries + 1):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except sa.exc.DBAPIError as exc:
+                reason = retried_reason(exc)
+                if reason is None or attempt == tries:
+                    raise
+                wait = pause * 2 ** (attempt - 1) * (1 + random.random())
+                log.warning("database %s (try %d of %d); retrying the batch in %.2f s", reason, attempt, tries, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def reading(self) -> Iterator[StoreTx]:

@@ -273,6 +273,8 @@ import_runs = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("head_hash", sa.String(64), nullable=False),
     sa.Column("last_row", sa.Integer, nullable=False),  # committed up to this row (line) number
+    # bytes of the rejects file written (and fsynced) before the checkpoint committed
+    sa.Column("rejects_size", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("started_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("finished_at", UtcDateTime),

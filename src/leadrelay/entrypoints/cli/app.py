@@ -397,8 +397,10 @@ def _import(
     from leadrelay.adapters.files.rejects import RejectsWriter, default_rejects_path
     from leadrelay.adapters.files.sources import open_source
     from leadrelay.services.imports import fingerprint, prepare, run_import
-    from leadrelay.services.intake import BatchResult
+    from leadrelay.services.intake import BatchResult, Rejection
 
+    if rejects is not None and _same_file(rejects, file):
+        raise UserError(f"--rejects {rejects} is the file being imported: choose another rejects file")
     try:
         mapping = load_mapping(mapping_name).with_timezone(timezone)
         source = open_source(file, encoding)
@@ -434,15 +436,16 @@ def _import(
                         markup=False,
                         highlight=False,
                     )
-                writer = RejectsWriter(rejects_path, source.headers, append=resume_after > 0)
+                writer = RejectsWriter(rejects_path, source.headers, resume_size=run.rejects_size if run else 0)
                 submit = {
                     "leads": engine.add_leads_numbered,
                     "activities": engine.record_activities_numbered,
                     "outcomes": engine.record_outcomes_numbered,
                 }[kind]
 
-                def send(batch: list[tuple[int, Any]]) -> BatchResult:
-                    return submit(batch, batch_size=batch_size + 1, checkpoint=run.id if run is not None else None)
+                def send(batch: list[tuple[int, Any]], on_rejects: Callable[[list[Rejection]], int]) -> BatchResult:
+                    checkpoint = run.id if run is not None else None
+                    return submit(batch, batch_size=batch_size + 1, checkpoint=checkpoint, on_rejects=on_rejects)
 
                 with _progress(source) as on_batch:
                     outcome = run_import(
@@ -465,6 +468,14 @@ def _import(
     _print_import(kind, outcome.result, outcome.rejects_path)
     if outcome.result.rejected:
         raise typer.Exit(1)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """Whether two paths name one file (also through a link or another spelling)."""
+    try:
+        return one.samefile(other)
+    except OSError:  # one of them does not exist (yet): the same only if spelled the same
+        return one.resolve() == other.resolve()
 
 
 @contextmanager
