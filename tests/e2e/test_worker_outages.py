@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from leadrelay.adapters.store.outbox import Message, enqueue
 from leadrelay.adapters.store.sql_store import SqlStore
-from tests.e2e.test_worker import NOW, assert_each_fired_exactly_once, due_timers, env_for, scalar, start_worker
 from tests.receivers import WebhookReceiver, webhook_receiver
 from tests.support.postgres import OwnCluster, own_cluster
+from tests.support.worker_process import NOW, assert_each_fired_exactly_once, due_timers, env_for, scalar, start_worker
 
 CHAT = {"format": "chat", "url_env": "TEAM_HOOK_URL"}
 

@@ -320,7 +320,7 @@ def test_parse_lead_refuses_an_unknown_list_source_and_unknown_fields() -> None:
 
 def test_parse_lead_records_which_profile_fields_were_given() -> None:
     parsed = parse_lead({"email": "taro@acme.co.jp", "title": "CTO", "phone": "", "company_name": "Acme"})
-    assert parsed.given == frozenset({"email", "title"})
+    assert parsed.given == frozenset({"email", "title", "company_name"})  # the company it names is kept on the lead
     assert parsed.company is not None
     assert (parsed.company.name, parsed.company.domain) == ("Acme", "acme.co.jp")
 

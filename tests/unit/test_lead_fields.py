@@ -21,6 +21,7 @@ def test_the_profile_is_every_field_of_lead_besides_its_identity_and_custom_fiel
         "prefecture",
         "postal_code",
         "source_channel",
+        "company_name",
         "list_source",
     )
     assert {f.name for f in fields(Lead)} == {*LEAD_IDENTITY_FIELDS, *LEAD_PROFILE_FIELDS, "custom"}
@@ -48,6 +49,7 @@ def test_parsing_a_record_keeps_every_profile_field_it_carries() -> None:
         "prefecture": "大阪府",
         "postal_code": "530-0001",
         "source_channel": "Webinar",
+        "company_name": "さくら製作所",
         "list_source": "purchased",
     }
     lead = parse_lead(record).lead

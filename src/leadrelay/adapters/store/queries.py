@@ -429,3 +429,6 @@ ROUTING_DECISIONS_BY_RULE = (
     "SELECT coalesce(rule_id, 'fallback'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"
 )
 COUNT_MQLS_WITHOUT_DEPARTMENT = "SELECT count(*) FROM leads WHERE stage = 'mql' AND owner_department IS NULL"
+
+#: the revisions the database says it is at (Alembic's bookkeeping table)
+ALEMBIC_VERSIONS = "SELECT version_num FROM alembic_version"

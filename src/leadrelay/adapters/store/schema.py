@@ -101,7 +101,7 @@ def _is_current(connection: sa.Connection) -> bool:
         return False
     try:
         with connection.begin():
-            stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+            stored = connection.exec_driver_sql(queries.ALEMBIC_VERSIONS).scalars().all()
     except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no alembic_version table yet: a new database
         return False
     return frozenset(stored) == heads

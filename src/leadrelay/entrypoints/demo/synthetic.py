@@ -1313,6 +1313,7 @@ class _Builder:
             "prefecture": prefecture,
             "postal_code": postal,
             "source_channel": None,
+            "company_name": None,  # the account's name comes with the company record (company_domain)
             "list_source": "house",
             "custom": custom,
             "company_domain": None if org is None else org.record["domain"],
