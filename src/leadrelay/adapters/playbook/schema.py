@@ -133,7 +133,7 @@ class LevelDoc(Strict):
     label: str | None = None
     #: the routing department(s) that own a lead at this level; the fallback department (marketing) or
     #: nothing: marketing owns it and no rep is assigned
-    owner: RuleId | list[RuleId] | None = None
+    owner: str | list[str] | None = None
     when: Any
 
 

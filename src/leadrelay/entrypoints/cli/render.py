@@ -74,6 +74,8 @@ def lead(console: Console, report: LeadReport, lang: str) -> None:
         "list_source",
     ):
         value = getattr(profile, key)
+        if key == "company_name" and report.account is not None:
+            continue  # the account says it
         if value:
             head.add_row(key.replace("_", " "), escape(str(value)))
     if profile.custom:
@@ -216,7 +218,7 @@ def decision_panel(console: Console, decision: RoutingView, lang: str) -> None:
 
     strategy = STRATEGIES.get(decision.strategy or "", ("", ""))
     head = (
-        f"[bold]{t('routing', lang)}[/] {_when(decision.at)} [{decision.kind}] "
+        f"[bold]{t('routing', lang)}[/] {_when(decision.at)} {escape(f'[{decision.kind}]')} "
         f"{escape(decision.rule or '—')} → {escape(decision.department)}"
         f" / [bold]{escape(decision.rep or t('queue', lang))}[/]"
     )
