@@ -255,12 +255,20 @@ def notify_sales_of_activity(
     for lead_id, activities in fresh.items():
         seen.setdefault(lead_id, {}).update((a.key, a) for a in activities)
     handed = set(handed)
+    if not seen and not handed:
+        return
+    states = tx.lead_states(set(seen) | handed)
+    # a late activity at or before the lead's MQL time may have moved that time earlier: what it did
+    # since then, stored before, is news too
+    for lead_id, activities in fresh.items():
+        mql_at = states[lead_id].mql_at
+        if mql_at is not None and activities and min(a.occurred_at for a in activities) <= mql_at:
+            handed.add(lead_id)
     if handed:
         for lead_id, history in tx.activities_of(handed).items():
             seen.setdefault(lead_id, {}).update((a.key, a) for a in history)
     if not seen:
         return
-    states = tx.lead_states(seen)
     owners = tx.routing_facts(seen)
     pages: list[NotificationContext] = []
     raised: list[NotificationContext] = []
