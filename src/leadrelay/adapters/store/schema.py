@@ -41,13 +41,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: the databases leadrelay runs on, as a user writes their URLs
+SUPPORTED_URLS = "sqlite:///PATH (or a plain file path), postgresql://USER@HOST:PORT/DATABASE"
+
+
 def create_db_engine(url: str) -> Engine:
     url = normalise_url(url)
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        raise StoreError(f"not a database URL: {url}") from None
-    if parsed.get_backend_name() == "sqlite":
+        parsed.port  # noqa: B018  (a port that is not a number fails here, not at the first query)
+    except (sa.exc.ArgumentError, ValueError):
+        raise StoreError(f"not a database URL: {_shown(url)} (supported: {SUPPORTED_URLS})") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if (backend, driver) not in {("sqlite", "pysqlite"), ("postgresql", "psycopg")}:
+        raise StoreError(f"unsupported database '{parsed.drivername}' in {_shown(url)} (supported: {SUPPORTED_URLS})")
+    if backend == "sqlite" and parsed.database and (parsed.host or parsed.username):
+        raise StoreError(
+            f"a SQLite URL names a file, not a host: {_shown(url)} (sqlite:///relative or sqlite:////absolute)"
+        )
+    if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             folder = Path(database).expanduser().resolve().parent
@@ -57,6 +69,14 @@ def create_db_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _shown(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
