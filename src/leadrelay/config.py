@@ -34,6 +34,7 @@ from leadrelay.variables import (  # the names live in a module of constants, fo
     LANG_ENV,
     LANGS,
     NOW_ENV,
+    PROGRESS_SECONDS_ENV,
     SMTP_FROM_ENV,
     SMTP_TIMEOUT_ENV,
     SMTP_URL_ENV,
@@ -118,6 +119,8 @@ class Settings(BaseSettings):
     smtp_from: str | None = _from(SMTP_FROM_ENV)
     smtp_timeout: float = _from(SMTP_TIMEOUT_ENV, 10.0, gt=0)
     webhook_timeout: float = _from(WEBHOOK_TIMEOUT_ENV, 10.0, gt=0)
+    #: without a terminal, an import prints a progress line this often (seconds)
+    progress_seconds: float = _from(PROGRESS_SECONDS_ENV, 10.0, gt=0)
 
     # the worker: timers
     timer_batch: int = _from("LEADRELAY_WORKER_TIMER_BATCH", 500, ge=1)  # timers fired per transaction

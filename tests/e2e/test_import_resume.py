@@ -129,3 +129,35 @@ def test_a_killed_import_resumes_without_duplicates_and_ends_like_one_clean_impo
     assert "resuming" not in again.stderr
     assert f"0 activities recorded, {good_between(2, ROWS + 1)} duplicates skipped" in again.stdout
     assert crashed_rejects.read_bytes() == clean_rejects.read_bytes()
+
+
+def test_an_interrupted_import_says_where_it_will_resume_and_prints_progress_without_a_terminal(
+    tmp_path: Path,
+) -> None:
+    source = activities_file(tmp_path / "activities.csv")
+    db = tmp_path / "interrupted.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env.update(LEADRELAY_NOW=NOW, LEADRELAY_DB=str(db), LEADRELAY_PROGRESS_SECONDS="0.01")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadrelay", "import", "activities", str(source), "--batch-size", str(BATCH)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while last_row(db) < 2 * BATCH and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    committed = last_row(db)
+    assert 2 * BATCH <= committed < ROWS
+    assert (
+        f"interrupted: rows up to {committed} are committed; run the same command again to resume at row {committed + 1}"
+        in stderr
+    )
+    assert re.search(r"activities\.csv: \d+ rows, \d+ rows/s, \d+%, ETA \d+ s", stderr), stderr  # stderr is no terminal
+
+    resumed = run("import", "activities", str(source), "--batch-size", str(BATCH), db=db)
+    assert f"resuming at row {committed + 1}" in resumed.stderr

@@ -309,6 +309,11 @@ class LeadRelay:
                 tx.restart_import_run(run_id, moment)
         return ImportRun(run_id, 0, 0)
 
+    def import_checkpoint(self, run: ImportRun) -> int:
+        """The last record number an import run has committed (it resumes after it)."""
+        with self.store.reading() as tx:
+            return tx.import_checkpoint(run.id)
+
     def finish_import(self, run: ImportRun, *, now: datetime | None = None) -> None:
         with self.store.transaction() as tx:
             tx.finish_import_run(run.id, self._now(now))

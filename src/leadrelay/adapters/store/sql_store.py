@@ -687,6 +687,9 @@ class StoreTx:
 
     # --- import runs (checkpoints of file imports) ----------------------------------------
 
+    def import_checkpoint(self, run_id: int) -> int:
+        return int(self.execute(sa.select(import_runs.c.last_row).where(import_runs.c.id == run_id)).scalar_one())
+
     def import_run(self, key: str) -> Any:
         return self.execute(sa.select(import_runs).where(import_runs.c.key == key)).one_or_none()
 

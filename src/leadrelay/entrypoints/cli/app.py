@@ -447,17 +447,30 @@ def _import(
                     checkpoint = run.id if run is not None else None
                     return submit(batch, batch_size=batch_size + 1, checkpoint=checkpoint, on_rejects=on_rejects)
 
-                with _progress(source) as on_batch:
-                    outcome = run_import(
-                        source,
-                        mapping,
-                        kind,
-                        send,
-                        writer,
-                        batch_size=batch_size,
-                        on_batch=on_batch,
-                        resume_after=resume_after,
-                    )
+                try:
+                    with _progress(source, options.current.progress_seconds) as on_batch:
+                        outcome = run_import(
+                            source,
+                            mapping,
+                            kind,
+                            send,
+                            writer,
+                            batch_size=batch_size,
+                            on_batch=on_batch,
+                            resume_after=resume_after,
+                        )
+                except KeyboardInterrupt:  # the batch under way is rolled back; the committed ones stay
+                    committed = engine.import_checkpoint(run) if run is not None else None
+                    if committed is None:
+                        errors.print(f"{file}: interrupted; standard input cannot be resumed", markup=False)
+                    else:
+                        errors.print(
+                            f"{file}: interrupted: rows up to {committed} are committed; run the same command "
+                            f"again to resume at row {committed + 1}",
+                            markup=False,
+                            highlight=False,
+                        )
+                    raise typer.Exit(130) from None
                 if run is not None:
                     engine.finish_import(run)
         except ImportFileError as exc:
@@ -479,14 +492,34 @@ def _same_file(one: Path, other: Path) -> bool:
 
 
 @contextmanager
-def _progress(source: Source) -> Iterator[Callable[[int], None] | None]:
-    """A Rich progress bar on stderr (bytes read, rows/s, ETA) for large files; nothing for small ones."""
+def _progress(source: Source, every: float) -> Iterator[Callable[[int], None] | None]:
+    """Progress on stderr: on a terminal a Rich bar (bytes read, rows/s, ETA) for large files; without
+    one (a log, a pipe, cron) a plain line every ``every`` seconds — rows, rows/s and, when the size is
+    known, how far and the ETA."""
+    started = time.monotonic()
+    if not errors.is_terminal:
+        last = [started]
+
+        def print_line(rows: int) -> None:
+            moment = time.monotonic()
+            if moment - last[0] < every:
+                return
+            last[0] = moment
+            elapsed = max(moment - started, 1e-6)
+            line = f"{source.path.name}: {rows} rows, {int(rows / elapsed)} rows/s"
+            if source.size and not source.streamed:
+                done = min(source.position() / source.size, 1.0)
+                eta = elapsed * (1 - done) / done if done > 0 else 0.0
+                line += f", {done:.0%}, ETA {int(eta)} s"
+            errors.print(line, markup=False, highlight=False)
+
+        yield print_line
+        return
     if source.size < PROGRESS_BYTES:
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    started = time.monotonic()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
