@@ -146,3 +146,19 @@ def test_bad_amounts_and_stages_are_refused(relay: LeadRelay) -> None:
         relay.advance(LEAD, "closed")
     with pytest.raises(FeedbackError, match="not an ISO currency"):
         relay.advance(LEAD, "won", currency="yen")
+
+
+def test_advance_takes_amounts_as_the_outcomes_import_does(relay: LeadRelay) -> None:
+    relay.accept(LEAD)
+    relay.advance(LEAD, "sql")
+    relay.advance(LEAD, "opportunity")
+    with pytest.raises(FeedbackError) as refused:
+        relay.advance(LEAD, "won", amount="1e400", currency="JPY")
+    assert str(refused.value) == (
+        "--amount: '1e400' is too large (at most 15 digits before the decimal point and 4 after)"
+    )
+    with pytest.raises(FeedbackError, match="is too large"):
+        relay.advance(LEAD, "won", amount="1" * 26, currency="JPY")
+    relay.advance(LEAD, "won", amount="123456789012345.6789", currency="JPY")
+    [outcome] = relay.lead(LEAD).outcomes
+    assert outcome.amount == "123456789012345.6789"

@@ -156,3 +156,21 @@ def test_outcomes_of_email_leads_work_the_same(relay: LeadRelay) -> None:
     relay.record_activities([{"email": "k.sato@sakura-mfg.co.jp", "type": "demo_requested", "occurred_at": at(20)}])
     result = relay.record_outcomes([{"email": "K.Sato@sakura-mfg.co.jp", "outcome": "won", "closed_at": at(3)}])
     assert [(m.lead, m.to_stage) for m in result.moves] == [("k.sato@sakura-mfg.co.jp", "won")]
+
+
+def test_a_19_digit_amount_is_stored_exactly_and_1e400_is_refused(relay: LeadRelay) -> None:
+    nurtured(relay, "mql-1")
+    nurtured(relay, "mql-2")
+    result = relay.record_outcomes(
+        [
+            won("mql-1", 5, amount="999999999999999.9999", currency="JPY", source_id="d1"),
+            won("mql-2", 5, amount="1e400", currency="JPY", source_id="d2"),
+        ]
+    )
+    assert result.outcomes_inserted == 1
+    assert [(r.record, r.field, r.message) for r in result.rejected] == [
+        (2, "amount", "'1e400' is too large (at most 15 digits before the decimal point and 4 after)")
+    ]
+    [deal] = relay.lead("mql-1").outcomes
+    assert deal.amount == "999999999999999.9999"
+    assert relay.summary().outcomes.amounts["JPY"].won == "999999999999999.9999"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -392,13 +393,37 @@ def test_an_outcome_is_parsed_with_amount_currency_and_people() -> None:
 
 
 @pytest.mark.parametrize(
+    ("given", "amount"),
+    [
+        ("999999999999999.9999", Decimal("999999999999999.9999")),  # the largest: 15 digits and 4
+        ("1,200,000", Decimal("1200000.00")),
+        ("1.2e6", Decimal("1200000.00")),
+        ("0.1234", Decimal("0.1234")),
+        ("1.50000", Decimal("1.50")),  # trailing zeros are not places
+        (0, Decimal("0.00")),
+    ],
+)
+def test_amounts_are_parsed_exactly_within_the_limit(given: Any, amount: Decimal) -> None:
+    from leadrelay.adapters.records import parse_amount
+
+    parsed = parse_amount(given)
+    assert parsed == amount
+    assert str(parsed) == str(amount)
+
+
+@pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"outcome": "tie"}, "outcome: 'tie' is not won or lost"),
         ({"outcome": None}, "outcome: is required (won or lost)"),
         ({"closed_at": None}, "closed_at: is required"),
         ({"amount": "lots"}, "amount: 'lots' is not a number"),
-        ({"amount": -5}, "amount: '-5' must be a positive number"),
+        ({"amount": -5}, "amount: '-5' is negative (an amount is zero or more)"),
+        ({"amount": "1e400"}, "amount: '1e400' is too large (at most 15 digits before the decimal point and 4 after)"),
+        ({"amount": "NaN"}, "amount: 'NaN' is not a number (NaN and Infinity are not amounts)"),
+        ({"amount": float("inf")}, "amount: 'inf' is not a number (NaN and Infinity are not amounts)"),
+        ({"amount": "1" * 26}, "amount: '" + "1" * 26 + "' is too large"),
+        ({"amount": "1.23456"}, "amount: '1.23456' has too many decimal places"),
         ({"currency": "yen!"}, "currency: 'YEN!' is not a currency code"),
         ({"external_id": None}, "email: is required (or an external_id)"),
         ({"stage": "won"}, "stage: unknown field"),

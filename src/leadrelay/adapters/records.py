@@ -527,21 +527,44 @@ class OutcomeInput:
         return lead_key(self.email, self.external_id)
 
 
-def _amount(value: Any) -> Decimal | None:
-    if value is None or value == "":
+#: The largest amount both databases keep exactly (``outcomes.amount``, NUMERIC(19, 4)).
+AMOUNT_INTEGER_DIGITS = 15
+AMOUNT_DECIMAL_PLACES = 4
+_AMOUNT_LIMIT = Decimal(10) ** AMOUNT_INTEGER_DIGITS
+
+
+def parse_amount(value: Any, name: str = "amount") -> Decimal | None:
+    """A deal amount as an exact :class:`Decimal`, or None when not given.
+
+    Written as a number or text (``1200000``, ``1,200,000.50``, ``1.2e6``); at most
+    15 digits before the decimal point and 4 after, zero or more. NaN, Infinity, negative amounts
+    and larger or finer values are refused (never rounded) with an :class:`InputError` naming
+    ``name``. The one parser of amounts: the outcomes import and ``lead advance --amount`` both
+    use it, so they take and refuse the same values with the same message.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise InputError("amount", "must be a number")
+        raise InputError(name, "must be a number")
     text = str(value).strip().replace(",", "").replace("_", "")
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise InputError("amount", f"'{_shown(value)}' is not a number (e.g. 1200000 or 1,200,000.50)") from None
-    if not amount.is_finite() or amount < 0:
-        raise InputError("amount", f"'{value}' must be a positive number")
-    if amount >= Decimal("1e16"):
-        raise InputError("amount", f"'{value}' is too large")
-    return amount.quantize(Decimal("0.01"))
+        raise InputError(name, f"'{_shown(value)}' is not a number (e.g. 1200000 or 1,200,000.50)") from None
+    if not amount.is_finite():
+        raise InputError(name, f"'{_shown(value)}' is not a number (NaN and Infinity are not amounts)")
+    if amount < 0:
+        raise InputError(name, f"'{_shown(value)}' is negative (an amount is zero or more)")
+    limit = f"at most {AMOUNT_INTEGER_DIGITS} digits before the decimal point and {AMOUNT_DECIMAL_PLACES} after"
+    if amount >= _AMOUNT_LIMIT:
+        raise InputError(name, f"'{_shown(value)}' is too large ({limit})")
+    exponent = amount.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent < -AMOUNT_DECIMAL_PLACES:
+        raise InputError(name, f"'{_shown(value)}' has too many decimal places ({limit}; it is not rounded)")
+    # two places as before (the key of an outcome without source id hashes this text), four if needed
+    places = Decimal("0.01") if exponent >= -2 else Decimal("0.0001")
+    return amount.quantize(places)
 
 
 def parse_outcome(record: Mapping[str, Any], now: datetime) -> OutcomeInput:
@@ -557,7 +580,7 @@ def parse_outcome(record: Mapping[str, Any], now: datetime) -> OutcomeInput:
     if outcome not in OUTCOMES:
         raise InputError("outcome", f"'{raw}' is not won or lost (map the CRM's values under values: outcome:)")
     closed_at = parse_time(record.get("closed_at"), "closed_at", now)
-    amount = _amount(record.get("amount"))
+    amount = parse_amount(record.get("amount"))
     currency = _text(record, "currency", limit=40)
     if currency is not None:
         currency = currency.upper()

@@ -4,6 +4,7 @@ deals, top leads). Counts are plain SQL over the stored rows; times are in the p
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,10 +119,19 @@ def summary(tx: StoreTx, now: datetime, active: LoadedPlaybook, top: int = 10) -
             sa.func.sum(outcomes.c.amount).label("amount"),
         ).group_by(outcomes.c.outcome, outcomes.c.currency)
     )
+    exact_sums = tx.dialect != "sqlite"  # SQLite keeps amounts as text: its sum() is a float
     for r in outcome_rows:
         counts[r.outcome] += r.n
-        if r.amount is not None:
+        if r.amount is not None and exact_sums:
             amounts.setdefault(r.currency or "-", {})[r.outcome] = str(r.amount)
+    if not exact_sums:
+        sums: dict[tuple[str, str], Decimal] = {}
+        for o in tx.execute(
+            sa.select(outcomes.c.outcome, outcomes.c.currency, outcomes.c.amount).where(outcomes.c.amount.is_not(None))
+        ):
+            sums[(o.currency or "-", o.outcome)] = sums.get((o.currency or "-", o.outcome), Decimal(0)) + o.amount
+        for (currency, outcome), total_amount in sums.items():
+            amounts.setdefault(currency, {})[outcome] = str(total_amount)
     won_leads = tx.execute(
         sa.select(sa.func.count(sa.distinct(outcomes.c.lead_id))).where(outcomes.c.outcome == "won")
     ).scalar_one()

@@ -11,13 +11,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import pycountry
 import sqlalchemy as sa
 from pydantic import Field
 
+from leadrelay.adapters.records import InputError, parse_amount
 from leadrelay.adapters.store.outbox import cancel_timers
 from leadrelay.adapters.store.sql_store import LeadState, StoreTx
 from leadrelay.adapters.store.tables import leads
@@ -254,15 +255,11 @@ def advance(
 
 
 def _amount(text: str | None) -> Decimal | None:
-    if text is None or not str(text).strip():
-        return None
+    """``--amount``, checked as the outcomes import checks ``amount`` (:func:`parse_amount`)."""
     try:
-        value = Decimal(str(text).replace(",", "").strip())
-    except InvalidOperation:
-        raise FeedbackError(f"--amount: '{text}' is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise FeedbackError(f"--amount: '{text}' must be zero or more")
-    return value
+        return parse_amount(text, "--amount")
+    except InputError as exc:
+        raise FeedbackError(str(exc)) from None
 
 
 def _record_outcome(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,37 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return read_time(value)
+
+
+_CENTS = Decimal("0.01")
+_PLACES = Decimal("0.0001")
+
+
+class Money(sa.types.TypeDecorator[Decimal]):
+    """An exact decimal amount: up to 15 digits before the point and 4 after (see
+    ``records.parse_amount``). PostgreSQL keeps it as NUMERIC(19, 4); SQLite has no exact decimal
+    type (NUMERIC keeps a float's 15 digits), so there it is kept as its decimal text."""
+
+    impl = sa.Numeric(19, 4)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String(24))
+        return dialect.type_descriptor(sa.Numeric(19, 4))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return str(Decimal(value)) if dialect.name == "sqlite" else Decimal(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        """Two decimal places, or four when the amount needs them (as ``parse_amount`` gives it)."""
+        if value is None:
+            return None
+        amount = Decimal(str(value))
+        cents = amount.quantize(_CENTS)
+        return cents if cents == amount else amount.quantize(_PLACES)
 
 
 JsonType = sa.JSON().with_variant(JSONB(), "postgresql")
@@ -250,7 +282,7 @@ outcomes = sa.Table(
     sa.Column("outcome", sa.String(10), nullable=False),  # won or lost
     sa.Column("closed_at", UtcDateTime, nullable=False),
     sa.Column("recorded_at", UtcDateTime, nullable=False),
-    sa.Column("amount", sa.Numeric(18, 2)),
+    sa.Column("amount", Money),
     sa.Column("currency", sa.String(3)),
     sa.Column("product", sa.String(80)),
     sa.Column("lost_reason", sa.Text),
