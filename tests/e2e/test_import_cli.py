@@ -388,3 +388,29 @@ def test_a_row_with_more_cells_than_the_header_keeps_every_original_value_in_the
         ["line", "field", "reason", "email", "first_name", "title"],
         ["3", "row", "has 5 fields but the header has 3", "b@hikari.co.jp", "Bo", "Manager", "Osaka", "extra"],
     ]
+
+
+def test_a_reused_source_id_is_a_conflict_in_the_rejects_file_not_a_duplicate(tmp_path: Path, db: Path) -> None:
+    def line(type_: str, source_id: str) -> str:
+        record = {"email": "k@sakura-mfg.co.jp", "type": type_, "occurred_at": "2026-11-20T10:00:00+09:00"}
+        return json.dumps({**record, "source_id": source_id})
+
+    first = tmp_path / "live.jsonl"
+    first.write_text(line("page_viewed", "crm-1") + "\n", encoding="utf-8")
+    assert run("import", "activities", str(first), db=db).returncode == 0
+    backfill = tmp_path / "backfill.jsonl"
+    backfill.write_text(
+        "\n".join([line("page_viewed", "crm-1"), line("demo_requested", "crm-1"), line("email_opened", "crm-2")])
+        + "\n",
+        encoding="utf-8",
+    )
+    second = run("import", "activities", str(backfill), db=db)
+    assert second.returncode == 1, second.stderr
+    assert "1 activities recorded, 1 duplicates skipped" in second.stdout
+    assert "1 rejected" in second.stdout
+    assert "rejected line 2: source_id: 'crm-1' already names another activity (it differs in type)" in second.stderr
+    with backfill.with_name("backfill.jsonl.rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["line", "field", "reason", "record"]
+    assert [row[:2] for row in table[1:]] == [["2", "source_id"]]
+    assert json.loads(table[1][3])["type"] == "demo_requested"

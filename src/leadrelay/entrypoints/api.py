@@ -244,8 +244,10 @@ class LeadRelay:
             else:
                 kept, refused = link_identities(tx, playbook, parsed, moment)
                 people = [item for _, item in kept if isinstance(item, LeadInput)]
-                acts = [item for _, item in kept if isinstance(item, ActivityInput)]
-                result = ingest(tx, playbook, people, acts, moment).merged(BatchResult(rejected=refused))
+                numbered = [(number, item) for number, item in kept if isinstance(item, ActivityInput)]
+                acts = [item for _, item in numbered]
+                result = ingest(tx, playbook, people, acts, moment, numbers=[n for n, _ in numbered])
+                result = result.merged(BatchResult(rejected=refused))
             rejected = sorted([*result.rejected, *refused_here], key=lambda r: r.record)
             rejects_size = on_rejects(rejected) if on_rejects is not None else None
             if checkpoint is not None:
@@ -285,7 +287,7 @@ class LeadRelay:
         playbook = self.playbook().playbook
         parsed = parse_activity(fields, moment, playbook.activity_types)
         with self.store.transaction() as tx:
-            return ingest(tx, playbook, [], [parsed], moment)
+            return ingest(tx, playbook, [], [parsed], moment, numbers=[1])
 
     # --- import runs (resuming a file import after a crash) -------------------------------
 

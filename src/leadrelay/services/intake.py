@@ -5,6 +5,7 @@ They take parsed input and ``now``; they turn the domain's decisions into stored
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -101,9 +102,16 @@ def ingest(
     lead_inputs: Sequence[LeadInput],
     activity_inputs: Sequence[ActivityInput],
     now: datetime,
+    *,
+    numbers: Sequence[int] | None = None,
 ) -> BatchResult:
-    """Store leads and activities, then judge every lead they touched — in one transaction."""
+    """Store leads and activities, then judge every lead they touched — in one transaction.
+
+    ``numbers``: the record number (line) of each activity input, for the rejections of records
+    that reuse a ``source_id`` for a different activity (a conflict, not a duplicate).
+    """
     duplicates = 0
+    record_of = dict(zip(map(id, activity_inputs), numbers or (), strict=False))
     # leads are keyed by e-mail, or by "id:<external id>" without one (see domain.identity.lead_key)
     profiles: dict[str, LeadInput] = {}
     for item in [*lead_inputs, *(a.lead for a in activity_inputs if a.lead is not None)]:
@@ -173,13 +181,30 @@ def ingest(
     campaign_ids = tx.upsert_campaigns(campaign_list, now) if campaign_list else {}
 
     batch: dict[str, ActivityInput] = {}
+    conflicts: list[Rejection] = []
     for act in activity_inputs:
-        if act.activity.key in batch:
-            duplicates += 1
-        else:
+        first = batch.get(act.activity.key)
+        if first is None:
             batch[act.activity.key] = act
+        elif act.source_id is not None and (
+            differs := _differences((lead_ids[first.key], first.activity), (lead_ids[act.key], act.activity))
+        ):
+            conflicts.append(_conflict(record_of.get(id(act), 0), act.source_id, differs))
+        else:
+            duplicates += 1
     existing = tx.existing_activity_keys(batch)
-    duplicates += len(existing)
+    resent = [key for key in existing if batch[key].source_id is not None]
+    stored_activities = tx.activities_by_key(resent) if resent else {}
+    for key in existing:
+        act = batch[key]
+        stored_activity = stored_activities.get(key)
+        if stored_activity is not None and (
+            differs := _differences(stored_activity, (lead_ids[act.key], act.activity))
+        ):
+            assert act.source_id is not None
+            conflicts.append(_conflict(record_of.get(id(act), 0), act.source_id, differs))
+        else:
+            duplicates += 1
     rows = []
     touched: set[int] = set(changed_ids)
     for key, act in batch.items():
@@ -228,6 +253,30 @@ def ingest(
         leads_updated=leads_updated,
         activities_inserted=activities_inserted,
         duplicates=duplicates,
+        rejected=conflicts,
+    )
+
+
+def _differences(stored: tuple[int, Activity], given: tuple[int, Activity]) -> list[str]:
+    """The fields in which two activities with one ``source_id`` differ (none: the same activity sent again)."""
+    (stored_lead, old), (given_lead, new) = stored, given
+    pairs = {
+        "lead": (stored_lead, given_lead),
+        "type": (old.type, new.type),
+        "occurred_at": (old.occurred_at, new.occurred_at),
+        "campaign": (old.campaign.code if old.campaign else None, new.campaign.code if new.campaign else None),
+        "product": (old.product, new.product),
+        # stored properties went through JSON: compare the record's properties the same way
+        "properties": (dict(old.properties), json.loads(json.dumps(dict(new.properties)))),
+    }
+    return [name for name, (a, b) in pairs.items() if a != b]
+
+
+def _conflict(record: int, source_id: str, differs: Sequence[str]) -> Rejection:
+    return Rejection(
+        record,
+        "source_id",
+        f"{source_id!r} already names another activity (it differs in {', '.join(differs)}); not recorded",
     )
 
 

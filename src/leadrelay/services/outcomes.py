@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from leadrelay.adapters.records import OutcomeInput
@@ -39,11 +40,25 @@ def record_outcomes(
             field, value = ("email", item.email) if item.email else ("external_id", item.external_id)
             rejected.append(Rejection(number, field, f"no lead with {field} '{value}' (import the leads first)"))
         elif item.key in fresh:
-            duplicates += 1
+            first = fresh[item.key][1]
+            differs = _differences(_content(lead_ids[first.lead_key], first), _content(lead_ids[item.lead_key], item))
+            if item.source_id is not None and differs:
+                rejected.append(_conflict(number, item.source_id, differs))
+            else:
+                duplicates += 1
         else:
             fresh[item.key] = (number, item)
     existing = tx.existing_outcome_keys(fresh)
-    duplicates += len(existing)
+    resent = [key for key in existing if fresh[key][1].source_id is not None]
+    stored = tx.outcomes_by_key(resent) if resent else {}
+    for key in existing:
+        number, item = fresh[key]
+        differs = _differences(stored[key], _content(lead_ids[item.lead_key], item)) if key in stored else []
+        if differs:
+            assert item.source_id is not None
+            rejected.append(_conflict(number, item.source_id, differs))
+        else:
+            duplicates += 1
     new = [item for key, (_, item) in fresh.items() if key not in existing]
     tx.insert_outcomes(
         [
@@ -90,6 +105,37 @@ def record_outcomes(
     tx.insert_transitions(rows)
     return BatchResult.of(
         playbook.timezone, moves=moves, rejected=rejected, outcomes_inserted=len(new), duplicates=duplicates
+    )
+
+
+def _content(lead_id: int, item: OutcomeInput) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "outcome": item.outcome,
+        "closed_at": item.closed_at,
+        "amount": item.amount,
+        "currency": item.currency,
+        "product": item.product,
+    }
+
+
+def _differences(stored: Mapping[str, Any], given: Mapping[str, Any]) -> list[str]:
+    """The fields in which two outcomes with one ``source_id`` differ (none: the same deal sent again)."""
+    names = {"lead_id": "lead"}
+    return [names.get(name, name) for name, value in given.items() if not _same(stored[name], value)]
+
+
+def _same(stored: Any, given: Any) -> bool:
+    if isinstance(given, Decimal) and stored is not None:
+        return Decimal(str(stored)) == given
+    return bool(stored == given)
+
+
+def _conflict(record: int, source_id: str, differs: Sequence[str]) -> Rejection:
+    return Rejection(
+        record,
+        "source_id",
+        f"{source_id!r} already names another deal (it differs in {', '.join(differs)}); not recorded",
     )
 
 

@@ -50,7 +50,8 @@ class RejectsWriter:
         self._writer = csv.writer(self._handle)
         if not self.resume_size:
             self._handle.write("\ufeff")
-            self._writer.writerow(["line", "field", "reason", *self.headers])
+            # a JSONL file has no columns: its records follow as one JSON cell, headed "record"
+            self._writer.writerow(["line", "field", "reason", *(self.headers or ["record"])])
             self._mark = (self.sync(), 0)
 
     def write(self, line: int, field_name: str, reason: str, row: dict[str, Any] | list[str] | None) -> None:

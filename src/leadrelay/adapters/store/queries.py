@@ -145,6 +145,16 @@ def activities_of(dialect: str, count: int) -> str:
     )
 
 
+def activities_by_key(dialect: str, count: int) -> str:
+    """The stored activities with ``count`` keys, with their campaign codes (to compare a resent record)."""
+    return (
+        f"SELECT a.key, a.lead_id, a.type, a.occurred_at, a.product, {json_text(dialect, 'a.properties')},"
+        " c.code, c.name, c.channel, c.kind"
+        " FROM activities a LEFT OUTER JOIN campaigns c ON a.campaign_id = c.id"
+        f" WHERE a.key IN ({marks(count)})"
+    )
+
+
 # --- transitions ---------------------------------------------------------------------------------
 
 

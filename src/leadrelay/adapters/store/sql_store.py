@@ -508,6 +508,19 @@ class StoreTx:
                 out[lead_id].append(Activity(key, type_, moment, campaign, product, props))
         return out
 
+    def activities_by_key(self, keys: Iterable[str]) -> dict[str, tuple[int, Activity]]:
+        """The stored activities with these keys, each with its lead id."""
+        out: dict[str, tuple[int, Activity]] = {}
+        for part in _chunks(sorted(set(keys))):
+            rows = self._raw_rows(queries.activities_by_key(self.dialect, len(part)), part)
+            for key, lead_id, type_, occurred_at, product, properties, code, *campaign_row in rows:
+                moment = read_time(occurred_at)
+                assert moment is not None
+                campaign = Campaign(code, *campaign_row) if code is not None else None
+                props = json.loads(properties) if properties else {}
+                out[key] = (lead_id, Activity(key, type_, moment, campaign, product, props))
+        return out
+
     # --- transitions ----------------------------------------------------------------------
 
     def derived_moves(self, lead_ids: Iterable[int]) -> dict[int, list[StoredMove]]:
@@ -677,6 +690,16 @@ class StoreTx:
         for part in _chunks(wanted):
             found.update(self.execute(sa.select(outcomes.c.key).where(outcomes.c.key.in_(part))).scalars())
         return found
+
+    def outcomes_by_key(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored outcomes with these keys: what a resent record is compared with."""
+        columns = ("lead_id", "outcome", "closed_at", "amount", "currency", "product")
+        out: dict[str, dict[str, Any]] = {}
+        for part in _chunks(sorted(set(keys))):
+            query = sa.select(outcomes.c.key, *(outcomes.c[name] for name in columns)).where(outcomes.c.key.in_(part))
+            for row in self.execute(query):
+                out[row[0]] = dict(zip(columns, row[1:], strict=True))
+        return out
 
     def insert_outcomes(self, rows: list[dict[str, Any]]) -> None:
         self._insert_ignore(outcomes, rows, "key")
