@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from leadrelay.adapters.store.outbox import Message, enqueue
 from leadrelay.adapters.store.sql_store import SqlStore
-from tests.receivers import webhook_receiver
+from tests.receivers import free_port, webhook_receiver
 from tests.support.worker_process import (
     NOW,
     assert_each_fired_exactly_once,
@@ -171,3 +171,12 @@ def test_a_plugin_without_timer_handlers_is_refused(tmp_path: Path) -> None:
         result.stderr
         == "error: --plugin tests.receivers: the module has no TIMER_HANDLERS mapping of timer kinds to handlers\n"
     )
+
+
+def test_a_worker_started_without_its_database_ends_at_once_with_one_line() -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"  # nothing listens there
+    started = run(url, "worker", "--once")
+    assert started.returncode == 2
+    assert started.stderr.startswith("error: database: connection failed:")
+    assert "Traceback" not in started.stderr
+    assert len(started.stderr.strip().splitlines()) == 1
