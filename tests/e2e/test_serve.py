@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from leadrelay.adapters.store.outbox import Message, enqueue
 from leadrelay.adapters.store.sql_store import SqlStore
@@ -122,3 +123,24 @@ def test_serve_refuses_to_start_with_one_line_when_the_database_cannot_be_reache
         assert result.stderr.startswith(expected), result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_serve_runs_several_processes_on_postgresql_and_shows_no_password(postgres_url: str) -> None:
+    # the test server trusts local connections, so a password in the URL is accepted and must not be shown
+    url = postgres_url.replace("://postgres@", "://postgres:hunter2@")
+    assert "hunter2" in url
+    key = new_key(url, "ops@example.co.jp", "admin")
+    with serving(url, "--workers", "2", "--no-access-log") as (base, process):
+        for _ in range(40):
+            me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {key}"})
+            assert me.status_code == 200
+        health = httpx.get(f"{base}/healthz").json()
+        assert health == {"status": "ok", "database": "ok"}
+        code, err = stop(process)
+    assert code == 0, err
+    started = err.splitlines()[0]
+    assert "2 worker process(es)" in started
+    assert "postgres:***@" in started and "PostgreSQL (processes and workers share it safely)" in started
+    assert "hunter2" not in err
+    assert err.count("Started server process") == 2
