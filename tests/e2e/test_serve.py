@@ -144,3 +144,15 @@ def test_serve_runs_several_processes_on_postgresql_and_shows_no_password(postgr
     assert "postgres:***@" in started and "PostgreSQL (processes and workers share it safely)" in started
     assert "hunter2" not in err
     assert err.count("Started server process") == 2
+
+
+def test_serve_refuses_a_port_in_use_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(str(tmp_path / "serve.db"), "serve", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: --host 127.0.0.1 --port {port}: Address already in use"
