@@ -135,7 +135,9 @@ def test_malformed_json_and_a_wrong_envelope_are_4xx_not_500(client: TestClient,
     _, key = make_user(Role.marketing)
     headers = {**auth(key), "Content-Type": "application/json"}
 
-    assert client.post("/v1/activities", content=b'{"email": ', headers=headers).status_code == 400
+    broken = client.post("/v1/activities", content=b'{"email": ', headers=headers)
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["field"] == "body"
     assert client.post("/v1/activities", content=b"[1, 2]", headers=headers).status_code == 422
     wrong = client.post("/v1/activities", json={"records": [], "extra": 1}, headers=headers)
     assert wrong.status_code == 422

@@ -150,9 +150,11 @@ def parse_json(body: bytes, lang: str) -> Any:
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProblemError(400, t("not_json", lang).format(error=exc)) from None
+        error = str(exc)
     except RecursionError:
-        raise ProblemError(400, t("not_json", lang).format(error="nested too deeply")) from None
+        error = "nested too deeply"
+    detail = t("not_json", lang).format(error=error)
+    raise ProblemError(422, detail, errors=[FieldProblem(field="body", message=f"is not JSON: {error}")])
 
 
 def records_of(document: Any, lang: str) -> tuple[list[Any], bool]:
