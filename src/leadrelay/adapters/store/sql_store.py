@@ -502,7 +502,7 @@ class StoreTx:
         touch_id: int = self.execute(
             lead_touches.insert().values(**values, recorded_at=now).returning(lead_touches.c.id)
         ).scalar_one()
-        at = values["occurred_at"]
+        at = sa.literal(values["occurred_at"], UtcDateTime)
         later = sa.case(
             (sa.or_(leads.c.last_touch_at.is_(None), leads.c.last_touch_at < at), at), else_=leads.c.last_touch_at
         )
