@@ -22,6 +22,7 @@ from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
+from leadrelay.services.access import Principal, Role
 from leadrelay.services.read_models import Moment, ReadModel, local
 
 DEFAULT_LIMIT = 50
@@ -56,6 +57,16 @@ class Visibility:
 
 
 EVERYTHING = Visibility(everything=True)
+
+
+def visibility_of(principal: Principal) -> Visibility:
+    """The leads ``principal`` may see (the rules of :func:`leadrelay.services.access.can_see_lead`):
+    admin and marketing every lead, a manager their departments' leads, a rep their own."""
+    if principal.role in (Role.admin, Role.marketing):
+        return EVERYTHING
+    if principal.role is Role.manager:
+        return Visibility(departments=tuple(principal.departments))
+    return Visibility(rep=principal.rep)
 
 
 @dataclass(frozen=True, slots=True)

@@ -555,3 +555,42 @@ def rep_table(tx: StoreTx, playbook: Playbook, now: datetime) -> list[RepRow]:
 
 def decisions_of(tx: StoreTx, lead_id: int) -> list[Mapping[str, Any]]:
     return tx.routing_decisions_of(lead_id)
+
+
+class DepartmentRow(ReadModel):
+    """One department of the playbook's routing: its reps, its manager, and the leads it holds."""
+
+    department: str
+    label: dict[str, str]  # by language: en, ja
+    manager: str | None  # the manager's name
+    reps: list[str]
+    open: int  # open leads it owns (with a rep or in its queue)
+    queued: int  # open leads waiting in its queue, without a rep
+    fallback: bool  # where leads wait when no routing rule places them
+
+
+def department_table(tx: StoreTx, playbook: Playbook) -> list[DepartmentRow]:
+    """Every routing department with its open and queued leads (one grouped count)."""
+    routing = routing_of(playbook)
+    query = (
+        sa.select(
+            leads.c.owner_department,
+            sa.func.count().label("open"),
+            sa.func.sum(sa.case((leads.c.owner_rep.is_(None), 1), else_=0)).label("queued"),
+        )
+        .where(leads.c.owner_department.is_not(None), leads.c.stage.in_([s.value for s in routing.open_stages]))
+        .group_by(leads.c.owner_department)
+    )
+    counts = {row.owner_department: (int(row.open), int(row.queued or 0)) for row in tx.execute(query)}
+    return [
+        DepartmentRow(
+            department=d.id,
+            label={"en": d.label("en"), "ja": d.label("ja")},
+            manager=d.manager.name if d.manager is not None else None,
+            reps=[r.id for r in routing.reps.values() if r.department == d.id],
+            open=counts.get(d.id, (0, 0))[0],
+            queued=counts.get(d.id, (0, 0))[1],
+            fallback=d.id == routing.fallback,
+        )
+        for d in routing.departments.values()
+    ]
