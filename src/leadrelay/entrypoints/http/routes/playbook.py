@@ -53,13 +53,15 @@ async def _yaml_text(request: Request) -> str:
 
 def _refuse(check: PlaybookCheck, request: Request) -> ProblemError:
     lang = request_lang(request.headers)
-    errors = [
-        FieldProblem(
-            field=f"body (line {p.line})" if p.line else "body",
-            message=" ".join(part for part in (f"rule '{p.rule}'" if p.rule else "", p.where, p.message) if part),
+    errors = []
+    for p in check.errors:
+        context = " ".join(part for part in (f"rule '{p.rule}'" if p.rule else "", p.where) if part)
+        errors.append(
+            FieldProblem(
+                field=f"body (line {p.line})" if p.line else "body",
+                message=f"{context}: {p.message}" if context else p.message,
+            )
         )
-        for p in check.errors
-    ]
     first = check.errors[0]
     place = f"line {first.line}: " if first.line else ""
     return ProblemError(422, t("playbook_invalid", lang).format(where=place, message=first.message), errors=errors)
