@@ -20,8 +20,10 @@ from leadrelay import bootstrap
 from leadrelay.adapters.clock import Clock, SystemClock
 from leadrelay.adapters.playbook.loader import (
     LoadedPlaybook,
+    PlaybookError,
     default_playbook_path,
     load_playbook,
+    parse_playbook,
     parse_stored_playbook,
     stored_form,
 )
@@ -42,6 +44,7 @@ from leadrelay.domain.playbook import Playbook
 from leadrelay.services import access
 from leadrelay.services.access import KeyView, NewKey, Principal, UserView
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
+from leadrelay.services.lead_list import DEFAULT_LIMIT, EVERYTHING, LeadFilters, LeadPage, Visibility, lead_page
 from leadrelay.services.leads import (
     ExplainedView,
     LeadNotFound,
@@ -52,10 +55,20 @@ from leadrelay.services.leads import (
 )
 from leadrelay.services.outbox import OutboxReport, outbox_report
 from leadrelay.services.outcomes import record_outcomes
+from leadrelay.services.playbooks import (
+    PlaybookCheck,
+    PlaybookProblem,
+    PlaybookVersion,
+    PlaybookView,
+    playbook_versions,
+    playbook_view,
+)
 from leadrelay.services.reports import Summary, summary
 from leadrelay.services.routing import (
+    DepartmentRow,
     RepRow,
     RoutedRow,
+    department_table,
     explain,
     pending_ids,
     reassign,
@@ -76,6 +89,7 @@ from leadrelay.services.sales import (
     suppression_rows,
 )
 from leadrelay.services.sla import SlaRow, sla_rows
+from leadrelay.services.touches import NoteView, TouchView, add_note, record_touch
 
 # Re-scoring (NumPy, the bulk path) and file imports (the file readers) are imported by the methods that
 # use them: a process that only reads or records leads, such as most command-line calls, never loads them.
@@ -129,25 +143,58 @@ class LeadRelay:
 
     # --- playbooks ------------------------------------------------------------------------
 
-    def use_playbook(self, source: str | Path | LoadedPlaybook, *, now: datetime | None = None) -> LoadedPlaybook:
-        """Validate a playbook, store its text (by hash) and make it the active one."""
+    def use_playbook(
+        self, source: str | Path | LoadedPlaybook, *, now: datetime | None = None, actor: str = "api"
+    ) -> LoadedPlaybook:
+        """Validate a playbook, store its text (by hash) and make it the active one; the activation
+        is kept with its time and ``actor`` when the active playbook changes."""
         loaded = source if isinstance(source, LoadedPlaybook) else load_playbook(source)
         pb = loaded.playbook
+        moment = self._now(now)
         with self.store.transaction() as tx:
-            tx.save_playbook(pb.hash, pb.id, pb.version, pb.name, loaded.source, loaded.text, self._now(now))
+            tx.save_playbook(pb.hash, pb.id, pb.version, pb.name, loaded.source, loaded.text, moment)
             stored = stored_form(loaded.text)
             if stored is not None:
                 tx.set_setting(PLAYBOOK_JSON + pb.hash, stored)
+            if tx.setting(ACTIVE_PLAYBOOK) != pb.hash:
+                tx.record_activation(pb.hash, actor, moment)
             tx.set_setting(ACTIVE_PLAYBOOK, pb.hash)
         self._playbooks[pb.hash] = loaded
         return loaded
+
+    def activate_playbook(self, text: str, *, actor: str, now: datetime | None = None) -> PlaybookView:
+        """Check a playbook's YAML text and make it the active one (``POST /v1/playbook/activate``);
+        :class:`PlaybookError` (with the line) if it cannot be used."""
+        self.use_playbook(parse_playbook(text, "<upload>"), now=now, actor=actor)
+        return self.playbook_view()
+
+    def playbook_view(self) -> PlaybookView:
+        """The active playbook with who activated it and when, and its document."""
+        loaded = self.playbook()
+        with self.store.reading() as tx:
+            return playbook_view(tx, loaded, loaded.playbook.timezone)
+
+    def playbook_versions(self) -> list[PlaybookVersion]:
+        """Every stored playbook with its activations, the most recently activated first."""
+        active = self.playbook()
+        with self.store.reading() as tx:
+            return playbook_versions(tx, active.playbook.hash, active.playbook.timezone)
+
+    @staticmethod
+    def check_playbook(text: str) -> PlaybookCheck:
+        """Check a candidate playbook's YAML text as ``leadrelay playbook validate`` does; nothing is stored."""
+        try:
+            pb = parse_playbook(text, "<upload>").playbook
+        except PlaybookError as exc:
+            return PlaybookCheck(valid=False, id=None, version=None, hash=None, errors=[PlaybookProblem.of(exc)])
+        return PlaybookCheck(valid=True, id=pb.id, version=pb.version, hash=pb.hash, errors=[])
 
     def playbook(self) -> LoadedPlaybook:
         """The active playbook; the bundled default one until another is chosen."""
         with self.store.reading() as tx:
             digest = tx.setting(ACTIVE_PLAYBOOK)
         if digest is None:
-            return self.use_playbook(default_playbook_path())
+            return self.use_playbook(default_playbook_path(), actor="engine")
         return self.playbook_by_hash(digest)
 
     def playbook_by_hash(self, digest: str) -> LoadedPlaybook:
@@ -349,29 +396,80 @@ class LeadRelay:
 
     # --- reading --------------------------------------------------------------------------
 
-    def lead(self, ref: str, *, now: datetime | None = None) -> LeadReport:
+    def lead(self, ref: str, *, now: datetime | None = None, visibility: Visibility = EVERYTHING) -> LeadReport:
         """Everything about one lead, with every point explained (see ``leadrelay lead show``).
 
-        ``ref`` is the lead's e-mail or its external id (the source CRM's record id).
+        ``ref`` is the lead's e-mail or its external id (the source CRM's record id). A lead
+        ``visibility`` does not let one see is :class:`LeadNotFound`, as an unknown one is.
         """
         keys = _lead_keys(ref)
         active = self.playbook()
         with self.store.reading() as tx:
-            for key in keys:
-                try:
-                    return lead_report(tx, key, self._now(now), self.playbook_by_hash, active)
-                except LeadNotFound:
-                    if key == keys[-1]:
-                        raise
-        raise AssertionError("unreachable")
+            lead_id = self._lead_id(tx, ref, visibility)
+            found = tx.lead_ids(keys)
+            key = next(k for k in keys if found.get(k) == lead_id)
+            return lead_report(tx, key, self._now(now), self.playbook_by_hash, active)
 
-    def _lead_id(self, tx: StoreTx, ref: str) -> int:
+    def _lead_id(self, tx: StoreTx, ref: str, visibility: Visibility = EVERYTHING) -> int:
         keys = _lead_keys(ref)
         found = tx.lead_ids(keys)
         for key in keys:
             if key in found:
+                if not visibility.everything and not visibility.sees(*tx.lead_owner(found[key])):
+                    break  # the same answer as an unknown lead: ids cannot be probed
                 return found[key]
         raise LeadNotFound(ref)
+
+    def leads(
+        self,
+        filters: LeadFilters | None = None,
+        *,
+        visibility: Visibility = EVERYTHING,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> LeadPage:
+        """A page of leads (newest change first) by ``filters``, of those ``visibility`` lets one
+        see; pass the page's ``next_cursor`` as ``cursor`` for the next page."""
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return lead_page(tx, playbook, filters or LeadFilters(), visibility, limit=limit, cursor=cursor)
+
+    def touch(
+        self,
+        ref: str,
+        *,
+        kind: str,
+        outcome: str,
+        at: datetime | None = None,
+        note: str | None = None,
+        actor: str = "api",
+        visibility: Visibility = EVERYTHING,
+        now: datetime | None = None,
+    ) -> TouchView:
+        """Record a touch (a call, meeting or e-mail, and how it went): it stops the first-touch SLA
+        clock and restarts the inactivity clock."""
+        playbook = self.playbook().playbook
+        moment = self._now(now)
+        with self.store.transaction() as tx:
+            lead_id = self._lead_id(tx, ref, visibility)
+            return record_touch(
+                tx, playbook, lead_id, moment, kind=kind, outcome=outcome, actor=actor, at=at, note=note
+            )
+
+    def note(
+        self,
+        ref: str,
+        text: str,
+        *,
+        actor: str = "api",
+        visibility: Visibility = EVERYTHING,
+        now: datetime | None = None,
+    ) -> NoteView:
+        """Keep a note on a lead, with who wrote it and when (listed by :meth:`lead`)."""
+        playbook = self.playbook().playbook
+        moment = self._now(now)
+        with self.store.transaction() as tx:
+            return add_note(tx, playbook, self._lead_id(tx, ref, visibility), text, moment, actor=actor)
 
     # --- routing --------------------------------------------------------------------------
 
@@ -400,6 +498,12 @@ class LeadRelay:
         why_not = why_not_routed(state.stage, dq_reason, playbook, level)
         return explained_view(routed, moment, playbook.timezone, stage=state.stage, why_not=why_not)
 
+    def departments(self) -> list[DepartmentRow]:
+        """Every routing department with its reps, manager, open and queued leads."""
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return department_table(tx, playbook)
+
     def reps(self, *, now: datetime | None = None) -> list[RepRow]:
         playbook = self.playbook().playbook
         with self.store.reading() as tx:
@@ -413,12 +517,26 @@ class LeadRelay:
         away: tuple[date, date] | None = None,
         back: bool = False,
         note: str | None = None,
+        capacity: int | None = None,
+        playbook_capacity: bool = False,
         now: datetime | None = None,
     ) -> None:
-        """Switch a rep off or on, or mark them away from one date to another (inclusive)."""
+        """Switch a rep off or on, mark them away from one date to another (inclusive), or set
+        their capacity (``playbook_capacity``: back to the playbook's)."""
         playbook = self.playbook().playbook
         with self.store.transaction() as tx:
-            set_rep_status(tx, playbook, rep_id, self._now(now), active=active, away=away, back=back, note=note)
+            set_rep_status(
+                tx,
+                playbook,
+                rep_id,
+                self._now(now),
+                active=active,
+                away=away,
+                back=back,
+                note=note,
+                capacity=capacity,
+                playbook_capacity=playbook_capacity,
+            )
 
     def reassign(
         self, rep_id: str, *, to: str | None = None, now: datetime | None = None, actor: str = "api"
@@ -430,19 +548,40 @@ class LeadRelay:
 
     # --- sales feedback ---------------------------------------------------------------------
 
-    def accept(self, ref: str, *, actor: str = "api", note: str | None = None, now: datetime | None = None) -> Feedback:
+    def accept(
+        self,
+        ref: str,
+        *,
+        actor: str = "api",
+        note: str | None = None,
+        now: datetime | None = None,
+        visibility: Visibility = EVERYTHING,
+    ) -> Feedback:
         """Sales accepts the lead (MQL → SAL)."""
         return self._feedback(
-            ref, lambda tx, pb, lead_id, moment: accept(tx, pb, lead_id, moment, actor=actor, note=note), now
+            ref,
+            lambda tx, pb, lead_id, moment: accept(tx, pb, lead_id, moment, actor=actor, note=note),
+            now,
+            visibility,
         )
 
     def reject(
-        self, ref: str, reason: str, *, text: str | None = None, actor: str = "api", now: datetime | None = None
+        self,
+        ref: str,
+        reason: str,
+        *,
+        text: str | None = None,
+        actor: str = "api",
+        now: datetime | None = None,
+        visibility: Visibility = EVERYTHING,
     ) -> Feedback:
         """Sales rejects the lead with a reason code from the playbook; recyclable reasons send it
         back to marketing at once."""
         return self._feedback(
-            ref, lambda tx, pb, lead_id, moment: reject(tx, pb, lead_id, reason, moment, actor=actor, text=text), now
+            ref,
+            lambda tx, pb, lead_id, moment: reject(tx, pb, lead_id, reason, moment, actor=actor, text=text),
+            now,
+            visibility,
         )
 
     def advance(
@@ -455,6 +594,7 @@ class LeadRelay:
         lost_reason: str | None = None,
         actor: str = "api",
         now: datetime | None = None,
+        visibility: Visibility = EVERYTHING,
     ) -> Feedback:
         """SAL → SQL → Opportunity → Won or Lost."""
         return self._feedback(
@@ -463,12 +603,24 @@ class LeadRelay:
                 tx, pb, lead_id, to, moment, actor=actor, amount=amount, currency=currency, lost_reason=lost_reason
             ),
             now,
+            visibility,
         )
 
-    def recycle(self, ref: str, *, reason: str, actor: str = "api", now: datetime | None = None) -> Feedback:
+    def recycle(
+        self,
+        ref: str,
+        *,
+        reason: str,
+        actor: str = "api",
+        now: datetime | None = None,
+        visibility: Visibility = EVERYTHING,
+    ) -> Feedback:
         """Send a lead sales has let go back to marketing (Recycled)."""
         return self._feedback(
-            ref, lambda tx, pb, lead_id, moment: recycle(tx, pb, lead_id, moment, actor=actor, reason=reason), now
+            ref,
+            lambda tx, pb, lead_id, moment: recycle(tx, pb, lead_id, moment, actor=actor, reason=reason),
+            now,
+            visibility,
         )
 
     def recycle_inactive(self, *, dry_run: bool = False, now: datetime | None = None) -> RecycleReport:
@@ -515,12 +667,16 @@ class LeadRelay:
             return outbox_report(tx, tz, failed=failed, limit=limit)
 
     def _feedback(
-        self, ref: str, act: Callable[[StoreTx, Playbook, int, datetime], Feedback], now: datetime | None
+        self,
+        ref: str,
+        act: Callable[[StoreTx, Playbook, int, datetime], Feedback],
+        now: datetime | None,
+        visibility: Visibility = EVERYTHING,
     ) -> Feedback:
         playbook = self.playbook().playbook
         moment = self._now(now)
         with self.store.transaction() as tx:
-            return act(tx, playbook, self._lead_id(tx, ref), moment)
+            return act(tx, playbook, self._lead_id(tx, ref, visibility), moment)
 
     # --- users and API keys ----------------------------------------------------------------
 

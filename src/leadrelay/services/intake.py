@@ -658,6 +658,7 @@ def _lead_update(
         "last_activity_at": history[-1].occurred_at if history else None,
         "playbook_hash": playbook.hash,
         "scored_at": now,
+        "updated_at": now,  # a new fact judged: the lead moves to the front of GET /v1/leads
     }
 
 

@@ -25,6 +25,7 @@ from leadrelay.errors import LeadRelayError
 from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, department_labels, local
 from leadrelay.services.routing import PassedOver, Routed, RuleNotTaken
 from leadrelay.services.sla import SlaRow, sla_rows
+from leadrelay.services.touches import NoteView, TouchView, notes_of, touches_of
 
 PlaybookByHash = Callable[[str], LoadedPlaybook]
 
@@ -206,6 +207,8 @@ class LeadReport(ReadModel):
     owner: OwnerView
     routing: list[RoutingView]
     sla: list[SlaRow]  # the running SLA clocks, as ``leadrelay sla --all`` reads them
+    touches: list[TouchView]  # what sales did to reach the lead (calls, meetings, e-mails), oldest first
+    notes: list[NoteView]  # notes on the lead, oldest first
 
 
 def _lead_row(tx: StoreTx, key: str) -> Any:
@@ -354,6 +357,8 @@ def lead_report(
         owner=owner_view(row, decisions, playbook, judged.level.level if judged.level else None),
         routing=[routing_view(d, tz) for d in decisions],
         sla=sla_rows(tx, active.playbook, now, everything=True, lead_ids=[row.id]),
+        touches=touches_of(tx, active.playbook, row.id),
+        notes=notes_of(tx, active.playbook, row.id),
     )
 
 

@@ -104,7 +104,7 @@ def take_routing_lock(tx: StoreTx) -> None:
 
 
 def effective_routing(tx: StoreTx, routing: Routing) -> Routing:
-    """The playbook's reps with what changed since: switched off or on, away for a while."""
+    """The playbook's reps with what changed since: switched off or on, away for a while, another capacity."""
     changed: dict[str, Rep] = dict(routing.reps)
     for row in tx.execute(sa.select(rep_status)):
         rep = changed.get(row.rep_id)
@@ -112,6 +112,8 @@ def effective_routing(tx: StoreTx, routing: Routing) -> Routing:
             continue
         if row.active is not None:
             rep = replace(rep, active=row.active)
+        if row.capacity is not None:
+            rep = replace(rep, capacity=row.capacity)
         if row.away_from is not None and row.away_to is not None:
             rep = replace(rep, absences=(*rep.absences, Absence(row.away_from, row.away_to, row.note or "")))
         changed[row.rep_id] = rep
@@ -428,8 +430,11 @@ def set_rep_status(
     away: tuple[date, date] | None = None,
     back: bool = False,
     note: str | None = None,
+    capacity: int | None = None,
+    playbook_capacity: bool = False,
 ) -> None:
-    """Switch a rep off or on, or mark them away (``back`` clears the away period)."""
+    """Switch a rep off or on, mark them away (``back`` clears the away period), or set how many
+    open leads they take at most (``capacity``; ``playbook_capacity``: the playbook's again)."""
     routing = routing_of(playbook)
     if rep_id not in routing.reps:
         raise RoutingUnavailable(f"no rep '{rep_id}' in the playbook (reps: {', '.join(routing.reps)})")
@@ -439,7 +444,14 @@ def set_rep_status(
         "away_from": current.away_from if current else None,
         "away_to": current.away_to if current else None,
         "note": current.note if current else None,
+        "capacity": current.capacity if current else None,
     }
+    if capacity is not None:
+        if capacity < 0:
+            raise RoutingUnavailable(f"capacity: give 0 or more open leads (got {capacity})")
+        values["capacity"] = capacity
+    if playbook_capacity:
+        values["capacity"] = None
     if active is not None:
         values["active"] = active
     if away is not None:
@@ -543,3 +555,42 @@ def rep_table(tx: StoreTx, playbook: Playbook, now: datetime) -> list[RepRow]:
 
 def decisions_of(tx: StoreTx, lead_id: int) -> list[Mapping[str, Any]]:
     return tx.routing_decisions_of(lead_id)
+
+
+class DepartmentRow(ReadModel):
+    """One department of the playbook's routing: its reps, its manager, and the leads it holds."""
+
+    department: str
+    label: dict[str, str]  # by language: en, ja
+    manager: str | None  # the manager's name
+    reps: list[str]
+    open: int  # open leads it owns (with a rep or in its queue)
+    queued: int  # open leads waiting in its queue, without a rep
+    fallback: bool  # where leads wait when no routing rule places them
+
+
+def department_table(tx: StoreTx, playbook: Playbook) -> list[DepartmentRow]:
+    """Every routing department with its open and queued leads (one grouped count)."""
+    routing = routing_of(playbook)
+    query = (
+        sa.select(
+            leads.c.owner_department,
+            sa.func.count().label("open"),
+            sa.func.sum(sa.case((leads.c.owner_rep.is_(None), 1), else_=0)).label("queued"),
+        )
+        .where(leads.c.owner_department.is_not(None), leads.c.stage.in_([s.value for s in routing.open_stages]))
+        .group_by(leads.c.owner_department)
+    )
+    counts = {row.owner_department: (int(row.open), int(row.queued or 0)) for row in tx.execute(query)}
+    return [
+        DepartmentRow(
+            department=d.id,
+            label={"en": d.label("en"), "ja": d.label("ja")},
+            manager=d.manager.name if d.manager is not None else None,
+            reps=[r.id for r in routing.reps.values() if r.department == d.id],
+            open=counts.get(d.id, (0, 0))[0],
+            queued=counts.get(d.id, (0, 0))[1],
+            fallback=d.id == routing.fallback,
+        )
+        for d in routing.departments.values()
+    ]

@@ -42,7 +42,21 @@ ADVANCES = {
 
 
 class FeedbackError(LeadRelayError, ValueError):
-    """A sales answer that cannot be taken (one clear line for the user)."""
+    """A sales answer that cannot be taken (one clear line for the user); ``field``: the input at
+    fault, when one is (``message`` then says what is wrong with it)."""
+
+    def __init__(self, text: str, *, field: str | None = None, message: str | None = None) -> None:
+        super().__init__(text)
+        self.field = field
+        self.message = message if message is not None else text
+
+
+class IllegalMove(FeedbackError):
+    """The lead's stage does not allow this answer (e.g. accepting a lead that is already won)."""
+
+    def __init__(self, text: str, *, stage: str) -> None:
+        super().__init__(text, field="stage", message=text)
+        self.stage = stage
 
 
 class Feedback(ReadModel):
@@ -97,7 +111,7 @@ def _fixed_move(
     try:
         target = next_stage(state.stage, trigger)
     except IllegalTransition as exc:
-        raise FeedbackError(f"{state.lead.key}: {exc}") from None
+        raise IllegalMove(f"{state.lead.key}: {exc}", stage=state.stage.value) from None
     at = max(now, state.stage_at)
     move = StageChange(trigger, state.stage, target, at, rule_id, reason, actor=actor)
     row = {
@@ -192,9 +206,10 @@ def reject(
     reasons = playbook.sales.reject_reasons
     reason = reasons.get(code)
     if reason is None:
-        raise FeedbackError(f"unknown reason '{code}' (reasons: {', '.join(reasons)})")
+        said = f"unknown reason '{code}' (reasons: {', '.join(reasons)})"
+        raise FeedbackError(said, field="reason", message=said)
     if reason.needs_text and not (text and text.strip()):
-        raise FeedbackError(f"reason '{code}' needs a text (--text) saying why")
+        raise FeedbackError(f"reason '{code}' needs a text (--text) saying why", field="text")
     state = _state(tx, lead_id)
     said = f"rejected by sales: {reason.label_en}" + (f" — {text.strip()}" if text and text.strip() else "")
     moves = [_fixed_move(state, Trigger.REJECTED, playbook, now, actor, said, rule_id=code)]
@@ -225,10 +240,14 @@ def advance(
     to marketing when the playbook says so."""
     trigger = ADVANCES.get(to)
     if trigger is None:
-        raise FeedbackError(f"unknown stage '{to}' (choose one of: {', '.join(ADVANCES)})")
+        raise FeedbackError(f"unknown stage '{to}' (choose one of: {', '.join(ADVANCES)})", field="to")
     value = _amount(amount)
     if currency is not None and pycountry.currencies.get(alpha_3=currency.strip().upper()) is None:
-        raise FeedbackError(f"--currency: '{currency}' is not an ISO currency code (e.g. JPY, USD)")
+        raise FeedbackError(
+            f"--currency: '{currency}' is not an ISO currency code (e.g. JPY, USD)",
+            field="currency",
+            message=f"'{currency}' is not an ISO currency code (e.g. JPY, USD)",
+        )
     if (value is not None or currency) and trigger not in (Trigger.WON, Trigger.LOST, Trigger.OPPORTUNITY_CREATED):
         raise FeedbackError("an amount belongs to an opportunity, a won or a lost deal")
     if lost_reason and trigger != Trigger.LOST:
@@ -259,7 +278,7 @@ def _amount(text: str | None) -> Decimal | None:
     try:
         return parse_amount(text, "--amount")
     except InputError as exc:
-        raise FeedbackError(str(exc)) from None
+        raise FeedbackError(str(exc), field="amount", message=exc.message) from None
 
 
 def _record_outcome(

@@ -41,15 +41,19 @@ def _still_running(tx: StoreTx, playbook: Playbook, lead_id: int, kind: str, rep
 
 
 def touched_since(tx: StoreTx, playbook: Playbook, lead_ids: list[int], since: datetime) -> set[int]:
-    """Those of the leads with a touch activity (the playbook's ``sales.touch_types``) since ``since``."""
-    if not lead_ids or not playbook.sales.touch_types:
+    """Those of the leads with a touch since ``since``: a touch sales recorded (call, meeting,
+    e-mail; ``leadrelay lead touch``), or a touch activity (the playbook's ``sales.touch_types``)."""
+    if not lead_ids:
         return set()
+    touched = tx.touched_leads(lead_ids, since)
+    if not playbook.sales.touch_types:
+        return touched
     query = sa.select(activities.c.lead_id).where(
         activities.c.lead_id.in_(lead_ids),
         activities.c.type.in_(sorted(playbook.sales.touch_types)),
         activities.c.occurred_at >= since,
     )
-    return set(tx.execute(query.distinct()).scalars())
+    return touched | set(tx.execute(query.distinct()).scalars())
 
 
 def _fire(breach: bool) -> TimerHandler:
@@ -89,9 +93,11 @@ fire_breach: TimerHandler = _fire(breach=True)
 
 
 def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
-    """MQLs with a rep that got a touch activity since they were assigned (first-touch clock done)."""
+    """MQLs with a rep that got a touch (recorded by sales, or a touch activity) since they were
+    assigned: their first-touch clock is done."""
+    touched = tx.touched_leads(None, None)
     if not playbook.sales.touch_types:
-        return set()
+        return touched
     query = (
         sa.select(leads.c.id)
         .join(activities, activities.c.lead_id == leads.c.id)
@@ -103,7 +109,7 @@ def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
         )
         .distinct()
     )
-    return set(tx.execute(query).scalars())
+    return touched | set(tx.execute(query).scalars())
 
 
 class SlaRow(ReadModel):

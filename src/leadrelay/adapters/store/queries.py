@@ -117,6 +117,60 @@ def notification_leads(count: int) -> str:
     )
 
 
+#: ``GET /v1/leads``: the filters a page of leads may take, by name, each a condition on ``l``
+#: (leads) or ``a`` (its account) with the parameter of the same name. A page ANDs those given.
+LEAD_FILTERS = {
+    "stages": "l.stage IN :stages",
+    "level": "l.level = :level",
+    "owner": "l.owner_rep = :owner",
+    "department": "l.owner_department = :department",
+    "domain": "a.domain = :domain",
+    "fit_min": "l.fit_score >= :fit_min",
+    "fit_max": "l.fit_score <= :fit_max",
+    "engagement_min": "l.engagement_score >= :engagement_min",
+    "engagement_max": "l.engagement_score <= :engagement_max",
+    "total_min": "l.total_score >= :total_min",
+    "total_max": "l.total_score <= :total_max",
+    "updated_since": "l.updated_at >= :updated_since",
+    # :q is a lower-case LIKE pattern, % and _ escaped with a backslash
+    "q": (
+        "(LOWER(l.email) LIKE :q ESCAPE '\\'"
+        " OR LOWER(COALESCE(l.last_name, '') || ' ' || COALESCE(l.first_name, '')) LIKE :q ESCAPE '\\'"
+        " OR LOWER(COALESCE(l.first_name, '') || ' ' || COALESCE(l.last_name, '')) LIKE :q ESCAPE '\\'"
+        " OR LOWER(COALESCE(l.last_name, '') || COALESCE(l.first_name, '')) LIKE :q ESCAPE '\\'"
+        " OR LOWER(l.company_name) LIKE :q ESCAPE '\\'"
+        " OR LOWER(a.name) LIKE :q ESCAPE '\\')"
+    ),
+    # the cursor: the leads after the last one of the previous page, in the page's order
+    "after": "(l.updated_at < :after_at OR (l.updated_at = :after_at AND l.id < :after_id))",
+}
+#: Who may see a lead (the principal's visibility), ORed: their own leads, their departments' leads.
+LEAD_VISIBILITY = {
+    "visible_rep": "l.owner_rep = :visible_rep",
+    "visible_departments": "l.owner_department IN :visible_departments",
+}
+LEAD_PAGE_COLUMNS = (
+    "l.id, l.email, l.external_id, l.first_name, l.last_name, l.company_name, a.domain, a.name, l.stage,"
+    " l.level, l.fit_score, l.engagement_score, l.total_score, l.owner_rep, l.owner_department, l.assigned_at,"
+    " l.last_activity_at, l.last_touch_at, l.created_at, l.updated_at"
+)
+
+
+def lead_page(filters: Sequence[str], visibility: Sequence[str] | None) -> str:
+    """One page of leads, newest change first (then id), at most ``:limit``: the conditions
+    ``filters`` (names of :data:`LEAD_FILTERS`) and, unless ``visibility`` is ``None`` (sees
+    everything), any of the conditions ``visibility`` (names of :data:`LEAD_VISIBILITY`; none: no lead)."""
+    where = [LEAD_FILTERS[name] for name in filters]
+    if visibility is not None:
+        seen = [LEAD_VISIBILITY[name] for name in visibility]
+        where.append(f"({' OR '.join(seen)})" if seen else "1 = 0")
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return (
+        f"SELECT {LEAD_PAGE_COLUMNS} FROM leads l LEFT OUTER JOIN accounts a ON a.id = l.account_id{clause}"
+        " ORDER BY l.updated_at DESC, l.id DESC LIMIT :limit"
+    )
+
+
 # --- activities ----------------------------------------------------------------------------------
 
 

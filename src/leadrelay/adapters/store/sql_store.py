@@ -25,11 +25,15 @@ from sqlalchemy.engine import Connection, Engine
 from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.schema import create_db_engine, migrate
 from leadrelay.adapters.store.tables import (
+    UtcDateTime,
     accounts,
     campaigns,
     import_runs,
+    lead_notes,
+    lead_touches,
     leads,
     outcomes,
+    playbook_activations,
     playbooks,
     rep_status,
     routing_decisions,
@@ -128,7 +132,13 @@ class StageFacts:
     id: int
     stage: Stage
     stage_at: datetime
-    last_activity_at: datetime | None
+    last_activity_at: datetime | None  # the later of its last activity and its last touch by sales
+
+
+def _later(first: datetime | None, second: datetime | None) -> datetime | None:
+    if first is None or second is None:
+        return first or second
+    return max(first, second)
 
 
 def account_from_row(row: Any) -> Account:
@@ -243,6 +253,19 @@ class StoreTx:
 
     def playbook_row(self, digest: str) -> Any:
         return self.execute(sa.select(playbooks).where(playbooks.c.hash == digest)).one_or_none()
+
+    def record_activation(self, digest: str, actor: str, now: datetime) -> None:
+        self.execute(playbook_activations.insert().values(hash=digest, activated_at=now, activated_by=actor))
+
+    def activations(self) -> list[Any]:
+        """Every activation of a playbook, oldest first."""
+        query = sa.select(playbook_activations).order_by(playbook_activations.c.activated_at, playbook_activations.c.id)
+        return list(self.execute(query))
+
+    def playbook_rows(self) -> list[Any]:
+        """Every stored playbook (without its text), first loaded first."""
+        columns = [c for c in playbooks.c if c.name != "text"]
+        return list(self.execute(sa.select(*columns).order_by(playbooks.c.loaded_at, playbooks.c.hash)))
 
     # --- accounts and campaigns ---------------------------------------------------------
 
@@ -413,16 +436,119 @@ class StoreTx:
         On PostgreSQL their rows are locked, passing over leads another transaction holds, so two
         workers never take the same lead."""
         last_seen = sa.func.coalesce(leads.c.last_activity_at, leads.c.stage_at)
+        last_touch = sa.func.coalesce(leads.c.last_touch_at, leads.c.stage_at)
         query = (
-            sa.select(leads.c.id, leads.c.stage, leads.c.stage_at, leads.c.last_activity_at)
-            .where(leads.c.stage.in_([s.value for s in stages]), leads.c.stage_at < before, last_seen < before)
+            sa.select(leads.c.id, leads.c.stage, leads.c.stage_at, leads.c.last_activity_at, leads.c.last_touch_at)
+            .where(
+                leads.c.stage.in_([s.value for s in stages]),
+                leads.c.stage_at < before,
+                last_seen < before,
+                last_touch < before,
+            )
             .order_by(leads.c.id)
         )
         if limit is not None:
             query = query.limit(limit)
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return [StageFacts(row.id, Stage(row.stage), row.stage_at, row.last_activity_at) for row in self.execute(query)]
+        return [
+            StageFacts(row.id, Stage(row.stage), row.stage_at, _later(row.last_activity_at, row.last_touch_at))
+            for row in self.execute(query)
+        ]
+
+    def lead_page(self, filters: Mapping[str, Any], visibility: Mapping[str, Any] | None, limit: int) -> list[Any]:
+        """One page of leads (:func:`queries.lead_page`): ``filters`` and ``visibility`` by the names
+        of ``queries.LEAD_FILTERS`` and ``queries.LEAD_VISIBILITY`` with their values."""
+        text = sa.text(queries.lead_page(list(filters), None if visibility is None else list(visibility)))
+        params: dict[str, Any] = {**filters, **(visibility or {}), "limit": limit}
+        if "after" in params:
+            after_at, after_id = params.pop("after")
+            params.update(after_at=after_at, after_id=after_id)
+        binds = [sa.bindparam(name, type_=UtcDateTime) for name in ("updated_since", "after_at") if name in params]
+        binds += [sa.bindparam(name, expanding=True) for name in ("stages", "visible_departments") if name in params]
+        typed = text.bindparams(*binds).columns(
+            sa.column("id"),
+            sa.column("email"),
+            sa.column("external_id"),
+            sa.column("first_name"),
+            sa.column("last_name"),
+            sa.column("company_name"),
+            sa.column("account_domain"),
+            sa.column("account_name"),
+            sa.column("stage"),
+            sa.column("level"),
+            sa.column("fit_score"),
+            sa.column("engagement_score"),
+            sa.column("total_score"),
+            sa.column("owner_rep"),
+            sa.column("owner_department"),
+            sa.column("assigned_at", UtcDateTime),
+            sa.column("last_activity_at", UtcDateTime),
+            sa.column("last_touch_at", UtcDateTime),
+            sa.column("created_at", UtcDateTime),
+            sa.column("updated_at", UtcDateTime),
+        )
+        return list(self.execute(typed, params))
+
+    def lead_owner(self, lead_id: int) -> tuple[str | None, str | None]:
+        """The lead's rep and department (who may see it)."""
+        row = self.execute(sa.select(leads.c.owner_rep, leads.c.owner_department).where(leads.c.id == lead_id)).one()
+        return row.owner_rep, row.owner_department
+
+    # --- touches and notes ----------------------------------------------------------------
+
+    def insert_touch(self, values: Mapping[str, Any], now: datetime) -> int:
+        """A touch (``lead_touches`` columns); the lead's last touch and update time move with it."""
+        touch_id: int = self.execute(
+            lead_touches.insert().values(**values, recorded_at=now).returning(lead_touches.c.id)
+        ).scalar_one()
+        at = sa.literal(values["occurred_at"], UtcDateTime)
+        later = sa.case(
+            (sa.or_(leads.c.last_touch_at.is_(None), leads.c.last_touch_at < at), at), else_=leads.c.last_touch_at
+        )
+        self.execute(leads.update().where(leads.c.id == values["lead_id"]).values(last_touch_at=later, updated_at=now))
+        return touch_id
+
+    def touches_of(self, lead_id: int) -> list[Any]:
+        query = (
+            sa.select(lead_touches)
+            .where(lead_touches.c.lead_id == lead_id)
+            .order_by(lead_touches.c.occurred_at, lead_touches.c.id)
+        )
+        return list(self.execute(query))
+
+    def touched_leads(self, lead_ids: Sequence[int] | None, since: datetime | None) -> set[int]:
+        """Leads with a touch at or after ``since`` (``None``: since each was assigned), of ``lead_ids``
+        (``None``: of MQLs with a rep)."""
+        query = sa.select(lead_touches.c.lead_id).distinct()
+        if since is None:
+            query = query.join(leads, leads.c.id == lead_touches.c.lead_id).where(
+                leads.c.stage == Stage.MQL.value,
+                leads.c.owner_rep.is_not(None),
+                lead_touches.c.occurred_at >= leads.c.assigned_at,
+            )
+        else:
+            query = query.where(lead_touches.c.occurred_at >= since)
+        if lead_ids is not None:
+            query = query.where(lead_touches.c.lead_id.in_(sorted(set(lead_ids))))
+        return set(self.execute(query).scalars())
+
+    def insert_note(self, lead_id: int, text: str, actor: str, now: datetime) -> int:
+        note_id: int = self.execute(
+            lead_notes.insert()
+            .values(lead_id=lead_id, text=text, actor=actor, created_at=now)
+            .returning(lead_notes.c.id)
+        ).scalar_one()
+        self.execute(leads.update().where(leads.c.id == lead_id).values(updated_at=now))
+        return note_id
+
+    def notes_of(self, lead_id: int) -> list[Any]:
+        query = (
+            sa.select(lead_notes)
+            .where(lead_notes.c.lead_id == lead_id)
+            .order_by(lead_notes.c.created_at, lead_notes.c.id)
+        )
+        return list(self.execute(query))
 
     def notification_leads(self, ids: Iterable[int]) -> list[tuple[Any, ...]]:
         """Per lead: id, first and last name, e-mail, external id, title, level, total score, rep,

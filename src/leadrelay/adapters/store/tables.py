@@ -85,6 +85,17 @@ playbooks = sa.Table(
     sa.Column("loaded_at", UtcDateTime, nullable=False),
 )
 
+#: Every time a playbook was made the active one: which, when, and by whom (newest last).
+playbook_activations = sa.Table(
+    "playbook_activations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("hash", sa.String(64), sa.ForeignKey("playbooks.hash"), nullable=False),
+    sa.Column("activated_at", UtcDateTime, nullable=False),
+    sa.Column("activated_by", sa.String(320), nullable=False),
+    sa.Index("ix_playbook_activations_time", "activated_at"),
+)
+
 settings = sa.Table(
     "settings",
     metadata,
@@ -169,7 +180,10 @@ leads = sa.Table(
     sa.Column("owner_rep", sa.String(80), index=True),
     sa.Column("owner_department", sa.String(80)),
     sa.Column("assigned_at", UtcDateTime),
+    # the last touch sales recorded (call, meeting, e-mail): a sign of life for the inactivity rule
+    sa.Column("last_touch_at", UtcDateTime),
     sa.CheckConstraint("email IS NOT NULL OR external_id IS NOT NULL", name="ck_leads_identity"),
+    sa.Index("ix_leads_updated_at", "updated_at", "id"),
 )
 
 activities = sa.Table(
@@ -271,6 +285,7 @@ rep_status = sa.Table(
     sa.Column("away_to", sa.Date),
     sa.Column("note", sa.Text),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("capacity", sa.Integer),  # open leads at most, set at run time (None: the playbook's)
 )
 
 outcomes = sa.Table(
@@ -369,6 +384,34 @@ timers = sa.Table(
         sqlite_where=sa.text("fired_at IS NULL AND failed_at IS NULL"),
     ),
     sa.Index("ix_timers_lead_kind", "lead_id", "kind"),
+)
+
+#: What sales did to reach a lead (a call, a meeting, an e-mail) and how it went: facts recorded by
+#: the rep. A touch stops the first-touch SLA clock and restarts the inactivity clock.
+lead_touches = sa.Table(
+    "lead_touches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # call | meeting | email
+    sa.Column("outcome", sa.String(40), nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Index("ix_lead_touches_lead_time", "lead_id", "occurred_at"),
+)
+
+#: Free-text notes on a lead, with who wrote them and when.
+lead_notes = sa.Table(
+    "lead_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_lead_notes_lead_time", "lead_id", "created_at"),
 )
 
 #: The people who may use the HTTP API (and, later, the dashboard), each with one role.

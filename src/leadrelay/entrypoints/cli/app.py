@@ -216,7 +216,7 @@ def playbook_show(
 def playbook_apply(file: Annotated[Path, typer.Argument(help="Playbook YAML file.")]) -> None:
     """Make a playbook the active one for new activities (stored by hash with its text)."""
     with relay() as engine:
-        loaded = engine.use_playbook(file)
+        loaded = engine.use_playbook(file, actor="cli")
     pb = loaded.playbook
     console.print(f"[green]✓[/] {pb.id} {pb.version} [dim]({pb.hash[:12]})[/] {t('playbook_active', options.lang)}")
 

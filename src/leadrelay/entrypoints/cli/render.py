@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from leadrelay.services.reports import OwnerCount, Summary
     from leadrelay.services.routing import RepRow
     from leadrelay.services.sla import SlaRow
+    from leadrelay.services.touches import TouchView
 
 
 def _when(moment: datetime | None) -> str:
@@ -192,6 +193,24 @@ def lead(console: Console, report: LeadReport, lang: str) -> None:
                 escape(outcome.sr or "—"),
             )
         console.print(closed)
+
+    if report.touches:
+        touches = Table(title=t("touches", lang))
+        for key in ("time", "touch_kind", "touch_outcome", "actor", "note"):
+            touches.add_column(t(key, lang))
+        for touch in report.touches:
+            touches.add_row(_when(touch.at), touch.kind, touch.outcome, escape(touch.actor), escape(touch.note or "—"))
+        console.print(touches)
+    for note in report.notes:
+        console.print(f"[bold]{t('lead_note', lang)}[/] {_when(note.at)} {escape(note.actor)}: {escape(note.text)}")
+
+
+def touch(console: Console, lead: str, view: TouchView, lang: str) -> None:
+    console.print(
+        f"✓ {escape(lead)}: {t('touch_recorded', lang)} — {view.kind} {view.outcome} {_when(view.at)}"
+        f" ({escape(view.actor)})",
+        soft_wrap=True,
+    )
 
 
 def routing(console: Console, report: LeadReport, lang: str) -> None:

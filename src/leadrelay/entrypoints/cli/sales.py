@@ -1,4 +1,4 @@
-"""Sales' answers from the command line: ``leadrelay lead accept|reject|advance|recycle``,
+"""Sales' answers from the command line: ``leadrelay lead accept|reject|advance|recycle|touch|note``,
 ``leadrelay recycle-inactive`` and ``leadrelay suppression export``."""
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def register(lead_app: typer.Typer, app: typer.Typer) -> None:
     lead_app.command("reject")(lead_reject)
     lead_app.command("advance")(lead_advance)
     lead_app.command("recycle")(lead_recycle)
+    lead_app.command("touch")(lead_touch)
+    lead_app.command("note")(lead_note)
     app.command("recycle-inactive")(recycle_inactive)
     app.command("sla")(sla_list)
     app.add_typer(suppression_app, name="suppression")
@@ -110,6 +112,52 @@ def lead_recycle(
     """Send a lead sales has let go (rejected, SAL, SQL, lost) back to marketing."""
     with relay() as engine:
         _run(lambda: engine.recycle(ref, reason=reason, actor=actor), as_json)
+
+
+def lead_touch(
+    ref: Ref,
+    kind: Annotated[str, typer.Option("--kind", help="call, meeting or email.")],
+    outcome: Annotated[
+        str,
+        typer.Option(
+            "--outcome",
+            help="call: connected, no_answer, voicemail, wrong_number; meeting: held, no_show, rescheduled, "
+            "cancelled; email: sent, replied, bounced.",
+        ),
+    ],
+    at: Annotated[
+        str | None, typer.Option("--at", help="When (ISO 8601 with zone; default: now). Not in the future.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="What was said.")] = None,
+    actor: Actor = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a touch by sales (a call, meeting or e-mail and how it went): it stops the first-touch
+    SLA clock and restarts the inactivity clock."""
+    from leadrelay.adapters.records import parse_time
+
+    with relay() as engine:
+        when = parse_time(at, "--at", engine.clock.now()) if at is not None else None
+        view = engine.touch(ref, kind=kind, outcome=outcome, at=when, note=note, actor=actor)
+    if as_json:
+        print(render.as_json(view))
+    else:
+        render.touch(console, ref, view, options.lang)
+
+
+def lead_note(
+    ref: Ref,
+    text: Annotated[str, typer.Argument(help="The note.")],
+    actor: Actor = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Keep a note on a lead, with who wrote it and when (``lead show`` lists the notes)."""
+    with relay() as engine:
+        view = engine.note(ref, text, actor=actor)
+    if as_json:
+        print(render.as_json(view))
+    else:
+        console.print(f"✓ {ref}: {t('note_kept', options.lang)}")
 
 
 def recycle_inactive(

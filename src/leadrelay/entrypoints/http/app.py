@@ -22,7 +22,7 @@ from leadrelay.config import Settings, load_settings
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http import problems
 from leadrelay.entrypoints.http.limits import BodyLimit
-from leadrelay.entrypoints.http.routes import forms, health, hooks, intake, me
+from leadrelay.entrypoints.http.routes import forms, health, hooks, intake, leads, me, playbook, reps
 
 DESCRIPTION = """\
 The HTTP API of leadrelay, the lead handoff engine: send it leads and activities, read leads with
@@ -43,6 +43,9 @@ TAGS = [
     {"name": "health", "description": "Whether the server and its database answer."},
     {"name": "intake", "description": "Leads and activities in, answered record by record; signed webhooks."},
     {"name": "forms", "description": "Landing-page forms posted by browsers (public)."},
+    {"name": "leads", "description": "Read leads with their explanation; sales' answers, touches and notes."},
+    {"name": "reps", "description": "Reps and departments: load, capacity, status; away and back; reassigning."},
+    {"name": "playbook", "description": "The active playbook, its versions, checking and activating one."},
 ]
 
 
@@ -88,6 +91,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(intake.router)
     app.include_router(forms.router)
     app.include_router(hooks.router)
+    app.include_router(leads.router)
+    app.include_router(reps.router)
+    app.include_router(playbook.router)
     return app
 
 

@@ -47,7 +47,7 @@ from leadrelay.services.hooks import HookNotConfigured, HookUnauthorized, Unknow
 from leadrelay.services.idempotency import IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused
 from leadrelay.services.leads import LeadNotFound
 from leadrelay.services.routing import RoutingUnavailable
-from leadrelay.services.sales import FeedbackError
+from leadrelay.services.sales import FeedbackError, IllegalMove
 
 log = logging.getLogger("leadrelay.http")
 
@@ -63,6 +63,7 @@ STATUS_OF: dict[type[LeadRelayError], int] = {
     UnknownKey: 404,
     UserExists: 409,
     IllegalTransition: 409,
+    IllegalMove: 409,
     RoutingUnavailable: 409,
     AccessError: 422,
     InputError: 422,
