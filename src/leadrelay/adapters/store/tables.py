@@ -169,6 +169,8 @@ leads = sa.Table(
     sa.Column("owner_rep", sa.String(80), index=True),
     sa.Column("owner_department", sa.String(80)),
     sa.Column("assigned_at", UtcDateTime),
+    # set when the person's personal data was erased (see ``services.erasure``): the row stays, anonymous
+    sa.Column("erased_at", UtcDateTime),
     sa.CheckConstraint("email IS NOT NULL OR external_id IS NOT NULL", name="ck_leads_identity"),
 )
 
@@ -307,6 +309,7 @@ import_runs = sa.Table(
     sa.Column("last_row", sa.Integer, nullable=False),  # committed up to this row (line) number
     # bytes of the rejects file written (and fsynced) before the checkpoint committed
     sa.Column("rejects_size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("rejects_path", sa.Text),  # where the rejected rows went (absolute); erasure rewrites it
     sa.Column("started_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("finished_at", UtcDateTime),
@@ -369,4 +372,28 @@ timers = sa.Table(
         sqlite_where=sa.text("fired_at IS NULL AND failed_at IS NULL"),
     ),
     sa.Index("ix_timers_lead_kind", "lead_id", "kind"),
+)
+
+#: Personal-data erasures (APPI / GDPR requests): who asked, when, the erased lead's pseudonymous
+#: ref and how many rows of each table were changed — never the personal data itself.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ref", sa.String(40), nullable=False, unique=True),  # the anonymous lead's new external id
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False, unique=True),
+    sa.Column("requested_by", sa.String(320), nullable=False),
+    sa.Column("erased_at", UtcDateTime, nullable=False),
+    sa.Column("counts", JsonType, nullable=False),  # table -> rows changed
+    sa.Column("files", JsonType, nullable=False),  # rejects files rewritten, rows taken out, files not reachable
+)
+
+#: Keyed hashes (HMAC-SHA256 with this database's secret, setting ``erasure_secret``) of the
+#: e-mails and external ids of erased people: intake refuses records for them, so marketing
+#: automation cannot bring the person back. Deliberately not linked to the erasure or the lead:
+#: knowing the e-mail must not lead back to the anonymous lead's history.
+erased_identities = sa.Table(
+    "erased_identities",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
 )

@@ -427,7 +427,11 @@ def _import(
         writer: RejectsWriter | None = None
         try:
             with relay() as engine:
-                run = None if source.streamed else engine.begin_import(fingerprint(file), kind, mapping_name)
+                run = (
+                    None
+                    if source.streamed
+                    else engine.begin_import(fingerprint(file), kind, mapping_name, rejects=rejects_path)
+                )
                 resume_after = run.resume_after if run is not None else 0
                 if resume_after:
                     errors.print(
