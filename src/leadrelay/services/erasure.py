@@ -77,15 +77,16 @@ class Identifiers:
     first_name: str | None
     last_name: str | None
     phone: str | None
+    postal_code: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> Identifiers:
-        return cls(row.email, row.external_id, row.first_name, row.last_name, row.phone)
+        return cls(row.email, row.external_id, row.first_name, row.last_name, row.phone, row.postal_code)
 
     def needles(self) -> list[str]:
         """Every text to take out, longest first (so a full name goes before its parts)."""
         found: set[str] = set()
-        for value in (self.email, self.external_id, self.phone, self.first_name, self.last_name):
+        for value in (self.email, self.external_id, self.phone, self.postal_code, self.first_name, self.last_name):
             if value and len(value.strip()) >= _MIN_NEEDLE:
                 found.add(value.strip())
         if self.email:

@@ -199,8 +199,13 @@ def fixed_for(table: sa.Table, key: bytes) -> Clean | None:
 def delete_registered(tx: StoreTx, lead_id: int, needles: Sequence[str]) -> dict[str, int]:
     """Delete the rows of the tables in :data:`PERSONAL_DATA_TABLES` that belong to the person."""
     counts: dict[str, int] = {}
+    present = set(sa.inspect(tx.connection).get_table_names())
     for name, how in sorted(PERSONAL_DATA_TABLES.items()):
-        table = metadata.tables[name]
+        if name not in present:  # registered by a change whose migration this database has not run
+            continue
+        table = metadata.tables.get(name)
+        if table is None:
+            table = sa.Table(name, sa.MetaData(), autoload_with=tx.connection)
         conditions: list[Any] = []
         if how.lead_column is not None:
             conditions.append(table.c[how.lead_column] == lead_id)
