@@ -22,7 +22,7 @@ from leadrelay.config import Settings, load_settings
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http import problems
 from leadrelay.entrypoints.http.limits import BodyLimit
-from leadrelay.entrypoints.http.routes import health, me
+from leadrelay.entrypoints.http.routes import erasure, health, me
 
 DESCRIPTION = """\
 The HTTP API of leadrelay, the lead handoff engine: send it leads and activities, read leads with
@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.http_body_limit)
     app.include_router(health.router)
     app.include_router(me.router)
+    app.include_router(erasure.router)
     return app
 
 
