@@ -203,7 +203,7 @@ def erase_files(tx: StoreTx, identifiers: Identifiers) -> FilesErased:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             out.append(RejectsFileErasure(path=item.path, status="unreadable", error=reason))
             continue
-        if removed and item.committed is not None:
+        if removed and item.committed:  # an unfinished import that had committed rejections
             sizes.append((item.run_id, size))
         out.append(RejectsFileErasure(path=item.path, status="rewritten" if removed else "clean", rows_removed=removed))
     return FilesErased(tuple(out), tuple(sizes))
