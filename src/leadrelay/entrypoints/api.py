@@ -43,6 +43,7 @@ from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services import access
 from leadrelay.services.access import KeyView, NewKey, Principal, UserView
+from leadrelay.services.erasure import ErasureReport, erase, erase_files, identifiers, refuse_erased
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
 from leadrelay.services.lead_list import DEFAULT_LIMIT, EVERYTHING, LeadFilters, LeadPage, Visibility, lead_page
 from leadrelay.services.leads import (
@@ -291,7 +292,9 @@ class LeadRelay:
             if kind == "outcomes":
                 result = record_outcomes(tx, playbook, parsed, moment)
             else:
-                kept, refused = link_identities(tx, playbook, parsed, moment)
+                allowed, erased = refuse_erased(tx, parsed)
+                kept, refused = link_identities(tx, playbook, allowed, moment)
+                refused = sorted([*erased, *refused], key=lambda r: r.record)
                 people = [item for _, item in kept if isinstance(item, LeadInput)]
                 numbered = [(number, item) for number, item in kept if isinstance(item, ActivityInput)]
                 acts = [item for _, item in numbered]
@@ -336,28 +339,41 @@ class LeadRelay:
         playbook = self.playbook().playbook
         parsed = parse_activity(fields, moment, playbook.activity_types)
         with self.store.transaction() as tx:
+            _, erased = refuse_erased(tx, [(1, parsed)])
+            if erased:
+                raise InputError(erased[0].field, erased[0].message)
             return ingest(tx, playbook, [], [parsed], moment, numbers=[1])
 
     # --- import runs (resuming a file import after a crash) -------------------------------
 
     def begin_import(
-        self, file: FileFingerprint, kind: Kind, mapping: str, *, now: datetime | None = None
+        self,
+        file: FileFingerprint,
+        kind: Kind,
+        mapping: str,
+        *,
+        rejects: Path | None = None,
+        now: datetime | None = None,
     ) -> ImportRun:
         """The checkpoint of importing ``file``: resume after its last committed row if an earlier
         run of the same file (same path, size and first MB), kind and mapping did not finish;
-        otherwise start from the first row (re-importing is idempotent anyway)."""
+        otherwise start from the first row (re-importing is idempotent anyway). ``rejects``: where
+        the rejected rows go, recorded so that an erasure can take a person's rows out of it."""
         from leadrelay.services.imports import ImportRun
 
         moment = self._now(now)
         key = hashlib.sha256("\x1f".join([kind, mapping, *map(str, file)]).encode("utf-8")).hexdigest()
+        rejects_path = str(rejects.resolve()) if rejects is not None else None
         with self.store.transaction() as tx:
             row = tx.import_run(key)
             if row is not None and row.finished_at is None and row.last_row > 0:
+                tx.set_rejects_path(row.id, rejects_path)
                 return ImportRun(row.id, row.last_row, row.rejects_size)
             values = {"key": key, "kind": kind, "mapping": mapping, "path": file.path, "size": file.size}
-            run_id = tx.start_import_run({**values, "head_hash": file.head_hash}, moment)
+            run_id = tx.start_import_run({**values, "head_hash": file.head_hash, "rejects_path": rejects_path}, moment)
             if row is not None:
                 tx.restart_import_run(run_id, moment)
+                tx.set_rejects_path(run_id, rejects_path)
         return ImportRun(run_id, 0, 0)
 
     def import_checkpoint(self, run: ImportRun) -> int:
@@ -470,6 +486,20 @@ class LeadRelay:
         moment = self._now(now)
         with self.store.transaction() as tx:
             return add_note(tx, playbook, self._lead_id(tx, ref, visibility), text, moment, actor=actor)
+    # --- erasure (APPI / GDPR requests) ------------------------------------------------------
+
+    def erase(self, ref: str, *, actor: str = "api", now: datetime | None = None) -> ErasureReport:
+        """Erase the personal data of the lead ``ref`` (e-mail, external id, or the ``erased-…`` ref
+        of an erased lead) everywhere leadrelay stores it, keeping the anonymous counts; ``actor``:
+        who asked (kept in the erasure record). Erasing again says ``already_erased``. Raises
+        :class:`LeadNotFound` for a lead that is not known (and was never erased)."""
+        tz = self.playbook().playbook.timezone
+        moment = self._now(now)
+        keys = _lead_keys(ref)
+        with self.store.reading() as tx:
+            person = identifiers(tx, keys)
+            files = erase_files(tx, person) if person is not None else None
+        return self.store.retrying(lambda tx: erase(tx, keys, ref, actor, moment, tz, files))
 
     # --- routing --------------------------------------------------------------------------
 

@@ -8,8 +8,10 @@ back to that size — so after a crash and a resume it holds what one clean impo
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -93,3 +95,49 @@ class RejectsWriter:
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
+
+
+def remove_rows(path: Path, matches: Callable[[list[str]], bool], committed: int | None = None) -> tuple[int, int]:
+    """Rewrite the rejects file at ``path`` without the rows ``matches`` picks (the header is kept).
+
+    ``committed``: the size an unfinished import stored with its checkpoint (the rows it covers are
+    the first ``committed`` bytes); the second value returned is the size those rows take now, to
+    store in its place. The new file is written beside the old one, fsynced and renamed over it,
+    so a crash leaves the old file or the new one, never half of one. Returns (rows removed, size).
+    """
+    data = path.read_bytes()
+    cut = len(data) if committed is None or committed <= 0 else min(committed, len(data))
+    kept_head, removed_head = _filtered(data[:cut].decode("utf-8"), matches, header=True)
+    kept_tail, removed_tail = _filtered(data[cut:].decode("utf-8"), matches, header=False)
+    if not removed_head + removed_tail:
+        return 0, cut
+    head = kept_head.encode("utf-8")
+    temporary = path.with_name(f".{path.name}.erasing")
+    with temporary.open("wb") as handle:
+        handle.write(head + kept_tail.encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return removed_head + removed_tail, len(head)
+
+
+def _filtered(text: str, matches: Callable[[list[str]], bool], *, header: bool) -> tuple[str, int]:
+    """The CSV ``text`` without the rows ``matches`` picks (a header row first when ``header``)."""
+    out = io.StringIO(newline="")
+    bom = text.startswith("\ufeff")
+    if bom:
+        out.write("\ufeff")
+        text = text[1:]
+    writer = csv.writer(out)
+    removed = 0
+    for index, row in enumerate(csv.reader(io.StringIO(text, newline=""))):
+        if not (header and index == 0) and matches(row):
+            removed += 1
+            continue
+        writer.writerow(row)
+    return out.getvalue(), removed

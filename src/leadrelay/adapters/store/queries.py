@@ -398,8 +398,9 @@ def all_accounts(columns: Sequence[str]) -> str:
 
 
 def all_leads(columns: Sequence[str]) -> str:
-    """``columns`` of every lead, by ascending id."""
-    return f"SELECT {', '.join(columns)} FROM leads ORDER BY id"
+    """``columns`` of every lead but the erased ones (their scores stay as they were when the
+    person's data was erased: the profile and properties they came from are gone), by ascending id."""
+    return f"SELECT {', '.join(columns)} FROM leads WHERE erased_at IS NULL ORDER BY id"
 
 
 def custom_as_text(dialect: str) -> str:

@@ -227,6 +227,15 @@ class StoreTx:
     def setting(self, key: str) -> str | None:
         return self.execute(sa.select(settings.c.value).where(settings.c.key == key)).scalar_one_or_none()
 
+    def setting_once(self, key: str, value: str) -> str:
+        """The setting ``key``; stored as ``value`` first if it has none (two processes doing it at
+        once keep one value: the first to commit)."""
+        self._insert_ignore(settings, [{"key": key, "value": value}], "key")
+        stored = self.setting(key)
+        if stored is None:  # pragma: no cover - the row was just inserted or was there
+            raise RuntimeError(f"setting {key} could not be stored")
+        return stored
+
     def set_setting(self, key: str, value: str) -> None:
         if self.setting(key) is None:
             self._insert_ignore(settings, [{"key": key, "value": value}], "key")
@@ -864,6 +873,10 @@ class StoreTx:
                 (import_runs.c.last_row > last_row, import_runs.c.rejects_size), else_=rejects_size
             )
         self.execute(stmt.values(**values))
+
+    def set_rejects_path(self, run_id: int, path: str | None) -> None:
+        """Where the run's rejected rows go (an absolute path; None: not known)."""
+        self.execute(import_runs.update().where(import_runs.c.id == run_id).values(rejects_path=path))
 
     def finish_import_run(self, run_id: int, now: datetime) -> None:
         stmt = import_runs.update().where(import_runs.c.id == run_id)

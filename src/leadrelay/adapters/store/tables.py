@@ -182,6 +182,8 @@ leads = sa.Table(
     sa.Column("assigned_at", UtcDateTime),
     # the last touch sales recorded (call, meeting, e-mail): a sign of life for the inactivity rule
     sa.Column("last_touch_at", UtcDateTime),
+    # set when the person's personal data was erased (see ``services.erasure``): the row stays, anonymous
+    sa.Column("erased_at", UtcDateTime),
     sa.CheckConstraint("email IS NOT NULL OR external_id IS NOT NULL", name="ck_leads_identity"),
     sa.Index("ix_leads_updated_at", "updated_at", "id"),
 )
@@ -322,6 +324,7 @@ import_runs = sa.Table(
     sa.Column("last_row", sa.Integer, nullable=False),  # committed up to this row (line) number
     # bytes of the rejects file written (and fsynced) before the checkpoint committed
     sa.Column("rejects_size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("rejects_path", sa.Text),  # where the rejected rows went (absolute); erasure rewrites it
     sa.Column("started_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("finished_at", UtcDateTime),
@@ -412,6 +415,30 @@ lead_notes = sa.Table(
     sa.Column("actor", sa.String(320), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_lead_notes_lead_time", "lead_id", "created_at"),
+)
+
+#: Personal-data erasures (APPI / GDPR requests): who asked, when, the erased lead's pseudonymous
+#: ref and how many rows of each table were changed — never the personal data itself.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ref", sa.String(40), nullable=False, unique=True),  # the anonymous lead's new external id
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False, unique=True),
+    sa.Column("requested_by", sa.String(320), nullable=False),
+    sa.Column("erased_at", UtcDateTime, nullable=False),
+    sa.Column("counts", JsonType, nullable=False),  # table -> rows changed
+    sa.Column("files", JsonType, nullable=False),  # rejects files rewritten, rows taken out, files not reachable
+)
+
+#: Keyed hashes (HMAC-SHA256 with this database's secret, setting ``erasure_secret``) of the
+#: e-mails and external ids of erased people: intake refuses records for them, so marketing
+#: automation cannot bring the person back. Deliberately not linked to the erasure or the lead:
+#: knowing the e-mail must not lead back to the anonymous lead's history.
+erased_identities = sa.Table(
+    "erased_identities",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
 )
 
 #: The people who may use the HTTP API (and, later, the dashboard), each with one role.

@@ -15,6 +15,7 @@ import typer
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
+from leadrelay.entrypoints.cli.erasure import register as register_erasure
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
 from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
@@ -41,7 +42,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 playbook_app = typer.Typer(help="Check, show and apply playbooks.", no_args_is_help=True)
-lead_app = typer.Typer(help="Look at leads.", no_args_is_help=True)
+lead_app = typer.Typer(help="Look at leads (and erase a person's personal data).", no_args_is_help=True)
 activity_app = typer.Typer(help="Record activities.", no_args_is_help=True)
 import_app = typer.Typer(
     help="Import leads, activities or outcomes from CSV, JSONL or Parquet files.", no_args_is_help=True
@@ -54,6 +55,7 @@ app.add_typer(route_app, name="route")
 app.add_typer(reps_app, name="reps")
 register_rescore(app)
 register_sales(lead_app, app)
+register_erasure(lead_app)
 register_worker(app)
 register_users(app)
 register_serve(app)
@@ -431,7 +433,11 @@ def _import(
         writer: RejectsWriter | None = None
         try:
             with relay() as engine:
-                run = None if source.streamed else engine.begin_import(fingerprint(file), kind, mapping_name)
+                run = (
+                    None
+                    if source.streamed
+                    else engine.begin_import(fingerprint(file), kind, mapping_name, rejects=rejects_path)
+                )
                 resume_after = run.resume_after if run is not None else 0
                 if resume_after:
                     errors.print(

@@ -22,7 +22,7 @@ from leadrelay.config import Settings, load_settings
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http import problems
 from leadrelay.entrypoints.http.limits import BodyLimit
-from leadrelay.entrypoints.http.routes import forms, health, hooks, intake, leads, me, playbook, reps
+from leadrelay.entrypoints.http.routes import erasure, forms, health, hooks, intake, leads, me, playbook, reps
 
 DESCRIPTION = """\
 The HTTP API of leadrelay, the lead handoff engine: send it leads and activities, read leads with
@@ -94,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(leads.router)
     app.include_router(reps.router)
     app.include_router(playbook.router)
+    app.include_router(erasure.router)
     return app
 
 
