@@ -15,5 +15,9 @@ SMTP_FROM_ENV = "LEADRELAY_SMTP_FROM"
 SMTP_TIMEOUT_ENV = "LEADRELAY_SMTP_TIMEOUT"
 WEBHOOK_TIMEOUT_ENV = "LEADRELAY_WEBHOOK_TIMEOUT"
 PROGRESS_SECONDS_ENV = "LEADRELAY_PROGRESS_SECONDS"
+#: SQLite: how often (milliseconds) an idle worker looks for new messages between polls
+WORKER_WAKE_MS_ENV = "LEADRELAY_WORKER_WAKE_MS"
+#: how often (seconds) an idle worker looks for work at the latest
+WORKER_POLL_ENV = "LEADRELAY_WORKER_POLL"
 
 LANGS = ("en", "ja")
