@@ -45,3 +45,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """A fresh, empty database of each kind."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+# The HTTP API's fixtures (api, client, make_user): tests/support/http.py.
+pytest_plugins = ["tests.support.http"]

@@ -31,6 +31,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from leadrelay.errors import LeadRelayError
 from leadrelay.variables import (  # the names live in a module of constants, for the command line's --help
     DB_ENV,
+    HTTP_BODY_LIMIT_ENV,
+    HTTP_HOST_ENV,
+    HTTP_PORT_ENV,
+    HTTP_RETRY_AFTER_ENV,
+    HTTP_WORKERS_ENV,
     LANG_ENV,
     LANGS,
     NOW_ENV,
@@ -143,6 +148,13 @@ class Settings(BaseSettings):
     # the worker: database outages (it waits and retries, doubling the wait up to the cap)
     outage_retry_base: float = _from("LEADRELAY_WORKER_OUTAGE_RETRY_BASE", 0.5, gt=0)  # seconds
     outage_retry_cap: float = _from("LEADRELAY_WORKER_OUTAGE_RETRY_CAP", 30.0, gt=0)
+
+    # the HTTP API (leadrelay serve)
+    http_host: str = _from(HTTP_HOST_ENV, "127.0.0.1", min_length=1)
+    http_port: int = _from(HTTP_PORT_ENV, 8000, ge=1, le=65535)
+    http_workers: int = _from(HTTP_WORKERS_ENV, 1, ge=1, le=64)  # processes
+    http_body_limit: int = _from(HTTP_BODY_LIMIT_ENV, 16 * 1024 * 1024, ge=1024)  # bytes per request body
+    http_retry_after: int = _from(HTTP_RETRY_AFTER_ENV, 5, ge=1)  # seconds, told with a 503 (database down)
 
     _environ: dict[str, str] = PrivateAttr(default_factory=lambda: dict(os.environ))
 
@@ -260,6 +272,13 @@ class Settings(BaseSettings):
             f"{self.max_attempts} tries, backoff {self.backoff_base:g}-{self.backoff_cap:g}s; poll {self.poll:g}s, "
             f"woken by new messages ({self.wake_description()}); "
             f"database outages retried every {self.outage_retry_base:g}-{self.outage_retry_cap:g}s"
+        )
+
+    def describe_http(self) -> str:
+        """The HTTP API's settings in one line (no secrets)."""
+        return (
+            f"http {self.http_host}:{self.http_port}, {self.http_workers} worker process(es), "
+            f"request bodies up to {self.http_body_limit} bytes, Retry-After {self.http_retry_after}s when the database is down"
         )
 
 

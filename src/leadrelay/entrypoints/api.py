@@ -39,6 +39,8 @@ from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.config import load_settings
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
+from leadrelay.services import access
+from leadrelay.services.access import KeyView, NewKey, Principal, UserView
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
 from leadrelay.services.leads import (
     ExplainedView,
@@ -517,6 +519,83 @@ class LeadRelay:
         moment = self._now(now)
         with self.store.transaction() as tx:
             return act(tx, playbook, self._lead_id(tx, ref), moment)
+
+    # --- users and API keys ----------------------------------------------------------------
+
+    def add_user(
+        self,
+        email: str,
+        *,
+        role: str,
+        actor: str,
+        departments: Iterable[str] = (),
+        rep: str | None = None,
+        name: str | None = None,
+        password: str | None = None,
+        now: datetime | None = None,
+    ) -> UserView:
+        """Add a user who may use the HTTP API (a manager with departments, a rep user with a rep id)."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return access.add_user(
+                tx,
+                playbook,
+                email=email,
+                role=role,
+                actor=actor,
+                now=self._now(now),
+                departments=list(departments),
+                rep=rep,
+                name=name,
+                password=password,
+            )
+
+    def users(self) -> list[UserView]:
+        tz = self.playbook().playbook.timezone
+        with self.store.reading() as tx:
+            return access.list_users(tx, tz)
+
+    def disable_user(self, email: str, *, actor: str, now: datetime | None = None) -> UserView:
+        """Disable a user: their keys are refused from now on."""
+        tz = self.playbook().playbook.timezone
+        with self.store.transaction() as tx:
+            return access.disable_user(tx, email, actor=actor, now=self._now(now), tz=tz)
+
+    def create_key(
+        self,
+        user: str,
+        *,
+        actor: str,
+        name: str | None = None,
+        role: str | None = None,
+        now: datetime | None = None,
+    ) -> NewKey:
+        """A new API key for ``user`` (an e-mail); the key is in the result and nowhere else."""
+        tz = self.playbook().playbook.timezone
+        with self.store.transaction() as tx:
+            return access.create_key(tx, email=user, actor=actor, now=self._now(now), tz=tz, name=name, role=role)
+
+    def api_keys(self) -> list[KeyView]:
+        tz = self.playbook().playbook.timezone
+        with self.store.reading() as tx:
+            return access.list_keys(tx, tz)
+
+    def revoke_key(self, ref: str, *, actor: str, now: datetime | None = None) -> KeyView:
+        """Revoke a key by its prefix (as ``keys()`` shows it) or its id."""
+        tz = self.playbook().playbook.timezone
+        with self.store.transaction() as tx:
+            return access.revoke_key(tx, ref, actor=actor, now=self._now(now), tz=tz)
+
+    def authenticate(self, key: str | None, *, now: datetime | None = None) -> Principal:
+        """The user behind an API key (raises ``access.NotAuthenticated``); records the key's use,
+        at most once a minute."""
+        with self.store.reading() as tx:
+            principal, last_used = access.principal_of_key(tx, key)
+        moment = self._now(now)
+        if principal.key_id is not None and access.due_for_touch(last_used, moment):
+            with self.store.transaction() as tx:
+                access.record_use(tx, principal.key_id, moment)
+        return principal
 
     def summary(self, *, now: datetime | None = None, top: int = 10) -> Summary:
         active = self.playbook()

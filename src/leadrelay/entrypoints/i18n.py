@@ -145,6 +145,44 @@ _TEXT: dict[str, tuple[str, str]] = {
     "rescore_disqualified": ("Disqualified", "対象外になったリード"),
     "rescore_reinstated": ("Reinstated", "対象外から復帰したリード"),
     "rescore_level_table": ("Level changes", "レベルの変化"),
+    # the HTTP API's problem details (title by status, then the details it writes itself)
+    "problem_400": ("Bad request", "不正なリクエストです"),
+    "problem_401": ("Not authenticated", "認証されていません"),
+    "problem_403": ("Forbidden", "権限がありません"),
+    "problem_404": ("Not found", "見つかりません"),
+    "problem_405": ("Method not allowed", "許可されていないメソッドです"),
+    "problem_409": ("Conflict", "現在の状態と競合します"),
+    "problem_413": ("Request body too large", "リクエスト本文が大きすぎます"),
+    "problem_415": ("Unsupported media type", "対応していないメディアタイプです"),
+    "problem_422": ("Invalid input", "入力内容が不正です"),
+    "problem_429": ("Too many requests", "リクエストが多すぎます"),
+    "problem_500": ("Internal error", "内部エラーが発生しました"),
+    "problem_503": ("Service unavailable", "サービスを利用できません"),
+    "auth_missing": (
+        "an API key is required: Authorization: Bearer <key>",
+        "APIキーが必要です：Authorization: Bearer <キー>",
+    ),
+    "auth_unknown": ("the API key is not known", "APIキーが登録されていません"),
+    "auth_revoked": ("the API key is revoked", "APIキーは失効しています"),
+    "auth_disabled": ("the API key's user is disabled", "APIキーのユーザーは無効化されています"),
+    "forbidden_role": (
+        "the role {role} may not do this; allowed: {allowed}",
+        "ロール {role} には権限がありません（許可：{allowed}）",
+    ),
+    "body_too_large": (
+        "the request body is larger than {limit} bytes",
+        "リクエスト本文が上限の {limit} バイトを超えています",
+    ),
+    "database_down": (
+        "the database does not answer; try again in {seconds} seconds",
+        "データベースが応答しません。{seconds} 秒後に再試行してください",
+    ),
+    "internal_error": (
+        "something went wrong on the server; it is logged",
+        "サーバーで問題が発生しました（ログに記録済み）",
+    ),
+    "invalid_fields": ("{count} field(s) are not valid", "{count} 件の項目が不正です"),
+    "no_route": ("no such endpoint: {path}", "そのエンドポイントはありません：{path}"),
 }
 
 

@@ -447,3 +447,16 @@ COUNT_MQLS_WITHOUT_DEPARTMENT = "SELECT count(*) FROM leads WHERE stage = 'mql' 
 
 #: the revisions the database says it is at (Alembic's bookkeeping table)
 ALEMBIC_VERSIONS = "SELECT version_num FROM alembic_version"
+
+
+# --- users and API keys ----------------------------------------------------------------------------
+
+#: The key with this SHA-256 (``:hash``) and its user: what every HTTP request is authenticated by.
+KEY_PRINCIPAL = (
+    "SELECT k.id AS key_id, k.role AS key_role, k.revoked_at, k.last_used_at,"
+    " u.id AS user_id, u.email, u.role AS user_role, u.departments, u.rep, u.disabled_at"
+    " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = :hash"
+)
+#: Record that key ``:id`` was used at ``:now``, unless it was already recorded since ``:since``
+#: (at most one write a minute per key, however many requests it makes).
+TOUCH_KEY = "UPDATE api_keys SET last_used_at = :now WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :since)"

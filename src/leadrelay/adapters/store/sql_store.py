@@ -778,6 +778,16 @@ class SqlStore:
         with self.engine.connect() as connection:
             yield StoreTx(connection)
 
+    def ping(self) -> str | None:
+        """None when the database answers a query now, else why not (one line, no password)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.select(sa.literal(1)))
+        except sa.exc.SQLAlchemyError as exc:
+            text = str(getattr(exc, "orig", None) or exc).strip()
+            return text.splitlines()[0] if text else type(exc).__name__
+        return None
+
     def drop_connections(self) -> None:
         """Close every pooled connection, so that none left from before an outage is reused."""
         self.engine.dispose()

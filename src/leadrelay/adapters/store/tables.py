@@ -370,3 +370,38 @@ timers = sa.Table(
     ),
     sa.Index("ix_timers_lead_kind", "lead_id", "kind"),
 )
+
+#: The people who may use the HTTP API (and, later, the dashboard), each with one role.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(255), nullable=False, unique=True),  # normalised (lower-case)
+    sa.Column("name", sa.Text),
+    sa.Column("role", sa.String(20), nullable=False),  # admin | marketing | manager | rep
+    sa.Column("departments", JsonType, nullable=False),  # a manager's departments (playbook ids)
+    sa.Column("rep", sa.String(80)),  # a rep user's rep id in the playbook
+    sa.Column("password_hash", sa.Text),  # argon2id; None: no password (API keys only)
+    sa.Column("disabled_at", UtcDateTime),  # set: every key of the user is refused
+    sa.Column("disabled_by", sa.String(255)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+)
+
+#: API keys: only their SHA-256 is stored (the key is shown once, when created).
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("prefix", sa.String(16), nullable=False),  # the key's first characters, shown in lists
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),  # SHA-256 hex of the whole key
+    sa.Column("role", sa.String(20), nullable=False),  # the user's role or a narrower one
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("last_used_at", UtcDateTime),  # recorded at most once a minute
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Column("revoked_by", sa.String(255)),
+    sa.Index("ix_api_keys_user_id", "user_id"),
+)
