@@ -31,6 +31,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from leadrelay.errors import LeadRelayError
 from leadrelay.variables import (  # the names live in a module of constants, for the command line's --help
     DB_ENV,
+    FORM_BURST_ENV,
+    FORM_RATE_ENV,
     HTTP_BODY_LIMIT_ENV,
     HTTP_HOST_ENV,
     HTTP_PORT_ENV,
@@ -155,6 +157,9 @@ class Settings(BaseSettings):
     http_workers: int = _from(HTTP_WORKERS_ENV, 1, ge=1, le=64)  # processes
     http_body_limit: int = _from(HTTP_BODY_LIMIT_ENV, 16 * 1024 * 1024, ge=1024)  # bytes per request body
     http_retry_after: int = _from(HTTP_RETRY_AFTER_ENV, 5, ge=1)  # seconds, told with a 503 (database down)
+    # public web forms (POST /forms/{id}): a token bucket per client IP address, per process
+    form_rate_per_minute: float = _from(FORM_RATE_ENV, 10.0, gt=0)  # posts refilled per minute
+    form_burst: int = _from(FORM_BURST_ENV, 5, ge=1)  # posts at once
 
     _environ: dict[str, str] = PrivateAttr(default_factory=lambda: dict(os.environ))
 

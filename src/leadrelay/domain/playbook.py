@@ -188,6 +188,56 @@ REQUALIFY_POLICIES: dict[str, tuple[str, str]] = {
 }
 
 
+#: What a form's ``fields`` may name: the posted field holding each of these.
+FORM_FIELDS: tuple[str, ...] = ("email", "company", "name", "first_name", "last_name", "phone", "wants_contact")
+
+
+@dataclass(frozen=True, slots=True)
+class WebForm:
+    """A landing-page form that posts to ``/forms/{id}``: which posted field is which, the
+    activity each post records, and who may post it (the origins of the pages that carry it).
+
+    ``fields`` maps each of :data:`FORM_FIELDS` the form has to the name of its posted field;
+    ``profile`` maps further lead fields (``title``, ``department``, ``custom.<name>``, ...) to
+    posted fields. A post with the ``wants_contact`` box checked records ``wants_contact_activity``
+    as well: a hand-raise, routed to sales at once. ``honeypot`` is a field people never see;
+    a post that fills it is answered as if accepted and stored nowhere.
+    """
+
+    id: str
+    label: str
+    activity: str
+    thank_you_url: str
+    fields: Mapping[str, str]
+    profile: Mapping[str, str] = field(default_factory=dict)
+    campaign: str | None = None
+    wants_contact_activity: str | None = None
+    allowed_origins: frozenset[str] = frozenset()
+    honeypot: str | None = None
+
+    def posted(self, name: str) -> str | None:
+        """The posted field that holds ``name`` (one of :data:`FORM_FIELDS`), if the form has it."""
+        return self.fields.get(name)
+
+
+#: What an inbound webhook's payload holds: lead records (upserted) or activity records.
+HOOK_RECORDS: tuple[str, ...] = ("leads", "activities")
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """An inbound webhook source (``/hooks/{source}``): the import mapping that reads its payload
+    (as a row of an export of that tool), what the records are, and the NAME of the variable that
+    holds its HMAC secret (the secret itself is never in the playbook)."""
+
+    source: str
+    mapping: str
+    secret_env: str
+    records: str = "leads"
+    activity: str | None = None  # the activity type of records that carry none (records: activities)
+    campaign: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Playbook:
     id: str
@@ -214,6 +264,8 @@ class Playbook:
     sla: tuple[SlaPolicy, ...] = ()
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)  # in declared order
     notifications: Notifications | None = None
+    forms: Mapping[str, WebForm] = field(default_factory=dict)
+    hooks: Mapping[str, Hook] = field(default_factory=dict)
 
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])

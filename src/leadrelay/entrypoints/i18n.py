@@ -182,6 +182,39 @@ _TEXT: dict[str, tuple[str, str]] = {
         "サーバーで問題が発生しました（ログに記録済み）",
     ),
     "invalid_fields": ("{count} field(s) are not valid", "{count} 件の項目が不正です"),
+    "not_json": ("the body is not JSON: {error}", "本文が JSON ではありません：{error}"),
+    "records_envelope": (
+        'send one record (an object) or {{"records": [...]}}',
+        'レコード1件（オブジェクト）または {{"records": [...]}} を送ってください',
+    ),
+    "too_many_records": (
+        "{count} records: at most {limit} per request",
+        "レコードが {count} 件あります。1リクエストあたり {limit} 件までです",
+    ),
+    "record_rejected": ("the record is not valid: {field}: {message}", "レコードが不正です：{field}：{message}"),
+    "idempotency_reused": (
+        "this Idempotency-Key was used with another request body: send a new key for a new request",
+        "この Idempotency-Key は別の本文で使われています。新しいリクエストには新しいキーを送ってください",
+    ),
+    "form_origin_denied": (
+        "the page at {origin} may not post this form",
+        "{origin} のページからはこのフォームを送信できません",
+    ),
+    "form_rate_limited": (
+        "too many posts from your address; try again in {seconds} seconds",
+        "送信が多すぎます。{seconds} 秒後に再度お試しください",
+    ),
+    "form_media_type": (
+        "a form is posted as application/x-www-form-urlencoded or multipart/form-data",
+        "フォームは application/x-www-form-urlencoded または multipart/form-data で送信してください",
+    ),
+    "form_error_title": ("The form could not be sent", "フォームを送信できませんでした"),
+    "form_error_back": ("Go back and correct it", "戻って修正してください"),
+    "hook_unsigned": ("{reason}", "署名を確認できません：{reason}"),
+    "hook_not_configured": (
+        "the hook's signing secret is not configured on the server",
+        "このフックの署名シークレットがサーバーに設定されていません",
+    ),
     "no_route": ("no such endpoint: {path}", "そのエンドポイントはありません：{path}"),
 }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -95,14 +95,30 @@ class BatchResult(ReadModel):
         )
 
 
+@dataclass(slots=True)
+class IngestFacts:
+    """What :func:`ingest` did lead by lead, for callers that answer record by record (the HTTP
+    intake): the leads' ids by key, the keys of the leads it created, the ids of the leads whose
+    profile changed, and the activity keys that were stored before this batch."""
+
+    lead_ids: dict[str, int] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+    changed: set[int] = field(default_factory=set)
+    existing_activities: set[str] = field(default_factory=set)
+
+
 def ingest(
     tx: StoreTx,
     playbook: Playbook,
     lead_inputs: Sequence[LeadInput],
     activity_inputs: Sequence[ActivityInput],
     now: datetime,
+    *,
+    facts: IngestFacts | None = None,
 ) -> BatchResult:
-    """Store leads and activities, then judge every lead they touched — in one transaction."""
+    """Store leads and activities, then judge every lead they touched — in one transaction.
+
+    ``facts``, when given, is filled with what happened to each lead (see :class:`IngestFacts`)."""
     duplicates = 0
     # leads are keyed by e-mail, or by "id:<external id>" without one (see domain.identity.lead_key)
     profiles: dict[str, LeadInput] = {}
@@ -203,6 +219,11 @@ def ingest(
         )
     tx.insert_activities(rows)
     activities_inserted = len(rows)
+    if facts is not None:
+        facts.lead_ids.update(lead_ids)
+        facts.created.update(created_emails)
+        facts.changed.update(changed_ids)
+        facts.existing_activities.update(existing)
     new_ids = {lead_ids[e] for e in created_emails}
     touched |= new_ids
     arrivals: dict[int, datetime] = {}

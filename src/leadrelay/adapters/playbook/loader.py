@@ -14,6 +14,7 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -39,9 +40,10 @@ from leadrelay.domain.conditions import (
 )
 from leadrelay.domain.identity import InvalidEmail, is_free_mail, normalise_domain, normalise_email
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
-from leadrelay.domain.model import ACTIVITY_TYPES
+from leadrelay.domain.model import ACTIVITY_TYPES, LEAD_PROFILE_FIELDS
 from leadrelay.domain.notifications import RECIPIENTS, Channel, NotificationRule, Notifications
 from leadrelay.domain.playbook import (
+    FORM_FIELDS,
     Cap,
     Decay,
     DisqualificationRule,
@@ -49,11 +51,13 @@ from leadrelay.domain.playbook import (
     FitGate,
     FitRule,
     HandRaiserRule,
+    Hook,
     LevelRule,
     MqlRule,
     Playbook,
     RejectReason,
     SalesPolicy,
+    WebForm,
 )
 from leadrelay.domain.routing import (
     WEEKDAYS,
@@ -98,6 +102,19 @@ class LoadedPlaybook:
     document: PlaybookDoc
     text: str
     source: str
+
+
+#: The lead fields a form's ``profile`` may fill (besides ``custom.<name>``); name, company and phone
+#: have their own keys under ``fields``.
+FORM_PROFILE_FIELDS: tuple[str, ...] = tuple(
+    f for f in LEAD_PROFILE_FIELDS if f not in {"first_name", "last_name", "phone", "company_name"}
+)
+
+
+def builtin_mapping_names() -> frozenset[str]:
+    """The import mappings bundled in ``leadrelay/data/mappings`` (what a hook may name)."""
+    folder = resources.files("leadrelay.data").joinpath("mappings")
+    return frozenset(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def free_mail_domains() -> frozenset[str]:
@@ -400,6 +417,8 @@ class _Builder:
             sla=self.sla(routing),
             calendars=dict(self.calendars),
             notifications=self.notifications(routing),
+            forms=self.forms(hand_raisers),
+            hooks=self.hooks(),
         )
 
     def level_owners(self, levels: list[LevelRule], routing: Routing | None) -> list[LevelRule]:
@@ -746,6 +765,91 @@ class _Builder:
                     )
             rules.append(NotificationRule(rule_doc.id, rule_doc.event, tuple(rule_doc.to), tuple(rule_doc.channels)))
         return Notifications(channels, tuple(rules))
+
+    # --- live intake: web forms and inbound webhooks ---------------------------------------
+
+    def forms(self, hand_raisers: Sequence[HandRaiserRule]) -> dict[str, WebForm]:
+        forms: dict[str, WebForm] = {}
+        for i, doc in enumerate(self.doc.forms):
+            loc: Loc = ("forms", i)
+            if doc.id in forms:
+                raise self.fail((*loc, "id"), f"form '{doc.id}' is declared twice")
+            self.check_type(doc.activity, (*loc, "activity"))
+            fields = {name: posted for name in FORM_FIELDS if (posted := getattr(doc.fields, name)) is not None}
+            if "name" in fields and ("first_name" in fields or "last_name" in fields):
+                raise self.fail((*loc, "fields", "name"), "give the full name (name) or first_name/last_name, not both")
+            wants_contact = None
+            if "wants_contact" in fields:
+                wants_contact = doc.wants_contact_activity
+                self.check_type(wants_contact, (*loc, "wants_contact_activity"))
+                if not any(wants_contact in rule.types for rule in hand_raisers):
+                    raise self.fail(
+                        (*loc, "wants_contact_activity"),
+                        f"no hand_raisers rule names '{wants_contact}': checking the box would not make a "
+                        "hand-raise (name it under hand_raisers.rules[].activity)",
+                    )
+            profile: dict[str, str] = {}
+            for target, posted in doc.profile.items():
+                where = (*loc, "profile", target)
+                head, _, rest = target.partition(".")
+                if head == "custom" and rest:
+                    pass
+                elif target not in FORM_PROFILE_FIELDS:
+                    known = ", ".join([*FORM_PROFILE_FIELDS, "custom.<name>"])
+                    raise self.fail(where, f"'{target}' is not a lead field a form can set (known: {known})")
+                profile[target] = posted
+            posted_names = [*fields.values(), *profile.values()]
+            for name in posted_names:
+                if posted_names.count(name) > 1:
+                    raise self.fail((*loc, "fields"), f"the posted field '{name}' is mapped twice")
+            if doc.honeypot is not None and doc.honeypot in posted_names:
+                raise self.fail((*loc, "honeypot"), f"'{doc.honeypot}' is a mapped field, not a honeypot")
+            origins = []
+            for j, origin in enumerate(doc.allowed_origins):
+                parts = urlsplit(origin)
+                if (
+                    parts.scheme not in ("http", "https")
+                    or not parts.netloc
+                    or origin.rstrip("/").lower() != f"{parts.scheme}://{parts.netloc}".lower()
+                ):
+                    raise self.fail(
+                        (*loc, "allowed_origins", j),
+                        f"'{origin}' is not an origin (scheme and host only, e.g. https://www.example.co.jp)",
+                    )
+                origins.append(origin.rstrip("/").lower())
+            if not doc.thank_you_url.startswith(("http://", "https://", "/")):
+                raise self.fail((*loc, "thank_you_url"), f"not an http(s) URL or a path: {doc.thank_you_url}")
+            forms[doc.id] = WebForm(
+                id=doc.id,
+                label=doc.label or doc.id,
+                activity=doc.activity,
+                thank_you_url=doc.thank_you_url,
+                fields=fields,
+                profile=profile,
+                campaign=doc.campaign,
+                wants_contact_activity=wants_contact,
+                allowed_origins=frozenset(origins),
+                honeypot=doc.honeypot,
+            )
+        return forms
+
+    def hooks(self) -> dict[str, Hook]:
+        hooks: dict[str, Hook] = {}
+        mappings = builtin_mapping_names()
+        for i, doc in enumerate(self.doc.hooks):
+            loc: Loc = ("hooks", i)
+            if doc.source in hooks:
+                raise self.fail((*loc, "source"), f"hook '{doc.source}' is declared twice")
+            if doc.mapping not in mappings:
+                raise self.fail(
+                    (*loc, "mapping"), f"unknown mapping '{doc.mapping}' (built in: {', '.join(sorted(mappings))})"
+                )
+            if doc.activity is not None:
+                self.check_type(doc.activity, (*loc, "activity"))
+            if doc.records == "leads" and (doc.activity is not None or doc.campaign is not None):
+                raise self.fail(loc, "activity and campaign are for hooks whose records are activities")
+            hooks[doc.source] = Hook(doc.source, doc.mapping, doc.secret_env, doc.records, doc.activity, doc.campaign)
+        return hooks
 
     def rep(self, doc: RepDoc, department: str, loc: Loc) -> Rep:
         segment = None

@@ -346,6 +346,45 @@ class NotificationsDoc(Strict):
     rules: list[NotificationRuleDoc] = []
 
 
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=120)]
+#: A posted form field's name, as the HTML form writes it (``name="email"``)
+PostedName = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class FormFieldsDoc(Strict):
+    """Which posted field is which (``name=`` of the HTML inputs)."""
+
+    email: PostedName
+    company: PostedName | None = None
+    name: PostedName | None = None  # the full name in one field
+    first_name: PostedName | None = None
+    last_name: PostedName | None = None
+    phone: PostedName | None = None
+    wants_contact: PostedName | None = None  # a checkbox: checked makes the post a hand-raise
+
+
+class FormDoc(Strict):
+    id: RuleId
+    label: str | None = None
+    activity: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] = "form_submitted"
+    campaign: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    fields: FormFieldsDoc
+    profile: dict[str, PostedName] = {}  # further lead fields: lead field -> posted field
+    wants_contact_activity: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] = "contact_requested"
+    allowed_origins: list[str] = []
+    honeypot: PostedName | None = None
+    thank_you_url: str
+
+
+class HookDoc(Strict):
+    source: RuleId
+    mapping: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    secret_env: EnvName
+    records: Literal["leads", "activities"] = "leads"
+    activity: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
+    campaign: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+
+
 class SlaPolicyDoc(Strict):
     id: RuleId
     label: str | None = None
@@ -391,6 +430,8 @@ class PlaybookDoc(Strict):
     sla: SlaDoc = SlaDoc()
 
     notifications: NotificationsDoc | None = None
+    forms: list[FormDoc] = []
+    hooks: list[HookDoc] = []
 
     @field_validator("version", mode="before")
     @classmethod

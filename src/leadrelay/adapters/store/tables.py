@@ -405,3 +405,24 @@ api_keys = sa.Table(
     sa.Column("revoked_by", sa.String(255)),
     sa.Index("ix_api_keys_user_id", "user_id"),
 )
+
+#: Idempotency keys of HTTP intake calls (Stripe semantics): the first response to a key, replayed
+#: for a repeat with the same body. The row is written in the same transaction as the intake it
+#: answers (claimed first, its response filled in last), so a request is processed at most once
+#: per key: a second request with the key waits for the first to commit and replays its answer.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("scope", sa.String(200), nullable=False),  # who and where: user id and route, form, hook
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),  # SHA-256 of the request body
+    sa.Column("status_code", sa.Integer),  # set with the response, in the claiming transaction
+    sa.Column("response_headers", JsonType),
+    sa.Column("response_body", sa.Text),
+    sa.Column("lead_ids", JsonType, nullable=False),  # the leads the response mentions (erasure drops it)
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),  # kept 24 hours; a key may be used again after
+    sa.UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+)

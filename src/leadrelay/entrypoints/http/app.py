@@ -22,7 +22,7 @@ from leadrelay.config import Settings, load_settings
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http import problems
 from leadrelay.entrypoints.http.limits import BodyLimit
-from leadrelay.entrypoints.http.routes import health, me
+from leadrelay.entrypoints.http.routes import forms, health, hooks, intake, me
 
 DESCRIPTION = """\
 The HTTP API of leadrelay, the lead handoff engine: send it leads and activities, read leads with
@@ -41,6 +41,8 @@ needs an API key, made with `leadrelay keys create --user EMAIL`:
 TAGS = [
     {"name": "users", "description": "Who the API key belongs to."},
     {"name": "health", "description": "Whether the server and its database answer."},
+    {"name": "intake", "description": "Leads and activities in, answered record by record; signed webhooks."},
+    {"name": "forms", "description": "Landing-page forms posted by browsers (public)."},
 ]
 
 
@@ -83,6 +85,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.http_body_limit)
     app.include_router(health.router)
     app.include_router(me.router)
+    app.include_router(intake.router)
+    app.include_router(forms.router)
+    app.include_router(hooks.router)
     return app
 
 

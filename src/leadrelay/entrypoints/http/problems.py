@@ -42,6 +42,9 @@ from leadrelay.domain.lifecycle import IllegalTransition
 from leadrelay.entrypoints.i18n import t
 from leadrelay.errors import LeadRelayError
 from leadrelay.services.access import AccessError, NotAuthenticated, UnknownKey, UnknownUser, UserExists
+from leadrelay.services.forms import FormPostError, UnknownForm
+from leadrelay.services.hooks import HookNotConfigured, HookUnauthorized, UnknownHook
+from leadrelay.services.idempotency import IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused
 from leadrelay.services.leads import LeadNotFound
 from leadrelay.services.routing import RoutingUnavailable
 from leadrelay.services.sales import FeedbackError
@@ -68,6 +71,14 @@ STATUS_OF: dict[type[LeadRelayError], int] = {
     PlaybookError: 422,
     ConditionError: 422,
     ImportFileError: 422,
+    UnknownForm: 404,
+    UnknownHook: 404,
+    HookUnauthorized: 401,
+    HookNotConfigured: 503,
+    FormPostError: 422,
+    IdempotencyKeyInUse: 409,
+    IdempotencyKeyInvalid: 422,
+    IdempotencyKeyReused: 422,
 }
 
 #: The kind of problem (the end of ``type``) of each status the API answers with.
