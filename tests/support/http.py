@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,7 @@ class ApiHarness:
         return principal, made.key
 
 
+@contextmanager
 def make_harness(url: str, **settings: Any) -> Iterator[ApiHarness]:
     """The app on ``url`` (started; stopped after), with the test clock and ``settings`` over the defaults."""
     chosen = Settings(db=url, now=NOW, **settings)
@@ -85,7 +87,8 @@ def make_harness(url: str, **settings: Any) -> Iterator[ApiHarness]:
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[ApiHarness]:
-    yield from make_harness(db_url)
+    with make_harness(db_url) as harness:
+        yield harness
 
 
 @pytest.fixture
