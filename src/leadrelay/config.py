@@ -46,6 +46,8 @@ from leadrelay.variables import (  # the names live in a module of constants, fo
     SMTP_TIMEOUT_ENV,
     SMTP_URL_ENV,
     WEBHOOK_TIMEOUT_ENV,
+    WORKER_POLL_ENV,
+    WORKER_WAKE_MS_ENV,
 )
 
 Lang = Literal["en", "ja"]
@@ -141,7 +143,10 @@ class Settings(BaseSettings):
     backoff_cap: float = _from("LEADRELAY_WORKER_BACKOFF_CAP", 3600.0, gt=0)
     lease: float = _from("LEADRELAY_WORKER_LEASE", 300.0, ge=1)  # seconds a claimed message stays a worker's
     concurrency: int = _from("LEADRELAY_WORKER_CONCURRENCY", 16, ge=1)  # deliveries at the same time
-    poll: float = _from("LEADRELAY_WORKER_POLL", 1.0, ge=0.01)  # seconds to wait when nothing is due
+    poll: float = _from(WORKER_POLL_ENV, 1.0, ge=0.01)  # seconds to wait at most when nothing is due
+    #: SQLite: milliseconds between an idle worker's looks at the newest message id (PostgreSQL
+    #: workers are woken by NOTIFY instead)
+    wake_ms: int = _from(WORKER_WAKE_MS_ENV, 50, ge=1, le=60_000)
     # the worker: database outages (it waits and retries, doubling the wait up to the cap)
     outage_retry_base: float = _from("LEADRELAY_WORKER_OUTAGE_RETRY_BASE", 0.5, gt=0)  # seconds
     outage_retry_cap: float = _from("LEADRELAY_WORKER_OUTAGE_RETRY_CAP", 30.0, gt=0)
@@ -254,6 +259,12 @@ class Settings(BaseSettings):
         copy._environ = dict(variables)
         return copy
 
+    def wake_description(self) -> str:
+        """How an idle worker hears of new messages on this database."""
+        if self.db and self.db.startswith(("postgres://", "postgresql")):
+            return "LISTEN/NOTIFY"
+        return f"looked for every {self.wake_ms}ms"
+
     def describe(self) -> str:
         """The effective settings in one line, without secrets (passwords, webhook URLs and secrets)."""
         smtp = f"{redact(self.smtp_url)} from {self.smtp_from or '(no sender)'}" if self.smtp_url else "not set"
@@ -263,7 +274,8 @@ class Settings(BaseSettings):
             f"timers {self.timer_batch} per batch, {self.timer_max_attempts} tries, "
             f"backoff {self.timer_backoff_base:g}-{self.timer_backoff_cap:g}s; "
             f"messages {self.message_batch} per batch, {self.concurrency} at a time, lease {self.lease:g}s, "
-            f"{self.max_attempts} tries, backoff {self.backoff_base:g}-{self.backoff_cap:g}s; poll {self.poll:g}s; "
+            f"{self.max_attempts} tries, backoff {self.backoff_base:g}-{self.backoff_cap:g}s; poll {self.poll:g}s, "
+            f"woken by new messages ({self.wake_description()}); "
             f"database outages retried every {self.outage_retry_base:g}-{self.outage_retry_cap:g}s"
         )
 

@@ -131,7 +131,8 @@ def test_malformed_posts_are_4xx_never_500(api: ApiHarness) -> None:
 
 @pytest.fixture
 def strict(db_url: str) -> Iterator[ApiHarness]:
-    yield from make_harness(db_url, form_rate_per_minute=1.0, form_burst=2)
+    with make_harness(db_url, form_rate_per_minute=1.0, form_burst=2) as harness:
+        yield harness
 
 
 def test_an_address_posting_too_often_gets_429_with_retry_after(strict: ApiHarness) -> None:

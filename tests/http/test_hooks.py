@@ -26,7 +26,8 @@ PAYLOAD = {
 @pytest.fixture
 def hooked(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiHarness]:
     monkeypatch.setenv("LEADRELAY_HUBSPOT_HOOK_SECRET", SECRET)
-    yield from make_harness(db_url)
+    with make_harness(db_url) as harness:
+        yield harness
 
 
 def signed(body: bytes, timestamp: int, secret: str = SECRET) -> dict[str, str]:

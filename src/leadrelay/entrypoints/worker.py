@@ -47,10 +47,12 @@ from leadrelay.adapters.store.outbox import (
     lock_timers,
     mark_fired,
     mark_timer_failed,
+    next_due,
     release_messages,
     take_write_lock,
 )
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx, database_unavailable
+from leadrelay.adapters.store.wakeups import Wakeup, outbox_wakeup
 from leadrelay.config import Settings
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.sales import recycle_inactive
@@ -77,12 +79,13 @@ class WorkerSettings:
     worker_id: str
     timer_batch: int  # timers fired per transaction
     message_batch: int  # messages claimed per lease
-    poll: float  # seconds to wait when nothing is due
+    poll: float  # seconds to wait at most when nothing is due
     lease: timedelta  # a claimed message is someone else's after this
     concurrency: int  # deliveries at the same time
     backoff: Backoff  # for messages
     timer_backoff: Backoff  # for timers whose handler failed
     outage_retry: Backoff  # waits while the database is unavailable (max_attempts unused: never given up)
+    wake: float = 0.05  # SQLite: seconds between looks at the newest message id while idle
 
     @classmethod
     def from_settings(cls, settings: Settings, worker_id: str | None = None) -> WorkerSettings:
@@ -96,6 +99,7 @@ class WorkerSettings:
             backoff=Backoff(settings.backoff_base, settings.backoff_cap, settings.max_attempts),
             timer_backoff=Backoff(settings.timer_backoff_base, settings.timer_backoff_cap, settings.timer_max_attempts),
             outage_retry=Backoff(settings.outage_retry_base, settings.outage_retry_cap, max_attempts=0),
+            wake=settings.wake_ms / 1000,
         )
 
 
@@ -125,7 +129,10 @@ _COUNTS = ("fired", "timer_errors", "sent", "retrying", "failed", "recycled")
 
 class Worker:
     """Fires due timers with ``handlers`` (``{kind: handler}``, see :mod:`leadrelay.services.timers`)
-    and delivers the outbox with ``deliverer``; all of them are given, nothing is looked up."""
+    and delivers the outbox with ``deliverer``; all of them are given, nothing is looked up.
+
+    ``wakeup`` tells an idle worker of new messages (default: :func:`outbox_wakeup` for the
+    store's database: LISTEN/NOTIFY on PostgreSQL, a watch of the newest message id on SQLite)."""
 
     def __init__(
         self,
@@ -135,6 +142,7 @@ class Worker:
         deliverer: Deliverer,
         settings: WorkerSettings,
         handlers: Mapping[str, TimerHandler],
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.store = store
         self.playbook = playbook
@@ -142,6 +150,7 @@ class Worker:
         self.deliverer = deliverer
         self.settings = settings
         self.handlers = dict(handlers)
+        self.wakeup = wakeup if wakeup is not None else outbox_wakeup(store, settings.wake)
         self._stop: threading.Event | None = None
         self._owed: list[tuple[OutboxMessage, Delivery]] = []  # delivered, not yet recorded
         self._unstarted: list[int] = []  # claimed, not delivered, not yet given back
@@ -309,19 +318,28 @@ class Worker:
         """Work until ``stop`` is set; the deliveries under way when it is set are finished and
         recorded first, the messages not started are given back.
 
+        With nothing to do, the worker waits until the next timer or retry is due, at most
+        ``poll`` seconds — or less: a message enqueued meanwhile wakes it at once (``wakeup``).
+
         When the database cannot be reached (:func:`database_unavailable`: stopped, failing
         over, connection dropped) the worker logs it once, waits — ``outage_retry`` doubling up
-        to its cap, with jitter — and tries again until it is back, then logs that once. ``stop``
-        ends the waiting at once. Any other error is raised."""
+        to its cap, with jitter — and tries again until it is back, then logs that once; the
+        wake-up connects (and LISTENs) again too. ``stop`` ends the waiting at once. Any other
+        error is raised."""
         total = WorkerReport()
         self._stop = stop
         outage: _Outage | None = None
         while not stop.is_set():
+            due: datetime | None = None
             try:
+                self.wakeup.prime()  # before looking: a message enqueued from here on wakes the wait
                 step = self.fire_timers()
                 if not stop.is_set():
                     step.add(self.recycle_inactive())
                     step.add(self.deliver_messages())
+                if step.idle:
+                    with self.store.reading() as tx:
+                        due = next_due(tx)
             except Exception as exc:
                 if not database_unavailable(exc):
                     raise
@@ -329,6 +347,7 @@ class Worker:
                     outage = _Outage(time.monotonic())
                     log.warning("database unavailable: %s; retrying", _one_line(exc))
                 self.store.drop_connections()  # none of the old ones is trusted again
+                self.wakeup.reset()
                 stop.wait(outage.next_wait(self.settings.outage_retry))
                 continue
             if outage is not None:
@@ -338,12 +357,28 @@ class Worker:
             if on_batch is not None and not step.idle:
                 on_batch(step)
             if step.idle:
-                stop.wait(self.settings.poll)
+                self._idle(stop, due)
         return total
+
+    def _idle(self, stop: threading.Event, due: datetime | None) -> None:
+        """Wait for new messages, until ``due`` (the next timer or retry) or ``poll`` at the longest.
+        Something due that this worker did not take (another worker holds it) is looked at again
+        after ``wake``, not at once."""
+        seconds = self.settings.poll
+        if due is not None:
+            until_due = (due - self.clock.now()).total_seconds()
+            seconds = min(seconds, max(until_due, self.settings.wake))
+        try:
+            self.wakeup.wait(seconds, stop)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # the next round finds the database gone and waits the outage out
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.deliverer.close()
+        self.wakeup.close()
 
 
 @dataclass(slots=True)

@@ -143,6 +143,16 @@ def enqueue(tx: StoreTx, messages: Iterable[Message], now: datetime) -> None:
         for m in messages
     ]
     tx._raw_many(queries.enqueue_message(tx.dialect), rows)
+    if rows:
+        announce_messages(tx)
+
+
+def announce_messages(tx: StoreTx) -> None:
+    """PostgreSQL: tell the listening workers that messages wait (``NOTIFY leadrelay_outbox``); the
+    notice is sent when this transaction commits, and not at all if it rolls back. Nothing on
+    SQLite, whose workers watch the newest message id (:mod:`leadrelay.adapters.store.wakeups`)."""
+    if tx.dialect == queries.POSTGRESQL:
+        tx._raw_rows(queries.NOTIFY_OUTBOX, [])
 
 
 def schedule(tx: StoreTx, items: Iterable[Timer], now: datetime, *, replace: bool = False) -> None:
@@ -235,6 +245,18 @@ def mark_timer_failed(tx: StoreTx, timer: Timer, error: str, now: datetime, back
         return True
     tx._raw_many(queries.TIMER_RETRY, [(attempts, error, tx._time(now + backoff.delay(attempts)), timer.id)])
     return False
+
+
+def next_due(tx: StoreTx) -> datetime | None:
+    """When the next pending timer, or pending message no worker holds (a retry), is due; None
+    when nothing is pending. An idle worker sleeps until then at the longest."""
+    moments = [read_time(tx._raw_rows(sql, [])[0][0]) for sql in (queries.NEXT_TIMER_DUE, queries.NEXT_MESSAGE_DUE)]
+    return min((m for m in moments if m is not None), default=None)
+
+
+def last_message_id(tx: StoreTx) -> int:
+    """The newest message's id (0: none); SQLite's workers watch it to see new messages."""
+    return int(tx._raw_rows(queries.LAST_MESSAGE_ID, [])[0][0])
 
 
 def claim_messages(tx: StoreTx, now: datetime, limit: int, worker: str, lease: timedelta) -> list[OutboxMessage]:
@@ -370,10 +392,11 @@ def retry_failed(tx: StoreTx, ids: Sequence[int] | None, now: datetime) -> int:
     """Make failed messages due again at once with a fresh count of attempts (all with ``None``).
     Returns how many. The last error is kept until the next attempt."""
     if ids is None:
-        return len(tx._raw_rows(queries.RETRY_ALL_FAILED, [tx._time(now)]))
-    count = 0
-    for i in ids:
-        count += len(tx._raw_rows(queries.RETRY_FAILED, [tx._time(now), i]))
+        count = len(tx._raw_rows(queries.RETRY_ALL_FAILED, [tx._time(now)]))
+    else:
+        count = sum(len(tx._raw_rows(queries.RETRY_FAILED, [tx._time(now), i])) for i in ids)
+    if count:
+        announce_messages(tx)
     return count
 
 

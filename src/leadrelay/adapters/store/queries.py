@@ -310,6 +310,21 @@ RETRY_ALL_FAILED = f"{_RETRY_FAILED} WHERE {OUTBOX_FAILED} RETURNING id"
 RETRY_FAILED = f"{_RETRY_FAILED} WHERE id = ? AND {OUTBOX_FAILED} RETURNING id"
 
 
+# --- waking workers when there is new work ------------------------------------------------------
+
+#: The PostgreSQL channel a transaction that enqueues messages notifies; the notice is delivered to
+#: the listening workers when (and only if) that transaction commits.
+OUTBOX_CHANNEL = "leadrelay_outbox"
+NOTIFY_OUTBOX = f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"
+LISTEN_OUTBOX = f"LISTEN {OUTBOX_CHANNEL}"
+#: SQLite (no notifications): the newest message's id, which a waiting worker watches for a change.
+LAST_MESSAGE_ID = "SELECT COALESCE(MAX(id), 0) FROM outbox"
+#: When the next pending timer is due (NULL: none pending).
+NEXT_TIMER_DUE = "SELECT MIN(due_at) FROM timers WHERE fired_at IS NULL AND failed_at IS NULL"
+#: When the next pending message nobody holds is due (a retry later on; NULL: none).
+NEXT_MESSAGE_DUE = "SELECT MIN(due_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND claimed_by IS NULL"
+
+
 # --- timers --------------------------------------------------------------------------------------
 
 TIMER_PENDING = "fired_at IS NULL AND failed_at IS NULL"

@@ -41,7 +41,12 @@ def worker_command(
     poll: Annotated[
         float | None,
         typer.Option(
-            "--poll", min=0.01, help="Seconds to wait when nothing is due [default: LEADRELAY_WORKER_POLL or 1]."
+            "--poll",
+            min=0.01,
+            help=(
+                "Longest wait when idle (new messages and due timers wake the worker sooner)"
+                " [default: LEADRELAY_WORKER_POLL or 1]."
+            ),
         ),
     ] = None,
     worker_id: Annotated[str | None, typer.Option("--id", help="This worker's name (default host:pid).")] = None,
