@@ -11,6 +11,7 @@ from typing import Any
 from leadrelay.domain.calendar import BusinessCalendar
 from leadrelay.domain.conditions import ALWAYS, Condition, Facts
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
+from leadrelay.domain.matching import MatchRules
 from leadrelay.domain.model import Activity
 from leadrelay.domain.notifications import Notifications
 from leadrelay.domain.routing import Routing
@@ -214,6 +215,7 @@ class Playbook:
     sla: tuple[SlaPolicy, ...] = ()
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)  # in declared order
     notifications: Notifications | None = None
+    matching: MatchRules = field(default_factory=MatchRules)
 
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])

@@ -14,6 +14,7 @@ import typer
 
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
 from leadrelay.entrypoints.cli import render
+from leadrelay.entrypoints.cli.accounts import register as register_accounts
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
 from leadrelay.entrypoints.cli.routing import reps_app, route_app
@@ -53,6 +54,7 @@ app.add_typer(reps_app, name="reps")
 register_rescore(app)
 register_sales(lead_app, app)
 register_worker(app)
+register_accounts(app)
 
 
 @app.callback()
