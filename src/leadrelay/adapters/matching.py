@@ -16,8 +16,10 @@ def fold_kana(text: str) -> str:
 
 
 def similarity(one: str, other: str) -> float:
-    """How alike two normalised names are, 0–100 (rapidfuzz's normalised Indel similarity)."""
-    return float(fuzz.ratio(one, other))
+    """How alike two normalised names are, 0–100: rapidfuzz's weighted ratio, which scores a name
+    inside a longer one (a branch: さくら製作所大阪支店 and さくら製作所) at 90 and a spelling
+    variant by its edit distance (sakuraseisakusyo and sakuraseisakusho: 94)."""
+    return float(fuzz.WRatio(one, other))
 
 
 def name_key(name: str | None) -> str:

@@ -169,9 +169,21 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[0-9a-z]+")
 
 
+def _without_accents(text: str) -> str:
+    """Latin letters without their accents (``é`` → ``e``); kana keep their voicing marks (``ガ``)."""
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for char in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(char) and out and out[-1] < "\u0250":
+            continue
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def _clean(name: str, fold: Fold) -> str:
-    """``name`` folded (NFKC, case, kana) with its legal forms replaced by spaces."""
-    text = unicodedata.normalize("NFKC", name).casefold()
+    """``name`` folded (NFKC, case, accents, kana) with its legal forms replaced by spaces."""
+    text = _without_accents(unicodedata.normalize("NFKC", name).casefold())
     text = fold(text)
     text = text.translate(_SMALL_KANA)
     text = _ABBREVIATED.sub(" ", text)
@@ -183,13 +195,18 @@ def _clean(name: str, fold: Fold) -> str:
 
 
 def company_key(name: str | None, fold: Fold) -> str:
-    """The company name as matching compares it: NFKC width folding, case folding, kana variants
+    """The company name as matching compares it: NFKC width folding, case and accent folding, kana variants
     folded by ``fold``, legal forms removed wherever they stand, spaces, punctuation and long-vowel
     marks removed. Empty when nothing is left (a name that was only a legal form)."""
     if not name:
         return ""
-    text = _clean(name, fold).translate(_IGNORED_KANA)
-    return _SEPARATORS.sub("", text)
+    key = name
+    for _ in range(8):  # removing one form may join the letters of another: until nothing changes
+        folded = _SEPARATORS.sub("", _clean(key, fold).translate(_IGNORED_KANA))
+        if folded == key:
+            break
+        key = folded
+    return key
 
 
 def name_tokens(key: str) -> frozenset[str]:
@@ -331,7 +348,7 @@ class SharedDomain:
 class MatchRules:
     """The playbook's ``matching`` section, compiled."""
 
-    fuzzy_threshold: float = 90.0
+    fuzzy_threshold: float = 90.0  # chosen from tests/data/matching_pairs.csv (docs/account-matching.md)
     corroborate: frozenset[str] = frozenset(CORROBORATING_FIELDS)
     shared_domains: Mapping[str, SharedDomain] = field(default_factory=dict)
     extra_domains: Mapping[str, str] = field(default_factory=dict)  # extra domain → account domain

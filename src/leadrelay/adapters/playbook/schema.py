@@ -390,7 +390,7 @@ Corroboration = Literal["phone", "postal_code", "website"]
 
 class MatchingDoc(Strict):
     #: the fuzzy score (0-100) at or above which a close name is a candidate (see docs/account-matching.md)
-    fuzzy_threshold: Annotated[float, Field(ge=50, le=100)] = 88
+    fuzzy_threshold: Annotated[float, Field(ge=50, le=100)] = 90
     corroborate: list[Corroboration] = ["phone", "postal_code", "website"]
     shared_domains: list[SharedDomainDoc] = []
     accounts: list[MatchingAccountDoc] = []
