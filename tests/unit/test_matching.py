@@ -4,6 +4,7 @@ table of real-looking name pairs in tests/data/matching_pairs.csv."""
 from __future__ import annotations
 
 import csv
+import random
 from pathlib import Path
 
 import pytest
