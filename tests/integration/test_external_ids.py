@@ -92,16 +92,26 @@ def test_an_external_id_of_another_lead_is_refused_by_record_number(relay: LeadR
     assert relay.lead("x-2").email == "c@gamma.co.jp"
 
 
-def test_a_lead_without_email_needs_a_company_domain_for_an_account(relay: LeadRelay) -> None:
+def test_a_lead_without_email_is_matched_by_its_company_name_or_domain(relay: LeadRelay) -> None:
     result = relay.add_leads(
         [
             {"external_id": "m-1", "company": {"name": "さくら製作所"}},
             {"external_id": "m-2", "company": {"name": "ひかり電機", "domain": "hikari.co.jp", "industry": "it"}},
+            {"external_id": "m-3", "company": {"industry": "it"}},
+            {"external_id": "m-4", "company_name": "株式会社ひかり電機"},
         ]
     )
-    assert [(r.record, r.field) for r in result.rejected] == [(1, "company.domain")]
-    assert "required for a lead without e-mail" in result.rejected[0].message
+    assert [(r.record, r.field) for r in result.rejected] == [(3, "company.domain")]
+    assert "unless the company is named" in result.rejected[0].message
+    # no account is named さくら製作所 and there is no domain to make one: the name stays on the lead
+    first = relay.lead("m-1")
+    assert first.account is None
+    assert first.profile.company_name == "さくら製作所"
     assert relay.lead("m-2").account.domain == "hikari.co.jp"
+    # the same batch's new account is found by the normalised name (legal form removed)
+    fourth = relay.lead("m-4")
+    assert fourth.account.domain == "hikari.co.jp"
+    assert fourth.match.tier == 2
 
 
 def test_email_leads_keep_working_as_before(relay: LeadRelay) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from leadrelay.adapters.geo import normalise_country, prefecture
 from leadrelay.domain.identity import InvalidEmail, lead_key, normalise_domain, normalise_email
+from leadrelay.domain.matching import site_key
 from leadrelay.domain.model import (
     LEAD_IDENTITY_FIELDS,
     LEAD_PROFILE_FIELDS,
@@ -48,7 +49,21 @@ LEAD_FIELDS = frozenset(
     }
 )
 ACCOUNT_FIELDS = frozenset(
-    {"domain", "name", "industry", "employees", "country", "region", "prefecture", "tier", "owner"}
+    {
+        "domain",
+        "name",
+        "industry",
+        "employees",
+        "country",
+        "region",
+        "prefecture",
+        "tier",
+        "owner",
+        "reading",
+        "phone",
+        "postal_code",
+        "website",
+    }
 )
 ACTIVITY_FIELDS = frozenset(
     {"email", "external_id", "type", "occurred_at", "campaign", "product", "properties", "source_id", "lead"}
@@ -83,7 +98,7 @@ _FLAT_JSON = frozenset({str, int, float, bool, type(None)})
 _SHOWN_MAX = 80
 
 
-_NO_DOMAIN = "is required for a lead without e-mail (accounts are matched by domain)"
+_NO_DOMAIN = "is required for a lead without e-mail, unless the company is named (it is then matched by name)"
 
 
 class InputError(LeadRelayError, ValueError):
@@ -303,6 +318,10 @@ def parse_account(record: Mapping[str, Any], where: str = "company.") -> Account
         prefecture=_prefecture(record, f"{where}prefecture", country),
         tier=_text(record, "tier", limit=40, fold=True),
         owner=_text(record, "owner", limit=80),
+        reading=_text(record, "reading", limit=200),
+        phone=_text(record, "phone", limit=40),
+        postal_code=_text(record, "postal_code", limit=20),
+        website=_text(record, "website", limit=255),
     )
 
 
@@ -340,20 +359,28 @@ def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadIn
     custom = _json_object(record.get("custom") or {}, "custom")
     company = record.get("company")
     account: Account | None = None
+    named: str | None = None  # a company named without any domain (a business card): matched by name
     if company is not None:
         if not isinstance(company, Mapping):
             raise InputError("company", "must be an object (domain, name, industry, employees, ...)")
         merged = dict(company)
         if email is not None:
             merged.setdefault("domain", email.rsplit("@", 1)[1])
-        elif not merged.get("domain"):
-            raise InputError("company.domain", _NO_DOMAIN)
-        account = parse_account(merged)
+        elif not merged.get("domain") and site_key(_text(merged, "website", limit=255)):
+            merged["domain"] = site_key(_text(merged, "website", limit=255))
+        if merged.get("domain"):
+            account = parse_account(merged)
+        else:
+            _unknown(merged, ACCOUNT_FIELDS, "company.")
+            named = _text(merged, "name")
+            if named is None:
+                raise InputError("company.domain", _NO_DOMAIN)
     elif record.get("company_name") or record.get("company_domain"):
         domain = record.get("company_domain") or (email.rsplit("@", 1)[1] if email else None)
-        if not domain:
-            raise InputError("company_domain", _NO_DOMAIN)
-        account = parse_account({"name": record.get("company_name"), "domain": domain}, where="company_")
+        if domain:
+            account = parse_account({"name": record.get("company_name"), "domain": domain}, where="company_")
+        else:
+            named = _text(record, "company_name", limit=200)
     created_at = parse_time(record["created_at"], "created_at", now) if record.get("created_at") else None
     lead = Lead(
         email=email,
@@ -368,13 +395,13 @@ def parse_lead(record: Mapping[str, Any], now: datetime | None = None) -> LeadIn
         prefecture=_prefecture(record, "prefecture", country),
         postal_code=_text(record, "postal_code", limit=20),
         source_channel=_text(record, "source_channel", limit=80),
-        company_name=account.name if account is not None else None,
+        company_name=account.name if account is not None else named,
         list_source=list_source,
         custom=custom,
     )
     given = frozenset(
         k for k, v in record.items() if v not in (None, "") and k not in {"company", "company_name", "company_domain"}
-    ) | ({"company_name"} if account is not None and account.name else frozenset())
+    ) | ({"company_name"} if (account is not None and account.name) or named else frozenset())
     return LeadInput(lead, account, created_at, given)
 
 

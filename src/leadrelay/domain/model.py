@@ -40,7 +40,8 @@ LIST_SOURCES: tuple[str, ...] = ("house", "purchased", "bdr")
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A company, matched to leads by e-mail domain."""
+    """A company, known by its main domain; leads are matched to it in tiers (domain, name, close
+    name with a corroborating field: see :mod:`leadrelay.domain.matching`)."""
 
     domain: str
     name: str | None = None
@@ -51,6 +52,10 @@ class Account:
     prefecture: str | None = None
     tier: str | None = None
     owner: str | None = None
+    reading: str | None = None  # how the name reads (furigana), e.g. サクラセイサクショ
+    phone: str | None = None
+    postal_code: str | None = None
+    website: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

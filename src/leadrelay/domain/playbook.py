@@ -11,6 +11,7 @@ from typing import Any
 from leadrelay.domain.calendar import BusinessCalendar
 from leadrelay.domain.conditions import ALWAYS, Condition, Facts
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
+from leadrelay.domain.matching import MatchRules
 from leadrelay.domain.model import Activity
 from leadrelay.domain.notifications import Notifications
 from leadrelay.domain.routing import Routing
@@ -266,6 +267,7 @@ class Playbook:
     notifications: Notifications | None = None
     forms: Mapping[str, WebForm] = field(default_factory=dict)
     hooks: Mapping[str, Hook] = field(default_factory=dict)
+    matching: MatchRules = field(default_factory=MatchRules)
 
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])

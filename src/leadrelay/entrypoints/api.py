@@ -41,7 +41,7 @@ from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.config import load_settings
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services import access
+from leadrelay.services import access, matching
 from leadrelay.services.access import KeyView, NewKey, Principal, UserView
 from leadrelay.services.erasure import ErasureReport, erase, erase_files, identifiers, refuse_erased
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
@@ -54,6 +54,7 @@ from leadrelay.services.leads import (
     lead_report,
     why_not_routed,
 )
+from leadrelay.services.matching import AccountChange, AccountRow, RematchReport, ReviewRow
 from leadrelay.services.outbox import OutboxReport, outbox_report
 from leadrelay.services.outcomes import record_outcomes
 from leadrelay.services.playbooks import (
@@ -410,6 +411,51 @@ class LeadRelay:
             loaded = self.use_playbook(playbook, now=moment)
         return rescore(self.store, loaded.playbook, moment, dry_run=dry_run)
 
+    # --- accounts and matching ---------------------------------------------------------------
+
+    def accounts(self) -> list[AccountRow]:
+        """Every account with its domains, aliases, owner, tier and lead counts (by match tier)."""
+        playbook = self.playbook().playbook
+        with self.store.reading() as tx:
+            return matching.account_rows(tx, playbook)
+
+    def merge_accounts(
+        self, keep: str, merged: str, *, actor: str = "api", now: datetime | None = None
+    ) -> AccountChange:
+        """Merge account ``merged`` into ``keep`` (by domain or id): leads, domains and names move."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return matching.merge(tx, playbook, keep, merged, actor, self._now(now))
+
+    def add_account_domain(
+        self, account: str, domain: str, *, actor: str = "api", now: datetime | None = None
+    ) -> AccountChange:
+        """Give an account one more domain (matched in tier 1 from now on)."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return matching.add_domain(tx, playbook, account, domain, actor, self._now(now))
+
+    def match_review(self) -> list[ReviewRow]:
+        """The weak (tier 3) matches waiting for a person to confirm or reject."""
+        with self.store.reading() as tx:
+            return matching.review_rows(tx)
+
+    def confirm_match(self, lead_id: int, *, actor: str = "api", now: datetime | None = None) -> AccountChange:
+        """Confirm a tier-3 match: its company name becomes an alias of the account."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return matching.confirm(tx, playbook, lead_id, actor, self._now(now))
+
+    def reject_match(self, lead_id: int, *, actor: str = "api", now: datetime | None = None) -> AccountChange:
+        """Reject a tier-3 match: the pair never matches again; the lead is matched once more."""
+        playbook = self.playbook().playbook
+        with self.store.transaction() as tx:
+            return matching.reject(tx, playbook, lead_id, actor, self._now(now))
+
+    def rematch(self, *, dry_run: bool = False, now: datetime | None = None) -> RematchReport:
+        """Match every lead again under the current rules (bulk path); ``dry_run`` writes nothing."""
+        return matching.rematch(self.store, self.playbook().playbook, self._now(now), dry_run=dry_run)
+
     # --- reading --------------------------------------------------------------------------
 
     def lead(self, ref: str, *, now: datetime | None = None, visibility: Visibility = EVERYTHING) -> LeadReport:
@@ -486,6 +532,7 @@ class LeadRelay:
         moment = self._now(now)
         with self.store.transaction() as tx:
             return add_note(tx, playbook, self._lead_id(tx, ref, visibility), text, moment, actor=actor)
+
     # --- erasure (APPI / GDPR requests) ------------------------------------------------------
 
     def erase(self, ref: str, *, actor: str = "api", now: datetime | None = None) -> ErasureReport:

@@ -17,7 +17,7 @@ from pydantic import Field
 from leadrelay.adapters.records import ActivityInput, LeadInput
 from leadrelay.adapters.store.sql_store import LeadState, StoredMove, StoreTx
 from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves, fit_is_static
-from leadrelay.domain.identity import account_domain, is_free_mail, key_email, lead_key
+from leadrelay.domain.identity import account_domain, is_free_mail, lead_key
 from leadrelay.domain.lifecycle import (
     ACTIVITY_TRIGGERS,
     DISQUALIFIABLE_STAGES,
@@ -28,6 +28,7 @@ from leadrelay.domain.lifecycle import (
 )
 from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
+from leadrelay.services.matching import claim_of, match_batch, store_decisions
 from leadrelay.services.notifications import NotificationContext, notify_all, notify_sales_of_activity
 from leadrelay.services.read_models import ReadModel, StageMove
 from leadrelay.services.routing import Routed, RoutedRow, hand_over_on_level, release_owners, route_leads
@@ -139,29 +140,20 @@ def ingest(
 
     # a free-mail address never makes an account: the company such a lead names stays on the lead
     profiles = {key: _without_free_mail_company(p, playbook.free_mail) for key, p in profiles.items()}
-    companies = [p.company for p in profiles.values() if p.company is not None]
-    account_ids, changed_accounts = tx.upsert_accounts_changed(companies, now) if companies else ({}, set())
-    bare_domains = {
-        domain
-        for email in emails
-        if (domain := _account_domain(email, playbook.free_mail)) is not None
-        and domain not in account_ids
-        and not (email in profiles and profiles[email].company is not None)
-    }
-    if bare_domains:
-        known = tx.account_ids(bare_domains)
-        missing = [Account(domain=d) for d in bare_domains if d not in known]
-        known.update(tx.upsert_accounts(missing, now) if missing else {})
-        account_ids.update(known)
-
-    def account_for(email: str) -> int | None:
-        profile = profiles.get(email)
-        if profile is not None and profile.company is not None:
-            return account_ids.get(profile.company.domain)
-        domain = _account_domain(email, playbook.free_mail)
-        return account_ids.get(domain) if domain else None
-
     lead_ids = tx.lead_ids(emails)
+    # which company each lead is from (domain.matching, in tiers): every new lead, and every known
+    # lead whose record names its company; the others keep the account they have
+    claims = {
+        key: claim_of(key, profiles.get(key), playbook.free_mail)
+        for key in sorted(emails)
+        if key not in lead_ids or _names_company(profiles.get(key))
+    }
+    companies = {p.company.domain: p.company for p in profiles.values() if p.company is not None}
+    account_of, decisions, changed_accounts = match_batch(tx, playbook, claims, companies, now)
+
+    def account_for(key: str) -> int | None:
+        return account_of.get(key)
+
     new_rows: list[tuple[Lead, int | None, datetime]] = []
     for email in sorted(emails - set(lead_ids)):
         profile = profiles.get(email)
@@ -171,6 +163,7 @@ def ingest(
     leads_created = len(new_rows)
     created_emails = {row[0].key for row in new_rows}
     lead_ids = tx.lead_ids(emails)
+    store_decisions(tx, lead_ids, decisions, now)
     # another process may be judging the same leads: take turns (read their state after it commits)
     tx.lock_leads(lead_ids.values())
 
@@ -180,10 +173,10 @@ def ingest(
     for key, lead_id in known_leads.items():
         profile = profiles[key]
         values = _profile_values(profile)
-        if profile.company is not None:
+        if key in claims:
             values["account_id"] = account_for(key)
         values = {name: value for name, value in values.items() if _stored_value(stored[lead_id], name) != value}
-        company_changed = profile.company is not None and profile.company.domain in changed_accounts
+        company_changed = key in decisions and decisions[key].account in changed_accounts
         if values:  # only what really differs is written: importing the same file twice changes nothing
             tx.update_profile(lead_id, values, now)
         if values or company_changed:
@@ -328,10 +321,9 @@ def _without_free_mail_company(profile: LeadInput, free_mail: frozenset[str]) ->
     return profile
 
 
-def _account_domain(key: str, free_mail: frozenset[str]) -> str | None:
-    """The company domain of a lead key's e-mail; ``None`` for free mail and for leads known by id only."""
-    email = key_email(key)
-    return account_domain(email, free_mail) if email is not None else None
+def _names_company(profile: LeadInput | None) -> bool:
+    """Whether a lead record says which company the lead is from."""
+    return profile is not None and (profile.company is not None or "company_name" in profile.given)
 
 
 def _by_known_email(activity_inputs: Sequence[ActivityInput], profiles: Iterable[LeadInput]) -> Sequence[ActivityInput]:

@@ -22,6 +22,7 @@ from leadrelay.domain.identity import key_email, key_external_id
 from leadrelay.domain.lifecycle import MARKETING_STAGES, Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.errors import LeadRelayError
+from leadrelay.services.matching import MatchView, match_view
 from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, department_labels, local
 from leadrelay.services.routing import PassedOver, Routed, RuleNotTaken
 from leadrelay.services.sla import SlaRow, sla_rows
@@ -189,6 +190,7 @@ class LeadReport(ReadModel):
     external_id: str | None
     profile: Profile
     account: AccountView | None
+    match: MatchView | None  # which account matched, by which tier and evidence, and who was passed over
     stage: str
     stage_label: dict[str, str]  # by language: en, ja
     stage_since: Moment
@@ -269,6 +271,7 @@ def lead_report(
             tier=account_row.tier,
             owner=account_row.owner,
         ),
+        match=match_view(row.match, row.match_tier, row.matched_at, tz),
         stage=row.stage,
         stage_label={
             "en": playbook.stage_label(Stage(row.stage), "en"),

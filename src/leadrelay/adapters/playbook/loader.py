@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from leadrelay.adapters.calendars import UnknownRegion, country_holidays, normalise_region
 from leadrelay.adapters.geo import REGIONS, normalise_country, postal_range, prefecture
+from leadrelay.adapters.matching import name_key
 from leadrelay.adapters.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
 from leadrelay.adapters.playbook.patterns import re2_pattern
 from leadrelay.adapters.playbook.schema import CalendarDoc, DecayDoc, Label, PlaybookDoc, RepDoc, TerritoryDoc
@@ -40,6 +41,7 @@ from leadrelay.domain.conditions import (
 )
 from leadrelay.domain.identity import InvalidEmail, is_free_mail, normalise_domain, normalise_email
 from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
+from leadrelay.domain.matching import MatchRules, SharedDomain
 from leadrelay.domain.model import ACTIVITY_TYPES, LEAD_PROFILE_FIELDS
 from leadrelay.domain.notifications import RECIPIENTS, Channel, NotificationRule, Notifications
 from leadrelay.domain.playbook import (
@@ -419,6 +421,71 @@ class _Builder:
             notifications=self.notifications(routing),
             forms=self.forms(hand_raisers),
             hooks=self.hooks(),
+            matching=self.matching(free_mail),
+        )
+
+    def matching(self, free_mail: frozenset[str]) -> MatchRules:
+        """The ``matching`` section: every domain a real one and given once, every name a name."""
+        doc = self.doc.matching
+        owners: dict[str, tuple[str, Loc]] = {}  # domain → account it names, where
+
+        def domain(text: str, loc: Loc) -> str:
+            value = normalise_domain(text)
+            if "." not in value or " " in value:
+                raise self.fail(loc, f"'{text}' is not a domain name")
+            if is_free_mail(value, free_mail):
+                raise self.fail(loc, f"'{value}' is a free-mail domain: it says nothing about a company")
+            return value
+
+        def key(text: str, loc: Loc) -> str:
+            value = name_key(text)
+            if not value:
+                raise self.fail(loc, f"'{text}' is only a legal form: name the company")
+            return value
+
+        extra: dict[str, str] = {}
+        aliases: dict[str, tuple[tuple[str, str], ...]] = {}
+        for i, account_doc in enumerate(doc.accounts):
+            loc: Loc = ("matching", "accounts", i)
+            account = domain(account_doc.domain, (*loc, "domain"))
+            if account in owners:
+                first = line_of(self.tree, owners[account][1])
+                raise self.fail((*loc, "domain"), f"'{account}' is listed twice (first on line {first})")
+            owners[account] = (account, (*loc, "domain"))
+            for j, text in enumerate(account_doc.extra_domains):
+                value = domain(text, (*loc, "extra_domains", j))
+                if value in owners or value in extra:
+                    other = extra.get(value, value)
+                    raise self.fail((*loc, "extra_domains", j), f"'{value}' already belongs to the account {other}")
+                extra[value] = account
+            aliases[account] = tuple((key(text, (*loc, "names", j)), text) for j, text in enumerate(account_doc.names))
+        for value, account in extra.items():
+            if value in owners:
+                raise self.fail(("matching", "accounts"), f"'{value}' is an account and an extra domain of {account}")
+        shared: dict[str, SharedDomain] = {}
+        for i, shared_doc in enumerate(doc.shared_domains):
+            loc = ("matching", "shared_domains", i)
+            self.claim(shared_doc.id, loc)
+            value = domain(shared_doc.domain, (*loc, "domain"))
+            if value in shared or value in extra:
+                raise self.fail((*loc, "domain"), f"'{value}' is already a shared or an extra domain")
+            splits = []
+            for j, split in enumerate(shared_doc.split):
+                if not split.names:
+                    raise self.fail((*loc, "split", j, "names"), "name at least one company name")
+                target = domain(split.account, (*loc, "split", j, "account"))
+                names = tuple(key(text, (*loc, "split", j, "names", k)) for k, text in enumerate(split.names))
+                splits.append((target, names))
+            default = domain(shared_doc.default, (*loc, "default")) if shared_doc.default else None
+            if not splits and default is None:
+                raise self.fail(loc, "a shared domain needs split rules, a default account, or both")
+            shared[value] = SharedDomain(shared_doc.id, value, tuple(splits), default)
+        return MatchRules(
+            fuzzy_threshold=doc.fuzzy_threshold,
+            corroborate=frozenset(doc.corroborate),
+            shared_domains=shared,
+            extra_domains=extra,
+            aliases=aliases,
         )
 
     def level_owners(self, levels: list[LevelRule], routing: Routing | None) -> list[LevelRule]:

@@ -406,6 +406,35 @@ class SlaDoc(Strict):
     policies: list[SlaPolicyDoc] = []
 
 
+class SharedDomainSplitDoc(Strict):
+    account: str  # the domain of the account these leads belong to
+    names: list[str]  # a lead whose normalised company name contains one of these goes there
+
+
+class SharedDomainDoc(Strict):
+    id: RuleId
+    domain: str
+    split: list[SharedDomainSplitDoc] = []
+    default: str | None = None  # the account of the shared domain's other leads (none: match by name)
+
+
+class MatchingAccountDoc(Strict):
+    domain: str  # the account's domain
+    extra_domains: list[str] = []  # more domains of the same company (a group with several)
+    names: list[str] = []  # more names it goes by (aliases: matched in tier 2)
+
+
+Corroboration = Literal["phone", "postal_code", "website"]
+
+
+class MatchingDoc(Strict):
+    #: the fuzzy score (0-100) at or above which a close name is a candidate (see docs/account-matching.md)
+    fuzzy_threshold: Annotated[float, Field(ge=50, le=100)] = 90
+    corroborate: list[Corroboration] = ["phone", "postal_code", "website"]
+    shared_domains: list[SharedDomainDoc] = []
+    accounts: list[MatchingAccountDoc] = []
+
+
 class LifecycleDoc(Strict):
     labels: dict[str, Label] = {}
 
@@ -428,6 +457,7 @@ class PlaybookDoc(Strict):
     routing: RoutingDoc | None = None
     sales: SalesDoc = SalesDoc()
     sla: SlaDoc = SlaDoc()
+    matching: MatchingDoc = MatchingDoc()
 
     notifications: NotificationsDoc | None = None
     forms: list[FormDoc] = []

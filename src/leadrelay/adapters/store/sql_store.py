@@ -84,7 +84,20 @@ _TRANSITION_COLUMNS = (
     "activity_key",
     "playbook_hash",
 )
-_ACCOUNT_PROFILE = ("name", "industry", "employees", "country", "region", "prefecture", "tier", "owner")
+_ACCOUNT_PROFILE = (
+    "name",
+    "industry",
+    "employees",
+    "country",
+    "region",
+    "prefecture",
+    "tier",
+    "owner",
+    "reading",
+    "phone",
+    "postal_code",
+    "website",
+)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -152,6 +165,10 @@ def account_from_row(row: Any) -> Account:
         prefecture=row.prefecture,
         tier=row.tier,
         owner=row.owner,
+        reading=row.reading,
+        phone=row.phone,
+        postal_code=row.postal_code,
+        website=row.website,
     )
 
 

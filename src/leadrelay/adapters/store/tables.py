@@ -118,6 +118,67 @@ accounts = sa.Table(
     sa.Column("owner", sa.String(80)),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # matching (see domain.matching): how the name reads, the fields that corroborate a close name,
+    # the normalised keys of the name and the reading, and the account it was merged into
+    sa.Column("reading", sa.String(200)),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("postal_code", sa.String(20)),
+    sa.Column("website", sa.String(255)),
+    sa.Column("name_key", sa.String(200), index=True),
+    sa.Column("reading_key", sa.String(200), index=True),
+    sa.Column("merged_into", sa.Integer),
+)
+
+#: More domains of an account (added by a person, or taken over from an account merged into it).
+account_domains = sa.Table(
+    "account_domains",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("domain", sa.String(255), nullable=False, unique=True),
+    sa.Column("source", sa.String(20), nullable=False),  # added, merged
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: More names an account goes by: confirmed in review, or taken over in a merge (matched in tier 2).
+account_aliases = sa.Table(
+    "account_aliases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name_key", sa.String(200), nullable=False, index=True),
+    sa.Column("source", sa.String(20), nullable=False),  # confirmed, merged
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("account_id", "name_key", name="uq_account_aliases_account_key"),
+)
+
+#: The blocking index of close-name matching: every token of every key of an account (its name,
+#: reading and aliases; see ``domain.matching.name_tokens``). A lead is compared only with the
+#: accounts sharing one of its rarer tokens.
+account_tokens = sa.Table(
+    "account_tokens",
+    metadata,
+    sa.Column("token", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True, index=True),
+)
+
+#: What people changed about accounts, with who and when: merge, add_domain, confirm, reject.
+#: A rejected (name key, account) pair is never matched in tier 3 again.
+account_changes = sa.Table(
+    "account_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("other_account_id", sa.Integer),  # merge: the account merged into account_id
+    sa.Column("lead_id", sa.Integer),  # confirm, reject: the lead reviewed
+    sa.Column("value", sa.Text),  # add_domain: the domain; confirm, reject: the name key
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("ix_account_changes_kind_lead", "kind", "lead_id"),
 )
 
 campaigns = sa.Table(
@@ -151,6 +212,11 @@ leads = sa.Table(
     sa.Column("list_source", sa.String(20), nullable=False),
     sa.Column("custom", JsonType, nullable=False),
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), index=True),
+    # how the account was matched: the tier (1-4, see domain.matching) and the decision with its
+    # evidence, the candidates passed over and the claim it was made from
+    sa.Column("match_tier", sa.Integer, index=True),
+    sa.Column("match", JsonType),
+    sa.Column("matched_at", UtcDateTime),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # where the lead stands (derived from the history; kept for fast reads)

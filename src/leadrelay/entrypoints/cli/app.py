@@ -14,6 +14,7 @@ import typer
 
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
 from leadrelay.entrypoints.cli import render
+from leadrelay.entrypoints.cli.accounts import register as register_accounts
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.cli.erasure import register as register_erasure
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
@@ -59,6 +60,7 @@ register_erasure(lead_app)
 register_worker(app)
 register_users(app)
 register_serve(app)
+register_accounts(app)
 
 
 @app.callback()

@@ -94,6 +94,21 @@ def lead(console: Console, report: LeadReport, lang: str) -> None:
         )
     else:
         head.add_row(t("account", lang), "—")
+    match = report.match
+    if match is not None:
+        evidence = "; ".join(f"{e.text[lang]} ({escape(e.lead)} → {escape(e.account)})" for e in match.evidence)
+        head.add_row(
+            t("match", lang),
+            f"{t('match_tier', lang)} {match.tier} — {match.tier_label[lang]}"
+            + (f": {evidence}" if evidence else f": {t('match_no_account', lang)}"),
+        )
+        for candidate in match.passed_over:
+            head.add_row(
+                f"  {t('match_passed_over', lang)}",
+                f"{escape(candidate.account)} [dim]({t('match_tier', lang)} {candidate.tier}"
+                + (f", {candidate.score:g}" if candidate.tier == 3 else "")
+                + f": {candidate.why_text[lang] or '—'})[/]",
+            )
     stage = report.stage_label[lang]
     head.add_row(t("stage", lang), f"[bold cyan]{stage}[/] ({t('since', lang)} {_stamp(report.stage_since)})")
     level = report.level

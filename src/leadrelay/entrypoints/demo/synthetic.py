@@ -1076,6 +1076,10 @@ class _Builder:
             "prefecture": prefecture,
             "tier": None,
             "owner": None,
+            "reading": None,
+            "phone": None,
+            "postal_code": None,
+            "website": None,
         }
 
     def unique_domain(self, domain: str) -> str:
