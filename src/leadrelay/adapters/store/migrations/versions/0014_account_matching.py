@@ -2,7 +2,7 @@
 aliases and the changes people made, and the match decision on each lead
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
