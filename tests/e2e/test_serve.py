@@ -99,7 +99,13 @@ def test_serve_with_worker_delivers_the_outbox_in_the_same_command(tmp_path: Pat
     store.close()
     with (
         webhook_receiver() as receiver,
-        serving(db, "--with-worker", TEAM_HOOK_URL=receiver.url, LEADRELAY_WORKER_POLL="0.05") as (_, process),
+        serving(
+            db,
+            "--with-worker",
+            TEAM_HOOK_URL=receiver.url,
+            LEADRELAY_WORKER_POLL="0.05",
+            LEADRELAY_SMTP_URL="smtp://notify:hunter2@127.0.0.1:9",
+        ) as (_, process),
     ):
         deadline = time.monotonic() + 60
         while not receiver.accepted and time.monotonic() < deadline:
@@ -109,6 +115,9 @@ def test_serve_with_worker_delivers_the_outbox_in_the_same_command(tmp_path: Pat
     assert [r.json() for r in receiver.accepted] == [{"text": "新しいリード\n本文"}]
     (started,) = [line for line in err.splitlines() if line.startswith("leadrelay serve: http://")]
     assert started.endswith("; with the worker loop (timers and outbox) in this process")
+    (worker_line,) = [line for line in err.splitlines() if line.startswith("worker loop: ")]
+    assert "smtp smtp://notify:***@127.0.0.1:9" in worker_line and "poll 0.05s" in worker_line
+    assert "hunter2" not in err
     assert "0 pending, 0 failed, 1 sent" in run(db, "outbox").stdout
 
 
