@@ -99,7 +99,13 @@ def test_serve_with_worker_delivers_the_outbox_in_the_same_command(tmp_path: Pat
     store.close()
     with (
         webhook_receiver() as receiver,
-        serving(db, "--with-worker", TEAM_HOOK_URL=receiver.url, LEADRELAY_WORKER_POLL="0.05") as (_, process),
+        serving(
+            db,
+            "--with-worker",
+            TEAM_HOOK_URL=receiver.url,
+            LEADRELAY_WORKER_POLL="0.05",
+            LEADRELAY_SMTP_URL="smtp://notify:hunter2@127.0.0.1:9",
+        ) as (_, process),
     ):
         deadline = time.monotonic() + 60
         while not receiver.accepted and time.monotonic() < deadline:
@@ -109,6 +115,9 @@ def test_serve_with_worker_delivers_the_outbox_in_the_same_command(tmp_path: Pat
     assert [r.json() for r in receiver.accepted] == [{"text": "新しいリード\n本文"}]
     (started,) = [line for line in err.splitlines() if line.startswith("leadrelay serve: http://")]
     assert started.endswith("; with the worker loop (timers and outbox) in this process")
+    (worker_line,) = [line for line in err.splitlines() if line.startswith("worker loop: ")]
+    assert "smtp smtp://notify:***@127.0.0.1:9" in worker_line and "poll 0.05s" in worker_line
+    assert "hunter2" not in err
     assert "0 pending, 0 failed, 1 sent" in run(db, "outbox").stdout
 
 
@@ -156,3 +165,20 @@ def test_serve_refuses_a_port_in_use_with_one_line(tmp_path: Path) -> None:
         result = run(str(tmp_path / "serve.db"), "serve", "--port", str(port))
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: --host 127.0.0.1 --port {port}: Address already in use"
+
+
+def test_serve_refuses_bad_settings_and_unusable_channels_with_one_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "serve.db")
+    bad_limit = run(db, "serve", "--port", str(free_port()), LEADRELAY_HTTP_BODY_LIMIT="ten")
+    assert bad_limit.returncode == 2
+    assert bad_limit.stderr.startswith("error: LEADRELAY_HTTP_BODY_LIMIT: 'ten': ")
+    env = {k: v for k, v in env_for(db, "serve").items() if k != "LEADRELAY_SMTP_URL"}
+    no_smtp = subprocess.run(
+        [sys.executable, "-m", "leadrelay", "serve", "--port", str(free_port()), "--with-worker"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert no_smtp.returncode == 2, no_smtp.stderr
+    assert no_smtp.stderr.startswith("error: LEADRELAY_SMTP_URL is not set")
+    for result in (bad_limit, no_smtp):
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+        assert "Uvicorn running" not in result.stderr

@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 from leadrelay.config import Settings
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http.app import create_app
-from leadrelay.services.access import Principal, Role
+from leadrelay.services.access import Principal, Role, principal_of_key
 from tests.conftest import NOW
 
 #: Who creates the users and keys of a test.
@@ -71,8 +71,6 @@ class ApiHarness:
         self.relay.add_user(address, role=role.value, actor=ACTOR, departments=departments, rep=rep)
         made = self.relay.create_key(address, actor=ACTOR, role=None if key_role is None else Role(key_role).value)
         with self.relay.store.reading() as tx:
-            from leadrelay.services.access import principal_of_key
-
             principal, _ = principal_of_key(tx, made.key)
         return principal, made.key
 

@@ -93,6 +93,8 @@ def serve_command(
         highlight=False,
         soft_wrap=True,
     )
+    if with_worker:
+        errors.print(f"worker loop: {settings.describe()}", markup=False, highlight=False, soft_wrap=True)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
