@@ -151,6 +151,37 @@ _TEXT: dict[str, tuple[str, str]] = {
     "rescore_disqualified": ("Disqualified", "対象外になったリード"),
     "rescore_reinstated": ("Reinstated", "対象外から復帰したリード"),
     "rescore_level_table": ("Level changes", "レベルの変化"),
+    # users and API keys
+    "user_added": ("added user", "ユーザーを追加しました"),
+    "user_disabled": (
+        "disabled user (their API keys are refused from now on)",
+        "ユーザーを無効化しました（APIキーは今後拒否されます）",
+    ),
+    "key_not_shown_again": (
+        "This key is not shown again: store it now.",
+        "このキーは二度と表示されません。今すぐ保管してください。",
+    ),
+    "key_revoked": ("revoked key", "APIキーを失効させました"),
+    "no_users": (
+        "no users yet: leadrelay users add EMAIL --role ROLE",
+        "ユーザーはいません：leadrelay users add EMAIL --role ROLE",
+    ),
+    "no_keys": (
+        "no API keys yet: leadrelay keys create --user EMAIL",
+        "APIキーはありません：leadrelay keys create --user EMAIL",
+    ),
+    "email": ("E-mail", "メールアドレス"),
+    "role_col": ("Role", "ロール"),
+    "scope": ("Departments / rep", "部署 / 担当者ID"),
+    "password_col": ("Password", "パスワード"),
+    "disabled": ("disabled", "無効"),
+    "enabled": ("active", "有効"),
+    "created": ("Created", "作成"),
+    "key_prefix": ("Key", "キー"),
+    "id": ("Id", "ID"),
+    "user": ("User", "ユーザー"),
+    "last_used": ("Last used", "最終使用"),
+    "revoked": ("Revoked", "失効"),
     # the HTTP API's problem details (title by status, then the details it writes itself)
     "unknown_rep": ("no rep '{rep}' in the active playbook", "有効なプレイブックに担当者 '{rep}' はいません"),
     "not_your_department": (

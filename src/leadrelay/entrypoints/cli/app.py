@@ -18,6 +18,8 @@ from leadrelay.entrypoints.cli.common import UserError, console, errors, options
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
 from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
+from leadrelay.entrypoints.cli.serve import register as register_serve
+from leadrelay.entrypoints.cli.users import register as register_users
 from leadrelay.entrypoints.cli.worker import register as register_worker
 from leadrelay.entrypoints.i18n import LANGS, t
 from leadrelay.errors import LeadRelayError
@@ -53,6 +55,8 @@ app.add_typer(reps_app, name="reps")
 register_rescore(app)
 register_sales(lead_app, app)
 register_worker(app)
+register_users(app)
+register_serve(app)
 
 
 @app.callback()
