@@ -129,7 +129,8 @@ def test_another_reps_lead_is_404_like_an_unknown_one(filled: ApiHarness, make_u
         ({"colour": "red"}, "query.colour"),
         ({"q": "a\x00b"}, "query.q"),
         ({"cursor": "garbage"}, "cursor"),
-        ({"stage": "qualified"}, "stage"),
+        ({"stage": "qualified"}, "query.stage[0]"),
+        ({"cursor": "not base64!"}, "query.cursor"),
         ({"total_min": "9", "total_max": "1"}, "total_min"),
     ],
 )

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from leadrelay.domain.lifecycle import Stage
 from leadrelay.entrypoints.http.deps import PrincipalDep, RelayDep, require
 from leadrelay.entrypoints.http.problems import responses
 from leadrelay.services.access import Principal, Role
@@ -54,7 +55,7 @@ class LeadQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    stage: list[Text] = Field(default_factory=list, description="Stages (repeat for several): mql, sal, ...")
+    stage: list[Stage] = Field(default_factory=list, description="Stages (repeat for several).")
     level: int | None = Field(None, description="The lead's level (確度).", ge=0, le=100)
     owner: Text | None = Field(None, description="The owning rep's id.", max_length=80)
     department: Text | None = Field(None, description="The owning department's id.", max_length=80)
@@ -68,7 +69,9 @@ class LeadQuery(BaseModel):
     updated_since: AwareDatetime | None = Field(None, description="Changed at or after (ISO 8601 with zone).")
     q: Text | None = Field(None, description="Text in the name, e-mail or company (case-insensitive).", max_length=200)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Leads per page, 1 to {MAX_LIMIT}.")
-    cursor: Text | None = Field(None, description="`next_cursor` of the previous page.", max_length=200)
+    cursor: Text | None = Field(
+        None, description="`next_cursor` of the previous page.", max_length=200, pattern=r"^[A-Za-z0-9_-]+$"
+    )
 
 
 class AcceptBody(BaseModel):
@@ -198,7 +201,7 @@ def _example(example: Any) -> dict[int | str, dict[str, Any]]:
 )
 def list_leads(engine: RelayDep, who: PrincipalDep, query: Annotated[LeadQuery, Query()]) -> LeadPage:
     filters = LeadFilters(
-        stages=tuple(query.stage),
+        stages=tuple(stage.value for stage in query.stage),
         level=query.level,
         owner=query.owner,
         department=query.department,
