@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http.deps import PrincipalDep, RelayDep, require
-from leadrelay.entrypoints.http.problems import ProblemError, request_lang, responses
+from leadrelay.entrypoints.http.problems import FieldProblem, ProblemError, request_lang, responses
 from leadrelay.entrypoints.http.routes.leads import Text
 from leadrelay.entrypoints.i18n import t
 from leadrelay.services.access import Principal, Role
@@ -155,6 +155,9 @@ def reassign_rep(
 ) -> list[RoutedRow]:
     _rep(engine, rep_id, who, request)
     to = body.to if body is not None else None
+    if to is not None and to not in {row.rep for row in engine.reps()}:
+        said = t("unknown_rep", request_lang(request.headers)).format(rep=to)
+        raise ProblemError(422, said, errors=[FieldProblem(field="body.to", message=said)])
     return engine.reassign(rep_id, to=to, actor=who.actor)
 
 
