@@ -100,6 +100,8 @@ def test_an_illegal_stage_move_is_409_naming_the_stage(filled: ApiHarness, make_
         ("touches", {"kind": "call", "outcome": "connected", "by": "me"}, "body.by"),
         ("notes", {"text": ""}, "body.text"),
         ("notes", {"text": "x", "pinned": True}, "body.pinned"),
+        ("notes", {"text": "a\x00b"}, "body.text"),
+        ("reject", {"reason": "not_ready", "text": "\x00"}, "body.text"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(

@@ -127,8 +127,10 @@ def test_another_reps_lead_is_404_like_an_unknown_one(filled: ApiHarness, make_u
         ({"total_min": "abc"}, "query.total_min"),
         ({"updated_since": "2026-11-25T12:00:00"}, "query.updated_since"),
         ({"colour": "red"}, "query.colour"),
+        ({"q": "a\x00b"}, "query.q"),
         ({"cursor": "garbage"}, "cursor"),
-        ({"stage": "qualified"}, "stage"),
+        ({"stage": "qualified"}, "query.stage[0]"),
+        ({"cursor": "not base64!"}, "query.cursor"),
         ({"total_min": "9", "total_max": "1"}, "total_min"),
     ],
 )
@@ -140,3 +142,10 @@ def test_bad_query_parameters_are_422_naming_the_field(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_a_reference_with_a_nul_character_is_422_not_a_database_error(filled: ApiHarness, make_user: MakeUser) -> None:
+    _, key = make_user(Role.admin)
+    response = filled.client.get("/v1/leads/a%00b@sakura-mfg.co.jp", headers=auth(key))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["path.ref"]

@@ -8,8 +8,15 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.support.http import auth, make_harness
+
+#: A request the schema allows may still break a rule the schema cannot state — a reason code the
+#: active playbook does not have, a cursor the API never gave, a touch in the future, a lead that is
+#: not there: 422 (or 404) naming the field is then the right answer, so "schema-valid data is
+#: accepted" is not checked. Every other check is: no 5xx, and every answer matches the schema.
+BUSINESS_RULES = [positive_data_acceptance]
 
 
 def test_every_endpoint_answers_within_its_schema_and_never_5xx(sqlite_url: str) -> None:
@@ -23,6 +30,6 @@ def test_every_endpoint_answers_within_its_schema_and_never_5xx(sqlite_url: str)
             @given(case=operation.as_strategy())
             @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             def answers_within_schema(case: Any) -> None:
-                case.call_and_validate(headers=auth(key))
+                case.call_and_validate(headers=auth(key), excluded_checks=BUSINESS_RULES)
 
             answers_within_schema()

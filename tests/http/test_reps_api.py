@@ -85,11 +85,15 @@ def test_a_bad_change_is_422_naming_the_field(
     assert field in [e["field"] for e in response.json()["errors"]]
 
 
-def test_an_unknown_rep_is_404(filled: ApiHarness, make_user: MakeUser) -> None:
+def test_an_unknown_rep_is_404_and_an_unknown_target_422(filled: ApiHarness, make_user: MakeUser) -> None:
     _, key = make_user(Role.admin)
     response = filled.client.patch("/v1/reps/zz", json={"back": True}, headers=auth(key))
     assert response.status_code == 404
     assert response.json()["detail"] == "no rep 'zz' in the active playbook"
+    target = filled.client.post("/v1/reps/a/reassign", json={"to": "zz"}, headers=auth(key))
+    assert target.status_code == 422
+    assert target.json()["errors"] == [{"field": "body.to", "message": "no rep 'zz' in the active playbook"}]
+    assert {r.rep: r.open for r in filled.relay.reps()}["a"] == 2
 
 
 def test_departments_show_their_reps_and_leads(filled: ApiHarness, make_user: MakeUser) -> None:

@@ -14,8 +14,8 @@ from leadrelay.adapters.records import InputError
 from leadrelay.services.lead_list import Visibility
 from leadrelay.services.leads import LeadNotFound
 from tests.conftest import NOW
-from tests.integration.test_sla import WEDNESDAY_NOON, demo_request, playbook
 from tests.support.routing import hand_raise, playbook_file
+from tests.support.sla import WEDNESDAY_NOON, demo_request, playbook
 
 LEAD = "person1@sakura-mfg.co.jp"
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from leadrelay.domain.lifecycle import Stage
 from leadrelay.entrypoints.http.deps import PrincipalDep, RelayDep, require
 from leadrelay.entrypoints.http.problems import responses
 from leadrelay.services.access import Principal, Role
@@ -25,12 +26,22 @@ from leadrelay.services.touches import NoteView, TouchView
 
 router = APIRouter(tags=["leads"])
 
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character")
+    return text
+
+
+#: Text from a request: any characters but NUL (which no database column can hold).
+Text = Annotated[str, AfterValidator(_no_nul)]
+
 #: Roles that may answer for sales (accept, reject, advance, recycle) and record touches.
 SALES = (Role.admin, Role.manager, Role.rep)
 SalesPrincipal = Annotated[Principal, Depends(require(*SALES))]
 
 Ref = Annotated[
-    str,
+    Text,
     Path(
         description="The lead's e-mail, or `id:` and its external id (the `lead` of a list item).",
         examples=["k.sato@sakura-mfg.co.jp"],
@@ -44,11 +55,11 @@ class LeadQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    stage: list[str] = Field(default_factory=list, description="Stages (repeat for several): mql, sal, ...")
+    stage: list[Stage] = Field(default_factory=list, description="Stages (repeat for several).")
     level: int | None = Field(None, description="The lead's level (確度).", ge=0, le=100)
-    owner: str | None = Field(None, description="The owning rep's id.", max_length=80)
-    department: str | None = Field(None, description="The owning department's id.", max_length=80)
-    domain: str | None = Field(None, description="The account's domain.", max_length=255)
+    owner: Text | None = Field(None, description="The owning rep's id.", max_length=80)
+    department: Text | None = Field(None, description="The owning department's id.", max_length=80)
+    domain: Text | None = Field(None, description="The account's domain.", max_length=255)
     fit_min: float | None = Field(None, allow_inf_nan=False)
     fit_max: float | None = Field(None, allow_inf_nan=False)
     engagement_min: float | None = Field(None, allow_inf_nan=False)
@@ -56,15 +67,17 @@ class LeadQuery(BaseModel):
     total_min: float | None = Field(None, allow_inf_nan=False)
     total_max: float | None = Field(None, allow_inf_nan=False)
     updated_since: AwareDatetime | None = Field(None, description="Changed at or after (ISO 8601 with zone).")
-    q: str | None = Field(None, description="Text in the name, e-mail or company (case-insensitive).", max_length=200)
+    q: Text | None = Field(None, description="Text in the name, e-mail or company (case-insensitive).", max_length=200)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Leads per page, 1 to {MAX_LIMIT}.")
-    cursor: str | None = Field(None, description="`next_cursor` of the previous page.", max_length=200)
+    cursor: Text | None = Field(
+        None, description="`next_cursor` of the previous page.", max_length=200, pattern=r"^[A-Za-z0-9_-]+$"
+    )
 
 
 class AcceptBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "called, interested"}]})
 
-    note: str | None = Field(None, max_length=2000, description="Kept with the move.")
+    note: Text | None = Field(None, max_length=2000, description="Kept with the move.")
 
 
 class RejectBody(BaseModel):
@@ -72,8 +85,8 @@ class RejectBody(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "bad_timing", "text": "来期に再検討"}]}
     )
 
-    reason: str = Field(description="A reason code of the playbook (sales.reject_reasons).", max_length=80)
-    text: str | None = Field(None, max_length=2000, description="Why, in words (required by some reasons).")
+    reason: Text = Field(description="A reason code of the playbook (sales.reject_reasons).", max_length=80)
+    text: Text | None = Field(None, max_length=2000, description="Why, in words (required by some reasons).")
 
 
 class AdvanceBody(BaseModel):
@@ -83,15 +96,15 @@ class AdvanceBody(BaseModel):
     )
 
     to: Literal["sql", "opportunity", "won", "lost"]
-    amount: str | None = Field(None, max_length=40, description="A decimal: opportunity, won or lost.")
-    currency: str | None = Field(None, max_length=3, description="ISO 4217 code, e.g. JPY.")
-    lost_reason: str | None = Field(None, max_length=2000)
+    amount: Text | None = Field(None, max_length=40, description="A decimal: opportunity, won or lost.")
+    currency: Text | None = Field(None, max_length=3, description="ISO 4217 code, e.g. JPY.")
+    lost_reason: Text | None = Field(None, max_length=2000)
 
 
 class RecycleBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "no budget this year"}]})
 
-    reason: str = Field(min_length=1, max_length=2000, description="Why it goes back to marketing.")
+    reason: Text = Field(min_length=1, max_length=2000, description="Why it goes back to marketing.")
 
 
 class TouchBody(BaseModel):
@@ -105,19 +118,19 @@ class TouchBody(BaseModel):
     )
 
     kind: Literal["call", "meeting", "email"]
-    outcome: str = Field(
+    outcome: Text = Field(
         max_length=40,
         description="call: connected, no_answer, voicemail, wrong_number; meeting: held, no_show, rescheduled, "
         "cancelled; email: sent, replied, bounced.",
     )
     at: AwareDatetime | None = Field(None, description="When (default: now); not in the future.")
-    note: str | None = Field(None, max_length=10_000)
+    note: Text | None = Field(None, max_length=10_000)
 
 
 class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "CTO も同席希望"}]})
 
-    text: str = Field(min_length=1, max_length=10_000)
+    text: Text = Field(min_length=1, max_length=10_000)
 
 
 LIST_EXAMPLE: dict[str, Any] = {
@@ -188,7 +201,7 @@ def _example(example: Any) -> dict[int | str, dict[str, Any]]:
 )
 def list_leads(engine: RelayDep, who: PrincipalDep, query: Annotated[LeadQuery, Query()]) -> LeadPage:
     filters = LeadFilters(
-        stages=tuple(query.stage),
+        stages=tuple(stage.value for stage in query.stage),
         level=query.level,
         owner=query.owner,
         department=query.department,

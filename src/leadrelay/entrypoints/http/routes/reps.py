@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http.deps import PrincipalDep, RelayDep, require
-from leadrelay.entrypoints.http.problems import ProblemError, request_lang, responses
+from leadrelay.entrypoints.http.problems import FieldProblem, ProblemError, request_lang, responses
+from leadrelay.entrypoints.http.routes.leads import Text
 from leadrelay.entrypoints.i18n import t
 from leadrelay.services.access import Principal, Role
 from leadrelay.services.routing import DepartmentRow, RepRow, RoutedRow
@@ -23,7 +24,7 @@ from leadrelay.services.routing import DepartmentRow, RepRow, RoutedRow
 router = APIRouter(tags=["reps"])
 
 Changer = Annotated[Principal, Depends(require(Role.admin, Role.manager))]
-RepId = Annotated[str, Path(description="The rep's id in the playbook.", examples=["rep-tanaka"], max_length=80)]
+RepId = Annotated[Text, Path(description="The rep's id in the playbook.", examples=["rep-tanaka"], max_length=80)]
 
 
 class Away(BaseModel):
@@ -58,7 +59,7 @@ class RepChange(BaseModel):
     active: bool | None = Field(None, description="false: takes no new leads until true again.")
     away: Away | None = Field(None, description="Out of office from one day to another (inclusive).")
     back: bool = Field(False, description="true: the away period ends now.")
-    note: str | None = Field(None, max_length=2000)
+    note: Text | None = Field(None, max_length=2000)
     capacity: int | None = Field(
         None, ge=0, le=100_000, description="Open leads at most; null: the playbook's capacity again."
     )
@@ -67,7 +68,7 @@ class RepChange(BaseModel):
 class Reassign(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"to": "rep-suzuki"}, {}]})
 
-    to: str | None = Field(
+    to: Text | None = Field(
         None, max_length=80, description="Give every open lead to this rep; empty: route them again."
     )
 
@@ -154,6 +155,9 @@ def reassign_rep(
 ) -> list[RoutedRow]:
     _rep(engine, rep_id, who, request)
     to = body.to if body is not None else None
+    if to is not None and to not in {row.rep for row in engine.reps()}:
+        said = t("unknown_rep", request_lang(request.headers)).format(rep=to)
+        raise ProblemError(422, said, errors=[FieldProblem(field="body.to", message=said)])
     return engine.reassign(rep_id, to=to, actor=who.actor)
 
 
