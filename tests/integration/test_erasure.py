@@ -18,9 +18,12 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.files.rejects import RejectsWriter
 from leadrelay.adapters.records import InputError
 from leadrelay.adapters.store import personal_data
 from leadrelay.adapters.store.personal_data import PersonalRows
+from leadrelay.services.imports import fingerprint
+from leadrelay.services.intake import Rejection
 from leadrelay.services.leads import LeadNotFound
 from tests.conftest import NOW
 from tests.support.cli import run
@@ -240,3 +243,41 @@ def test_names_are_taken_out_as_whole_words_so_stage_names_and_other_text_surviv
     assert report.ref is not None
     after = [(m.from_stage, m.to_stage, m.trigger) for m in relay.lead(report.ref).history]
     assert after == before
+
+
+def test_an_unfinished_imports_rejects_file_is_rewritten_and_its_checkpoint_follows(
+    relay: LeadRelay, tmp_path: Path
+) -> None:
+    source = tmp_path / "acts.csv"
+    source.write_text("email,type,occurred_at\n", encoding="utf-8")
+    relay.add_leads([profile(EMAIL, FIRST, LAST, PHONE, EXTERNAL_ID)])
+    rows = {
+        2: {"email": EMAIL, "type": "webinar_attended", "occurred_at": "2026-11-20T10:00:00"},
+        3: {"email": OTHER, "type": "webinar_attended", "occurred_at": "2026-11-20T10:00:00"},
+    }
+    path = tmp_path / "acts.rejects.csv"
+    run_ = relay.begin_import(fingerprint(source), "activities", "leadrelay", rejects=path)
+    writer = RejectsWriter(path, ["email", "type", "occurred_at"])
+
+    def on_rejects(rejected: list[Rejection]) -> int:
+        writer.rewind()
+        for rejection in rejected:
+            writer.write(rejection.record, rejection.field, rejection.message, rows[rejection.record])
+        return writer.sync()
+
+    relay.record_activities_numbered(list(rows.items()), checkpoint=run_.id, on_rejects=on_rejects)
+    writer.mark()
+    writer.close()
+    assert relay.begin_import(fingerprint(source), "activities", "leadrelay", rejects=path).rejects_size == (
+        path.stat().st_size
+    )
+
+    report = relay.erase(EMAIL)
+
+    [item] = report.files
+    assert (item.status, item.rows_removed) == ("rewritten", 1)
+    resumed = relay.begin_import(fingerprint(source), "activities", "leadrelay", rejects=path)
+    assert (resumed.resume_after, resumed.rejects_size) == (3, path.stat().st_size)
+    text = path.read_text(encoding="utf-8")
+    assert EMAIL not in text
+    assert OTHER in text
