@@ -279,8 +279,13 @@ def erase(
     )
 
 
+#: Why a record of an erased person is refused. Import rejects files keep only the line, field and
+#: this reason for such a record, not the row (which would write the person's data again).
+ERASED_REASON = "this person's personal data was erased at their request; leadrelay does not record them again"
+
+
 def _erased_message(field: str) -> tuple[str, str]:
-    return field, "this person's personal data was erased at their request; leadrelay does not record them again"
+    return field, ERASED_REASON
 
 
 def refuse_erased(

@@ -24,6 +24,7 @@ from leadrelay.adapters.files.sources import Source
 from leadrelay.adapters.records import (
     InputError,
 )
+from leadrelay.services.erasure import ERASED_REASON
 from leadrelay.services.intake import BatchResult, Rejection
 
 
@@ -94,7 +95,8 @@ def run_import(
     def write_rejects(rejected: list[Rejection]) -> int:
         rejects.rewind()  # a retried batch writes its rejections again, not twice
         for rejection in rejected:
-            rejects.write(rejection.record, rejection.field, rejection.message, raw.get(rejection.record))
+            row = None if rejection.message == ERASED_REASON else raw.get(rejection.record)  # not the person again
+            rejects.write(rejection.record, rejection.field, rejection.message, row)
         return rejects.sync()
 
     def flush() -> None:
