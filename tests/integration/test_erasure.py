@@ -216,23 +216,41 @@ def test_an_erased_person_is_not_recorded_again_by_later_activities_or_leads(rel
     assert relay.summary().leads == 2
 
 
-def test_rows_of_a_registered_table_that_quote_the_person_are_deleted(
+def test_rows_of_a_registered_table_that_quote_the_person_or_list_the_lead_are_deleted(
     relay: LeadRelay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    relay.add_leads([profile(EMAIL, FIRST, LAST, PHONE, EXTERNAL_ID), {"email": OTHER}])
+    lead_id, other_id = (_lead_id(relay, e) for e in (EMAIL, OTHER))
     with relay.store.transaction() as tx:
-        tx.execute(sa.text("CREATE TABLE stored_responses (id INTEGER PRIMARY KEY, response TEXT NOT NULL)"))
         tx.execute(
-            sa.text("INSERT INTO stored_responses (id, response) VALUES (1, :a), (2, :b)"),
-            {"a": json.dumps({"lead": EMAIL.upper()}), "b": json.dumps({"lead": OTHER})},
+            sa.text(
+                "CREATE TABLE stored_responses (id INTEGER PRIMARY KEY, body TEXT NOT NULL, lead_ids TEXT NOT NULL)"
+            )
         )
-    monkeypatch.setitem(
-        personal_data.PERSONAL_DATA_TABLES, "stored_responses", PersonalRows(text_columns=("response",))
-    )
-    relay.add_leads([profile(EMAIL, FIRST, LAST, PHONE, EXTERNAL_ID)])
+        tx.execute(
+            sa.text(
+                "INSERT INTO stored_responses (id, body, lead_ids) VALUES (1, :a, :n), (2, :b, :m), (3, :c, :mine)"
+            ),
+            {
+                "a": json.dumps({"lead": EMAIL.upper()}),
+                "b": json.dumps({"lead": OTHER}),
+                "c": json.dumps({"created": 1}),
+                "n": "[]",
+                "m": json.dumps([other_id]),
+                "mine": json.dumps([other_id, lead_id]),
+            },
+        )
+    how = PersonalRows(lead_ids_column="lead_ids", text_columns=("body",))
+    monkeypatch.setitem(personal_data.PERSONAL_DATA_TABLES, "stored_responses", how)
     report = relay.erase(EMAIL)
-    assert report.tables["stored_responses"] == 1
+    assert report.tables["stored_responses"] == 2
     with relay.store.reading() as tx:
         assert tx.execute(sa.text("SELECT id FROM stored_responses")).scalars().all() == [2]
+
+
+def _lead_id(relay: LeadRelay, email: str) -> int:
+    with relay.store.reading() as tx:
+        return tx.lead_ids([email])[email]
 
 
 def test_names_are_taken_out_as_whole_words_so_stage_names_and_other_text_survive(relay: LeadRelay) -> None:

@@ -41,8 +41,8 @@ from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services import access
 from leadrelay.services.access import KeyView, NewKey, Principal, UserView
-from leadrelay.services.erasure import ErasureReport, erase, erase_files, identifiers, refuse_erased
-from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
+from leadrelay.services.erasure import ErasureReport, erase, erase_files, identifiers
+from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities, refuse_erased
 from leadrelay.services.leads import (
     ExplainedView,
     LeadNotFound,
@@ -245,9 +245,7 @@ class LeadRelay:
             if kind == "outcomes":
                 result = record_outcomes(tx, playbook, parsed, moment)
             else:
-                allowed, erased = refuse_erased(tx, parsed)
-                kept, refused = link_identities(tx, playbook, allowed, moment)
-                refused = sorted([*erased, *refused], key=lambda r: r.record)
+                kept, refused = link_identities(tx, playbook, parsed, moment)
                 people = [item for _, item in kept if isinstance(item, LeadInput)]
                 acts = [item for _, item in kept if isinstance(item, ActivityInput)]
                 result = ingest(tx, playbook, people, acts, moment).merged(BatchResult(rejected=refused))

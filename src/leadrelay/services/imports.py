@@ -24,8 +24,7 @@ from leadrelay.adapters.files.sources import Source
 from leadrelay.adapters.records import (
     InputError,
 )
-from leadrelay.services.erasure import ERASED_REASON
-from leadrelay.services.intake import BatchResult, Rejection
+from leadrelay.services.intake import ERASED_REASON, BatchResult, Rejection
 
 
 class FileFingerprint(NamedTuple):
