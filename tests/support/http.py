@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from fastapi.testclient import TestClient
 from leadrelay.config import Settings
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http.app import create_app
-from leadrelay.services.access import Principal, Role
+from leadrelay.services.access import Principal, Role, principal_of_key
 from tests.conftest import NOW
 
 #: Who creates the users and keys of a test.
@@ -70,12 +71,11 @@ class ApiHarness:
         self.relay.add_user(address, role=role.value, actor=ACTOR, departments=departments, rep=rep)
         made = self.relay.create_key(address, actor=ACTOR, role=None if key_role is None else Role(key_role).value)
         with self.relay.store.reading() as tx:
-            from leadrelay.services.access import principal_of_key
-
             principal, _ = principal_of_key(tx, made.key)
         return principal, made.key
 
 
+@contextmanager
 def make_harness(url: str, **settings: Any) -> Iterator[ApiHarness]:
     """The app on ``url`` (started; stopped after), with the test clock and ``settings`` over the defaults."""
     chosen = Settings(db=url, now=NOW, **settings)
@@ -85,7 +85,8 @@ def make_harness(url: str, **settings: Any) -> Iterator[ApiHarness]:
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[ApiHarness]:
-    yield from make_harness(db_url)
+    with make_harness(db_url) as harness:
+        yield harness
 
 
 @pytest.fixture

@@ -252,6 +252,8 @@ def add_user(
         "created_by": actor,
     }
     user_id = store.insert_user(tx, values)
+    if user_id is None:  # added by someone else since the check above
+        raise UserExists("email", f"a user with e-mail {address} already exists")
     return _user_view(store.user_by_id(tx, user_id), playbook.timezone)
 
 

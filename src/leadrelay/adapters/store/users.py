@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.sql_store import StoreTx
@@ -29,8 +30,12 @@ _TOUCH_KEY = sa.text(queries.TOUCH_KEY).bindparams(
 )
 
 
-def insert_user(tx: StoreTx, values: dict[str, Any]) -> int:
-    return int(tx.execute(users.insert().values(**values).returning(users.c.id)).scalar_one())
+def insert_user(tx: StoreTx, values: dict[str, Any]) -> int | None:
+    """The new user's id; None when a user with the e-mail exists (also one added at the same moment)."""
+    insert: Any = postgresql.insert(users) if tx.dialect == "postgresql" else sqlite.insert(users)
+    statement = insert.values(**values).on_conflict_do_nothing(index_elements=["email"]).returning(users.c.id)
+    found = tx.execute(statement).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def user_by_email(tx: StoreTx, email: str) -> Any:

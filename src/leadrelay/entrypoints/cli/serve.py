@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from leadrelay.entrypoints.cli.common import errors, options, relay
+from leadrelay.entrypoints.cli.common import UserError, errors, options, relay
 from leadrelay.variables import (
     DB_ENV,
     HTTP_BODY_LIMIT_ENV,
@@ -78,6 +78,7 @@ def serve_command(
 
     given = {"http_host": host, "http_port": port, "http_workers": workers}
     settings = options.current.model_copy(update={k: v for k, v in given.items() if v is not None})
+    _check_address(settings.http_host, settings.http_port)
     with relay() as engine:
         engine.playbook()  # migrates the database and reads (or, on a new one, applies) the playbook
         dialect = engine.store.engine.dialect.name
@@ -92,6 +93,8 @@ def serve_command(
         highlight=False,
         soft_wrap=True,
     )
+    if with_worker:
+        errors.print(f"worker loop: {settings.describe()}", markup=False, highlight=False, soft_wrap=True)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -122,6 +125,23 @@ def serve_command(
         if worker_engine is not None:
             worker_engine.close()
     errors.print("leadrelay serve: stopped", markup=False, highlight=False)
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse at once (one line) when the address cannot be listened on: in use, or no such host."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UserError(f"--host {host}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UserError(f"--host {host} --port {port}: {exc.strerror or exc}") from None
 
 
 def _database_note(dialect: str, workers: int) -> str:

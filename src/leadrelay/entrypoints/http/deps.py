@@ -3,6 +3,7 @@
 - :data:`RelayDep` — the process's one :class:`LeadRelay` (opened at start-up by :mod:`.app`);
 - :data:`PrincipalDep` — the user behind ``Authorization: Bearer <API key>``; a missing, unknown or
   revoked key, or a key of a disabled user, is answered 401 with ``WWW-Authenticate: Bearer``;
+- :data:`LangDep` — ``ja`` when the request prefers Japanese (``Accept-Language``), else ``en``;
 - :func:`require` — a dependency that also answers 403 unless the principal has one of the roles::
 
       @router.get("/v1/things")
@@ -56,6 +57,15 @@ def principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def lang(request: Request) -> str:
+    """The language the request asks for (``Accept-Language``): ``ja`` or ``en``."""
+    return request_lang(request.headers)
+
+
+#: The request's language, for texts an endpoint writes itself (``t(key, lang)``).
+LangDep = Annotated[str, Depends(lang)]
 
 
 def require(*roles: Role) -> Callable[..., Principal]:

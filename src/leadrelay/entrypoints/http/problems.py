@@ -219,6 +219,16 @@ def field_name(location: Sequence[int | str]) -> str:
     return name or "body"
 
 
+def _field_problem(error: Mapping[str, Any]) -> FieldProblem:
+    location = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":  # the location is ("body", character offset)
+        offset = location[1] if len(location) > 1 else None
+        where = f" at character {offset}" if isinstance(offset, int) else ""
+        reason = (error.get("ctx") or {}).get("error", "")
+        return FieldProblem(field="body", message=f"is not valid JSON{where}" + (f": {reason}" if reason else ""))
+    return FieldProblem(field=field_name(location), message=str(error.get("msg", "is not valid")))
+
+
 def status_of(exc: LeadRelayError) -> int:
     for cls in type(exc).__mro__:
         status = STATUS_OF.get(cls)
@@ -250,10 +260,7 @@ def install(app: FastAPI) -> None:
 
     async def on_invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            FieldProblem(field=field_name(error.get("loc", ())), message=str(error.get("msg", "is not valid")))
-            for error in exc.errors()
-        ]
+        errors = [_field_problem(error) for error in exc.errors()]
         lang = request_lang(request.headers)
         return problem_response(request, 422, t("invalid_fields", lang).format(count=len(errors)), errors=errors)
 
