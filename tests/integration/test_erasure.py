@@ -142,9 +142,12 @@ def leftovers(values: list[tuple[str, str, str]]) -> list[str]:
 
 
 def counts_of(relay: LeadRelay) -> dict[str, Any]:
+    """What the reports count: the summary (without who the top leads are), reps' loads, SLA clocks."""
     summary = relay.summary().as_json()
     summary.pop("as_of")
     summary["top_leads"] = [(t["stage"], t["level"], t["score"]) for t in summary["top_leads"]]
+    summary["reps"] = [(r.rep, r.open, r.received_this_week) for r in relay.reps()]
+    summary["sla"] = [(s.rep, s.policy, s.clock, s.due_at, s.state) for s in relay.sla(everything=True)]
     return summary
 
 
@@ -177,6 +180,8 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_table_or_rejects_file_and_
 
     assert counts_of(relay) == before
     assert before["leads"] == 2 and before["by_stage"]["sal"] == 1
+    assert sum(open_ for _, open_, _ in before["reps"]) == 2, "both leads are with a rep"
+    assert len(before["sla"]) == 2, "the colleague's accept clock and the person's first-touch clock run"
     erased = relay.lead(report.ref)
     assert (erased.email, erased.external_id, erased.profile.name) == (None, report.ref, None)
     assert (erased.stage, erased.scores.total) == ("sal", person.scores.total)
