@@ -132,3 +132,11 @@ def test_an_import_refuses_the_erased_person_and_does_not_write_their_row_to_the
         "line,field,reason,email,type,occurred_at,lead.first_name",
         "2,email,this person's personal data was erased at their request; leadrelay does not record them again",
     ]
+
+
+def test_who_asked_must_be_given_in_at_most_320_characters(db: Path) -> None:
+    for actor in ("", "x" * 321):
+        refused = run("lead", "erase", EMAIL, "--yes", "--as", actor, db=db)
+        assert refused.returncode == 2
+        assert "error: actor: who asked for the erasure: 1 to 320 characters" in refused.stderr
+    assert run("lead", "show", EMAIL, db=db).returncode == 0

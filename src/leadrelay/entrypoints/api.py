@@ -41,7 +41,7 @@ from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services import access
 from leadrelay.services.access import KeyView, NewKey, Principal, UserView
-from leadrelay.services.erasure import ErasureReport, erase, erase_files, identifiers
+from leadrelay.services.erasure import MAX_ACTOR, ErasureReport, erase, erase_files, identifiers
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities, refuse_erased
 from leadrelay.services.leads import (
     ExplainedView,
@@ -392,6 +392,9 @@ class LeadRelay:
         of an erased lead) everywhere leadrelay stores it, keeping the anonymous counts; ``actor``:
         who asked (kept in the erasure record). Erasing again says ``already_erased``. Raises
         :class:`LeadNotFound` for a lead that is not known (and was never erased)."""
+        actor = actor.strip()
+        if not actor or len(actor) > MAX_ACTOR:
+            raise InputError("actor", f"who asked for the erasure: 1 to {MAX_ACTOR} characters")
         tz = self.playbook().playbook.timezone
         moment = self._now(now)
         keys = _lead_keys(ref)

@@ -42,6 +42,9 @@ from leadrelay.services.read_models import Moment, ReadModel, local
 
 REF_PREFIX = "erased-"
 _MIN_NEEDLE = 2  # shorter names (a one-letter initial) would match everywhere
+_MIN_CODE = 4  # shorter ids, phone numbers and postal codes would match scores and counts
+#: The longest ``actor`` an erasure record keeps (``erasures.requested_by``).
+MAX_ACTOR = 320
 
 
 class RejectsFileErasure(ReadModel):
@@ -83,8 +86,11 @@ class Identifiers:
     def needles(self) -> list[str]:
         """Every text to take out, longest first (so a full name goes before its parts)."""
         found: set[str] = set()
-        for value in (self.email, self.external_id, self.phone, self.postal_code, self.first_name, self.last_name):
+        for value in (self.email, self.first_name, self.last_name):
             if value and len(value.strip()) >= _MIN_NEEDLE:
+                found.add(value.strip())
+        for value in (self.external_id, self.phone, self.postal_code):  # "42" would cut numbers out of texts
+            if value and len(value.strip()) >= _MIN_CODE:
                 found.add(value.strip())
         if self.email:
             local_part = self.email.split("@", 1)[0]
@@ -101,7 +107,7 @@ class Identifiers:
 
     def strong(self) -> list[str]:
         """The identifiers one row of a rejects file is taken out for (one is enough)."""
-        return [v for v in (self.email, self.external_id, self.phone) if v and len(v.strip()) >= _MIN_NEEDLE]
+        return [v for v in (self.email, self.external_id, self.phone) if v and len(v.strip()) >= _MIN_CODE]
 
 
 def _fold(text: str) -> str:
