@@ -112,3 +112,31 @@ def test_an_unknown_person_is_an_error_naming_the_reference(db: Path) -> None:
     missing = run("lead", "erase", "nobody@sakura-mfg.co.jp", "--yes", db=db)
     assert missing.returncode == 2
     assert "error: no lead with e-mail or external id nobody@sakura-mfg.co.jp" in missing.stderr
+
+
+def test_an_import_refuses_the_erased_person_and_does_not_write_their_row_to_the_rejects_file(
+    db: Path, tmp_path: Path
+) -> None:
+    assert run("lead", "erase", EMAIL, "--yes", db=db).returncode == 0
+    source = tmp_path / "acts.csv"
+    source.write_text(
+        "email,type,occurred_at,lead.first_name\n"
+        f"{EMAIL},webinar_attended,2026-11-20T10:00:00+09:00,Taro\n"
+        "hanako@sakura-mfg.co.jp,webinar_attended,2026-11-20T10:00:00+09:00,Hanako\n",
+        encoding="utf-8",
+    )
+    imported = run("activity", "import", str(source), db=db)
+    assert imported.returncode == 1, imported.stderr
+    lines = (tmp_path / "acts.csv.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines == [
+        "line,field,reason,email,type,occurred_at,lead.first_name",
+        "2,email,this person's personal data was erased at their request; leadrelay does not record them again",
+    ]
+
+
+def test_who_asked_must_be_given_in_at_most_320_characters(db: Path) -> None:
+    for actor in ("", "x" * 321):
+        refused = run("lead", "erase", EMAIL, "--yes", "--as", actor, db=db)
+        assert refused.returncode == 2
+        assert "error: actor: who asked for the erasure: 1 to 320 characters" in refused.stderr
+    assert run("lead", "show", EMAIL, db=db).returncode == 0

@@ -18,9 +18,12 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.files.rejects import RejectsWriter
 from leadrelay.adapters.records import InputError
 from leadrelay.adapters.store import personal_data
 from leadrelay.adapters.store.personal_data import PersonalRows
+from leadrelay.services.imports import fingerprint
+from leadrelay.services.intake import Rejection
 from leadrelay.services.leads import LeadNotFound
 from tests.conftest import NOW
 from tests.support.cli import run
@@ -139,9 +142,12 @@ def leftovers(values: list[tuple[str, str, str]]) -> list[str]:
 
 
 def counts_of(relay: LeadRelay) -> dict[str, Any]:
+    """What the reports count: the summary (without who the top leads are), reps' loads, SLA clocks."""
     summary = relay.summary().as_json()
     summary.pop("as_of")
     summary["top_leads"] = [(t["stage"], t["level"], t["score"]) for t in summary["top_leads"]]
+    summary["reps"] = [(r.rep, r.open, r.received_this_week) for r in relay.reps()]
+    summary["sla"] = [(s.rep, s.policy, s.clock, s.due_at, s.state) for s in relay.sla(everything=True)]
     return summary
 
 
@@ -174,6 +180,8 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_table_or_rejects_file_and_
 
     assert counts_of(relay) == before
     assert before["leads"] == 2 and before["by_stage"]["sal"] == 1
+    assert sum(open_ for _, open_, _ in before["reps"]) == 2, "both leads are with a rep"
+    assert len(before["sla"]) == 2, "the colleague's accept clock and the person's first-touch clock run"
     erased = relay.lead(report.ref)
     assert (erased.email, erased.external_id, erased.profile.name) == (None, report.ref, None)
     assert (erased.stage, erased.scores.total) == ("sal", person.scores.total)
@@ -213,23 +221,41 @@ def test_an_erased_person_is_not_recorded_again_by_later_activities_or_leads(rel
     assert relay.summary().leads == 2
 
 
-def test_rows_of_a_registered_table_that_quote_the_person_are_deleted(
+def test_rows_of_a_registered_table_that_quote_the_person_or_list_the_lead_are_deleted(
     relay: LeadRelay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    relay.add_leads([profile(EMAIL, FIRST, LAST, PHONE, EXTERNAL_ID), {"email": OTHER}])
+    lead_id, other_id = (_lead_id(relay, e) for e in (EMAIL, OTHER))
     with relay.store.transaction() as tx:
-        tx.execute(sa.text("CREATE TABLE stored_responses (id INTEGER PRIMARY KEY, response TEXT NOT NULL)"))
         tx.execute(
-            sa.text("INSERT INTO stored_responses (id, response) VALUES (1, :a), (2, :b)"),
-            {"a": json.dumps({"lead": EMAIL.upper()}), "b": json.dumps({"lead": OTHER})},
+            sa.text(
+                "CREATE TABLE stored_responses (id INTEGER PRIMARY KEY, body TEXT NOT NULL, lead_ids TEXT NOT NULL)"
+            )
         )
-    monkeypatch.setitem(
-        personal_data.PERSONAL_DATA_TABLES, "stored_responses", PersonalRows(text_columns=("response",))
-    )
-    relay.add_leads([profile(EMAIL, FIRST, LAST, PHONE, EXTERNAL_ID)])
+        tx.execute(
+            sa.text(
+                "INSERT INTO stored_responses (id, body, lead_ids) VALUES (1, :a, :n), (2, :b, :m), (3, :c, :mine)"
+            ),
+            {
+                "a": json.dumps({"lead": EMAIL.upper()}),
+                "b": json.dumps({"lead": OTHER}),
+                "c": json.dumps({"created": 1}),
+                "n": "[]",
+                "m": json.dumps([other_id]),
+                "mine": json.dumps([other_id, lead_id]),
+            },
+        )
+    how = PersonalRows(lead_ids_column="lead_ids", text_columns=("body",))
+    monkeypatch.setitem(personal_data.PERSONAL_DATA_TABLES, "stored_responses", how)
     report = relay.erase(EMAIL)
-    assert report.tables["stored_responses"] == 1
+    assert report.tables["stored_responses"] == 2
     with relay.store.reading() as tx:
         assert tx.execute(sa.text("SELECT id FROM stored_responses")).scalars().all() == [2]
+
+
+def _lead_id(relay: LeadRelay, email: str) -> int:
+    with relay.store.reading() as tx:
+        return tx.lead_ids([email])[email]
 
 
 def test_names_are_taken_out_as_whole_words_so_stage_names_and_other_text_survive(relay: LeadRelay) -> None:
@@ -240,3 +266,41 @@ def test_names_are_taken_out_as_whole_words_so_stage_names_and_other_text_surviv
     assert report.ref is not None
     after = [(m.from_stage, m.to_stage, m.trigger) for m in relay.lead(report.ref).history]
     assert after == before
+
+
+def test_an_unfinished_imports_rejects_file_is_rewritten_and_its_checkpoint_follows(
+    relay: LeadRelay, tmp_path: Path
+) -> None:
+    source = tmp_path / "acts.csv"
+    source.write_text("email,type,occurred_at\n", encoding="utf-8")
+    relay.add_leads([profile(EMAIL, FIRST, LAST, PHONE, EXTERNAL_ID)])
+    rows = {
+        2: {"email": EMAIL, "type": "webinar_attended", "occurred_at": "2026-11-20T10:00:00"},
+        3: {"email": OTHER, "type": "webinar_attended", "occurred_at": "2026-11-20T10:00:00"},
+    }
+    path = tmp_path / "acts.rejects.csv"
+    run_ = relay.begin_import(fingerprint(source), "activities", "leadrelay", rejects=path)
+    writer = RejectsWriter(path, ["email", "type", "occurred_at"])
+
+    def on_rejects(rejected: list[Rejection]) -> int:
+        writer.rewind()
+        for rejection in rejected:
+            writer.write(rejection.record, rejection.field, rejection.message, rows[rejection.record])
+        return writer.sync()
+
+    relay.record_activities_numbered(list(rows.items()), checkpoint=run_.id, on_rejects=on_rejects)
+    writer.mark()
+    writer.close()
+    assert relay.begin_import(fingerprint(source), "activities", "leadrelay", rejects=path).rejects_size == (
+        path.stat().st_size
+    )
+
+    report = relay.erase(EMAIL)
+
+    [item] = report.files
+    assert (item.status, item.rows_removed) == ("rewritten", 1)
+    resumed = relay.begin_import(fingerprint(source), "activities", "leadrelay", rejects=path)
+    assert (resumed.resume_after, resumed.rejects_size) == (3, path.stat().st_size)
+    text = path.read_text(encoding="utf-8")
+    assert EMAIL not in text
+    assert OTHER in text

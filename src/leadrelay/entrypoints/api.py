@@ -43,8 +43,8 @@ from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services import access, matching
 from leadrelay.services.access import KeyView, NewKey, Principal, UserView
-from leadrelay.services.erasure import ErasureReport, erase, erase_files, identifiers, refuse_erased
-from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities
+from leadrelay.services.erasure import MAX_ACTOR, ErasureReport, erase, erase_files, identifiers
+from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities, refuse_erased
 from leadrelay.services.lead_list import DEFAULT_LIMIT, EVERYTHING, LeadFilters, LeadPage, Visibility, lead_page
 from leadrelay.services.leads import (
     ExplainedView,
@@ -293,9 +293,7 @@ class LeadRelay:
             if kind == "outcomes":
                 result = record_outcomes(tx, playbook, parsed, moment)
             else:
-                allowed, erased = refuse_erased(tx, parsed)
-                kept, refused = link_identities(tx, playbook, allowed, moment)
-                refused = sorted([*erased, *refused], key=lambda r: r.record)
+                kept, refused = link_identities(tx, playbook, parsed, moment)
                 people = [item for _, item in kept if isinstance(item, LeadInput)]
                 numbered = [(number, item) for number, item in kept if isinstance(item, ActivityInput)]
                 acts = [item for _, item in numbered]
@@ -540,6 +538,9 @@ class LeadRelay:
         of an erased lead) everywhere leadrelay stores it, keeping the anonymous counts; ``actor``:
         who asked (kept in the erasure record). Erasing again says ``already_erased``. Raises
         :class:`LeadNotFound` for a lead that is not known (and was never erased)."""
+        actor = actor.strip()
+        if not actor or len(actor) > MAX_ACTOR:
+            raise InputError("actor", f"who asked for the erasure: 1 to {MAX_ACTOR} characters")
         tz = self.playbook().playbook.timezone
         moment = self._now(now)
         keys = _lead_keys(ref)

@@ -14,7 +14,7 @@ What :func:`erase` does, in one transaction (the lead's row locked):
 - rows of the tables registered in ``PERSONAL_DATA_TABLES`` that name the person are deleted;
 - the rejects files of imports are rewritten without the person's rows;
 - the e-mail and external id are kept only as keyed hashes on the list of erased identities:
-  intake refuses later records for them (:func:`refuse_erased`), so marketing automation cannot
+  intake refuses later records for them (``services.intake.refuse_erased``), so marketing automation cannot
   bring the person back;
 - an erasure record says who asked, when, the pseudonymous ref and how many rows of each table
   changed — nothing of the personal data.
@@ -34,17 +34,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from leadrelay.adapters.files.rejects import default_rejects_path, remove_rows
-from leadrelay.adapters.records import ActivityInput, LeadInput
 from leadrelay.adapters.store import personal_data as pd
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.domain.identity import lead_key
-from leadrelay.domain.model import Lead
-from leadrelay.services.intake import Rejection
 from leadrelay.services.leads import LeadNotFound
 from leadrelay.services.read_models import Moment, ReadModel, local
 
 REF_PREFIX = "erased-"
 _MIN_NEEDLE = 2  # shorter names (a one-letter initial) would match everywhere
+_MIN_CODE = 4  # shorter ids, phone numbers and postal codes would match scores and counts
+#: The longest ``actor`` an erasure record keeps (``erasures.requested_by``).
+MAX_ACTOR = 320
 
 
 class RejectsFileErasure(ReadModel):
@@ -86,8 +86,11 @@ class Identifiers:
     def needles(self) -> list[str]:
         """Every text to take out, longest first (so a full name goes before its parts)."""
         found: set[str] = set()
-        for value in (self.email, self.external_id, self.phone, self.postal_code, self.first_name, self.last_name):
+        for value in (self.email, self.first_name, self.last_name):
             if value and len(value.strip()) >= _MIN_NEEDLE:
+                found.add(value.strip())
+        for value in (self.external_id, self.phone, self.postal_code):  # "42" would cut numbers out of texts
+            if value and len(value.strip()) >= _MIN_CODE:
                 found.add(value.strip())
         if self.email:
             local_part = self.email.split("@", 1)[0]
@@ -104,7 +107,7 @@ class Identifiers:
 
     def strong(self) -> list[str]:
         """The identifiers one row of a rejects file is taken out for (one is enough)."""
-        return [v for v in (self.email, self.external_id, self.phone) if v and len(v.strip()) >= _MIN_NEEDLE]
+        return [v for v in (self.email, self.external_id, self.phone) if v and len(v.strip()) >= _MIN_CODE]
 
 
 def _fold(text: str) -> str:
@@ -277,50 +280,3 @@ def erase(
         messages_cancelled=cancelled,
         files=files.files,
     )
-
-
-def _erased_message(field: str) -> tuple[str, str]:
-    return field, "this person's personal data was erased at their request; leadrelay does not record them again"
-
-
-def refuse_erased(
-    tx: StoreTx, items: Sequence[tuple[int, LeadInput | ActivityInput]]
-) -> tuple[list[tuple[int, LeadInput | ActivityInput]], list[Rejection]]:
-    """Before intake: refuse the records of erased people (their e-mail or external id is on the
-    list of erased identities). Nothing is read when nobody was ever erased."""
-    key = pd.existing_secret(tx)
-    if key is None or not items:
-        return list(items), []
-    wanted: dict[int, list[tuple[str, str]]] = {}  # position → (field, lead key)
-    for position, (_, item) in enumerate(items):
-        pairs: list[tuple[str, str]] = []
-        lead: Lead | None
-        if isinstance(item, LeadInput):
-            lead, prefix = item.lead, ""
-        else:
-            pairs += [("email", e) for e in [item.email] if e]
-            pairs += [("external_id", lead_key(None, x)) for x in [item.external_id] if x]
-            lead, prefix = (item.lead.lead if item.lead is not None else None), "lead."
-        if lead is not None:
-            pairs += [(prefix + "email", e) for e in [lead.email] if e]
-            pairs += [(prefix + "external_id", lead_key(None, x)) for x in [lead.external_id] if x]
-        wanted[position] = pairs
-    digest_of = {k: pd.identity_digest(key, k) for pairs in wanted.values() for _, k in pairs}
-    erased = pd.erased_digests(tx, digest_of.values())
-    if not erased:
-        return list(items), []
-    kept: list[tuple[int, LeadInput | ActivityInput]] = []
-    refused: list[Rejection] = []
-    for position, (number, item) in enumerate(items):
-        hit = next((f for f, k in wanted[position] if digest_of[k] in erased), None)
-        if hit is None:
-            kept.append((number, item))
-        else:
-            refused.append(Rejection(number, *_erased_message(hit)))
-    return kept, refused
-
-
-def is_erased_key(tx: StoreTx, key: str) -> bool:
-    """Whether a lead key (e-mail, or ``id:`` external id) belongs to an erased person."""
-    secret = pd.existing_secret(tx)
-    return secret is not None and bool(pd.erased_digests(tx, [pd.identity_digest(secret, key)]))

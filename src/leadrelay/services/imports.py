@@ -24,7 +24,7 @@ from leadrelay.adapters.files.sources import Source
 from leadrelay.adapters.records import (
     InputError,
 )
-from leadrelay.services.intake import BatchResult, Rejection
+from leadrelay.services.intake import ERASED_REASON, BatchResult, Rejection
 
 
 class FileFingerprint(NamedTuple):
@@ -94,7 +94,8 @@ def run_import(
     def write_rejects(rejected: list[Rejection]) -> int:
         rejects.rewind()  # a retried batch writes its rejections again, not twice
         for rejection in rejected:
-            rejects.write(rejection.record, rejection.field, rejection.message, raw.get(rejection.record))
+            row = None if rejection.message == ERASED_REASON else raw.get(rejection.record)  # not the person again
+            rejects.write(rejection.record, rejection.field, rejection.message, row)
         return rejects.sync()
 
     def flush() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from leadrelay.adapters.records import ActivityInput, LeadInput
+from leadrelay.adapters.store import personal_data
 from leadrelay.adapters.store.sql_store import LeadState, StoredMove, StoreTx
 from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves, fit_is_static
 from leadrelay.domain.identity import account_domain, is_free_mail, lead_key
@@ -665,9 +666,9 @@ def link_identities(
     record in the batch giving the same external id another e-mail. Records naming a lead by
     external id only, where another record of the batch gives its e-mail, are keyed by e-mail.
     """
+    items, rejected = refuse_erased(tx, items)  # an erased person is never recorded again
     pairs: dict[str, str] = {}  # external id → e-mail
     kept: list[tuple[int, LeadInput | ActivityInput]] = []
-    rejected: list[Rejection] = []
     for number, item in items:
         profile = item if isinstance(item, LeadInput) else item.lead
         if profile is None or profile.lead.email is None or profile.lead.external_id is None:
@@ -725,3 +726,49 @@ def _keyed_by_email(item: LeadInput | ActivityInput, pairs: dict[str, str]) -> L
     if item.email is None and item.external_id in pairs:
         return replace(item, email=pairs[item.external_id])
     return item
+
+
+#: Why a record of an erased person is refused. Import rejects files keep only the line, field and
+#: this reason for such a record, not the row (which would write the person's data again).
+ERASED_REASON = "this person's personal data was erased at their request; leadrelay does not record them again"
+
+
+def _erased_message(field: str) -> tuple[str, str]:
+    return field, ERASED_REASON
+
+
+def refuse_erased(
+    tx: StoreTx, items: Sequence[tuple[int, LeadInput | ActivityInput]]
+) -> tuple[list[tuple[int, LeadInput | ActivityInput]], list[Rejection]]:
+    """Before intake: refuse the records of erased people (their e-mail or external id is on the
+    list of erased identities). Nothing is read when nobody was ever erased."""
+    key = personal_data.existing_secret(tx)
+    if key is None or not items:
+        return list(items), []
+    wanted: dict[int, list[tuple[str, str]]] = {}  # position → (field, lead key)
+    for position, (_, item) in enumerate(items):
+        pairs: list[tuple[str, str]] = []
+        lead: Lead | None
+        if isinstance(item, LeadInput):
+            lead, prefix = item.lead, ""
+        else:
+            pairs += [("email", e) for e in [item.email] if e]
+            pairs += [("external_id", lead_key(None, x)) for x in [item.external_id] if x]
+            lead, prefix = (item.lead.lead if item.lead is not None else None), "lead."
+        if lead is not None:
+            pairs += [(prefix + "email", e) for e in [lead.email] if e]
+            pairs += [(prefix + "external_id", lead_key(None, x)) for x in [lead.external_id] if x]
+        wanted[position] = pairs
+    digest_of = {k: personal_data.identity_digest(key, k) for pairs in wanted.values() for _, k in pairs}
+    erased = personal_data.erased_digests(tx, digest_of.values())
+    if not erased:
+        return list(items), []
+    kept: list[tuple[int, LeadInput | ActivityInput]] = []
+    refused: list[Rejection] = []
+    for position, (number, item) in enumerate(items):
+        hit = next((f for f, k in wanted[position] if digest_of[k] in erased), None)
+        if hit is None:
+            kept.append((number, item))
+        else:
+            refused.append(Rejection(number, *_erased_message(hit)))
+    return kept, refused

@@ -22,7 +22,6 @@ from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import leads
 from leadrelay.domain.identity import key_external_id
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services.erasure import refuse_erased
 from leadrelay.services.intake import IngestFacts, Rejection, ingest, link_identities
 from leadrelay.services.read_models import ReadModel
 
@@ -109,9 +108,7 @@ def take_records(
                 parsed.append((index, parse_activity(record, now, playbook.activity_types)))
         except InputError as exc:
             rejected[index] = Rejection(index, exc.field, exc.message)
-    allowed, erased = refuse_erased(tx, parsed)  # people erased at their request are not recorded again
-    rejected.update((r.record, r) for r in erased)
-    kept, refused = link_identities(tx, playbook, allowed, now)
+    kept, refused = link_identities(tx, playbook, parsed, now)  # refuses people erased at their request
     rejected.update((r.record, r) for r in refused)
     people = [item for _, item in kept if isinstance(item, LeadInput)]
     numbered = [(index, item) for index, item in kept if isinstance(item, ActivityInput)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,14 +43,17 @@ class PersonalRows:
     """How to find a person's rows in a table: by a lead id column, or by text that quotes them."""
 
     lead_column: str | None = None  # a column holding ``leads.id``
+    lead_ids_column: str | None = None  # a JSON column holding a list of ``leads.id``
     text_columns: tuple[str, ...] = ()  # text or JSON columns searched for the e-mail and external id
 
 
 #: Table name → how its rows of one person are found; erasure deletes them. Add a table here in the
-#: change that creates it.
+#: change that creates it. A table this database does not have (its migration is on another
+#: branch, or not run yet) is skipped.
 PERSONAL_DATA_TABLES: dict[str, PersonalRows] = {
-    # the stored answer of an intake call quotes the leads it touched (their e-mail or external id)
-    "idempotency_keys": PersonalRows(text_columns=("response_body",)),
+    # stored answers of Idempotency-Key requests (HTTP intake, migration 0011): they quote the
+    # posted records and name the leads they touched
+    "idempotency_keys": PersonalRows(lead_ids_column="lead_ids", text_columns=("response_body",)),
 }
 
 #: Tables erasure leaves alone although they have a ``lead_id``: its own record of what it did.
@@ -215,9 +219,27 @@ def delete_registered(tx: StoreTx, lead_id: int, needles: Sequence[str]) -> dict
         for column in how.text_columns:
             text = sa.func.lower(sa.cast(table.c[column], sa.Text))
             conditions.extend(text.contains(needle.lower(), autoescape=True) for needle in needles)
-        if conditions:
-            counts[name] = int(tx.execute(table.delete().where(sa.or_(*conditions))).rowcount)
+        deleted = int(tx.execute(table.delete().where(sa.or_(*conditions))).rowcount) if conditions else 0
+        if how.lead_ids_column is not None:
+            deleted += _delete_listing(tx, table, how.lead_ids_column, lead_id)
+        counts[name] = deleted
     return counts
+
+
+def _delete_listing(tx: StoreTx, table: sa.Table, column: str, lead_id: int) -> int:
+    """Delete the rows whose JSON list ``column`` holds ``lead_id`` (read and matched here: the
+    JSON functions differ between the databases, and such tables are small)."""
+    (key,) = table.primary_key.columns
+    listed = table.c[column]
+    found: list[Any] = []
+    rows: list[Any] = list(tx.execute(sa.select(key.label("key"), listed.label("ids"))))
+    for row in rows:
+        ids = json.loads(row.ids) if isinstance(row.ids, str) else row.ids
+        if isinstance(ids, list) and lead_id in ids:
+            found.append(row.key)
+    for start in range(0, len(found), 500):
+        tx.execute(table.delete().where(key.in_(found[start : start + 500])))
+    return len(found)
 
 
 @dataclass(frozen=True, slots=True)
