@@ -44,11 +44,12 @@ def send_to_chat(store: SqlStore, key: str) -> None:
         enqueue(tx, [Message(key, "webhook", "team", key, "本文", target="team", payload=CHAT)], datetime.now(UTC))
 
 
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+def wait_until(condition: Callable[[], bool], seconds: float, what: str, log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds:g} s: {what}")
+            said = f"; the worker's log:\n{log.read_text()}" if log is not None else ""
+            raise AssertionError(f"not within {seconds:g} s: {what}{said}")
         time.sleep(0.02)
 
 
@@ -88,18 +89,19 @@ def test_an_idle_worker_delivers_a_new_message_and_fires_a_timer_long_before_its
     with webhook_receiver() as receiver, log.open("w") as err:
         worker = start(url, err, receiver)
         try:
-            wait_until(received(receiver, "first"), 60, "the worker delivers what waited when it started")
-            wait_until(recorded_sent(store, "first"), 15, "the worker records it")
+            wait_until(received(receiver, "first"), 60, "the worker delivers what waited when it started", log)
+            wait_until(recorded_sent(store, "first"), 15, "the worker records it", log)
             time.sleep(0.5)  # the worker is waiting now: its next poll is a minute away
             send_to_chat(store, "second")
-            wait_until(received(receiver, "second"), 15, "a message enqueued later wakes the worker")
+            wait_until(received(receiver, "second"), 15, "a message enqueued later wakes the worker", log)
             wait_until(
                 lambda: scalar(store, "SELECT count(*) FROM timer_effects") == 1,
                 25,
                 "the timer fires when it is due, not at the next poll",
+                log,
             )
             send_to_chat(store, "third")
-            wait_until(received(receiver, "third"), 15, "and so does the next one")
+            wait_until(received(receiver, "third"), 15, "and so does the next one", log)
         finally:
             if worker.poll() is None:
                 stop(worker, log)
@@ -119,15 +121,15 @@ def test_after_a_database_outage_the_worker_listens_again_for_new_messages(clust
     with webhook_receiver() as receiver, log.open("w") as err:
         worker = start(cluster.url, err, receiver, LEADRELAY_WORKER_OUTAGE_RETRY_CAP="1")
         try:
-            wait_until(received(receiver, "before"), 60, "the worker delivers the first message")
+            wait_until(received(receiver, "before"), 60, "the worker delivers the first message", log)
             cluster.stop()
-            wait_until(lambda: "database unavailable" in log.read_text(), 20, "the worker sees the outage")
+            wait_until(lambda: "database unavailable" in log.read_text(), 20, "the worker sees the outage", log)
             cluster.start()
-            wait_until(lambda: "database back after" in log.read_text(), 30, "the worker sees the database back")
+            wait_until(lambda: "database back after" in log.read_text(), 30, "the worker sees the database back", log)
             time.sleep(0.5)  # the worker is waiting again, a minute from its next poll
             store = SqlStore.open(cluster.url, migrate_schema=False)
             send_to_chat(store, "after")
-            wait_until(received(receiver, "after"), 15, "a message enqueued after the outage wakes the worker")
+            wait_until(received(receiver, "after"), 15, "a message enqueued after the outage wakes the worker", log)
             store.close()
         finally:
             if worker.poll() is None:

@@ -47,9 +47,11 @@ from leadrelay.adapters.store.outbox import (
     lock_timers,
     mark_fired,
     mark_timer_failed,
+    messages_due,
     next_due,
     release_messages,
     take_write_lock,
+    timers_due,
 )
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx, database_unavailable
 from leadrelay.adapters.store.wakeups import Wakeup, outbox_wakeup
@@ -160,6 +162,8 @@ class Worker:
 
     def fire_timers(self) -> WorkerReport:
         """Fire one batch of due timers. Each fires in the transaction that marks it fired."""
+        if not self._due(timers_due):
+            return WorkerReport()
         playbook = self.playbook()  # before the write lock: reading it may store the default one
         now = self.clock.now()
         try:
@@ -239,6 +243,8 @@ class Worker:
         records first when the database is back (:meth:`_record_owed`)."""
         settings = self.settings
         report = self._record_owed()
+        if not self._due(messages_due):
+            return report
         with self.store.transaction() as tx:
             claimed = claim_messages(tx, self.clock.now(), settings.message_batch, settings.worker_id, settings.lease)
         if not claimed:
@@ -297,6 +303,13 @@ class Worker:
                 report.retrying += 1
                 log.info("message %s will be retried: %s", result.id, result.error)
         return report
+
+    def _due(self, check: Callable[[StoreTx, datetime], bool]) -> bool:
+        """Whether there is work of a kind, found out with a plain read first: on SQLite taking it
+        holds the database's one write lock, which an idle worker should not take from the API
+        processes on every round."""
+        with self.store.reading() as tx:
+            return check(tx, self.clock.now())
 
     def _stopping(self) -> bool:
         return self._stop is not None and self._stop.is_set()

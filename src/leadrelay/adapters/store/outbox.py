@@ -247,6 +247,17 @@ def mark_timer_failed(tx: StoreTx, timer: Timer, error: str, now: datetime, back
     return False
 
 
+def timers_due(tx: StoreTx, now: datetime) -> bool:
+    """Whether any pending timer is due at ``now`` (a read: it locks nothing)."""
+    return bool(tx._raw_rows(queries.ANY_TIMER_DUE, [tx._time(now)]))
+
+
+def messages_due(tx: StoreTx, now: datetime) -> bool:
+    """Whether any message is due at ``now`` and free to claim (a read: it locks nothing)."""
+    stamp = tx._time(now)
+    return bool(tx._raw_rows(queries.ANY_MESSAGE_DUE, [stamp, stamp]))
+
+
 def next_due(tx: StoreTx) -> datetime | None:
     """When the next pending timer, or pending message no worker holds (a retry), is due; None
     when nothing is pending. An idle worker sleeps until then at the longest."""

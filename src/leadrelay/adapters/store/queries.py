@@ -319,6 +319,14 @@ NOTIFY_OUTBOX = f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"
 LISTEN_OUTBOX = f"LISTEN {OUTBOX_CHANNEL}"
 #: SQLite (no notifications): the newest message's id, which a waiting worker watches for a change.
 LAST_MESSAGE_ID = "SELECT COALESCE(MAX(id), 0) FROM outbox"
+#: Whether a pending timer is due at the parameter: a plain read, so that a worker with nothing to
+#: fire does not take SQLite's write lock to find that out.
+ANY_TIMER_DUE = "SELECT 1 FROM timers WHERE fired_at IS NULL AND failed_at IS NULL AND due_at <= ? LIMIT 1"
+#: Whether a message is due at the parameters (now, now) and free to claim: a plain read, as above.
+ANY_MESSAGE_DUE = (
+    "SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ?"
+    " AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1"
+)
 #: When the next pending timer is due (NULL: none pending).
 NEXT_TIMER_DUE = "SELECT MIN(due_at) FROM timers WHERE fired_at IS NULL AND failed_at IS NULL"
 #: When the next pending message nobody holds is due (a retry later on; NULL: none).

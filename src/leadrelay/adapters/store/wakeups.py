@@ -51,6 +51,8 @@ class OutboxListener:
 
     #: the longest wait on the socket before looking at ``stop`` again (seconds)
     SLICE = 0.25
+    #: seconds between tries to connect again while the database cannot be reached
+    RECONNECT = 0.5
 
     def __init__(self, store: SqlStore) -> None:
         self._engine = store.engine
@@ -92,12 +94,13 @@ class OutboxListener:
     def wait(self, seconds: float, stop: threading.Event) -> bool:
         import psycopg
 
-        if self._connection is None:
+        deadline = time.monotonic() + seconds
+        while self._connection is None:  # not listening (the database was away): connect again
             if self._connect():
                 return True  # listening again: messages enqueued while it was not were not heard
-            stop.wait(seconds)
-            return False
-        deadline = time.monotonic() + seconds
+            left = deadline - time.monotonic()
+            if left <= 0 or stop.wait(min(left, self.RECONNECT)):
+                return False
         while not stop.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
