@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import Field
 
-from leadrelay.adapters.matching import name_key, similarity
+from leadrelay.adapters.matching import closest, name_key
 from leadrelay.adapters.records import LeadInput, parse_account
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.adapters.store.tables import (
@@ -344,7 +344,7 @@ def match_batch(
     if not claims:
         return {}, {}, set()
     index, ids = index_for(tx, playbook, list(claims.values()))
-    decisions = match_all(claims.values(), index, similarity, _rejected(tx))
+    decisions = match_all(claims.values(), index, closest, _rejected(tx))
     records: dict[str, Account] = {}
     for decision in decisions.values():
         account = decision.account
@@ -794,7 +794,7 @@ def rematch(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
                 claims[key] = stored_claim(key, row.match, row, playbook.free_mail)
                 lead_ids[key] = row.id
                 current[key] = (row.account_id, row.match_tier)
-            decisions = match_all(claims.values(), index, similarity, _rejected(tx))
+            decisions = match_all(claims.values(), index, closest, _rejected(tx))
             new = sorted({d.account for d in decisions.values() if d.new and d.account is not None})
             if new:
                 created = tx.upsert_accounts([Account(domain=d, name=index.accounts[d].name) for d in new], now)
