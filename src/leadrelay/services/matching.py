@@ -273,7 +273,11 @@ def _candidate_ids(tx: StoreTx, playbook: Playbook, claims: Sequence[LeadClaim])
             domains |= {a for a, _ in shared.splits} | ({shared.default} if shared.default else set())
     keys = {c.name_key for c in claims if c.name_key}
     domains |= {account for account, pairs in rules.aliases.items() if any(k in keys for k, _ in pairs)}
-    tokens = sorted({t for k in keys for t in name_tokens(k)})
+    # close names are looked for only where a field could corroborate them (domain.matching._fuzzy)
+    fields = tuple(rules.corroborate)
+    tokens = sorted(
+        {t for c in claims if c.name_key and any(getattr(c, f) for f in fields) for t in name_tokens(c.name_key)}
+    )
     ids: set[int] = set()
     for part in _chunks(sorted(domains)):
         ids |= set(tx.execute(sa.select(accounts.c.id).where(accounts.c.domain.in_(part))).scalars())
