@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from leadrelay.adapters.matching import closest, fold_kana, name_key
 from leadrelay.adapters.playbook.loader import PlaybookError, parse_playbook
+from leadrelay.domain.identity import normalise_domain
 from leadrelay.domain.matching import (
     AccountFacts,
     LeadClaim,
@@ -181,6 +182,13 @@ def test_normalisation_is_idempotent(text: str) -> None:
 
 
 def test_domains_phones_postal_codes_and_sites_are_normalised() -> None:
+    for raw in (
+        "https://www.Sakura-MFG.co.jp./about",
+        "WWW.sakura-mfg.co.jp.",
+        "http://sakura-mfg.co.jp/",
+        "ｓａｋｕｒａ-mfg.co.jp",
+    ):
+        assert normalise_domain(raw) == "sakura-mfg.co.jp"
     assert site_key("https://www.Sakura-MFG.co.jp./about") == "sakura-mfg.co.jp"
     assert site_key("HTTP://sakura-mfg.co.jp:8080") == "sakura-mfg.co.jp"
     assert site_key("localhost") is None

@@ -157,7 +157,7 @@ def refresh_keys(tx: StoreTx, account_ids: Iterable[int]) -> None:
         tx.execute(account_tokens.delete().where(account_tokens.c.account_id.in_(part)))
         unique = list({(t["token"], t["account_id"]): t for t in tokens}.values())
         if unique:
-            tx.execute(account_tokens.insert(), unique)
+            tx.insert_account_tokens(unique)
 
 
 def _named_domains(playbook: Playbook) -> frozenset[str]:
