@@ -61,8 +61,9 @@ def email_domain(email: str) -> str:
 
 
 def normalise_domain(raw: str) -> str:
-    domain = unicodedata.normalize("NFKC", raw).strip().casefold().rstrip(".")
-    domain = domain.removeprefix("http://").removeprefix("https://").split("/", 1)[0]
+    """A domain as accounts are keyed by: NFKC, lower case, without scheme, path, ``www.`` and trailing dots."""
+    domain = unicodedata.normalize("NFKC", raw).strip().casefold()
+    domain = domain.removeprefix("http://").removeprefix("https://").split("/", 1)[0].rstrip(".")
     return domain.removeprefix("www.")
 
 

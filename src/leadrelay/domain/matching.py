@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 
 #: Turns kana variants into one form (passed in: the domain has no kana tables of its own).
 Fold = Callable[[str], str]
-#: The similarity of two normalised names, 0 (nothing alike) to 100 (equal).
-Similarity = Callable[[str, str], float]
+#: The close names among ``choices``: (position in ``choices``, score) of those scoring at least
+#: ``cutoff`` against ``query``, on a scale of 0 (nothing alike) to 100 (equal).
+Similarity = Callable[[str, Sequence[str], float], list[tuple[int, float]]]
 
 #: Fields a tier-3 match may be corroborated by.
 CORROBORATING_FIELDS: tuple[str, ...] = ("phone", "postal_code", "website")
@@ -167,11 +170,13 @@ _SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウ�
 _IGNORED_KANA = str.maketrans("", "", "ー・")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[0-9a-z]+")
+_ANY_LATIN = re.compile(r"[a-z]")
+_ACCENTED = re.compile("[\u00c0-\u024f]")
 
 
 def _without_accents(text: str) -> str:
     """Latin letters without their accents (``é`` → ``e``); kana keep their voicing marks (``ガ``)."""
-    if text.isascii():
+    if _ACCENTED.search(text) is None:
         return text
     out: list[str] = []
     for char in unicodedata.normalize("NFD", text):
@@ -184,13 +189,13 @@ def _without_accents(text: str) -> str:
 def _clean(name: str, fold: Fold) -> str:
     """``name`` folded (NFKC, case, accents, kana) with its legal forms replaced by spaces."""
     text = _without_accents(unicodedata.normalize("NFKC", name).casefold())
-    text = fold(text)
-    text = text.translate(_SMALL_KANA)
-    text = _ABBREVIATED.sub(" ", text)
-    text = _JAPANESE_FORMS.sub(" ", text)
-    text = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), text)
-    text = text.replace("&", " ").replace("＆", " ")
-    text = _WESTERN_FORMS.sub(" ", text)
+    if not text.isascii():
+        text = fold(text).translate(_SMALL_KANA)
+        text = _ABBREVIATED.sub(" ", text)
+        text = _JAPANESE_FORMS.sub(" ", text)
+    if _ANY_LATIN.search(text) is not None:
+        text = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), text)
+        text = _WESTERN_FORMS.sub(" ", text.replace("&", " "))
     return text
 
 
@@ -200,13 +205,18 @@ def company_key(name: str | None, fold: Fold) -> str:
     marks removed. Empty when nothing is left (a name that was only a legal form)."""
     if not name:
         return ""
-    key = name
-    for _ in range(8):  # removing one form may join the letters of another: until nothing changes
-        folded = _SEPARATORS.sub("", _clean(key, fold).translate(_IGNORED_KANA))
-        if folded == key:
+    key = _SEPARATORS.sub("", _clean(name, fold).translate(_IGNORED_KANA))
+    for _ in range(8):  # removing one form may join the letters of another: until none is left
+        if not _has_form(key):
             break
-        key = folded
+        key = _SEPARATORS.sub("", _clean(key, fold).translate(_IGNORED_KANA))
     return key
+
+
+def _has_form(key: str) -> bool:
+    if not key.isascii() and (_ABBREVIATED.search(key) or _JAPANESE_FORMS.search(key)):
+        return True
+    return _ANY_LATIN.search(key) is not None and (_WESTERN_FORMS.search(key) or _DOTTED.search(key)) is not None
 
 
 def name_tokens(key: str) -> frozenset[str]:
@@ -353,8 +363,8 @@ class MatchRules:
     shared_domains: Mapping[str, SharedDomain] = field(default_factory=dict)
     extra_domains: Mapping[str, str] = field(default_factory=dict)  # extra domain → account domain
     aliases: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # account → (key, name)
-    max_candidates: int = 50  # fuzzy comparisons per lead at most (the rarest tokens first)
-    max_token_accounts: int = 2000  # a token on more accounts than this blocks nothing
+    max_candidates: int = 30  # accounts compared per lead at most (those of the rarest tokens first)
+    max_token_accounts: int = 500  # a token on more accounts than this blocks nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +430,7 @@ class MatchIndex:
         self.by_domain: dict[str, str] = {}
         self.by_key: dict[str, list[tuple[str, str]]] = {}  # key → [(account, kind)]
         self.by_token: dict[str, list[str]] = {}
+        self.keys_of: dict[str, tuple[str, ...]] = {}
         self.rules = rules
         for facts in accounts:
             self.add(facts)
@@ -431,6 +442,7 @@ class MatchIndex:
             keys.setdefault(key, "alias")
         facts = replace(facts, keys=keys)
         self.accounts[facts.domain] = facts
+        self.keys_of[facts.domain] = tuple(k for k in keys if k)
         self.by_domain[facts.domain] = facts.domain
         for extra in facts.extra_domains:
             self.by_domain.setdefault(extra, facts.domain)
@@ -452,18 +464,18 @@ class MatchIndex:
         return None
 
     def close(self, key: str) -> list[str]:
-        """Accounts sharing a blocking token with ``key``, the rarest tokens first, at most
-        ``max_candidates``."""
+        """The accounts sharing the most blocking tokens with ``key`` (tokens on more than
+        ``max_token_accounts`` accounts are left out: they tell nothing), at most ``max_candidates``;
+        among equals, those of the rarest tokens first."""
         rules = self.rules
-        lists = [self.by_token.get(t, []) for t in name_tokens(key)]
-        lists = sorted((x for x in lists if x and len(x) <= rules.max_token_accounts), key=len)
-        seen: dict[str, None] = {}
-        for accounts in lists:
-            for account in accounts:
-                seen.setdefault(account, None)
-                if len(seen) >= rules.max_candidates:
-                    return list(seen)
-        return list(seen)
+        lists = [found for t in sorted(name_tokens(key)) if (found := self.by_token.get(t))]
+        lists = sorted((x for x in lists if len(x) <= rules.max_token_accounts), key=len)
+        if not lists:
+            return []
+        if len(lists) == 1:
+            return lists[0][: rules.max_candidates]
+        shared = Counter(chain.from_iterable(lists))
+        return [account for account, _ in shared.most_common(rules.max_candidates)]
 
 
 def match_lead(
@@ -585,24 +597,31 @@ def _fuzzy(
 ) -> list[Candidate]:
     """Tier-3 candidates: close names (score ≥ threshold), taken when a field corroborates them."""
     rules = index.rules
-    out = []
-    for account in index.close(claim.name_key):
-        facts = index.accounts[account]
-        best_key, best = "", 0.0
-        for key in facts.keys:
-            score = similarity(claim.name_key, key)
-            if score > best:
-                best_key, best = key, score
-        if best < rules.fuzzy_threshold:
+    out: list[Candidate] = []
+    if not any(getattr(claim, f) for f in rules.corroborate):
+        return out  # nothing could corroborate a close name: it is not looked for
+    accounts = index.close(claim.name_key)
+    if not accounts:
+        return out
+    keys = [(account, key) for account in accounts for key in index.keys_of[account]]
+    best: dict[str, tuple[float, str]] = {}
+    for position, score in similarity(claim.name_key, [key for _, key in keys], rules.fuzzy_threshold):
+        account, key = keys[position]
+        if account not in best or score > best[account][0]:
+            best[account] = (score, key)
+    for account in accounts:  # in the index's order: the rarest shared tokens first
+        if account not in best:
             continue
-        name = Evidence("close_name", claim.name or claim.name_key, f"{facts.keys.get(best_key, '')}:{best_key}")
+        score, key = best[account]
+        facts = index.accounts[account]
+        name = Evidence("close_name", claim.name or claim.name_key, f"{facts.keys.get(key, '')}:{key}")
         support = [e for e in facts.corroboration(claim) if e.kind in rules.corroborate]
         if (claim.name_key, account) in rejected:
-            out.append(Candidate(account, 3, (name, *support), round(best, 1), passed="rejected"))
+            out.append(Candidate(account, 3, (name, *support), round(score, 1), passed="rejected"))
         elif not support:
-            out.append(Candidate(account, 3, (name,), round(best, 1), passed="no_corroboration"))
+            out.append(Candidate(account, 3, (name,), round(score, 1), passed="no_corroboration"))
         else:
-            out.append(Candidate(account, 3, (name, *support), round(best, 1)))
+            out.append(Candidate(account, 3, (name, *support), round(score, 1)))
     return out
 
 

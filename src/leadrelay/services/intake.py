@@ -145,10 +145,11 @@ def ingest(
     # which company each lead is from (domain.matching, in tiers): every new lead, and every known
     # lead whose record names its company; the others keep the account they have
     claims = {
-        key: claim_of(key, profiles.get(key), playbook.free_mail)
+        key: claim
         for key in sorted(emails)
         if key not in lead_ids or _names_company(profiles.get(key))
-    }
+        if (claim := claim_of(key, profiles.get(key), playbook.free_mail)).domain or claim.name_key
+    }  # a lead with neither a corporate domain nor a company name has nothing to be matched by
     companies = {p.company.domain: p.company for p in profiles.values() if p.company is not None}
     account_of, decisions, changed_accounts = match_batch(tx, playbook, claims, companies, now)
 

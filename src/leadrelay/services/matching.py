@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import Field
 
-from leadrelay.adapters.matching import name_key, similarity
+from leadrelay.adapters.matching import closest, name_key
 from leadrelay.adapters.records import LeadInput, parse_account
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.adapters.store.tables import (
@@ -157,7 +157,7 @@ def refresh_keys(tx: StoreTx, account_ids: Iterable[int]) -> None:
         tx.execute(account_tokens.delete().where(account_tokens.c.account_id.in_(part)))
         unique = list({(t["token"], t["account_id"]): t for t in tokens}.values())
         if unique:
-            tx.execute(account_tokens.insert(), unique)
+            tx.insert_account_tokens(unique)
 
 
 def _named_domains(playbook: Playbook) -> frozenset[str]:
@@ -273,7 +273,11 @@ def _candidate_ids(tx: StoreTx, playbook: Playbook, claims: Sequence[LeadClaim])
             domains |= {a for a, _ in shared.splits} | ({shared.default} if shared.default else set())
     keys = {c.name_key for c in claims if c.name_key}
     domains |= {account for account, pairs in rules.aliases.items() if any(k in keys for k, _ in pairs)}
-    tokens = sorted({t for k in keys for t in name_tokens(k)})
+    # close names are looked for only where a field could corroborate them (domain.matching._fuzzy)
+    fields = tuple(rules.corroborate)
+    tokens = sorted(
+        {t for c in claims if c.name_key and any(getattr(c, f) for f in fields) for t in name_tokens(c.name_key)}
+    )
     ids: set[int] = set()
     for part in _chunks(sorted(domains)):
         ids |= set(tx.execute(sa.select(accounts.c.id).where(accounts.c.domain.in_(part))).scalars())
@@ -344,7 +348,7 @@ def match_batch(
     if not claims:
         return {}, {}, set()
     index, ids = index_for(tx, playbook, list(claims.values()))
-    decisions = match_all(claims.values(), index, similarity, _rejected(tx))
+    decisions = match_all(claims.values(), index, closest, _rejected(tx))
     records: dict[str, Account] = {}
     for decision in decisions.values():
         account = decision.account
@@ -794,7 +798,7 @@ def rematch(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
                 claims[key] = stored_claim(key, row.match, row, playbook.free_mail)
                 lead_ids[key] = row.id
                 current[key] = (row.account_id, row.match_tier)
-            decisions = match_all(claims.values(), index, similarity, _rejected(tx))
+            decisions = match_all(claims.values(), index, closest, _rejected(tx))
             new = sorted({d.account for d in decisions.values() if d.new and d.account is not None})
             if new:
                 created = tx.upsert_accounts([Account(domain=d, name=index.accounts[d].name) for d in new], now)

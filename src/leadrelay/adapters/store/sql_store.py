@@ -26,6 +26,7 @@ from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.schema import create_db_engine, migrate
 from leadrelay.adapters.store.tables import (
     UtcDateTime,
+    account_tokens,
     accounts,
     campaigns,
     import_runs,
@@ -334,6 +335,10 @@ class StoreTx:
                 changed.add(domain)
                 self.execute(accounts.update().where(accounts.c.domain == domain).values(**values, updated_at=now))
         return self.account_ids(latest), changed
+
+    def insert_account_tokens(self, rows: list[dict[str, Any]]) -> None:
+        """Blocking tokens (token, account_id) of accounts; ones another transaction wrote are kept."""
+        self._insert_ignore(account_tokens, rows, None)
 
     def accounts_by_id(self, ids: Iterable[int]) -> dict[int, Account]:
         wanted = sorted(set(ids))
