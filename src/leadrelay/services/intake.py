@@ -165,7 +165,7 @@ def ingest(
     leads_created = len(new_rows)
     created_emails = {row[0].key for row in new_rows}
     lead_ids = tx.lead_ids(emails)
-    store_decisions(tx, lead_ids, decisions, now)
+    store_decisions(tx, lead_ids, decisions, now, keep_same_account=True)
     # another process may be judging the same leads: take turns (read their state after it commits)
     tx.lock_leads(lead_ids.values())
 

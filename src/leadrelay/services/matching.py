@@ -367,9 +367,17 @@ def match_batch(
 
 
 def store_decisions(
-    tx: StoreTx, lead_ids: Mapping[str, int], decisions: Mapping[str, MatchDecision], now: datetime
+    tx: StoreTx,
+    lead_ids: Mapping[str, int],
+    decisions: Mapping[str, MatchDecision],
+    now: datetime,
+    *,
+    keep_same_account: bool = False,
 ) -> None:
-    """Write the decisions on the leads (tier, document, when), only where they changed."""
+    """Write the decisions on the leads (tier, document, when), only where they changed.
+
+    ``keep_same_account`` (intake): a lead matched to the account it already had keeps the decision
+    that gave it (importing a file again changes nothing); ``rematch`` writes every change."""
     wanted = {lead_ids[k]: d for k, d in decisions.items() if k in lead_ids}
     stored: dict[int, Any] = {}
     for part in _chunks(sorted(wanted)):
@@ -380,6 +388,8 @@ def store_decisions(
         document = decision_document(decision)
         old = stored.get(lead_id)
         if old is not None and old.match_tier == decision.tier and old.match == document:
+            continue
+        if keep_same_account and old is not None and old.match and old.match.get("account") == decision.account:
             continue
         rows.append({"lid": lead_id, "tier": decision.tier, "doc": document, "at": now})
     if rows:
@@ -795,7 +805,10 @@ def rematch(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
             claims, lead_ids, current = {}, {}, {}
             for row in rows:
                 key = row.email or f"id:{row.external_id}"
-                claims[key] = stored_claim(key, row.match, row, playbook.free_mail)
+                claimed = stored_claim(key, row.match, row, playbook.free_mail)
+                if not (claimed.domain or claimed.name_key):
+                    continue  # nothing to match by (as at intake): the lead keeps what it has
+                claims[key] = claimed
                 lead_ids[key] = row.id
                 current[key] = (row.account_id, row.match_tier)
             decisions = match_all(claims.values(), index, closest, _rejected(tx))
@@ -846,7 +859,7 @@ def rematch(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
             transaction.commit()
     return RematchReport(
         dry_run=dry_run,
-        leads=len(rows),
+        leads=len(claims),
         moved=len(moves),
         new_accounts=len(new),
         by_tier=dict(sorted(by_tier.items())),
