@@ -11,8 +11,8 @@ write lock, so they take turns). What each guarantees:
 - **Messages are sent at least once, and a killed worker makes at most ``concurrency`` of them
   go twice.** A batch is claimed with a lease and committed; then at most ``concurrency``
   messages are under way or delivered and not yet recorded; the ones done are recorded (sent,
-  retry later, given up) in one short transaction before their slots are used again. A worker killed after delivering and before
-  recording leaves those few claimed; when the lease runs out another worker sends them again —
+  retry later, given up) in one short transaction before their slots are used again. A worker
+  killed after delivering and before recording leaves those few claimed; when the lease runs out another worker sends them again —
   with the same ``Idempotency-Key`` header (webhooks) and ``Message-ID`` (e-mail), so receivers
   that honour them can drop the repeat. Failed deliveries are retried with exponential backoff
   and jitter, then given up (``failed_at``, ``last_error``) where ``leadrelay outbox --failed``
