@@ -6,7 +6,7 @@
     python benchmarks/api.py --profile prof.txt       # the server under yappi (every thread), top functions to prof.txt
 
 On a fresh database it starts ``leadrelay serve`` and ``leadrelay worker`` as processes of their
-own, and a receiver process standing in for the rep's chat webhook (HTTP) and the mail server
+own (``--with-worker``: the worker loop inside ``leadrelay serve`` instead), and a receiver process standing in for the rep's chat webhook (HTTP) and the mail server
 (SMTP, aiosmtpd) that record when each notification arrives. This process is the load generator:
 an asyncio client over ``--connections`` keep-alive connections (its own small
 HTTP/1.1 client: see :class:`Connection`). Phases, one after the other:
@@ -472,7 +472,7 @@ def main() -> None:
                         help="PostgreSQL (a scratch database on the server at URL, default LEADRELAY_TEST_POSTGRES_URL)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a tiny run: does everything work")
     parser.add_argument("--connections", type=int, default=None, help="concurrent connections (default 16)")
-    parser.add_argument("--requests", type=int, default=None, help="single-activity posts (default 20,000)")
+    parser.add_argument("--requests", type=int, default=None, help="single-activity posts (default 10,000)")
     parser.add_argument("--leads", type=int, default=5000, help="leads the activities are spread over")
     parser.add_argument("--batches", type=int, default=None, help="batch posts (default 30)")
     parser.add_argument("--batch-size", type=int, default=1000)
@@ -480,6 +480,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="speed-to-lead phase (default 20)")
     parser.add_argument("--every", type=float, default=0.1, help="seconds between hand-raisers")
     parser.add_argument("--server-workers", type=int, default=1, help="leadrelay serve --workers")
+    parser.add_argument("--with-worker", action="store_true", help="leadrelay serve --with-worker, no worker process")
     parser.add_argument("--profile", type=Path, default=None, help="run the server under yappi; top functions here")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=HERE / "results")
@@ -487,6 +488,7 @@ def main() -> None:
     quick = args.quick
     connections = args.connections or (4 if quick else 16)
     kind = "postgresql" if args.postgres else "sqlite"
+    load_before = os.getloadavg()
     with ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
         url = stack.enter_context(database(args.postgres or "sqlite"))
         key = prepare(url)
@@ -494,10 +496,12 @@ def main() -> None:
         port = free_port()
         env = environment(url, hooks, smtp_port, port, args.server_workers)
         logs = Path(folder)
-        server = stack.enter_context(
-            running([*leadrelay_command(args.profile), "serve", "--no-access-log"], env, logs / "server.log")
-        )
-        stack.enter_context(running([sys.executable, "-m", "leadrelay", "worker", "--quiet"], env, logs / "worker.log"))
+        serve = [*leadrelay_command(args.profile), "serve", "--no-access-log", *(["--with-worker"] * args.with_worker)]
+        server = stack.enter_context(running(serve, env, logs / "server.log"))
+        worker = [sys.executable, "-m", "leadrelay", "worker", "--quiet"]
+        (logs / "worker.log").touch()
+        if not args.with_worker:
+            stack.enter_context(running(worker, env, logs / "worker.log"))
         try:
             wait_for(f"http://127.0.0.1:{port}/healthz", 60, "leadrelay serve", server)
             plan = Plan(
@@ -505,7 +509,7 @@ def main() -> None:
                 port=port,
                 key=key,
                 connections=connections,
-                requests=args.requests or (200 if quick else 20_000),
+                requests=args.requests or (200 if quick else 10_000),
                 leads=args.leads,
                 batches=args.batches or (2 if quick else 30),
                 batch_size=args.batch_size,
@@ -533,7 +537,7 @@ def main() -> None:
         "quick": quick,
         "connections": connections,
         "server_workers": args.server_workers,
-        "worker": "leadrelay worker (a process of its own)",
+        "worker": "leadrelay serve --with-worker (a thread)" if args.with_worker else "leadrelay worker (a process)",
         "floor_healthz": phases["floor"],
         "single_activity_post": single,
         "batch_post": {**batch, "batch_size": args.batch_size, "connections": args.batch_connections},
@@ -554,6 +558,8 @@ def main() -> None:
             "form_to_webhook_p99_ms": _at_most(percentiles(webhook)["p99_ms"], GOALS["form_to_webhook_p99_ms"]),
         },
         "profile": str(args.profile) if args.profile else None,
+        # the machine is shared: the 1-minute load average before and after says how much
+        "load_average": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
         "machine": machine(),
     }
     publish(figures, args.out, f"api-{kind}{'-quick' if quick else ''}")

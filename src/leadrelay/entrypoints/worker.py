@@ -10,9 +10,9 @@ write lock, so they take turns). What each guarantees:
   (savepoint), and its timer is tried again after a backoff, then given up (``failed_at``).
 - **Messages are sent at least once, and a killed worker makes at most ``concurrency`` of them
   go twice.** A batch is claimed with a lease and committed; then at most ``concurrency``
-  deliveries are under way at a time, and each is recorded (sent, retry later, given up) in its
-  own short transaction before another starts. A worker killed after delivering and before
-  recording leaves those few claimed; when the lease runs out another worker sends them again —
+  messages are under way or delivered and not yet recorded; the ones done are recorded (sent,
+  retry later, given up) in one short transaction before their slots are used again. A worker
+  killed after delivering and before recording leaves those few claimed; when the lease runs out another worker sends them again —
   with the same ``Idempotency-Key`` header (webhooks) and ``Message-ID`` (e-mail), so receivers
   that honour them can drop the repeat. Failed deliveries are retried with exponential backoff
   and jitter, then given up (``failed_at``, ``last_error``) where ``leadrelay outbox --failed``
@@ -234,12 +234,14 @@ class Worker:
     # --- messages -------------------------------------------------------------------------
 
     def deliver_messages(self) -> WorkerReport:
-        """Claim one batch of due messages, deliver them, record how each went as soon as it has.
+        """Claim one batch of due messages, deliver them, record how they went.
 
-        At most ``concurrency`` messages are ever delivered and not yet recorded: a new delivery
-        starts only when an earlier one is recorded (its own short transaction). So a worker
-        killed at any line makes the next one re-send at most ``concurrency`` messages, not the
-        batch. What this worker could not record because the database went away it keeps, and
+        At most ``concurrency`` messages are ever under way or delivered and not yet recorded: a
+        new delivery starts only in a free slot, and the deliveries done are recorded (in one short
+        transaction) when a slot is needed for the next message, or when none is under way any
+        more. So a worker killed at any line makes the next one re-send at most ``concurrency``
+        messages, not the batch, and a batch of a few messages is recorded in one transaction, not
+        one per message (on SQLite each takes the one write lock). What this worker could not record because the database went away it keeps, and
         records first when the database is back (:meth:`_record_owed`)."""
         settings = self.settings
         report = self._record_owed()
@@ -254,7 +256,7 @@ class Worker:
         in_flight: dict[Future[Delivery], OutboxMessage] = {}
 
         def start_more() -> None:
-            while waiting and len(in_flight) < settings.concurrency:
+            while waiting and len(in_flight) + len(self._owed) < settings.concurrency:
                 if time.monotonic() > deadline or self._stopping():
                     return  # the lease is running out, or the worker is stopping: give the rest back
                 message = waiting.pop()
@@ -265,7 +267,8 @@ class Worker:
             while in_flight:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 self._owed.extend((in_flight.pop(future), future.result()) for future in done)
-                report.add(self._record_owed())
+                if not in_flight or (waiting and len(in_flight) + len(self._owed) >= settings.concurrency):
+                    report.add(self._record_owed())
                 start_more()
         except BaseException:
             # the database went away (or worse) while recording: keep what was delivered and what
