@@ -19,8 +19,8 @@ from leadrelay.adapters.store.tables import metadata
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def test_migrations_produce_the_models_schema(db_url: str) -> None:
-    engine = create_db_engine(db_url)
+def test_migrations_produce_the_models_schema(empty_db_url: str) -> None:
+    engine = create_db_engine(empty_db_url)
     migrate(engine)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -28,8 +28,8 @@ def test_migrations_produce_the_models_schema(db_url: str) -> None:
     engine.dispose()
 
 
-def test_migrating_twice_changes_nothing(db_url: str) -> None:
-    engine = create_db_engine(db_url)
+def test_migrating_twice_changes_nothing(empty_db_url: str) -> None:
+    engine = create_db_engine(empty_db_url)
     migrate(engine)
     first = current_revision(engine)
     migrate(engine)
@@ -37,8 +37,8 @@ def test_migrating_twice_changes_nothing(db_url: str) -> None:
     engine.dispose()
 
 
-def test_upgrading_a_database_with_leads_keeps_them_and_their_activities(db_url: str) -> None:
-    engine = create_db_engine(db_url)
+def test_upgrading_a_database_with_leads_keeps_them_and_their_activities(empty_db_url: str) -> None:
+    engine = create_db_engine(empty_db_url)
     at = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0001")
@@ -72,22 +72,22 @@ def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
     assert head_revisions() == frozenset({HEAD})
 
 
-def test_a_current_database_is_opened_without_loading_alembic(db_url: str, tmp_path: Path) -> None:
-    engine = create_db_engine(db_url)
+def test_a_current_database_is_opened_without_loading_alembic(empty_db_url: str, tmp_path: Path) -> None:
+    engine = create_db_engine(empty_db_url)
     migrate(engine)
     engine.dispose()
     probe = (
         "import sys\n"
         "from leadrelay.adapters.store.schema import create_db_engine, migrate\n"
-        f"migrate(create_db_engine({db_url!r}))\n"
+        f"migrate(create_db_engine({empty_db_url!r}))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "[]"
 
 
-def test_a_database_one_migration_behind_is_brought_to_the_head(db_url: str) -> None:
-    engine = create_db_engine(db_url)
+def test_a_database_one_migration_behind_is_brought_to_the_head(empty_db_url: str) -> None:
+    engine = create_db_engine(empty_db_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0005")
     migrate(engine)

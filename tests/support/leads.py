@@ -24,7 +24,9 @@ def fill(relay: LeadRelay, tmp_path: Path) -> None:
     relay.use_playbook(playbook_file(tmp_path))
     for minute, n in enumerate([1, 2, 3]):
         relay.record_activities([hand_raise(n)], now=NOW + timedelta(minutes=minute))
-    relay.record_activities([hand_raise(4, company="kaede-soft.co.jp")], now=NOW + timedelta(minutes=3))
+    relay.record_activities(
+        [hand_raise(4, company="kaede-soft.co.jp", company_name="かえでソフト株式会社")], now=NOW + timedelta(minutes=3)
+    )
     relay.add_leads(
         [{"email": YAMADA, "last_name": "山田", "first_name": "太郎", "company": {"name": "もみじ商事株式会社"}}],
         now=NOW + timedelta(minutes=4),

@@ -40,7 +40,9 @@ def playbook_file(tmp_path: Path, capacity: int = 100) -> Path:
     return path
 
 
-def hand_raise(n: int, *, hours: float = 0, company: str = "sakura-mfg.co.jp") -> dict[str, Any]:
+def hand_raise(
+    n: int, *, hours: float = 0, company: str = "sakura-mfg.co.jp", company_name: str = "さくら製作所"
+) -> dict[str, Any]:
     """A demo request from a fitting person: an MQL at once."""
     return {
         "email": f"person{n}@{company}",
@@ -52,6 +54,6 @@ def hand_raise(n: int, *, hours: float = 0, company: str = "sakura-mfg.co.jp") -
             "seniority": "manager",
             "country": "JP",
             "prefecture": "東京都",
-            "company": {"name": "さくら製作所", "industry": "manufacturing", "employees": 800},
+            "company": {"name": company_name, "industry": "manufacturing", "employees": 800},
         },
     }

@@ -70,6 +70,11 @@ def create_database(name: str) -> str:
     return f'CREATE DATABASE "{name}"'
 
 
+def create_database_from(name: str, template: str) -> str:
+    """A new database copied from ``template`` (which nobody may be connected to)."""
+    return f'CREATE DATABASE "{name}" TEMPLATE "{template}"'
+
+
 def drop_database(name: str) -> str:
     return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
 

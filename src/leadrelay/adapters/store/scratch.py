@@ -14,14 +14,18 @@ from leadrelay.adapters.store.schema import normalise_url
 
 
 @contextmanager
-def scratch_database(server_url: str, prefix: str = "leadrelay_scratch") -> Iterator[str]:
-    """Create a new database on the server of ``server_url``; yield its URL; drop it at the end."""
+def scratch_database(
+    server_url: str, prefix: str = "leadrelay_scratch", *, template: str | None = None
+) -> Iterator[str]:
+    """Create a new database on the server of ``server_url`` (empty, or a copy of the database
+    named ``template``); yield its URL; drop it at the end."""
     url = sa.engine.make_url(normalise_url(server_url))
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(sa.text(queries.create_database(name)))
+            create = queries.create_database(name) if template is None else queries.create_database_from(name, template)
+            connection.execute(sa.text(create))
         try:
             yield url.set(database=name).render_as_string(hide_password=False)
         finally:
