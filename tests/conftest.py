@@ -18,6 +18,12 @@ import sqlalchemy as sa
 from leadrelay.adapters.store.scratch import scratch_database
 from leadrelay.adapters.store.sql_store import SqlStore
 
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24; a Rich console made while COLUMNS is set
+# keeps that width for good, so the command line's output would wrap at 80 columns in the workers
+# and not in a plain run. The tests that compare output set the width they want themselves.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
+
 PG_ENV = "LEADRELAY_TEST_POSTGRES_URL"
 JST = timezone(timedelta(hours=9), "JST")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=JST)

@@ -266,7 +266,7 @@ def erase(
     digests = _digests(key, identities)
     pd.suppress(tx, digests)
     new_ref = REF_PREFIX + secrets.token_hex(8)
-    pd.anonymise_lead(tx, lead_id, new_ref, now)
+    pd.anonymise_lead(tx, lead_id, new_ref, now, redact)
     counts["leads"] = 1
     counts["erased_identities"] = len(digests)
     counts = {name: n for name, n in sorted(counts.items())}

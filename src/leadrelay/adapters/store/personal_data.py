@@ -112,10 +112,14 @@ def erasure_of(tx: StoreTx, lead_id: int) -> Any:
     return tx.execute(sa.select(erasures).where(erasures.c.lead_id == lead_id)).one_or_none()
 
 
-def anonymise_lead(tx: StoreTx, lead_id: int, ref: str, now: datetime) -> None:
-    values: dict[str, Any] = dict.fromkeys(ERASED_PROFILE)
+def anonymise_lead(tx: StoreTx, lead_id: int, ref: str, now: datetime, clean: Clean) -> None:
+    """Empty the lead's profile, give it the anonymous ``ref``, and rewrite its other text and JSON
+    columns (e.g. the account match's evidence, which quotes the e-mail) with ``clean``."""
+    row = tx.execute(sa.select(leads).where(leads.c.id == lead_id)).mappings().one()
+    values: dict[str, Any] = {c.name: clean(row[c.name]) for c in personal_columns(leads)}
+    values.update(dict.fromkeys(ERASED_PROFILE))
     stmt = leads.update().where(leads.c.id == lead_id)
-    tx.execute(stmt.values(**values, external_id=ref, custom={}, erased_at=now, updated_at=now))
+    tx.execute(stmt.values(**{**values, "external_id": ref, "custom": {}, "erased_at": now, "updated_at": now}))
 
 
 def lead_tables() -> list[sa.Table]:
