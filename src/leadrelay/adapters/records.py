@@ -20,6 +20,7 @@ from leadrelay.adapters.geo import normalise_country, prefecture
 from leadrelay.domain.identity import InvalidEmail, lead_key, normalise_domain, normalise_email
 from leadrelay.domain.matching import site_key
 from leadrelay.domain.model import (
+    ACCOUNT_PROFILE_FIELDS,
     LEAD_IDENTITY_FIELDS,
     LEAD_PROFILE_FIELDS,
     LIST_SOURCES,
@@ -48,23 +49,7 @@ LEAD_FIELDS = frozenset(
         "created_at",
     }
 )
-ACCOUNT_FIELDS = frozenset(
-    {
-        "domain",
-        "name",
-        "industry",
-        "employees",
-        "country",
-        "region",
-        "prefecture",
-        "tier",
-        "owner",
-        "reading",
-        "phone",
-        "postal_code",
-        "website",
-    }
-)
+ACCOUNT_FIELDS = frozenset({"domain", *ACCOUNT_PROFILE_FIELDS})
 ACTIVITY_FIELDS = frozenset(
     {"email", "external_id", "type", "occurred_at", "campaign", "product", "properties", "source_id", "lead"}
 )

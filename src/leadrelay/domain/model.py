@@ -109,6 +109,10 @@ LEAD_PROFILE_FIELDS: tuple[str, ...] = tuple(
     f.name for f in fields(Lead) if f.name not in {*LEAD_IDENTITY_FIELDS, "custom"}
 )
 
+#: What an account says about its company besides its domain, in the order of :class:`Account`:
+#: the input parser and the store derive their field lists from this one.
+ACCOUNT_PROFILE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Account) if f.name != "domain")
+
 
 @dataclass(frozen=True, slots=True)
 class Campaign:

@@ -45,7 +45,7 @@ from leadrelay.adapters.store.tables import (
 from leadrelay.adapters.store.times import read_time, sqlite_time, stored_time
 from leadrelay.domain.identity import key_email, key_external_id, lead_key
 from leadrelay.domain.lifecycle import Stage
-from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Campaign, Lead
+from leadrelay.domain.model import ACCOUNT_PROFILE_FIELDS, LEAD_PROFILE_FIELDS, Account, Activity, Campaign, Lead
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -85,20 +85,7 @@ _TRANSITION_COLUMNS = (
     "activity_key",
     "playbook_hash",
 )
-_ACCOUNT_PROFILE = (
-    "name",
-    "industry",
-    "employees",
-    "country",
-    "region",
-    "prefecture",
-    "tier",
-    "owner",
-    "reading",
-    "phone",
-    "postal_code",
-    "website",
-)
+_ACCOUNT_PROFILE = ACCOUNT_PROFILE_FIELDS
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
