@@ -97,6 +97,8 @@ from leadrelay.services.touches import NoteView, TouchView, add_note, record_tou
 # use them: a process that only reads or records leads, such as most command-line calls, never loads them.
 if TYPE_CHECKING:
     from leadrelay.services.imports import FileFingerprint, ImportRun
+    from leadrelay.services.report_catalog import ReportInfo
+    from leadrelay.services.report_kit import Report
     from leadrelay.services.rescore import RescoreReport
 
 ACTIVE_PLAYBOOK = "active_playbook"
@@ -837,6 +839,43 @@ class LeadRelay:
         active = self.playbook()
         with self.store.reading() as tx:
             return summary(tx, self._now(now), active, top)
+
+    @staticmethod
+    def reports() -> list[ReportInfo]:
+        """Every report: name, titles, groupings and options."""
+        from leadrelay.services.report_catalog import catalog  # NumPy: imported when a report is asked for
+
+        return catalog()
+
+    def report(
+        self,
+        name: str,
+        *,
+        start: str | date | None = None,
+        end: str | date | None = None,
+        by: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        visibility: Visibility = EVERYTHING,
+        now: datetime | None = None,
+    ) -> Report:
+        """Report ``name`` (see :meth:`reports`) over ``start``..``end`` (local dates in the playbook's
+        zone, both included), grouped ``by``, with ``options``; counting the leads ``visibility`` sees."""
+        from leadrelay.services.report_catalog import run_report
+
+        playbook = self.playbook().playbook
+        raw = {k: None if v is None else str(v) for k, v in (options or {}).items()}
+        with self.store.reading() as tx:
+            return run_report(
+                tx,
+                playbook,
+                name,
+                now=self._now(now),
+                start=None if start is None else str(start),
+                end=None if end is None else str(end),
+                by=by,
+                options=raw,
+                visibility=visibility,
+            )
 
 
 def _lead_keys(ref: str) -> list[str]:
