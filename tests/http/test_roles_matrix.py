@@ -74,6 +74,8 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/v1/leads"): Entry(INTAKE, json={"email": "matrix@sakura-mfg.co.jp", "first_name": "表"}),
     # another lead than MINE: erasing it must not take away the lead the other rows act on
     ("DELETE", "/v1/leads/{ref}/personal-data"): Entry(INTAKE, ref=SAKURA[0]),
+    ("GET", "/v1/reports"): Entry(EVERY),
+    ("GET", "/v1/reports/aging"): Entry(EVERY),
     ("POST", "/forms/{form_id}"): Entry(PUBLIC, public=True, keyless=True),
     ("OPTIONS", "/forms/{form_id}"): Entry(PUBLIC, public=True, keyless=True),
     ("POST", "/hooks/{source}"): Entry(PUBLIC, public=True, keyless=True, json={"Email": "matrix@sakura-mfg.co.jp"}),

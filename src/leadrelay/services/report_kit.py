@@ -19,6 +19,8 @@ departments', marketing and admin every lead.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -99,6 +101,23 @@ class Report(ReadModel):
 
     def tables(self) -> list[Table]:  # pragma: no cover - every report overrides it
         raise NotImplementedError
+
+
+def csv_text(table: Table) -> str:
+    """``table`` as CSV: a header of column keys, the rows, then the totals row (if any)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    keys = [c.key for c in table.columns]
+    writer.writerow(keys)
+    for row in [*table.rows, *([table.totals] if table.totals else [])]:
+        writer.writerow(["" if row.get(k) is None else _csv_value(row.get(k)) for k in keys])
+    return out.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return value
 
 
 def col(key: str, en: str, ja: str, kind: ColumnKind = "text") -> Column:

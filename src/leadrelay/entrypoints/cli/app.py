@@ -17,6 +17,7 @@ from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.accounts import register as register_accounts
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.cli.erasure import register as register_erasure
+from leadrelay.entrypoints.cli.reports import register as register_reports
 from leadrelay.entrypoints.cli.rescore import register as register_rescore
 from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
@@ -61,6 +62,7 @@ register_worker(app)
 register_users(app)
 register_serve(app)
 register_accounts(app)
+register_reports(app)
 
 
 @app.callback()

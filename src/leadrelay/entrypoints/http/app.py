@@ -22,7 +22,7 @@ from leadrelay.config import Settings, load_settings
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http import problems
 from leadrelay.entrypoints.http.limits import BodyLimit
-from leadrelay.entrypoints.http.routes import erasure, forms, health, hooks, intake, leads, me, playbook, reps
+from leadrelay.entrypoints.http.routes import erasure, forms, health, hooks, intake, leads, me, playbook, reports, reps
 
 DESCRIPTION = """\
 The HTTP API of leadrelay, the lead handoff engine: send it leads and activities, read leads with
@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(reps.router)
     app.include_router(playbook.router)
     app.include_router(erasure.router)
+    app.include_router(reports.router)
     return app
 
 

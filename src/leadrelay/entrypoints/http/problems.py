@@ -46,6 +46,7 @@ from leadrelay.services.forms import FormPostError, UnknownForm
 from leadrelay.services.hooks import HookNotConfigured, HookUnauthorized, UnknownHook
 from leadrelay.services.idempotency import IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused
 from leadrelay.services.leads import LeadNotFound
+from leadrelay.services.report_kit import ReportInputError, UnknownReport
 from leadrelay.services.routing import RoutingUnavailable
 from leadrelay.services.sales import FeedbackError, IllegalMove
 
@@ -80,6 +81,8 @@ STATUS_OF: dict[type[LeadRelayError], int] = {
     IdempotencyKeyInUse: 409,
     IdempotencyKeyInvalid: 422,
     IdempotencyKeyReused: 422,
+    ReportInputError: 422,
+    UnknownReport: 404,
 }
 
 #: The kind of problem (the end of ``type``) of each status the API answers with.
