@@ -3,12 +3,15 @@ on a hand-made book whose ages are written here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from leadrelay import LeadRelay
 from leadrelay.services.lead_list import Visibility
+from leadrelay.services.report_aging import AgingReport
 from leadrelay.services.report_kit import ReportInputError
 from tests.conftest import NOW
 
@@ -37,8 +40,14 @@ def _demo(email: str, days_ago: float) -> dict[str, object]:
     }
 
 
+def aging(relay: LeadRelay, **given: Any) -> AgingReport:
+    report = relay.report("aging", now=NOW, **given)
+    assert isinstance(report, AgingReport)
+    return report
+
+
 @pytest.fixture
-def book(db_url: str) -> LeadRelay:
+def book(db_url: str) -> Iterator[LeadRelay]:
     relay = LeadRelay.open(db_url)
     relay.add_leads([{"email": NEW_40, **FIT}], now=NOW - timedelta(days=40))
     relay.record_activities(
@@ -65,7 +74,7 @@ def book(db_url: str) -> LeadRelay:
 
 
 def test_each_open_stage_with_its_age_and_step(book: LeadRelay) -> None:
-    report = book.report("aging", now=NOW)
+    report = aging(book)
     by_stage = {s.stage: s for s in report.stages}
     assert set(by_stage) == {"new", "nurture", "mql", "sal"}  # won is closed: left out by default
     assert {k: v.leads for k, v in by_stage.items()} == {"new": 1, "nurture": 1, "mql": 1, "sal": 1}
@@ -82,13 +91,14 @@ def test_each_open_stage_with_its_age_and_step(book: LeadRelay) -> None:
 
 
 def test_stages_all_adds_the_closed_ones(book: LeadRelay) -> None:
-    report = book.report("aging", options={"stages": "all"}, now=NOW)
+    report = aging(book, options={"stages": "all"})
     won = next(s for s in report.stages if s.stage == "won")
-    assert (won.leads, won.days.median, won.distribution["3_7d"]) == (1, pytest.approx(3), 1)
+    assert (won.leads, won.distribution["3_7d"]) == (1, 1)
+    assert won.days.median == pytest.approx(3)
 
 
 def test_the_tables_carry_totals(book: LeadRelay) -> None:
-    stages, oldest = book.report("aging", now=NOW).tables()
+    stages, oldest = aging(book).tables()
     assert stages.totals is not None and stages.totals["leads"] == 4
     assert stages.totals["14_30d"] == 1 and stages.totals["30_90d"] == 1
     assert [row["lead"] for row in oldest.rows] == [NEW_40, NURTURE_5, MQL_20, SAL_1]
@@ -97,12 +107,13 @@ def test_the_tables_carry_totals(book: LeadRelay) -> None:
 def test_a_rep_sees_the_age_of_their_own_leads_only(book: LeadRelay) -> None:
     owner = book.lead(MQL_20).owner
     assert owner is not None and owner.rep is not None
-    mine = book.report("aging", visibility=Visibility(rep=owner.rep), now=NOW)
+    mine = aging(book, visibility=Visibility(rep=owner.rep))
     seen = {o.lead for o in mine.oldest}
     assert MQL_20 in seen and NEW_40 not in seen and NURTURE_5 not in seen
-    expected = sum(1 for ref in (MQL_20, SAL_1) if (o := book.lead(ref).owner) and o.rep == owner.rep)
+    owners = [book.lead(ref).owner for ref in (MQL_20, SAL_1)]
+    expected = len([o for o in owners if o is not None and o.rep == owner.rep])
     assert sum(s.leads for s in mine.stages) == expected
-    nobody = book.report("aging", visibility=Visibility(rep="no-such-rep"), now=NOW)
+    nobody = aging(book, visibility=Visibility(rep="no-such-rep"))
     assert nobody.stages == [] and nobody.oldest == []
 
 
