@@ -9,7 +9,9 @@ one of the report's tables as CSV (``table=``, default the first).
 from __future__ import annotations
 
 import inspect
+import json
 from datetime import date
+from importlib.resources import files
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -23,7 +25,9 @@ from leadrelay.services.report_kit import Report, ReportInputError, ReportOption
 
 router = APIRouter(tags=["reports"])
 
-EXAMPLES: dict[str, Any] = {}  # filled from data/report_examples.json by :func:`_examples`
+#: One answer of each report (lists cut to two items) for the OpenAPI document: written by
+#: scripts/report_examples.py; tests/unit/test_report_examples.py checks each against its model.
+EXAMPLES: dict[str, Any] = json.loads((files("leadrelay") / "data" / "report_examples.json").read_text("utf-8"))
 
 
 @router.get(
