@@ -45,6 +45,8 @@ from leadrelay.variables import (  # the names live in a module of constants, fo
     SMTP_FROM_ENV,
     SMTP_TIMEOUT_ENV,
     SMTP_URL_ENV,
+    WEB_SECURE_COOKIE_ENV,
+    WEB_SESSION_HOURS_ENV,
     WEBHOOK_TIMEOUT_ENV,
     WORKER_POLL_ENV,
     WORKER_WAKE_MS_ENV,
@@ -122,6 +124,9 @@ class Settings(BaseSettings):
     lang: Lang | None = _from(LANG_ENV)  # unset: from the locale (LC_ALL, LANG), else English
     locale: str = Field("", validation_alias=AliasChoices("LC_ALL", "LANG"), repr=False)
     now: datetime | None = _from(NOW_ENV)  # act as if it were this time (replays); unset: the wall clock
+    #: the folder of the columnar activity log rescore reads (``off``: read the table); unset:
+    #: beside a SQLite file, in the user's cache folder for PostgreSQL (docs/activity-log.md)
+    activity_log: str | None = _from("LEADRELAY_ACTIVITY_LOG")
 
     # delivery
     smtp_url: str | None = _from(SMTP_URL_ENV, repr=False)  # may hold a password: see describe()
@@ -147,6 +152,9 @@ class Settings(BaseSettings):
     #: SQLite: milliseconds between an idle worker's looks at the newest message id (PostgreSQL
     #: workers are woken by NOTIFY instead)
     wake_ms: int = _from(WORKER_WAKE_MS_ENV, 50, ge=1, le=60_000)
+    # the worker: expired idempotency keys (kept 24 hours), deleted in batches
+    purge_batch: int = _from("LEADRELAY_WORKER_PURGE_BATCH", 500, ge=1)  # keys deleted per transaction
+    purge_every: float = _from("LEADRELAY_WORKER_PURGE_EVERY", 60.0, gt=0)  # seconds between purges
     # the worker: database outages (it waits and retries, doubling the wait up to the cap)
     outage_retry_base: float = _from("LEADRELAY_WORKER_OUTAGE_RETRY_BASE", 0.5, gt=0)  # seconds
     outage_retry_cap: float = _from("LEADRELAY_WORKER_OUTAGE_RETRY_CAP", 30.0, gt=0)
@@ -160,6 +168,10 @@ class Settings(BaseSettings):
     # public web forms (POST /forms/{id}): a token bucket per client IP address, per process
     form_rate_per_minute: float = _from(FORM_RATE_ENV, 10.0, gt=0)  # posts refilled per minute
     form_burst: int = _from(FORM_BURST_ENV, 5, ge=1)  # posts at once
+    # the dashboard: a session ends after this many idle hours; its cookie is Secure unless false
+    # (browsers send Secure cookies to http://localhost and 127.0.0.1, so false is rarely needed)
+    web_session_hours: float = _from(WEB_SESSION_HOURS_ENV, 12.0, gt=0, le=24 * 30)
+    web_secure_cookie: bool = _from(WEB_SECURE_COOKIE_ENV, True)
 
     _environ: dict[str, str] = PrivateAttr(default_factory=lambda: dict(os.environ))
 

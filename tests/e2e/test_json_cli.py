@@ -20,7 +20,7 @@ LATER = "2026-12-27T12:00:00+09:00"  # 32 days after NOW: past the default 30 da
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("json") / "demo.db"
-    assert run("demo", "--people", "400", "--companies", "40", db=db).returncode == 0
+    assert run("demo", "--static", "--people", "400", "--companies", "40", db=db).returncode == 0
     return db
 
 

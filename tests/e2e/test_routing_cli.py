@@ -13,7 +13,7 @@ from tests.support.cli import run
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("routing") / "demo.db"
-    assert run("demo", "--people", "800", "--companies", "80", db=db).returncode == 0
+    assert run("demo", "--static", "--people", "800", "--companies", "80", db=db).returncode == 0
     return db
 
 

@@ -15,7 +15,7 @@ from tests.support.cli import run
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("sales") / "demo.db"
-    assert run("demo", "--people", "600", "--companies", "60", db=db).returncode == 0
+    assert run("demo", "--static", "--people", "600", "--companies", "60", db=db).returncode == 0
     return db
 
 

@@ -51,10 +51,14 @@ def test_a_killed_server_keeps_every_answered_batch_whole_and_a_keyed_retry_stor
     for round_ in range(3):
         with serving(db_url) as (base, process):
             in_flight = threading.Event()
+            one_answered = threading.Event()
             stop = threading.Event()
 
             def post_batches(
-                base: str = base, in_flight: threading.Event = in_flight, stop: threading.Event = stop
+                base: str = base,
+                in_flight: threading.Event = in_flight,
+                one_answered: threading.Event = one_answered,
+                stop: threading.Event = stop,
             ) -> None:
                 with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
                     while not stop.is_set():
@@ -69,11 +73,14 @@ def test_a_killed_server_keeps_every_answered_batch_whole_and_a_keyed_retry_stor
                             return  # the server died under this request
                         if response.status_code == 200:
                             answered.add(n)
+                            one_answered.set()
 
             poster = threading.Thread(target=post_batches)
             poster.start()
             in_flight.wait(30)
-            time.sleep(1.0 + 0.3 * round_)  # some batches answered, one under way
+            # some batches answered (however busy the machine is), then one under way
+            assert one_answered.wait(120), "the server answered no batch in two minutes"
+            time.sleep(0.2 + 0.3 * round_)
             process.send_signal(signal.SIGKILL)
             process.wait(30)
             stop.set()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from leadrelay.services.access import Role
 from tests.support.http import ApiHarness, auth
@@ -55,6 +55,8 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/v1/leads"): Entry(EVERY, params={"stage": "mql"}),
     ("GET", "/v1/leads/{ref}"): Entry(EVERY),
     ("POST", "/v1/leads/{ref}/accept"): Entry(SALES, json={}),
+    # inside sales' answer (Pre-SQL): who may call it as accept; this playbook has no Pre-SQL, so 409
+    ("POST", "/v1/leads/{ref}/qualify"): Entry(SALES, json={}),
     ("POST", "/v1/leads/{ref}/reject"): Entry(SALES, json={"reason": "wrong_person"}),
     ("POST", "/v1/leads/{ref}/advance"): Entry(SALES, json={"to": "sql"}),
     ("POST", "/v1/leads/{ref}/recycle"): Entry(SALES, json={"reason": "no budget"}),
@@ -76,6 +78,26 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("DELETE", "/v1/leads/{ref}/personal-data"): Entry(INTAKE, ref=SAKURA[0]),
     ("GET", "/v1/reports"): Entry(EVERY),
     ("GET", "/v1/reports/aging"): Entry(EVERY),
+    ("GET", "/v1/reports/funnel"): Entry(EVERY),
+    ("GET", "/v1/reports/sla"): Entry(EVERY),
+    ("GET", "/v1/reports/status"): Entry(EVERY),
+    ("GET", "/v1/reports/quality"): Entry(EVERY),
+    ("GET", "/v1/reports/dependency"): Entry(EVERY),
+    ("GET", "/v1/reports/campaigns"): Entry(EVERY),
+    # the dashboard: pages behind a session cookie, not an API key (tests/http/test_web_pages.py and
+    # tests/browser check who sees what); with or without a key they answer the same (the log-in page)
+    ("GET", "/login"): Entry(PUBLIC, public=True, keyless=True),
+    ("POST", "/login"): Entry(PUBLIC, public=True, keyless=True),
+    ("POST", "/logout"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/lang/{code}"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/leads"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/leads.csv"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/leads/{ref:path}"): Entry(PUBLIC, public=True, keyless=True),
+    ("POST", "/leads/{ref:path}/{action}"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/reps"): Entry(PUBLIC, public=True, keyless=True),
+    ("POST", "/reps/{rep_id}/{action}"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/static"): Entry(PUBLIC, public=True, keyless=True),  # the dashboard's CSS and JavaScript
     ("POST", "/forms/{form_id}"): Entry(PUBLIC, public=True, keyless=True),
     ("OPTIONS", "/forms/{form_id}"): Entry(PUBLIC, public=True, keyless=True),
     ("POST", "/hooks/{source}"): Entry(PUBLIC, public=True, keyless=True, json={"Email": "matrix@sakura-mfg.co.jp"}),
@@ -88,6 +110,8 @@ def app_routes(api: ApiHarness) -> set[tuple[str, str]]:
     for route in api.client.app.routes:  # type: ignore[attr-defined]
         if isinstance(route, APIRoute | Route):
             found.update((method, route.path) for method in route.methods or () if method != "HEAD")
+        elif isinstance(route, Mount) and route.name == "static":
+            found.add(("GET", route.path))
         elif hasattr(route, "effective_route_contexts"):  # a router included (FastAPI ≥ 0.160)
             for context in route.effective_route_contexts():
                 found.update((method, context.path) for method in context.methods or () if method != "HEAD")
@@ -161,7 +185,7 @@ def test_another_reps_lead_is_404_on_every_lead_route_for_a_rep_and_a_manager(ma
     lead_routes = [
         (m, p) for (m, p), e in TABLE.items() if p.startswith("/v1/leads/{ref}") and {REP, MANAGER} <= e.allowed
     ]
-    assert len(lead_routes) == 7
+    assert len(lead_routes) == 8
     for who, key in outsiders.items():
         for method, path in lead_routes:
             response = call(matrix, method, path, TABLE[(method, path)], auth(key))

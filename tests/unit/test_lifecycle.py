@@ -39,6 +39,10 @@ EXPECTED_ROWS = [
     (Trigger.REINSTATED, Stage.DISQUALIFIED, Stage.NURTURE),
     (Trigger.ACCEPTED, Stage.MQL, Stage.SAL),
     (Trigger.REJECTED, Stage.MQL, Stage.REJECTED),
+    # Pre-SQL (seed 001): inside sales qualifies an MQL; field sales accepts or rejects the Pre-SQL
+    (Trigger.PRE_SQL_QUALIFIED, Stage.MQL, Stage.PRE_SQL),
+    (Trigger.ACCEPTED, Stage.PRE_SQL, Stage.SAL),
+    (Trigger.REJECTED, Stage.PRE_SQL, Stage.REJECTED),
     (Trigger.RECYCLED, Stage.REJECTED, Stage.RECYCLED),
     (Trigger.RECYCLED, Stage.SAL, Stage.RECYCLED),
     (Trigger.RECYCLED, Stage.SQL, Stage.RECYCLED),
@@ -92,11 +96,33 @@ def test_won_and_disqualified_leads_only_leave_by_their_own_triggers() -> None:
     assert set(allowed_triggers(Stage.MQL)) == {
         Trigger.DEQUALIFIED,
         Trigger.DISQUALIFIED,
+        Trigger.PRE_SQL_QUALIFIED,
         Trigger.ACCEPTED,
         Trigger.REJECTED,
         Trigger.WON_IMPORTED,
         Trigger.LOST_IMPORTED,
     }
+
+
+def test_a_pre_sql_is_answered_by_field_sales_and_never_moved_by_marketing_rules() -> None:
+    # accept or reject (or a closed deal from a CRM); no activity, recycle or disqualification moves it
+    assert set(allowed_triggers(Stage.PRE_SQL)) == {
+        Trigger.ACCEPTED,
+        Trigger.REJECTED,
+        Trigger.WON_IMPORTED,
+        Trigger.LOST_IMPORTED,
+    }
+    for trigger in (Trigger.QUALIFIED, Trigger.DEQUALIFIED, Trigger.DISQUALIFIED, Trigger.RECYCLED):
+        with pytest.raises(IllegalTransition):
+            next_stage(Stage.PRE_SQL, trigger)
+
+
+def test_only_an_mql_is_qualified_to_pre_sql_not_a_lead_sales_already_accepted() -> None:
+    assert next_stage(Stage.MQL, Trigger.PRE_SQL_QUALIFIED) == Stage.PRE_SQL
+    with pytest.raises(
+        IllegalTransition, match=r"^cannot apply 'pre_sql_qualified' to a lead in stage 'sal' \(allowed from: mql\)$"
+    ):
+        next_stage(Stage.SAL, Trigger.PRE_SQL_QUALIFIED)
 
 
 def test_an_imported_deal_closes_a_lead_from_any_open_stage_but_never_reopens_a_won_one() -> None:
@@ -138,7 +164,7 @@ def test_check_table_refuses_an_unreachable_stage() -> None:
 
 def test_check_table_accepts_the_real_table() -> None:
     table = _check_table(TRANSITIONS)
-    assert len(table) == 25 + 10 + 9
+    assert len(table) == 28 + 11 + 10  # the rows, won imported from 11 stages, lost from 10
     assert table[(Trigger.ACCEPTED, Stage.MQL)] == Stage.SAL
 
 

@@ -13,6 +13,7 @@ The API other modules use::
     calendar.next_open(moment) -> datetime        # ``moment`` if open, else the next opening
     calendar.add(start, duration) -> datetime     # ``duration`` of business time after ``start``
     calendar.elapsed(a, b) -> timedelta           # business time from ``a`` to ``b``
+    calendar.open_intervals(first, last) -> list  # the working spans of those days, as UTC intervals
     calendar.hours_per_day() -> timedelta         # an ordinary working day's business time
     calendar.describe(lang) -> str                # one line, "en" or "ja"
 
@@ -235,6 +236,16 @@ class BusinessCalendar:
             if closes > opens:
                 yield opens, closes
                 floor = closes
+
+    def open_intervals(self, first: date, last: date) -> list[tuple[datetime, datetime]]:
+        """The working spans of the local days ``first`` to ``last`` (both included) as UTC
+        intervals, in order: what a cumulative business-time index is built from."""
+        out: list[tuple[datetime, datetime]] = []
+        day = first
+        while day <= last:
+            out.extend(self._intervals(day))
+            day += _DAY
+        return out
 
     # --- moments --------------------------------------------------------------------------
 

@@ -73,7 +73,9 @@ class Assessment:
     engagement: EngagementScore
     scores: dict[str, float]
     level: LevelDecision | None
-    counted: list[Counted]
+    #: the points every rule counted, activity by activity; ``None`` when judged without them
+    #: (the vectorised engine, :mod:`leadrelay.services.batch_judgement`)
+    counted: list[Counted] | None
 
 
 def sort_activities(activities: Sequence[Activity]) -> list[Activity]:

@@ -2,6 +2,10 @@
 
 Stages are fixed codes; a playbook may rename them for display. Every move the engine makes
 goes through :func:`next_stage`, so an illegal move is refused in one place.
+
+Pre-SQL (seed 001's waterfall: MQL → Pre-SQL → SAL/SQL) is in the table for every playbook, but
+only a playbook with a ``pre_sql`` section lets inside sales qualify (``pre_sql_qualified``); in any
+other playbook no lead ever reaches it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ class Stage(StrEnum):
     NEW = "new"
     NURTURE = "nurture"
     MQL = "mql"
+    PRE_SQL = "pre_sql"
     SAL = "sal"
     REJECTED = "rejected"
     SQL = "sql"
@@ -31,6 +36,7 @@ DEFAULT_LABELS: dict[Stage, tuple[str, str]] = {
     Stage.NEW: ("New", "新規"),
     Stage.NURTURE: ("Nurture", "ナーチャリング"),
     Stage.MQL: ("MQL", "MQL"),
+    Stage.PRE_SQL: ("Pre-SQL", "Pre-SQL（IS精査済み）"),
     Stage.SAL: ("SAL", "SAL（営業受入）"),
     Stage.REJECTED: ("Rejected", "差し戻し"),
     Stage.SQL: ("SQL", "SQL"),
@@ -45,6 +51,9 @@ DEFAULT_LABELS: dict[Stage, tuple[str, str]] = {
 MARKETING_STAGES = frozenset({Stage.NEW, Stage.NURTURE, Stage.RECYCLED})
 #: Stages a profile or playbook change may disqualify automatically.
 DISQUALIFIABLE_STAGES = frozenset({Stage.NEW, Stage.NURTURE, Stage.MQL, Stage.RECYCLED})
+#: Stages where a rep owes the lead an answer (accept or reject): their SLA clocks run here.
+#: A Pre-SQL is not disqualified automatically: inside sales judged it (BANT) by hand.
+AWAITING_ANSWER = frozenset({Stage.MQL, Stage.PRE_SQL})
 
 
 class Trigger(StrEnum):
@@ -54,6 +63,7 @@ class Trigger(StrEnum):
     DEQUALIFIED = "dequalified"
     DISQUALIFIED = "disqualified"
     REINSTATED = "reinstated"
+    PRE_SQL_QUALIFIED = "pre_sql_qualified"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     RECYCLED = "recycled"
@@ -93,8 +103,14 @@ TRANSITIONS: tuple[Move, ...] = (
     _move(Trigger.DEQUALIFIED, [Stage.MQL], Stage.NURTURE, "no MQL rule matches after a playbook change"),
     _move(Trigger.DISQUALIFIED, DISQUALIFIABLE_STAGES, Stage.DISQUALIFIED, "a disqualification rule matched"),
     _move(Trigger.REINSTATED, [Stage.DISQUALIFIED], Stage.NURTURE, "no disqualification rule matches any more"),
-    _move(Trigger.ACCEPTED, [Stage.MQL], Stage.SAL, "sales accepted the lead"),
-    _move(Trigger.REJECTED, [Stage.MQL], Stage.REJECTED, "sales rejected the lead with a reason"),
+    _move(
+        Trigger.PRE_SQL_QUALIFIED,
+        [Stage.MQL],
+        Stage.PRE_SQL,
+        "inside sales checked the lead (BANT) and hands it to field sales",
+    ),
+    _move(Trigger.ACCEPTED, AWAITING_ANSWER, Stage.SAL, "sales accepted the lead"),
+    _move(Trigger.REJECTED, AWAITING_ANSWER, Stage.REJECTED, "sales rejected the lead with a reason"),
     _move(
         Trigger.RECYCLED, [Stage.REJECTED, Stage.SAL, Stage.SQL, Stage.LOST], Stage.RECYCLED, "returned to marketing"
     ),
@@ -143,6 +159,7 @@ class IllegalTransition(LeadRelayError, ValueError):
         )
         self.trigger = trigger
         self.stage = stage
+        self.allowed = tuple(allowed)  # the stages ``trigger`` may be applied from
 
 
 def next_stage(stage: Stage, trigger: Trigger) -> Stage:

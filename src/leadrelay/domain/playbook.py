@@ -14,7 +14,7 @@ from leadrelay.domain.lifecycle import DEFAULT_LABELS, Stage
 from leadrelay.domain.matching import MatchRules
 from leadrelay.domain.model import Activity
 from leadrelay.domain.notifications import Notifications
-from leadrelay.domain.routing import Routing
+from leadrelay.domain.routing import Routing, RoutingRule
 from leadrelay.domain.sla import SlaPolicy
 
 SECONDS_PER_DAY = 86_400.0
@@ -172,6 +172,26 @@ class SalesPolicy:
     cooldown_days: float | None = None  # with requalify "cooldown": days after the recycle
 
 
+@dataclass(frozen=True, slots=True)
+class PreSqlPolicy:
+    """Seed 001's waterfall, MQL → Pre-SQL → SAL/SQL: inside sales checks an MQL (BANT) and, when it
+    is worth field sales' time, *qualifies* it: the lead becomes a Pre-SQL and is handed to field
+    sales, whose rep then accepts (SAL) or rejects it as any MQL.
+
+    ``inside_sales``: the departments whose answer to an MQL they hold is "qualify"; ``rules``: how
+    the field rep is picked (tried in order, as routing rules; none names an inside-sales
+    department); ``fallback``: the field-sales queue a Pre-SQL waits in when no rule finds a rep.
+    """
+
+    inside_sales: frozenset[str]
+    rules: tuple[RoutingRule, ...]
+    fallback: str
+
+    def handoff_routing(self, routing: Routing) -> Routing:
+        """The playbook's routing with the handoff's rules and queue (same departments and reps)."""
+        return Routing(routing.departments, routing.reps, self.rules, self.fallback, routing.open_stages)
+
+
 #: How a recycled lead becomes an MQL again (``sales.recycle.requalify``). Hand-raisers always qualify.
 REQUALIFY_POLICIES: dict[str, tuple[str, str]] = {
     "any_activity": (
@@ -240,6 +260,16 @@ class Hook:
 
 
 @dataclass(frozen=True, slots=True)
+class Targets:
+    """The volumes marketing and sales agreed on (``targets``): the MQLs marketing delivers a month
+    (seed 002's "50 MQLs a month") and the new MQLs each department can take in a week (its intake
+    capacity, by department id). None / missing: not agreed."""
+
+    mqls_per_month: int | None = None
+    weekly_intake: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Playbook:
     id: str
     name: str
@@ -263,11 +293,13 @@ class Playbook:
     routing: Routing | None = None
     sales: SalesPolicy = field(default_factory=lambda: SalesPolicy())
     sla: tuple[SlaPolicy, ...] = ()
+    pre_sql: PreSqlPolicy | None = None  # None: the playbook does not use the Pre-SQL stage
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)  # in declared order
     notifications: Notifications | None = None
     forms: Mapping[str, WebForm] = field(default_factory=dict)
     hooks: Mapping[str, Hook] = field(default_factory=dict)
     matching: MatchRules = field(default_factory=MatchRules)
+    targets: Targets = field(default_factory=Targets)
 
     def stage_label(self, stage: Stage, lang: str = "en") -> str:
         en, ja = self.stage_labels.get(stage, DEFAULT_LABELS[stage])

@@ -206,7 +206,7 @@ class Routing:
     reps: Mapping[str, Rep]
     rules: tuple[RoutingRule, ...]
     fallback: str  # a department: the queue where a lead waits when no rule can place it
-    open_stages: frozenset[Stage] = frozenset({Stage.MQL, Stage.SAL, Stage.SQL})
+    open_stages: frozenset[Stage] = frozenset({Stage.MQL, Stage.PRE_SQL, Stage.SAL, Stage.SQL})
 
     def with_reps(self, reps: Mapping[str, Rep]) -> Routing:
         return Routing(self.departments, reps, self.rules, self.fallback, self.open_stages)

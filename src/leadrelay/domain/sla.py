@@ -7,7 +7,9 @@ assigned to a rep, two clocks may run on the department's business calendar:
 - ``touch``: sales first touches the lead (accepts, rejects, or records a touch activity such as a
   connected call) within ``first_touch_within``.
 
-Each clock warns at ``warn_at`` of its time and is breached at its end. Pure functions of the
+A policy times one stage's answer: ``mql`` (the default: the rep routing gave a qualified lead)
+or ``pre_sql`` (the field rep inside sales handed a Pre-SQL to). Each clock warns at ``warn_at``
+of its time and is breached at its end. Pure functions of the
 policy, the calendar and the moments; the service (:mod:`leadrelay.services.sla`) stores the timers.
 """
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from leadrelay.domain.calendar import BusinessCalendar
+from leadrelay.domain.lifecycle import Stage
 
 CLOCKS: dict[str, tuple[str, str]] = {
     "accept": ("accept or reject", "受入/差し戻し"),
@@ -35,8 +38,11 @@ class SlaPolicy:
     first_touch_within: timedelta | None
     warn_at: float  # share of the time, e.g. 0.75
     on_breach: str  # escalate (tell the manager) or reassign (route again without the rep)
+    stage: Stage = Stage.MQL  # the stage whose answer it times: mql or pre_sql
 
-    def applies(self, department: str, level: int | None) -> bool:
+    def applies(self, department: str, level: int | None, stage: Stage = Stage.MQL) -> bool:
+        if stage != self.stage:
+            return False
         if self.departments and department not in self.departments:
             return False
         return not self.levels or (level is not None and level in self.levels)
@@ -50,9 +56,21 @@ class SlaPolicy:
         return out
 
 
-def policy_for(policies: tuple[SlaPolicy, ...], department: str, level: int | None) -> SlaPolicy | None:
-    """The first policy that applies to a lead of ``level`` in ``department``."""
-    return next((p for p in policies if p.applies(department, level)), None)
+#: The stages an SLA policy may time (``sla.policies[].stage``).
+SLA_STAGES = (Stage.MQL, Stage.PRE_SQL)
+
+
+def clock_stage(stage: Stage) -> Stage:
+    """The stage whose policies time a lead given to a rep in ``stage``: a Pre-SQL's own, else the
+    MQL policies (a lead reassigned in SAL or later gets them too; its clocks stop at once)."""
+    return Stage.PRE_SQL if stage == Stage.PRE_SQL else Stage.MQL
+
+
+def policy_for(
+    policies: tuple[SlaPolicy, ...], department: str, level: int | None, stage: Stage = Stage.MQL
+) -> SlaPolicy | None:
+    """The first policy that applies to a lead of ``level`` in ``department`` waiting in ``stage``."""
+    return next((p for p in policies if p.applies(department, level, stage)), None)
 
 
 @dataclass(frozen=True, slots=True)

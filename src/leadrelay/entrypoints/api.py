@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,8 +41,9 @@ from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.config import load_settings
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services import access, matching
+from leadrelay.services import access, matching, web_sessions
 from leadrelay.services.access import KeyView, NewKey, Principal, UserView
+from leadrelay.services.bulk_routing import route_many
 from leadrelay.services.erasure import MAX_ACTOR, ErasureReport, erase, erase_files, identifiers
 from leadrelay.services.intake import BatchResult, Rejection, ingest, link_identities, refuse_erased
 from leadrelay.services.lead_list import DEFAULT_LIMIT, EVERYTHING, LeadFilters, LeadPage, Visibility, lead_page
@@ -75,16 +76,17 @@ from leadrelay.services.routing import (
     pending_ids,
     reassign,
     rep_table,
-    route_leads,
     set_rep_status,
     take_routing_lock,
 )
 from leadrelay.services.sales import (
     Feedback,
+    Handoff,
     RecycleReport,
     SuppressionRow,
     accept,
     advance,
+    qualify,
     recycle,
     recycle_inactive,
     reject,
@@ -96,6 +98,7 @@ from leadrelay.services.touches import NoteView, TouchView, add_note, record_tou
 # Re-scoring (NumPy, the bulk path) and file imports (the file readers) are imported by the methods that
 # use them: a process that only reads or records leads, such as most command-line calls, never loads them.
 if TYPE_CHECKING:
+    from leadrelay.services.activity_log import LogStatus
     from leadrelay.services.imports import FileFingerprint, ImportRun
     from leadrelay.services.report_catalog import ReportInfo
     from leadrelay.services.report_kit import Report
@@ -400,6 +403,7 @@ class LeadRelay:
         With ``playbook``, that playbook is made the active one first (with ``dry_run`` it is only
         used, not applied). ``dry_run`` computes the same report and writes nothing.
         """
+        from leadrelay.services.activity_log import default_folder
         from leadrelay.services.rescore import rescore
 
         moment = self._now(now)
@@ -409,7 +413,22 @@ class LeadRelay:
             loaded = playbook if isinstance(playbook, LoadedPlaybook) else load_playbook(playbook)
         else:
             loaded = self.use_playbook(playbook, now=moment)
-        return rescore(self.store, loaded.playbook, moment, dry_run=dry_run)
+        log = default_folder(self.store.engine.url, load_settings().activity_log)
+        return rescore(self.store, loaded.playbook, moment, dry_run=dry_run, log=log)
+
+    def refresh_activity_log(self, *, rebuild: bool = False) -> LogStatus | None:
+        """Bring the columnar activity log that ``rescore`` reads up to the activities table
+        (``rebuild``: from nothing); ``None`` when this database has no log (setting ``off``)."""
+        from leadrelay.adapters.files.activity_log import ActivityLog
+        from leadrelay.services.activity_log import default_folder, refresh
+
+        folder = default_folder(self.store.engine.url, load_settings().activity_log)
+        if folder is None:
+            return None
+        if rebuild:
+            with ActivityLog(folder).locked():
+                ActivityLog(folder).clear()
+        return refresh(self.store, folder)
 
     # --- accounts and matching ---------------------------------------------------------------
 
@@ -564,7 +583,7 @@ class LeadRelay:
             take_routing_lock(tx)  # read what is pending only once no one else is routing
             ids = pending_ids(tx, playbook, include_assigned=include_assigned)
             kind = "reroute" if include_assigned else "route"
-            return [RoutedRow.of(r) for r in route_leads(tx, playbook, ids, moment, kind=kind, actor=actor)]
+            return [RoutedRow.of(r) for r in route_many(tx, playbook, ids, moment, kind=kind, actor=actor)]
 
     def route_explain(self, ref: str, *, now: datetime | None = None) -> ExplainedView:
         """What routing would decide for the lead now, and why — nothing is assigned, no turn is used."""
@@ -644,6 +663,23 @@ class LeadRelay:
             now,
             visibility,
         )
+
+    def qualify(
+        self,
+        ref: str,
+        *,
+        actor: str = "api",
+        note: str | None = None,
+        now: datetime | None = None,
+        visibility: Visibility = EVERYTHING,
+    ) -> Handoff:
+        """Inside sales qualifies the lead (MQL → Pre-SQL) and hands it to field sales by the
+        playbook's ``pre_sql`` rules; the playbook must use the Pre-SQL stage."""
+        playbook = self.playbook().playbook
+        moment = self._now(now)
+        with self.store.transaction() as tx:
+            lead_id = self._lead_id(tx, ref, visibility)
+            return qualify(tx, playbook, lead_id, moment, actor=actor, note=note)
 
     def reject(
         self,
@@ -823,6 +859,26 @@ class LeadRelay:
         tz = self.playbook().playbook.timezone
         with self.store.transaction() as tx:
             return access.revoke_key(tx, ref, actor=actor, now=self._now(now), tz=tz)
+
+    def login(
+        self, email: str, password: str, *, idle: timedelta, now: datetime | None = None
+    ) -> tuple[str, Principal]:
+        """A dashboard session for ``email`` and ``password``: its token (the cookie) and the user.
+        Raises :class:`~leadrelay.services.web_sessions.LoginFailed` (wrong, locked, disabled)."""
+        with self.store.transaction() as tx:
+            outcome = web_sessions.login(tx, email, password, self._now(now), idle)
+        if isinstance(outcome, web_sessions.LoginFailed):
+            raise outcome  # after the commit: the wrong password is counted
+        return outcome
+
+    def session(self, token: str | None, *, idle: timedelta, now: datetime | None = None) -> Principal:
+        """The user of a dashboard session (:class:`NotAuthenticated` when it is not valid)."""
+        with self.store.transaction() as tx:
+            return web_sessions.session_principal(tx, token, self._now(now), idle)
+
+    def logout(self, token: str | None, *, now: datetime | None = None) -> None:
+        with self.store.transaction() as tx:
+            web_sessions.logout(tx, token, self._now(now))
 
     def authenticate(self, key: str | None, *, now: datetime | None = None) -> Principal:
         """The user behind an API key (raises ``access.NotAuthenticated``); records the key's use,

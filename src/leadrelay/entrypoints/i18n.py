@@ -96,6 +96,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "not_routed": ("would not be routed now", "現在は振り分け対象外"),
     "if_qualified": ("if it qualified now, routing would decide", "今MQLになった場合の振り分け"),
     "queue": ("queue (no rep yet)", "キュー（担当者未定）"),
+    "handed_to": ("handed to field sales", "フィールドセールスへ引き渡し"),
     "routing": ("Routing", "振り分け"),
     "passed_over": ("Passed over", "見送った担当者"),
     "previous_rep": ("Before", "変更前の担当者"),
@@ -212,6 +213,16 @@ _TEXT: dict[str, tuple[str, str]] = {
     "value": ("Value", "値"),
     "meaning": ("Meaning", "意味"),
     "rescore_done": ("Rescored", "再スコアリング完了"),
+    "activity_log_built": ("Activity log built from the table", "アクティビティログをテーブルから作成しました"),
+    "activity_log_refreshed": ("Activity log brought up to date", "アクティビティログを最新にしました"),
+    "activity_log_off": (
+        "No activity log for this database (LEADRELAY_ACTIVITY_LOG=off, or an in-memory database).",
+        "このデータベースにはアクティビティログがありません（LEADRELAY_ACTIVITY_LOG=off、またはメモリ上のデータベース）。",
+    ),
+    "activity_log_rows": ("activities", "アクティビティ"),
+    "activity_log_added": ("added now", "今回追加"),
+    "activity_log_segments": ("segments", "セグメント"),
+    "activity_log_erased": ("erased leads rewritten", "消去されたリードの書き直し"),
     "rescore_dry_run": ("Dry run, nothing written", "ドライラン（書き込みなし）"),
     "rescore_leads": ("leads", "件のリード"),
     "rescore_nothing": ("Nothing changed: every lead is up to date.", "変更はありません：すべてのリードは最新です。"),
@@ -306,6 +317,8 @@ _TEXT: dict[str, tuple[str, str]] = {
         "サーバーで問題が発生しました（ログに記録済み）",
     ),
     "invalid_fields": ("{count} field(s) are not valid", "{count} 件の項目が不正です"),
+    "json_invalid": ("is not valid JSON", "JSON として正しくありません"),
+    "json_invalid_at": ("is not valid JSON at character {offset}", "JSON として正しくありません（{offset} 文字目）"),
     "not_json": ("the body is not JSON: {error}", "本文が JSON ではありません：{error}"),
     "records_envelope": (
         'send one record (an object) or {{"records": [...]}}',
@@ -340,6 +353,93 @@ _TEXT: dict[str, tuple[str, str]] = {
         "このフックの署名シークレットがサーバーに設定されていません",
     ),
     "no_route": ("no such endpoint: {path}", "そのエンドポイントはありません：{path}"),
+    "demo_done": (
+        "[bold]Demo[/]: {accounts} companies, {leads} people, {activities} activity records, "
+        "{start} → {now}, simulated in {seconds:.1f} s → {url}",
+        "[bold]デモ[/]：企業 {accounts} 社、{leads} 人、行動 {activities} 件、"
+        "{start} → {now} を {seconds:.1f} 秒でシミュレーション → {url}",
+    ),
+    "demo_sim": (
+        "Sales played: {assignments} assignments, {touchs} touches, {accepts} accepted, {rejects} rejected, "
+        "{won} won, {lost} lost; {never_followed} leads never followed; {reworked} re-worked by inside sales; "
+        "the worker fired {timers_fired} timers and recycled {recycled_by_worker} idle leads",
+        "営業の動き：割り当て {assignments} 件、接触 {touchs} 件、受け入れ {accepts} 件、差し戻し {rejects} 件、"
+        "受注 {won} 件、失注 {lost} 件。一度も対応されていないリード {never_followed} 件。"
+        "インサイドセールスの再アプローチ {reworked} 件。ワーカーはタイマー {timers_fired} 件を実行し、"
+        "放置されたリード {recycled_by_worker} 件をリサイクル",
+    ),
+    "demo_truth": (
+        "Ground truth (personas, rep behaviour, what the simulation did): {path}",
+        "正解データ（ペルソナ、営業担当の行動、シミュレーションの操作）：{path}",
+    ),
+    "demo_next": ("Next: the reports", "次はレポート："),
+    # service errors in Japanese (entrypoints/http/error_texts.py); English is the error's own line
+    "err_lead_not_found": (
+        "no lead '{ref}' (or not one you may see)",
+        "リード '{ref}' は見つかりません（または閲覧できません）",
+    ),
+    "err_illegal_move": (
+        "cannot apply '{trigger}' to a lead in stage '{stage}' (allowed from: {allowed})",
+        "ステージ '{stage}' のリードには '{trigger}' を適用できません（適用できるステージ：{allowed}）",
+    ),
+    "err_unknown_reason": (
+        "unknown reason '{code}' (reasons: {codes})",
+        "理由コード '{code}' はありません（使える理由コード：{codes}）",
+    ),
+    "err_reason_needs_text": (
+        "reason '{code}' needs a text saying why",
+        "理由コード '{code}' には理由の説明（text）が必要です",
+    ),
+    "err_idempotency_in_use": (
+        "a request with this Idempotency-Key is still being processed",
+        "この Idempotency-Key のリクエストはまだ処理中です。しばらくしてから再送してください",
+    ),
+    "err_idempotency_invalid": (
+        "Idempotency-Key must be 1 to 255 characters",
+        "Idempotency-Key は 1〜255 文字で指定してください",
+    ),
+    # the messages of rejected records (by the shape of the parsers' English message) and of invalid
+    # fields (by pydantic's error type): Japanese only is used — in English the original message is
+    # kept, so the English texts below are only short reminders of what each says
+    "rec_required": ("is required", "必須です"),
+    "rec_required_or_external_id": ("is required (or an external_id)", "必須です（または external_id）"),
+    "rec_not_email": ("'{value}' is not an e-mail address", "'{value}' はメールアドレスではありません"),
+    "rec_unknown_field": ("unknown field (known: {known})", "未知の項目です（使える項目：{known}）"),
+    "rec_unknown_type": (
+        "unknown activity type '{value}' (known: {known})",
+        "未知の活動タイプ '{value}' です（使えるタイプ：{known}）",
+    ),
+    "rec_not_timestamp": ("must be an ISO 8601 timestamp", "ISO 8601 形式の日時で指定してください"),
+    "rec_no_zone": (
+        "'{value}' has no time zone",
+        "'{value}' にタイムゾーンがありません（+09:00 や Z などを付けてください）",
+    ),
+    "rec_future": ("'{value}' is in the future", "'{value}' は未来の日時です（現在：{now}）"),
+    "rec_too_long": ("is longer than {limit} characters", "{limit} 文字を超えています"),
+    "rec_not_text": ("must be text", "文字列で指定してください"),
+    "rec_not_object": ("must be an object", "オブジェクトで指定してください"),
+    "rec_not_integer": ("'{value}' is not a whole number", "'{value}' は整数ではありません"),
+    "val_missing": ("is required", "必須項目です"),
+    "val_extra": ("unknown field", "未知の項目です"),
+    "val_string": ("must be text", "文字列で指定してください"),
+    "val_too_short": ("too short", "{min_length} 文字以上で指定してください"),
+    "val_too_long": ("too long", "{max_length} 文字以内で指定してください"),
+    "val_pattern": ("does not match", "形式が正しくありません（パターン：{pattern}）"),
+    "val_int": ("must be a whole number", "整数で指定してください"),
+    "val_number": ("must be a number", "数値で指定してください"),
+    "val_bool": ("must be true or false", "true または false で指定してください"),
+    "val_ge": ("too small", "{ge} 以上で指定してください"),
+    "val_gt": ("too small", "{gt} より大きい値で指定してください"),
+    "val_le": ("too large", "{le} 以下で指定してください"),
+    "val_lt": ("too large", "{lt} 未満で指定してください"),
+    "val_choice": ("not a choice", "次のいずれかで指定してください：{expected}"),
+    "val_list": ("must be a list", "リストで指定してください"),
+    "val_list_too_long": ("too many items", "{max_length} 件以内で指定してください"),
+    "val_list_too_short": ("too few items", "{min_length} 件以上で指定してください"),
+    "val_object": ("must be an object", "オブジェクトで指定してください"),
+    "val_datetime": ("must be a date and time", "日時（ISO 8601）で指定してください"),
+    "val_timezone": ("needs a time zone", "タイムゾーン付きの日時で指定してください（例：+09:00）"),
+    "val_date": ("must be a date", "日付（YYYY-MM-DD）で指定してください"),
 }
 
 

@@ -17,6 +17,9 @@ write lock, so they take turns). What each guarantees:
   that honour them can drop the repeat. Failed deliveries are retried with exponential backoff
   and jitter, then given up (``failed_at``, ``last_error``) where ``leadrelay outbox --failed``
   shows them.
+- **Expired idempotency keys are deleted in small batches** (``purge_batch`` per transaction,
+  every ``purge_every`` seconds, batch after batch while a batch comes back full), so the table
+  holds about a day of keys and no purge holds SQLite's write lock for long.
 - **A database outage stops nothing for good.** :meth:`Worker.run` waits and retries while the
   database cannot be reached, and goes on where it was; deliveries it could not record meanwhile
   are recorded first when the database is back, so an outage by itself sends nothing twice.
@@ -57,6 +60,7 @@ from leadrelay.adapters.store.sql_store import SqlStore, StoreTx, database_unava
 from leadrelay.adapters.store.wakeups import Wakeup, outbox_wakeup
 from leadrelay.config import Settings
 from leadrelay.domain.playbook import Playbook
+from leadrelay.services.idempotency import purge_expired
 from leadrelay.services.sales import recycle_inactive
 from leadrelay.services.timers import TimerHandler
 
@@ -88,6 +92,8 @@ class WorkerSettings:
     timer_backoff: Backoff  # for timers whose handler failed
     outage_retry: Backoff  # waits while the database is unavailable (max_attempts unused: never given up)
     wake: float = 0.05  # SQLite: seconds between looks at the newest message id while idle
+    purge_batch: int = 500  # expired idempotency keys deleted per transaction
+    purge_every: float = 60.0  # seconds between purges (a full batch is followed by the next at once)
 
     @classmethod
     def from_settings(cls, settings: Settings, worker_id: str | None = None) -> WorkerSettings:
@@ -102,6 +108,8 @@ class WorkerSettings:
             timer_backoff=Backoff(settings.timer_backoff_base, settings.timer_backoff_cap, settings.timer_max_attempts),
             outage_retry=Backoff(settings.outage_retry_base, settings.outage_retry_cap, max_attempts=0),
             wake=settings.wake_ms / 1000,
+            purge_batch=settings.purge_batch,
+            purge_every=settings.purge_every,
         )
 
 
@@ -113,6 +121,7 @@ class WorkerReport:
     retrying: int = 0
     failed: int = 0
     recycled: int = 0
+    purged: int = 0  # expired idempotency keys deleted
 
     def add(self, other: WorkerReport) -> None:
         for name in _COUNTS:
@@ -126,7 +135,7 @@ class WorkerReport:
         return {name: getattr(self, name) for name in _COUNTS}
 
 
-_COUNTS = ("fired", "timer_errors", "sent", "retrying", "failed", "recycled")
+_COUNTS = ("fired", "timer_errors", "sent", "retrying", "failed", "recycled", "purged")
 
 
 class Worker:
@@ -156,6 +165,7 @@ class Worker:
         self._stop: threading.Event | None = None
         self._owed: list[tuple[OutboxMessage, Delivery]] = []  # delivered, not yet recorded
         self._unstarted: list[int] = []  # claimed, not delivered, not yet given back
+        self._next_purge = 0.0  # time.monotonic() of the next purge of expired idempotency keys
         self._pool = ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="leadrelay-send")
 
     # --- timers ---------------------------------------------------------------------------
@@ -230,6 +240,18 @@ class Worker:
         with self.store.transaction() as tx:
             done = recycle_inactive(tx, playbook, self.clock.now(), limit=self.settings.timer_batch)
         return WorkerReport(recycled=len(done))
+
+    # --- expired idempotency keys ---------------------------------------------------------
+
+    def purge_idempotency_keys(self) -> WorkerReport:
+        """Delete one batch of expired idempotency keys, every ``purge_every`` seconds: a full batch
+        is followed by the next one in the next round, until fewer than a batch are left."""
+        if time.monotonic() < self._next_purge:
+            return WorkerReport()
+        purged = purge_expired(self.store, self.clock.now(), batch=self.settings.purge_batch)
+        if purged < self.settings.purge_batch:
+            self._next_purge = time.monotonic() + self.settings.purge_every
+        return WorkerReport(purged=purged)
 
     # --- messages -------------------------------------------------------------------------
 
@@ -326,6 +348,7 @@ class Worker:
             step = self.fire_timers()
             step.add(self.recycle_inactive())
             step.add(self.deliver_messages())
+            step.add(self.purge_idempotency_keys())
             total.add(step)
             if step.idle:
                 return total
@@ -353,6 +376,7 @@ class Worker:
                 if not stop.is_set():
                     step.add(self.recycle_inactive())
                     step.add(self.deliver_messages())
+                    step.add(self.purge_idempotency_keys())
                 if step.idle:
                     with self.store.reading() as tx:
                         due = next_due(tx)

@@ -12,7 +12,8 @@ dropped connection, a crash on its side) without it being processed twice:
   its answer (the unique constraint on the key decides; never both are processed).
 
 Keys are scoped (a user and a route, a form, a hook source): two callers never see each other's
-answers. Requests without a key are still deduplicated record by record (source id or content).
+answers. The worker deletes expired keys in small batches (:func:`purge_expired`); until it does,
+an expired key is only taken afresh by a new request with it. Requests without a key are still deduplicated record by record (source id or content).
 """
 
 from __future__ import annotations
@@ -101,7 +102,17 @@ def once(
     return store.retrying(attempt)
 
 
-def purge_expired(store: SqlStore, now: datetime) -> int:
-    """Delete the answers kept longer than 24 hours; returns how many."""
+#: Expired keys deleted per transaction by :func:`purge_expired` (a short hold of SQLite's one write lock).
+PURGE_BATCH = 500
+
+
+def purge_expired(store: SqlStore, now: datetime, *, batch: int = PURGE_BATCH) -> int:
+    """Delete one batch (at most ``batch``) of the answers kept longer than 24 hours, in one
+    transaction; returns how many. Fewer than ``batch``: none is left expired at ``now``.
+
+    A plain read looks first, so that when nothing has expired no write lock is taken."""
+    with store.reading() as tx:
+        if not idempotency.any_expired(tx, now):
+            return 0
     with store.transaction() as tx:
-        return idempotency.purge(tx, now)
+        return idempotency.purge(tx, now, batch)

@@ -17,7 +17,7 @@ from pydantic import Field
 from leadrelay.adapters.records import ActivityInput, LeadInput
 from leadrelay.adapters.store import personal_data
 from leadrelay.adapters.store.sql_store import LeadState, StoredMove, StoreTx
-from leadrelay.domain.evaluation import Assessment, StageChange, assess, derive_moves, fit_is_static
+from leadrelay.domain.evaluation import Assessment, StageChange, derive_moves, fit_is_static
 from leadrelay.domain.identity import account_domain, is_free_mail, lead_key
 from leadrelay.domain.lifecycle import (
     ACTIVITY_TRIGGERS,
@@ -29,6 +29,7 @@ from leadrelay.domain.lifecycle import (
 )
 from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
+from leadrelay.services.batch_judgement import judge_leads
 from leadrelay.services.matching import claim_of, match_batch, store_decisions
 from leadrelay.services.notifications import NotificationContext, notify_all, notify_sales_of_activity
 from leadrelay.services.read_models import ReadModel, StageMove
@@ -389,17 +390,28 @@ def evaluate(
     accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
     histories = tx.activities_of(ids)
     stored = tx.derived_moves(ids)
+    judgements = judge_leads(
+        playbook,
+        now,
+        [
+            (
+                states[i].lead,
+                accounts.get(account_id) if (account_id := states[i].account_id) is not None else None,
+                histories.get(i, []),
+            )
+            for i in ids
+        ],
+    )
     corrections: dict[int, str] = {}  # derived move (transition id) replaced → why
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     moves_out: list[tuple[str, StageChange]] = []
     dropped: list[int] = []
-    for lead_id in ids:
+    for lead_id, judged in zip(ids, judgements, strict=True):
         state = states[lead_id]
         rebased = False  # the present or the playbook change became a new anchor
         account = accounts.get(state.account_id) if state.account_id is not None else None
         history = histories.get(lead_id, [])
-        judged = assess(state.lead, account, history, playbook, now)
         old = [m for m in stored.get(lead_id, []) if _after_anchor(m, state)]
         if any(m.playbook_hash != playbook.hash for m in old):
             state = replace(

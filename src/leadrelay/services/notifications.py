@@ -23,7 +23,7 @@ from leadrelay.domain.routing import Routing
 log = logging.getLogger("leadrelay.adapters.notify")
 
 #: stages where sales holds a lead: what it does then is news for sales
-_WITH_SALES = frozenset({Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
+_WITH_SALES = frozenset({Stage.MQL, Stage.PRE_SQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,12 +257,21 @@ def notify_sales_of_activity(
     handed = set(handed)
     if not seen and not handed:
         return
-    states = tx.lead_states(set(seen) | handed)
+    marks = tx.stage_marks(set(seen) | handed)
+    # only a lead with sales hears anything: the others are left out before anything more is read
+    with_sales = {i for i, (stage, mql_at) in marks.items() if mql_at is not None and stage in _WITH_SALES}
+    seen = {i: activities for i, activities in seen.items() if i in with_sales}
+    handed &= with_sales
     # a late activity at or before the lead's MQL time may have moved that time earlier: what it did
     # since then, stored before, is news too
     for lead_id, activities in fresh.items():
-        mql_at = states[lead_id].mql_at
-        if mql_at is not None and activities and min(a.occurred_at for a in activities) <= mql_at:
+        mql_at = marks[lead_id][1]
+        if (
+            lead_id in with_sales
+            and mql_at is not None
+            and activities
+            and min(a.occurred_at for a in activities) <= mql_at
+        ):
             handed.add(lead_id)
     if handed:
         for lead_id, history in tx.activities_of(handed).items():
@@ -273,9 +282,9 @@ def notify_sales_of_activity(
     pages: list[NotificationContext] = []
     raised: list[NotificationContext] = []
     for lead_id in sorted(seen):
-        mql_at = states[lead_id].mql_at
+        mql_at = marks[lead_id][1]
         rep, department, _ = owners[lead_id]
-        if mql_at is None or department is None or states[lead_id].stage not in _WITH_SALES:
+        if mql_at is None or department is None:
             continue
         for activity in sorted(seen[lead_id].values(), key=lambda a: (a.occurred_at, a.key)):
             if activity.occurred_at < mql_at:

@@ -111,6 +111,9 @@ def playbook_versions(tx: StoreTx, active_hash: str | None, tz: tzinfo) -> list[
         )
         for row in tx.playbook_rows()
     ]
-    return sorted(
-        versions, key=lambda v: v.activations[-1].at.timestamp() if v.activations else float("-inf"), reverse=True
-    )
+    latest = {digest: rows[-1].id for digest, rows in activations.items()}  # two activations in one second
+
+    def last_activated(v: PlaybookVersion) -> tuple[float, int]:
+        return (v.activations[-1].at.timestamp() if v.activations else float("-inf"), latest.get(v.hash, -1))
+
+    return sorted(versions, key=last_activated, reverse=True)

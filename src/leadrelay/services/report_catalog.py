@@ -9,12 +9,33 @@ from typing import Any
 
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services import report_aging
+from leadrelay.services import (
+    report_aging,
+    report_campaigns,
+    report_dependency,
+    report_funnel,
+    report_quality,
+    report_sla,
+    report_status,
+)
 from leadrelay.services.lead_list import EVERYTHING, Visibility
 from leadrelay.services.read_models import ReadModel
 from leadrelay.services.report_kit import Report, ReportContext, ReportSpec, UnknownReport, parse_request
 
-REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (report_aging.SPEC,)}
+#: The reports, in the order the list shows them: the seeds' questions first (lead status, funnel,
+#: SLA), then aging, inside-sales dependency, campaigns, quality and capacity.
+REPORTS: dict[str, ReportSpec] = {
+    spec.name: spec
+    for spec in (
+        report_status.SPEC,
+        report_funnel.SPEC,
+        report_sla.SPEC,
+        report_aging.SPEC,
+        report_dependency.SPEC,
+        report_campaigns.SPEC,
+        report_quality.SPEC,
+    )
+}
 
 
 class OptionInfo(ReadModel):

@@ -434,3 +434,24 @@ def grouped_quantiles(
     groups = np.array(keys, dtype=object)
     values = np.asarray(numbers, dtype=np.float64)
     return {key: quantiles(values[groups == key], scale) for key in dict.fromkeys(groups.tolist())}
+
+
+def epoch_seconds(dialect: str, column: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
+    """A stored moment (or an aggregate of one, e.g. ``min(occurred_at)``) as seconds since
+    1970-01-01 UTC, as SQL (NULL stays NULL): moments fetched as numbers for NumPy."""
+    from datetime import UTC  # imported here: this helper is appended to the kit, whose head is shared
+
+    from leadrelay.adapters.store.tables import UtcDateTime
+
+    epoch = sa.literal(datetime(1970, 1, 1, tzinfo=UTC), UtcDateTime)
+    return seconds_between(dialect, epoch, sa.type_coerce(column, UtcDateTime))
+
+
+def currency_option(raw: str, name: str = "currency") -> str | None:
+    """A report's ``currency`` option: an ISO 4217 code in capitals, or None when empty."""
+    code = raw.strip().upper()
+    if not code:
+        return None
+    if not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise ReportInputError(name, f"'{raw}' is not an ISO currency code (e.g. JPY)")
+    return code

@@ -10,6 +10,10 @@
    The history decided under an earlier playbook is kept as it is (see ``services.evaluate``).
 
 Everything happens in one transaction; ``dry_run`` rolls it back and reports the same figures.
+
+With a ``log`` folder the activities come from the columnar activity log
+(:mod:`leadrelay.services.activity_log`), refreshed from the table first, instead of from the
+table in lead order; the results are the same.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import AliasChoices, Field, field_serializer
 
+from leadrelay.adapters.files.activity_log import ActivityLog, ActivityLogError
 from leadrelay.adapters.store.bulk_io import (
     LeadTable,
     ScoreRow,
@@ -34,10 +40,12 @@ from leadrelay.adapters.store.bulk_io import (
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.bulk.engine import BulkEngine, BulkResult, Signatures, fields_read, fill_from_engine
 from leadrelay.domain.lifecycle import DISQUALIFIABLE_STAGES, MARKETING_STAGES, Stage, Trigger
+from leadrelay.domain.model import Campaign
 from leadrelay.domain.playbook import Playbook
+from leadrelay.services.activity_log import LogReader, refresh
+from leadrelay.services.bulk_routing import route_many
 from leadrelay.services.intake import evaluate
 from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
-from leadrelay.services.routing import route_leads
 
 #: Leads per chunk: bounds memory (their activities are held as columns at once).
 CHUNK_LEADS = 20_000
@@ -169,8 +177,12 @@ def _clock(report: _Tally, phase: str, started: float) -> float:
     return now
 
 
-def compute(tx: StoreTx, playbook: Playbook, now: datetime, report: _Tally) -> tuple[LeadTable, _Totals]:
-    """Every lead's judgement at ``now`` by the bulk path (and the per-lead engine for the few)."""
+def compute(
+    tx: StoreTx, playbook: Playbook, now: datetime, report: _Tally, log: Path | None = None
+) -> tuple[LeadTable, _Totals]:
+    """Every lead's judgement at ``now`` by the bulk path (and the per-lead engine for the few).
+    With ``log``, the activities come from the (refreshed) activity log in that folder; raises
+    :class:`ActivityLogError` when its files do not match their checksums."""
     mark = time.perf_counter()
     table = read_leads(tx, fields_read(playbook))
     campaigns = read_campaigns(tx)
@@ -178,9 +190,38 @@ def compute(tx: StoreTx, playbook: Playbook, now: datetime, report: _Tally) -> t
     signatures = Signatures()
     engine = BulkEngine(playbook, now, table.profiles, signatures)
     totals = _Totals.empty(len(table))
+    reader = None
+    if log is not None:
+        reader = LogReader.open(tx, ActivityLog(log), signatures, campaigns)
+    try:
+        _assess_chunks(tx, playbook, now, report, table, totals, engine, signatures, campaigns, reader, mark)
+        if reader is not None and not reader.verified():
+            raise ActivityLogError("the activity log's files do not match their checksums")
+    finally:
+        if reader is not None:
+            reader.close()
+    return table, totals
+
+
+def _assess_chunks(
+    tx: StoreTx,
+    playbook: Playbook,
+    now: datetime,
+    report: _Tally,
+    table: LeadTable,
+    totals: _Totals,
+    engine: BulkEngine,
+    signatures: Signatures,
+    campaigns: dict[int, Campaign],
+    reader: LogReader | None,
+    mark: float,
+) -> None:
     for lo in range(0, len(table), CHUNK_LEADS):
         hi = min(lo + CHUNK_LEADS, len(table))
-        columns = read_activities(tx, table.ids[lo:hi], signatures, campaigns)
+        if reader is not None:
+            columns = reader.columns(table.ids[lo:hi], first=lo == 0, last=hi == len(table))
+        else:
+            columns = read_activities(tx, table.ids[lo:hi], signatures, campaigns)
         mark = _clock(report, "read_activities", mark)
         part = engine.assess(table.profile[lo:hi], columns)
         if len(part.fallback):
@@ -195,18 +236,41 @@ def compute(tx: StoreTx, playbook: Playbook, now: datetime, report: _Tally) -> t
             report.per_lead_fallback += len(ids)
         totals.put(lo, hi, part)
         mark = _clock(report, "compute", mark)
-    return table, totals
 
 
-def rescore(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool = False) -> RescoreReport:
-    """Re-score every lead under ``playbook`` at ``now``; write and move (unless ``dry_run``)."""
-    report = _Tally(now, dry_run)
+def rescore(
+    store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool = False, log: Path | None = None
+) -> RescoreReport:
+    """Re-score every lead under ``playbook`` at ``now``; write and move (unless ``dry_run``).
+    ``log``: the folder of the columnar activity log to read the activities from (refreshed first;
+    rebuilt when its files are damaged); ``None``: read them from the table."""
     started = time.perf_counter()
+    if log is not None:
+        mark = time.perf_counter()
+        refresh(store, log)
+        refreshed = time.perf_counter() - mark
+        try:
+            report = _rescore(store, playbook, now, dry_run, log)
+        except ActivityLogError:  # damaged since the refresh: nothing was written; build it again
+            ActivityLog(log).clear()
+            mark = time.perf_counter()
+            refresh(store, log)
+            refreshed += time.perf_counter() - mark
+            report = _rescore(store, playbook, now, dry_run, log)
+        report.seconds["refresh_log"] = refreshed
+    else:
+        report = _rescore(store, playbook, now, dry_run, None)
+    report.seconds["total"] = time.perf_counter() - started
+    return RescoreReport.of(report, playbook)
+
+
+def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, log: Path | None) -> _Tally:
+    report = _Tally(now, dry_run)
     with store.engine.connect() as connection:
         transaction = connection.begin()
         try:
             tx = StoreTx(connection)
-            table, totals = compute(tx, playbook, now, report)
+            table, totals = compute(tx, playbook, now, report, log)
             mark = time.perf_counter()
             rows, candidates = _compare(table, totals, playbook, report)
             mark = _clock(report, "compare", mark)
@@ -217,7 +281,7 @@ def rescore(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
                 batch = candidates[start : start + EVALUATE_BATCH]
                 _count_moves(report, evaluate(tx, playbook, batch, now), table, totals, batch)
                 if playbook.routing is not None:  # a lead that qualified now goes to sales now
-                    report.routed += len(route_leads(tx, playbook, batch, now, only_pending=True))
+                    report.routed += len(route_many(tx, playbook, batch, now, only_pending=True))
             report.evaluated = len(candidates)
             _clock(report, "evaluate", mark)
         except BaseException:
@@ -227,8 +291,7 @@ def rescore(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
             transaction.rollback()
         else:
             transaction.commit()
-    report.seconds["total"] = time.perf_counter() - started
-    return RescoreReport.of(report, playbook)
+    return report
 
 
 def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[list[ScoreRow], list[int]]:

@@ -1,4 +1,5 @@
-"""Sales' answers and the loop back to marketing: accept, reject with a reason, advance a lead
+"""Sales' answers and the loop back to marketing: accept, reject with a reason, qualify (inside
+sales hands an MQL to field sales as a Pre-SQL, when the playbook uses that stage), advance a lead
 through SAL → SQL → Opportunity → Won/Lost, and recycle it to marketing when sales lets it go.
 
 Every move is a fixed point of the lead's history (its new anchor): activities after it are
@@ -21,18 +22,18 @@ from pydantic import Field
 from leadrelay.adapters.records import InputError, parse_amount
 from leadrelay.adapters.store.outbox import cancel_timers
 from leadrelay.adapters.store.sql_store import LeadState, StoreTx
-from leadrelay.adapters.store.tables import leads
+from leadrelay.adapters.store.tables import leads, opportunity_amounts
 from leadrelay.domain.evaluation import StageChange
-from leadrelay.domain.lifecycle import IllegalTransition, Stage, Trigger, next_stage
+from leadrelay.domain.lifecycle import AWAITING_ANSWER, IllegalTransition, Stage, Trigger, next_stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.recycling import WATCHED_STAGES, Inactivity, inactive_before, inactivity
 from leadrelay.errors import LeadRelayError
 from leadrelay.services.notifications import NotificationContext, notify
 from leadrelay.services.read_models import Moment, ReadModel, StageMove, local
-from leadrelay.services.routing import SLA_TIMERS
+from leadrelay.services.routing import SLA_TIMERS, RoutedRow, route_leads, take_routing_lock
 
 #: Where sales owns the lead: it is on the suppression list (no marketing e-mail) while here.
-SALES_STAGES = frozenset({Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
+SALES_STAGES = frozenset({Stage.MQL, Stage.PRE_SQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
 ADVANCES = {
     "sql": Trigger.SALES_QUALIFIED,
     "opportunity": Trigger.OPPORTUNITY_CREATED,
@@ -52,11 +53,41 @@ class FeedbackError(LeadRelayError, ValueError):
 
 
 class IllegalMove(FeedbackError):
-    """The lead's stage does not allow this answer (e.g. accepting a lead that is already won)."""
+    """The lead's stage does not allow this answer (e.g. accepting a lead that is already won).
+    ``lead``, ``trigger`` and ``allowed`` (the stages the answer is allowed from) let an entry point
+    say it in another language."""
 
-    def __init__(self, text: str, *, stage: str) -> None:
+    def __init__(
+        self, text: str, *, stage: str, lead: str = "", trigger: str = "", allowed: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(text, field="stage", message=text)
         self.stage = stage
+        self.lead = lead
+        self.trigger = trigger
+        self.allowed = allowed
+
+
+class UnknownReason(FeedbackError):
+    """A reject reason code the playbook does not have; ``codes``: the ones it has."""
+
+    def __init__(self, code: str, codes: tuple[str, ...]) -> None:
+        said = f"unknown reason '{code}' (reasons: {', '.join(codes)})"
+        super().__init__(said, field="reason", message=said)
+        self.code = code
+        self.codes = codes
+
+
+class ReasonNeedsText(FeedbackError):
+    """A reject reason that must be explained in words, given without them."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"reason '{code}' needs a text (--text) saying why", field="text")
+        self.code = code
+
+
+class PreSqlRefused(FeedbackError):
+    """Qualify cannot be taken for this lead in this playbook: the playbook has no Pre-SQL stage,
+    or the lead is not with inside sales (HTTP 409)."""
 
 
 class Feedback(ReadModel):
@@ -75,6 +106,12 @@ class Feedback(ReadModel):
             stage=moves[-1].to_stage.value,
             moves=tuple(StageMove.of(m, tz) for m in moves),
         )
+
+
+class Handoff(Feedback):
+    """``qualify``: the move to Pre-SQL and the routing decision that gave the lead to field sales."""
+
+    handoff: RoutedRow
 
 
 class RecycleReport(ReadModel):
@@ -111,7 +148,13 @@ def _fixed_move(
     try:
         target = next_stage(state.stage, trigger)
     except IllegalTransition as exc:
-        raise IllegalMove(f"{state.lead.key}: {exc}", stage=state.stage.value) from None
+        raise IllegalMove(
+            f"{state.lead.key}: {exc}",
+            stage=state.stage.value,
+            lead=state.lead.key,
+            trigger=trigger.value,
+            allowed=exc.allowed,
+        ) from None
     at = max(now, state.stage_at)
     move = StageChange(trigger, state.stage, target, at, rule_id, reason, actor=actor)
     row = {
@@ -145,7 +188,7 @@ def _apply(
 ) -> None:
     tx.insert_transitions([row for _, row in moves])
     last = moves[-1][0]
-    if state.stage == Stage.MQL:  # sales answered: the SLA clocks stop
+    if state.stage in AWAITING_ANSWER:  # sales answered: the SLA clocks stop
         for kind in SLA_TIMERS:
             cancel_timers(tx, lead_id=state.id, kind=kind)
     if last.to_stage == Stage.RECYCLED:
@@ -191,6 +234,61 @@ def accept(
     return Feedback.of(state, [move[0]], playbook.timezone)
 
 
+def qualify(
+    tx: StoreTx, playbook: Playbook, lead_id: int, now: datetime, *, actor: str, note: str | None = None
+) -> Handoff:
+    """Inside sales qualifies the lead (seed 001: BANT checked, worth field sales' time): MQL →
+    Pre-SQL, and in the same transaction the lead goes to field sales by the playbook's handoff
+    rules (a routing decision of kind ``handoff``), whose rep gets the ``assigned`` notification and
+    the Pre-SQL SLA clocks; inside sales' clocks stop.
+
+    Only an MQL held by an inside-sales department (``pre_sql.inside_sales``) qualifies. A lead
+    inside sales has already accepted (SAL) stays on the direct path — SAL is sales' acceptance
+    and the waterfall does not go back to Pre-SQL — and an MQL routed straight to field sales is
+    answered by its rep with accept or reject.
+    """
+    policy = playbook.pre_sql
+    if policy is None:
+        raise PreSqlRefused(
+            f"the active playbook '{playbook.id}' does not use the Pre-SQL stage (add a pre_sql section;"
+            " see docs/playbook-reference.md)",
+            field="stage",
+        )
+    # routing's lock before the lead's row: a routing transaction that holds the lock and moves this
+    # lead (a level rise) is waited for, never deadlocked with
+    take_routing_lock(tx)
+    state = _state(tx, lead_id)
+    move = _fixed_move(
+        state,
+        Trigger.PRE_SQL_QUALIFIED,
+        playbook,
+        now,
+        actor,
+        "qualified by inside sales, handed to field sales" + (f": {note}" if note else ""),
+    )
+    department = tx.execute(sa.select(leads.c.owner_department).where(leads.c.id == lead_id)).scalar_one()
+    if department not in policy.inside_sales:
+        inside = ", ".join(sorted(policy.inside_sales))
+        held = f"it is with {department}" if department else "it has no department"
+        said = (
+            f"{state.lead.key}: only inside sales ({inside}) qualifies a lead to Pre-SQL; {held}"
+            " — its rep accepts or rejects it"
+        )
+        raise PreSqlRefused(said, field="owner_department", message=said)
+    _apply(tx, playbook, state, [move], {"updated_at": now}, now)
+    routed = route_leads(
+        tx,
+        playbook,
+        [lead_id],
+        now,
+        kind="handoff",
+        actor=actor,
+        why=f"Pre-SQL qualified by {actor}",
+    )
+    feedback = Feedback.of(state, [move[0]], playbook.timezone)
+    return Handoff(**dict(feedback), handoff=RoutedRow.of(routed[0]))
+
+
 def reject(
     tx: StoreTx,
     playbook: Playbook,
@@ -206,10 +304,9 @@ def reject(
     reasons = playbook.sales.reject_reasons
     reason = reasons.get(code)
     if reason is None:
-        said = f"unknown reason '{code}' (reasons: {', '.join(reasons)})"
-        raise FeedbackError(said, field="reason", message=said)
+        raise UnknownReason(code, tuple(reasons))
     if reason.needs_text and not (text and text.strip()):
-        raise FeedbackError(f"reason '{code}' needs a text (--text) saying why", field="text")
+        raise ReasonNeedsText(code)
     state = _state(tx, lead_id)
     said = f"rejected by sales: {reason.label_en}" + (f" — {text.strip()}" if text and text.strip() else "")
     moves = [_fixed_move(state, Trigger.REJECTED, playbook, now, actor, said, rule_id=code)]
@@ -265,6 +362,17 @@ def advance(
     values: dict[str, Any] = {"updated_at": now}
     if trigger in (Trigger.WON, Trigger.LOST):
         _record_outcome(tx, state, trigger, moves[-1][0].at, now, actor, value, currency, lost_reason)
+    if trigger == Trigger.OPPORTUNITY_CREATED and value is not None:
+        tx.execute(
+            opportunity_amounts.insert().values(
+                lead_id=state.id,
+                occurred_at=moves[-1][0].at,
+                recorded_at=now,
+                amount=value,
+                currency=currency.strip().upper() if currency else None,
+                actor=actor,
+            )
+        )
     if trigger == Trigger.LOST and playbook.sales.recycle_on_lost:
         lost = _moved(state, moves[-1][0])
         moves.append(_fixed_move(lost, Trigger.RECYCLED, playbook, now, actor, "recycled: the deal was lost"))

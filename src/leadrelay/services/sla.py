@@ -22,20 +22,22 @@ from leadrelay.adapters.store.outbox import Timer
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import activities, leads
 from leadrelay.domain.identity import lead_key
-from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.lifecycle import AWAITING_ANSWER, Stage
 from leadrelay.domain.playbook import Playbook
-from leadrelay.domain.sla import ClockReading, SlaClock, clocks_for, policy_for, read
+from leadrelay.domain.sla import ClockReading, SlaClock, clock_stage, clocks_for, policy_for, read
 from leadrelay.services.notifications import NotificationContext, notify
 from leadrelay.services.read_models import Moment, ReadModel, local
 from leadrelay.services.routing import route_leads
 from leadrelay.services.timers import TimerHandler
+
+_AWAITING = sorted(s.value for s in AWAITING_ANSWER)
 
 
 def _still_running(tx: StoreTx, playbook: Playbook, lead_id: int, kind: str, rep: str, assigned_at: datetime) -> bool:
     row = tx.execute(
         sa.select(leads.c.stage, leads.c.owner_rep, leads.c.assigned_at).where(leads.c.id == lead_id)
     ).one_or_none()
-    if row is None or row.owner_rep != rep or row.assigned_at != assigned_at or row.stage != Stage.MQL.value:
+    if row is None or row.owner_rep != rep or row.assigned_at != assigned_at or Stage(row.stage) not in AWAITING_ANSWER:
         return False  # reassigned, answered (accepted or rejected), recycled: the clock stopped
     return not (kind == "touch" and touched_since(tx, playbook, [lead_id], assigned_at))
 
@@ -93,7 +95,7 @@ fire_breach: TimerHandler = _fire(breach=True)
 
 
 def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
-    """MQLs with a rep that got a touch (recorded by sales, or a touch activity) since they were
+    """Leads waiting for their rep's answer (MQL, Pre-SQL) that got a touch (recorded by sales, or a touch activity) since they were
     assigned: their first-touch clock is done."""
     touched = tx.touched_leads(None, None)
     if not playbook.sales.touch_types:
@@ -102,7 +104,7 @@ def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
         sa.select(leads.c.id)
         .join(activities, activities.c.lead_id == leads.c.id)
         .where(
-            leads.c.stage == Stage.MQL.value,
+            leads.c.stage.in_(_AWAITING),
             leads.c.owner_rep.is_not(None),
             activities.c.type.in_(sorted(playbook.sales.touch_types)),
             activities.c.occurred_at >= leads.c.assigned_at,
@@ -171,7 +173,8 @@ def sla_rows(
         leads.c.owner_department,
         leads.c.assigned_at,
         leads.c.level,
-    ).where(leads.c.stage == Stage.MQL.value, leads.c.owner_rep.is_not(None), leads.c.assigned_at.is_not(None))
+        leads.c.stage,
+    ).where(leads.c.stage.in_(_AWAITING), leads.c.owner_rep.is_not(None), leads.c.assigned_at.is_not(None))
     if lead_ids is not None:
         query = query.where(leads.c.id.in_(sorted(set(lead_ids))))
     rows = list(tx.execute(query))
@@ -180,7 +183,7 @@ def sla_rows(
     out: list[SlaRow] = []
     for row in rows:
         department = playbook.routing.departments.get(row.owner_department)
-        policy = policy_for(playbook.sla, row.owner_department, row.level)
+        policy = policy_for(playbook.sla, row.owner_department, row.level, clock_stage(Stage(row.stage)))
         if department is None or department.calendar is None or policy is None:
             continue
         for clock in clocks_for(policy, department.calendar, row.assigned_at):

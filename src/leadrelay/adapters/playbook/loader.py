@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from importlib import resources
@@ -24,7 +24,15 @@ from leadrelay.adapters.geo import REGIONS, normalise_country, postal_range, pre
 from leadrelay.adapters.matching import name_key
 from leadrelay.adapters.playbook.document import DocumentError, line_of, parse_yaml, plain, read_text
 from leadrelay.adapters.playbook.patterns import re2_pattern
-from leadrelay.adapters.playbook.schema import CalendarDoc, DecayDoc, Label, PlaybookDoc, RepDoc, TerritoryDoc
+from leadrelay.adapters.playbook.schema import (
+    CalendarDoc,
+    DecayDoc,
+    Label,
+    PlaybookDoc,
+    RepDoc,
+    RoutingRuleDoc,
+    TerritoryDoc,
+)
 from leadrelay.domain.calendar import BusinessCalendar, CalendarError, Closure, MonthDay, Span, no_holidays
 from leadrelay.domain.conditions import (
     ACTIVITY_SCOPE,
@@ -57,8 +65,10 @@ from leadrelay.domain.playbook import (
     LevelRule,
     MqlRule,
     Playbook,
+    PreSqlPolicy,
     RejectReason,
     SalesPolicy,
+    Targets,
     WebForm,
 )
 from leadrelay.domain.routing import (
@@ -417,12 +427,27 @@ class _Builder:
             routing=routing,
             sales=self.sales(),
             sla=self.sla(routing),
+            pre_sql=self.pre_sql(routing),
             calendars=dict(self.calendars),
             notifications=self.notifications(routing),
             forms=self.forms(hand_raisers),
             hooks=self.hooks(),
             matching=self.matching(free_mail),
+            targets=self.targets(routing),
         )
+
+    def targets(self, routing: Routing | None) -> Targets:
+        """The ``targets`` section: every department of ``weekly_intake`` one routing declares."""
+        doc = self.doc.targets
+        for name in doc.weekly_intake:
+            if routing is None:
+                raise self.fail(("targets", "weekly_intake"), "weekly intake needs a routing section (its departments)")
+            if name not in routing.departments:
+                raise self.fail(
+                    ("targets", "weekly_intake", name),
+                    f"unknown department '{name}' (declared: {', '.join(routing.departments)})",
+                )
+        return Targets(doc.mqls_per_month, dict(doc.weekly_intake))
 
     def matching(self, free_mail: frozenset[str]) -> MatchRules:
         """The ``matching`` section: every domain a real one and given once, every name a name."""
@@ -563,6 +588,10 @@ class _Builder:
                         f"department '{department.id}' has no business calendar for its SLA clocks"
                         " (declare one under calendars)",
                     )
+            if doc.stage == "pre_sql" and self.doc.pre_sql is None:
+                raise self.fail(
+                    (*loc, "stage"), "stage pre_sql times the Pre-SQL handoff: the playbook has no pre_sql section"
+                )
             policies.append(
                 SlaPolicy(
                     id=doc.id,
@@ -575,6 +604,7 @@ class _Builder:
                     else None,
                     warn_at=doc.warn_at,
                     on_breach=doc.on_breach,
+                    stage=Stage(doc.stage),
                 )
             )
         return tuple(policies)
@@ -732,39 +762,89 @@ class _Builder:
             raise self.fail(
                 (*base, "fallback"), f"unknown department '{doc.fallback}' (declared: {', '.join(departments)})"
             )
+        rules = [
+            self.routing_rule(rule_doc, (*base, "rules", i), departments, reps) for i, rule_doc in enumerate(doc.rules)
+        ]
+        return Routing(departments, reps, tuple(rules), doc.fallback, frozenset(open_stages))
+
+    def routing_rule(
+        self, rule_doc: RoutingRuleDoc, loc: Loc, departments: Mapping[str, Department], reps: Mapping[str, Rep]
+    ) -> RoutingRule:
+        self.claim(rule_doc.id, loc)
+        department = departments.get(rule_doc.department)
+        if department is None:
+            raise self.fail(
+                (*loc, "department"),
+                f"unknown department '{rule_doc.department}' (declared: {', '.join(departments)})",
+            )
+        if not department.reps:
+            raise self.fail((*loc, "department"), f"department '{department.id}' has no reps to route to")
+        needs = {"territory": "territory", "segment": "segment", "named_account": "named_accounts"}
+        if rule_doc.strategy in needs and rule_doc.strategy != "named_account":
+            attribute = needs[rule_doc.strategy]
+            if not any(getattr(reps[r], attribute) is not None for r in department.reps):
+                raise self.fail(
+                    (*loc, "strategy"),
+                    f"strategy {rule_doc.strategy} needs reps with a {attribute} in department '{department.id}'",
+                )
+        condition = self.condition(rule_doc.when, LEAD_SCOPE, (*loc, "when"))
+        territory = self.territory(rule_doc.territory, (*loc, "territory")) if rule_doc.territory else None
+        return RoutingRule(
+            rule_doc.id,
+            rule_doc.label or rule_doc.id,
+            condition,
+            department.id,
+            rule_doc.strategy,
+            territory,
+        )
+
+    # --- Pre-SQL ------------------------------------------------------------------------
+
+    def pre_sql(self, routing: Routing | None) -> PreSqlPolicy | None:
+        """The ``pre_sql`` section: inside-sales departments, the handoff rules to field sales and
+        their queue, each a declared department, and no handoff back to inside sales."""
+        doc = self.doc.pre_sql
+        if doc is None:
+            return None
+        base: Loc = ("pre_sql",)
+        if routing is None:
+            raise self.fail(
+                base, "Pre-SQL hands leads from inside sales to field sales: declare them under routing.departments"
+            )
+        declared = ", ".join(routing.departments)
+        if not doc.inside_sales:
+            raise self.fail((*base, "inside_sales"), "name the inside-sales department(s) whose answer is qualify")
+        for i, name in enumerate(doc.inside_sales):
+            if name not in routing.departments:
+                raise self.fail((*base, "inside_sales", i), f"unknown department '{name}' (declared: {declared})")
+            if name == routing.fallback:
+                raise self.fail(
+                    (*base, "inside_sales", i),
+                    f"'{name}' is marketing's queue (routing.fallback), not an inside-sales department",
+                )
+        inside = frozenset(doc.inside_sales)
+        if not doc.rules:
+            raise self.fail((*base, "rules"), "give at least one rule that picks the field rep of a Pre-SQL")
         rules = []
         for i, rule_doc in enumerate(doc.rules):
-            loc = (*base, "rules", i)
-            self.claim(rule_doc.id, loc)
-            department = departments.get(rule_doc.department)
-            if department is None:
+            loc: Loc = (*base, "rules", i)
+            rule = self.routing_rule(rule_doc, loc, routing.departments, routing.reps)
+            if rule.department in inside:
                 raise self.fail(
                     (*loc, "department"),
-                    f"unknown department '{rule_doc.department}' (declared: {', '.join(departments)})",
+                    f"a Pre-SQL goes to field sales: '{rule.department}' is listed under pre_sql.inside_sales",
                 )
-            if not department.reps:
-                raise self.fail((*loc, "department"), f"department '{department.id}' has no reps to route to")
-            needs = {"territory": "territory", "segment": "segment", "named_account": "named_accounts"}
-            if rule_doc.strategy in needs and rule_doc.strategy != "named_account":
-                attribute = needs[rule_doc.strategy]
-                if not any(getattr(reps[r], attribute) is not None for r in department.reps):
-                    raise self.fail(
-                        (*loc, "strategy"),
-                        f"strategy {rule_doc.strategy} needs reps with a {attribute} in department '{department.id}'",
-                    )
-            condition = self.condition(rule_doc.when, LEAD_SCOPE, (*loc, "when"))
-            territory = self.territory(rule_doc.territory, (*loc, "territory")) if rule_doc.territory else None
-            rules.append(
-                RoutingRule(
-                    rule_doc.id,
-                    rule_doc.label or rule_doc.id,
-                    condition,
-                    department.id,
-                    rule_doc.strategy,
-                    territory,
-                )
+            rules.append(rule)
+        fallback = doc.fallback or rules[0].department
+        if fallback not in routing.departments:
+            raise self.fail((*base, "fallback"), f"unknown department '{fallback}' (declared: {declared})")
+        if fallback in inside or fallback == routing.fallback:
+            raise self.fail(
+                (*base, "fallback"),
+                f"a Pre-SQL waits in a field-sales queue: '{fallback}' is "
+                + ("an inside-sales department" if fallback in inside else "marketing's queue (routing.fallback)"),
             )
-        return Routing(departments, reps, tuple(rules), doc.fallback, frozenset(open_stages))
+        return PreSqlPolicy(inside, tuple(rules), fallback) if doc.enabled else None
 
     # --- notifications ------------------------------------------------------------------
 

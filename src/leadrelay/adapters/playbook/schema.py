@@ -234,7 +234,7 @@ class RoutingRuleDoc(Strict):
 
 
 class RoutingDoc(Strict):
-    open_stages: list[str] = ["mql", "sal", "sql"]
+    open_stages: list[str] = ["mql", "pre_sql", "sal", "sql"]
     departments: list[DepartmentDoc]
     rules: list[RoutingRuleDoc] = []
     fallback: str
@@ -394,12 +394,24 @@ class SlaPolicyDoc(Strict):
     first_touch_within_hours: Annotated[float, Field(gt=0, le=10_000)] | None = None
     warn_at: Annotated[float, Field(gt=0, lt=1)] = 0.75
     on_breach: Literal["escalate", "reassign"] = "escalate"
+    #: the stage whose answer it times: mql (the rep routing gave the lead) or pre_sql (the field rep
+    #: inside sales handed it to; needs the pre_sql section)
+    stage: Literal["mql", "pre_sql"] = "mql"
 
     @model_validator(mode="after")
     def _some_clock(self) -> SlaPolicyDoc:
         if self.accept_within_hours is None and self.first_touch_within_hours is None:
             raise ValueError("give accept_within_hours, first_touch_within_hours or both")
         return self
+
+
+class PreSqlDoc(Strict):
+    """Seed 001's Pre-SQL stage: inside sales qualifies an MQL and hands it to field sales."""
+
+    enabled: bool = True
+    inside_sales: list[str]  # departments whose answer to an MQL is "qualify"
+    rules: list[RoutingRuleDoc]  # who in field sales takes a Pre-SQL, tried in order
+    fallback: str | None = None  # the field-sales queue when no rule finds a rep (default: the first rule's)
 
 
 class SlaDoc(Strict):
@@ -439,6 +451,13 @@ class LifecycleDoc(Strict):
     labels: dict[str, Label] = {}
 
 
+class TargetsDoc(Strict):
+    """What marketing and sales agreed on: MQLs delivered a month, new MQLs each department takes a week."""
+
+    mqls_per_month: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    weekly_intake: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = {}
+
+
 class PlaybookDoc(Strict):
     id: RuleId
     name: str
@@ -457,7 +476,9 @@ class PlaybookDoc(Strict):
     routing: RoutingDoc | None = None
     sales: SalesDoc = SalesDoc()
     sla: SlaDoc = SlaDoc()
+    pre_sql: PreSqlDoc | None = None
     matching: MatchingDoc = MatchingDoc()
+    targets: TargetsDoc = TargetsDoc()
 
     notifications: NotificationsDoc | None = None
     forms: list[FormDoc] = []

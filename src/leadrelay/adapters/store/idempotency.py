@@ -89,7 +89,22 @@ def answer(
     )
 
 
-def purge(tx: StoreTx, now: datetime) -> int:
-    """Delete the keys that have expired; returns how many."""
-    result = tx.execute(idempotency_keys.delete().where(idempotency_keys.c.expires_at <= now))
+def purge(tx: StoreTx, now: datetime, limit: int) -> int:
+    """Delete at most ``limit`` keys that have expired (the oldest first); returns how many.
+
+    A key a request is claiming at the same time is taken afresh by it (:func:`claim` deletes an
+    expired row of its own key first): whichever deletes it first wins, the other deletes nothing."""
+    expired = (
+        sa.select(idempotency_keys.c.id)
+        .where(idempotency_keys.c.expires_at <= now)
+        .order_by(idempotency_keys.c.expires_at, idempotency_keys.c.id)
+        .limit(limit)
+    )
+    result = tx.execute(idempotency_keys.delete().where(idempotency_keys.c.id.in_(expired.scalar_subquery())))
     return int(result.rowcount or 0)
+
+
+def any_expired(tx: StoreTx, now: datetime) -> bool:
+    """Whether a key has expired (one index lookup, a plain read)."""
+    query = sa.select(idempotency_keys.c.id).where(idempotency_keys.c.expires_at <= now).limit(1)
+    return tx.execute(query).first() is not None

@@ -192,6 +192,25 @@ def insert_activities(dialect: str) -> str:
     )
 
 
+#: PostgreSQL, many activities: COPY into a staging table, then one INSERT … SELECT that skips the
+#: keys stored already (another process may have stored one since the batch looked).
+CREATE_ACTIVITIES_IN = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS activities_in (key text, lead_id integer, type text,"
+    " occurred_at timestamptz, recorded_at timestamptz, campaign_id integer, product text,"
+    " properties jsonb, source_id text) ON COMMIT DELETE ROWS"
+)
+COPY_ACTIVITIES_IN = (
+    "COPY activities_in (key, lead_id, type, occurred_at, recorded_at, campaign_id, product, properties,"
+    " source_id) FROM STDIN"
+)
+INSERT_FROM_ACTIVITIES_IN = (
+    "INSERT INTO activities (key, lead_id, type, occurred_at, recorded_at, campaign_id, product, properties,"
+    " source_id) SELECT key, lead_id, type, occurred_at, recorded_at, campaign_id, product, properties,"
+    " source_id FROM activities_in ORDER BY key ON CONFLICT (key) DO NOTHING"
+)
+EMPTY_ACTIVITIES_IN = "DELETE FROM activities_in"
+
+
 def activities_of(dialect: str, count: int) -> str:
     """The activities of ``count`` leads with their campaigns, by lead, time and key."""
     return (
@@ -459,6 +478,34 @@ def activity_columns(dialect: str) -> str:
         f"SELECT lead_id, {_occurred_us(dialect)}, type, campaign_id, product, properties FROM activities "
         "WHERE lead_id >= ? AND lead_id <= ? ORDER BY lead_id, occurred_at"
     )
+
+
+# --- the columnar activity log (leadrelay.services.activity_log) ---------------------------------
+
+#: PostgreSQL: wait for every transaction writing activities or erasures to end, and keep new
+#: ones out until this one ends, so no row with an id at or below the largest seen commits later.
+LOCK_FOR_ACTIVITY_LOG = "LOCK TABLE activities, erasures IN SHARE MODE"
+LOG_HIGH_MARKS = "SELECT (SELECT COALESCE(MAX(id), 0) FROM activities), (SELECT COALESCE(MAX(id), 0) FROM erasures)"
+#: What identifies one activity row across erasure (which re-hashes keys): its lead, type and time.
+ACTIVITY_IDENTITY = "SELECT lead_id, type, occurred_at FROM activities WHERE id = :id"
+#: The leads erased after erasure ``:id``.
+ERASED_AFTER = "SELECT lead_id FROM erasures WHERE id > :id ORDER BY id"
+MAX_LEAD_ID = "SELECT COALESCE(MAX(id), 0) FROM leads"
+
+
+def activity_log_rows(dialect: str, *, leads: int = 0) -> str:
+    """Activities as (id, lead, time in microseconds, type, campaign, product, properties text):
+    with ``leads=0`` those with ids above the first parameter and at most the second, in id order
+    (the table's own order: a sequential read); else those of ``leads`` lead ids, or with an id
+    above the first parameter (the tail a rescore reads beside the log)."""
+    properties = "properties::text" if dialect == POSTGRESQL else "properties"
+    mark = "%s" if dialect == POSTGRESQL else "?"
+    head = (
+        f"SELECT id, lead_id, {_occurred_us(dialect)}, type, campaign_id, product, {properties} FROM activities WHERE "
+    )
+    if leads:
+        return head + f"id > {mark} OR lead_id IN ({', '.join([mark] * leads)})"
+    return head + f"id > {mark} AND id <= {mark} ORDER BY id"
 
 
 #: PostgreSQL: new scores are copied into this table, then written with one UPDATE … FROM.

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -43,8 +44,9 @@ from leadrelay.adapters.store.tables import (
     transitions,
 )
 from leadrelay.adapters.store.times import read_time, sqlite_time, stored_time
+from leadrelay.adapters.store.writer_queue import queue_for
 from leadrelay.domain.identity import key_email, key_external_id, lead_key
-from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.lifecycle import AWAITING_ANSWER, Stage
 from leadrelay.domain.model import ACCOUNT_PROFILE_FIELDS, LEAD_PROFILE_FIELDS, Account, Activity, Campaign, Lead
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
@@ -67,6 +69,12 @@ _STATE_COLUMNS = (
     "fit_passed",
     "last_activity_at",
 )
+assert _STATE_COLUMNS[-1] == "last_activity_at" and len(_STATE_COLUMNS) == 13  # lead_states unpacks them
+_STAGE_OF = {stage.value: stage for stage in Stage}
+
+#: From this many rows on, PostgreSQL writes go by COPY (see :meth:`StoreTx._copies`).
+COPY_MIN_ROWS = 200
+
 _TRANSITION_COLUMNS = (
     "lead_id",
     "occurred_at",
@@ -198,6 +206,34 @@ class StoreTx:
                     cursor.executemany(self._sql(text), rows)
             finally:
                 cursor.close()
+
+    def _copies(self, rows: Sequence[tuple[Any, ...]]) -> bool:
+        """Whether rows this many go by COPY (PostgreSQL): for a few, one ``executemany`` costs less
+        than the COPY's set-up."""
+        return self.dialect == "postgresql" and len(rows) >= COPY_MIN_ROWS
+
+    def _copy(self, text: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """PostgreSQL: ``COPY … FROM STDIN`` of ``rows``, in this unit of work's transaction."""
+        cursor = self._cursor()
+        try:
+            with cursor.copy(text) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+
+    def _copy_through(self, create: str, copy: str, rows: Sequence[tuple[Any, ...]], insert: str, empty: str) -> None:
+        """PostgreSQL: COPY ``rows`` into a staging table (``create`` makes it once per session;
+        it empties at commit), then move them on with one ``insert`` (which may skip conflicts)."""
+        cursor = self._cursor()
+        try:
+            cursor.execute(create)
+            cursor.execute(empty)  # an earlier call in this transaction may have left rows
+            self._copy(copy, rows)
+            cursor.execute(insert)
+            cursor.execute(empty)
+        finally:
+            cursor.close()
 
     def _raw_rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         cursor = self._cursor()
@@ -424,29 +460,57 @@ class StoreTx:
         wanted = sorted(set(ids))
         out: dict[int, LeadState] = {}
         names = ("id", "email", "external_id", *LEAD_PROFILE_FIELDS, "custom", *_STATE_COLUMNS)
+        profile_end = 3 + len(LEAD_PROFILE_FIELDS)
+        stage_of, loads = _STAGE_OF, json.loads
         for part in _chunks(wanted):
             rows = self._raw_rows(queries.lead_columns(self.dialect, names, len(part)), part)
             for row in rows:
-                value = dict(zip(names, row, strict=True))
-                profile = {name: value[name] for name in LEAD_PROFILE_FIELDS}
-                custom = json.loads(value["custom"]) if value["custom"] else {}
-                out[value["id"]] = LeadState(
-                    id=value["id"],
-                    lead=Lead(email=value["email"], external_id=value["external_id"], **profile, custom=custom),
-                    account_id=value["account_id"],
-                    created_at=stored_time(value["created_at"]),
-                    stage=Stage(value["stage"]),
-                    stage_at=stored_time(value["stage_at"]),
-                    anchor_stage=Stage(value["anchor_stage"]),
-                    anchor_at=read_time(value["anchor_at"]),
-                    anchor_check=bool(value["anchor_check"]),
-                    mql_rule=value["mql_rule"],
-                    mql_at=read_time(value["mql_at"]),
-                    mql_product=value["mql_product"],
-                    priority=bool(value["priority"]),
-                    fit_passed=bool(value["fit_passed"]),
-                    last_activity_at=read_time(value["last_activity_at"]),
+                (
+                    account_id,
+                    created_at,
+                    stage,
+                    stage_at,
+                    anchor_stage,
+                    anchor_at,
+                    anchor_check,
+                    mql_rule,
+                    mql_at,
+                    mql_product,
+                    priority,
+                    fit_passed,
+                    last_activity_at,
+                ) = row[profile_end + 1 :]
+                custom = row[profile_end]
+                # positional, in the order of the dataclass: e-mail, profile fields, custom, external id
+                lead = Lead(row[1], *row[3:profile_end], loads(custom) if custom else {}, row[2])  # type: ignore[call-arg]
+                out[row[0]] = LeadState(
+                    id=row[0],
+                    lead=lead,
+                    account_id=account_id,
+                    created_at=stored_time(created_at),
+                    stage=stage_of[stage],
+                    stage_at=stored_time(stage_at),
+                    anchor_stage=stage_of[anchor_stage],
+                    anchor_at=read_time(anchor_at),
+                    anchor_check=bool(anchor_check),
+                    mql_rule=mql_rule,
+                    mql_at=read_time(mql_at),
+                    mql_product=mql_product,
+                    priority=bool(priority),
+                    fit_passed=bool(fit_passed),
+                    last_activity_at=read_time(last_activity_at),
                 )
+        return out
+
+    def stage_marks(self, ids: Iterable[int]) -> dict[int, tuple[Stage, datetime | None]]:
+        """Each lead's stage and MQL time: what deciding whether sales hears of an activity needs,
+        without the whole :meth:`lead_states`."""
+        out: dict[int, tuple[Stage, datetime | None]] = {}
+        for part in _chunks(sorted(set(ids))):
+            for id_, stage, mql_at in self._raw_rows(
+                queries.lead_columns(self.dialect, ("id", "stage", "mql_at"), len(part)), part
+            ):
+                out[id_] = (_STAGE_OF[stage], read_time(mql_at))
         return out
 
     def idle_leads(self, stages: Iterable[Stage], before: datetime, *, limit: int | None = None) -> list[StageFacts]:
@@ -537,11 +601,11 @@ class StoreTx:
 
     def touched_leads(self, lead_ids: Sequence[int] | None, since: datetime | None) -> set[int]:
         """Leads with a touch at or after ``since`` (``None``: since each was assigned), of ``lead_ids``
-        (``None``: of MQLs with a rep)."""
+        (``None``: of leads waiting for their rep's answer, MQL or Pre-SQL)."""
         query = sa.select(lead_touches.c.lead_id).distinct()
         if since is None:
             query = query.join(leads, leads.c.id == lead_touches.c.lead_id).where(
-                leads.c.stage == Stage.MQL.value,
+                leads.c.stage.in_(sorted(s.value for s in AWAITING_ANSWER)),
                 leads.c.owner_rep.is_not(None),
                 lead_touches.c.occurred_at >= leads.c.assigned_at,
             )
@@ -611,24 +675,32 @@ class StoreTx:
         return found
 
     def insert_activities(self, rows: list[dict[str, Any]]) -> None:
+        """Store activities; a key stored already is skipped. Many rows on PostgreSQL go by COPY."""
         time, dumps = self._time, json.dumps
-        self._raw_many(
-            queries.insert_activities(self.dialect),
-            [
-                (
-                    r["key"],
-                    r["lead_id"],
-                    r["type"],
-                    time(r["occurred_at"]),
-                    time(r["recorded_at"]),
-                    r["campaign_id"],
-                    r["product"],
-                    dumps(r["properties"]) if r["properties"] else "{}",
-                    r["source_id"],
-                )
-                for r in rows
-            ],
-        )
+        values = [
+            (
+                r["key"],
+                r["lead_id"],
+                r["type"],
+                time(r["occurred_at"]),
+                time(r["recorded_at"]),
+                r["campaign_id"],
+                r["product"],
+                dumps(r["properties"]) if r["properties"] else "{}",
+                r["source_id"],
+            )
+            for r in rows
+        ]
+        if self._copies(values):
+            self._copy_through(
+                queries.CREATE_ACTIVITIES_IN,
+                queries.COPY_ACTIVITIES_IN,
+                values,
+                queries.INSERT_FROM_ACTIVITIES_IN,
+                queries.EMPTY_ACTIVITIES_IN,
+            )
+        else:
+            self._raw_many(queries.insert_activities(self.dialect), values)
 
     def activities_of(self, lead_ids: Iterable[int]) -> dict[int, list[Activity]]:
         wanted = sorted(set(lead_ids))
@@ -740,13 +812,14 @@ class StoreTx:
         if not rows:
             return
         time = self._time
-        self._raw_many(
-            queries.insert_rows("transitions", _TRANSITION_COLUMNS),
-            [
-                tuple(time(row[c]) if c in ("occurred_at", "recorded_at") else row[c] for c in _TRANSITION_COLUMNS)
-                for row in rows
-            ],
-        )
+        values = [
+            tuple(time(row[c]) if c in ("occurred_at", "recorded_at") else row[c] for c in _TRANSITION_COLUMNS)
+            for row in rows
+        ]
+        if self._copies(values):
+            self._copy(queries.copy_rows("transitions", _TRANSITION_COLUMNS), values)
+        else:
+            self._raw_many(queries.insert_rows("transitions", _TRANSITION_COLUMNS), values)
 
     def history(self, lead_id: int) -> list[Any]:
         query = (
@@ -909,10 +982,18 @@ def retried_reason(exc: BaseException) -> str | None:
 
 
 class SqlStore:
-    """The database behind the engine: SQLite by file, or PostgreSQL by URL."""
+    """The database behind the engine: SQLite by file, or PostgreSQL by URL.
+
+    On a SQLite file, the write transactions of this process take turns in its
+    :class:`~leadrelay.adapters.store.writer_queue.WriterQueue` (first come, first served; those
+    started under :func:`~leadrelay.adapters.store.writer_queue.first_in_line` first) instead of
+    in SQLite's busy handler; only other processes' writers are waited for there."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        on_file = database not in (None, "", ":memory:") and "mode=memory" not in str(engine.url)
+        self.writers = queue_for(str(Path(database).expanduser().resolve())) if on_file and database else None
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> SqlStore:
@@ -923,7 +1004,11 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[StoreTx]:
-        with self.engine.begin() as connection:
+        if self.writers is None:
+            with self.engine.begin() as connection:
+                yield StoreTx(connection)
+            return
+        with self.writers.turn(), self.engine.begin() as connection:
             yield StoreTx(connection)
 
     def retrying(self, work: Callable[[StoreTx], T], *, tries: int = TRIES, pause: float = FIRST_PAUSE) -> T:

@@ -252,6 +252,10 @@ leads = sa.Table(
     sa.Column("erased_at", UtcDateTime),
     sa.CheckConstraint("email IS NOT NULL OR external_id IS NOT NULL", name="ck_leads_identity"),
     sa.Index("ix_leads_updated_at", "updated_at", "id"),
+    # open leads by owner (the status report's counts read this index alone)
+    sa.Index("ix_leads_stage_owner", "stage", "owner_department", "owner_rep", "assigned_at"),
+    # leads by creation time (the quality report's effective leads and unique companies)
+    sa.Index("ix_leads_created_owner", "created_at", "stage", "account_id", "owner_department", "owner_rep"),
 )
 
 activities = sa.Table(
@@ -268,6 +272,24 @@ activities = sa.Table(
     sa.Column("properties", JsonType, nullable=False),
     sa.Column("source_id", sa.String(200)),
     sa.Index("ix_activities_lead_time", "lead_id", "occurred_at"),
+    # the campaigns report: a lead's campaign touches before a conversion, and the leads a campaign
+    # reached in a period, read from the index alone
+    sa.Index(
+        "ix_activities_campaign_touches",
+        "lead_id",
+        "occurred_at",
+        "campaign_id",
+        postgresql_where=sa.text("campaign_id IS NOT NULL"),
+        sqlite_where=sa.text("campaign_id IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_activities_campaign_time",
+        "occurred_at",
+        "campaign_id",
+        "lead_id",
+        postgresql_where=sa.text("campaign_id IS NOT NULL"),
+        sqlite_where=sa.text("campaign_id IS NOT NULL"),
+    ),
 )
 
 transitions = sa.Table(
@@ -333,6 +355,8 @@ routing_decisions = sa.Table(
     sa.Column("playbook_hash", sa.String(64)),
     sa.Index("ix_routing_decisions_lead_time", "lead_id", "decided_at"),
     sa.Index("ix_routing_decisions_rep_time", "rep_id", "decided_at"),
+    # by time (the quality report: intake per department, leads received per rep)
+    sa.Index("ix_routing_decisions_time", "decided_at", "kind", "department", "rep_id", "lead_id"),
 )
 
 #: Round-robin turns: ``rep:<id>`` → the rep's pass, ``department:<id>`` → the department's clock.
@@ -374,6 +398,21 @@ outcomes = sa.Table(
     sa.Column("source_id", sa.String(200)),
     sa.Column("properties", JsonType, nullable=False),
     sa.Index("ix_outcomes_lead_time", "lead_id", "closed_at"),
+)
+
+#: The amount sales gave when it created an opportunity (``leadrelay advance LEAD opportunity
+#: --amount``): the pipeline amount of that loop of the lead, at the time of the opportunity's move.
+opportunity_amounts = sa.Table(
+    "opportunity_amounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_id", sa.Integer, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),  # the opportunity transition's time
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Index("ix_opportunity_amounts_lead_time", "lead_id", "occurred_at"),
 )
 
 import_runs = sa.Table(
@@ -522,6 +561,23 @@ users = sa.Table(
     sa.Column("disabled_by", sa.String(255)),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(255), nullable=False),
+    # wrong dashboard passwords in a row, and until when the user may not log in after too many
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UtcDateTime),
+)
+
+#: Dashboard sessions: only the SHA-256 of the session token (the cookie) is stored.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),  # idle expiry, moved on as the session is used
+    sa.Column("ended_at", UtcDateTime),  # logged out (or the user disabled)
+    sa.Index("ix_web_sessions_user", "user_id"),
 )
 
 #: API keys: only their SHA-256 is stored (the key is shown once, when created).

@@ -19,11 +19,17 @@ def sqlite_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+#: the lengths of SQLite's moment text without a zone: seconds, or seconds and microseconds
+_ZONELESS = frozenset({19, 26})
+
+
 def read_time(value: Any) -> datetime | None:
     """A stored moment (text from SQLite, a datetime from PostgreSQL, or ``None``) in UTC."""
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) in _ZONELESS:  # the store's own text: read as UTC in one step
+            return datetime.fromisoformat(value + "+00:00")
         value = datetime.fromisoformat(value)
     moment: datetime = value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

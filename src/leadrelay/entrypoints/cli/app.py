@@ -15,6 +15,7 @@ import typer
 from leadrelay.domain.lifecycle import TRANSITIONS, mermaid
 from leadrelay.entrypoints.cli import render
 from leadrelay.entrypoints.cli.accounts import register as register_accounts
+from leadrelay.entrypoints.cli.activity_log import register as register_activity_log
 from leadrelay.entrypoints.cli.common import UserError, console, errors, options, relay
 from leadrelay.entrypoints.cli.erasure import register as register_erasure
 from leadrelay.entrypoints.cli.reports import register as register_reports
@@ -34,6 +35,7 @@ from leadrelay.variables import DB_ENV, LANG_ENV, NOW_ENV
 if TYPE_CHECKING:
     from leadrelay.adapters.files.formats import Kind
     from leadrelay.adapters.files.sources import Source
+    from leadrelay.entrypoints.api import LeadRelay
     from leadrelay.services.intake import BatchResult
 
 app = typer.Typer(
@@ -56,6 +58,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(route_app, name="route")
 app.add_typer(reps_app, name="reps")
 register_rescore(app)
+register_activity_log(app)
 register_sales(lead_app, app)
 register_erasure(lead_app)
 register_worker(app)
@@ -120,27 +123,75 @@ def _print_result(result: BatchResult, lang: str) -> None:
 # --- demo and summary ----------------------------------------------------------------------
 
 
+#: The reports ``leadrelay demo`` points at when it is done.
+DEMO_REPORTS = ("status", "funnel", "sla", "aging", "dependency", "campaigns", "quality")
+
+
 @app.command()
 def demo(
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic data set (same seed, same data).")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data set (same seed and --now, same data).")] = 7,
     people: Annotated[int, typer.Option(min=50, help="Number of people.")] = 3000,
     companies: Annotated[int, typer.Option(min=20, help="Number of companies.")] = 300,
-    days: Annotated[int, typer.Option(min=7, help="Days of activity history.")] = 90,
+    days: Annotated[int, typer.Option(min=7, help="Days of live operation simulated, ending at --now.")] = 90,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the ground truth (JSON); default: beside the SQLite file, as NAME.truth.json."
+        ),
+    ] = None,
     keep: Annotated[bool, typer.Option(help="Keep an existing demo database instead of starting afresh.")] = False,
+    static: Annotated[
+        bool,
+        typer.Option(
+            "--static", help="Load the data set at once at --now, without time passing or reps answering (faster)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Create a demo database with realistic synthetic data, run it through the engine, and summarise."""
+    """Create a demo database: a quarter of live operation simulated hour by hour (leads arrive and
+    qualify, reps answer at their own pace, SLA timers fire, leads are recycled and re-worked),
+    write its ground truth, and summarise."""
     from leadrelay.adapters.clock import FakeClock, SystemClock
     from leadrelay.entrypoints.api import LeadRelay, database_url
-    from leadrelay.entrypoints.demo.runner import run_demo
+    from leadrelay.entrypoints.demo.runner import live_demo, truth_path
 
     url = database_url(options.db or "leadrelay-demo.db")
     if not keep:
         _remove_sqlite(url)
-    clock = FakeClock(options.now) if options.now else SystemClock()
-    engine = LeadRelay.open(url, clock=clock)
+    end = options.now or SystemClock().now()
+    engine = LeadRelay.open(url, clock=FakeClock(end))  # the simulation ends at this one moment
+    if static:
+        _static_demo(engine, url, seed=seed, people=people, companies=companies, days=days, as_json=as_json)
+        return
     try:
-        outcome = run_demo(engine, seed=seed, people=people, companies=companies, days=days)
+        run = live_demo(engine, seed=seed, people=people, companies=companies, days=days)
+        written = truth or truth_path(url)
+        run.truth.write(written)
+        outcome = {**run.facts, "truth": str(written)}
+        data = engine.summary()
+        if as_json:
+            print(json.dumps({"demo": outcome, "summary": data.as_json()}, ensure_ascii=False, indent=2))
+            return
+        lang = options.lang
+        console.print(t("demo_done", lang).format(url=url, **outcome))
+        console.print(t("demo_sim", lang).format(**outcome))
+        render.summary(console, data, engine.playbook().playbook, lang)
+        console.print(t("demo_truth", lang).format(path=written))
+        db = _db_arg(url)
+        lead = data.top_leads[0].email if data.top_leads else "EMAIL"
+        console.print(f"[dim]leadrelay --db {db} lead show {lead}[/]", highlight=False)
+        console.print(f"[bold]{t('demo_next', lang)}[/]")
+        for name in DEMO_REPORTS:
+            console.print(f"  leadrelay --db {db} report {name}", highlight=False)
+    finally:
+        engine.close()
+
+
+def _static_demo(engine: LeadRelay, url: str, *, as_json: bool, **size: int) -> None:
+    from leadrelay.entrypoints.demo.runner import run_demo
+
+    try:
+        outcome = run_demo(engine, **size)
         data = engine.summary()
         if as_json:
             print(json.dumps({"demo": outcome, "summary": data.as_json()}, ensure_ascii=False, indent=2))
@@ -151,9 +202,6 @@ def demo(
             f"({outcome['activities_inserted']} new, {outcome['duplicates']} duplicates skipped) → {url}"
         )
         render.summary(console, data, engine.playbook().playbook, options.lang)
-        console.print(
-            f"[dim]Next: leadrelay --db {_db_arg(url)} lead show {data.top_leads[0].email if data.top_leads else 'EMAIL'}[/]"
-        )
     finally:
         engine.close()
 

@@ -1,4 +1,4 @@
-"""Sales' answers from the command line: ``leadrelay lead accept|reject|advance|recycle|touch|note``,
+"""Sales' answers from the command line: ``leadrelay lead accept|qualify|reject|advance|recycle|touch|note``,
 ``leadrelay recycle-inactive`` and ``leadrelay suppression export``."""
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def _run(call: Callable[[], Feedback], as_json: bool) -> None:
 def register(lead_app: typer.Typer, app: typer.Typer) -> None:
     """Add the sales commands under ``lead`` and the top-level ones to the app."""
     lead_app.command("accept")(lead_accept)
+    lead_app.command("qualify")(lead_qualify)
     lead_app.command("reject")(lead_reject)
     lead_app.command("advance")(lead_advance)
     lead_app.command("recycle")(lead_recycle)
@@ -72,6 +73,31 @@ def lead_accept(
     """Sales accepts the lead: MQL → SAL."""
     with relay() as engine:
         _run(lambda: engine.accept(ref, actor=actor, note=note), as_json)
+
+
+def lead_qualify(
+    ref: Ref,
+    actor: Actor = "cli",
+    note: Annotated[
+        str | None, typer.Option("--note", help="What inside sales found (BANT); kept with the move.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Inside sales qualifies the lead: MQL → Pre-SQL, handed to field sales by the playbook's pre_sql rules."""
+    from leadrelay.services.sales import FeedbackError
+
+    with relay() as engine:
+        try:
+            handoff = engine.qualify(ref, actor=actor, note=note)
+        except FeedbackError as exc:
+            raise UserError(str(exc)) from None
+    if as_json:
+        print(render.as_json(handoff))
+        return
+    _show(handoff)
+    routed, lang = handoff.handoff, options.lang
+    owner = f"{routed.department} / {routed.rep or t('queue', lang)}"
+    console.print(f"→ {t('handed_to', lang)}: [bold]{owner}[/] — {routed.reason}", soft_wrap=True)
 
 
 def lead_reject(

@@ -137,7 +137,12 @@ def worker_command(
 
 def _print_batch(step: WorkerReport) -> None:
     logging.getLogger("leadrelay.entrypoints.worker").info(
-        "fired %d timers, sent %d, retrying %d, failed %d", step.fired, step.sent, step.retrying, step.failed
+        "fired %d timers, sent %d, retrying %d, failed %d; purged %d expired idempotency keys",
+        step.fired,
+        step.sent,
+        step.retrying,
+        step.failed,
+        step.purged,
     )
 
 

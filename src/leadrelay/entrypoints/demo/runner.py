@@ -1,12 +1,27 @@
-"""``leadrelay demo``: generate the synthetic data set and run it through the engine."""
+"""``leadrelay demo``: generate the synthetic data set and run it through the engine.
+
+:func:`live_demo` (what ``leadrelay demo`` runs) plays the data set through time as live operation
+(:mod:`leadrelay.entrypoints.demo.simulation`); :func:`run_demo` loads it all at once at ``now``,
+with no time passing and no rep answering (for tests and benchmarks of the intake itself).
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from leadrelay.entrypoints.api import LeadRelay
+from leadrelay.entrypoints.demo.ground_truth import SimulationTruth
+from leadrelay.entrypoints.demo.simulation import simulate
 from leadrelay.entrypoints.demo.synthetic import DemoData, generate
+
+#: The ground truth's file beside a SQLite demo database ``X.db``: ``X.truth.json``.
+TRUTH_SUFFIX = ".truth.json"
+DEFAULT_TRUTH = Path("leadrelay-demo" + TRUTH_SUFFIX)
 
 
 def demo_records(data: DemoData) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -58,3 +73,54 @@ def run_demo(
         "rejections": [str(r) for r in [*added.rejected, *recorded.rejected][:20]],
         "seconds": time.perf_counter() - started,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRun:
+    """What :func:`live_demo` did: the counts (``facts``, as ``leadrelay demo --json`` prints them)
+    and the simulation's ground truth."""
+
+    facts: dict[str, Any]
+    truth: SimulationTruth
+    data: DemoData
+
+
+def live_demo(relay: LeadRelay, *, seed: int = 7, people: int = 3000, companies: int = 300, days: int = 90) -> DemoRun:
+    """Generate the data set and play it as ``days`` of live operation ending at the relay's ``now``."""
+    end = relay.clock.now()
+    started = time.perf_counter()
+    data = generate(seed=seed, now=end, companies=companies, people=people, days=days)
+    leads, activities = demo_records(data)
+    relay.playbook()  # the bundled default playbook unless another one is active
+    truth, stats = simulate(relay, data, leads, activities, seed=seed, end=end, days=days)
+    facts = {
+        "seed": seed,
+        "now": end.isoformat(),
+        "start": truth.start.isoformat(),
+        "accounts": len(data.accounts),
+        "leads": len(data.leads),
+        "activities": len(activities),
+        "intake_rounds": stats.intake_rounds,
+        "worker_ticks": stats.worker_ticks,
+        "timers_fired": stats.timers_fired,
+        "recycled_by_worker": stats.recycled_by_worker,
+        "messages_sent": stats.messages_sent,
+        "assignments": stats.assignments_seen,
+        **{f"{what}s": truth.count(what) for what in ("touch", "accept", "reject")},
+        "won": truth.count("won"),
+        "lost": truth.count("lost"),
+        "reworked": sum(1 for lead in truth.leads.values() if lead.reworked),
+        "never_followed": sum(1 for lead in truth.leads.values() if lead.never_followed),
+        "seconds": time.perf_counter() - started,
+    }
+    return DemoRun(facts, truth, data)
+
+
+def truth_path(url: str) -> Path:
+    """Where the ground truth of the demo database ``url`` goes: beside a SQLite file, else
+    ``leadrelay-demo.truth.json`` in the working directory."""
+    parsed = sa.engine.make_url(url if "://" in url else f"sqlite:///{url}")
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return DEFAULT_TRUTH
+    database = Path(parsed.database)
+    return database.with_name(database.stem + TRUTH_SUFFIX)

@@ -15,14 +15,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 import leadrelay
 from leadrelay import bootstrap
 from leadrelay.config import Settings, load_settings
 from leadrelay.entrypoints.api import LeadRelay
-from leadrelay.entrypoints.http import problems
+from leadrelay.entrypoints.http import openapi, problems
 from leadrelay.entrypoints.http.limits import BodyLimit
 from leadrelay.entrypoints.http.routes import erasure, forms, health, hooks, intake, leads, me, playbook, reports, reps
+from leadrelay.entrypoints.http.web import pages as web_pages
 
 DESCRIPTION = """\
 The HTTP API of leadrelay, the lead handoff engine: send it leads and activities, read leads with
@@ -46,6 +48,20 @@ TAGS = [
     {"name": "leads", "description": "Read leads with their explanation; sales' answers, touches and notes."},
     {"name": "reps", "description": "Reps and departments: load, capacity, status; away and back; reassigning."},
     {"name": "playbook", "description": "The active playbook, its versions, checking and activating one."},
+]
+
+#: Every router of the API, included in this order.
+ROUTERS = [
+    health.router,
+    me.router,
+    intake.router,
+    forms.router,
+    hooks.router,
+    leads.router,
+    reps.router,
+    playbook.router,
+    erasure.router,
+    reports.router,
 ]
 
 
@@ -86,16 +102,13 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.add_middleware(problems.CatchAll)
     app.add_middleware(BodyLimit, limit=settings.http_body_limit)
-    app.include_router(health.router)
-    app.include_router(me.router)
-    app.include_router(intake.router)
-    app.include_router(forms.router)
-    app.include_router(hooks.router)
-    app.include_router(leads.router)
-    app.include_router(reps.router)
-    app.include_router(playbook.router)
-    app.include_router(erasure.router)
-    app.include_router(reports.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    openapi.install(app, ROUTERS)
+    # the dashboard: pages on the same app, their static files (no build step, nothing from a CDN)
+    web_pages.install(app)
+    app.include_router(web_pages.router)
+    app.mount("/static", StaticFiles(directory=web_pages.HERE / "static"), name="static")
     return app
 
 

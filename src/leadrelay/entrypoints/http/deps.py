@@ -1,5 +1,9 @@
 """What endpoints depend on: the engine, and who is asking.
 
+The dependencies that do no I/O are ``async`` so that FastAPI runs them on the event loop, not in
+the thread pool (a hop to a thread and back for each costs more than they do); :func:`principal`
+reads the database, so it runs in the pool.
+
 - :data:`RelayDep` — the process's one :class:`LeadRelay` (opened at start-up by :mod:`.app`);
 - :data:`PrincipalDep` — the user behind ``Authorization: Bearer <API key>``; a missing, unknown or
   revoked key, or a key of a disabled user, is answered 401 with ``WWW-Authenticate: Bearer``;
@@ -12,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,7 +35,7 @@ bearer = HTTPBearer(
 )
 
 
-def relay(request: Request) -> LeadRelay:
+async def relay(request: Request) -> LeadRelay:
     """The engine this process opened at start-up."""
     engine: LeadRelay = request.app.state.relay
     return engine
@@ -59,7 +63,7 @@ def principal(
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def lang(request: Request) -> str:
+async def lang(request: Request) -> str:
     """The language the request asks for (``Accept-Language``): ``ja`` or ``en``."""
     return request_lang(request.headers)
 
@@ -68,12 +72,12 @@ def lang(request: Request) -> str:
 LangDep = Annotated[str, Depends(lang)]
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the principal when their role is one of ``roles``, else 403."""
     allowed = frozenset(roles)
     names = ", ".join(role.value for role in roles)
 
-    def allowed_principal(request: Request, who: PrincipalDep) -> Principal:
+    async def allowed_principal(request: Request, who: PrincipalDep) -> Principal:
         if who.role not in allowed:
             lang = request_lang(request.headers)
             raise ProblemError(403, t("forbidden_role", lang).format(role=who.role.value, allowed=names))

@@ -3,8 +3,8 @@
 Every error response of the API is a :class:`Problem`: ``type`` (a URN naming the kind of problem),
 ``title`` (by status), ``status``, ``detail`` (what is wrong, for a person), ``instance`` (the request
 path) and, for invalid input, ``errors``: one entry per field, named by where it is
-(``body.records[3].email``). Titles and the details the API writes itself are in Japanese when the
-request asks for it (``Accept-Language: ja``).
+(``body.records[3].email``). Titles, details and field messages are in Japanese when the request
+asks for it (``Accept-Language: ja``): see :mod:`.error_texts`.
 
 How exceptions map (:func:`install`):
 
@@ -39,6 +39,7 @@ from leadrelay.adapters.store.sql_store import database_unavailable
 from leadrelay.domain.conditions import ConditionError
 from leadrelay.domain.identity import InvalidEmail
 from leadrelay.domain.lifecycle import IllegalTransition
+from leadrelay.entrypoints.http.error_texts import user_error_detail, user_error_field_message, validation_message
 from leadrelay.entrypoints.i18n import t
 from leadrelay.errors import LeadRelayError
 from leadrelay.services.access import AccessError, NotAuthenticated, UnknownKey, UnknownUser, UserExists
@@ -48,7 +49,7 @@ from leadrelay.services.idempotency import IdempotencyKeyInUse, IdempotencyKeyIn
 from leadrelay.services.leads import LeadNotFound
 from leadrelay.services.report_kit import ReportInputError, UnknownReport
 from leadrelay.services.routing import RoutingUnavailable
-from leadrelay.services.sales import FeedbackError, IllegalMove
+from leadrelay.services.sales import FeedbackError, IllegalMove, PreSqlRefused
 
 log = logging.getLogger("leadrelay.http")
 
@@ -65,6 +66,7 @@ STATUS_OF: dict[type[LeadRelayError], int] = {
     UserExists: 409,
     IllegalTransition: 409,
     IllegalMove: 409,
+    PreSqlRefused: 409,
     RoutingUnavailable: 409,
     AccessError: 422,
     InputError: 422,
@@ -234,14 +236,15 @@ def field_name(location: Sequence[int | str]) -> str:
     return name or "body"
 
 
-def _field_problem(error: Mapping[str, Any]) -> FieldProblem:
+def _field_problem(error: Mapping[str, Any], lang: str) -> FieldProblem:
     location = tuple(error.get("loc", ()))
     if error.get("type") == "json_invalid":  # the location is ("body", character offset)
         offset = location[1] if len(location) > 1 else None
-        where = f" at character {offset}" if isinstance(offset, int) else ""
-        reason = (error.get("ctx") or {}).get("error", "")
-        return FieldProblem(field="body", message=f"is not valid JSON{where}" + (f": {reason}" if reason else ""))
-    return FieldProblem(field=field_name(location), message=str(error.get("msg", "is not valid")))
+        reason = str((error.get("ctx") or {}).get("error", ""))
+        key = "json_invalid_at" if isinstance(offset, int) else "json_invalid"
+        message = t(key, lang).format(offset=offset) + (f": {reason}" if reason else "")
+        return FieldProblem(field="body", message=message)
+    return FieldProblem(field=field_name(location), message=validation_message(error, lang))
 
 
 def status_of(exc: LeadRelayError) -> int:
@@ -275,8 +278,8 @@ def install(app: FastAPI) -> None:
 
     async def on_invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [_field_problem(error) for error in exc.errors()]
         lang = request_lang(request.headers)
+        errors = [_field_problem(error, lang) for error in exc.errors()]
         return problem_response(request, 422, t("invalid_fields", lang).format(count=len(errors)), errors=errors)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -290,12 +293,13 @@ def install(app: FastAPI) -> None:
     async def on_user_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LeadRelayError)
         status = status_of(exc)
+        lang = request_lang(request.headers)
         errors = None
         field = getattr(exc, "field", None)
-        message = getattr(exc, "message", None)
-        if status == 422 and isinstance(field, str) and isinstance(message, str):
+        message = user_error_field_message(exc, lang)
+        if status == 422 and isinstance(field, str) and message is not None:
             errors = [FieldProblem(field=field, message=message)]
-        return problem_response(request, status, str(exc), errors=errors)
+        return problem_response(request, status, user_error_detail(exc, lang), errors=errors)
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
         if database_unavailable(exc):

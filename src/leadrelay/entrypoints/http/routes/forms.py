@@ -25,9 +25,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.writer_queue import first_in_line
 from leadrelay.domain.playbook import WebForm
 from leadrelay.domain.throttle import Throttle
 from leadrelay.entrypoints.http.deps import RelayDep
+from leadrelay.entrypoints.http.error_texts import record_message, user_error_detail
 from leadrelay.entrypoints.http.problems import FieldProblem, ProblemError, problem_response, request_lang
 from leadrelay.entrypoints.http.problems import responses as problem_responses
 from leadrelay.entrypoints.http.routes.intake import REPLAYED_HEADER, IdempotencyKey
@@ -109,6 +111,12 @@ def refuse(
     return error_page(request, status, message, headers or {})
 
 
+def refuse_post(request: Request, exc: FormPostError, lang: str, headers: Mapping[str, str]) -> Response:
+    """422 for a post the form cannot take, naming the posted field (in the request's language)."""
+    errors = [FieldProblem(field=exc.field, message=record_message(exc.message, lang))]
+    return refuse(request, 422, user_error_detail(exc, lang), headers=headers, errors=errors)
+
+
 def accepted(request: Request, form: WebForm, headers: Mapping[str, str]) -> Answer:
     """The answer to a post the form took: JSON for ``fetch()``, else a redirect to the thank-you page."""
     if wants_json(request):
@@ -167,10 +175,14 @@ async def preflight(form_id: str, request: Request, engine: RelayDep) -> Respons
         "sales in the same request."
     ),
     status_code=303,
-    response_model=FormAccepted,
+    response_model=None,
+    response_class=Response,
     responses={
         200: {"model": FormAccepted, "description": "Taken (fetch() callers)"},
-        303: {"description": "Taken: see the thank-you page (browsers)"},
+        303: {
+            "description": "Taken: see the thank-you page (browsers); no body",
+            "headers": {"Location": {"description": "The form's thank-you page", "schema": {"type": "string"}}},
+        },
         **problem_responses(400, 403, 404, 413, 415, 422, 429, 503),
     },
     openapi_extra={
@@ -186,7 +198,10 @@ async def preflight(form_id: str, request: Request, engine: RelayDep) -> Respons
                         "wants_contact": "on",
                     },
                 },
-                "multipart/form-data": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "example": {"email": "m.ito@kaede-logi.co.jp", "company": "かえで物流", "wants_contact": "on"},
+                },
             },
         },
         "security": [],
@@ -194,7 +209,8 @@ async def preflight(form_id: str, request: Request, engine: RelayDep) -> Respons
 )
 async def post_form(form_id: str, request: Request, engine: RelayDep, key: IdempotencyKey = None) -> Response:
     lang = request_lang(request.headers)
-    form = form_of(engine.playbook().playbook, form_id)
+    playbook = engine.playbook().playbook  # one read of the active playbook's id, on the loop (a cached parse)
+    form = form_of(playbook, form_id)
     origin = request.headers.get("origin")
     if not origin_allowed(form, origin):
         return refuse(request, 403, t("form_origin_denied", lang).format(origin=origin))
@@ -215,22 +231,23 @@ async def post_form(form_id: str, request: Request, engine: RelayDep, key: Idemp
     try:
         records = form_records(form, posted, now)
     except FormPostError as exc:
-        return refuse(request, 422, str(exc), headers=cors, errors=[FieldProblem(field=exc.field, message=exc.message)])
-    playbook = engine.playbook().playbook
+        return refuse_post(request, exc, lang, cors)
 
-    def work(tx: StoreTx) -> Answer:
-        result, ids = take_records(tx, playbook, "activities", records, now)
-        bad = next((r for r in result.records if r.status == "rejected"), None)
-        if bad is not None:  # nothing of this post is kept: it is one person's submission
-            raise FormPostError(posted_field(form, bad.field or ""), bad.reason or "")
-        return replace(accepted(request, form, cors), lead_ids=result.lead_ids(ids))
+    def handle() -> Answer:
+        def work(tx: StoreTx) -> Answer:
+            result, ids = take_records(tx, playbook, "activities", records, now)
+            bad = next((r for r in result.records if r.status == "rejected"), None)
+            if bad is not None:  # nothing of this post is kept: it is one person's submission
+                raise FormPostError(posted_field(form, bad.field or ""), bad.reason or "")
+            return replace(accepted(request, form, cors), lead_ids=result.lead_ids(ids))
+
+        with first_in_line():  # a person waits on the page: ahead of the API's other writers
+            return once(engine.store, scope=f"form:{form_id}", key=key, body=body, now=now, work=work)
 
     try:
-        answer = await run_in_threadpool(
-            once, engine.store, scope=f"form:{form_id}", key=key, body=body, now=now, work=work
-        )
+        answer = await run_in_threadpool(handle)
     except FormPostError as exc:
-        return refuse(request, 422, str(exc), headers=cors, errors=[FieldProblem(field=exc.field, message=exc.message)])
+        return refuse_post(request, exc, lang, cors)
     except IdempotencyKeyReused:
         return refuse(request, 422, t("idempotency_reused", lang), headers=cors)
     return respond(answer)

@@ -28,7 +28,18 @@ class Health(BaseModel):
     response_model=Health,
     summary="Health: does the database answer",
     description="No API key needed. 200 when the database answers a query, 503 (with Retry-After) when it does not.",
-    responses={503: {"model": Health, "description": "The database does not answer"}},
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ok", "database": "ok"}}}},
+        503: {
+            "model": Health,
+            "description": "The database does not answer",
+            "content": {
+                "application/json": {
+                    "example": {"status": "unavailable", "database": "OperationalError: connection refused"}
+                }
+            },
+        },
+    },
 )
 def healthz(engine: RelayDep, request: Request, response: Response) -> Health:
     problem = engine.store.ping()

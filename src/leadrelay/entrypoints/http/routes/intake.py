@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -21,8 +22,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.writer_queue import first_in_line
+from leadrelay.domain.playbook import Playbook
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http.deps import RelayDep, require
+from leadrelay.entrypoints.http.error_texts import record_message
+from leadrelay.entrypoints.http.examples import CREATED_EXAMPLE
 from leadrelay.entrypoints.http.problems import MEDIA_TYPE, FieldProblem, ProblemError, problem_body, request_lang
 from leadrelay.entrypoints.http.problems import responses as problem_responses
 from leadrelay.entrypoints.i18n import t
@@ -124,7 +129,11 @@ def request_body(example: dict[str, Any]) -> dict[str, Any]:
                 JSON: {
                     "schema": {
                         "oneOf": [
-                            {"type": "object", "description": "one record, as in the import files"},
+                            {
+                                "type": "object",
+                                "description": "one record, as in the import files",
+                                "not": {"required": ["records"]},
+                            },
                             RecordBatch.model_json_schema(),
                         ]
                     },
@@ -154,7 +163,7 @@ def parse_json(body: bytes, lang: str) -> Any:
     except RecursionError:
         error = "nested too deeply"
     detail = t("not_json", lang).format(error=error)
-    raise ProblemError(422, detail, errors=[FieldProblem(field="body", message=f"is not JSON: {error}")])
+    raise ProblemError(422, detail, errors=[FieldProblem(field="body", message=f"{t('json_invalid', lang)}: {error}")])
 
 
 def records_of(document: Any, lang: str) -> tuple[list[Any], bool]:
@@ -167,7 +176,13 @@ def records_of(document: Any, lang: str) -> tuple[list[Any], bool]:
         extra = sorted(k for k in document if k != "records")
         if not isinstance(records, list) or extra:
             field = f"body.{extra[0]}" if extra else "body.records"
-            message = "unknown field" if extra else "must be a list of records"
+            message = (
+                t("val_extra", lang)
+                if extra and lang == "ja"
+                else "unknown field"
+                if extra
+                else "must be a list of records"
+            )
             raise ProblemError(422, t("records_envelope", lang), errors=[FieldProblem(field=field, message=message)])
         return records, True
     if isinstance(document, dict):
@@ -185,7 +200,7 @@ def intake_answer(
     lead_ids = result.lead_ids(ids)
     if not batch and result.records and result.records[0].status == "rejected":
         record = result.records[0]
-        field, message = f"{field_prefix}.{record.field}", record.reason or ""
+        field, message = f"{field_prefix}.{record.field}", record_message(record.reason or "", lang)
         detail = t("record_rejected", lang).format(field=record.field, message=message)
         body = problem_body(422, lang, detail, instance=path, errors=[FieldProblem(field=field, message=message)])
         return Answer(422, json.dumps(body, ensure_ascii=False), {"Content-Type": MEDIA_TYPE}, lead_ids)
@@ -204,26 +219,42 @@ async def run_intake(
     records: Callable[[datetime], list[Any]],
     batch: bool,
 ) -> Response:
-    """Take the records in one transaction (with the idempotency key, when given) and answer."""
+    """Take the records in one transaction (with the idempotency key, when given) and answer.
+
+    Everything that touches the database (the active playbook, the transaction) runs in one hop to
+    the thread pool, none of it on the event loop. A request carrying a hand-raiser's activity goes
+    first in line for SQLite's write lock (:func:`first_in_line`): a person is waiting on it."""
     lang = request_lang(request.headers)
     path = request.url.path
-    now = engine.clock.now()
-    taken = records(now)
-    playbook = engine.playbook().playbook
 
-    def work(tx: StoreTx) -> Answer:
-        result, ids = take_records(tx, playbook, kind, taken, now)
-        return intake_answer(result, ids, batch=batch, lang=lang, path=path)
+    def handle() -> Answer:
+        now = engine.clock.now()
+        taken = records(now)
+        playbook = engine.playbook().playbook
+
+        def work(tx: StoreTx) -> Answer:
+            result, ids = take_records(tx, playbook, kind, taken, now)
+            return intake_answer(result, ids, batch=batch, lang=lang, path=path)
+
+        with first_in_line() if kind == "activities" and raises_hands(playbook, taken) else nullcontext():
+            return once(engine.store, scope=scope, key=key, body=body, now=now, work=work)
 
     try:
-        answer = await run_in_threadpool(once, engine.store, scope=scope, key=key, body=body, now=now, work=work)
+        answer = await run_in_threadpool(handle)
     except IdempotencyKeyReused:
         raise ProblemError(
             422,
             t("idempotency_reused", lang),
-            errors=[FieldProblem(field="header.Idempotency-Key", message=t("idempotency_reused", "en"))],
+            errors=[FieldProblem(field="header.Idempotency-Key", message=t("idempotency_reused", lang))],
         ) from None
     return answer_response(answer)
+
+
+def raises_hands(playbook: Playbook, records: list[Any]) -> bool:
+    """Whether a record is of an activity type a hand-raiser rule names (its other conditions are
+    judged later: this only decides who waits less for the write lock)."""
+    types = {kind for rule in playbook.hand_raisers for kind in rule.types}
+    return any(isinstance(record, dict) and record.get("type") in types for record in records)
 
 
 async def post_records(
@@ -240,7 +271,11 @@ async def post_records(
 
 OUTCOMES = {
     200: {"model": IntakeResult, "description": "What each record did", "content": {JSON: {"example": RESULT_EXAMPLE}}},
-    201: {"model": IntakeResult, "description": "The one record created its lead"},
+    201: {
+        "model": IntakeResult,
+        "description": "The one record created its lead",
+        "content": {JSON: {"example": CREATED_EXAMPLE}},
+    },
     **problem_responses(400, 401, 403, 409, 413, 422, 503),
 }
 

@@ -17,11 +17,12 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.entrypoints.http.deps import PrincipalDep, RelayDep, require
+from leadrelay.entrypoints.http.examples import LEAD_REPORT_EXAMPLE
 from leadrelay.entrypoints.http.problems import responses
 from leadrelay.services.access import Principal, Role
 from leadrelay.services.lead_list import DEFAULT_LIMIT, MAX_LIMIT, LeadFilters, LeadPage, visibility_of
 from leadrelay.services.leads import LeadReport
-from leadrelay.services.sales import Feedback
+from leadrelay.services.sales import Feedback, Handoff
 from leadrelay.services.touches import NoteView, TouchView
 
 router = APIRouter(tags=["leads"])
@@ -78,6 +79,14 @@ class AcceptBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "called, interested"}]})
 
     note: Text | None = Field(None, max_length=2000, description="Kept with the move.")
+
+
+class QualifyBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "BANT: 予算あり、決裁者同席、来期導入"}]}
+    )
+
+    note: Text | None = Field(None, max_length=2000, description="What inside sales found (BANT); kept with the move.")
 
 
 class RejectBody(BaseModel):
@@ -225,7 +234,7 @@ def list_leads(engine: RelayDep, who: PrincipalDep, query: Annotated[LeadQuery, 
     description="Profile, account, stage history, every score contribution, level, MQL, routing decisions "
     "(with who was passed over and why), owner, SLA clocks, touches and notes. A lead you may not see is 404, "
     "as an unknown one.",
-    responses=responses(401, 404, 422, 503),
+    responses={**_example(LEAD_REPORT_EXAMPLE), **responses(401, 404, 422, 503)},
 )
 def show_lead(engine: RelayDep, who: PrincipalDep, ref: Ref) -> LeadReport:
     return engine.lead(ref, visibility=visibility_of(who))
@@ -234,12 +243,59 @@ def show_lead(engine: RelayDep, who: PrincipalDep, ref: Ref) -> LeadReport:
 @router.post(
     "/v1/leads/{ref}/accept",
     response_model=Feedback,
-    summary="Sales accepts the lead (MQL → SAL)",
+    summary="Sales accepts the lead (MQL or Pre-SQL → SAL)",
+    description="The body is optional: a note kept with the move.",
     responses={**_example(FEEDBACK_EXAMPLE), **responses(401, 403, 404, 409, 422, 503)},
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": {"note": "called, interested"}}}}},
 )
 def accept_lead(engine: RelayDep, who: SalesPrincipal, ref: Ref, body: AcceptBody | None = None) -> Feedback:
     note = body.note if body is not None else None
     return engine.accept(ref, actor=who.actor, note=note, visibility=visibility_of(who))
+
+
+HANDOFF_EXAMPLE = {
+    "lead": "k.sato@sakura-mfg.co.jp",
+    "stage": "pre_sql",
+    "moves": [
+        {
+            "at": "2026-11-25T12:00:00+09:00",
+            "from": "mql",
+            "to": "pre_sql",
+            "trigger": "pre_sql_qualified",
+            "actor": "is.kobayashi@example.co.jp",
+            "rule": None,
+            "reason": "qualified by inside sales, handed to field sales: BANT: 予算あり",
+        }
+    ],
+    "handoff": {
+        "lead": "k.sato@sakura-mfg.co.jp",
+        "rule": "handoff_hq",
+        "department": "hq_corporate_sales",
+        "strategy": "load_balanced",
+        "rep": "rep-tanaka",
+        "previous_rep": "is-kobayashi",
+        "reason": "Pre-SQL qualified by is.kobayashi@example.co.jp: Pre-SQL → HQ Corporate Sales: 田中 一郎 "
+        "(fewest open leads against capacity)",
+        "hand_raised": False,
+        "passed_over": [{"rep": "rep-suzuki", "why": "turn", "detail": "0/40"}],
+        "rules_not_taken": [{"rule": "handoff_named_account_osaka", "why": "condition"}],
+    },
+}
+
+
+@router.post(
+    "/v1/leads/{ref}/qualify",
+    response_model=Handoff,
+    summary="Inside sales qualifies the lead (MQL → Pre-SQL) and hands it to field sales",
+    description="Only with a playbook that uses the Pre-SQL stage (its `pre_sql` section), and only for an MQL "
+    "held by an inside-sales department: otherwise 409 saying why. The lead goes to field sales by the "
+    "playbook's `pre_sql.rules` in the same transaction (`handoff`: the routing decision and its reasons); "
+    "the field rep then accepts (SAL) or rejects it.",
+    responses={**_example(HANDOFF_EXAMPLE), **responses(401, 403, 404, 409, 422, 503)},
+)
+def qualify_lead(engine: RelayDep, who: SalesPrincipal, ref: Ref, body: QualifyBody | None = None) -> Handoff:
+    note = body.note if body is not None else None
+    return engine.qualify(ref, actor=who.actor, note=note, visibility=visibility_of(who))
 
 
 @router.post(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from leadrelay.entrypoints.http.deps import PrincipalDep, RelayDep, require
+from leadrelay.entrypoints.http.examples import CHECK_EXAMPLE, VERSIONS_EXAMPLE
 from leadrelay.entrypoints.http.problems import FieldProblem, ProblemError, request_lang, responses
 from leadrelay.entrypoints.i18n import t
 from leadrelay.services.access import Principal, Role
@@ -96,7 +97,7 @@ def active_playbook(engine: RelayDep, who: PrincipalDep) -> PlaybookView:
     response_model=list[PlaybookVersion],
     summary="Every stored playbook version with its activations",
     description="The most recently activated first; each activation with its time and actor.",
-    responses=responses(401, 503),
+    responses={200: {"content": {"application/json": {"example": VERSIONS_EXAMPLE}}}, **responses(401, 503)},
 )
 def playbook_versions(engine: RelayDep, who: PrincipalDep) -> list[PlaybookVersion]:
     return engine.playbook_versions()
@@ -108,7 +109,10 @@ def playbook_versions(engine: RelayDep, who: PrincipalDep) -> list[PlaybookVersi
     summary="Check a candidate playbook (YAML) without storing it",
     description="200 with its id, version and hash when it can be used; 422 naming the line and rule otherwise.",
     openapi_extra=YAML_BODY,
-    responses=responses(401, 403, 413, 415, 422, 503),
+    responses={
+        200: {"content": {"application/json": {"example": CHECK_EXAMPLE}}},
+        **responses(401, 403, 413, 415, 422, 503),
+    },
 )
 async def validate_playbook(request: Request, engine: RelayDep, who: Checker) -> PlaybookCheck:
     check = engine.check_playbook(await _yaml_text(request))
@@ -124,7 +128,10 @@ async def validate_playbook(request: Request, engine: RelayDep, who: Checker) ->
     description="Admin only. Checked first (422 with the line otherwise); stored by hash and kept in the "
     "history with who activated it and when. New activities are judged by it; leads are not rescored.",
     openapi_extra=YAML_BODY,
-    responses=responses(401, 403, 413, 415, 422, 503),
+    responses={
+        200: {"content": {"application/json": {"example": VIEW_EXAMPLE}}},
+        **responses(401, 403, 413, 415, 422, 503),
+    },
 )
 async def activate_playbook(request: Request, engine: RelayDep, who: Admin) -> PlaybookView:
     text = await _yaml_text(request)

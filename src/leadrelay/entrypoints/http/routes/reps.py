@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http.deps import PrincipalDep, RelayDep, require
+from leadrelay.entrypoints.http.examples import REASSIGNED_EXAMPLE
 from leadrelay.entrypoints.http.problems import FieldProblem, ProblemError, request_lang, responses
 from leadrelay.entrypoints.http.routes.leads import Text
 from leadrelay.entrypoints.i18n import t
@@ -147,8 +148,23 @@ def change_rep(engine: RelayDep, who: Changer, rep_id: RepId, body: RepChange, r
     response_model=list[RoutedRow],
     summary="Reassign a rep's open leads",
     description="To one rep (`to`), or through routing again, never back to this rep. For an admin, or a manager "
-    "of the rep's department.",
-    responses=responses(401, 403, 404, 409, 422, 503),
+    "of the rep's department. The answer: one routing decision per lead moved, with who was passed over.",
+    responses={
+        200: {"content": {"application/json": {"example": REASSIGNED_EXAMPLE}}},
+        **responses(401, 403, 404, 409, 422, 503),
+    },
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "to_rep": {"summary": "every open lead to one rep", "value": {"to": "rep-suzuki"}},
+                        "route_again": {"summary": "route them again (never back to this rep)", "value": {}},
+                    }
+                }
+            }
+        }
+    },
 )
 def reassign_rep(
     engine: RelayDep, who: Changer, rep_id: RepId, request: Request, body: Reassign | None = None

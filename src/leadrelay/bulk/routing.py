@@ -1,0 +1,276 @@
+"""Routing many leads at once: the decisions :func:`leadrelay.domain.routing.decide` makes one lead
+at a time, with the work that does not depend on the order of the leads done once per set.
+
+What is computed per *set* instead of per lead:
+
+* **Rule conditions**: each lead's condition inputs are the values its field tests read (the
+  getters of every ``FieldTest`` in the routing rules); the rules' conditions run once per
+  distinct tuple of those values, with the domain's own condition objects. Leads with the same
+  level, score and account fields share one evaluation.
+* **Territories**: ``Territory.covers`` once per (rule, what of the place it reads: country,
+  region, prefecture, postal code and the phone's first digits).
+* **Static candidates**: which reps of a department can take a lead regardless of load — excluded,
+  inactive, away, not working today, not the account's owner, outside their territory or segment —
+  once per (rule, the place or account fields those checks read), as the same ``PassedOver``
+  values (they are immutable and shared between decisions).
+
+What stays a loop over the leads in routing order: capacity (every assignment fills a rep) and
+the stride scheduler (every assignment moves the turns the next lead's choice reads). That loop
+is the arithmetic of ``_pick`` over the precomputed candidates and nothing else, so fairness is
+the domain's own; :func:`decide_many` is tested equal to ``decide`` lead by lead, state included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from datetime import date
+
+from leadrelay.domain.conditions import AllOf, AnyOf, Condition, FieldTest, NotOf, reads_activities
+from leadrelay.domain.routing import (
+    _EPSILON,
+    STRATEGIES,
+    PassedOver,
+    Place,
+    Rep,
+    Routing,
+    RoutingDecision,
+    RoutingInput,
+    RoutingRule,
+    RoutingState,
+    RuleMiss,
+    release,
+)
+
+
+def _field_tests(condition: Condition) -> list[FieldTest]:
+    if isinstance(condition, AllOf | AnyOf):
+        return [t for part in condition.parts for t in _field_tests(part)]
+    if isinstance(condition, NotOf):
+        return _field_tests(condition.part)
+    if isinstance(condition, FieldTest):
+        return [condition]
+    return []
+
+
+class _Plan:
+    """The routing plan's per-set caches for one batch (one day, one state)."""
+
+    def __init__(self, routing: Routing, state: RoutingState, today: date) -> None:
+        self.routing = routing
+        self.state = state
+        self.today = today
+        self.rules = routing.rules
+        self.tests = [t for rule in self.rules for t in _field_tests(rule.condition)]
+        #: conditions that read activities depend on more than field values: judged lead by lead
+        self.keyed = not any(reads_activities(rule.condition) for rule in self.rules)
+        self._conditions: dict[Hashable, tuple[bool, ...]] = {}
+        self._covers: dict[tuple[int, Hashable], bool] = {}
+        self._static: dict[tuple[int, Hashable, frozenset[str]], list[tuple[Rep, PassedOver | None]]] = {}
+        self._turn: dict[str, PassedOver] = {}
+        self._full: dict[tuple[str, int], PassedOver] = {}
+        self._digits: int | None = None
+
+    def conditions(self, lead: RoutingInput) -> tuple[bool, ...]:
+        facts = lead.facts
+        if not self.keyed:
+            return tuple(rule.condition(facts) for rule in self.rules)
+        try:
+            key: Hashable = tuple(t.getter(facts) for t in self.tests)
+            hash(key)
+        except TypeError:  # a value that cannot be a key (a list in a custom field): judge this lead alone
+            return tuple(rule.condition(facts) for rule in self.rules)
+        found = self._conditions.get(key)
+        if found is None:
+            found = self._conditions[key] = tuple(rule.condition(facts) for rule in self.rules)
+        return found
+
+    def covers(self, index: int, rule: RoutingRule, lead: RoutingInput) -> bool:
+        assert rule.territory is not None
+        key = (index, self._where(lead.place))
+        found = self._covers.get(key)
+        if found is None:
+            found = self._covers[key] = rule.territory.covers(lead.place)
+        return found
+
+    def static(self, index: int, rule: RoutingRule, lead: RoutingInput) -> list[tuple[Rep, PassedOver | None]]:
+        """The department's reps in order, each with why it cannot take this lead whatever its load
+        (``None``: it can, if it has room)."""
+        strategy = rule.strategy
+        account = lead.facts.account
+        where: Hashable
+        if strategy == "territory":
+            where = self._where(lead.place)
+        elif strategy == "segment":  # Segment.fits reads the size and the industry
+            where = (account.employees, account.industry) if account is not None else None
+        elif strategy == "named_account":  # Rep.owns reads the domain and the owner
+            where = (account.domain, account.owner) if account is not None else None
+        else:
+            where = None
+        key = (index, where, lead.exclude)
+        found = self._static.get(key)
+        if found is not None:
+            return found
+        out: list[tuple[Rep, PassedOver | None]] = []
+        routing = self.routing
+        for rep_id in routing.departments[rule.department].reps:
+            rep = routing.reps[rep_id]
+            if rep_id in lead.exclude:
+                out.append((rep, PassedOver(rep_id, "excluded")))
+                continue
+            why = self.state.unavailable(rep, self.today)
+            if why is None:
+                if strategy == "named_account":
+                    if not rep.owns(account):
+                        why = "not_owner"
+                elif strategy == "territory" and (rep.territory is None or not rep.territory.covers(lead.place)):
+                    why = "not_in_territory"
+                elif strategy == "segment" and (rep.segment is None or not rep.segment.fits(account)):
+                    why = "not_in_segment"
+            out.append((rep, PassedOver(rep_id, why) if why is not None else None))
+        self._static[key] = out
+        return out
+
+    def _where(self, place: Place) -> Hashable:
+        """What of a place ``Territory.covers`` reads: all of it but the phone number, of which only
+        the first digits as long as the longest area code a territory (of a rep or a rule) lists."""
+        if self._digits is None:
+            territories = [rep.territory for rep in self.routing.reps.values()]
+            territories += [rule.territory for rule in self.rules]
+            codes = [code for territory in territories if territory is not None for code in territory.area_codes]
+            self._digits = max((len(c) for c in codes), default=0)
+        phone = place.phone[: self._digits] if place.phone is not None else None
+        return (place.country, place.region, place.prefecture, place.postal_code, phone)
+
+    def turn(self, rep_id: str) -> PassedOver:
+        found = self._turn.get(rep_id)
+        if found is None:
+            found = self._turn[rep_id] = PassedOver(rep_id, "turn")
+        return found
+
+    def full(self, rep: Rep, open_now: int) -> PassedOver:
+        key = (rep.id, open_now)
+        found = self._full.get(key)
+        if found is None:
+            found = self._full[key] = PassedOver(rep.id, "at_capacity", f"{open_now}/{rep.capacity}")
+        return found
+
+
+def decide_many(
+    routing: Routing,
+    leads: Sequence[RoutingInput],
+    state: RoutingState,
+    today: date,
+    previous: Sequence[str | None] | None = None,
+) -> list[RoutingDecision]:
+    """``[decide(routing, lead, state, today) for lead in leads]``, in that order, moving ``state``
+    the same way; see the module for what is shared between the leads. ``previous``: each lead's
+    current rep, whose open leads drop by one just before that lead is decided (re-routing)."""
+    plan = _Plan(routing, state, today)
+    if previous is None:
+        return [_decide(plan, lead) for lead in leads]
+    out = []
+    for lead, rep_id in zip(leads, previous, strict=True):
+        if rep_id is not None:
+            release(state, rep_id)
+        out.append(_decide(plan, lead))
+    return out
+
+
+def _decide(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
+    routing = plan.routing
+    misses: list[RuleMiss] = []
+    passed_before: list[PassedOver] = []
+    matched = plan.conditions(lead)
+    for index, rule in enumerate(plan.rules):
+        if lead.owners and rule.department not in lead.owners and rule.strategy != "named_account":
+            misses.append(RuleMiss(rule.id, "level_owner"))
+            continue
+        if not matched[index]:
+            misses.append(RuleMiss(rule.id, "condition"))
+            continue
+        if rule.territory is not None and not plan.covers(index, rule, lead):
+            misses.append(RuleMiss(rule.id, "territory"))
+            continue
+        chosen, passed = _pick(plan, index, rule, lead)
+        if chosen is None:
+            misses.append(RuleMiss(rule.id, "no_rep"))
+            passed_before.extend(passed)
+            continue
+        return RoutingDecision(
+            rule.id,
+            rule.department,
+            rule.strategy,
+            chosen.id,
+            f"{rule.label}: {chosen.name} ({STRATEGIES[rule.strategy][0]})",
+            (*passed_before, *passed),
+            tuple(misses),
+        )
+    queue = routing.departments[lead.owners[0] if lead.owners else routing.fallback]
+    return RoutingDecision(
+        None,
+        queue.id,
+        None,
+        None,
+        f"no rule could place the lead: waiting in {queue.label_en}",
+        tuple(passed_before),
+        tuple(misses),
+    )
+
+
+def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tuple[Rep | None, list[PassedOver]]:
+    """``domain.routing._pick`` over the precomputed static candidates."""
+    state = plan.state
+    strategy = rule.strategy
+    open_leads = state.open_leads
+    passed: list[PassedOver] = []
+    candidates: list[Rep] = []
+    capped = strategy != "named_account"
+    for rep, why in plan.static(index, rule, lead):
+        if why is not None:  # named for that, whatever their load, as decide does
+            passed.append(why)
+            continue
+        if capped and rep.capacity is not None:
+            open_now = open_leads.get(rep.id, 0)
+            if open_now >= rep.capacity:
+                passed.append(plan.full(rep, open_now))
+                continue
+        candidates.append(rep)
+    if not candidates:
+        return None, passed
+    department = rule.department
+    clock = state.clocks.get(department, 0.0)
+    passes = state.passes
+    weighted = strategy == "weighted"
+    shares = [rep.weight if weighted else 1.0 for rep in candidates]
+    turns = [max(passes.get(rep.id, clock), clock - 1.0 / share) for rep, share in zip(candidates, shares, strict=True)]
+    if strategy == "load_balanced":
+        loads = [
+            (open_leads.get(rep.id, 0) / rep.capacity if rep.capacity else float(open_leads.get(rep.id, 0)))
+            for rep in candidates
+        ]
+        best = min(range(len(candidates)), key=lambda i: (loads[i], turns[i]))
+        for i, rep in enumerate(candidates):
+            if i != best:
+                reason = "more_load" if loads[i] > loads[best] else "turn"
+                open_now = open_leads.get(rep.id, 0)
+                detail = f"{open_now}/{rep.capacity}" if rep.capacity else str(open_now)
+                passed.append(PassedOver(rep.id, reason, detail))
+    else:
+        clock = max(clock, min(turns))
+        best = -1
+        finish = 0.0
+        for i, turn in enumerate(turns):  # the first of the earliest finishers, as min() picks
+            if turn <= clock + _EPSILON:
+                done = turn + 1.0 / shares[i]
+                if best < 0 or done < finish:
+                    best, finish = i, done
+        passed.extend(plan.turn(rep.id) for i, rep in enumerate(candidates) if i != best)
+    chosen = candidates[best]
+    turns[best] += 1.0 / shares[best]
+    for rep, turn in zip(candidates, turns, strict=True):
+        passes[rep.id] = turn
+        state.touched_reps.add(rep.id)
+    state.clocks[department] = clock + 1.0 / sum(shares)
+    state.touched_departments.add(department)
+    open_leads[chosen.id] = open_leads.get(chosen.id, 0) + 1
+    return chosen, passed

@@ -1,0 +1,442 @@
+"""Report ``sla``: SLA compliance and speed-to-lead, per assignment of a lead to a rep.
+
+The unit is an **assignment**: a routing decision (route, reroute or reassign) that gave a lead to
+a rep while it was an MQL, made in the period (a reassigned SAL or SQL lead starts no SLA clock,
+as in the engine). It lasts until the lead's next routing decision (or now). Within it:
+
+- **answered**: the first accept or reject (or Pre-SQL qualify) — the ``accept`` clock;
+- **first touch**: the first of a touch sales recorded (call, meeting, e-mail), a touch activity
+  (the playbook's ``sales.touch_types``) or the answer — the ``touch`` clock. Response time is
+  counted from owner assignment to the first touch, as HubSpot's "lead response time";
+- the clock **ends unanswered** when the lead leaves MQL otherwise (disqualified, a deal imported)
+  or is given to someone else.
+
+Each clock's limit is the SLA policy that applies to the department and the lead's level at its
+MQL (the first policy of the playbook that applies, as the engine starts the clocks), in business
+time of the department's calendar. A clock is **met** when answered in less than its limit,
+**breached** when its limit ran out before an answer (answered late, never answered, or ended
+unanswered after the limit), **open** while it still runs within its limit, **stopped** when it
+ended unanswered within the limit. Within SLA = met / (met + breached).
+
+Business hours come from a cumulative index over the calendar's working spans
+(:class:`~leadrelay.bulk.business_time.BusinessIndex`): one ``searchsorted`` for the whole column,
+no loop over leads. The delay is split in the system's part — from the activity that made the lead
+an MQL to the MQL (the engine qualifies at the activity's own moment, so this is zero unless a
+playbook change qualified it later) and from the MQL to the assignment (the time the activity took
+to reach leadrelay, the queue) — and the rep's part, from the assignment to the first touch.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from leadrelay.adapters.store.tables import activities, lead_touches, routing_decisions, transitions
+from leadrelay.bulk.business_time import BusinessIndex
+from leadrelay.domain.lifecycle import Stage
+from leadrelay.domain.sla import SlaPolicy
+from leadrelay.services.read_models import ReadModel
+from leadrelay.services.report_kit import (
+    Column,
+    Quantiles,
+    Report,
+    ReportContext,
+    ReportSpec,
+    Table,
+    bucket_of,
+    col,
+    epoch_seconds,
+    in_period,
+    quantiles,
+    share,
+    title,
+)
+
+#: The optional Pre-SQL stage's code: inside sales' "qualify" answers an MQL too.
+PRE_SQL = "pre_sql"
+ANSWERS = ("accepted", "rejected")
+HOUR = 3600.0
+CLOCKS = ("accept", "touch")
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+
+class ClockFigures(ReadModel):
+    clock: str  # accept | touch
+    with_policy: int  # assignments an SLA policy applies to
+    met: int
+    breached: int
+    open: int
+    stopped: int
+    within_sla: float | None  # met / (met + breached)
+    business_hours: Quantiles  # assignment → answer (accept) or first touch (touch), business time
+    wall_hours: Quantiles  # the same, wall-clock
+
+
+class SlaGroup(ReadModel):
+    key: str | None  # the period step, department or rep (None: every assignment)
+    assignments: int
+    accept: ClockFigures
+    touch: ClockFigures
+    system_hours: Quantiles  # the MQL-making activity → assignment
+    activity_to_mql_hours: Quantiles
+    mql_to_assignment_hours: Quantiles
+    rep_hours: Quantiles  # assignment → first touch (wall-clock)
+
+
+class SlaReport(Report):
+    overall: SlaGroup
+    by_period: list[SlaGroup]
+    by_department: list[SlaGroup]
+    by_rep: list[SlaGroup]
+
+    def tables(self) -> list[Table]:
+        o = self.overall
+
+        def rows(groups: list[SlaGroup], key: str) -> list[dict[str, Any]]:
+            return [{key: g.key, **_figures(g)} for g in groups]
+
+        return [
+            Table(
+                name="by_period",
+                title=title("SLA compliance over time", "SLA遵守率の推移"),
+                columns=[col("period", "Period", "期間"), *_COLUMNS],
+                rows=rows(self.by_period, "period"),
+                totals={"period": "total", **_figures(self.overall)},
+            ),
+            Table(
+                name="by_department",
+                title=title("SLA compliance by department", "部署別のSLA遵守率"),
+                columns=[col("department", "Department", "部署"), *_COLUMNS],
+                rows=rows(self.by_department, "department"),
+                totals={"department": "total", **_figures(self.overall)},
+            ),
+            Table(
+                name="by_rep",
+                title=title("SLA compliance by rep", "担当者別のSLA遵守率"),
+                columns=[col("rep", "Rep", "担当者"), *_COLUMNS],
+                rows=rows(self.by_rep, "rep"),
+                totals={"rep": "total", **_figures(self.overall)},
+            ),
+            Table(
+                name="speed",
+                title=title("Speed to lead and where the delay is", "リード対応スピードと遅延の内訳"),
+                columns=[
+                    col("part", "Part", "区分"),
+                    col("measure", "From → to", "区間"),
+                    col("unit", "Hours", "時間の種類"),
+                    col("count", "Assignments", "件数", "int"),
+                    col("median_hours", "Median (hours)", "中央値（時間）", "hours"),
+                    col("p90_hours", "p90 (hours)", "90%（時間）", "hours"),
+                    col("mean_hours", "Mean (hours)", "平均（時間）", "hours"),
+                ],
+                rows=[
+                    _speed("rep", "assignment → answer", "business", o.accept.business_hours),
+                    _speed("rep", "assignment → answer", "wall-clock", o.accept.wall_hours),
+                    _speed("rep", "assignment → first touch", "business", o.touch.business_hours),
+                    _speed("rep", "assignment → first touch", "wall-clock", o.touch.wall_hours),
+                    _speed("system", "activity → assignment", "wall-clock", o.system_hours),
+                    _speed("system", "activity → MQL", "wall-clock", o.activity_to_mql_hours),
+                    _speed("system", "MQL → assignment", "wall-clock", o.mql_to_assignment_hours),
+                ],
+            ),
+        ]
+
+
+_COLUMNS: list[Column] = [
+    col("assignments", "Assignments", "割り当て", "int"),
+    col("accept_met", "Answer: met", "回答：遵守", "int"),
+    col("accept_breached", "Answer: breached", "回答：超過", "int"),
+    col("accept_open", "Answer: open", "回答：計測中", "int"),
+    col("accept_within", "Answer: in SLA", "回答：遵守率", "percent"),
+    col("touch_met", "Touch: met", "初回接触：遵守", "int"),
+    col("touch_breached", "Touch: breached", "初回接触：超過", "int"),
+    col("touch_open", "Touch: open", "初回接触：計測中", "int"),
+    col("touch_within", "Touch: in SLA", "初回接触：遵守率", "percent"),
+    col("touch_median_bh", "To touch, median (bus. h)", "初回接触まで中央値（営業時間）", "hours"),
+    col("touch_p90_bh", "p90 (bus. h)", "90%（営業時間）", "hours"),
+    col("touch_median_h", "median (h)", "中央値（時間）", "hours"),
+    col("system_median_h", "System delay, median (h)", "システム遅延の中央値（時間）", "hours"),
+]
+
+
+def _figures(g: SlaGroup) -> dict[str, Any]:
+    return {
+        "assignments": g.assignments,
+        "accept_met": g.accept.met,
+        "accept_breached": g.accept.breached,
+        "accept_open": g.accept.open,
+        "accept_within": g.accept.within_sla,
+        "touch_met": g.touch.met,
+        "touch_breached": g.touch.breached,
+        "touch_open": g.touch.open,
+        "touch_within": g.touch.within_sla,
+        "touch_median_bh": g.touch.business_hours.median,
+        "touch_p90_bh": g.touch.business_hours.p90,
+        "touch_median_h": g.touch.wall_hours.median,
+        "system_median_h": g.system_hours.median,
+    }
+
+
+def _speed(part: str, measure: str, unit: str, q: Quantiles) -> dict[str, Any]:
+    return {
+        "part": part,
+        "measure": measure,
+        "unit": unit,
+        "count": q.count,
+        "median_hours": q.median,
+        "p90_hours": q.p90,
+        "mean_hours": q.mean,
+    }
+
+
+def _limit(policies: tuple[SlaPolicy, ...], clock: str, department: Any, level: Any) -> sa.ColumnElement[Any]:
+    """The clock's limit in seconds for the assignment's department and level (the first policy that
+    applies, as :func:`leadrelay.domain.sla.policy_for` picks it), as SQL; NULL without one."""
+    whens = []
+    for policy in policies:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if policy.departments:
+            conditions.append(department.in_(sorted(policy.departments)))
+        if policy.levels:
+            conditions.append(level.in_(sorted(policy.levels)))
+        applies = sa.and_(sa.true(), *conditions)
+        limit = policy.limits().get(clock)
+        whens.append((applies, sa.literal(limit / timedelta(seconds=1) if limit is not None else None, sa.Float)))
+    if not whens:
+        return sa.cast(sa.null(), sa.Float)
+    return sa.case(*whens, else_=sa.cast(sa.null(), sa.Float))
+
+
+def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
+    """One row per assignment in the period, as columns: moments in epoch seconds (NaN: none)."""
+    tx, pb = ctx.tx, ctx.playbook
+    rd = routing_decisions
+    a = sa.select(
+        rd.c.id,
+        rd.c.lead_id,
+        rd.c.decided_at,
+        rd.c.rep_id,
+        rd.c.department,
+        sa.func.lead(rd.c.decided_at)
+        .over(partition_by=rd.c.lead_id, order_by=(rd.c.decided_at, rd.c.id))
+        .label("until"),
+    ).subquery("assignments")
+
+    def within(lead: Any, moment: Any) -> sa.ColumnElement[bool]:
+        return sa.and_(lead == a.c.lead_id, moment >= a.c.decided_at, sa.or_(a.c.until.is_(None), moment < a.c.until))
+
+    def first(query: sa.Select[Any]) -> sa.ScalarSelect[Any]:
+        return query.scalar_subquery()
+
+    t = transitions.alias("t")
+    leaving = sa.select(sa.func.min(t.c.occurred_at)).where(
+        within(t.c.lead_id, t.c.occurred_at), t.c.from_stage == Stage.MQL.value
+    )
+    answered = leaving.where(sa.or_(t.c.trigger.in_(ANSWERS), t.c.to_stage == PRE_SQL))
+    touched = sa.select(sa.func.min(lead_touches.c.occurred_at)).where(
+        within(lead_touches.c.lead_id, lead_touches.c.occurred_at)
+    )
+    # the lead's history up to the assignment, newest first, found by the (lead_id, occurred_at)
+    # index: its last move (the stage it was in) and its last MQL transition (the MQL-making one;
+    # lower() keeps SQLite from scanning the to_stage index instead)
+    h = transitions.alias("h")
+    before = sa.and_(h.c.lead_id == a.c.lead_id, h.c.occurred_at <= a.c.decided_at)
+    newest = (h.c.occurred_at.desc(), h.c.id.desc())
+    stage_then = sa.select(h.c.to_stage).where(before).order_by(*newest).limit(1)
+    mql_id = sa.select(h.c.id).where(before, sa.func.lower(h.c.to_stage) == Stage.MQL.value).order_by(*newest).limit(1)
+    columns: list[sa.ColumnElement[Any]] = [
+        a.c.rep_id.label("rep"),
+        a.c.department.label("department"),
+        bucket_of(a.c.decided_at, ctx.buckets()).label("period"),
+        a.c.decided_at.label("assigned"),
+        first(answered).label("answered"),
+        first(touched).label("touched"),
+        first(leaving).label("leaving"),
+        a.c.until.label("until"),
+        first(mql_id).label("mql_id"),
+    ]
+    if pb.sales.touch_types:
+        touch_activity = sa.select(sa.func.min(activities.c.occurred_at)).where(
+            within(activities.c.lead_id, activities.c.occurred_at), activities.c.type.in_(sorted(pb.sales.touch_types))
+        )
+        columns.append(first(touch_activity).label("touch_activity"))
+    inner = (
+        sa.select(*columns)
+        .where(
+            a.c.rep_id.is_not(None),
+            in_period(a.c.decided_at, ctx.period),
+            first(stage_then) == Stage.MQL.value,  # a reassigned SAL or SQL lead starts no SLA clock
+            ctx.visible(a.c.rep_id, a.c.department),
+        )
+        .subquery("assigned")
+    )
+    mql = transitions.alias("mql")
+    made_by = activities.alias("made_by")  # the activity that made the lead an MQL
+    moments = [
+        "assigned",
+        "answered",
+        "touched",
+        "leaving",
+        "until",
+        *(["touch_activity"] if pb.sales.touch_types else []),
+    ]
+    outer: list[sa.ColumnElement[Any]] = [
+        inner.c.rep,
+        inner.c.department,
+        inner.c.period,
+        *[epoch_seconds(tx.dialect, inner.c[name]).label(name) for name in moments],
+        epoch_seconds(tx.dialect, mql.c.occurred_at).label("mql"),
+        epoch_seconds(tx.dialect, made_by.c.occurred_at).label("activity"),
+        _limit(pb.sla, "accept", inner.c.department, mql.c.level).label("accept_limit"),
+        _limit(pb.sla, "touch", inner.c.department, mql.c.level).label("touch_limit"),
+    ]
+    fetched = tx.execute(
+        sa.select(*outer).select_from(
+            inner.outerjoin(mql, mql.c.id == inner.c.mql_id).outerjoin(made_by, made_by.c.key == mql.c.activity_key)
+        )
+    ).all()
+    names = [c.name for c in outer]
+    values = list(zip(*fetched, strict=True)) if fetched else [() for _ in names]
+    out: dict[str, np.ndarray[Any, Any]] = {
+        name: np.array(column, dtype=object if name in ("rep", "department", "period") else np.float64)
+        for name, column in zip(names, values, strict=True)
+    }
+    if "touch_activity" not in out:
+        out["touch_activity"] = np.full(len(fetched), np.nan)
+    return out
+
+
+def _business(ctx: ReportContext, columns: dict[str, np.ndarray[Any, Any]], ends: list[FloatArray]) -> list[FloatArray]:
+    """Business seconds from the assignment to each of ``ends``, on each department's calendar (NaN
+    where the department has no calendar)."""
+    assigned = columns["assigned"]
+    out = [np.full(assigned.shape, np.nan) for _ in ends]
+    routing = ctx.playbook.routing
+    if routing is None or assigned.size == 0:
+        return out
+    stacked = np.concatenate([assigned, *ends])
+    stacked = stacked[~np.isnan(stacked)]
+    first = datetime.fromtimestamp(float(stacked.min()), UTC).astimezone(ctx.tz).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(float(stacked.max()), UTC).astimezone(ctx.tz).date() + timedelta(days=1)
+    departments = columns["department"]
+    for department_id in {str(d) for d in np.unique(departments.astype(str))}:
+        department = routing.departments.get(department_id)
+        if department is None or department.calendar is None:
+            continue
+        index = BusinessIndex.build(department.calendar, first, last)
+        mask = departments == department_id
+        for result, end in zip(out, ends, strict=True):
+            result[mask] = index.elapsed(assigned[mask], end[mask])
+    return out
+
+
+def _clock(
+    name: str,
+    mask: np.ndarray[Any, Any],
+    limit: FloatArray,
+    answer_bh: FloatArray,
+    answer_wall: FloatArray,
+    stop_bh: FloatArray,
+    running: np.ndarray[Any, Any],
+) -> ClockFigures:
+    has = mask & ~np.isnan(limit)
+    answered = ~np.isnan(answer_bh)
+    with np.errstate(invalid="ignore"):
+        met = has & answered & (answer_bh < limit)
+        breached = has & ~met & (stop_bh >= limit)
+    still = has & ~met & ~breached & running
+    stopped = has & ~met & ~breached & ~running
+    n_met, n_breached = int(met.sum()), int(breached.sum())
+    return ClockFigures(
+        clock=name,
+        with_policy=int(has.sum()),
+        met=n_met,
+        breached=n_breached,
+        open=int(still.sum()),
+        stopped=int(stopped.sum()),
+        within_sla=share(n_met, n_met + n_breached),
+        business_hours=quantiles(answer_bh[mask], HOUR),
+        wall_hours=quantiles(answer_wall[mask], HOUR),
+    )
+
+
+def run(ctx: ReportContext) -> SlaReport:
+    c = _rows(ctx)
+    now = ctx.now.timestamp()
+    assigned = c["assigned"]
+    first_touch = np.fmin(np.fmin(c["answered"], c["touched"]), c["touch_activity"])
+    ended = np.fmin(c["leaving"], c["until"])  # the clock's end without an answer (NaN: runs on)
+
+    def stop(answer: FloatArray) -> FloatArray:
+        return np.where(~np.isnan(answer), answer, np.where(np.isnan(ended), now, ended))
+
+    accept_bh, touch_bh, accept_stop_bh, touch_stop_bh = _business(
+        ctx, c, [c["answered"], first_touch, stop(c["answered"]), stop(first_touch)]
+    )
+    running = np.isnan(ended)
+    system = assigned - np.where(np.isnan(c["activity"]), c["mql"], c["activity"])
+    to_mql = c["mql"] - c["activity"]
+    to_assignment = assigned - c["mql"]
+    rep = first_touch - assigned
+
+    def group(key: str | None, mask: np.ndarray[Any, Any]) -> SlaGroup:
+        return SlaGroup(
+            key=key,
+            assignments=int(mask.sum()),
+            accept=_clock(
+                "accept",
+                mask,
+                c["accept_limit"],
+                accept_bh,
+                c["answered"] - assigned,
+                accept_stop_bh,
+                running & np.isnan(c["answered"]),
+            ),
+            touch=_clock(
+                "touch",
+                mask,
+                c["touch_limit"],
+                touch_bh,
+                rep,
+                touch_stop_bh,
+                running & np.isnan(first_touch),
+            ),
+            system_hours=quantiles(system[mask], HOUR),
+            activity_to_mql_hours=quantiles(to_mql[mask], HOUR),
+            mql_to_assignment_hours=quantiles(to_assignment[mask], HOUR),
+            rep_hours=quantiles(rep[mask], HOUR),
+        )
+
+    everything = np.ones(assigned.shape, dtype=bool)
+
+    def by(column: str) -> list[SlaGroup]:
+        keys = sorted({str(k) for k in np.unique(c[column].astype(str))}) if assigned.size else []
+        return [group(k, c[column] == k) for k in keys]
+
+    periods = [group(b.key, c["period"] == b.key) for b in ctx.buckets()]
+    return SlaReport(
+        **ctx.base(),
+        overall=group(None, everything),
+        by_period=periods,
+        by_department=by("department"),
+        by_rep=by("rep"),
+    )
+
+
+SPEC = ReportSpec(
+    name="sla",
+    title=("SLA compliance and speed to lead", "SLA遵守率とリード対応スピード"),
+    description=(
+        "Share answered and touched within SLA, time to answer and to first touch (business and wall-clock hours), "
+        "breaches by rep and department, and the delay split into the system's part and the rep's.",
+        "SLA内に回答・初回接触した割合、回答と初回接触までの時間（営業時間と実時間）、担当者・部署別のSLA超過、"
+        "遅延のシステム側と担当者側の内訳。",
+    ),
+    run=run,
+    model=SlaReport,
+    by=("week", "month", "day"),
+)

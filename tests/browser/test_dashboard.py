@@ -1,0 +1,203 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against a real
+``leadrelay serve`` on a demo database. Each role logs in and sees what it may; a rep opening
+another rep's lead by its URL gets 404; filter, open, accept, reject with a reason, switch the
+language, download the CSV; axe-core (vendored in tests/browser/vendor) finds no serious or critical
+violation on any page. Screenshots of every page in both languages are saved under
+``build/screenshots/`` (``LEADRELAY_SCREENSHOTS`` to change it) — look at them.
+
+Skipped with a message where Chromium or Playwright is missing (``.ci/run`` installs Chromium)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadrelay import LeadRelay
+from tests.support.serving import serving
+from tests.support.worker_process import env_for
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
+)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run does)", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = Path(os.environ.get("LEADRELAY_SCREENSHOTS", ROOT / "build" / "screenshots"))
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+PASSWORD = "correct horse battery"
+USERS = {
+    "admin": {"role": "admin"},
+    "marketing": {"role": "marketing"},
+    "manager": {"role": "manager", "departments": ["hq_inside_sales"]},
+    "rep": {"role": "rep", "rep": "is-kobayashi"},
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``leadrelay serve`` on a small demo database with one user of each role."""
+    import subprocess
+
+    db = str(tmp_path_factory.mktemp("dashboard") / "demo.db")
+    made = subprocess.run(
+        [sys.executable, "-m", "leadrelay", "demo", "--people", "300", "--companies", "40", "--days", "30"],
+        env=env_for(db, "demo"), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    with LeadRelay.open(db) as relay:
+        for name, user in USERS.items():
+            relay.add_user(f"{name}@example.co.jp", actor="test", password=PASSWORD, **user)  # type: ignore[arg-type]
+    with serving(db) as (base, _process):
+        _DBS[base] = db
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+def new_page(browser: Any, lang: str = "en") -> Any:
+    context = browser.new_context(
+        locale="ja-JP" if lang == "ja" else "en-US",
+        timezone_id="Asia/Tokyo",
+        viewport={"width": 1280, "height": 900},
+        accept_downloads=True,
+    )
+    return context.new_page()
+
+
+def log_in(page: Any, base: str, who: str, next_path: str = "/") -> None:
+    page.goto(f"{base}/login?next={next_path}")
+    page.get_by_label("E-mail" if page.locator("html").get_attribute("lang") == "en" else "メールアドレス").fill(
+        f"{who}@example.co.jp"
+    )
+    page.locator("#password").fill(PASSWORD)
+    page.locator("button.primary").click()
+    page.wait_for_load_state("load")
+
+
+def check_accessibility(page: Any) -> None:
+    """axe-core on the page as it is: no serious or critical violation."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{page.url}: {bad}"
+
+
+def shoot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_every_page_for_marketing_is_accessible_and_shot(site: str, browser: Any, lang: str) -> None:
+    page = new_page(browser, lang)
+    page.goto(f"{site}/login")
+    check_accessibility(page)
+    shoot(page, f"login-{lang}")
+    log_in(page, site, "marketing")
+    assert page.url == f"{site}/"
+    for path, name in [("/", "overview"), ("/leads", "leads"), ("/reps", "reps")]:
+        page.goto(site + path)
+        check_accessibility(page)
+        shoot(page, f"{name}-{lang}")
+    page.goto(f"{site}/leads?stage=mql")
+    page.locator("table.list tbody a").first.click()
+    page.wait_for_load_state("load")
+    assert "/leads/" in page.url
+    check_accessibility(page)
+    shoot(page, f"lead-{lang}")
+    if lang == "ja":
+        assert page.locator("h2", has_text="スコアの内訳").count() == 1
+
+
+def test_a_rep_sees_only_their_leads_and_gets_404_for_another(site: str, browser: Any) -> None:
+    page = new_page(browser)
+    log_in(page, site, "rep", "/leads")
+    owners = page.locator("table.list tbody tr td:nth-child(6)").all_inner_texts()
+    assert owners and all(text.startswith("is-kobayashi") for text in owners)
+    with LeadRelay.open(site_db(site)) as relay:
+        theirs = relay.leads(_filters(owner="is-yamamoto"), limit=1).leads
+    assert theirs, "the demo routes leads to is-yamamoto too"
+    answer = page.goto(f"{site}/leads/{theirs[0].lead}")
+    assert answer is not None and answer.status == 404
+    assert theirs[0].lead not in page.content()
+
+
+def test_a_rep_filters_opens_accepts_and_rejects(site: str, browser: Any) -> None:
+    page = new_page(browser)
+    log_in(page, site, "rep", "/leads")
+    page.locator("#f-stage").select_option("mql")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_load_state("load")
+    assert "stage=mql" in page.url
+    links = page.locator("table.list tbody a")
+    assert links.count() >= 2
+    first, second = links.nth(0).get_attribute("href"), links.nth(1).get_attribute("href")
+    page.goto(site + first)
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_load_state("load")
+    assert page.get_by_role("status").inner_text() == "Accepted."
+    assert page.locator(".timeline li").first.inner_text().count("SAL") == 1
+    page.goto(site + second)
+    page.locator("#reason").select_option("wrong_person")
+    page.get_by_role("button", name="Reject").click()
+    page.wait_for_load_state("load")
+    assert page.get_by_role("status").inner_text() == "Rejected."
+    assert "Rejected" in page.locator(".timeline li").first.inner_text()
+
+
+def test_the_language_switch_is_remembered(site: str, browser: Any) -> None:
+    page = new_page(browser, "en")
+    log_in(page, site, "manager", "/leads")
+    page.get_by_role("link", name="日本語").click()
+    page.wait_for_load_state("load")
+    assert page.locator("h1").inner_text() == "リード一覧"
+    page.goto(f"{site}/reps")
+    assert page.locator("h1").inner_text() == "担当者とキャパシティ"
+    check_accessibility(page)
+    shoot(page, "reps-manager-ja")
+
+
+def test_the_csv_download_has_the_rows_of_the_list(site: str, browser: Any) -> None:
+    page = new_page(browser)
+    log_in(page, site, "admin", "/leads?stage=mql")
+    with page.expect_download() as caught:
+        page.get_by_role("link", name="Download CSV").click()
+    text = Path(caught.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    with LeadRelay.open(site_db(site)) as relay:
+        expected = [item.lead for item in relay.leads(_filters(stages=("mql",)), limit=500).leads]
+    assert rows and {r["stage"] for r in rows} == {"mql"}
+    assert [r["lead"] for r in rows] == expected
+
+
+_DBS: dict[str, str] = {}
+
+
+def site_db(base: str) -> str:
+    return _DBS[base]
+
+
+def _filters(**given: Any) -> Any:
+    from leadrelay.services.lead_list import LeadFilters
+
+    return LeadFilters(**given)

@@ -1,0 +1,225 @@
+"""The dashboard's pages through HTTP as a browser sends it: log in and out, the session cookie,
+CSRF on every form, the lockout after wrong passwords, who sees which lead, the rep's actions, the
+language switch and the lead list's CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.support.http import ApiHarness, make_harness
+from tests.support.leads import KAEDE, NEWEST_FIRST, OF_REP, SAKURA, fill
+
+PASSWORD = "correct horse battery"
+USERS = {
+    "admin": {"role": "admin"},
+    "marketing": {"role": "marketing"},
+    "manager": {"role": "manager", "departments": ["inside"]},
+    "rep-a": {"role": "rep", "rep": "a"},
+    "rep-b": {"role": "rep", "rep": "b"},
+}
+
+
+@pytest.fixture
+def web(db_url: str, tmp_path: Path) -> Iterator[ApiHarness]:
+    with make_harness(db_url, web_secure_cookie=False) as harness:
+        fill(harness.relay, tmp_path)  # four MQLs of reps a, b, c (inside sales), two new leads
+        for name, user in USERS.items():
+            harness.relay.add_user(f"{name}@users.example.co.jp", actor="test", password=PASSWORD, **user)  # type: ignore[arg-type]
+        yield harness
+
+
+def form_token(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert found, f"no {name} in the page"
+    return found.group(1)
+
+
+def log_in(client: TestClient, who: str, password: str = PASSWORD, next_path: str = "/") -> object:
+    page = client.get("/login", params={"next": next_path})
+    return client.post(
+        "/login",
+        data={
+            "email": f"{who}@users.example.co.jp",
+            "password": password,
+            "form_token": form_token(page.text, "form_token"),
+            "next": next_path,
+        },
+        follow_redirects=False,
+    )
+
+
+def test_a_page_without_a_session_sends_to_the_log_in_page_and_back(web: ApiHarness) -> None:
+    client = web.client
+    answer = client.get("/leads?stage=mql", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=%2Fleads%3Fstage%3Dmql"
+    logged = log_in(client, "marketing", next_path="/leads?stage=mql")
+    assert logged.status_code == 303 and logged.headers["location"] == "/leads?stage=mql"  # type: ignore[attr-defined]
+    assert client.get("/leads?stage=mql").status_code == 200
+
+
+def test_the_session_cookie_is_http_only_secure_and_same_site(db_url: str, tmp_path: Path) -> None:
+    with make_harness(db_url) as harness:  # the default: Secure cookies
+        harness.relay.add_user("m@users.example.co.jp", role="marketing", actor="test", password=PASSWORD)
+        page = harness.client.get("/login")
+        harness.client.cookies.clear()  # the Secure log-in cookie is not sent over http: give it back by hand
+        harness.client.cookies.set("leadrelay_login", form_token(page.text, "form_token"))
+        answer = harness.client.post(
+            "/login",
+            data={
+                "email": "m@users.example.co.jp",
+                "password": PASSWORD,
+                "form_token": form_token(page.text, "form_token"),
+            },
+            follow_redirects=False,
+        )
+        cookie = next(
+            v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith("leadrelay_session=")
+        )
+        assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+        token = cookie.split(";")[0].split("=", 1)[1]
+        with harness.relay.store.reading() as tx:
+            stored = [r[0] for r in tx.execute(sa.text("SELECT token_hash FROM web_sessions"))]
+        assert token not in stored and len(stored) == 1 and len(stored[0]) == 64  # only its SHA-256 is kept
+
+
+def test_a_wrong_password_then_the_lockout_after_five(web: ApiHarness) -> None:
+    client = web.client
+    for _ in range(4):
+        wrong = log_in(client, "rep-a", password="wrong password!")
+        assert wrong.status_code == 401 and "Wrong e-mail or password." in wrong.text  # type: ignore[attr-defined]
+    fifth = log_in(client, "rep-a", password="wrong password!")
+    assert fifth.status_code == 429 and "locked until" in fifth.text  # type: ignore[attr-defined]
+    right_but_locked = log_in(client, "rep-a")
+    assert right_but_locked.status_code == 429  # type: ignore[attr-defined]
+    unknown = log_in(client, "nobody")
+    assert unknown.status_code == 401 and "Wrong e-mail or password." in unknown.text  # type: ignore[attr-defined]
+
+
+def test_a_log_in_form_from_elsewhere_is_refused(web: ApiHarness) -> None:
+    answer = web.client.post(
+        "/login",
+        data={"email": "admin@users.example.co.jp", "password": PASSWORD, "form_token": "forged"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 400 and "leadrelay_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_a_rep_sees_their_own_leads_and_not_another_reps_lead(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "rep-a")
+    listed = client.get("/leads").text
+    for lead in OF_REP["a"]:
+        assert lead in listed
+    for lead in [*OF_REP["b"], *OF_REP["c"]]:
+        assert lead not in listed
+    assert client.get(f"/leads/{OF_REP['a'][0]}").status_code == 200
+    other = client.get(f"/leads/{OF_REP['b'][0]}")
+    assert other.status_code == 404 and OF_REP["b"][0] not in other.text
+
+
+def test_a_manager_sees_their_departments_leads(web: ApiHarness) -> None:
+    log_in(web.client, "manager")
+    listed = web.client.get("/leads").text
+    assert all(lead in listed for lead in [KAEDE, *SAKURA])
+
+
+def test_accept_and_reject_from_the_lead_page_change_the_history(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "rep-a")
+    lead = OF_REP["a"][0]
+    page = client.get(f"/leads/{lead}").text
+    csrf = form_token(page, "csrf")
+    accepted = client.post(f"/leads/{lead}/accept", data={"csrf": csrf}, follow_redirects=False)
+    assert accepted.status_code == 303 and accepted.headers["location"].endswith("?done=accepted")
+    after = client.get(accepted.headers["location"]).text
+    assert "Accepted." in after and "MQL → SAL" in after
+    assert web.relay.lead(lead).stage == "sal"
+    second = OF_REP["a"][1]
+    rejected = client.post(
+        f"/leads/{second}/reject", data={"csrf": csrf, "reason": "no_budget"}, follow_redirects=False
+    )
+    assert rejected.status_code == 303
+    report = web.relay.lead(second)
+    # no_budget sends the lead back to marketing: rejected with the reason, then recycled
+    assert [(h.to_stage, h.actor) for h in report.history[-2:]] == [
+        ("rejected", "rep-a@users.example.co.jp"),
+        ("recycled", "rep-a@users.example.co.jp"),
+    ]
+    assert report.history[-1].reason == "recycled: rejected as No budget"
+
+
+def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "rep-a")
+    lead = OF_REP["a"][0]
+    for data in ({}, {"csrf": "forged"}):
+        answer = client.post(f"/leads/{lead}/accept", data=data, follow_redirects=False)
+        assert answer.status_code == 403
+    assert web.relay.lead(lead).stage == "mql"
+
+
+def test_marketing_may_add_a_note_but_not_answer_for_sales(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "marketing")
+    lead = OF_REP["a"][0]
+    csrf = form_token(client.get(f"/leads/{lead}").text, "csrf")
+    assert client.post(f"/leads/{lead}/accept", data={"csrf": csrf}, follow_redirects=False).status_code == 403
+    noted = client.post(f"/leads/{lead}/notes", data={"csrf": csrf, "text": "展示会で名刺交換"}, follow_redirects=False)
+    assert noted.status_code == 303
+    assert "展示会で名刺交換" in client.get(f"/leads/{lead}").text
+
+
+def test_an_illegal_move_is_shown_on_the_page(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "rep-a")
+    lead = OF_REP["a"][0]
+    csrf = form_token(client.get(f"/leads/{lead}").text, "csrf")
+    moved = client.post(f"/leads/{lead}/advance", data={"csrf": csrf, "to": "won"}, follow_redirects=True)
+    assert moved.status_code == 200 and "Not done:" in moved.text
+    assert web.relay.lead(lead).stage == "mql"
+
+
+def test_log_out_ends_the_session(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "admin")
+    csrf = form_token(client.get("/").text, "csrf")
+    out = client.post("/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login?message=logged_out"
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_language_is_the_browsers_then_the_chosen_one(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "admin")
+    assert "リード一覧" in client.get("/leads", headers={"Accept-Language": "ja"}).text
+    assert "<h1>Leads</h1>" in client.get("/leads", headers={"Accept-Language": "en"}).text
+    client.get("/lang/ja", params={"next": "/leads"})
+    assert "リード一覧" in client.get("/leads", headers={"Accept-Language": "en"}).text
+    away = client.get("/lang/en", params={"next": "https://evil.example/"}, follow_redirects=False)
+    assert away.headers["location"] == "/"  # only paths of this site are followed
+
+
+def test_the_lead_list_as_csv_has_the_visible_leads(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "marketing")
+    answer = client.get("/leads.csv")
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [r["email"] for r in rows] == NEWEST_FIRST
+    mql = list(csv.DictReader(io.StringIO(client.get("/leads.csv", params={"stage": "mql"}).text)))
+    assert {r["email"] for r in mql} == {KAEDE, *SAKURA}
+
+
+def test_a_bad_filter_is_named_not_a_crash(web: ApiHarness) -> None:
+    log_in(web.client, "admin")
+    answer = web.client.get("/leads", params={"total_min": "lots"})
+    assert answer.status_code == 422 and "total_min" in answer.text

@@ -1,0 +1,84 @@
+"""Routing in sets on a real database: ``route_many`` stores what ``route_leads`` stores for the
+same leads — assignments, the decision log with its reasons, the counters — re-routing every open
+lead of a demo database and routing MQLs waiting for a rep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.tables import leads, routing_counters, routing_decisions
+from leadrelay.entrypoints.demo.runner import run_demo
+from leadrelay.services.bulk_routing import route_many
+from leadrelay.services.routing import Routed, pending_ids, route_leads
+from tests.conftest import NOW
+
+SIZE = {"seed": 11, "people": 300, "companies": 40, "days": 45}
+LATER = NOW + timedelta(days=1)
+
+
+@pytest.fixture
+def demo(db_url: str) -> LeadRelay:
+    relay = LeadRelay.open(db_url, clock=FakeClock(NOW))
+    run_demo(relay, **SIZE)
+    return relay
+
+
+def routed_by(relay: LeadRelay, route: Callable[..., list[Routed]], **options: Any) -> tuple[list[Any], ...]:
+    """What ``route`` decides and stores, in a transaction rolled back afterwards."""
+    playbook = relay.playbook().playbook
+    with relay.store.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            tx = StoreTx(connection)
+            ids = pending_ids(tx, playbook, include_assigned=options.pop("include_assigned", False))
+            routed = route(tx, playbook, ids, LATER, actor="test", **options)
+            log = [
+                tuple(row)
+                for row in tx.execute(
+                    sa.select(
+                        routing_decisions.c.lead_id,
+                        routing_decisions.c.kind,
+                        routing_decisions.c.rule_id,
+                        routing_decisions.c.department,
+                        routing_decisions.c.strategy,
+                        routing_decisions.c.rep_id,
+                        routing_decisions.c.previous_rep,
+                        routing_decisions.c.reason,
+                        routing_decisions.c.details,
+                    ).order_by(routing_decisions.c.id)
+                )
+            ]
+            owners = [
+                tuple(row)
+                for row in tx.execute(
+                    sa.select(leads.c.id, leads.c.owner_rep, leads.c.owner_department).order_by(leads.c.id)
+                )
+            ]
+            counters = [tuple(row) for row in tx.execute(sa.select(routing_counters).order_by(routing_counters.c.key))]
+        finally:
+            transaction.rollback()
+    return [(r.lead_id, r.decision, r.previous_rep, r.level) for r in routed], log, owners, counters
+
+
+def test_rerouting_every_open_lead_in_sets_stores_what_routing_one_by_one_stores(demo: LeadRelay) -> None:
+    expected = routed_by(demo, route_leads, include_assigned=True, kind="reroute")
+    assert len(expected[0]) > 50, "the demo has open leads to re-route"
+    assert {d.rep_id for _, d, _, _ in expected[0]} - {None}, "some go to reps"
+    assert routed_by(demo, route_many, include_assigned=True, kind="reroute") == expected
+    demo.close()
+
+
+def test_routing_waiting_mqls_in_sets_stores_what_routing_one_by_one_stores(demo: LeadRelay) -> None:
+    with demo.store.transaction() as tx:  # every open lead waits for a rep again
+        tx.execute(sa.update(leads).where(leads.c.owner_rep.is_not(None)).values(owner_rep=None, stage="mql"))
+    expected = routed_by(demo, route_leads)
+    assert len(expected[0]) > 50
+    assert routed_by(demo, route_many) == expected
+    demo.close()
