@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import sqlite3
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -1064,9 +1065,16 @@ def database_unavailable(exc: BaseException) -> bool:
     That is SQLAlchemy's own disconnect detection (``connection_invalidated``), a pool that could
     not connect, and the DBAPI's ``OperationalError`` (PostgreSQL: connection refused, "terminating
     connection due to administrator command", "the database system is starting up"); on SQLite,
-    where ``OperationalError`` also means "no such table", only a locked or unreadable file."""
+    where ``OperationalError`` also means "no such table", only a locked or unreadable file. The
+    driver's own errors count the same when they come bare from the raw-cursor fast paths, which
+    SQLAlchemy does not wrap."""
     if isinstance(exc, sa.exc.DisconnectionError):
         return True
+    driver = sys.modules.get("psycopg")  # not imported: the error cannot be one of its own
+    if driver is not None and isinstance(exc, driver.OperationalError):  # bare, from a raw cursor
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(text in str(exc).lower() for text in _SQLITE_TRANSIENT)
     if not isinstance(exc, sa.exc.DBAPIError):
         return False
     if exc.connection_invalidated:
