@@ -50,7 +50,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     db = str(tmp_path_factory.mktemp("dashboard") / "demo.db")
     made = subprocess.run(
-        [sys.executable, "-m", "leadrelay", "demo", "--people", "300", "--companies", "40", "--days", "30"],
+        # the static demo: every MQL routed and still waiting for its rep, so each rep has leads to answer
+        [sys.executable, "-m", "leadrelay", "demo", "--static", "--people", "300", "--companies", "40", "--days", "30"],
         env=env_for(db, "demo"), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr

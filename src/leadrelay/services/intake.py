@@ -29,7 +29,6 @@ from leadrelay.domain.lifecycle import (
 )
 from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Activity, Lead
 from leadrelay.domain.playbook import Playbook
-from leadrelay.services.batch_judgement import judge_leads
 from leadrelay.services.matching import claim_of, match_batch, store_decisions
 from leadrelay.services.notifications import NotificationContext, notify_all, notify_sales_of_activity
 from leadrelay.services.read_models import ReadModel, StageMove
@@ -390,6 +389,9 @@ def evaluate(
     accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
     histories = tx.activities_of(ids)
     stored = tx.derived_moves(ids)
+    # here, not at the top: it brings NumPy, which a `lead show` or a single POST should not load
+    from leadrelay.services.batch_judgement import judge_leads
+
     judgements = judge_leads(
         playbook,
         now,

@@ -292,6 +292,9 @@ HANDOFF_EXAMPLE = {
     "playbook's `pre_sql.rules` in the same transaction (`handoff`: the routing decision and its reasons); "
     "the field rep then accepts (SAL) or rejects it.",
     responses={**_example(HANDOFF_EXAMPLE), **responses(401, 403, 404, 409, 422, 503)},
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"example": {"note": "BANT: 予算あり、決裁者同席、来期導入"}}}}
+    },
 )
 def qualify_lead(engine: RelayDep, who: SalesPrincipal, ref: Ref, body: QualifyBody | None = None) -> Handoff:
     note = body.note if body is not None else None

@@ -34,7 +34,10 @@ EXAMPLES: dict[str, Any] = json.loads((files("leadrelay") / "data" / "report_exa
     "/v1/reports",
     response_model=list[ReportInfo],
     summary="Every report: what it answers, its groupings and options",
-    responses=responses(401, 503),
+    responses={
+        200: {"content": {"application/json": {"example": [i.model_dump(mode="json") for i in catalog()[:2]]}}},
+        **responses(401, 503),
+    },
 )
 def list_reports(who: PrincipalDep) -> list[ReportInfo]:
     return catalog()
@@ -133,6 +136,8 @@ def _route(spec: ReportSpec) -> None:
     ok: dict[str, Any] = {"content": {"text/csv": {"schema": {"type": "string"}}}}
     if example is not None:
         ok["content"]["application/json"] = {"example": example}
+        first = spec.model.model_validate(example).tables()[0]  # what format=csv answers by default
+        ok["content"]["text/csv"]["example"] = csv_text(first)
     router.add_api_route(
         f"/v1/reports/{spec.name}",
         endpoint,
