@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from _shared import machine, publish
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.scratch import fresh_database
 from leadrelay.adapters.store.tables import leads
 from leadrelay.adapters.store.times import sqlite_time
@@ -174,21 +175,19 @@ def write_floor_run(url: str, people: list[dict[str, Any]], records: list[dict[s
             )
             for r in rows
         ]
-        columns = "key, lead_id, type, occurred_at, recorded_at, campaign_id, product, properties, source_id"
+        columns = ["key", "lead_id", "type", "occurred_at", "recorded_at", "campaign_id", "product", "properties"]
+        columns.append("source_id")
         connection = relay.store.engine.raw_connection()
         try:
             started = time.perf_counter()
             for start in range(0, len(values), batch):
                 cursor = connection.cursor()
                 if postgres:
-                    with cursor.copy(f"COPY activities ({columns}) FROM STDIN") as copy:
+                    with cursor.copy(queries.copy_rows("activities", columns)) as copy:
                         for row in values[start : start + batch]:
                             copy.write_row(row)
                 else:
-                    cursor.executemany(
-                        f"INSERT INTO activities ({columns}) VALUES ({', '.join('?' * 9)})",
-                        values[start : start + batch],
-                    )
+                    cursor.executemany(queries.insert_rows("activities", columns), values[start : start + batch])
                 cursor.close()
                 connection.commit()
             return time.perf_counter() - started
@@ -289,7 +288,7 @@ def main() -> None:
         "bulk_insert_seconds": round(bulk_seconds, 3),
         "bulk_insert_rows_per_s": round(args.activities / bulk_seconds),
         "ratio_to_bulk_insert": round(bulk_seconds / engine_seconds, 3),
-        "write_floor": "COPY" if args.db else "executemany",
+        "write_floor": "copy" if args.db else "executemany",
         "write_floor_seconds": round(floor_seconds, 3),
         "write_floor_rows_per_s": round(args.activities / floor_seconds),
         "ratio_to_write_floor": round(floor_seconds / engine_seconds, 3),

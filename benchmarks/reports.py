@@ -427,7 +427,7 @@ def generate(url: str, n: int, activities: int, seed: int = 1) -> dict[str, int]
                 cursor.execute(queries.analyze())
         if not pg:
             with relay.store.engine.begin() as connection:
-                connection.exec_driver_sql("ANALYZE")
+                connection.exec_driver_sql(queries.analyze())
     return written
 
 
@@ -464,7 +464,7 @@ def measure(url: str, runs: int) -> dict[str, Any]:
             with engine.connect() as connection:
                 for table in tables:
                     started = time.perf_counter()
-                    rows = connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one()
+                    rows = connection.execute(sa.select(sa.func.count()).select_from(metadata.tables[table])).scalar_one()
                     counts[table] = {"rows": rows, "seconds": round(time.perf_counter() - started, 4)}
             out[name] = {
                 "best_seconds": round(min(times), 4),

@@ -139,10 +139,10 @@ def test_an_illegal_stage_move_is_409_in_japanese(filled: ApiHarness, admin: dic
         f"{MQL}: ステージ 'mql' のリードには 'won' を適用できません（適用できるステージ：opportunity）"
     )
     assert problem(accepted_again, 409)["detail"] == (
-        f"{MQL}: ステージ 'sal' のリードには 'accepted' を適用できません（適用できるステージ：mql）"
+        f"{MQL}: ステージ 'sal' のリードには 'accepted' を適用できません（適用できるステージ：mql, pre_sql）"
     )
     assert problem(in_english, 409)["detail"] == (
-        f"{MQL}: cannot apply 'accepted' to a lead in stage 'sal' (allowed from: mql)"
+        f"{MQL}: cannot apply 'accepted' to a lead in stage 'sal' (allowed from: mql, pre_sql)"
     )
 
 

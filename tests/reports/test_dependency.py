@@ -102,7 +102,7 @@ def test_a_currency_sums_only_its_amounts_and_those_without_one(relay: LeadRelay
 def test_pre_sql_is_shown_as_absent_when_the_history_has_none(relay: LeadRelay) -> None:
     report = dependency(relay, stage="pre_sql")
     assert not report.stage_seen and report.total.steps == 0
-    assert report.stage_label == {"en": "Pre-SQL", "ja": "Pre-SQL"}
+    assert report.stage_label == {"en": "Pre-SQL", "ja": "Pre-SQL（IS精査済み）"}
 
 
 def test_a_rep_sees_only_the_opportunities_of_leads_they_own(relay: LeadRelay) -> None:

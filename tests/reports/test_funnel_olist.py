@@ -20,7 +20,7 @@ import pytest
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.services.report_funnel import FunnelReport
 from tests.conftest import NOW
-from tests.integration.test_olist import DEALS, EXAMPLES, MQLS, load
+from tests.support.olist import DEALS, EXAMPLES, MQLS, load
 
 pytestmark = pytest.mark.skipif(
     not MQLS.exists() or not DEALS.exists(), reason=f"the Olist data set is not at {MQLS.parent}"

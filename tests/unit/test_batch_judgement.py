@@ -13,7 +13,7 @@ from leadrelay.domain.evaluation import Assessment, assess
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.services.batch_judgement import MIN_BULK_LEADS, judge_leads
 from tests.conftest import NOW
-from tests.unit.test_bulk_engine import demo_cases
+from tests.support.bulk_cases import demo_cases
 
 
 def summary(judged: Assessment) -> tuple[object, ...]:

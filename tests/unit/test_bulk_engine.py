@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,17 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook, parse_playbook
-from leadrelay.adapters.records import parse_activity, parse_lead
 from leadrelay.bulk.engine import BulkResult, assess_many
 from leadrelay.domain.conditions import Facts
 from leadrelay.domain.evaluation import assess, sort_activities
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.domain.playbook import Playbook
-from leadrelay.entrypoints.demo.runner import demo_records
-from leadrelay.entrypoints.demo.synthetic import generate
 from tests.conftest import NOW
-
-Case = tuple[Lead, Account | None, Sequence[Activity]]
+from tests.support.bulk_cases import Case, demo_cases
 
 
 def assert_same_as_engine(playbook: Playbook, now: datetime, cases: Sequence[Case], result: BulkResult) -> None:
@@ -53,20 +48,6 @@ def assert_same_as_engine(playbook: Playbook, now: datetime, cases: Sequence[Cas
 
 
 # --- the synthetic demo data -------------------------------------------------------------------
-
-
-def demo_cases(now: datetime, people: int = 1500) -> list[Case]:
-    playbook = load_playbook(default_playbook_path()).playbook
-    data = generate(seed=5, now=now, companies=150, people=people, days=120)
-    leads, activities = demo_records(data)
-    profiles = {p.lead.email: p for p in (parse_lead(r, now) for r in leads)}
-    histories: dict[str | None, dict[str, Activity]] = defaultdict(dict)
-    for record in activities:
-        parsed = parse_activity(record, now, playbook.activity_types)
-        histories[parsed.email][parsed.activity.key] = parsed.activity
-    return [
-        (p.lead, p.company, sort_activities(list(histories[email].values()))) for email, p in sorted(profiles.items())
-    ]
 
 
 @pytest.mark.parametrize("days_later", [0, -20, 45, 400])

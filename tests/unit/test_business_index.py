@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from leadrelay.bulk.business_time import BusinessIndex
 from leadrelay.domain.calendar import BusinessCalendar
-from tests.unit.test_calendar import CALENDARS, JP_LUNCH, JP_OFFICE, tokyo
+from tests.support.calendars import CALENDARS, JP_LUNCH, JP_OFFICE, tokyo
 
 H = 3600.0
 

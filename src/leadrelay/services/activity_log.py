@@ -54,6 +54,14 @@ from leadrelay.adapters.files.activity_log import (
     SegmentWriter,
 )
 from leadrelay.adapters.store import queries
+from leadrelay.adapters.store.activity_rows import (
+    activity_key,
+    erased_after,
+    high_marks,
+    lock_for_log,
+    max_lead_id,
+    row_batches,
+)
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.bulk.engine import ActivityColumns, Int, Signatures
 from leadrelay.domain.model import Campaign
@@ -99,10 +107,6 @@ class LogStatus(ReadModel):
     seconds: float
 
 
-def _raw(tx: StoreTx) -> Any:
-    return tx.connection.connection.driver_connection
-
-
 class _Coder:
     """Signature identities → log codes, growing as new ones are seen."""
 
@@ -131,14 +135,8 @@ def _as_rows(rows: list[Any], coder: _Coder) -> Rows:
 
 def _fetch(tx: StoreTx, sql: str, params: tuple[Any, ...], coder: _Coder, *, name: str) -> Iterator[Rows]:
     """Run ``sql`` on the raw driver; yield its rows as columns a batch at a time."""
-    pg = tx.dialect == "postgresql"
-    cursor = _raw(tx).cursor(name=name) if pg else _raw(tx).cursor()
-    try:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(FETCH):
-            yield _as_rows(rows, coder)
-    finally:
-        cursor.close()
+    for rows in row_batches(tx, sql, params, name=name, size=FETCH):
+        yield _as_rows(rows, coder)
 
 
 def _table_rows(tx: StoreTx, after: int, upto: int, coder: _Coder) -> Iterator[Rows]:
@@ -161,22 +159,6 @@ def _rows_of_leads(tx: StoreTx, lead_ids: list[int], after: int, coder: _Coder) 
         _, first = np.unique(rows.id, return_index=True)
         rows = Rows(rows.lead[first], rows.at[first], rows.sig[first], rows.id[first])
     return rows.sorted()
-
-
-def _marks(tx: StoreTx) -> tuple[int, int]:
-    row: Any = tx.execute(sa.text(queries.LOG_HIGH_MARKS)).one()
-    return int(row[0]), int(row[1])
-
-
-def _key(tx: StoreTx, activity_id: int) -> str | None:
-    if activity_id == 0:
-        return None
-    found: Any = tx.execute(sa.text(queries.ACTIVITY_IDENTITY), {"id": activity_id}).one_or_none()
-    return None if found is None else f"{found[0]}:{found[1]}:{found[2]}"
-
-
-def _erased_after(tx: StoreTx, erasure_id: int) -> list[int]:
-    return sorted(set(tx.execute(sa.text(queries.ERASED_AFTER), {"id": erasure_id}).scalars()))
 
 
 def _bucket_sort(log: ActivityLog, batches: Iterator[Rows], max_lead: int, expected_rows: int) -> tuple[Any, Int]:
@@ -247,7 +229,7 @@ def _refresh(store: SqlStore, log: ActivityLog, started: float) -> LogStatus:
         manifest = None
     if manifest is not None:
         with store.reading() as tx:
-            if _key(tx, manifest.watermark) != manifest.watermark_key or _marks(tx)[0] < manifest.watermark:
+            if activity_key(tx, manifest.watermark) != manifest.watermark_key or high_marks(tx)[0] < manifest.watermark:
                 manifest = None  # another database, or the table was replaced: start again
     if manifest is None or len(manifest.segments) > MAX_SEGMENTS:
         manifest = _build(store, log, manifest)
@@ -269,11 +251,10 @@ def _refresh(store: SqlStore, log: ActivityLog, started: float) -> LogStatus:
 def _build(store: SqlStore, log: ActivityLog, old: Manifest | None) -> Manifest:
     """The whole log again: from the old log's own rows when it is only fragmented, else from the table."""
     with store.transaction() as tx:  # the high marks, final under the lock
-        if tx.dialect == "postgresql":
-            tx.execute(sa.text(queries.LOCK_FOR_ACTIVITY_LOG))
-        high, erasures = _marks(tx)
-        key = _key(tx, high)
-        max_lead = int(tx.execute(sa.text(queries.MAX_LEAD_ID)).scalar_one())
+        lock_for_log(tx)
+        high, erasures = high_marks(tx)
+        key = activity_key(tx, high)
+        max_lead = max_lead_id(tx)
     if old is not None:  # fragmented: merge the segments (no new rows here; the catch-up adds them)
         mapped = log.open(old)
         try:
@@ -295,17 +276,16 @@ def _build(store: SqlStore, log: ActivityLog, old: Manifest | None) -> Manifest:
 def _catch_up(store: SqlStore, log: ActivityLog, manifest: Manifest) -> tuple[int, int, Manifest]:
     """New rows as a segment; erased leads rewritten (the whole log then, so their old rows go)."""
     with store.transaction() as tx:
-        if tx.dialect == "postgresql":
-            tx.execute(sa.text(queries.LOCK_FOR_ACTIVITY_LOG))
-        high, erasures = _marks(tx)
-        erased = _erased_after(tx, manifest.erasures) if erasures > manifest.erasures else []
+        lock_for_log(tx)
+        high, erasures = high_marks(tx)
+        erased = erased_after(tx, manifest.erasures) if erasures > manifest.erasures else []
         if high == manifest.watermark and not erased:
             return 0, 0, manifest
         coder = _Coder(manifest.signatures)
         new = _rows_of_leads(tx, erased, manifest.watermark, coder)
         new = Rows(*(getattr(new, c)[new.id <= high] for c in ("lead", "at", "sig", "id")))
-        key = _key(tx, high)
-        max_lead = int(tx.execute(sa.text(queries.MAX_LEAD_ID)).scalar_one())
+        key = activity_key(tx, high)
+        max_lead = max_lead_id(tx)
         if erased:
             mapped = log.open(manifest)
             skip = np.array(erased, dtype=np.int64)
@@ -360,7 +340,7 @@ class LogReader:
             manifest = log.manifest()
             mapped = log.open(manifest)
         codes = np.array([engine_code(s) for s in manifest.signatures] or [0], dtype=np.int64)
-        erased = _erased_after(tx, manifest.erasures)
+        erased = erased_after(tx, manifest.erasures)
         coder = _Coder(manifest.signatures)
         tail = _rows_of_leads(tx, erased, manifest.watermark, coder)
         extra = np.array([engine_code(s) for s in coder.signatures], dtype=np.int64)

@@ -18,6 +18,7 @@ from typing import Any
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.bulk.routing import decide_many
 from leadrelay.domain.conditions import Facts, reads_activities
+from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.routing import Place, RoutingInput, priority_order
 from leadrelay.services.routing import (
@@ -60,10 +61,15 @@ def route_many(
         ids = tx.pending_among(ids)
         if not ids:
             return []
+    states = tx.lead_states(ids)
+    if playbook.pre_sql is not None and any(s.stage == Stage.PRE_SQL for s in states.values()):
+        # a Pre-SQL goes by the handoff rules among field sales: the one-by-one path knows them
+        return route_leads(
+            tx, playbook, ids, now, kind=kind, actor=actor, exclude=exclude, only_pending=False, why=why
+        )
     routing = effective_routing(tx, routing)
     state = load_state(tx, routing)
     today = now.astimezone(playbook.timezone).date()
-    states = tx.lead_states(ids)
     stored = tx.routing_facts(ids)
     accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
     hand_raisers = {rule.id for rule in playbook.hand_raisers}
