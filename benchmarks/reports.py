@@ -464,7 +464,9 @@ def measure(url: str, runs: int) -> dict[str, Any]:
             with engine.connect() as connection:
                 for table in tables:
                     started = time.perf_counter()
-                    rows = connection.execute(sa.select(sa.func.count()).select_from(metadata.tables[table])).scalar_one()
+                    rows = connection.execute(
+                        sa.select(sa.func.count()).select_from(metadata.tables[table])
+                    ).scalar_one()
                     counts[table] = {"rows": rows, "seconds": round(time.perf_counter() - started, 4)}
             out[name] = {
                 "best_seconds": round(min(times), 4),

@@ -64,9 +64,7 @@ def route_many(
     states = tx.lead_states(ids)
     if playbook.pre_sql is not None and any(s.stage == Stage.PRE_SQL for s in states.values()):
         # a Pre-SQL goes by the handoff rules among field sales: the one-by-one path knows them
-        return route_leads(
-            tx, playbook, ids, now, kind=kind, actor=actor, exclude=exclude, only_pending=False, why=why
-        )
+        return route_leads(tx, playbook, ids, now, kind=kind, actor=actor, exclude=exclude, only_pending=False, why=why)
     routing = effective_routing(tx, routing)
     state = load_state(tx, routing)
     today = now.astimezone(playbook.timezone).date()
