@@ -8,14 +8,27 @@ loaded the first time a date in it is asked about and then kept; the same region
 predicate object, so a playbook loaded twice compares equal.
 
 Years the package does not cover (for Japan, before 1949 and after 2099) have no holidays.
+
+The package imports the module of every country it knows the first time any country is asked for
+(about 0.4 s), which every CLI command would pay when it compiles the playbook's calendars. So what
+was read from it — the country codes, subdivisions and each region's year — is also kept in a small
+JSON file per package version (``$LEADRELAY_CACHE_DIR``, else ``$XDG_CACHE_HOME/leadrelay``, else
+``~/.cache/leadrelay``; ``LEADRELAY_CACHE_DIR=off`` for none) and read from there next time. The file
+only ever holds what the package answered; another package version uses another file. When it cannot
+be written the package is simply asked again.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from leadrelay.errors import LeadRelayError
@@ -25,19 +38,82 @@ class UnknownRegion(LeadRelayError, ValueError):
     """A country (or country-subdivision) code the ``holidays`` package does not know."""
 
 
+class _DiskCache:
+    """What the package answered, kept in one JSON file per package version (see the module)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[str, Any] | None = None
+        self._path: Path | None = None
+
+    def _file(self) -> Path | None:
+        setting = os.environ.get("LEADRELAY_CACHE_DIR")
+        if setting == "off":
+            return None
+        folder = (
+            Path(setting) if setting else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "leadrelay"
+        )
+        return folder / f"holidays-{version('holidays')}.json"
+
+    def _load(self) -> dict[str, Any]:
+        if self._data is None:
+            self._path = self._file()
+            data: Any = {}
+            if self._path is not None:
+                try:
+                    data = json.loads(self._path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    data = {}
+            self._data = data if isinstance(data, dict) else {}
+        return self._data
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._load().get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            data = self._load()
+            data[key] = value
+            if self._path is None:
+                return
+            try:  # written whole and renamed into place: a reader never sees half a file
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                fd, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".holidays-", suffix=".json")
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle, ensure_ascii=False)
+                os.replace(temporary, self._path)
+            except OSError:
+                pass  # not writable: the package is asked again next time
+
+
+_DISK = _DiskCache()
+
+
 @lru_cache(maxsize=1)
 def _countries() -> frozenset[str]:
     """The country codes (and aliases) the package knows, read from its registry: listing them with
     ``holidays.list_supported_countries()`` would import the module of every country."""
+    known = _DISK.get("countries")
+    if isinstance(known, list):
+        return frozenset(known)
     from holidays.registry import EntityLoader  # imported on first use: the package is large
 
-    return frozenset(EntityLoader.get_country_codes())
+    codes = frozenset(EntityLoader.get_country_codes())
+    _DISK.put("countries", sorted(codes))
+    return codes
 
 
 def _subdivisions(country: str) -> list[str]:
+    key = f"subdivisions:{country}"
+    known = _DISK.get(key)
+    if isinstance(known, list):
+        return known
     import holidays
 
-    return list(getattr(holidays, country).subdivisions)  # imports this one country's module
+    found = list(getattr(holidays, country).subdivisions)  # imports this one country's module
+    _DISK.put(key, found)
+    return found
 
 
 def normalise_region(code: str) -> tuple[str, str | None]:
@@ -89,6 +165,16 @@ class CountryHolidays:
 
 
 def _load(country: str, subdivision: str | None, year: int, lang: str) -> dict[date, str]:
+    key = f"year:{country}:{subdivision or ''}:{year}:{lang}"
+    known = _DISK.get(key)
+    if isinstance(known, dict):
+        return {date.fromisoformat(day): name for day, name in known.items()}
+    table = _ask_package(country, subdivision, year, lang)
+    _DISK.put(key, {day.isoformat(): name for day, name in sorted(table.items())})
+    return table
+
+
+def _ask_package(country: str, subdivision: str | None, year: int, lang: str) -> dict[date, str]:
     import holidays
 
     options: dict[str, Any] = {"years": year}
