@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
@@ -233,14 +234,56 @@ def choose_language(request: Request, code: str, next: str | None = None) -> Res
 
 @router.get("/")
 def overview(request: Request) -> HTMLResponse:
+    """The state of the funnel for who is asking, from the report models (one call per report)."""
+    from leadrelay.entrypoints.http.web.report_charts import charts_of
+
     who = user_of(request)
     engine = _relay(request)
     visible = visibility_of(who)
+    lang = lang_of(request)
+
+    def report(name: str, **given: Any) -> Any:
+        return engine.report(name, visibility=visible, **given)
+
+    # the leads nobody follows, now (counts only: the lists are on the status report's page)
+    status = report("status", options={"limit": 0})
+    today = status.as_of.date()
+    monday = today - timedelta(days=today.weekday())
+    first = today.replace(day=1)
     # the counts by stage of the leads one may see (a rep's own, a manager's departments', or all)
-    stages = engine.report("aging", options={"stages": "all", "oldest": 5}, visibility=visible)
+    stages = report("aging", options={"stages": "all", "oldest": 0})
+    funnel = report("funnel")
+    sla = report("sla", start=monday, end=today, by="week")
+    # this month's MQLs against the target, and this week's against the departments' intake
+    quality = report("quality", start=min(first, monday), end=today, by="month")
+    month = next((m for m in quality.mql_target if m.month == first.strftime("%Y-%m")), None)
+    week = [c for c in quality.capacity if c.week == monday.isoformat()]
+    six_months_ago = (first - timedelta(days=150)).replace(day=1)
+    dependency = report("dependency", start=six_months_ago, end=today, by="month")
+
+    def stage(code: str) -> str:
+        return _stage_label(request, code, lang)
+
+    charts = [
+        {**chart, "json": json.dumps(chart["spec"], ensure_ascii=False).replace("</", "<\\/")}
+        for found in (funnel, dependency)
+        for chart in charts_of(found, lang, stage)
+    ]
     # the whole funnel's summary is for those who see every lead
     summary = engine.summary(top=10) if visible.everything else None
-    return render(request, "overview.html", {"summary": summary, "stages": stages}, who=who)
+    context = {
+        "summary": summary,
+        "stages": stages,
+        "status": status,
+        "sla": sla.overall,
+        "week_start": monday,
+        "month": month,
+        "mqls_per_month": quality.mqls_per_month,
+        "intake": week,
+        "dependency": dependency,
+        "charts": charts,
+    }
+    return render(request, "overview.html", context, who=who)
 
 
 # --- leads -----------------------------------------------------------------------------------------
