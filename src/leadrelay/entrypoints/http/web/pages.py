@@ -29,7 +29,7 @@ from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http.problems import request_lang
 from leadrelay.entrypoints.http.web.texts import text
 from leadrelay.services.access import NotAuthenticated, Principal, Role
-from leadrelay.services.lead_list import MAX_LIMIT, LeadFilters, LeadPage, visibility_of
+from leadrelay.services.lead_list import DEFAULT_SORT, MAX_LIMIT, LeadFilters, LeadPage, visibility_of
 from leadrelay.services.leads import LeadNotFound
 from leadrelay.services.web_sessions import LoginFailed, csrf_ok, csrf_token
 
@@ -341,10 +341,11 @@ class BadFilter(LeadRelayError):
 
 
 @router.get("/leads")
-def leads_page(request: Request, cursor: str | None = None) -> HTMLResponse:
+def leads_page(request: Request, cursor: str | None = None, sort: str | None = None) -> HTMLResponse:
     who = user_of(request)
     engine = _relay(request)
     params = request.query_params
+    sort = sort or None
     error = None
     page: LeadPage | None = None
     try:
@@ -352,7 +353,7 @@ def leads_page(request: Request, cursor: str | None = None) -> HTMLResponse:
         if filters.updated_since is not None:
             tz = engine.playbook().playbook.timezone
             filters = _with_since(filters, filters.updated_since.replace(tzinfo=tz))
-        page = engine.leads(filters, visibility=visibility_of(who), limit=PAGE_SIZE, cursor=cursor)
+        page = engine.leads(filters, visibility=visibility_of(who), limit=PAGE_SIZE, cursor=cursor, sort=sort)
     except LeadRelayError as exc:
         shown = {name: params.get(name) or "" for name in _FILTERS}
         shown["stage"] = params.getlist("stage")
@@ -363,6 +364,7 @@ def leads_page(request: Request, cursor: str | None = None) -> HTMLResponse:
         "leads.html",
         {
             "page": page,
+            "sorts": _sort_links(query, sort),
             "shown": shown,
             "error": error,
             "stages": [s.value for s in Stage],
@@ -373,6 +375,29 @@ def leads_page(request: Request, cursor: str | None = None) -> HTMLResponse:
         status=422 if error else 200,
         who=who,
     )
+
+
+#: The list's columns one may sort by (header links), and the order a first click asks for.
+SORTABLE = {"lead": "name", "company": "company", "stage": "stage", "level": "level", "score": "score",
+            "owner": "owner", "updated": "updated"}  # fmt: skip
+FIRST_DESCENDING = ("score", "level", "updated")
+
+
+def _sort_links(query: list[tuple[str, str]], sort: str | None) -> dict[str, dict[str, str | None]]:
+    """For each sortable column: the link that sorts by it (the other way when it is the order
+    already), keeping the filters and starting at the first page, and its ``aria-sort``."""
+    kept = [(k, v) for k, v in query if k != "sort"]
+    current = (sort or DEFAULT_SORT).strip()
+    out: dict[str, dict[str, str | None]] = {}
+    for column, key in SORTABLE.items():
+        if current.lstrip("-") == key:
+            state = "descending" if current.startswith("-") else "ascending"
+            wanted = key if state == "descending" else f"-{key}"
+        else:
+            state = None
+            wanted = f"-{key}" if key in FIRST_DESCENDING else key
+        out[column] = {"href": "/leads?" + urlencode([*kept, ("sort", wanted)]), "state": state}
+    return out
 
 
 def _with_since(filters: LeadFilters, since: datetime) -> LeadFilters:
@@ -397,7 +422,8 @@ def leads_csv(request: Request) -> Response:
         filters, _shown = _filters(params, params.getlist("stage"))
         if filters.updated_since is not None:
             filters = _with_since(filters, filters.updated_since.replace(tzinfo=engine.playbook().playbook.timezone))
-        first = engine.leads(filters, visibility=visibility_of(who), limit=MAX_LIMIT)
+        sort = params.get("sort") or None
+        first = engine.leads(filters, visibility=visibility_of(who), limit=MAX_LIMIT, sort=sort)
     except LeadRelayError as exc:
         return Response(str(exc), status_code=422, media_type="text/plain; charset=utf-8")
 
@@ -415,7 +441,9 @@ def leads_csv(request: Request) -> Response:
             out.truncate()
             cursor = page.next_cursor
             page = (
-                engine.leads(filters, visibility=visibility_of(who), limit=MAX_LIMIT, cursor=cursor) if cursor else None
+                engine.leads(filters, visibility=visibility_of(who), limit=MAX_LIMIT, cursor=cursor, sort=sort)
+                if cursor
+                else None
             )
 
     return StreamingResponse(
