@@ -318,6 +318,7 @@ REPORT_WORDS: dict[str, str] = {
     "inactive": "停止中",
     "out_of_office": "不在",
     "not_in_playbook": "プレイブックにない",
+    "(no campaign touch)": "（キャンペーン接点なし）",
 }
 
 
