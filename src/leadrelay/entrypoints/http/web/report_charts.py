@@ -15,10 +15,19 @@ what it shows; the numbers are in the table under it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadrelay.entrypoints.http.web.texts import text
 from leadrelay.services.report_kit import Report
+
+if TYPE_CHECKING:  # the report modules themselves are imported when a chart is made
+    from leadrelay.services.report_aging import AgingReport
+    from leadrelay.services.report_campaigns import CampaignsReport
+    from leadrelay.services.report_dependency import DependencyReport
+    from leadrelay.services.report_funnel import FunnelReport
+    from leadrelay.services.report_quality import QualityReport
+    from leadrelay.services.report_sla import SlaReport
+    from leadrelay.services.report_status import StatusReport
 
 Chart = dict[str, Any]
 
@@ -86,7 +95,7 @@ def _share(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _funnel(report: Any, t: Callable[[str], str], stage_label: Callable[[str], str]) -> Chart:
+def _funnel(report: FunnelReport, t: Callable[[str], str], stage_label: Callable[[str], str]) -> Chart:
     steps = report.steps
     labels = [
         str(s.reached) if i == 0 else f"{s.reached} ({_share(s.of_previous)})"  # the share of the step before
@@ -103,7 +112,7 @@ def _funnel(report: Any, t: Callable[[str], str], stage_label: Callable[[str], s
     )
 
 
-def _status(report: Any, lang: str, t: Callable[[str], str]) -> Chart:
+def _status(report: StatusReport, lang: str, t: Callable[[str], str]) -> Chart:
     checks = report.checks
     return _chart(
         "checks",
@@ -118,7 +127,7 @@ def _status(report: Any, lang: str, t: Callable[[str], str]) -> Chart:
     )
 
 
-def _sla(report: Any, t: Callable[[str], str]) -> list[Chart]:
+def _sla(report: SlaReport, t: Callable[[str], str]) -> list[Chart]:
     periods = report.by_period
     keys = [g.key or "" for g in periods]
     compliance = _chart(
@@ -153,7 +162,7 @@ def _sla(report: Any, t: Callable[[str], str]) -> list[Chart]:
     return [compliance, speed]
 
 
-def _aging(report: Any, lang: str, t: Callable[[str], str], stage_label: Callable[[str], str]) -> Chart:
+def _aging(report: AgingReport, lang: str, t: Callable[[str], str], stage_label: Callable[[str], str]) -> Chart:
     from leadrelay.services.report_aging import STEP_LABELS
 
     stages = report.stages
@@ -177,7 +186,7 @@ def _aging(report: Any, lang: str, t: Callable[[str], str], stage_label: Callabl
     )
 
 
-def _dependency(report: Any, lang: str, t: Callable[[str], str]) -> Chart:
+def _dependency(report: DependencyReport, lang: str, t: Callable[[str], str]) -> Chart:
     rows = report.rows
     return _chart(
         "dependency",
@@ -200,7 +209,7 @@ def _dependency(report: Any, lang: str, t: Callable[[str], str]) -> Chart:
     )
 
 
-def _campaigns(report: Any, t: Callable[[str], str]) -> Chart:
+def _campaigns(report: CampaignsReport, t: Callable[[str], str]) -> Chart:
     rows = report.campaigns
     return _chart(
         "campaigns",
@@ -222,7 +231,7 @@ def _campaigns(report: Any, t: Callable[[str], str]) -> Chart:
     )
 
 
-def _quality(report: Any, t: Callable[[str], str]) -> list[Chart]:
+def _quality(report: QualityReport, t: Callable[[str], str]) -> list[Chart]:
     steps = report.leads
     quality = _chart(
         "quality",

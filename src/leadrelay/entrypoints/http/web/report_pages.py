@@ -20,9 +20,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from leadrelay.domain.lifecycle import Stage
+from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.http.web.pages import lang_of, render, user_of
 from leadrelay.entrypoints.http.web.report_charts import charts_of
-from leadrelay.entrypoints.http.web.texts import REPORT_WORDS, text
+from leadrelay.entrypoints.http.web.texts import REPORT_WORDS, TEXTS, text
 from leadrelay.services.access import Principal
 from leadrelay.services.lead_list import visibility_of
 from leadrelay.services.report_catalog import REPORTS, catalog
@@ -34,8 +35,9 @@ router = APIRouter(include_in_schema=False)
 FIXED = ("from", "to", "by")
 
 
-def _engine(request: Request) -> Any:
-    return request.app.state.relay
+def _engine(request: Request) -> LeadRelay:
+    engine: LeadRelay = request.app.state.relay
+    return engine
 
 
 def _asked(spec: ReportSpec, params: Mapping[str, str]) -> dict[str, str]:
@@ -62,13 +64,7 @@ def field_label(spec: ReportSpec, name: str, lang: str) -> str:
     if name in FIXED:
         return text(f"report_{name}", lang)
     key = f"opt_{name}"
-    return text(key, lang) if key in _option_keys() else name
-
-
-def _option_keys() -> set[str]:
-    from leadrelay.entrypoints.http.web.texts import TEXTS
-
-    return {k for k in TEXTS if k.startswith("opt_")}
+    return text(key, lang) if key in TEXTS else name
 
 
 @router.get("/reports")
@@ -295,7 +291,6 @@ _STAGES = {s.value for s in Stage}
 
 def _stage_label(request: Request, code: str, lang: str) -> str:
     try:
-        label: str = _engine(request).playbook().playbook.stage_label(Stage(code), lang)
+        return _engine(request).playbook().playbook.stage_label(Stage(code), lang)
     except ValueError:
         return code
-    return label
