@@ -270,6 +270,9 @@ def test_a_report_page_in_japanese(web: ApiHarness) -> None:
     assert "ファネル：MQLから受注まで（コホート別）" in page
     assert "各ステップへの到達数" in page  # the chart's title
     assert "「ファネルのステップ」をCSVでダウンロード" in page
+    sla = web.client.get("/reports/sla", headers={"Accept-Language": "ja"}).text
+    assert "<td>割り当て → 初回接触</td>" in sla and "<td>営業時間</td>" in sla  # the rows' fixed texts too
+    assert "<td>assignment → first touch</td>" in web.client.get("/reports/sla").text
 
 
 def test_a_reps_report_numbers_count_only_their_own_leads(web: ApiHarness) -> None:

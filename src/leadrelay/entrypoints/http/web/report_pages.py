@@ -194,16 +194,18 @@ def _form(
 # --- the tables ------------------------------------------------------------------------------------
 
 
-def translations(report: Report, lang: str) -> dict[str, str]:
-    """Texts of the report's rows → how the page in ``lang`` shows them: every ``{"en", "ja"}``
-    label the model carries (steps, checks, reasons; a label keyed by a code, as the status report's
-    reasons, also shows for its code), the bucket labels of the reports and, in Japanese, the
-    dashboard's own words for the fixed texts of some tables."""
+def translations(report: Report, lang: str) -> dict[str, dict[str, str]]:
+    """How the page in ``lang`` shows the texts of the report's rows, by column (``*``: any column):
+    every ``{"en", "ja"}`` label the model carries (steps, checks, reasons) for its English text, a
+    label keyed by a code (the status report's reasons) for its code in the ``detail`` column, the
+    bucket labels of the reports and, in Japanese, the dashboard's own words for the fixed texts of
+    some tables (:data:`REPORT_WORDS`)."""
     from leadrelay.services.report_aging import STEP_LABELS
     from leadrelay.services.report_dependency import DURATION_LABELS
 
-    words: dict[str, str] = {}
     ja = lang == "ja"
+    anywhere: dict[str, str] = {}
+    codes: dict[str, str] = {}
 
     def pair(value: Any) -> bool:
         return (
@@ -214,10 +216,10 @@ def translations(report: Report, lang: str) -> dict[str, str]:
         if isinstance(value, dict):
             if pair(value):
                 if ja:
-                    words[value["en"]] = value["ja"]
+                    anywhere[value["en"]] = value["ja"]
                 return
             if value and all(pair(v) for v in value.values()):  # code → label
-                words.update({key: v[lang] for key, v in value.items()})
+                codes.update({key: v[lang] for key, v in value.items()})
             for v in value.values():
                 walk(v)
         elif isinstance(value, list):
@@ -225,13 +227,16 @@ def translations(report: Report, lang: str) -> dict[str, str]:
                 walk(v)
 
     walk(report.model_dump(mode="json"))
+    words: dict[str, dict[str, str]] = {"detail": codes}
     if ja:
-        words.update(REPORT_WORDS)
-        words.update({en: ja_text for en, ja_text in [*STEP_LABELS.values(), *DURATION_LABELS.values()]})
+        anywhere.update({en: ja_text for en, ja_text in [*STEP_LABELS.values(), *DURATION_LABELS.values()]})
+        for column, known in REPORT_WORDS.items():
+            words[column] = {**words.get(column, {}), **known}
+    words["*"] = {**anywhere, **words.get("*", {})}
     return words
 
 
-def display_table(table: Table, lang: str, words: Mapping[str, str]) -> dict[str, Any]:
+def display_table(table: Table, lang: str, words: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     """A table as the page shows it: headings in ``lang``, cells formatted by the column's kind;
     of a pair of columns ``x_en`` and ``x_ja`` only the one of ``lang``."""
     keys = {c.key for c in table.columns}
@@ -257,7 +262,7 @@ def display_table(table: Table, lang: str, words: Mapping[str, str]) -> dict[str
 _TEXTUAL = ("text", "moment", "date")
 
 
-def cell(value: Any, column: Column, lang: str, words: Mapping[str, str]) -> dict[str, Any]:
+def cell(value: Any, column: Column, lang: str, words: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     """One cell: its text, and whether the browser localises it as a number (``data-number``) or a
     time (``datetime``); ``href`` for a lead."""
     if value is None or value == "":
@@ -283,7 +288,8 @@ def cell(value: Any, column: Column, lang: str, words: Mapping[str, str]) -> dic
         return {"text": shown, "stage": shown}
     if column.key == "lead":
         return {"text": shown, "href": f"/leads/{shown}"}
-    return {"text": words.get(shown, shown)}
+    own = words.get(column.key, {})
+    return {"text": own[shown] if shown in own else words.get("*", {}).get(shown, shown)}
 
 
 _STAGES = {s.value for s in Stage}

@@ -302,23 +302,28 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-#: Fixed English texts in the rows of some report tables, and their Japanese (the report pages show
-#: the rows' labels in the page's language; labels a report model carries in both come from it).
-REPORT_WORDS: dict[str, str] = {
-    "rep": "担当者",
-    "system": "システム",
-    "business": "営業時間",
-    "wall-clock": "実時間",
-    "assignment → answer": "割り当て → 回答",
-    "assignment → first touch": "割り当て → 初回接触",
-    "activity → assignment": "行動 → 割り当て",
-    "activity → MQL": "行動 → MQL",
-    "MQL → assignment": "MQL → 割り当て",
+#: Fixed English texts in the rows of some report tables, by column, and their Japanese (the report
+#: pages show the rows' labels in the page's language; labels a report model carries in both come
+#: from it). ``*``: in any column.
+_STATUSES = {
     "available": "稼働中",
     "inactive": "停止中",
     "out_of_office": "不在",
     "not_in_playbook": "プレイブックにない",
-    "(no campaign touch)": "（キャンペーン接点なし）",
+}
+REPORT_WORDS: dict[str, dict[str, str]] = {
+    "part": {"rep": "担当者", "system": "システム"},
+    "unit": {"business": "営業時間", "wall-clock": "実時間"},
+    "measure": {
+        "assignment → answer": "割り当て → 回答",
+        "assignment → first touch": "割り当て → 初回接触",
+        "activity → assignment": "行動 → 割り当て",
+        "activity → MQL": "行動 → MQL",
+        "MQL → assignment": "MQL → 割り当て",
+    },
+    "rep_status": _STATUSES,
+    "status": _STATUSES,
+    "*": {"(no campaign touch)": "（キャンペーン接点なし）"},
 }
 
 
