@@ -123,7 +123,7 @@ def _status(report: StatusReport, lang: str, t: Callable[[str], str]) -> Chart:
         [{"name": t("chart_leads"), "unit": "count"}],
         [{"name": t("chart_leads"), "type": "bar", "data": [c.total for c in checks]}],
         horizontal=True,
-        height=80 + 40 * len(checks),
+        height=100 + 40 * len(checks),
     )
 
 
@@ -227,7 +227,7 @@ def _campaigns(report: CampaignsReport, t: Callable[[str], str]) -> Chart:
             },
         ],
         horizontal=True,
-        height=100 + 46 * len(rows),
+        height=120 + 46 * len(rows),
     )
 
 

@@ -23,7 +23,7 @@
     var category = { type: "category", data: spec.categories, axisLabel: { interval: 0, hideOverlap: true } };
     if (spec.horizontal) {
       category.inverse = true;
-      category.axisLabel = { width: 260, overflow: "truncate", interval: 0 };
+      category.axisLabel = { width: 256, overflow: "truncate", ellipsis: "…", interval: 0 };
     } else if (spec.categories.length > 8) {
       category.axisLabel.rotate = 40;
     }
@@ -80,7 +80,10 @@
       aria: { enabled: true, label: { enabled: false }, decal: { show: true } },
       legend: { top: 0, type: "scroll", textStyle: { fontFamily: font } },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      grid: { left: 16, right: 24, top: 56, bottom: spec.horizontal ? 40 : 16, containLabel: true },
+      // horizontal bars: a fixed margin for the category names (truncated with an ellipsis beyond it)
+      grid: spec.horizontal
+        ? { left: 276, right: 40, top: 56, bottom: 52, containLabel: false }
+        : { left: 16, right: 24, top: 56, bottom: 16, containLabel: true },
       xAxis: spec.horizontal ? values : category,
       yAxis: spec.horizontal ? category : values,
       series: series
