@@ -261,6 +261,10 @@ def test_a_reports_table_downloads_as_csv_with_the_numbers_shown(living_site: st
     assert {r["rep"] for r in rows} <= {"is-kobayashi", "total"} and rows[0]["rep"] == "is-kobayashi"
     shown = page.locator("#table-by_rep tbody tr th").all_inner_texts()
     assert shown == ["is-kobayashi"]
+    page.goto(f"{living_site}/")  # the rep's own overview
+    page.locator("#chart-funnel svg").wait_for()
+    check_accessibility(page)
+    shoot(page, "overview-rep-en")
 
 
 def test_the_lead_list_sorts_from_the_keyboard(site: str, browser: Any) -> None:

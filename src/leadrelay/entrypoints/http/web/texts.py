@@ -76,6 +76,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{start} 以降に各部署が受け取ったMQL数と、週次処理能力（プレイブックの targets.weekly_intake、経過日数で按分）。",
     ),
     "mqls_received": ("MQLs received", "受領MQL"),
+    "no_intake": (
+        "No department's intake to show for the leads you may see.",
+        "閲覧できるリードについて表示できる部署の受け入れ状況はありません。",
+    ),
     "capacity_to_date": ("Capacity so far", "これまでの処理能力"),
     "by_level": ("Leads by level", "レベル別リード数"),
     "holders": ("Who holds the leads", "リードの保有者"),
