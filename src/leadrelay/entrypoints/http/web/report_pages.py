@@ -59,7 +59,7 @@ def _run(request: Request, spec: ReportSpec, asked: Mapping[str, str], who: Prin
     return found
 
 
-def field_label(spec: ReportSpec, name: str, lang: str) -> str:
+def field_label(name: str, lang: str) -> str:
     """How the form names a field (what an error names)."""
     if name in FIXED:
         return text(f"report_{name}", lang)
@@ -86,7 +86,7 @@ def report_page(request: Request, name: str) -> HTMLResponse:
     try:
         report = _run(request, spec, asked, who)
     except ReportInputError as exc:
-        error = text("bad_report_filter", lang).format(field=field_label(spec, exc.field, lang), detail=exc.message)
+        error = text("bad_report_filter", lang).format(field=field_label(exc.field, lang), detail=exc.message)
         error_field = exc.field
     query = urlencode(asked)
     context: dict[str, Any] = {
@@ -128,7 +128,7 @@ def report_csv(request: Request, name: str, table: str) -> Response:
     try:
         report = _run(request, spec, asked, who)
     except ReportInputError as exc:
-        message = text("bad_report_filter", lang).format(field=field_label(spec, exc.field, lang), detail=exc.message)
+        message = text("bad_report_filter", lang).format(field=field_label(exc.field, lang), detail=exc.message)
         return Response(message, status_code=422, media_type="text/plain; charset=utf-8")
     chosen = next((t for t in report.tables() if t.name == table), None)
     if chosen is None:
@@ -178,7 +178,7 @@ def _form(
         fields.append(
             {
                 "name": option.name,
-                "label": field_label(spec, option.name, lang),
+                "label": field_label(option.name, lang),
                 "hint": option.help[1] if lang == "ja" else option.help[0],
                 "type": "choice" if option.kind == "choice" else option.kind,
                 "choices": [(c, c) for c in option.choices],
