@@ -64,6 +64,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def living_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``leadrelay serve`` on a small living demo (two months simulated hour by hour: reps answer,
+    SLA clocks run out, leads are recycled and re-worked), for report pages with something to draw."""
+    import subprocess
+
+    db = str(tmp_path_factory.mktemp("living") / "demo.db")
+    made = subprocess.run(
+        [sys.executable, "-m", "leadrelay", "demo", "--people", "300", "--companies", "40", "--days", "60"],
+        env=env_for(db, "demo"), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    with LeadRelay.open(db) as relay:
+        for name, user in USERS.items():
+            relay.add_user(f"{name}@example.co.jp", actor="test", password=PASSWORD, **user)  # type: ignore[arg-type]
+    with serving(db) as (base, _process):
+        _DBS[base] = db
+        yield base
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
@@ -202,3 +222,60 @@ def _filters(**given: Any) -> Any:
     from leadrelay.services.lead_list import LeadFilters
 
     return LeadFilters(**given)
+
+
+REPORTS = ["status", "funnel", "sla", "aging", "dependency", "campaigns", "quality"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_every_report_page_draws_its_charts_is_accessible_and_shot(living_site: str, browser: Any, lang: str) -> None:
+    page = new_page(browser, lang)
+    log_in(page, living_site, "marketing", "/reports")
+    assert page.locator("h1").inner_text() == ("Reports" if lang == "en" else "レポート")
+    assert page.locator(".report-list a").count() == len(REPORTS)
+    check_accessibility(page)
+    shoot(page, f"reports-{lang}")
+    for name in REPORTS:
+        page.goto(f"{living_site}/reports/{name}")
+        charts = page.locator("figure .chart[role=img]")
+        assert charts.count() >= 1, name
+        for i in range(charts.count()):
+            charts.nth(i).locator("svg").wait_for()  # drawn by ECharts (SVG renderer)
+            assert charts.nth(i).locator("svg text").count() > 0, name  # axes and labels as text
+        assert page.locator("table.report").count() >= 1, name
+        check_accessibility(page)
+        shoot(page, f"report-{name}-{lang}")
+    page.goto(f"{living_site}/")
+    page.locator("#chart-funnel svg").wait_for()
+    check_accessibility(page)
+    shoot(page, f"overview-living-{lang}")
+
+
+def test_a_reports_table_downloads_as_csv_with_the_numbers_shown(living_site: str, browser: Any) -> None:
+    page = new_page(browser)
+    log_in(page, living_site, "rep", "/reports/sla")
+    with page.expect_download() as caught:
+        page.get_by_role("link", name="Download “SLA compliance by rep” as CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(caught.value.path()).read_text(encoding="utf-8"))))
+    # a rep's report counts their own assignments only
+    assert {r["rep"] for r in rows} <= {"is-kobayashi", "total"} and rows[0]["rep"] == "is-kobayashi"
+    shown = page.locator("#table-by_rep tbody tr th").all_inner_texts()
+    assert shown == ["is-kobayashi"]
+    page.goto(f"{living_site}/")  # the rep's own overview
+    page.locator("#chart-funnel svg").wait_for()
+    check_accessibility(page)
+    shoot(page, "overview-rep-en")
+
+
+def test_the_lead_list_sorts_from_the_keyboard(site: str, browser: Any) -> None:
+    page = new_page(browser)
+    log_in(page, site, "admin", "/leads?stage=mql")
+    header = page.get_by_role("columnheader", name="Score")
+    header.get_by_role("link").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "stage=mql" in page.url and "sort=-score" in page.url
+    assert header.get_attribute("aria-sort") == "descending"
+    scores = [float(s.replace(",", "")) for s in page.locator("table.list tbody td:nth-child(5)").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True) and len(scores) > 1
+    check_accessibility(page)

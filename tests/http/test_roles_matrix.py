@@ -97,6 +97,9 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/leads/{ref:path}/{action}"): Entry(PUBLIC, public=True, keyless=True),
     ("GET", "/reps"): Entry(PUBLIC, public=True, keyless=True),
     ("POST", "/reps/{rep_id}/{action}"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/reports"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/reports/{name}"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/reports/{name}/{table}.csv"): Entry(PUBLIC, public=True, keyless=True),
     ("GET", "/static"): Entry(PUBLIC, public=True, keyless=True),  # the dashboard's CSS and JavaScript
     ("POST", "/forms/{form_id}"): Entry(PUBLIC, public=True, keyless=True),
     ("OPTIONS", "/forms/{form_id}"): Entry(PUBLIC, public=True, keyless=True),

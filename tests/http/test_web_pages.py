@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.support.http import ApiHarness, make_harness
-from tests.support.leads import KAEDE, NEWEST_FIRST, OF_REP, SAKURA, fill
+from tests.support.leads import KAEDE, NEWEST_FIRST, OF_REP, SAKURA, SMITH, YAMADA, fill
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -223,3 +225,167 @@ def test_a_bad_filter_is_named_not_a_crash(web: ApiHarness) -> None:
     log_in(web.client, "admin")
     answer = web.client.get("/leads", params={"total_min": "lots"})
     assert answer.status_code == 422 and "total_min" in answer.text
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+REPORT_NAMES = ["status", "funnel", "sla", "aging", "dependency", "campaigns", "quality"]
+
+
+def chart_data(page: str, chart: str) -> list[Any]:
+    """The first series of a chart of the page (the JSON the browser draws it from)."""
+    found = re.search(rf'<script type="application/json" id="chart-{chart}-spec">(.*?)</script>', page, re.S)
+    assert found, f"no chart {chart} in the page"
+    data: list[Any] = json.loads(found.group(1))["series"][0]["data"]
+    return data
+
+
+def csv_rows(client: TestClient, path: str, **params: str) -> list[dict[str, str]]:
+    answer = client.get(path, params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(answer.text)))
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_every_report_page_renders_for_each_role(web: ApiHarness, who: str) -> None:
+    client = web.client
+    log_in(client, who)
+    listed = client.get("/reports")
+    assert listed.status_code == 200
+    for name in REPORT_NAMES:
+        assert f'href="/reports/{name}"' in listed.text
+    assert "Funnel: MQL to Won by cohort" in listed.text and "Quality and capacity" in listed.text
+    for name in REPORT_NAMES:
+        page = client.get(f"/reports/{name}")
+        assert page.status_code == 200, (name, page.text[:500])
+        assert 'data-chart="chart-' in page.text  # every report has a chart
+        assert f'href="/reports/{name}/' in page.text and '.csv"' in page.text  # and a CSV per table
+        assert 'src="/static/vendor/echarts.min.js"' in page.text
+
+
+def test_a_report_page_in_japanese(web: ApiHarness) -> None:
+    log_in(web.client, "marketing")
+    page = web.client.get("/reports/funnel", headers={"Accept-Language": "ja"}).text
+    assert "ファネル：MQLから受注まで（コホート別）" in page
+    assert "各ステップへの到達数" in page  # the chart's title
+    assert "「ファネルのステップ」をCSVでダウンロード" in page
+    sla = web.client.get("/reports/sla", headers={"Accept-Language": "ja"}).text
+    assert "<td>割り当て → 初回接触</td>" in sla and "<td>営業時間</td>" in sla  # the rows' fixed texts too
+    assert "<td>assignment → first touch</td>" in web.client.get("/reports/sla").text
+
+
+def test_a_reps_report_numbers_count_only_their_own_leads(web: ApiHarness) -> None:
+    """Four MQLs routed to reps a, b, c and a (department inside), two new leads nobody owns: rep a
+    counts 2 MQLs, rep b 1, the inside-sales manager and marketing all 4."""
+    expected_mqls = {"rep-a": 2, "rep-b": 1, "manager": 4, "marketing": 4}
+    for who, mqls in expected_mqls.items():
+        client = web.client
+        client.cookies.clear()
+        log_in(client, who)
+        page = client.get("/reports/funnel").text
+        assert chart_data(page, "funnel")[0] == mqls, who
+        steps = csv_rows(client, "/reports/funnel/steps.csv")
+        assert (steps[0]["step"], steps[0]["reached"]) == ("mql", str(mqls)), who
+        assigned = csv_rows(client, "/reports/sla/by_rep.csv")
+        assert {r["rep"]: r["assignments"] for r in assigned if r["rep"] != "total"} == {
+            "rep-a": {"a": "2"},
+            "rep-b": {"b": "1"},
+            "manager": {"a": "2", "b": "1", "c": "1"},
+            "marketing": {"a": "2", "b": "1", "c": "1"},
+        }[who]
+    client.cookies.clear()
+    log_in(client, "rep-a")
+    owned = csv_rows(client, "/reports/status/ownership.csv")
+    assert [(r["department"], r["rep"], r["mql"], r["open"]) for r in owned] == [
+        ("inside", "a", "2", "2"),
+        ("total", "", "2", "2"),
+    ]
+
+
+def test_a_bad_report_filter_is_named_not_a_crash(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "admin")
+    cases = [
+        ("funnel", {"from": "yesterday"}, "From: "),
+        ("funnel", {"from": "2026-11-20", "to": "2026-11-01"}, "To (included): "),
+        ("sla", {"by": "year"}, "Group by: "),
+        ("funnel", {"kind": "loose"}, "Counting: "),
+        ("status", {"limit": "-1"}, "Leads listed per check: must be at least 0"),
+        ("campaigns", {"window_days": "ninety"}, "Attribution window (days): "),
+    ]
+    for name, params, named in cases:
+        answer = client.get(f"/reports/{name}", params=params)
+        assert answer.status_code == 422, (name, params)
+        assert named in answer.text and 'role="alert"' in answer.text, (name, params)
+        assert 'aria-invalid="true"' in answer.text
+    japanese = client.get("/reports/funnel", params={"from": "yesterday"}, headers={"Accept-Language": "ja"})
+    assert japanese.status_code == 422 and "「開始日」の値が正しくありません" in japanese.text
+    as_csv = client.get("/reports/funnel/steps.csv", params={"to": "someday"})
+    assert as_csv.status_code == 422 and as_csv.text.startswith("To (included): ")
+    assert client.get("/reports/nonesuch").status_code == 404
+    assert client.get("/reports/funnel/nonesuch.csv").status_code == 404
+
+
+def test_a_report_csv_keeps_the_pages_filters(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "admin")
+    page = client.get("/reports/funnel", params={"from": "2026-11-01", "by": "week"}).text
+    assert 'href="/reports/funnel/cohorts.csv?from=2026-11-01&amp;by=week"' in page
+    answer = client.get("/reports/funnel/cohorts.csv", params={"from": "2026-11-01", "by": "week"})
+    assert answer.headers["content-disposition"] == 'attachment; filename="funnel-cohorts-2026-11-01-2026-11-25.csv"'
+    cohorts = list(csv.DictReader(io.StringIO(answer.text)))
+    # the MQLs of 2026-11-23 (two days before the test's now, a Wednesday): the week of Monday 23 November
+    assert [(r["cohort"], r["mql"]) for r in cohorts] == [("2026-11-23", "4"), ("total", "4")]
+
+
+def test_the_vendored_chart_library_is_served_with_its_licence(web: ApiHarness) -> None:
+    script = web.client.get("/static/vendor/echarts.min.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "Licensed to the Apache Software Foundation" in script.text[:1000]
+    assert "Apache License" in web.client.get("/static/vendor/echarts-LICENSE").text
+
+
+def test_the_overview_shows_the_reports_figures(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "rep-a")
+    page = client.get("/").text
+    assert chart_data(page, "funnel")[0] == 2  # rep a's two MQLs
+    assert 'href="/reports/status#table-untouched"' in page
+    assert "MQLs this month" in page and "Answered within SLA this week" in page
+
+
+# --- the lead list's order -------------------------------------------------------------------------
+
+BY_COMPANY = [SMITH, KAEDE, SAKURA[2], SAKURA[1], SAKURA[0], YAMADA]  # Maple Works, かえで, さくら ×3, もみじ
+
+
+def test_the_lead_list_sorts_by_a_column_keeping_the_filters(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "marketing")
+    page = client.get("/leads", params={"q": "co.jp"}).text
+    # the default order is the newest change first; a header link sorts by its column, keeping the filters
+    assert 'aria-sort="descending"' in page and page.count("aria-sort=") == 1
+    assert 'href="/leads?q=co.jp&amp;sort=company"' in page
+    sorted_page = client.get("/leads", params={"q": "co.jp", "sort": "company"}).text
+    assert 'aria-sort="ascending"' in sorted_page
+    assert 'href="/leads?q=co.jp&amp;sort=-company"' in sorted_page  # the same header again: the other way
+    shown = re.findall(r'<th scope="row"><a href="/leads/([^"]+)"', sorted_page)
+    assert shown == [lead for lead in BY_COMPANY if lead != SMITH]  # Smith's address is .com
+    rows = list(csv.DictReader(io.StringIO(client.get("/leads.csv", params={"sort": "-company"}).text)))
+    assert [r["email"] for r in rows] == BY_COMPANY[::-1]
+    by_stage = list(csv.DictReader(io.StringIO(client.get("/leads.csv", params={"sort": "stage"}).text)))
+    assert [r["email"] for r in by_stage] == [YAMADA, SMITH, SAKURA[2], SAKURA[1], SAKURA[0], KAEDE]
+    assert client.get("/leads", params={"sort": "shoe_size"}).status_code == 422
+
+
+def test_the_pages_of_a_sorted_list_hold_each_lead_once(web: ApiHarness) -> None:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = web.relay.leads(limit=2, cursor=cursor, sort="company")
+        seen += [item.lead for item in page.leads]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == BY_COMPANY

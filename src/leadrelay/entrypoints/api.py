@@ -508,12 +508,15 @@ class LeadRelay:
         visibility: Visibility = EVERYTHING,
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
+        sort: str | None = None,
     ) -> LeadPage:
-        """A page of leads (newest change first) by ``filters``, of those ``visibility`` lets one
-        see; pass the page's ``next_cursor`` as ``cursor`` for the next page."""
+        """A page of leads by ``filters``, of those ``visibility`` lets one see, newest change first
+        or in the order ``sort`` (``name``, ``company``, ``stage``, ``level``, ``score``, ``owner``,
+        ``updated``; ``-`` before one: descending); pass the page's ``next_cursor`` as ``cursor``
+        (with the same ``sort``) for the next page."""
         playbook = self.playbook().playbook
         with self.store.reading() as tx:
-            return lead_page(tx, playbook, filters or LeadFilters(), visibility, limit=limit, cursor=cursor)
+            return lead_page(tx, playbook, filters or LeadFilters(), visibility, limit=limit, cursor=cursor, sort=sort)
 
     def touch(
         self,

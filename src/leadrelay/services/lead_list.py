@@ -179,6 +179,48 @@ def check_filters(filters: LeadFilters) -> dict[str, Any]:
     return out
 
 
+#: The orders of a page: ``updated`` (the default, newest change first), ``name``, ``company``,
+#: ``stage`` (the lifecycle's order), ``level``, ``score``, ``owner``; ``-`` before one: descending.
+SORTS = ("updated", "name", "company", "stage", "level", "score", "owner")
+DEFAULT_SORT = "-updated"
+
+
+def parse_sort(sort: str | None) -> tuple[str, bool]:
+    """``"-score"`` → (``score``, descending); :class:`InputError` (field ``sort``) for another word."""
+    raw = (sort or DEFAULT_SORT).strip()
+    key, descending = (raw[1:], True) if raw.startswith("-") else (raw, False)
+    if key not in SORTS:
+        raise InputError("sort", f"'{raw}' is not an order (orders: {', '.join(SORTS)}; '-' before one: descending)")
+    return key, descending
+
+
+def _encode_sorted(sort: str, descending: bool, value: Any, lead_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    text = json.dumps([("-" if descending else "") + sort, value, lead_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _decode_sorted(cursor: str, sort: str, descending: bool) -> tuple[Any, int]:
+    """The (sort value, id) a cursor of the order ``sort`` holds (a cursor of another order is refused)."""
+    refused = InputError("cursor", "not a cursor of this order (use next_cursor of the previous page)")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        order, value, lead_id = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise refused from None
+    if order != ("-" if descending else "") + sort or not isinstance(lead_id, int) or isinstance(lead_id, bool):
+        raise refused
+    if sort == "updated":
+        try:
+            value = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise refused from None
+    elif not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise refused
+    return value, lead_id
+
+
 def lead_page(
     tx: StoreTx,
     playbook: Playbook,
@@ -187,22 +229,34 @@ def lead_page(
     *,
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
+    sort: str | None = None,
 ) -> LeadPage:
-    """One page of the leads ``visibility`` lets one see, filtered, newest change first."""
+    """One page of the leads ``visibility`` lets one see, filtered, in the order ``sort`` (see
+    :data:`SORTS`; default newest change first)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError("limit", f"give 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})")
+    key, descending = parse_sort(sort)
+    default = key == "updated" and descending  # the API's order and cursor
     conditions = check_filters(filters)
     if cursor is not None:
-        conditions["after"] = decode_position(cursor)
-    rows = tx.lead_page(conditions, visibility.conditions(), limit + 1)
+        if default:
+            conditions["after"] = decode_position(cursor)
+        else:
+            conditions["after_key"] = _decode_sorted(cursor, key, descending)
+    rows = tx.lead_page(conditions, visibility.conditions(), limit + 1, key, descending)
     more = len(rows) > limit
     rows = rows[:limit]
     tz = playbook.timezone
     items = [_item(row, tz) for row in rows]
     last = rows[-1] if rows and more else None
-    return LeadPage(
-        leads=items, limit=limit, next_cursor=None if last is None else encode_position(last.updated_at, last.id)
-    )
+    if last is None:
+        following = None
+    elif default:
+        following = encode_position(last.updated_at, last.id)
+    else:
+        value = last.updated_at if key == "updated" else last.sort_key
+        following = _encode_sorted(key, descending, value, last.id)
+    return LeadPage(leads=items, limit=limit, next_cursor=following)
 
 
 def _item(row: Any, tz: tzinfo) -> LeadListItem:

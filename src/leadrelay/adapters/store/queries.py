@@ -161,18 +161,53 @@ LEAD_PAGE_COLUMNS = (
 )
 
 
-def lead_page(filters: Sequence[str], visibility: Sequence[str] | None) -> str:
-    """One page of leads, newest change first (then id), at most ``:limit``: the conditions
-    ``filters`` (names of :data:`LEAD_FILTERS`) and, unless ``visibility`` is ``None`` (sees
-    everything), any of the conditions ``visibility`` (names of :data:`LEAD_VISIBILITY`; none: no lead)."""
-    where = [LEAD_FILTERS[name] for name in filters]
+#: The orders a page of leads may take besides the default (``updated``: last change first), each
+#: an expression of ``l`` and ``a`` that is never NULL (so the cursor can compare it), ties by id.
+LEAD_SORTS = {
+    "updated": "l.updated_at",
+    "name": (
+        "LOWER(COALESCE(l.last_name || ' ' || l.first_name, l.last_name, l.first_name, l.email, l.external_id, ''))"
+    ),
+    "company": "LOWER(COALESCE(a.name, l.company_name, ''))",
+    # the lifecycle's order, not the codes' alphabet
+    "stage": "CASE l.stage "
+    + " ".join(
+        f"WHEN '{code}' THEN {n}"
+        for n, code in enumerate(
+            ("new", "nurture", "mql", "pre_sql", "sal", "rejected", "sql", "opportunity", "won", "lost", "recycled")
+        )
+    )
+    + " ELSE 99 END",
+    "level": "COALESCE(l.level, -1)",
+    "score": "l.total_score",
+    "owner": "COALESCE(l.owner_rep, '')",
+}
+
+
+def lead_page(
+    filters: Sequence[str], visibility: Sequence[str] | None, sort: str = "updated", descending: bool = True
+) -> str:
+    """One page of leads at most ``:limit``, in the order ``sort`` (a key of :data:`LEAD_SORTS`; the
+    default: newest change first), then id, both descending or both ascending: the conditions
+    ``filters`` (names of :data:`LEAD_FILTERS`, and ``after_key``: the leads after ``:after_key``,
+    ``:after_id`` in this order) and, unless ``visibility`` is ``None`` (sees everything), any of the
+    conditions ``visibility`` (names of :data:`LEAD_VISIBILITY`; none: no lead)."""
+    order = LEAD_SORTS[sort]
+    way, beyond = ("DESC", "<") if descending else ("ASC", ">")
+    where = [
+        f"({order} {beyond} :after_key OR ({order} = :after_key AND l.id {beyond} :after_id))"
+        if name == "after_key"
+        else LEAD_FILTERS[name]
+        for name in filters
+    ]
     if visibility is not None:
         seen = [LEAD_VISIBILITY[name] for name in visibility]
         where.append(f"({' OR '.join(seen)})" if seen else "1 = 0")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return (
-        f"SELECT {LEAD_PAGE_COLUMNS} FROM leads l LEFT OUTER JOIN accounts a ON a.id = l.account_id{clause}"
-        " ORDER BY l.updated_at DESC, l.id DESC LIMIT :limit"
+        f"SELECT {LEAD_PAGE_COLUMNS}, {order} AS sort_key"
+        f" FROM leads l LEFT OUTER JOIN accounts a ON a.id = l.account_id{clause}"
+        f" ORDER BY {order} {way}, l.id {way} LIMIT :limit"
     )
 
 

@@ -539,15 +539,29 @@ class StoreTx:
             for row in self.execute(query)
         ]
 
-    def lead_page(self, filters: Mapping[str, Any], visibility: Mapping[str, Any] | None, limit: int) -> list[Any]:
+    def lead_page(
+        self,
+        filters: Mapping[str, Any],
+        visibility: Mapping[str, Any] | None,
+        limit: int,
+        sort: str = "updated",
+        descending: bool = True,
+    ) -> list[Any]:
         """One page of leads (:func:`queries.lead_page`): ``filters`` and ``visibility`` by the names
-        of ``queries.LEAD_FILTERS`` and ``queries.LEAD_VISIBILITY`` with their values."""
-        text = sa.text(queries.lead_page(list(filters), None if visibility is None else list(visibility)))
+        of ``queries.LEAD_FILTERS`` and ``queries.LEAD_VISIBILITY`` with their values (``after``: the
+        (updated_at, id) of the default order's cursor; ``after_key``: the (sort value, id) of another
+        order's), in the order ``sort`` of ``queries.LEAD_SORTS``; each row has its ``sort_key``."""
+        text = sa.text(
+            queries.lead_page(list(filters), None if visibility is None else list(visibility), sort, descending)
+        )
         params: dict[str, Any] = {**filters, **(visibility or {}), "limit": limit}
         if "after" in params:
             after_at, after_id = params.pop("after")
             params.update(after_at=after_at, after_id=after_id)
-        binds = [sa.bindparam(name, type_=UtcDateTime) for name in ("updated_since", "after_at") if name in params]
+        if "after_key" in params:
+            params["after_key"], params["after_id"] = params["after_key"]
+        moments = ("updated_since", "after_at", *(("after_key",) if sort == "updated" else ()))
+        binds = [sa.bindparam(name, type_=UtcDateTime) for name in moments if name in params]
         binds += [sa.bindparam(name, expanding=True) for name in ("stages", "visible_departments") if name in params]
         typed = text.bindparams(*binds).columns(
             sa.column("id"),
@@ -570,6 +584,7 @@ class StoreTx:
             sa.column("last_touch_at", UtcDateTime),
             sa.column("created_at", UtcDateTime),
             sa.column("updated_at", UtcDateTime),
+            sa.column("sort_key"),
         )
         return list(self.execute(typed, params))
 
