@@ -25,6 +25,7 @@ from leadrelay.entrypoints.http import openapi, problems
 from leadrelay.entrypoints.http.limits import BodyLimit
 from leadrelay.entrypoints.http.routes import erasure, forms, health, hooks, intake, leads, me, playbook, reports, reps
 from leadrelay.entrypoints.http.web import pages as web_pages
+from leadrelay.entrypoints.http.web import playbook_pages
 
 DESCRIPTION = """\
 The HTTP API of leadrelay, the lead handoff engine: send it leads and activities, read leads with
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     # the dashboard: pages on the same app, their static files (no build step, nothing from a CDN)
     web_pages.install(app)
     app.include_router(web_pages.router)
+    app.include_router(playbook_pages.router)
     app.mount("/static", StaticFiles(directory=web_pages.HERE / "static"), name="static")
     return app
 
