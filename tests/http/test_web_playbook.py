@@ -77,8 +77,9 @@ def test_the_playbook_page_shows_the_default_playbooks_rules_as_tables(web: ApiH
         "every such activity",
         "25",
         "no limit",
-        "halves every 45 days",
+        "the default (above)",
     ]
+    assert "Decay of engagement points: halves every 45 days" in text
     assert cells(text, "webinar_no_show")[4] == "-3"
     assert cells(text, "document_downloaded")[4:6] == ["10", "once per activity.properties.document, at most 5 times"]
     assert cells(text, "careers_page")[4:6] == ["-10", "once at most"]
@@ -96,7 +97,7 @@ def test_the_playbook_page_shows_the_default_playbooks_rules_as_tables(web: ApiH
     assert "handoff_kinki" in text  # the Pre-SQL handoff rules
     assert cells(text, "sla_inside_sales")[3:] == [
         "HQ Inside Sales (hq_inside_sales)",
-        "every",
+        "every level",
         "8 business hours",
         "2 business hours",
         "75 % of the time",
@@ -112,7 +113,8 @@ def test_the_playbook_page_in_japanese(web: ApiHarness) -> None:
     text = web.client.get("/playbook").text
     assert '<html lang="ja">' in text and "確度レベル" in text and "加点の条件" in text
     assert cells(text, "sla_inside_sales")[5:7] == ["8営業時間", "2営業時間"]
-    assert cells(text, "webinar_attended")[6] == "45日ごとに半減"
+    assert "行動スコアの減衰: 45日ごとに半減" in text
+    assert cells(text, "unsubscribed")[6] == "365日間のみ有効"
 
 
 def test_the_versions_and_the_diff_of_two_show_the_changed_line(web: ApiHarness) -> None:

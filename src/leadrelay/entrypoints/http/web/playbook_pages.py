@@ -118,7 +118,6 @@ def playbook_sections(loaded: LoadedPlaybook, lang: str) -> list[Section]:
             limits.append(t("pb_at_most_times", n=rule.max_times))
         if rule.cap is not None:
             limits.append(t("pb_cap", points=_num(rule.cap.points), per=t(f"pb_per_{rule.cap.per}")))
-        decay = rule.decay if rule.decay is not None else pb.decay
         engagement.rows.append(
             [
                 rule.id,
@@ -127,7 +126,7 @@ def playbook_sections(loaded: LoadedPlaybook, lang: str) -> list[Section]:
                 _cond(rule.where, lang, always=t("pb_every_activity")),
                 _num(rule.points),
                 _join(limits, lang) or t("pb_no_limit"),
-                decay.describe(lang),
+                rule.decay.describe(lang) if rule.decay is not None else t("pb_default_decay_short"),
             ]
         )
     earns.notes = [
@@ -265,8 +264,8 @@ def playbook_sections(loaded: LoadedPlaybook, lang: str) -> list[Section]:
                 p.id,
                 p.label,
                 pb.stage_label(p.stage, lang),
-                _join([dept(d) for d in sorted(p.departments)], lang) or t("pb_every"),
-                ", ".join(str(level) for level in sorted(p.levels)) or t("pb_every"),
+                _join([dept(d) for d in sorted(p.departments)], lang) or t("pb_every_department"),
+                ", ".join(str(level) for level in sorted(p.levels)) or t("pb_every_level"),
                 _hours(p.accept_within, lang),
                 _hours(p.first_touch_within, lang),
                 t("pb_of_time", share=_num(round(p.warn_at * 100, 1))),
@@ -287,7 +286,7 @@ def playbook_sections(loaded: LoadedPlaybook, lang: str) -> list[Section]:
     targets = Section("targets", t("pb_targets"))
     monthly = pb.targets.mqls_per_month
     targets.notes = [f"{t('pb_mqls_per_month')}: {monthly if monthly is not None else t('pb_not_agreed')}"]
-    intake = Table(t("pb_weekly_intake"), [Column("pb_department"), Column("pb_capacity", num=True)])
+    intake = Table(t("pb_weekly_intake"), [Column("pb_department"), Column("pb_mqls_a_week", num=True)])
     intake.rows = [[dept(d), str(n)] for d, n in pb.targets.weekly_intake.items()]
     targets.tables = [intake]
     sections.append(targets)
