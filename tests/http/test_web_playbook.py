@@ -157,6 +157,16 @@ def test_an_unknown_or_missing_version_is_a_4xx_page_naming_the_parameter(web: A
     )
     only_one = web.client.get("/playbook/diff")
     assert only_one.status_code == 422 and "Only one version is stored" in only_one.text
+    # the same version number on two different texts: the number names neither, a hash prefix does
+    web.relay.activate_playbook(
+        DEFAULT.replace("label: Attended a webinar\n", "label: Went to a webinar\n", 1), actor=ADMIN
+    )
+    [first, second] = web.relay.playbook_versions()
+    both = web.client.get("/playbook/diff", params={"from": "2026.12.1", "to": second.hash})
+    assert both.status_code == 422 and "from: &#39;2026.12.1&#39; names more than one stored playbook" in both.text
+    by_prefix = web.client.get("/playbook/diff", params={"from": second.hash[:8], "to": first.hash[:8]})
+    assert by_prefix.status_code == 200 and "label: Went to a webinar" in by_prefix.text
+    assert web.client.get("/playbook/diff", params={"from": second.hash[:5], "to": first.hash}).status_code == 404
 
 
 def test_an_admin_checks_a_broken_playbook_and_sees_its_line(web: ApiHarness) -> None:
