@@ -1,25 +1,48 @@
-"""The playbook pages in a real browser (Chromium by Playwright, against a real ``leadrelay serve``
-on a demo database, with the fixtures of :mod:`tests.browser.test_dashboard`): an admin checks a
-broken and a good candidate and activates it through the form; the playbook, its versions, the
-diff and the candidate page in English and Japanese have no serious or critical axe-core
-violation; screenshots under ``build/screenshots/`` (``playbook-*.png``)."""
+"""The playbook pages in a real browser: Chromium driven by Playwright against a real ``leadrelay
+serve`` on a demo database (the fixture approach of ``tests/browser/test_dashboard.py``; helpers in
+:mod:`tests.support.browser`). An admin checks a broken and a good candidate and activates it
+through the form; the playbook, its versions, the diff and the candidate page in English and
+Japanese have no serious or critical axe-core violation; screenshots under ``build/screenshots/``
+(``playbook-*.png``). A rep reads the playbook without the admin's form."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from leadrelay import LeadRelay
-from tests.browser.test_dashboard import (  # the same served demo and browser (module-scoped fixtures)
-    browser,  # noqa: F401
-    check_accessibility,
-    log_in,
-    new_page,
-    shoot,
-    site,  # noqa: F401
-    site_db,
+from tests.support.browser import CHROMIUM, check_accessibility, log_in, new_page, served_demo, shoot
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
 )
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run does)", allow_module_level=True)
+
+_DBS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``leadrelay serve`` on a small demo database with one user of each role."""
+    with served_demo(tmp_path_factory.mktemp("playbook")) as (base, db):
+        _DBS[base] = db
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+def site_db(base: str) -> str:
+    return _DBS[base]
+
 
 ADMIN = "admin@example.co.jp"
 
@@ -43,7 +66,7 @@ def ensure_two_versions(db: str) -> None:
         relay.activate_playbook(text, actor=ADMIN)
 
 
-def test_an_admin_checks_and_activates_a_playbook_in_the_form(site: str, browser: Any) -> None:  # noqa: F811
+def test_an_admin_checks_and_activates_a_playbook_in_the_form(site: str, browser: Any) -> None:
     db = site_db(site)
     with LeadRelay.open(db) as relay:
         if len(relay.playbook_versions()) >= 2:
@@ -83,7 +106,7 @@ def test_an_admin_checks_and_activates_a_playbook_in_the_form(site: str, browser
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
-def test_the_playbook_pages_are_accessible_and_shot(site: str, browser: Any, lang: str) -> None:  # noqa: F811
+def test_the_playbook_pages_are_accessible_and_shot(site: str, browser: Any, lang: str) -> None:
     ensure_two_versions(site_db(site))
     page = new_page(browser, lang)
     log_in(page, site, "admin")
@@ -109,7 +132,7 @@ def test_the_playbook_pages_are_accessible_and_shot(site: str, browser: Any, lan
     shoot(page, f"playbook-diff-unknown-{lang}")
 
 
-def test_a_rep_reads_the_playbook_without_the_admin_form(site: str, browser: Any) -> None:  # noqa: F811
+def test_a_rep_reads_the_playbook_without_the_admin_form(site: str, browser: Any) -> None:
     page = new_page(browser, "ja")
     log_in(page, site, "rep", "/playbook")
     assert page.locator("h1").inner_text().startswith("プレイブック")

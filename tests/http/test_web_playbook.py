@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from leadrelay.adapters.playbook.loader import default_playbook_path
-from tests.http.test_web_pages import PASSWORD, form_token, log_in
 from tests.support.http import ApiHarness, make_harness
 
 DEFAULT = default_playbook_path().read_text(encoding="utf-8")
@@ -22,6 +21,7 @@ NEXT = DEFAULT.replace('\nversion: "2026.12.1"', '\nversion: "2026.12.2"', 1).re
 )
 assert NEXT.count("Attended a live webinar") == 1 and "2026.12.2" in NEXT
 ADMIN = "admin@users.example.co.jp"
+PASSWORD = "correct horse battery"
 USERS = {
     "admin": {"role": "admin"},
     "marketing": {"role": "marketing"},
@@ -36,6 +36,27 @@ def web(db_url: str) -> Iterator[ApiHarness]:
         for name, user in USERS.items():
             harness.relay.add_user(f"{name}@users.example.co.jp", actor="test", password=PASSWORD, **user)  # type: ignore[arg-type]
         yield harness
+
+
+def form_token(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert found, f"no {name} in the page"
+    return found.group(1)
+
+
+def log_in(client: TestClient, who: str) -> None:
+    """Through the log-in form, as a browser (its own token, then the session cookie)."""
+    page = client.get("/login")
+    answer = client.post(
+        "/login",
+        data={
+            "email": f"{who}@users.example.co.jp",
+            "password": PASSWORD,
+            "form_token": form_token(page.text, "form_token"),
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
 
 
 def cells(page: str, first: str) -> list[str]:
