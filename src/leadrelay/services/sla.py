@@ -94,10 +94,12 @@ fire_warning: TimerHandler = _fire(breach=False)
 fire_breach: TimerHandler = _fire(breach=True)
 
 
-def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
+def _touched_since_assignment(tx: StoreTx, playbook: Playbook, lead_ids: Sequence[int] | None = None) -> set[int]:
     """Leads waiting for their rep's answer (MQL, Pre-SQL) that got a touch (recorded by sales, or a touch activity) since they were
-    assigned: their first-touch clock is done."""
-    touched = tx.touched_leads(None, None)
+    assigned: their first-touch clock is done. With ``lead_ids``, only those leads are looked at."""
+    if lead_ids is not None and not lead_ids:
+        return set()
+    touched = tx.touched_leads(lead_ids, None)
     if not playbook.sales.touch_types:
         return touched
     query = (
@@ -111,6 +113,8 @@ def _touched_since_assignment(tx: StoreTx, playbook: Playbook) -> set[int]:
         )
         .distinct()
     )
+    if lead_ids is not None:
+        query = query.where(leads.c.id.in_(sorted(set(lead_ids))))
     return touched | set(tx.execute(query).scalars())
 
 
@@ -179,7 +183,7 @@ def sla_rows(
         query = query.where(leads.c.id.in_(sorted(set(lead_ids))))
     rows = list(tx.execute(query))
     tz = playbook.timezone
-    touched = _touched_since_assignment(tx, playbook)
+    touched = _touched_since_assignment(tx, playbook, None if lead_ids is None else [row.id for row in rows])
     out: list[SlaRow] = []
     for row in rows:
         department = playbook.routing.departments.get(row.owner_department)

@@ -25,6 +25,7 @@ from leadrelay.entrypoints.http import openapi, problems
 from leadrelay.entrypoints.http.limits import BodyLimit
 from leadrelay.entrypoints.http.routes import erasure, forms, health, hooks, intake, leads, me, playbook, reports, reps
 from leadrelay.entrypoints.http.web import pages as web_pages
+from leadrelay.entrypoints.http.web import playbook_pages
 from leadrelay.entrypoints.http.web import report_pages as web_reports
 
 DESCRIPTION = """\
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     web_pages.install(app)
     app.include_router(web_pages.router)
     app.include_router(web_reports.router)
+    app.include_router(playbook_pages.router)
     app.mount("/static", StaticFiles(directory=web_pages.HERE / "static"), name="static")
     return app
 
