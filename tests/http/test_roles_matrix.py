@@ -100,6 +100,12 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/reports"): Entry(PUBLIC, public=True, keyless=True),
     ("GET", "/reports/{name}"): Entry(PUBLIC, public=True, keyless=True),
     ("GET", "/reports/{name}/{table}.csv"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/playbook"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/playbook/versions"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/playbook/diff"): Entry(PUBLIC, public=True, keyless=True),
+    ("GET", "/playbook/candidate"): Entry(PUBLIC, public=True, keyless=True),
+    ("POST", "/playbook/validate"): Entry(PUBLIC, public=True, keyless=True),
+    ("POST", "/playbook/activate"): Entry(PUBLIC, public=True, keyless=True),
     ("GET", "/static"): Entry(PUBLIC, public=True, keyless=True),  # the dashboard's CSS and JavaScript
     ("POST", "/forms/{form_id}"): Entry(PUBLIC, public=True, keyless=True),
     ("OPTIONS", "/forms/{form_id}"): Entry(PUBLIC, public=True, keyless=True),
