@@ -107,6 +107,7 @@ def live_demo(relay: LeadRelay, *, seed: int = 7, people: int = 3000, companies:
         "messages_sent": stats.messages_sent,
         "assignments": stats.assignments_seen,
         **{f"{what}s": truth.count(what) for what in ("touch", "accept", "reject")},
+        "qualified": truth.count("qualify"),
         "won": truth.count("won"),
         "lost": truth.count("lost"),
         "reworked": sum(1 for lead in truth.leads.values() if lead.reworked),
