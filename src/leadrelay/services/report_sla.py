@@ -195,9 +195,12 @@ def _speed(part: str, measure: str, unit: str, q: Quantiles) -> dict[str, Any]:
 
 def _limit(policies: tuple[SlaPolicy, ...], clock: str, department: Any, level: Any) -> sa.ColumnElement[Any]:
     """The clock's limit in seconds for the assignment's department and level (the first policy that
-    applies, as :func:`leadrelay.domain.sla.policy_for` picks it), as SQL; NULL without one."""
+    applies, as :func:`leadrelay.domain.sla.policy_for` picks it), as SQL; NULL without one. Only the
+    policies that time an MQL's answer: a Pre-SQL policy starts no clock at an MQL's assignment."""
     whens = []
     for policy in policies:
+        if policy.stage != Stage.MQL:
+            continue
         conditions: list[sa.ColumnElement[bool]] = []
         if policy.departments:
             conditions.append(department.in_(sorted(policy.departments)))

@@ -425,8 +425,10 @@ class _Simulation:
                 continue
             self.seen.add((row.id, assigned))
             self.stats.assignments_seen += 1
-            department = {"department": row.owner_department or "", "stage": row.stage}
-            self.note(row.email, Action(assigned, "assigned", row.owner_rep, department))
+            detail = {"department": row.owner_department or "", "stage": row.stage}
+            if row.level is not None:
+                detail["level"] = str(row.level)
+            self.note(row.email, Action(assigned, "assigned", row.owner_rep, detail))
             self.assigned(replace(row, assigned_at=assigned))
 
     def lead(self, lead_id: int) -> _Row:
