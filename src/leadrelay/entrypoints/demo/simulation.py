@@ -47,6 +47,7 @@ import sqlalchemy as sa
 
 from leadrelay import bootstrap
 from leadrelay.adapters.clock import FakeClock
+from leadrelay.adapters.playbook.loader import LoadedPlaybook
 from leadrelay.adapters.store.outbox import Backoff, Delivery, OutboxMessage
 from leadrelay.adapters.store.tables import leads, timers
 from leadrelay.domain.calendar import BusinessCalendar
@@ -224,6 +225,25 @@ class _Row:
     level: int | None
 
 
+_ROW = (
+    leads.c.id,
+    leads.c.email,
+    leads.c.stage,
+    leads.c.owner_rep,
+    leads.c.owner_department,
+    leads.c.assigned_at,
+    leads.c.level,
+)
+#: The simulation's own reads, built once (it makes thousands of them).
+_LEAD = sa.select(*_ROW).where(leads.c.id == sa.bindparam("id"))
+_ASSIGNED_SINCE = (
+    sa.select(*_ROW)
+    .where(leads.c.assigned_at >= sa.bindparam("since"), leads.c.owner_rep.is_not(None))
+    .order_by(leads.c.assigned_at, leads.c.id)
+)
+_NEXT_TIMER = sa.select(sa.func.min(timers.c.due_at)).where(timers.c.fired_at.is_(None), timers.c.failed_at.is_(None))
+
+
 def _rounds(
     leads_in: Sequence[dict[str, Any]], activities: Sequence[dict[str, Any]], data: DemoData, start: datetime
 ) -> list[_Round]:
@@ -260,7 +280,7 @@ def simulate(
     """Play ``days`` of live operation ending at ``end`` (see the module's doc); the ground truth
     and the counts of what the simulated worker did."""
     _commit_without_fsync(relay)
-    run = _Simulation(relay, data, seed=seed, end=end, days=days)
+    run = _Simulation(_PinnedPlaybook(relay), data, seed=seed, end=end, days=days)
     rounds = _rounds(leads_in, activities, data, run.start)
     gc.collect()
     gc.freeze()  # the data set lives to the end: the collector need not look at it again and again
@@ -269,6 +289,19 @@ def simulate(
     finally:
         gc.unfreeze()
     return run.truth, run.stats
+
+
+class _PinnedPlaybook(LeadRelay):
+    """The relay the simulation plays through: the same store and clock, and the playbook active
+    when it starts held for the whole run (nothing in the simulation changes it), so each of its
+    thousands of calls does not read the active playbook from the database again."""
+
+    def __init__(self, relay: LeadRelay) -> None:
+        super().__init__(relay.store, relay.clock)
+        self._pinned = relay.playbook()
+
+    def playbook(self) -> LoadedPlaybook:
+        return self._pinned
 
 
 def _commit_without_fsync(relay: LeadRelay) -> None:
@@ -386,9 +419,8 @@ class _Simulation:
                 return
 
     def next_timer(self) -> datetime | None:
-        query = sa.select(sa.func.min(timers.c.due_at)).where(timers.c.fired_at.is_(None), timers.c.failed_at.is_(None))
         with self.relay.store.reading() as tx:
-            due: datetime | None = tx.execute(query).scalar()
+            due: datetime | None = tx.execute(_NEXT_TIMER).scalar()
         return None if due is None else _aware(due)
 
     # --- intake ---------------------------------------------------------------------------
@@ -402,21 +434,8 @@ class _Simulation:
 
     def assignments(self, now: datetime) -> None:
         """React to every lead given to a rep since the last look (routing, SLA reassignment)."""
-        query = (
-            sa.select(
-                leads.c.id,
-                leads.c.email,
-                leads.c.stage,
-                leads.c.owner_rep,
-                leads.c.owner_department,
-                leads.c.assigned_at,
-                leads.c.level,
-            )
-            .where(leads.c.assigned_at >= self.watermark, leads.c.owner_rep.is_not(None))
-            .order_by(leads.c.assigned_at, leads.c.id)
-        )
         with self.relay.store.reading() as tx:
-            rows = [_Row(**r._mapping) for r in tx.execute(query)]
+            rows = [_Row(*r) for r in tx.execute(_ASSIGNED_SINCE, {"since": self.watermark})]
         self.watermark = now
         for row in rows:
             assert row.assigned_at is not None
@@ -432,17 +451,8 @@ class _Simulation:
             self.assigned(replace(row, assigned_at=assigned))
 
     def lead(self, lead_id: int) -> _Row:
-        query = sa.select(
-            leads.c.id,
-            leads.c.email,
-            leads.c.stage,
-            leads.c.owner_rep,
-            leads.c.owner_department,
-            leads.c.assigned_at,
-            leads.c.level,
-        ).where(leads.c.id == lead_id)
         with self.relay.store.reading() as tx:
-            row = _Row(**tx.execute(query).one()._mapping)
+            row = _Row(*tx.execute(_LEAD, {"id": lead_id}).one())
         return replace(row, assigned_at=_aware(row.assigned_at) if row.assigned_at else None)
 
     # --- the reps ---------------------------------------------------------------------------
