@@ -435,7 +435,7 @@ class _Simulation:
     def assignments(self, now: datetime) -> None:
         """React to every lead given to a rep since the last look (routing, SLA reassignment)."""
         with self.relay.store.reading() as tx:
-            rows = [_Row(*r) for r in tx.execute(_ASSIGNED_SINCE, {"since": self.watermark})]
+            rows = [_Row(**r._mapping) for r in tx.execute(_ASSIGNED_SINCE, {"since": self.watermark})]
         self.watermark = now
         for row in rows:
             assert row.assigned_at is not None
@@ -452,7 +452,7 @@ class _Simulation:
 
     def lead(self, lead_id: int) -> _Row:
         with self.relay.store.reading() as tx:
-            row = _Row(*tx.execute(_LEAD, {"id": lead_id}).one())
+            row = _Row(**tx.execute(_LEAD, {"id": lead_id}).one()._mapping)
         return replace(row, assigned_at=_aware(row.assigned_at) if row.assigned_at else None)
 
     # --- the reps ---------------------------------------------------------------------------
