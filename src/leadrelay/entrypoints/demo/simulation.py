@@ -260,11 +260,26 @@ def _rounds(
         slots.setdefault(math.floor(moment.timestamp() / step), []).append((moment, record))
     silent = [lead for lead in leads_in if lead["email"] in profile]
     out = [_Round(start, silent, [])] if silent else []
+    described: set[str] = set()
     for slot in sorted(slots):
         items = slots[slot]
         at = max(max(m for m, _ in items), start)
-        out.append(_Round(at, [], [r for _, r in items]))
+        out.append(_Round(at, [], [_campaign_once(record, described) for _, record in items]))
     return out
+
+
+def _campaign_once(record: dict[str, Any], described: set[str]) -> dict[str, Any]:
+    """The activity with its campaign's name, channel and kind the first time the campaign comes,
+    and its code only after that: the campaign is stored by then, and the same details again would
+    only be written over themselves in every round."""
+    campaign = record.get("campaign")
+    if not isinstance(campaign, dict):
+        return record
+    code = str(campaign["code"])
+    if code not in described:
+        described.add(code)
+        return record
+    return {**record, "campaign": code}
 
 
 def simulate(
