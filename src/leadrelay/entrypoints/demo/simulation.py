@@ -320,7 +320,8 @@ class _PinnedPlaybook(LeadRelay):
 
 
 def _commit_without_fsync(relay: LeadRelay) -> None:
-    """SQLite: ``synchronous=NORMAL`` on the demo's connections. In WAL mode a commit still survives
+    """SQLite: ``synchronous=NORMAL`` and a page cache the size of the whole demo database on the
+    demo's connections. In WAL mode a commit still survives
     the process dying at any line (only a power cut may take the latest commits back); the thousands
     of small commits of a simulated quarter then do not each wait for the disk."""
     engine = relay.store.engine
@@ -330,6 +331,7 @@ def _commit_without_fsync(relay: LeadRelay) -> None:
     def normal(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: the demo's whole database
         cursor.close()
 
     sa.event.listen(engine, "connect", normal)
