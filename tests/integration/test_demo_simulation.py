@@ -115,7 +115,9 @@ def test_sla_breaches_reassign_inside_sales_leads(simulated: tuple[str, DemoRun]
     assert isinstance(notified, int) and notified > 0
 
 
-def test_never_followed_leads_have_no_touch_and_are_still_owned(simulated: tuple[str, DemoRun]) -> None:
+def test_never_followed_leads_have_no_touch_since_assignment_and_are_still_owned(
+    simulated: tuple[str, DemoRun],
+) -> None:
     url, run = simulated
     never = sorted(email for email, lead in run.truth.leads.items() if lead.never_followed)
     assert len(never) >= 3
@@ -123,17 +125,52 @@ def test_never_followed_leads_have_no_touch_and_are_still_owned(simulated: tuple
         email: (stage, rep, touches)
         for email, stage, rep, touches in _rows(
             url,
-            "SELECT l.email, l.stage, l.owner_rep, (SELECT COUNT(*) FROM lead_touches t WHERE t.lead_id = l.id) "
-            "FROM leads l",
+            "SELECT l.email, l.stage, l.owner_rep, (SELECT COUNT(*) FROM lead_touches t WHERE t.lead_id = l.id "
+            "AND t.occurred_at >= l.assigned_at) FROM leads l",
         )
     }
     for email in never:
         stage, rep, touches = state[email]
         assert touches == 0, email
-        assert rep is not None and stage == "mql", (email, stage, rep)
+        last = [a for a in run.truth.leads[email].actions if a.what == "assigned"][-1]
+        assert rep == last.rep and stage in ("mql", "pre_sql"), (email, stage, rep)
     # and the ground truth's touches are the database's, lead by lead
     touched = Counter(email for email, lead in run.truth.leads.items() for a in lead.actions if a.what == "touch")
-    assert {email: n for email, (_, _, n) in state.items() if n} == dict(touched)
+    stored = Counter(
+        str(email) for (email,) in _rows(url, "SELECT l.email FROM lead_touches t JOIN leads l ON l.id = t.lead_id")
+    )
+    assert stored == touched
+
+
+def test_inside_sales_qualifies_to_pre_sql_and_the_field_rep_it_went_to_answers(
+    simulated: tuple[str, DemoRun],
+) -> None:
+    url, run = simulated
+    inside = {rep for rep, b in run.truth.reps.items() if b.department == "hq_inside_sales"}
+    qualified = [(lead, a) for lead in run.truth.leads.values() for a in lead.actions if a.what == "qualify"]
+    assert len(qualified) >= 20
+    assert {a.rep for _, a in qualified} <= inside
+    handoffs = Counter(
+        (str(email), str(rep))
+        for email, rep in _rows(
+            url,
+            "SELECT l.email, r.rep_id FROM routing_decisions r JOIN leads l ON l.id = r.lead_id WHERE r.kind = 'handoff'",
+        )
+    )
+    assert handoffs == Counter((lead.email, a.detail["to"]) for lead, a in qualified)
+    assert not inside & {rep for _, rep in handoffs}  # always to field sales
+    stored = _scalar(url, "SELECT COUNT(*) FROM transitions WHERE trigger = 'pre_sql_qualified'")
+    assert stored == len(qualified)
+    # the field rep answers: accepted Pre-SQLs move on at that rep's hands, some of them to pipeline
+    answered = 0
+    for lead, q in qualified:
+        later = [a for a in lead.actions if a.at >= q.at and a.what in ("accept", "reject", "sql", "opportunity")]
+        if later and later[0].what in ("accept", "reject"):
+            assert later[0].rep == q.detail["to"], lead.email
+            answered += 1
+    assert answered >= len(qualified) // 2
+    paths = Counter(a.detail["path"] for _, a in qualified)
+    assert paths["direct"] > 0 and paths["nurture"] > 0  # both of seed 001's paths
 
 
 def test_rejections_use_the_playbooks_reason_codes(simulated: tuple[str, DemoRun]) -> None:

@@ -124,7 +124,9 @@ class CampaignsReport(Report):
                 )
                 for r in self.campaigns
             ]
-            rows.append(_row("-", "(no campaign touch)", None, None, self.unattributed, None, ""))
+            rows.append(
+                _row("-", "(no campaign touch / キャンペーン接触なし)", None, None, self.unattributed, None, "")
+            )
             totals = _row(
                 "total", None, None, None, self.totals, sum(r.direct_opportunities for r in self.campaigns), ""
             )

@@ -138,13 +138,15 @@ class DependencyReport(Report):
                 name="nurture_duration",
                 title=title("How long the nurture took", "ナーチャリングの所要期間"),
                 columns=[
-                    col("duration", "Duration", "期間"),
+                    col("duration", "Duration", "期間（英語）"),
+                    col("duration_ja", "Duration (Japanese)", "期間"),
                     col("steps", en, ja, "int"),
                     col("share", "Share", "比率", "percent"),
                 ],
                 rows=[
                     {
                         "duration": DURATION_LABELS[key][0],
+                        "duration_ja": DURATION_LABELS[key][1],
                         "steps": n,
                         "share": share(n, self.total.nurture.steps),
                     }

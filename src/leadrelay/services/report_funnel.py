@@ -129,6 +129,7 @@ class FunnelReport(Report):
             {
                 "step": s.step,
                 "label": s.label["en"],
+                "label_ja": s.label["ja"],
                 "reached": s.reached,
                 "in_flight": s.in_flight,
                 "dropped": s.dropped,
@@ -155,7 +156,8 @@ class FunnelReport(Report):
         totals["open"] = sum(g.open for g in self.groups)
         reason_columns = [
             col("reason", "Reason", "理由"),
-            col("label", "Label", "内容"),
+            col("label", "Label", "内容（英語）"),
+            col("label_ja", "Label (Japanese)", "内容"),
             col("loops", "Loops", "件数", "int"),
         ]
         return [
@@ -164,7 +166,8 @@ class FunnelReport(Report):
                 title=title("Funnel steps", "ファネルのステップ"),
                 columns=[
                     col("step", "Step", "ステップ"),
-                    col("label", "Label", "名称"),
+                    col("label", "Label", "名称（英語）"),
+                    col("label_ja", "Label (Japanese)", "名称"),
                     col("reached", "Reached", "到達", "int"),
                     col("in_flight", "In flight", "進行中", "int"),
                     col("dropped", "Dropped", "離脱", "int"),
@@ -199,14 +202,20 @@ class FunnelReport(Report):
                 name="rejected",
                 title=title("Rejected, by reason", "差し戻し（理由別）"),
                 columns=reason_columns,
-                rows=[{"reason": r.reason, "label": r.label["en"], "loops": r.loops} for r in self.rejected],
+                rows=[
+                    {"reason": r.reason, "label": r.label["en"], "label_ja": r.label["ja"], "loops": r.loops}
+                    for r in self.rejected
+                ],
                 totals={"reason": "total", "loops": sum(r.loops for r in self.rejected)},
             ),
             Table(
                 name="recycled",
                 title=title("Recycled, by reason", "リサイクル（理由別）"),
                 columns=reason_columns,
-                rows=[{"reason": r.reason, "label": r.label["en"], "loops": r.loops} for r in self.recycled],
+                rows=[
+                    {"reason": r.reason, "label": r.label["en"], "label_ja": r.label["ja"], "loops": r.loops}
+                    for r in self.recycled
+                ],
                 totals={"reason": "total", "loops": sum(r.loops for r in self.recycled)},
             ),
         ]

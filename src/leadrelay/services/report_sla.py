@@ -128,6 +128,7 @@ class SlaReport(Report):
                     col("part", "Part", "区分"),
                     col("measure", "From → to", "区間"),
                     col("unit", "Hours", "時間の種類"),
+                    col("label_ja", "In Japanese", "内容"),
                     col("count", "Assignments", "件数", "int"),
                     col("median_hours", "Median (hours)", "中央値（時間）", "hours"),
                     col("p90_hours", "p90 (hours)", "90%（時間）", "hours"),
@@ -181,11 +182,26 @@ def _figures(g: SlaGroup) -> dict[str, Any]:
     }
 
 
+#: The speed table's words in Japanese: its parts, spans and kinds of hours.
+_SPEED_JA = {
+    "rep": "営業担当",
+    "system": "システム",
+    "assignment → answer": "割り当て → 回答",
+    "assignment → first touch": "割り当て → 初回接触",
+    "activity → assignment": "行動 → 割り当て",
+    "activity → MQL": "行動 → MQL",
+    "MQL → assignment": "MQL → 割り当て",
+    "business": "営業時間",
+    "wall-clock": "経過時間",
+}
+
+
 def _speed(part: str, measure: str, unit: str, q: Quantiles) -> dict[str, Any]:
     return {
         "part": part,
         "measure": measure,
         "unit": unit,
+        "label_ja": f"{_SPEED_JA[part]}：{_SPEED_JA[measure]}（{_SPEED_JA[unit]}）",
         "count": q.count,
         "median_hours": q.median,
         "p90_hours": q.p90,
@@ -195,9 +211,12 @@ def _speed(part: str, measure: str, unit: str, q: Quantiles) -> dict[str, Any]:
 
 def _limit(policies: tuple[SlaPolicy, ...], clock: str, department: Any, level: Any) -> sa.ColumnElement[Any]:
     """The clock's limit in seconds for the assignment's department and level (the first policy that
-    applies, as :func:`leadrelay.domain.sla.policy_for` picks it), as SQL; NULL without one."""
+    applies, as :func:`leadrelay.domain.sla.policy_for` picks it), as SQL; NULL without one. Only the
+    policies that time an MQL's answer: a Pre-SQL policy starts no clock at an MQL's assignment."""
     whens = []
     for policy in policies:
+        if policy.stage != Stage.MQL:
+            continue
         conditions: list[sa.ColumnElement[bool]] = []
         if policy.departments:
             conditions.append(department.in_(sorted(policy.departments)))

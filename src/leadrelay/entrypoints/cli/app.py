@@ -153,7 +153,7 @@ def demo(
     write its ground truth, and summarise."""
     from leadrelay.adapters.clock import FakeClock, SystemClock
     from leadrelay.entrypoints.api import LeadRelay, database_url
-    from leadrelay.entrypoints.demo.runner import live_demo, truth_path
+    from leadrelay.entrypoints.demo.runner import dashboard_lines, live_demo, serve_command, truth_path
 
     url = database_url(options.db or "leadrelay-demo.db")
     if not keep:
@@ -167,7 +167,7 @@ def demo(
         run = live_demo(engine, seed=seed, people=people, companies=companies, days=days)
         written = truth or truth_path(url)
         run.truth.write(written)
-        outcome = {**run.facts, "truth": str(written)}
+        outcome = {**run.facts, "truth": str(written), "serve": serve_command(_db_arg(url))}
         data = engine.summary()
         if as_json:
             print(json.dumps({"demo": outcome, "summary": data.as_json()}, ensure_ascii=False, indent=2))
@@ -183,6 +183,8 @@ def demo(
         console.print(f"[bold]{t('demo_next', lang)}[/]")
         for name in DEMO_REPORTS:
             console.print(f"  leadrelay --db {db} report {name}", highlight=False)
+        for line in dashboard_lines(db, run.users, lang):
+            console.print(line, highlight=False, markup=False)
     finally:
         engine.close()
 

@@ -18,18 +18,24 @@ __all__ = ["Action", "LeadTruth", "RepBehaviour", "SimulationTruth"]
 
 #: What the simulation may do to a lead (``Action.what``).
 ACTIONS = (
+    "assigned",  # routing (or an SLA reassignment, or inside sales' handoff) gave the lead to a rep (detail: department, stage)
     "touch",  # a rep recorded a call, e-mail or meeting (detail: kind, outcome)
-    "accept",  # a rep accepted the MQL (MQL → SAL)
+    "qualify",  # inside sales qualified the MQL (MQL → Pre-SQL), handed to field sales (detail: to, department, rule, path)
+    "accept",  # a rep accepted the MQL or Pre-SQL (→ SAL)
     "reject",  # a rep rejected it (detail: reason)
-    "sql",
-    "opportunity",  # detail: amount (JPY)
+    "sql",  # detail: path
+    "opportunity",  # detail: amount (JPY), path (direct | nurture, as the dependency report defines them)
     "won",  # detail: amount (JPY)
     "lost",  # detail: lost_reason, amount (JPY)
     "recycle",  # a rep sent an SQL back to marketing: no opportunity (detail: reason)
+    "recycled_idle",  # the worker's sweep sent it back to marketing: no activity for the inactive days
     "ignored",  # the rep it was given to decided never to follow it (detail: assigned_at)
     "rework_call",  # inside sales called a rejected or recycled lead (an activity, call_connected)
     "rework_bant",  # ... and collected BANT (an activity, bant_collected): it qualifies again
 )
+
+#: What shows a rep followed a lead given to them.
+ANSWERS = ("touch", "accept", "reject", "qualify")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +80,10 @@ class LeadTruth:
 
     @property
     def never_followed(self) -> bool:
-        """Given to a rep who ignored it, and nobody ever touched or answered it."""
-        return any(a.what == "ignored" for a in self.actions) and not any(
-            a.what in ("touch", "accept", "reject") for a in self.actions
-        )
+        """Its last assignment went to a rep who ignored it, and nobody touched or answered it since."""
+        last = next((i for i in range(len(self.actions) - 1, -1, -1) if self.actions[i].what == "assigned"), None)
+        after = self.actions[last:] if last is not None else []
+        return any(a.what == "ignored" for a in after) and not any(a.what in ANSWERS for a in after)
 
     @property
     def won_amount(self) -> int | None:

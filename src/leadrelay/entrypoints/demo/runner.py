@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from leadrelay.domain.playbook import Playbook
 from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.demo.ground_truth import SimulationTruth
 from leadrelay.entrypoints.demo.simulation import simulate
 from leadrelay.entrypoints.demo.synthetic import DemoData, generate
 
+#: The demo users' one password, printed by ``leadrelay demo``: for the demo database only.
+DEMO_PASSWORD = "demo-only-not-secret"
+#: The e-mail domain of the demo users (``.example``: reserved, never a real mailbox).
+DEMO_DOMAIN = "demo.leadrelay.example"
+#: The dashboard ``leadrelay serve`` serves by default.
+DASHBOARD_URL = "http://127.0.0.1:8000/"
 #: The ground truth's file beside a SQLite demo database ``X.db``: ``X.truth.json``.
 TRUTH_SUFFIX = ".truth.json"
 DEFAULT_TRUTH = Path("leadrelay-demo" + TRUTH_SUFFIX)
@@ -83,6 +91,7 @@ class DemoRun:
     facts: dict[str, Any]
     truth: SimulationTruth
     data: DemoData
+    users: list[DemoUser]
 
 
 def live_demo(relay: LeadRelay, *, seed: int = 7, people: int = 3000, companies: int = 300, days: int = 90) -> DemoRun:
@@ -93,6 +102,7 @@ def live_demo(relay: LeadRelay, *, seed: int = 7, people: int = 3000, companies:
     leads, activities = demo_records(data)
     relay.playbook()  # the bundled default playbook unless another one is active
     truth, stats = simulate(relay, data, leads, activities, seed=seed, end=end, days=days)
+    users = add_demo_users(relay, end)
     facts = {
         "seed": seed,
         "now": end.isoformat(),
@@ -107,13 +117,94 @@ def live_demo(relay: LeadRelay, *, seed: int = 7, people: int = 3000, companies:
         "messages_sent": stats.messages_sent,
         "assignments": stats.assignments_seen,
         **{f"{what}s": truth.count(what) for what in ("touch", "accept", "reject")},
+        "qualified": truth.count("qualify"),
         "won": truth.count("won"),
         "lost": truth.count("lost"),
         "reworked": sum(1 for lead in truth.leads.values() if lead.reworked),
         "never_followed": sum(1 for lead in truth.leads.values() if lead.never_followed),
+        "users": [user.email for user in users],
+        "password": DEMO_PASSWORD,
         "seconds": time.perf_counter() - started,
     }
-    return DemoRun(facts, truth, data)
+    return DemoRun(facts, truth, data, users)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    """A dashboard login the demo creates: one per role."""
+
+    email: str
+    role: str
+    departments: tuple[str, ...] = ()
+    rep: str | None = None
+
+
+def demo_users(playbook: Playbook) -> list[DemoUser]:
+    """One user per role: admin, marketing, a manager of inside sales (or the first department) and
+    one of its reps (is-kobayashi in the default playbook)."""
+    routing = playbook.routing
+    reps = sorted(routing.reps) if routing else []
+    rep = "is-kobayashi" if "is-kobayashi" in reps else (reps[0] if reps else None)
+    department = routing.reps[rep].department if routing and rep else None
+    users = [DemoUser(f"admin@{DEMO_DOMAIN}", "admin"), DemoUser(f"marketing@{DEMO_DOMAIN}", "marketing")]
+    if department is not None:
+        users.append(DemoUser(f"manager@{DEMO_DOMAIN}", "manager", departments=(department,)))
+        users.append(DemoUser(f"rep@{DEMO_DOMAIN}", "rep", rep=rep))
+    return users
+
+
+def add_demo_users(relay: LeadRelay, now: datetime) -> list[DemoUser]:
+    """Add the demo users with :data:`DEMO_PASSWORD` (those already there, with ``--keep``, stay as they are)."""
+    users = demo_users(relay.playbook().playbook)
+    known = {u.email for u in relay.users()}
+    for user in users:
+        if user.email in known:
+            continue
+        relay.add_user(
+            user.email,
+            role=user.role,
+            actor="demo",
+            departments=user.departments,
+            rep=user.rep,
+            name=f"Demo {user.role}",
+            password=DEMO_PASSWORD,
+            now=now,
+        )
+    return users
+
+
+#: How ``leadrelay demo`` ends (after the reports): the dashboard's command and the demo logins.
+DASHBOARD_TEXTS = {
+    "serve": (
+        "The dashboard: run this, then open {url} and log in",
+        "ダッシュボード：次のコマンドを実行し、{url} を開いてログイン",
+    ),
+    "logins": (
+        "Demo logins (password for this demo database only: {password})",
+        "デモ用ログイン（このデモデータベース専用のパスワード：{password}）",
+    ),
+    "admin": ("administrator", "管理者"),
+    "marketing": ("marketing", "マーケティング"),
+    "manager": ("manager of {departments}", "{departments} のマネージャー"),
+    "rep": ("rep {rep}", "営業担当 {rep}"),
+}
+
+
+def serve_command(db: str) -> str:
+    return f"leadrelay --db {db} serve"
+
+
+def dashboard_lines(db: str, users: list[DemoUser], lang: str) -> list[str]:
+    """The lines that end ``leadrelay demo``'s summary: the one command that serves the dashboard
+    on the demo database, then the demo users' logins with their role."""
+    i = 1 if lang == "ja" else 0
+    lines = [DASHBOARD_TEXTS["serve"][i].format(url=DASHBOARD_URL), f"  {serve_command(db)}"]
+    lines.append(DASHBOARD_TEXTS["logins"][i].format(password=DEMO_PASSWORD))
+    width = max(len(u.email) for u in users)
+    for user in users:
+        role = DASHBOARD_TEXTS[user.role][i].format(departments=", ".join(user.departments), rep=user.rep)
+        lines.append(f"  {user.email.ljust(width)}  {role}")
+    return lines
 
 
 def truth_path(url: str) -> Path:

@@ -19,9 +19,13 @@ The clock runs from ``end - days`` to ``end`` (the run's ``now``), event by even
   them go idle, and the worker recycles them. One rep is on leave for two weeks (set via the
   API, so routing skips them). Every call goes through the :class:`LeadRelay` Python API with
   ``now`` = the simulated time.
+- **Pre-SQL** (seed 001, when the playbook has the stage): inside sales' answer to an MQL it holds
+  is *qualify* (MQL → Pre-SQL); the engine hands the lead to field sales by the playbook's
+  ``pre_sql`` rules, and the field rep it went to touches and answers it at their own pace and
+  rates, as any lead given to them (accept → SAL → SQL → Opportunity → Won/Lost, or reject).
 - **inside sales' re-work** (seed 001): some rejected and recycled leads are called again by inside
-  sales weeks later; a call that collects BANT makes the lead an MQL again, and inside sales
-  qualifies it into pipeline.
+  sales weeks later; a call that collects BANT makes the lead an MQL again, inside sales
+  qualifies it, and field sales takes it on: the dependency report's nurture path.
 
 Everything the simulation did is kept in :class:`SimulationTruth`. The run is a pure function of
 ``(seed, now, size)``: the same inputs give the same database contents.
@@ -43,6 +47,7 @@ import sqlalchemy as sa
 
 from leadrelay import bootstrap
 from leadrelay.adapters.clock import FakeClock
+from leadrelay.adapters.playbook.loader import LoadedPlaybook
 from leadrelay.adapters.store.outbox import Backoff, Delivery, OutboxMessage
 from leadrelay.adapters.store.tables import leads, timers
 from leadrelay.domain.calendar import BusinessCalendar
@@ -51,6 +56,7 @@ from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.demo.ground_truth import Action, LeadTruth, RepBehaviour, SimulationTruth
 from leadrelay.entrypoints.demo.synthetic import DemoData
 from leadrelay.entrypoints.worker import Worker, WorkerSettings
+from leadrelay.services.sales import recycle_inactive
 
 __all__ = [
     "INTAKE_EVERY",
@@ -95,6 +101,10 @@ FIELD_REASONS = {
 OTHER_TEXTS = ("子会社経由で検討中とのこと", "海外本社の決定待ち", "学生ではないが個人利用")
 LOST_REASONS = ("price", "competitor_chosen", "no_decision", "timing", "budget_cut")
 INSIDE_SALES = "hq_inside_sales"
+#: The stages in which a lead waits for its rep's answer: an MQL, or a Pre-SQL inside sales handed over.
+WAITING = ("mql", "pre_sql")
+#: The simulation's actions that send a lead away from sales (into Rejected or Recycled).
+BREAKS = ("reject", "recycle", "recycled_idle")
 #: When SQL opportunities convert: (P(SQL → opportunity), P(opportunity → won)); re-worked leads get the second pair.
 PIPELINE = ((0.6, 0.4), (0.85, 0.5))
 
@@ -215,6 +225,25 @@ class _Row:
     level: int | None
 
 
+_ROW = (
+    leads.c.id,
+    leads.c.email,
+    leads.c.stage,
+    leads.c.owner_rep,
+    leads.c.owner_department,
+    leads.c.assigned_at,
+    leads.c.level,
+)
+#: The simulation's own reads, built once (it makes thousands of them).
+_LEAD = sa.select(*_ROW).where(leads.c.id == sa.bindparam("id"))
+_ASSIGNED_SINCE = (
+    sa.select(*_ROW)
+    .where(leads.c.assigned_at >= sa.bindparam("since"), leads.c.owner_rep.is_not(None))
+    .order_by(leads.c.assigned_at, leads.c.id)
+)
+_NEXT_TIMER = sa.select(sa.func.min(timers.c.due_at)).where(timers.c.fired_at.is_(None), timers.c.failed_at.is_(None))
+
+
 def _rounds(
     leads_in: Sequence[dict[str, Any]], activities: Sequence[dict[str, Any]], data: DemoData, start: datetime
 ) -> list[_Round]:
@@ -231,11 +260,26 @@ def _rounds(
         slots.setdefault(math.floor(moment.timestamp() / step), []).append((moment, record))
     silent = [lead for lead in leads_in if lead["email"] in profile]
     out = [_Round(start, silent, [])] if silent else []
+    described: set[str] = set()
     for slot in sorted(slots):
         items = slots[slot]
         at = max(max(m for m, _ in items), start)
-        out.append(_Round(at, [], [r for _, r in items]))
+        out.append(_Round(at, [], [_campaign_once(record, described) for _, record in items]))
     return out
+
+
+def _campaign_once(record: dict[str, Any], described: set[str]) -> dict[str, Any]:
+    """The activity with its campaign's name, channel and kind the first time the campaign comes,
+    and its code only after that: the campaign is stored by then, and the same details again would
+    only be written over themselves in every round."""
+    campaign = record.get("campaign")
+    if not isinstance(campaign, dict):
+        return record
+    code = str(campaign["code"])
+    if code not in described:
+        described.add(code)
+        return record
+    return {**record, "campaign": code}
 
 
 def simulate(
@@ -251,7 +295,7 @@ def simulate(
     """Play ``days`` of live operation ending at ``end`` (see the module's doc); the ground truth
     and the counts of what the simulated worker did."""
     _commit_without_fsync(relay)
-    run = _Simulation(relay, data, seed=seed, end=end, days=days)
+    run = _Simulation(_PinnedPlaybook(relay), data, seed=seed, end=end, days=days)
     rounds = _rounds(leads_in, activities, data, run.start)
     gc.collect()
     gc.freeze()  # the data set lives to the end: the collector need not look at it again and again
@@ -262,8 +306,22 @@ def simulate(
     return run.truth, run.stats
 
 
+class _PinnedPlaybook(LeadRelay):
+    """The relay the simulation plays through: the same store and clock, and the playbook active
+    when it starts held for the whole run (nothing in the simulation changes it), so each of its
+    thousands of calls does not read the active playbook from the database again."""
+
+    def __init__(self, relay: LeadRelay) -> None:
+        super().__init__(relay.store, relay.clock)
+        self._pinned = relay.playbook()
+
+    def playbook(self) -> LoadedPlaybook:
+        return self._pinned
+
+
 def _commit_without_fsync(relay: LeadRelay) -> None:
-    """SQLite: ``synchronous=NORMAL`` on the demo's connections. In WAL mode a commit still survives
+    """SQLite: ``synchronous=NORMAL`` and a page cache the size of the whole demo database on the
+    demo's connections. In WAL mode a commit still survives
     the process dying at any line (only a power cut may take the latest commits back); the thousands
     of small commits of a simulated quarter then do not each wait for the disk."""
     engine = relay.store.engine
@@ -273,6 +331,7 @@ def _commit_without_fsync(relay: LeadRelay) -> None:
     def normal(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: the demo's whole database
         cursor.close()
 
     sa.event.listen(engine, "connect", normal)
@@ -358,15 +417,27 @@ class _Simulation:
                 break
             moved = True
         if sweep:
-            self.stats.recycled_by_worker += self.worker.recycle_inactive().recycled
+            self.recycle_idle(now)
         self.stats.messages_sent += self.worker.deliver_messages().sent
         if moved:  # a breach may have reassigned leads
             self.assignments(now)
 
+    def recycle_idle(self, now: datetime) -> None:
+        """The worker's inactivity sweep (the same service call, in the worker's batches), keeping
+        in the ground truth which leads it sent back to marketing."""
+        batch = self.worker.settings.timer_batch
+        while True:
+            with self.relay.store.transaction() as tx:
+                done = recycle_inactive(tx, self.playbook, now, limit=batch)
+            for feedback in done:
+                self.note(feedback.lead, Action(now, "recycled_idle", None))
+            self.stats.recycled_by_worker += len(done)
+            if len(done) < batch:
+                return
+
     def next_timer(self) -> datetime | None:
-        query = sa.select(sa.func.min(timers.c.due_at)).where(timers.c.fired_at.is_(None), timers.c.failed_at.is_(None))
         with self.relay.store.reading() as tx:
-            due: datetime | None = tx.execute(query).scalar()
+            due: datetime | None = tx.execute(_NEXT_TIMER).scalar()
         return None if due is None else _aware(due)
 
     # --- intake ---------------------------------------------------------------------------
@@ -380,43 +451,25 @@ class _Simulation:
 
     def assignments(self, now: datetime) -> None:
         """React to every lead given to a rep since the last look (routing, SLA reassignment)."""
-        query = (
-            sa.select(
-                leads.c.id,
-                leads.c.email,
-                leads.c.stage,
-                leads.c.owner_rep,
-                leads.c.owner_department,
-                leads.c.assigned_at,
-                leads.c.level,
-            )
-            .where(leads.c.assigned_at >= self.watermark, leads.c.owner_rep.is_not(None))
-            .order_by(leads.c.assigned_at, leads.c.id)
-        )
         with self.relay.store.reading() as tx:
-            rows = [_Row(**r._mapping) for r in tx.execute(query)]
+            rows = [_Row(**r._mapping) for r in tx.execute(_ASSIGNED_SINCE, {"since": self.watermark})]
         self.watermark = now
         for row in rows:
             assert row.assigned_at is not None
             assigned = _aware(row.assigned_at)
-            if (row.id, assigned) in self.seen or row.stage != "mql":
+            if (row.id, assigned) in self.seen or row.stage not in WAITING:
                 continue
             self.seen.add((row.id, assigned))
             self.stats.assignments_seen += 1
+            detail = {"department": row.owner_department or "", "stage": row.stage}
+            if row.level is not None:
+                detail["level"] = str(row.level)
+            self.note(row.email, Action(assigned, "assigned", row.owner_rep, detail))
             self.assigned(replace(row, assigned_at=assigned))
 
     def lead(self, lead_id: int) -> _Row:
-        query = sa.select(
-            leads.c.id,
-            leads.c.email,
-            leads.c.stage,
-            leads.c.owner_rep,
-            leads.c.owner_department,
-            leads.c.assigned_at,
-            leads.c.level,
-        ).where(leads.c.id == lead_id)
         with self.relay.store.reading() as tx:
-            row = _Row(**tx.execute(query).one()._mapping)
+            row = _Row(**tx.execute(_LEAD, {"id": lead_id}).one()._mapping)
         return replace(row, assigned_at=_aware(row.assigned_at) if row.assigned_at else None)
 
     # --- the reps ---------------------------------------------------------------------------
@@ -476,7 +529,7 @@ class _Simulation:
 
     def still_theirs(self, row: _Row) -> bool:
         now = self.lead(row.id)
-        return now.stage == "mql" and now.owner_rep == row.owner_rep and now.assigned_at == row.assigned_at
+        return now.stage == row.stage and now.owner_rep == row.owner_rep and now.assigned_at == row.assigned_at
 
     def touch(self, email: str, rep: str, now: datetime, kind: str, outcome: str) -> None:
         self.relay.touch(email, kind=kind, outcome=outcome, actor=rep, now=now)
@@ -504,17 +557,26 @@ class _Simulation:
         rep, email = row.owner_rep, row.email
         behaviour = self.behaviour(rep)
         rework = email in self.rework_due
-        self.rework_due.discard(email)
         accepts = 0.9 if rework else min(0.95, behaviour.accepts * LEVEL_FACTOR.get(row.level, 0.9))
+        qualifies = row.stage == "mql" and self.inside_sales(row.owner_department)
         if self.rng.random() < accepts:
-            if row.owner_department == INSIDE_SALES:
-                self.inside_sales_qualify(row, now, rework=rework)
+            if qualifies:
+                self.inside_sales_qualify(row, now)  # the field rep it goes to answers next
+                return
+            self.rework_due.discard(email)
+            if row.owner_department == INSIDE_SALES:  # a playbook without Pre-SQL: inside sales takes it on
+                self.relay.accept(email, actor=rep, note="BANT checked by inside sales", now=now)
+                self.note(email, Action(now, "accept", rep))
+                self.relay.advance(email, "sql", actor=rep, now=now)
+                self.note(email, Action(now, "sql", rep, {"path": self.path(email, "sql")}))
+                self.pipeline(row, "sql", now, rework=rework)
             else:
                 self.relay.accept(email, actor=rep, now=now)
                 self.note(email, Action(now, "accept", rep))
                 self.pipeline(row, "sal", now, rework=rework)
             return
-        weights = INSIDE_REASONS if row.owner_department == INSIDE_SALES else FIELD_REASONS
+        self.rework_due.discard(email)
+        weights = INSIDE_REASONS if qualifies or row.owner_department == INSIDE_SALES else FIELD_REASONS
         known = self.playbook.sales.reject_reasons
         reason = _weighted(
             self.rng, {code: w for code, w in weights.items() if code in known} or dict.fromkeys(known, 1)
@@ -525,18 +587,37 @@ class _Simulation:
         if known[reason].recycle:
             self.maybe_rework(row, now)
 
-    def inside_sales_qualify(self, row: _Row, now: datetime, *, rework: bool) -> None:
-        """Inside sales' "qualify" answer: BANT checked, the lead handed on as SQL.
+    def inside_sales(self, department: str | None) -> bool:
+        """Whether ``department``'s answer to an MQL is *qualify* (the playbook's Pre-SQL stage)."""
+        policy = self.playbook.pre_sql
+        return policy is not None and department in policy.inside_sales
 
-        Today the engine's moves are accept (MQL → SAL) then SQL, and the lead stays with its inside
-        sales owner; at integration with the optional Pre-SQL stage this becomes the one Pre-SQL
-        move (MQL → Pre-SQL, routed to field sales by the rules)."""
+    def inside_sales_qualify(self, row: _Row, now: datetime) -> None:
+        """Inside sales' "qualify" answer (seed 001): BANT checked, MQL → Pre-SQL, and the engine
+        hands the lead to field sales by the playbook's ``pre_sql`` rules. The field rep it went to
+        then touches and answers it at their own pace (:meth:`assignments` sees the handoff)."""
         assert row.owner_rep is not None
-        self.relay.accept(row.email, actor=row.owner_rep, note="BANT checked by inside sales", now=now)
-        self.note(row.email, Action(now, "accept", row.owner_rep))
-        self.relay.advance(row.email, "sql", actor=row.owner_rep, now=now)
-        self.note(row.email, Action(now, "sql", row.owner_rep))
-        self.pipeline(row, "sql", now, rework=rework)
+        handed = self.relay.qualify(row.email, actor=row.owner_rep, note="BANT checked by inside sales", now=now)
+        to = handed.handoff
+        detail = {"department": to.department, "rule": to.rule or "", "path": self.path(row.email, "qualify")}
+        if to.rep is not None:
+            detail["to"] = to.rep
+        if row.email in self.rework_due:
+            detail["rework"] = "true"
+        self.note(row.email, Action(now, "qualify", row.owner_rep, detail))
+        self.assignments(now)
+
+    def path(self, email: str, step: str) -> str:
+        """The path of a step (``qualify``: into Pre-SQL, ``sql``, ``opportunity``) the lead takes
+        now, as docs/reports/dependency.md defines it, from the simulation's own record: *nurture*
+        when sales rejected or recycled it since its last step of the same kind (or its beginning),
+        else *direct*."""
+        for action in reversed(self.truth.leads[email].actions):
+            if action.what == step:
+                break
+            if action.what in BREAKS:
+                return "nurture"
+        return "direct"
 
     def pipeline(self, row: _Row, stage: str, now: datetime, *, rework: bool) -> None:
         """What the rep does next with a lead they accepted: work it on, or let it go idle."""
@@ -568,7 +649,7 @@ class _Simulation:
         self.touch(email, rep, now, "meeting", "held")
         if stage == "sal":
             self.relay.advance(email, "sql", actor=rep, now=now)
-            self.note(email, Action(now, "sql", rep))
+            self.note(email, Action(now, "sql", rep, {"path": self.path(email, "sql")}))
             self.at(
                 self.later(behaviour, now, (5 * _DAY, 18 * _DAY)), lambda later: self.step(row, "sql", later, rework)
             )
@@ -580,7 +661,8 @@ class _Simulation:
                 return
             amount = _amount(self.rng)
             self.relay.advance(email, "opportunity", amount=str(amount), currency="JPY", actor=rep, now=now)
-            self.note(email, Action(now, "opportunity", rep, {"amount": str(amount)}))
+            path = self.path(email, "opportunity")
+            self.note(email, Action(now, "opportunity", rep, {"amount": str(amount), "path": path}))
             close = self.later(behaviour, now, (10 * _DAY, 40 * _DAY))
             self.at(close, lambda later: self.close(row, later, amount, to_won))
 
