@@ -36,6 +36,7 @@ from _shared import machine, publish
 from fastapi.testclient import TestClient
 
 from leadrelay.adapters.store.scratch import fresh_database
+from leadrelay.adapters.store.tables import leads
 from leadrelay.config import Settings
 from leadrelay.entrypoints.http.app import create_app
 from reports import NOW, generate
@@ -78,13 +79,16 @@ def sample_leads(engine: sa.Engine, n: int, count: int) -> list[str]:
     """The e-mails of ``count`` leads spread evenly over the ids, half with a rep, half any."""
     step = max(n // max(count, 1), 1)
     with engine.connect() as connection:
+        spread = leads.c.id % step
         with_rep = connection.execute(
-            sa.text(f"SELECT email FROM leads WHERE owner_rep IS NOT NULL AND id % {step} = 0 ORDER BY id LIMIT :k"),
-            {"k": count - count // 2},
+            sa.select(leads.c.email)
+            .where(leads.c.owner_rep.is_not(None), spread == 0)
+            .order_by(leads.c.id)
+            .limit(count - count // 2)
         ).scalars()
         chosen = list(with_rep)
         others = connection.execute(
-            sa.text(f"SELECT email FROM leads WHERE id % {step} = 1 ORDER BY id LIMIT :k"), {"k": count - len(chosen)}
+            sa.select(leads.c.email).where(spread == 1).order_by(leads.c.id).limit(count - len(chosen))
         ).scalars()
         chosen.extend(e for e in others if e not in chosen)
     return chosen

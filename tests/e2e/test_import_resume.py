@@ -133,6 +133,13 @@ def test_a_killed_import_resumes_without_duplicates_and_ends_like_one_clean_impo
     assert crashed_rejects.read_bytes() == clean_rejects.read_bytes()
 
 
+def _interruptible() -> None:
+    """In the child before it starts: Ctrl-C acts, whatever the test process inherited (a shell
+    starts background jobs with SIGINT ignored, and an ignored or blocked signal is inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_an_interrupted_import_says_where_it_will_resume_and_prints_progress_without_a_terminal(
     tmp_path: Path,
 ) -> None:
@@ -146,6 +153,7 @@ def test_an_interrupted_import_says_where_it_will_resume_and_prints_progress_wit
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
     # watch the progress lines (one per committed batch), not the database: a reader polling the
     # file can be kept waiting by the importer's writes until the whole file is done
