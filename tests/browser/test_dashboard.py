@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,26 +19,23 @@ from typing import Any
 import pytest
 
 from leadrelay import LeadRelay
+from tests.support.browser import (
+    CHROMIUM,
+    PASSWORD,
+    USERS,
+    check_accessibility,
+    log_in,
+    new_page,
+    shoot,
+)
 from tests.support.serving import serving
 from tests.support.worker_process import env_for
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
 )
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
     pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run does)", allow_module_level=True)
-
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = Path(os.environ.get("LEADRELAY_SCREENSHOTS", ROOT / "build" / "screenshots"))
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-PASSWORD = "correct horse battery"
-USERS = {
-    "admin": {"role": "admin"},
-    "marketing": {"role": "marketing"},
-    "manager": {"role": "manager", "departments": ["hq_inside_sales"]},
-    "rep": {"role": "rep", "rep": "is-kobayashi"},
-}
 
 
 @pytest.fixture(scope="module")
@@ -89,43 +84,6 @@ def browser() -> Iterator[Any]:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield launched
         launched.close()
-
-
-def new_page(browser: Any, lang: str = "en") -> Any:
-    context = browser.new_context(
-        locale="ja-JP" if lang == "ja" else "en-US",
-        timezone_id="Asia/Tokyo",
-        viewport={"width": 1280, "height": 900},
-        accept_downloads=True,
-    )
-    return context.new_page()
-
-
-def log_in(page: Any, base: str, who: str, next_path: str = "/") -> None:
-    page.goto(f"{base}/login?next={next_path}")
-    page.get_by_label("E-mail" if page.locator("html").get_attribute("lang") == "en" else "メールアドレス").fill(
-        f"{who}@example.co.jp"
-    )
-    page.locator("#password").fill(PASSWORD)
-    page.locator("button.primary").click()
-    page.wait_for_load_state("load")
-
-
-def check_accessibility(page: Any) -> None:
-    """axe-core on the page as it is: no serious or critical violation."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, f"{page.url}: {bad}"
-
-
-def shoot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
