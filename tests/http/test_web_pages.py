@@ -389,3 +389,20 @@ def test_the_pages_of_a_sorted_list_hold_each_lead_once(web: ApiHarness) -> None
             break
         cursor = page.next_cursor
     assert seen == BY_COMPANY
+
+
+def test_the_overview_tells_the_marketing_department_from_the_leads_marketing_nurtures(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "marketing")
+    holders = client.get("/").text.split("<h2>Who holds the leads</h2>")[-1].split("</table>")[0]
+    rows = re.findall(r'<th scope="row">(.*?)</th>', holders)
+    nurtured = [r for r in rows if "nurture, before MQL" in r]
+    assert len(nurtured) == 1  # one row for the leads before MQL, apart from the department's own queue
+
+
+def test_the_overview_names_the_departments_taking_this_weeks_mqls(web: ApiHarness) -> None:
+    client = web.client
+    log_in(client, "marketing")
+    intake = client.get("/").text.split('id="intake-title"')[-1].split("</section>")[0]
+    rows = re.findall(r'<th scope="row">(.*?)</th>', intake)
+    assert "Inside Sales" in rows and "inside" not in rows, rows  # the department's name, not its id

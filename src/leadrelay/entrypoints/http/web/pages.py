@@ -31,6 +31,7 @@ from leadrelay.entrypoints.http.web.texts import text
 from leadrelay.services.access import NotAuthenticated, Principal, Role
 from leadrelay.services.lead_list import DEFAULT_SORT, MAX_LIMIT, LeadFilters, LeadPage, visibility_of
 from leadrelay.services.leads import LeadNotFound
+from leadrelay.services.read_models import department_labels
 from leadrelay.services.web_sessions import LoginFailed, csrf_ok, csrf_token
 
 SESSION_COOKIE = "leadrelay_session"
@@ -281,6 +282,10 @@ def overview(request: Request) -> HTMLResponse:
         "month": month,
         "mqls_per_month": quality.mqls_per_month,
         "intake": week,
+        "intake_names": {
+            c.department: (department_labels(engine.playbook().playbook, c.department) or {}).get(lang, c.department)
+            for c in week
+        },
         "dependency": dependency,
         "charts": charts,
     }

@@ -85,6 +85,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "holders": ("Who holds the leads", "リードの保有者"),
     "holder_sales": ("Sales", "営業"),
     "holder_marketing": ("Marketing", "マーケティング"),
+    "holder_nurture": ("nurture, before MQL", "ナーチャリング中、MQL前"),
     "holder_nobody": ("Nobody (disqualified)", "なし（対象外）"),
     "with_rep": ("With a rep", "担当者あり"),
     "queued": ("Waiting in the queue", "キュー待ち"),
