@@ -38,6 +38,7 @@ from leadrelay.domain.routing import (
     RoutingRule,
     RoutingState,
     RuleMiss,
+    queued,
     release,
 )
 
@@ -205,16 +206,7 @@ def _decide(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
             (*passed_before, *passed),
             tuple(misses),
         )
-    queue = routing.departments[lead.owners[0] if lead.owners else routing.fallback]
-    return RoutingDecision(
-        None,
-        queue.id,
-        None,
-        None,
-        f"no rule could place the lead: waiting in {queue.label_en}",
-        tuple(passed_before),
-        tuple(misses),
-    )
+    return queued(routing, lead, passed_before, misses)
 
 
 def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tuple[Rep | None, list[PassedOver]]:

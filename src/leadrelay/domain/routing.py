@@ -309,7 +309,14 @@ def decide(routing: Routing, lead: RoutingInput, state: RoutingState, today: dat
             (*passed_before, *passed),
             tuple(misses),
         )
-    # a lead whose level a department owns waits in that department's queue, others in the fallback's
+    return queued(routing, lead, passed_before, misses)
+
+
+def queued(
+    routing: Routing, lead: RoutingInput, passed_before: Sequence[PassedOver], misses: Sequence[RuleMiss]
+) -> RoutingDecision:
+    """No rule could place the lead: a lead whose level a department owns waits in that
+    department's queue, others in the fallback's."""
     queue = routing.departments[lead.owners[0] if lead.owners else routing.fallback]
     return RoutingDecision(
         None,
