@@ -145,3 +145,37 @@ def test_a_rep_sees_only_their_own_assignments(relay: LeadRelay) -> None:
     assert report.overall.assignments == 2
     assert [g.key for g in report.by_rep] == ["b"]
     assert sla(relay, visibility=Visibility(departments=("marketing",))).overall.assignments == 0
+
+
+LEVEL_POLICY = """
+    - id: sla_level3
+      label: A level-3 lead is answered within the hour
+      departments: [inside]
+      levels: [3]
+      accept_within_hours: 1
+      first_touch_within_hours: 1
+"""
+
+
+def test_an_assignment_is_timed_by_the_level_the_lead_had_when_it_was_assigned(db_url: str, tmp_path: Path) -> None:
+    """person6 asks for a demo (an MQL without a level: 8 h to answer) and goes to a; at 11:00 a
+    webinar makes it level 3 (1 h to answer); at 11:30 a's leads go to b, who accepts at 14:30:
+    3 business hours, within 8 h but not within the level-3 policy's hour. The engine started b's
+    clocks by level 3 (a reassignment to a named rep too: it used to start them with no level);
+    the report must time them the same way."""
+    path = playbook_file(tmp_path)
+    text = path.read_text(encoding="utf-8") + SLA
+    text = text.replace("  policies:\n", "  policies:" + LEVEL_POLICY, 1)
+    path.write_text(text, encoding="utf-8")
+    with LeadRelay.open(db_url, clock=FakeClock(tokyo(16, 11, 15))) as relay:
+        relay.use_playbook(path, now=tokyo(16, 9))
+        relay.record_activities([demo_request(6, tokyo(16, 10))], now=tokyo(16, 10))
+        webinar = {"email": email(6), "type": "webinar_attended", "occurred_at": tokyo(16, 11).isoformat()}
+        relay.record_activities([webinar | {"source_id": "webinar-6"}], now=tokyo(16, 11))
+        level = relay.lead(email(6)).level
+        assert level is not None and level.level == 3
+        relay.reassign("a", to="b", actor="manager", now=tokyo(16, 11, 30))
+        relay.accept(email(6), actor="b", now=tokyo(16, 14, 30))
+        by_rep = {g.key: clocks(g) for g in sla(relay).by_rep}
+    assert by_rep["a"] == ((0, 0, 0, 1), (0, 0, 0, 1))  # taken away within both of its limits
+    assert by_rep["b"] == ((0, 1, 0, 0), (0, 1, 0, 0))  # 3 business hours against the level-3 hour

@@ -11,8 +11,9 @@ as in the engine). It lasts until the lead's next routing decision (or now). Wit
 - the clock **ends unanswered** when the lead leaves MQL otherwise (disqualified, a deal imported)
   or is given to someone else.
 
-Each clock's limit is the SLA policy that applies to the department and the lead's level at its
-MQL (the first policy of the playbook that applies, as the engine starts the clocks), in business
+Each clock's limit is the SLA policy that applies to the department and the lead's level at the
+assignment (the first policy of the playbook that applies, as the engine starts the clocks; a
+decision stored before the level was kept with it takes the level at the MQL), in business
 time of the department's calendar. A clock is **met** when answered in less than its limit,
 **breached** when its limit ran out before an answer (answered late, never answered, or ended
 unanswered after the limit), **open** while it still runs within its limit, **stopped** when it
@@ -240,6 +241,7 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
         rd.c.decided_at,
         rd.c.rep_id,
         rd.c.department,
+        rd.c.level,
         sa.func.lead(rd.c.decided_at)
         .over(partition_by=rd.c.lead_id, order_by=(rd.c.decided_at, rd.c.id))
         .label("until"),
@@ -270,6 +272,7 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
     columns: list[sa.ColumnElement[Any]] = [
         a.c.rep_id.label("rep"),
         a.c.department.label("department"),
+        a.c.level.label("level"),
         bucket_of(a.c.decided_at, ctx.buckets()).label("period"),
         a.c.decided_at.label("assigned"),
         first(answered).label("answered"),
@@ -303,6 +306,9 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
         "until",
         *(["touch_activity"] if pb.sales.touch_types else []),
     ]
+    # the level the engine chose the SLA policy by: the lead's level at the assignment (stored with the
+    # decision since revision 0018); for decisions stored before, the level at its MQL
+    level = sa.func.coalesce(inner.c.level, mql.c.level)
     outer: list[sa.ColumnElement[Any]] = [
         inner.c.rep,
         inner.c.department,
@@ -310,8 +316,8 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
         *[epoch_seconds(tx.dialect, inner.c[name]).label(name) for name in moments],
         epoch_seconds(tx.dialect, mql.c.occurred_at).label("mql"),
         epoch_seconds(tx.dialect, made_by.c.occurred_at).label("activity"),
-        _limit(pb.sla, "accept", inner.c.department, mql.c.level).label("accept_limit"),
-        _limit(pb.sla, "touch", inner.c.department, mql.c.level).label("touch_limit"),
+        _limit(pb.sla, "accept", inner.c.department, level).label("accept_limit"),
+        _limit(pb.sla, "touch", inner.c.department, level).label("touch_limit"),
     ]
     fetched = tx.execute(
         sa.select(*outer).select_from(

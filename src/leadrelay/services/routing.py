@@ -306,6 +306,7 @@ def _store(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, acto
                 "details": json.dumps(r.decision.details(), ensure_ascii=False),
                 "actor": actor,
                 "playbook_hash": playbook.hash,
+                "level": r.level,
             }
             for r in routed
         ]
@@ -434,7 +435,9 @@ def reassign(
     target = routing.reps[to]
     states = tx.lead_states(ids)
     decision = RoutingDecision(None, target.department, None, to, f"reassigned from {rep_id} to {target.name}")
-    routed = [Routed(i, states[i].lead.key, decision, rep_id, stage=states[i].stage) for i in ids]
+    # the stored level goes with each lead: it chooses the SLA policy of the new rep's clocks
+    levels = {i: int(facts[2]["level"]) or None for i, facts in tx.routing_facts(ids).items()}
+    routed = [Routed(i, states[i].lead.key, decision, rep_id, level=levels.get(i), stage=states[i].stage) for i in ids]
     _store(tx, routed, now, "reassign", actor, playbook)
     return routed
 

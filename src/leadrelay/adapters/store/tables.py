@@ -353,6 +353,8 @@ routing_decisions = sa.Table(
     sa.Column("details", JsonType, nullable=False),
     sa.Column("actor", sa.String(120), nullable=False),
     sa.Column("playbook_hash", sa.String(64)),
+    # the lead's level when it was decided: the level that chose its SLA policy (NULL before 0018)
+    sa.Column("level", sa.SmallInteger),
     sa.Index("ix_routing_decisions_lead_time", "lead_id", "decided_at"),
     sa.Index("ix_routing_decisions_rep_time", "rep_id", "decided_at"),
     # by time (the quality report: intake per department, leads received per rep)
