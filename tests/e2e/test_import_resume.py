@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from tests.support.cli import NOW, run
 
-ROWS = 12_000
-BATCH = 300
+ROWS = 6_000
+BATCH = 200
 BAD_EVERY = 97  # every 97th line has a time stamp no one can read: a rejected row
 
 

@@ -34,9 +34,10 @@ def shown(db: Path, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "owners.db"
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The leads, made once by the commands a user types; each test works on its own copy."""
+    path = tmp_path_factory.mktemp("owners") / "owners.db"
     add(path, "level1@sakura-mfg.co.jp", "--prefecture", "東京都")
     did(path, "level1@sakura-mfg.co.jp", "trade_show_visited", "2026-11-20T10:00:00+09:00")
     add(path, "level3@sakura-mfg.co.jp", "--prefecture", "大阪府")
@@ -50,6 +51,13 @@ def db(tmp_path: Path) -> Path:
     )
     assert done.returncode == 0, done.stderr
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, made: Path) -> Path:
+    copy = tmp_path / "owners.db"
+    copy.write_bytes(made.read_bytes())
+    return copy
 
 
 def test_lead_show_names_the_department_the_rep_and_why(db: Path) -> None:
