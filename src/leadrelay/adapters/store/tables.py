@@ -254,6 +254,8 @@ leads = sa.Table(
     sa.Index("ix_leads_updated_at", "updated_at", "id"),
     # open leads by owner (the status report's counts read this index alone)
     sa.Index("ix_leads_stage_owner", "stage", "owner_department", "owner_rep", "assigned_at"),
+    # aging: per stage, by the moment the lead entered it (counts per step, oldest first)
+    sa.Index("ix_leads_stage_since", "stage", "stage_at", "id"),
     # leads by creation time (the quality report's effective leads and unique companies)
     sa.Index("ix_leads_created_owner", "created_at", "stage", "account_id", "owner_department", "owner_rep"),
 )
