@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.playbook.loader import default_playbook_path, parse_playbook
-from leadrelay.adapters.store.tables import account_changes, leads, routing_decisions
+from leadrelay.adapters.store.tables import account_changes, account_domains, accounts, leads, routing_decisions
 from leadrelay.services.matching import AccountError
 from tests.conftest import NOW
 
@@ -204,3 +204,41 @@ def test_matching_leaves_free_mail_leads_without_a_company_alone(relay: LeadRela
     assert [r.domain for r in relay.accounts()] == ["sakura-mfg.co.jp"]
     with relay.store.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).where(leads.c.account_id.is_(None))).scalar() == 2
+
+
+def test_accounts_another_connection_writes_are_matched_by_one_that_matched_before(
+    relay: LeadRelay, db_url: str
+) -> None:
+    """Matching keeps its index of accounts in memory between batches: what another process
+    writes (a new account, a renamed one, a domain added, a merge, even a row written by hand) is
+    seen by the next batch here."""
+    seed_sakura(relay)
+    relay.add_leads([manager("a@gmail.com", company_name="さくら製作所")])  # the index is built here
+    assert relay.lead("a@gmail.com").account.domain == "sakura-mfg.co.jp"
+
+    def account_of(email: str, **fields: Any) -> tuple[str | None, int]:
+        relay.add_leads([manager(email, **fields)])
+        report = relay.lead(email)
+        return (report.account.domain if report.account else None), report.match.tier
+
+    with LeadRelay.open(db_url, clock=FakeClock(NOW)) as other:
+        other.add_leads([manager("t.ueno@momiji-kogyo.co.jp", company={"name": "もみじ工業株式会社"})])
+        assert account_of("b@gmail.com", company_name="もみじ工業") == ("momiji-kogyo.co.jp", 2)
+        # a company record renames the account
+        other.add_leads([manager("u.ota@momiji-kogyo.co.jp", company={"name": "かえで電機株式会社"})])
+        assert account_of("c@gmail.com", company_name="かえで電機") == ("momiji-kogyo.co.jp", 2)
+        other.add_account_domain("momiji-kogyo.co.jp", "kaede-denki.jp", actor="ops")
+        assert account_of("d@kaede-denki.jp") == ("momiji-kogyo.co.jp", 1)
+        other.merge_accounts("sakura-mfg.co.jp", "momiji-kogyo.co.jp", actor="ops")
+        assert account_of("e@kaede-denki.jp") == ("sakura-mfg.co.jp", 1)
+        assert account_of("f@yahoo.co.jp", company_name="かえで電機株式会社") == ("sakura-mfg.co.jp", 2)
+    # a domain written straight into the table, by no command of leadrelay
+    with relay.store.engine.connect() as connection:
+        sakura = connection.execute(sa.select(accounts.c.id).where(accounts.c.domain == "sakura-mfg.co.jp")).scalar()
+        connection.execute(
+            account_domains.insert().values(
+                account_id=sakura, domain="sakura-group.jp", source="added", actor="dba", created_at=NOW
+            )
+        )
+        connection.commit()
+    assert account_of("g@sakura-group.jp") == ("sakura-mfg.co.jp", 1)

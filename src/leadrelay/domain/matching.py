@@ -21,12 +21,14 @@ kept as passed over, with why.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import ChainMap, Counter
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
+from typing import Any
 
 #: Turns kana variants into one form (passed in: the domain has no kana tables of its own).
 Fold = Callable[[str], str]
@@ -423,34 +425,112 @@ def rank(candidates: Sequence[Candidate], accounts: Mapping[str, AccountFacts]) 
 
 class MatchIndex:
     """Accounts by domain, by name key and by name token (the blocking index): a lead is compared
-    only with the accounts that share its domain, its key or one of its rarer tokens."""
+    only with the accounts that share its domain, its key or one of its rarer tokens.
 
-    def __init__(self, accounts: Iterable[AccountFacts], rules: MatchRules) -> None:
-        self.accounts: dict[str, AccountFacts] = {}
-        self.by_domain: dict[str, str] = {}
-        self.by_key: dict[str, list[tuple[str, str]]] = {}  # key → [(account, kind)]
-        self.by_token: dict[str, list[str]] = {}
-        self.keys_of: dict[str, tuple[str, ...]] = {}
+    Every list of the index is kept in the order of the accounts' positions (given with the account,
+    e.g. its id in the database; else the order they were added in), so an index built at once and
+    one changed account by account (:meth:`changed`) are the same. An index is never changed in
+    place once another is derived from it: :meth:`overlay` and :meth:`changed` make new ones that
+    share its lists and copy a list before they change it.
+    """
+
+    def __init__(
+        self, accounts: Iterable[AccountFacts], rules: MatchRules, positions: Mapping[str, int] | None = None
+    ) -> None:
+        self.accounts: MutableMapping[str, AccountFacts] = {}
+        self.by_domain: MutableMapping[str, str] = {}
+        self.by_key: MutableMapping[str, list[tuple[str, str]]] = {}  # key → [(account, kind)]
+        self.by_token: MutableMapping[str, list[str]] = {}
+        self.keys_of: MutableMapping[str, tuple[str, ...]] = {}
+        self.position: MutableMapping[str, int] = {}
         self.rules = rules
+        self._next = 0  # the position of the next account added without one
+        self._fresh = True  # lists not shared with another index yet: appended to in place
         for facts in accounts:
-            self.add(facts)
+            self.add(facts, positions.get(facts.domain) if positions is not None else None)
+        if positions is not None:  # the accounts may have come in any order
+            for lists in (self.by_key, self.by_token):
+                for items in lists.values():
+                    items.sort(key=self._order)
+        self._fresh = False
 
-    def add(self, facts: AccountFacts) -> None:
+    def _order(self, item: str | tuple[str, str]) -> int:
+        return self.position[item if isinstance(item, str) else item[0]]
+
+    def _derived(self, *, copy: bool) -> MatchIndex:
+        """A new index over the same lists: its own dicts (copies, or layers over these)."""
+        new = MatchIndex((), self.rules)
+        for name in ("accounts", "by_domain", "by_key", "by_token", "keys_of", "position"):
+            mine: MutableMapping[Any, Any] = getattr(self, name)
+            setattr(new, name, dict(mine) if copy else ChainMap({}, mine))
+        new._next = self._next
+        return new
+
+    def overlay(self) -> MatchIndex:
+        """A new index that starts as this one: what is added to it (or whose facts it replaces)
+        stays in it, this one is left as it was. Cheap: nothing is copied."""
+        return self._derived(copy=False)
+
+    def changed(self, remove: Iterable[str], add: Iterable[tuple[AccountFacts, int]]) -> MatchIndex:
+        """A new index without the accounts ``remove`` (domains) and with ``add`` (facts, position)."""
+        new = self._derived(copy=True)
+        for domain in remove:
+            new._remove(domain)
+        for facts, position in add:
+            new._remove(facts.domain)
+            new.add(facts, position)
+        return new
+
+    def _remove(self, domain: str) -> None:
+        old = self.accounts.pop(domain, None)
+        if old is None:
+            return
+        for key in self.keys_of.pop(domain, ()):
+            self.by_key[key] = [p for p in self.by_key.get(key, []) if p[0] != domain]
+            for token in name_tokens(key):
+                self.by_token[token] = [d for d in self.by_token.get(token, []) if d != domain]
+        for name in [domain, *old.extra_domains]:
+            if self.by_domain.get(name) == domain:
+                del self.by_domain[name]
+        self.position.pop(domain, None)
+
+    def replace_facts(self, facts: AccountFacts) -> None:
+        """Put ``facts`` in place of the indexed account's facts (its domains and keys stay as indexed)."""
+        stored = self.accounts[facts.domain]
+        self.accounts[facts.domain] = replace(facts, keys=stored.keys, extra_domains=stored.extra_domains)
+
+    def add(self, facts: AccountFacts, position: int | None = None) -> None:
         rules = self.rules
         keys = dict(facts.keys)
         for key, _name in rules.aliases.get(facts.domain, ()):
             keys.setdefault(key, "alias")
         facts = replace(facts, keys=keys)
-        self.accounts[facts.domain] = facts
-        self.keys_of[facts.domain] = tuple(k for k in keys if k)
-        self.by_domain[facts.domain] = facts.domain
+        domain = facts.domain
+        if position is None:
+            position = self._next
+        self._next = max(self._next, position + 1)
+        self.position[domain] = position
+        self.accounts[domain] = facts
+        self.keys_of[domain] = tuple(k for k in keys if k)
+        self.by_domain[domain] = domain
         for extra in facts.extra_domains:
-            self.by_domain.setdefault(extra, facts.domain)
+            self.by_domain.setdefault(extra, domain)
         for key, kind in keys.items():
             if key:
-                self.by_key.setdefault(key, []).append((facts.domain, kind))
+                self._insert(self.by_key, key, (domain, kind))
                 for token in name_tokens(key):
-                    self.by_token.setdefault(token, []).append(facts.domain)
+                    self._insert(self.by_token, token, domain)
+
+    def _insert(self, lists: MutableMapping[str, list[Any]], name: str, item: Any) -> None:
+        found = lists.get(name)
+        if found is None:
+            lists[name] = [item]
+        elif self._fresh:
+            found.append(item)
+        else:  # shared with another index: a new list, in position order
+            copy = list(found)
+            bisect.insort(copy, item, key=self._order)
+            lists[name] = copy
 
     def domain_match(self, domain: str) -> tuple[str, str] | None:
         """The account a corporate domain belongs to and how (domain, extra_domain, subdomain)."""

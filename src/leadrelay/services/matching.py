@@ -10,9 +10,12 @@ could not: ``merge``, ``add_domain``, and the review of tier-3 matches (``confir
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +24,7 @@ from pydantic import Field
 
 from leadrelay.adapters.matching import closest, name_key
 from leadrelay.adapters.records import LeadInput, parse_account
-from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.adapters.store.sql_store import AccountChanges, SqlStore, StoreTx
 from leadrelay.adapters.store.tables import (
     account_aliases,
     account_changes,
@@ -39,6 +42,7 @@ from leadrelay.domain.matching import (
     LeadClaim,
     MatchDecision,
     MatchIndex,
+    MatchRules,
     decision_document,
     match_all,
     name_tokens,
@@ -124,6 +128,7 @@ def refresh_keys(tx: StoreTx, account_ids: Iterable[int]) -> None:
     """Compute the name keys of these accounts and rewrite their blocking tokens (name, reading,
     aliases) — after an account is created, renamed, merged or given an alias."""
     ids = sorted(set(account_ids))
+    tx.note_accounts_changed(ids)
     for part in _chunks(ids):
         rows = tx.execute(
             sa.select(
@@ -166,67 +171,38 @@ def _named_domains(playbook: Playbook) -> frozenset[str]:
     return frozenset(d for rep in playbook.routing.reps.values() for d in rep.named_accounts)
 
 
-def _facts(
-    tx: StoreTx, playbook: Playbook, ids: Sequence[int], *, all_accounts: bool = False
-) -> tuple[list[AccountFacts], dict[str, int]]:
-    """Matching's view of these accounts (or of every account), and their ids by domain."""
+def _among(column: sa.ColumnElement[Any], ids: Sequence[int] | None) -> Any:
+    """``column`` is one of ``ids`` (None: any value)."""
+    return sa.true() if ids is None else column.in_(ids)
+
+
+def _account_side(
+    tx: StoreTx, playbook: Playbook, ids: Sequence[int] | None
+) -> tuple[list[tuple[AccountFacts, int]], dict[str, int]]:
+    """What matching knows of these accounts (None: of every account) from the accounts' own
+    rows — their domains, names, aliases and fields — with their ids; merged accounts left out."""
     named = _named_domains(playbook)
     rows: list[Any] = []
-    if all_accounts:
-        rows = list(tx.execute(sa.select(accounts).where(accounts.c.merged_into.is_(None))))
+    live = accounts.c.merged_into.is_(None)
+    if ids is None:
+        rows = list(tx.execute(sa.select(accounts).where(live).order_by(accounts.c.id)))
     else:
         for part in _chunks(sorted(set(ids))):
-            rows += tx.execute(
-                sa.select(accounts).where(accounts.c.id.in_(part), accounts.c.merged_into.is_(None))
-            ).all()
+            rows += tx.execute(sa.select(accounts).where(accounts.c.id.in_(part), live)).all()
+        rows.sort(key=lambda r: r.id)
     wanted = [r.id for r in rows]
     extra: dict[int, set[str]] = {}
     aliases: dict[int, dict[str, str]] = {}
-    counts: Counter[int] = Counter()
-    phones: dict[int, set[str]] = {}
-    postals: dict[int, set[str]] = {}
-
-    def where(column: sa.ColumnElement[Any], part: Sequence[int]) -> Any:
-        return sa.true() if all_accounts else column.in_(part)
-
-    for part in [wanted] if all_accounts else list(_chunks(wanted)):
-        for account_id, domain in _rows(
-            tx.execute(
-                sa.select(account_domains.c.account_id, account_domains.c.domain).where(
-                    where(account_domains.c.account_id, part)
-                )
-            )
-        ):
+    parts: list[Sequence[int] | None] = [None] if ids is None else list(_chunks(wanted))
+    for chunk in parts:
+        domains_of = account_domains.c.account_id
+        query = sa.select(domains_of, account_domains.c.domain)
+        for account_id, domain in _rows(tx.execute(query.where(_among(domains_of, chunk)))):
             extra.setdefault(account_id, set()).add(domain)
-        for account_id, key in _rows(
-            tx.execute(
-                sa.select(account_aliases.c.account_id, account_aliases.c.name_key).where(
-                    where(account_aliases.c.account_id, part)
-                )
-            )
-        ):
+        aliases_of = account_aliases.c.account_id
+        query = sa.select(aliases_of, account_aliases.c.name_key)
+        for account_id, key in _rows(tx.execute(query.where(_among(aliases_of, chunk)))):
             aliases.setdefault(account_id, {})[key] = "alias"
-        for account_id, count in _rows(
-            tx.execute(
-                sa.select(leads.c.account_id, sa.func.count())
-                .where(where(leads.c.account_id, part), leads.c.account_id.is_not(None))
-                .group_by(leads.c.account_id)
-            )
-        ):
-            counts[account_id] = count
-        for account_id, phone, postal in _rows(
-            tx.execute(
-                sa.select(leads.c.account_id, leads.c.phone, leads.c.postal_code).where(
-                    where(leads.c.account_id, part),
-                    leads.c.match_tier.in_(TRUSTED_TIERS),
-                    sa.or_(leads.c.phone.is_not(None), leads.c.postal_code.is_not(None)),
-                )
-            )
-        ):
-            if (p := phone_key(phone)) is not None:
-                phones.setdefault(account_id, set()).add(p)
-            if (c := postal_key(postal)) is not None:
-                postals.setdefault(account_id, set()).add(c)
     out = []
     for row in rows:
         keys: dict[str, str] = {}
@@ -237,80 +213,66 @@ def _facts(
         for key, kind in aliases.get(row.id, {}).items():
             keys.setdefault(key, kind)
         domains = extra.get(row.id, set())
-        account_phones = phones.get(row.id, set())
-        if (p := phone_key(row.phone)) is not None:
-            account_phones.add(p)
-        account_postals = postals.get(row.id, set())
-        if (c := postal_key(row.postal_code)) is not None:
-            account_postals.add(c)
         sites = {row.domain, *domains}
         if (s := site_key(row.website)) is not None:
             sites.add(s)
-        out.append(
-            AccountFacts(
-                domain=row.domain,
-                name=row.name,
-                keys=keys,
-                extra_domains=frozenset(domains),
-                phones=frozenset(account_phones),
-                postal_codes=frozenset(account_postals),
-                websites=frozenset(sites),
-                named=row.tier == "named" or row.owner is not None or row.domain in named,
-                leads=counts[row.id],
-            )
+        phone, postal = phone_key(row.phone), postal_key(row.postal_code)
+        facts = AccountFacts(
+            domain=row.domain,
+            name=row.name,
+            keys=keys,
+            extra_domains=frozenset(domains),
+            phones=frozenset({phone} if phone is not None else ()),
+            postal_codes=frozenset({postal} if postal is not None else ()),
+            websites=frozenset(sites),
+            named=row.tier == "named" or row.owner is not None or row.domain in named,
         )
+        out.append((facts, row.id))
     return out, {r.domain: r.id for r in rows}
 
 
-def _candidate_ids(tx: StoreTx, playbook: Playbook, claims: Sequence[LeadClaim]) -> set[int]:
-    """The accounts any of these claims could match: by domain (and parent domains), by name key,
-    and by a shared blocking token (tokens on more than ``max_token_accounts`` accounts block nothing)."""
-    rules = playbook.matching
-    domains = {d for c in claims if c.domain for d in parent_domains(c.domain)}
-    domains |= {rules.extra_domains[d] for d in domains if d in rules.extra_domains}
-    for shared in rules.shared_domains.values():
-        if shared.domain in domains:
-            domains |= {a for a, _ in shared.splits} | ({shared.default} if shared.default else set())
-    keys = {c.name_key for c in claims if c.name_key}
-    domains |= {account for account, pairs in rules.aliases.items() if any(k in keys for k, _ in pairs)}
-    # close names are looked for only where a field could corroborate them (domain.matching._fuzzy)
-    fields = tuple(rules.corroborate)
-    tokens = sorted(
-        {t for c in claims if c.name_key and any(getattr(c, f) for f in fields) for t in name_tokens(c.name_key)}
+def _lead_side(tx: StoreTx, ids: Sequence[int] | None) -> tuple[Counter[int], dict[int, set[str]], dict[int, set[str]]]:
+    """What the leads of these accounts (None: of every account) add: how many leads each has,
+    and the phone numbers and postal codes of those matched in a trusted tier."""
+    counts: Counter[int] = Counter()
+    phones: dict[int, set[str]] = {}
+    postals: dict[int, set[str]] = {}
+    parts: list[Sequence[int] | None] = [None] if ids is None else list(_chunks(sorted(set(ids))))
+    for part in parts:
+        where = leads.c.account_id.is_not(None) if part is None else leads.c.account_id.in_(part)
+        query = sa.select(leads.c.account_id, sa.func.count()).where(where).group_by(leads.c.account_id)
+        for account_id, count in _rows(tx.execute(query)):
+            counts[account_id] = count
+        query = sa.select(leads.c.account_id, leads.c.phone, leads.c.postal_code).where(
+            where,
+            leads.c.match_tier.in_(TRUSTED_TIERS),
+            sa.or_(leads.c.phone.is_not(None), leads.c.postal_code.is_not(None)),
+        )
+        for account_id, phone, postal in _rows(tx.execute(query)):
+            if (p := phone_key(phone)) is not None:
+                phones.setdefault(account_id, set()).add(p)
+            if (c := postal_key(postal)) is not None:
+                postals.setdefault(account_id, set()).add(c)
+    return counts, phones, postals
+
+
+def _with_leads(
+    facts: AccountFacts, account_id: int, sides: tuple[Counter[int], dict[int, set[str]], dict[int, set[str]]]
+) -> AccountFacts:
+    counts, phones, postals = sides
+    return replace(
+        facts,
+        leads=counts[account_id],
+        phones=facts.phones | phones.get(account_id, set()),
+        postal_codes=facts.postal_codes | postals.get(account_id, set()),
     )
-    ids: set[int] = set()
-    for part in _chunks(sorted(domains)):
-        ids |= set(tx.execute(sa.select(accounts.c.id).where(accounts.c.domain.in_(part))).scalars())
-        ids |= set(
-            tx.execute(sa.select(account_domains.c.account_id).where(account_domains.c.domain.in_(part))).scalars()
-        )
-    for part in _chunks(sorted(keys)):
-        ids |= set(
-            tx.execute(
-                sa.select(accounts.c.id).where(sa.or_(accounts.c.name_key.in_(part), accounts.c.reading_key.in_(part)))
-            ).scalars()
-        )
-        ids |= set(
-            tx.execute(sa.select(account_aliases.c.account_id).where(account_aliases.c.name_key.in_(part))).scalars()
-        )
-    for part in _chunks(tokens):
-        rare = (
-            sa.select(account_tokens.c.token)
-            .where(account_tokens.c.token.in_(part))
-            .group_by(account_tokens.c.token)
-            .having(sa.func.count() <= rules.max_token_accounts)
-        )
-        ids |= set(tx.execute(sa.select(account_tokens.c.account_id).where(account_tokens.c.token.in_(rare))).scalars())
-    # merged accounts stand for the account they were merged into
-    merged = set()
-    for part in _chunks(sorted(ids)):
-        merged |= {
-            target
-            for target in tx.execute(
-                sa.select(accounts.c.merged_into).where(accounts.c.id.in_(part), accounts.c.merged_into.is_not(None))
-            ).scalars()
-        }
-    return ids | merged
+
+
+def _facts(tx: StoreTx, playbook: Playbook) -> tuple[list[tuple[AccountFacts, int]], dict[str, int]]:
+    """Matching's view of every account (with their leads' part), and their ids by domain."""
+    found, ids = _account_side(tx, playbook, None)
+    sides = _lead_side(tx, None)
+    return [(_with_leads(facts, account_id, sides), account_id) for facts, account_id in found], ids
 
 
 def _rejected(tx: StoreTx) -> frozenset[tuple[str, str]]:
@@ -323,10 +285,113 @@ def _rejected(tx: StoreTx) -> frozenset[tuple[str, str]]:
     return frozenset((value, domain) for value, domain in _rows(rows) if value)
 
 
-def index_for(tx: StoreTx, playbook: Playbook, claims: Sequence[LeadClaim]) -> tuple[MatchIndex, dict[str, int]]:
-    """A :class:`MatchIndex` of the stored accounts these claims could match, and account ids by domain."""
-    facts, ids = _facts(tx, playbook, sorted(_candidate_ids(tx, playbook, claims)))
-    return MatchIndex(facts, playbook.matching), ids
+@dataclass(frozen=True, slots=True)
+class _StoredAccounts:
+    """Matching's index of every stored account (the accounts' own rows: their leads' part is read
+    per batch), as of one state of the accounts' change log; kept in memory between batches."""
+
+    playbook: str  # the hash of the playbook it was built under (named accounts, aliases, rules)
+    changes: AccountChanges
+    index: MatchIndex
+    ids: Mapping[str, int]  # account id by domain
+    domains: Mapping[int, str]  # domain by account id
+    rejected: frozenset[tuple[str, str]]
+
+
+#: The index of each database this process matches in (by engine), and a lock for swapping it.
+_STORED: weakref.WeakKeyDictionary[Any, _StoredAccounts] = weakref.WeakKeyDictionary()
+_STORED_LOCK = threading.Lock()
+
+
+def _build(tx: StoreTx, playbook: Playbook, changes: AccountChanges) -> _StoredAccounts:
+    found, ids = _account_side(tx, playbook, None)
+    index = MatchIndex((f for f, _ in found), playbook.matching, {f.domain: i for f, i in found})
+    return _StoredAccounts(playbook.hash, changes, index, ids, {v: k for k, v in ids.items()}, _rejected(tx))
+
+
+def _beyond(tx: StoreTx, old: tuple[int, int, int], new: tuple[int, int, int]) -> set[int] | None:
+    """Accounts with rows added since ``old`` (the tables' largest ids), by whatever path; None
+    when rows were taken away (the log must tell what changed then, and it did not)."""
+    if any(n < o for o, n in zip(old, new, strict=True)):
+        return None
+    found: set[int] = set()
+    if new[0] > old[0]:
+        found |= set(tx.execute(sa.select(accounts.c.id).where(accounts.c.id > old[0])).scalars())
+    for table, top, now in ((account_domains, old[1], new[1]), (account_aliases, old[2], new[2])):
+        if now > top:
+            found |= set(tx.execute(sa.select(table.c.account_id).where(table.c.id > top)).scalars())
+    return found
+
+
+def _caught_up(tx: StoreTx, playbook: Playbook, stored: _StoredAccounts, changes: AccountChanges) -> _StoredAccounts:
+    """``stored`` brought to the state ``changes`` reads: the accounts changed since reloaded (or
+    every account, when the log cannot say which changed)."""
+    if stored.playbook != playbook.hash or stored.changes.epoch != changes.epoch:
+        return _build(tx, playbook, changes)
+    changed = changes.since(stored.changes.seq)
+    added = _beyond(tx, stored.changes.tops, changes.tops) if changed is not None else None
+    if changed is None or added is None:
+        return _build(tx, playbook, changes)
+    changed |= added
+    index, ids, domains = stored.index, stored.ids, stored.domains
+    if changed:
+        found, live = _account_side(tx, playbook, sorted(changed))
+        gone = [domains[i] for i in changed if i in domains and domains[i] not in live]
+        index = index.changed(gone, found)
+        ids = {d: i for d, i in ids.items() if d not in gone} | live
+        domains = {v: k for k, v in ids.items()}
+    rejected = stored.rejected if stored.changes.last_change == changes.last_change else _rejected(tx)
+    return _StoredAccounts(playbook.hash, changes, index, ids, domains, rejected)
+
+
+def stored_accounts(tx: StoreTx, playbook: Playbook) -> _StoredAccounts:
+    """The index of every stored account as this transaction sees them: the one kept in memory,
+    brought up to date by the accounts' change log (one statement when nothing changed)."""
+    changes = tx.account_changes()
+    engine = tx.connection.engine
+    with _STORED_LOCK:
+        kept = _STORED.get(engine)
+    current = _build(tx, playbook, changes) if kept is None else _caught_up(tx, playbook, kept, changes)
+    # what a transaction that wrote accounts reads is not committed yet: it is not kept for others
+    if current is not kept and not tx.accounts_written:
+        with _STORED_LOCK:
+            _STORED[engine] = current
+    return current
+
+
+def _names_needed(claim: LeadClaim, index: MatchIndex) -> bool:
+    """Whether matching this claim may rank accounts or compare their fields (else it is decided
+    by its domain alone)."""
+    if claim.domain is None or _shared(claim.domain, index.rules):
+        return True
+    return index.domain_match(claim.domain) is None
+
+
+def _shared(domain: str, rules: MatchRules) -> bool:
+    return any(candidate in rules.shared_domains for candidate in parent_domains(domain))
+
+
+def index_for(tx: StoreTx, playbook: Playbook, claims: Sequence[LeadClaim]) -> tuple[MatchIndex, _StoredAccounts]:
+    """A :class:`MatchIndex` of the stored accounts for these claims (every account; those the
+    claims could be ranked among or corroborated by carry their leads' part), and ids by domain.
+    Changes made to it (the new accounts of the batch) stay in it."""
+    stored = stored_accounts(tx, playbook)
+    index = stored.index.overlay()
+    rules = playbook.matching
+    fields = tuple(rules.corroborate)
+    wanted: set[str] = set()
+    for claim in claims:
+        if not claim.name_key or not _names_needed(claim, index):
+            continue
+        wanted.update(account for account, _ in index.by_key.get(claim.name_key, []))
+        if any(getattr(claim, f) for f in fields):
+            wanted.update(index.close(claim.name_key))
+    if wanted:
+        ids = {stored.ids[d]: d for d in wanted}
+        sides = _lead_side(tx, sorted(ids))
+        for account_id, domain in ids.items():
+            index.replace_facts(_with_leads(index.accounts[domain], account_id, sides))
+    return index, stored
 
 
 # --- intake ----------------------------------------------------------------------------------
@@ -347,8 +412,13 @@ def match_batch(
     """
     if not claims:
         return {}, {}, set()
-    index, ids = index_for(tx, playbook, list(claims.values()))
-    decisions = match_all(claims.values(), index, closest, _rejected(tx))
+    index, stored = index_for(tx, playbook, list(claims.values()))
+    decisions = match_all(claims.values(), index, closest, stored.rejected)
+    ids = {
+        d.account: stored.ids[d.account]
+        for d in decisions.values()
+        if d.account is not None and d.account in stored.ids
+    }
     records: dict[str, Account] = {}
     for decision in decisions.values():
         account = decision.account
@@ -597,6 +667,7 @@ def merge(tx: StoreTx, playbook: Playbook, keep: str, merged: str, actor: str, n
     tx.execute(account_tokens.delete().where(account_tokens.c.account_id == source.id))
     tx.execute(accounts.update().where(accounts.c.id == source.id).values(merged_into=target.id, updated_at=now))
     tx.execute(accounts.update().where(accounts.c.id == target.id).values(updated_at=now))
+    tx.note_accounts_changed([source.id])
     refresh_keys(tx, [target.id])
     _record(tx, "merge", target.id, actor, now, other_account_id=source.id, value=source.domain)
     return AccountChange(
@@ -632,6 +703,7 @@ def add_domain(tx: StoreTx, playbook: Playbook, ref: str, domain: str, actor: st
         account_domains.insert().values(account_id=target.id, domain=value, source="added", actor=actor, created_at=now)
     )
     tx.execute(accounts.update().where(accounts.c.id == target.id).values(updated_at=now))
+    tx.note_accounts_changed([target.id])
     _record(tx, "add_domain", target.id, actor, now, value=value)
     return AccountChange(
         kind="add_domain", account=target.domain, value=value, actor=actor, at=local(now, playbook.timezone)
@@ -786,8 +858,8 @@ def rematch(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
                 r for r in tx.execute(sa.select(accounts.c.id).where(accounts.c.merged_into.is_(None))).scalars()
             ]
             refresh_keys(tx, everything)
-            facts, ids = _facts(tx, playbook, [], all_accounts=True)
-            index = MatchIndex(facts, playbook.matching)
+            facts, ids = _facts(tx, playbook)
+            index = MatchIndex((f for f, _ in facts), playbook.matching, {f.domain: i for f, i in facts})
             domains = {v: k for k, v in ids.items()}
             rows = tx.execute(
                 sa.select(

@@ -12,6 +12,7 @@ import random
 import sqlite3
 import sys
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,9 @@ from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.schema import create_db_engine, migrate
 from leadrelay.adapters.store.tables import (
     UtcDateTime,
+    account_aliases,
+    account_changes,
+    account_domains,
     account_tokens,
     accounts,
     campaigns,
@@ -72,6 +76,46 @@ _STATE_COLUMNS = (
 )
 assert _STATE_COLUMNS[-1] == "last_activity_at" and len(_STATE_COLUMNS) == 13  # lead_states unpacks them
 _STAGE_OF = {stage.value: stage for stage in Stage}
+
+#: The setting that says which accounts changed lately (see :meth:`StoreTx.note_accounts_changed`).
+ACCOUNTS_VERSION = "accounts_version"
+_VERSION_LOG = 64  # changes kept in it
+_VERSION_IDS = 2000  # accounts named in one change at most; more: "every account"
+#: One statement: the accounts' change log and the largest ids of the account tables.
+_ACCOUNT_STATE = sa.select(
+    sa.select(settings.c.value).where(settings.c.key == ACCOUNTS_VERSION).scalar_subquery(),
+    sa.select(sa.func.max(accounts.c.id)).scalar_subquery(),
+    sa.select(sa.func.max(account_domains.c.id)).scalar_subquery(),
+    sa.select(sa.func.max(account_aliases.c.id)).scalar_subquery(),
+    sa.select(sa.func.max(account_changes.c.id)).scalar_subquery(),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChanges:
+    """The accounts' change log as one transaction reads it.
+
+    ``epoch`` names the log (a new database, a new log); ``seq`` counts the changes written to it;
+    ``log`` holds the last ones as (seq, account ids or None: every account). ``tops``: the largest
+    ids of accounts, account_domains and account_aliases (rows added by any path show there);
+    ``last_change``: the largest id of account_changes."""
+
+    epoch: str | None
+    seq: int
+    log: tuple[tuple[int, tuple[int, ...] | None], ...]
+    tops: tuple[int, int, int]
+    last_change: int
+
+    def since(self, seq: int) -> set[int] | None:
+        """The accounts changed after change ``seq``; None when the log cannot tell (too old, or
+        a change of every account)."""
+        if seq == self.seq:
+            return set()
+        later = [ids for number, ids in self.log if number > seq]
+        if seq > self.seq or not self.log or self.log[0][0] > seq + 1 or any(ids is None for ids in later):
+            return None
+        return {i for ids in later if ids is not None for i in ids}
+
 
 #: From this many rows on, PostgreSQL writes go by COPY (see :meth:`StoreTx._copies`).
 COPY_MIN_ROWS = 200
@@ -175,6 +219,8 @@ class StoreTx:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+        #: This transaction wrote accounts (what it reads of them is not yet committed).
+        self.accounts_written = False
 
     # The hot paths of ingest (activities in, histories out, lead rows written back) talk to the
     # driver directly: the same SQL on both databases, values converted once here instead of
@@ -283,6 +329,43 @@ class StoreTx:
             self._insert_ignore(settings, [{"key": key, "value": value}], "key")
         self.execute(settings.update().where(settings.c.key == key).values(value=value))
 
+    def account_changes(self) -> AccountChanges:
+        """The accounts' change log and the account tables' largest ids (one statement)."""
+        row = self.execute(_ACCOUNT_STATE).one()
+        value, top_account, top_domain, top_alias, last_change = tuple(row)
+        tops = (top_account or 0, top_domain or 0, top_alias or 0)
+        if value is None:
+            return AccountChanges(None, 0, (), tops, last_change or 0)
+        state = json.loads(value)
+        log = tuple((int(n), None if ids is None else tuple(ids)) for n, ids in state["log"])
+        return AccountChanges(state["epoch"], int(state["seq"]), log, tops, last_change or 0)
+
+    def note_accounts_changed(self, ids: Iterable[int] | None) -> None:
+        """Say in this transaction that these accounts changed (None: every account), so that the
+        processes keeping matching's index of accounts in memory reload them. Every write of
+        accounts, their domains or aliases calls this (``services.matching`` and the upserts here)."""
+        changed = None if ids is None else sorted(set(ids))
+        if changed is not None and not changed:
+            return
+        if changed is not None and len(changed) > _VERSION_IDS:
+            changed = None
+        self.accounts_written = True
+        for _ in range(100):
+            old = self.setting(ACCOUNTS_VERSION)
+            if old is None:
+                fresh = json.dumps({"epoch": uuid.uuid4().hex, "seq": 0, "log": []})
+                self._insert_ignore(settings, [{"key": ACCOUNTS_VERSION, "value": fresh}], "key")
+                continue
+            state = json.loads(old)
+            seq = int(state["seq"]) + 1
+            log = [*state["log"], [seq, changed]][-_VERSION_LOG:]
+            new = json.dumps({"epoch": state["epoch"], "seq": seq, "log": log})
+            # only over the value read: two writers at once each add their change (none is lost)
+            query = settings.update().where(settings.c.key == ACCOUNTS_VERSION, settings.c.value == old)
+            if self.execute(query.values(value=new)).rowcount == 1:
+                return
+        raise RuntimeError("the accounts' change log could not be written")  # pragma: no cover
+
     def save_playbook(
         self, digest: str, playbook_id: str, version: str, name: str, source: str, text: str, now: datetime
     ) -> None:
@@ -358,7 +441,9 @@ class StoreTx:
             if values:
                 changed.add(domain)
                 self.execute(accounts.update().where(accounts.c.domain == domain).values(**values, updated_at=now))
-        return self.account_ids(latest), changed
+        ids = self.account_ids(latest)
+        self.note_accounts_changed(ids[d] for d in changed if d in ids)
+        return ids, changed
 
     def insert_account_tokens(self, rows: list[dict[str, Any]]) -> None:
         """Blocking tokens (token, account_id) of accounts; ones another transaction wrote are kept."""
