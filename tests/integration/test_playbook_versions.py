@@ -63,3 +63,14 @@ def test_a_capacity_set_at_run_time_holds_until_set_back(db_url: str, tmp_path: 
         assert rows == {"a": (0, "available"), "b": (5, "inactive"), "c": (5, "available")}
         relay.set_rep("a", playbook_capacity=True)
         assert {row.rep: row.capacity for row in relay.reps()}["a"] == 5
+
+
+def test_a_playbook_another_connection_activates_is_used_by_the_next_call(db_url: str) -> None:
+    default_text = default_playbook_path().read_text(encoding="utf-8")
+    other_text = default_text.replace("\nversion: ", "\nversion: 9", 1)
+    with LeadRelay.open(db_url, clock=FakeClock(NOW)) as mine, LeadRelay.open(db_url, clock=FakeClock(NOW)) as theirs:
+        assert not mine.playbook().playbook.version.startswith("9")  # the bundled default, now known to this relay
+        theirs.activate_playbook(other_text, actor="admin@example.co.jp")
+        assert mine.playbook().playbook.version.startswith("9")
+        theirs.activate_playbook(default_text, actor="admin@example.co.jp")
+        assert not mine.playbook().playbook.version.startswith("9")  # back to one this relay had read before

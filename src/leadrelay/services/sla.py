@@ -31,12 +31,21 @@ from leadrelay.services.routing import route_leads
 from leadrelay.services.timers import TimerHandler
 
 _AWAITING = sorted(s.value for s in AWAITING_ANSWER)
+# Asked once per timer fired: built once, with bound parameters (no building nor cache key each time).
+_CLOCK_OF = sa.select(leads.c.stage, leads.c.owner_rep, leads.c.assigned_at).where(leads.c.id == sa.bindparam("lead"))
+_TOUCH_ACTIVITIES = (
+    sa.select(activities.c.lead_id)
+    .where(
+        activities.c.lead_id.in_(sa.bindparam("ids", expanding=True)),
+        activities.c.type.in_(sa.bindparam("types", expanding=True)),
+        activities.c.occurred_at >= sa.bindparam("since", type_=activities.c.occurred_at.type),
+    )
+    .distinct()
+)
 
 
 def _still_running(tx: StoreTx, playbook: Playbook, lead_id: int, kind: str, rep: str, assigned_at: datetime) -> bool:
-    row = tx.execute(
-        sa.select(leads.c.stage, leads.c.owner_rep, leads.c.assigned_at).where(leads.c.id == lead_id)
-    ).one_or_none()
+    row = tx.execute(_CLOCK_OF, {"lead": lead_id}).one_or_none()
     if row is None or row.owner_rep != rep or row.assigned_at != assigned_at or Stage(row.stage) not in AWAITING_ANSWER:
         return False  # reassigned, answered (accepted or rejected), recycled: the clock stopped
     return not (kind == "touch" and touched_since(tx, playbook, [lead_id], assigned_at))
@@ -50,12 +59,8 @@ def touched_since(tx: StoreTx, playbook: Playbook, lead_ids: list[int], since: d
     touched = tx.touched_leads(lead_ids, since)
     if not playbook.sales.touch_types:
         return touched
-    query = sa.select(activities.c.lead_id).where(
-        activities.c.lead_id.in_(lead_ids),
-        activities.c.type.in_(sorted(playbook.sales.touch_types)),
-        activities.c.occurred_at >= since,
-    )
-    return touched | set(tx.execute(query.distinct()).scalars())
+    params = {"ids": lead_ids, "types": sorted(playbook.sales.touch_types), "since": since}
+    return touched | set(tx.execute(_TOUCH_ACTIVITIES, params).scalars())
 
 
 def _fire(breach: bool) -> TimerHandler:

@@ -57,6 +57,8 @@ SQLITE_PRAGMAS = (
 #: A migration that rebuilds a SQLite table turns foreign keys off; this turns them on again.
 SQLITE_FOREIGN_KEYS_ON = "PRAGMA foreign_keys=ON"
 #: Wait for, then hold until the transaction ends, the PostgreSQL advisory lock ``:key``.
+SETTING = "SELECT value FROM settings WHERE key = ?"
+
 ADVISORY_XACT_LOCK = "SELECT pg_advisory_xact_lock(:key)"
 #: Write the counter row ``:key``: on SQLite this takes the database's write lock until the
 #: transaction ends, so transactions that start with it take turns.
@@ -80,6 +82,18 @@ def drop_database(name: str) -> str:
 
 
 # --- leads ---------------------------------------------------------------------------------------
+
+
+def campaign_ids(count: int) -> str:
+    """Campaigns' ids by code: the code and the id."""
+    return f"SELECT code, id FROM campaigns WHERE code IN ({marks(count)})"
+
+
+def lead_ids_by(column: str, count: int) -> str:
+    """Leads' ids by ``column`` (``email`` or ``external_id``): the column's value and the id."""
+    if column not in ("email", "external_id"):
+        raise ValueError(f"no lead key column {column}")
+    return f"SELECT {column}, id FROM leads WHERE {column} IN ({marks(count)})"
 
 
 def lock_leads(count: int) -> str:

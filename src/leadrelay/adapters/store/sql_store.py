@@ -141,6 +141,32 @@ _TRANSITION_COLUMNS = (
 _ACCOUNT_PROFILE = ACCOUNT_PROFILE_FIELDS
 
 
+# Statements of the single-lead calls (a touch, an SLA timer, an evaluation) built once with bound
+# parameters: SQLAlchemy then neither builds them again nor walks them for a cache key each time.
+_ACCOUNTS_BY_ID = sa.select(accounts).where(accounts.c.id.in_(sa.bindparam("ids", expanding=True)))
+_INSERT_TOUCH = lead_touches.insert().returning(lead_touches.c.id)
+_TOUCH_AT = sa.bindparam("at", type_=UtcDateTime)
+_TOUCHED_AT = (
+    leads.update()
+    .where(leads.c.id == sa.bindparam("lead"))
+    .values(
+        last_touch_at=sa.case(
+            (sa.or_(leads.c.last_touch_at.is_(None), leads.c.last_touch_at < _TOUCH_AT), _TOUCH_AT),
+            else_=leads.c.last_touch_at,
+        ),
+        updated_at=sa.bindparam("now", type_=UtcDateTime),
+    )
+)
+_TOUCHED_SINCE = (
+    sa.select(lead_touches.c.lead_id)
+    .distinct()
+    .where(
+        lead_touches.c.occurred_at >= sa.bindparam("since", type_=UtcDateTime),
+        lead_touches.c.lead_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+)
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -313,7 +339,8 @@ class StoreTx:
     # --- settings and playbooks ---------------------------------------------------------
 
     def setting(self, key: str) -> str | None:
-        return self.execute(sa.select(settings.c.value).where(settings.c.key == key)).scalar_one_or_none()
+        rows = self._raw_rows(queries.SETTING, (key,))
+        return str(rows[0][0]) if rows else None
 
     def setting_once(self, key: str, value: str) -> str:
         """The setting ``key``; stored as ``value`` first if it has none (two processes doing it at
@@ -453,7 +480,7 @@ class StoreTx:
         wanted = sorted(set(ids))
         out: dict[int, Account] = {}
         for part in _chunks(wanted):
-            for row in self.execute(sa.select(accounts).where(accounts.c.id.in_(part))):
+            for row in self.execute(_ACCOUNTS_BY_ID, {"ids": list(part)}):
                 out[row.id] = account_from_row(row)
         return out
 
@@ -480,8 +507,8 @@ class StoreTx:
         wanted = sorted(set(codes))
         found: dict[str, int] = {}
         for part in _chunks(wanted):
-            for row in self.execute(sa.select(campaigns.c.code, campaigns.c.id).where(campaigns.c.code.in_(part))):
-                found[row.code] = row.id
+            for code, id_ in self._raw_rows(queries.campaign_ids(len(part)), part):
+                found[code] = id_
         return found
 
     # --- leads ----------------------------------------------------------------------------
@@ -491,14 +518,13 @@ class StoreTx:
         wanted = sorted(set(keys))
         found: dict[str, int] = {}
         emails = [k for k in wanted if key_email(k) is not None]
-        for part in _chunks(emails):
-            for row in self.execute(sa.select(leads.c.email, leads.c.id).where(leads.c.email.in_(part))):
-                found[row.email] = row.id
+        for part in _chunks(emails):  # on the driver: the API's single-lead calls do this thousands of times
+            for email, id_ in self._raw_rows(queries.lead_ids_by("email", len(part)), part):
+                found[email] = id_
         external = [x for k in wanted if (x := key_external_id(k)) is not None]
         for part in _chunks(external):
-            query = sa.select(leads.c.external_id, leads.c.id).where(leads.c.external_id.in_(part))
-            for row in self.execute(query):
-                found[lead_key(None, row.external_id)] = row.id
+            for external_id, id_ in self._raw_rows(queries.lead_ids_by("external_id", len(part)), part):
+                found[lead_key(None, external_id)] = id_
         return found
 
     def insert_leads(self, rows: Sequence[tuple[Lead, int | None, datetime]]) -> None:
@@ -682,14 +708,8 @@ class StoreTx:
 
     def insert_touch(self, values: Mapping[str, Any], now: datetime) -> int:
         """A touch (``lead_touches`` columns); the lead's last touch and update time move with it."""
-        touch_id: int = self.execute(
-            lead_touches.insert().values(**values, recorded_at=now).returning(lead_touches.c.id)
-        ).scalar_one()
-        at = sa.literal(values["occurred_at"], UtcDateTime)
-        later = sa.case(
-            (sa.or_(leads.c.last_touch_at.is_(None), leads.c.last_touch_at < at), at), else_=leads.c.last_touch_at
-        )
-        self.execute(leads.update().where(leads.c.id == values["lead_id"]).values(last_touch_at=later, updated_at=now))
+        touch_id: int = self.execute(_INSERT_TOUCH, {**values, "recorded_at": now}).scalar_one()
+        self.execute(_TOUCHED_AT, {"lead": values["lead_id"], "at": values["occurred_at"], "now": now})
         return touch_id
 
     def touches_of(self, lead_id: int) -> list[Any]:
@@ -712,8 +732,11 @@ class StoreTx:
             )
         else:
             query = query.where(lead_touches.c.occurred_at >= since)
-        if lead_ids is not None:
-            query = query.where(lead_touches.c.lead_id.in_(sorted(set(lead_ids))))
+        if lead_ids is None:
+            return set(self.execute(query).scalars())
+        if since is not None:  # the SLA clocks' question, asked once per timer: one statement built once
+            return set(self.execute(_TOUCHED_SINCE, {"ids": sorted(set(lead_ids)), "since": since}).scalars())
+        query = query.where(lead_touches.c.lead_id.in_(sorted(set(lead_ids))))
         return set(self.execute(query).scalars())
 
     def insert_note(self, lead_id: int, text: str, actor: str, now: datetime) -> int:
