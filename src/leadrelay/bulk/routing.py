@@ -14,6 +14,11 @@ What is computed per *set* instead of per lead:
   once per (rule, the place or account fields those checks read), as the same ``PassedOver``
   values (they are immutable and shared between decisions).
 
+* **Paths**: leads alike in all of the above (same condition results, place, account fields read,
+  owners and exclusions) take the same path through the rules: the rules they miss whatever the
+  load, and the rules that may place them, each with its static candidates. The path, the reason
+  text per (rule, rep) and the ``no_rep`` misses are built once per kind of lead.
+
 What stays a loop over the leads in routing order: capacity (every assignment fills a rep) and
 the stride scheduler (every assignment moves the turns the next lead's choice reads). That loop
 is the arithmetic of ``_pick`` over the precomputed candidates and nothing else, so fairness is
@@ -70,6 +75,50 @@ class _Plan:
         self._turn: dict[str, PassedOver] = {}
         self._full: dict[tuple[str, int], PassedOver] = {}
         self._digits: int | None = None
+        self._paths: dict[Hashable, _Path] = {}
+        self._reasons: dict[tuple[int, str], str] = {}
+        self._no_rep = [RuleMiss(rule.id, "no_rep") for rule in self.rules]
+
+    def path(self, lead: RoutingInput) -> _Path | None:
+        """The lead's way through the rules (``None``: its condition inputs cannot be a key)."""
+        if not self.keyed:
+            return None
+        facts = lead.facts
+        try:
+            values: Hashable = tuple(t.getter(facts) for t in self.tests)
+            hash(values)
+        except TypeError:
+            return None
+        account = facts.account
+        held = (account.employees, account.industry, account.domain, account.owner) if account is not None else None
+        key = (values, self._where(lead.place), held, lead.owners, lead.exclude)
+        found = self._paths.get(key)
+        if found is None:
+            found = self._paths[key] = self._build_path(lead)
+        return found
+
+    def _build_path(self, lead: RoutingInput) -> _Path:
+        tries: list[tuple[tuple[RuleMiss, ...], int, RoutingRule, list[tuple[Rep, PassedOver | None]]]] = []
+        misses: list[RuleMiss] = []
+        matched = self.conditions(lead)
+        for index, rule in enumerate(self.rules):
+            if lead.owners and rule.department not in lead.owners and rule.strategy != "named_account":
+                misses.append(RuleMiss(rule.id, "level_owner"))
+            elif not matched[index]:
+                misses.append(RuleMiss(rule.id, "condition"))
+            elif rule.territory is not None and not self.covers(index, rule, lead):
+                misses.append(RuleMiss(rule.id, "territory"))
+            else:
+                tries.append((tuple(misses), index, rule, self.static(index, rule, lead)))
+                misses = []
+        return _Path(tuple(tries), tuple(misses))
+
+    def reason(self, index: int, rule: RoutingRule, rep: Rep) -> str:
+        key = (index, rep.id)
+        found = self._reasons.get(key)
+        if found is None:
+            found = self._reasons[key] = f"{rule.label}: {rep.name} ({STRATEGIES[rule.strategy][0]})"
+        return found
 
     def conditions(self, lead: RoutingInput) -> tuple[bool, ...]:
         facts = lead.facts
@@ -156,6 +205,22 @@ class _Plan:
         return found
 
 
+class _Path:
+    """One kind of lead's way through the rules: each rule that may place it, with the rules
+    missed whatever the load just before it and its static candidates; the rules missed after
+    the last of them."""
+
+    __slots__ = ("after", "tries")
+
+    def __init__(
+        self,
+        tries: tuple[tuple[tuple[RuleMiss, ...], int, RoutingRule, list[tuple[Rep, PassedOver | None]]], ...],
+        after: tuple[RuleMiss, ...],
+    ) -> None:
+        self.tries = tries
+        self.after = after
+
+
 def decide_many(
     routing: Routing,
     leads: Sequence[RoutingInput],
@@ -178,6 +243,33 @@ def decide_many(
 
 
 def _decide(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
+    path = plan.path(lead)
+    if path is None:
+        return _decide_alone(plan, lead)
+    misses: list[RuleMiss] = []
+    passed_before: list[PassedOver] = []
+    for before, index, rule, static in path.tries:
+        misses.extend(before)
+        chosen, passed = _choose(plan, rule, static)
+        if chosen is None:
+            misses.append(plan._no_rep[index])
+            passed_before.extend(passed)
+            continue
+        return RoutingDecision(
+            rule.id,
+            rule.department,
+            rule.strategy,
+            chosen.id,
+            plan.reason(index, rule, chosen),
+            (*passed_before, *passed),
+            tuple(misses),
+        )
+    misses.extend(path.after)
+    return queued(plan.routing, lead, passed_before, misses)
+
+
+def _decide_alone(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
+    """A lead whose condition inputs cannot be a key: its conditions judged on their own."""
     routing = plan.routing
     misses: list[RuleMiss] = []
     passed_before: list[PassedOver] = []
@@ -210,6 +302,12 @@ def _decide(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
 
 
 def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tuple[Rep | None, list[PassedOver]]:
+    return _choose(plan, rule, plan.static(index, rule, lead))
+
+
+def _choose(
+    plan: _Plan, rule: RoutingRule, static: list[tuple[Rep, PassedOver | None]]
+) -> tuple[Rep | None, list[PassedOver]]:
     """``domain.routing._pick`` over the precomputed static candidates."""
     state = plan.state
     strategy = rule.strategy
@@ -217,7 +315,7 @@ def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tup
     passed: list[PassedOver] = []
     candidates: list[Rep] = []
     capped = strategy != "named_account"
-    for rep, why in plan.static(index, rule, lead):
+    for rep, why in static:
         if why is not None:  # named for that, whatever their load, as decide does
             passed.append(why)
             continue
