@@ -40,7 +40,17 @@ CONDITIONS = [
     {"field": "score.total", "op": "gte", "value": 50},
     {"field": "account.employees", "op": "gte", "value": 300},
     {"any": [{"field": "account.tier", "op": "eq", "value": "named"}, {"field": "level", "op": "eq", "value": 4}]},
+    {
+        "all": [
+            {"field": "level", "op": "gte", "value": 2},
+            {"not": {"field": "lead.custom.flag", "op": "eq", "value": 1}},
+        ]
+    },
+    {"field": "lead.custom.flag", "op": "eq", "value": True},
+    {"field": "lead.custom.flag", "op": "in", "value": ["yes", "1"]},
 ]
+#: custom values that are equal as keys but not as inputs (1, 1.0, True), text, and a list (no key)
+FLAGS = [None, True, False, 1, 1.0, 0, "1", "yes", "x", [1]]
 
 
 @st.composite
@@ -131,7 +141,8 @@ def leads_for(draw: st.DrawFn, accounts: list[Account]) -> list[RoutingInput]:
         place = Place("JP", prefecture, REGIONS.get(prefecture or ""), None, phone)
         level = draw(st.integers(0, 4))
         scores = {"level": float(level), "fit": 0.0, "engagement": 0.0, "total": float(draw(st.integers(0, 100)))}
-        facts = Facts(Lead(email=f"p{n}@example.co.jp"), account, [], NOW, scores)
+        custom = {"flag": draw(st.sampled_from(FLAGS))}
+        facts = Facts(Lead(email=f"p{n}@example.co.jp", custom=custom), account, [], NOW, scores)
         exclude = frozenset(draw(st.sets(st.sampled_from(["a-0", "b-0", "c-1"]), max_size=1)))
         owners = tuple(draw(st.sampled_from([(), (), ("a",), ("b", "c")])))
         out.append(RoutingInput(facts, place, exclude, owners))

@@ -3,16 +3,21 @@ at a time, with the work that does not depend on the order of the leads done onc
 
 What is computed per *set* instead of per lead:
 
-* **Rule conditions**: each lead's condition inputs are the values its field tests read (the
-  getters of every ``FieldTest`` in the routing rules); the rules' conditions run once per
-  distinct tuple of those values, with the domain's own condition objects. Leads with the same
-  level, score and account fields share one evaluation.
+* **Rule conditions**: each field test of the routing rules (``FieldTest``: its getter, then its
+  test) is judged once per distinct value it reads, and the rules' conditions (field tests joined
+  by and, or, not) once per distinct combination of those results. Leads with the same level,
+  score and account fields share one evaluation; a value that cannot be a key is judged alone.
 * **Territories**: ``Territory.covers`` once per (rule, what of the place it reads: country,
   region, prefecture, postal code and the phone's first digits).
 * **Static candidates**: which reps of a department can take a lead regardless of load — excluded,
   inactive, away, not working today, not the account's owner, outside their territory or segment —
   once per (rule, the place or account fields those checks read), as the same ``PassedOver``
   values (they are immutable and shared between decisions).
+
+* **Paths**: leads alike in all of the above (same condition results, place, account fields read,
+  owners and exclusions) take the same path through the rules: the rules they miss whatever the
+  load, and the rules that may place them, each with its static candidates. The path, the reason
+  text per (rule, rep) and the ``no_rep`` misses are built once per kind of lead.
 
 What stays a loop over the leads in routing order: capacity (every assignment fills a rep) and
 the stride scheduler (every assignment moves the turns the next lead's choice reads). That loop
@@ -25,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from datetime import date
 
-from leadrelay.domain.conditions import AllOf, AnyOf, Condition, FieldTest, NotOf, reads_activities
+from leadrelay.domain.conditions import AllOf, Always, AnyOf, Condition, FieldTest, NotOf, reads_activities
 from leadrelay.domain.routing import (
     _EPSILON,
     STRATEGIES,
@@ -41,6 +46,18 @@ from leadrelay.domain.routing import (
     queued,
     release,
 )
+
+
+def _by_fields(condition: Condition) -> bool:
+    """Whether the condition is field tests joined by and, or and not (or always true): judged
+    from its tests' results alone."""
+    if reads_activities(condition):
+        return False
+    if isinstance(condition, AllOf | AnyOf):
+        return all(_by_fields(part) for part in condition.parts)
+    if isinstance(condition, NotOf):
+        return _by_fields(condition.part)
+    return isinstance(condition, FieldTest | Always)
 
 
 def _field_tests(condition: Condition) -> list[FieldTest]:
@@ -63,27 +80,102 @@ class _Plan:
         self.rules = routing.rules
         self.tests = [t for rule in self.rules for t in _field_tests(rule.condition)]
         #: conditions that read activities depend on more than field values: judged lead by lead
-        self.keyed = not any(reads_activities(rule.condition) for rule in self.rules)
-        self._conditions: dict[Hashable, tuple[bool, ...]] = {}
+        self.keyed = all(_by_fields(rule.condition) for rule in self.rules)
+        self._memos: list[tuple[FieldTest, dict[Hashable, bool]]] = []
+        self._test_index: dict[int, int] = {}
+        for test in self.tests:
+            if id(test) not in self._test_index:
+                self._test_index[id(test)] = len(self._memos)
+                self._memos.append((test, {}))
+        self._conditions: dict[tuple[bool, ...], tuple[bool, ...]] = {}
         self._covers: dict[tuple[int, Hashable], bool] = {}
         self._static: dict[tuple[int, Hashable, frozenset[str]], list[tuple[Rep, PassedOver | None]]] = {}
         self._turn: dict[str, PassedOver] = {}
         self._full: dict[tuple[str, int], PassedOver] = {}
         self._digits: int | None = None
+        self._paths: dict[Hashable, _Path] = {}
+        self._reasons: dict[tuple[int, str], str] = {}
+        self._no_rep = [RuleMiss(rule.id, "no_rep") for rule in self.rules]
+        self._misses: dict[tuple[int, str], RuleMiss] = {}
+
+    def path(self, lead: RoutingInput) -> _Path | None:
+        """The lead's way through the rules (``None``: its conditions are judged on their own)."""
+        if not self.keyed:
+            return None
+        facts = lead.facts
+        account = facts.account
+        held = (account.employees, account.industry, account.domain, account.owner) if account is not None else None
+        key = (self.conditions(lead), self._where(lead.place), held, lead.owners, lead.exclude)
+        found = self._paths.get(key)
+        if found is None:
+            found = self._paths[key] = self._build_path(lead)
+        return found
+
+    def _build_path(self, lead: RoutingInput) -> _Path:
+        tries: list[tuple[tuple[RuleMiss, ...], int, RoutingRule, list[tuple[Rep, PassedOver | None]]]] = []
+        misses: list[RuleMiss] = []
+        matched = self.conditions(lead)
+        for index, rule in enumerate(self.rules):
+            if lead.owners and rule.department not in lead.owners and rule.strategy != "named_account":
+                misses.append(self.miss(index, "level_owner"))
+            elif not matched[index]:
+                misses.append(self.miss(index, "condition"))
+            elif rule.territory is not None and not self.covers(index, rule, lead):
+                misses.append(self.miss(index, "territory"))
+            else:
+                tries.append((tuple(misses), index, rule, self.static(index, rule, lead)))
+                misses = []
+        return _Path(tuple(tries), tuple(misses))
+
+    def miss(self, index: int, why: str) -> RuleMiss:
+        """One ``RuleMiss`` object per (rule, why), shared by the decisions of the set."""
+        found = self._misses.get((index, why))
+        if found is None:
+            found = self._misses[(index, why)] = RuleMiss(self.rules[index].id, why)
+        return found
+
+    def reason(self, index: int, rule: RoutingRule, rep: Rep) -> str:
+        key = (index, rep.id)
+        found = self._reasons.get(key)
+        if found is None:
+            found = self._reasons[key] = f"{rule.label}: {rep.name} ({STRATEGIES[rule.strategy][0]})"
+        return found
 
     def conditions(self, lead: RoutingInput) -> tuple[bool, ...]:
+        """Whether each rule's condition holds for the lead: each field test judged once per
+        distinct value it reads, each rule once per distinct combination of those results."""
         facts = lead.facts
         if not self.keyed:
             return tuple(rule.condition(facts) for rule in self.rules)
-        try:
-            key: Hashable = tuple(t.getter(facts) for t in self.tests)
-            hash(key)
-        except TypeError:  # a value that cannot be a key (a list in a custom field): judge this lead alone
-            return tuple(rule.condition(facts) for rule in self.rules)
-        found = self._conditions.get(key)
-        if found is None:
-            found = self._conditions[key] = tuple(rule.condition(facts) for rule in self.rules)
-        return found
+        bits: list[bool] = []
+        for test, memo in self._memos:
+            value = test.getter(facts)
+            try:
+                key = (value.__class__, value)  # 1, 1.0 and True are equal keys but not equal inputs
+                found = memo.get(key)
+            except TypeError:  # a value that cannot be a key (a list in a custom field): judged alone
+                bits.append(test.test(value))
+                continue
+            if found is None:
+                found = memo[key] = test.test(value)
+            bits.append(found)
+        results = tuple(bits)
+        judged = self._conditions.get(results)
+        if judged is None:
+            judged = self._conditions[results] = tuple(self._judge(rule.condition, results) for rule in self.rules)
+        return judged
+
+    def _judge(self, condition: Condition, bits: tuple[bool, ...]) -> bool:
+        """A rule's condition from its field tests' results (``FieldTest`` is its test of its getter)."""
+        if isinstance(condition, FieldTest):
+            return bits[self._test_index[id(condition)]]
+        if isinstance(condition, AllOf):
+            return all(self._judge(part, bits) for part in condition.parts)
+        if isinstance(condition, AnyOf):
+            return any(self._judge(part, bits) for part in condition.parts)
+        if isinstance(condition, NotOf):
+            return not self._judge(condition.part, bits)
+        return condition(None)  # reads nothing of the lead (``Always``): see ``keyed``
 
     def covers(self, index: int, rule: RoutingRule, lead: RoutingInput) -> bool:
         assert rule.territory is not None
@@ -156,6 +248,22 @@ class _Plan:
         return found
 
 
+class _Path:
+    """One kind of lead's way through the rules: each rule that may place it, with the rules
+    missed whatever the load just before it and its static candidates; the rules missed after
+    the last of them."""
+
+    __slots__ = ("after", "tries")
+
+    def __init__(
+        self,
+        tries: tuple[tuple[tuple[RuleMiss, ...], int, RoutingRule, list[tuple[Rep, PassedOver | None]]], ...],
+        after: tuple[RuleMiss, ...],
+    ) -> None:
+        self.tries = tries
+        self.after = after
+
+
 def decide_many(
     routing: Routing,
     leads: Sequence[RoutingInput],
@@ -178,6 +286,33 @@ def decide_many(
 
 
 def _decide(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
+    path = plan.path(lead)
+    if path is None:
+        return _decide_alone(plan, lead)
+    misses: list[RuleMiss] = []
+    passed_before: list[PassedOver] = []
+    for before, index, rule, static in path.tries:
+        misses.extend(before)
+        chosen, passed = _choose(plan, rule, static)
+        if chosen is None:
+            misses.append(plan._no_rep[index])
+            passed_before.extend(passed)
+            continue
+        return RoutingDecision(
+            rule.id,
+            rule.department,
+            rule.strategy,
+            chosen.id,
+            plan.reason(index, rule, chosen),
+            (*passed_before, *passed),
+            tuple(misses),
+        )
+    misses.extend(path.after)
+    return queued(plan.routing, lead, passed_before, misses)
+
+
+def _decide_alone(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
+    """A lead of a plan whose conditions are more than field tests: judged on their own."""
     routing = plan.routing
     misses: list[RuleMiss] = []
     passed_before: list[PassedOver] = []
@@ -210,6 +345,12 @@ def _decide(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
 
 
 def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tuple[Rep | None, list[PassedOver]]:
+    return _choose(plan, rule, plan.static(index, rule, lead))
+
+
+def _choose(
+    plan: _Plan, rule: RoutingRule, static: list[tuple[Rep, PassedOver | None]]
+) -> tuple[Rep | None, list[PassedOver]]:
     """``domain.routing._pick`` over the precomputed static candidates."""
     state = plan.state
     strategy = rule.strategy
@@ -217,7 +358,7 @@ def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tup
     passed: list[PassedOver] = []
     candidates: list[Rep] = []
     capped = strategy != "named_account"
-    for rep, why in plan.static(index, rule, lead):
+    for rep, why in static:
         if why is not None:  # named for that, whatever their load, as decide does
             passed.append(why)
             continue

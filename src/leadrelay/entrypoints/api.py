@@ -71,6 +71,7 @@ from leadrelay.services.routing import (
     DepartmentRow,
     RepRow,
     RoutedRow,
+    RoutedRows,
     department_table,
     explain,
     pending_ids,
@@ -577,16 +578,17 @@ class LeadRelay:
 
     def route(
         self, *, include_assigned: bool = False, now: datetime | None = None, actor: str = "api"
-    ) -> list[RoutedRow]:
+    ) -> RoutedRows:
         """Route every MQL without a rep (after reps came back, or the playbook changed); with
-        ``include_assigned`` re-route every open lead too (they may change owner)."""
+        ``include_assigned`` re-route every open lead too (they may change owner). The answer is a
+        sequence of :class:`RoutedRow`, each built when first read (equal to a list of them)."""
         moment = self._now(now)
         playbook = self.playbook().playbook
         with self.store.transaction() as tx:
             take_routing_lock(tx)  # read what is pending only once no one else is routing
             ids = pending_ids(tx, playbook, include_assigned=include_assigned)
             kind = "reroute" if include_assigned else "route"
-            return [RoutedRow.of(r) for r in route_many(tx, playbook, ids, moment, kind=kind, actor=actor)]
+            return RoutedRows(route_many(tx, playbook, ids, moment, kind=kind, actor=actor))
 
     def route_explain(self, ref: str, *, now: datetime | None = None) -> ExplainedView:
         """What routing would decide for the lead now, and why — nothing is assigned, no turn is used."""

@@ -10,7 +10,8 @@ lead at intake stays per lead too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -20,10 +21,10 @@ from leadrelay.bulk.routing import decide_many
 from leadrelay.domain.conditions import Facts, reads_activities
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
-from leadrelay.domain.routing import Place, RoutingInput, priority_order
+from leadrelay.domain.routing import PassedOver, Place, RoutingDecision, RoutingInput, RuleMiss, priority_order
 from leadrelay.services.routing import (
     Routed,
-    _store,
+    _notify,
     _why,
     effective_routing,
     load_state,
@@ -31,6 +32,7 @@ from leadrelay.services.routing import (
     route_leads,
     routing_of,
     save_state,
+    start_clocks,
     take_routing_lock,
 )
 
@@ -61,59 +63,126 @@ def route_many(
         ids = tx.pending_among(ids)
         if not ids:
             return []
-    states = tx.lead_states(ids)
-    if playbook.pre_sql is not None and any(s.stage == Stage.PRE_SQL for s in states.values()):
+    found = tx.routing_leads(ids)
+    if playbook.pre_sql is not None and any(s.stage == Stage.PRE_SQL for s in found.values()):
         # a Pre-SQL goes by the handoff rules among field sales: the one-by-one path knows them
         return route_leads(tx, playbook, ids, now, kind=kind, actor=actor, exclude=exclude, only_pending=False, why=why)
     routing = effective_routing(tx, routing)
     state = load_state(tx, routing)
     today = now.astimezone(playbook.timezone).date()
-    stored = tx.routing_facts(ids)
-    accounts = tx.accounts_by_id(s.account_id for s in states.values() if s.account_id is not None)
+    accounts = tx.accounts_by_id(s.account_id for s in found.values() if s.account_id is not None)
     hand_raisers = {rule.id for rule in playbook.hand_raisers}
-    order = priority_order(
-        [(i, s.mql_rule in hand_raisers, s.priority, s.mql_at or s.stage_at) for i, s in states.items()]
-    )
+    order = priority_order([(i, s.mql_rule in hand_raisers, s.priority, s.qualified_at) for i, s in found.items()])
+    rows = [found[lead_id] for lead_id in order]
     inputs: list[RoutingInput] = []
-    previous: list[str | None] = []
     levels: list[int | None] = []
     places: dict[tuple[Any, ...], Place] = {}  # leads of one office share where they are
     owners_at: dict[int | None, tuple[str, ...]] = {}
-    for lead_id in order:
-        lead_state = states[lead_id]
-        lead = lead_state.lead
-        account = accounts.get(lead_state.account_id) if lead_state.account_id is not None else None
-        scores = dict(stored[lead_id][2])
+    for row in rows:
+        lead = row.lead
+        account = accounts.get(row.account_id) if row.account_id is not None else None
         where = (lead.country, lead.prefecture, lead.postal_code, lead.phone, account)
         place = places.get(where)
         if place is None:
             place = places[where] = place_of(lead, account)
-        level = int(scores.get("level") or 0) or None
+        level = int(row.scores["level"]) or None
         owners = owners_at.get(level)
         if owners is None:
             owners = owners_at[level] = playbook.owners_at(level)
-        inputs.append(RoutingInput(Facts(lead, account, [], now, scores), place, exclude, owners))
-        previous.append(stored[lead_id][0])
+        inputs.append(RoutingInput(Facts(lead, account, [], now, row.scores), place, exclude, owners))
         levels.append(level)
-    decisions = decide_many(routing, inputs, state, today, previous)
+    decisions = decide_many(routing, inputs, state, today, [row.owner_rep for row in rows])
     routed = [
         r
         for r in (
             Routed(
-                lead_id,
-                states[lead_id].lead.key,
+                row.id,
+                row.lead.key,
                 decision,
-                previous[n],
-                stored[lead_id][1],
-                states[lead_id].mql_rule in hand_raisers,
+                row.owner_rep,
+                row.owner_department,
+                row.mql_rule in hand_raisers,
                 levels[n],
             )
-            for n, (lead_id, decision) in enumerate(zip(order, decisions, strict=True))
+            for n, (row, decision) in enumerate(zip(rows, decisions, strict=True))
         )
         if r.changed
     ]
     if why is not None:
         routed = [replace(r, decision=replace(r.decision, reason=_why(why, r))) for r in routed]
-    _store(tx, routed, now, kind, actor, playbook)
+    store_many(tx, routed, now, kind, actor, playbook)
     save_state(tx, state)
     return routed
+
+
+_DECISION_COLUMNS = (
+    "lead_id",
+    "decided_at",
+    "kind",
+    "rule_id",
+    "department",
+    "strategy",
+    "rep_id",
+    "previous_rep",
+    "reason",
+    "details",
+    "actor",
+    "playbook_hash",
+)
+
+
+def store_many(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, actor: str, playbook: Playbook) -> None:
+    """What :func:`~leadrelay.services.routing.route_leads` stores for these decisions — owners,
+    the decision log with its reasons, notifications, SLA clocks — with the owners and the log
+    written in bulk (``executemany`` on SQLite, ``COPY`` on PostgreSQL), in the caller's transaction."""
+    tx.assign_owners_in_bulk([(r.lead_id, r.decision.rep_id, r.decision.department) for r in routed], now)
+    details = _Details()
+    tx.insert_routing_decisions_in_bulk(
+        _DECISION_COLUMNS,
+        [
+            (
+                r.lead_id,
+                now,
+                kind,
+                d.rule_id,
+                d.department,
+                d.strategy,
+                d.rep_id,
+                r.previous_rep,
+                d.reason,
+                details(d),
+                actor,
+                playbook.hash,
+            )
+            for r in routed
+            for d in (r.decision,)
+        ],
+    )
+    if playbook.notifications is not None:  # without a plan, nobody is told anything
+        _notify(tx, playbook, routed, now)
+    start_clocks(tx, playbook, routed, now)
+
+
+class _Details:
+    """``json.dumps(decision.details(), ensure_ascii=False)``, text for text, with each rep passed
+    over and each rule missed encoded once: decisions in a set share them (the same objects)."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: dict[int, tuple[object, str]] = {}
+
+    def _part(self, item: PassedOver | RuleMiss) -> str:
+        found = self._parts.get(id(item))
+        if found is None:
+            values = (
+                [item.rep_id, item.reason, item.detail] if isinstance(item, PassedOver) else [item.rule_id, item.reason]
+            )
+            found = self._parts[id(item)] = (item, json.dumps(values, ensure_ascii=False))  # the item keeps its id
+        return found[1]
+
+    def __call__(self, decision: RoutingDecision) -> str:
+        part = self._part
+        passed = ", ".join([part(p) for p in decision.passed_over])
+        misses = ", ".join([part(m) for m in decision.misses])
+        return f'{{"passed_over": [{passed}], "misses": [{misses}]}}'

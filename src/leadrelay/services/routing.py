@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 
@@ -548,6 +548,53 @@ class RoutedRow(ReadModel):
             ],
             rules_not_taken=[RuleNotTaken.model_construct(rule=m.rule_id, why=m.reason) for m in decision.misses],
         )
+
+
+class RoutedRows(Sequence[RoutedRow]):
+    """The leads one ``route`` call routed, as :class:`RoutedRow` items built when first read: a
+    caller that wants only the counts (``leadrelay route``) never builds a hundred thousand rows
+    with their reps passed over. Equal to a list of the same rows."""
+
+    __slots__ = ("_built", "_routed")
+
+    def __init__(self, routed: Sequence[Routed]) -> None:
+        self._routed = routed
+        self._built: list[RoutedRow | None] = [None] * len(routed)
+
+    def __len__(self) -> int:
+        return len(self._routed)
+
+    @overload
+    def __getitem__(self, index: int) -> RoutedRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RoutedRow]: ...
+
+    def __getitem__(self, index: int | slice) -> RoutedRow | list[RoutedRow]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        row = self._built[index]
+        if row is None:
+            row = self._built[index] = RoutedRow.of(self._routed[index])
+        return row
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RoutedRows | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RoutedRows({list(self)!r})"
+
+    def counts(self) -> dict[tuple[str, str | None], int]:
+        """How many leads went to each (department, rep); rep ``None``: the department's queue."""
+        out: dict[tuple[str, str | None], int] = {}
+        for r in self._routed:
+            key = (r.decision.department, r.decision.rep_id)
+            out[key] = out.get(key, 0) + 1
+        return out
 
 
 def rep_table(tx: StoreTx, playbook: Playbook, now: datetime) -> list[RepRow]:

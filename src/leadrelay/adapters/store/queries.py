@@ -126,6 +126,19 @@ def unassigned_in_stage(count: int) -> str:
 
 ASSIGN_OWNER = "UPDATE leads SET owner_rep = ?, owner_department = ?, assigned_at = ? WHERE id = ?"
 
+#: PostgreSQL, routing in sets: the new owners are copied into this table, then written with one
+#: ``UPDATE … FROM`` (what ``ASSIGN_OWNER`` does lead by lead).
+CREATE_OWNERS_TABLE = (
+    "CREATE TEMPORARY TABLE routed_owners (id integer, owner_rep text, owner_department text) ON COMMIT DROP"
+)
+COPY_OWNERS = "COPY routed_owners (id, owner_rep, owner_department) FROM STDIN"
+#: Parameter: assigned at.
+UPDATE_FROM_OWNERS = (
+    "UPDATE leads SET owner_rep = o.owner_rep, owner_department = o.owner_department, assigned_at = %s"
+    " FROM routed_owners o WHERE leads.id = o.id"
+)
+DROP_OWNERS_TABLE = "DROP TABLE routed_owners"
+
 
 def notification_leads(count: int) -> str:
     """What a notification says about each lead: name, contact, company, level, score, owner."""

@@ -194,6 +194,22 @@ class LeadState:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutingLead:
+    """A lead as routing in sets reads it: profile, account, where it stands, owner and scores."""
+
+    id: int
+    lead: Lead
+    account_id: int | None
+    stage: Stage
+    mql_rule: str | None
+    priority: bool
+    qualified_at: datetime  # its MQL time, or when it entered its stage
+    owner_rep: str | None
+    owner_department: str | None
+    scores: dict[str, float]  # fit, engagement, total, level
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMove:
     id: int
     trigger: str
@@ -966,6 +982,70 @@ class StoreTx:
                 out[id_] = (rep, department, scores)
         return out
 
+    def routing_leads(self, ids: Iterable[int]) -> dict[int, RoutingLead]:
+        """What :meth:`lead_states` and :meth:`routing_facts` give routing, in one read per chunk
+        and without the times routing does not look at."""
+        wanted = sorted(set(ids))
+        out: dict[int, RoutingLead] = {}
+        names = (
+            "id",
+            "email",
+            "external_id",
+            *LEAD_PROFILE_FIELDS,
+            "custom",
+            "account_id",
+            "stage",
+            "mql_rule",
+            "priority",
+            "mql_at",
+            "stage_at",
+            "owner_rep",
+            "owner_department",
+            "fit_score",
+            "engagement_score",
+            "total_score",
+            "level",
+        )
+        profile_end = 3 + len(LEAD_PROFILE_FIELDS)
+        stage_of, loads = _STAGE_OF, json.loads
+        times: dict[Any, datetime] = {}  # a batch of MQLs shares many moments: read each once
+        for part in _chunks(wanted):
+            for row in self._raw_rows(queries.lead_columns(self.dialect, names, len(part)), part):
+                (
+                    custom,
+                    account_id,
+                    stage,
+                    mql_rule,
+                    priority,
+                    mql_at,
+                    stage_at,
+                    rep,
+                    department,
+                    fit,
+                    engagement,
+                    total,
+                    level,
+                ) = row[profile_end:]
+                when = mql_at if mql_at is not None else stage_at
+                qualified_at = times.get(when)
+                if qualified_at is None:
+                    qualified_at = times[when] = stored_time(when)
+                lead = Lead(row[1], *row[3:profile_end], loads(custom) if custom else {}, row[2])  # type: ignore[call-arg]
+                scores = {"fit": fit, "engagement": engagement, "total": total, "level": float(level or 0)}
+                out[row[0]] = RoutingLead(
+                    row[0],
+                    lead,
+                    account_id,
+                    stage_of[stage],
+                    mql_rule,
+                    bool(priority),
+                    qualified_at,
+                    rep,
+                    department,
+                    scores,
+                )
+        return out
+
     def pending_among(self, ids: Iterable[int]) -> list[int]:
         """Those of the leads that are MQLs without a rep."""
         wanted = sorted(set(ids))
@@ -982,6 +1062,43 @@ class StoreTx:
             queries.ASSIGN_OWNER,
             [(rep, department, stamp, lead_id) for lead_id, rep, department in rows],
         )
+
+    def assign_owners_in_bulk(self, rows: Sequence[tuple[int, str | None, str]], now: datetime) -> None:
+        """:meth:`assign_owners` for many leads: on PostgreSQL a ``COPY`` into a temporary table
+        and one ``UPDATE … FROM``."""
+        if not self._copies(rows):
+            self.assign_owners(rows, now)
+            return
+        cursor = self._cursor()
+        try:
+            cursor.execute(queries.CREATE_OWNERS_TABLE)
+            with cursor.copy(queries.COPY_OWNERS) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(queries.UPDATE_FROM_OWNERS, (now,))
+            cursor.execute(queries.DROP_OWNERS_TABLE)
+        finally:
+            cursor.close()
+
+    def insert_routing_decisions_in_bulk(self, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Routing decisions as tuples of ``columns`` (``decided_at`` a datetime, ``details`` JSON
+        text): ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the same rows either way)."""
+        if not rows:
+            return
+        if self._copies(rows):
+            self._copy(queries.copy_rows("routing_decisions", columns), rows)
+            return
+        at = columns.index("decided_at")
+        stamps: dict[Any, Any] = {}
+        for row in rows:
+            if row[at] not in stamps:
+                stamps[row[at]] = self._time(row[at])
+        if len(stamps) == 1:
+            [stamp] = stamps.values()
+            converted = [(*row[:at], stamp, *row[at + 1 :]) for row in rows]
+        else:
+            converted = [(*row[:at], stamps[row[at]], *row[at + 1 :]) for row in rows]
+        self._raw_many(queries.insert_routing_decisions(self.dialect, columns), converted)
 
     def insert_routing_decisions(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:

@@ -13,13 +13,15 @@ from leadrelay.entrypoints.cli.common import UserError, console, options, relay
 from leadrelay.entrypoints.i18n import t
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from leadrelay.services.routing import RoutedRow
 
 route_app = typer.Typer(help="Hand qualified leads to departments and reps.", invoke_without_command=True)
 reps_app = typer.Typer(help="Reps: workload, status, reassigning.", invoke_without_command=True)
 
 
-def _print_routed(routed: list[RoutedRow], as_json: bool) -> None:
+def _print_routed(routed: Sequence[RoutedRow], as_json: bool) -> None:
     if as_json:
         print(render.as_json(routed))
         return
@@ -27,15 +29,25 @@ def _print_routed(routed: list[RoutedRow], as_json: bool) -> None:
     if not routed:
         console.print(t("nothing_to_route", lang))
         return
-    assigned = [r for r in routed if r.rep is not None]
-    queued = len(routed) - len(assigned)
-    console.print(f"{len(assigned)} {t('routed', lang)}, {queued} {t('queued', lang)}")
+    from leadrelay.services.routing import RoutedRows
+
+    # the counts without building every row (``LeadRelay.route`` builds them when read)
+    by_owner = routed.counts() if isinstance(routed, RoutedRows) else _counts(routed)
+    queued = sum(n for (_, rep), n in by_owner.items() if rep is None)
+    console.print(f"{len(routed) - queued} {t('routed', lang)}, {queued} {t('queued', lang)}")
     counts: dict[tuple[str, str], int] = {}
-    for r in routed:
-        key = (r.department, r.rep or t("queue", lang))
-        counts[key] = counts.get(key, 0) + 1
+    for (department, rep_id), n in by_owner.items():
+        key = (department, rep_id or t("queue", lang))
+        counts[key] = counts.get(key, 0) + n
     for (department, rep), count in sorted(counts.items()):
         console.print(f"  {department} / {rep}: {count}")
+
+
+def _counts(routed: Sequence[RoutedRow]) -> dict[tuple[str, str | None], int]:
+    out: dict[tuple[str, str | None], int] = {}
+    for r in routed:
+        out[(r.department, r.rep)] = out.get((r.department, r.rep), 0) + 1
+    return out
 
 
 @route_app.callback()
