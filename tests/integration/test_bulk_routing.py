@@ -52,6 +52,7 @@ def routed_by(relay: LeadRelay, route: Callable[..., list[Routed]], **options: A
                         routing_decisions.c.previous_rep,
                         routing_decisions.c.reason,
                         routing_decisions.c.details,
+                        routing_decisions.c.level,  # the level that chose the SLA policy
                     ).order_by(routing_decisions.c.id)
                 )
             ]

@@ -128,6 +128,7 @@ _DECISION_COLUMNS = (
     "details",
     "actor",
     "playbook_hash",
+    "level",  # the level that chose the SLA policy of the clocks started below
 )
 
 
@@ -153,6 +154,7 @@ def store_many(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, 
                 details(d),
                 actor,
                 playbook.hash,
+                r.level,
             )
             for r in routed
             for d in (r.decision,)
