@@ -38,6 +38,7 @@ from leadrelay.services.report_kit import (
     Table,
     col,
     currency_option,
+    days_before,
     in_period,
     money,
     seconds_between,
@@ -197,21 +198,21 @@ def run(ctx: ReportContext) -> CampaignsReport:
 
     touch_window = [activities.c.occurred_at <= conversions.c.anchor]
     if window > 0:
+        # a bound the (lead_id, occurred_at) index ranges over (a day early: never too late),
+        # then the exact window
+        touch_window.append(activities.c.occurred_at >= days_before(dialect, conversions.c.anchor, window + 1))
         touch_window.append(seconds_between(dialect, activities.c.occurred_at, conversions.c.anchor) <= window * DAY)
     partition = (conversions.c.kind, conversions.c.conversion)
+    in_order = (activities.c.occurred_at, activities.c.id)  # a total order: the last touch is number n
     touches = (
         sa.select(
             conversions.c.kind,
             conversions.c.amount,
             conversions.c.direct,
             activities.c.campaign_id,
-            sa.func.row_number()
-            .over(partition_by=partition, order_by=(activities.c.occurred_at, activities.c.id))
-            .label("first"),
-            sa.func.row_number()
-            .over(partition_by=partition, order_by=(activities.c.occurred_at.desc(), activities.c.id.desc()))
-            .label("last"),
-            sa.func.count().over(partition_by=partition).label("n"),
+            sa.func.row_number().over(partition_by=partition, order_by=in_order).label("first"),
+            # the same window as the numbering (one sort of the touches, not one per window)
+            sa.func.count().over(partition_by=partition, order_by=in_order, rows=(None, None)).label("n"),
         )
         .select_from(
             conversions.join(
@@ -227,7 +228,7 @@ def run(ctx: ReportContext) -> CampaignsReport:
     )
     amount = _float_amount(dialect, touches.c.amount)
     share = 1.0 / sa.cast(touches.c.n, sa.Float)
-    is_first, is_last = touches.c.first == 1, touches.c.last == 1
+    is_first, is_last = touches.c.first == 1, touches.c.first == touches.c.n
     credits = tx.execute(
         sa.select(
             touches.c.campaign_id,

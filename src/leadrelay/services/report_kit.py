@@ -339,6 +339,15 @@ def seconds_between(dialect: str, start: sa.ColumnElement[Any], end: sa.ColumnEl
     return sa.cast(sa.func.extract("epoch", end - start), sa.Float)
 
 
+def days_before(dialect: str, moment: sa.ColumnElement[Any], days: int) -> sa.ColumnElement[Any]:
+    """The moment ``days`` days of 24 hours before ``moment``, as SQL, to bound an index range.
+    SQLite's ``datetime()`` drops the fraction of a second (the bound is at most a second early),
+    so keep an exact condition beside it where the edge counts."""
+    if dialect == "sqlite":
+        return sa.func.datetime(moment, sa.literal(f"-{int(days)} days"))
+    return moment - sa.literal(timedelta(days=days))
+
+
 def amount_sum(dialect: str, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """The sum of a money column. PostgreSQL sums exact NUMERICs; SQLite keeps amounts as decimal
     text, so there it sums them as doubles (exact to the yen below 10^13) — :func:`money` rounds."""

@@ -235,17 +235,35 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
     """One row per assignment in the period, as columns: moments in epoch seconds (NaN: none)."""
     tx, pb = ctx.tx, ctx.playbook
     rd = routing_decisions
-    a = sa.select(
-        rd.c.id,
-        rd.c.lead_id,
-        rd.c.decided_at,
-        rd.c.rep_id,
-        rd.c.department,
-        rd.c.level,
-        sa.func.lead(rd.c.decided_at)
-        .over(partition_by=rd.c.lead_id, order_by=(rd.c.decided_at, rd.c.id))
-        .label("until"),
-    ).subquery("assignments")
+    # the period's decisions (a range of the decisions' time index) and when each ended: the lead's
+    # next decision, in (decided_at, id) order — one seek of the lead's decisions each, where a
+    # window over the whole table would number every decision ever made
+    later = routing_decisions.alias("later")
+    until = (
+        sa.select(sa.func.min(later.c.decided_at))
+        .where(
+            later.c.lead_id == rd.c.lead_id,
+            sa.or_(
+                later.c.decided_at > rd.c.decided_at,
+                sa.and_(later.c.decided_at == rd.c.decided_at, later.c.id > rd.c.id),
+            ),
+        )
+        .scalar_subquery()
+    )
+    a = (
+        sa.select(
+            rd.c.id,
+            rd.c.lead_id,
+            rd.c.decided_at,
+            rd.c.rep_id,
+            rd.c.department,
+            rd.c.level,
+            until.label("until"),
+        )
+        .where(rd.c.rep_id.is_not(None), in_period(rd.c.decided_at, ctx.period))
+        .cte("assignments")
+        .prefix_with("MATERIALIZED")  # each assignment's end found once, not once per use of it
+    )
 
     def within(lead: Any, moment: Any) -> sa.ColumnElement[bool]:
         return sa.and_(lead == a.c.lead_id, moment >= a.c.decided_at, sa.or_(a.c.until.is_(None), moment < a.c.until))
@@ -289,8 +307,6 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
     inner = (
         sa.select(*columns)
         .where(
-            a.c.rep_id.is_not(None),
-            in_period(a.c.decided_at, ctx.period),
             first(stage_then) == Stage.MQL.value,  # a reassigned SAL or SQL lead starts no SLA clock
             ctx.visible(a.c.rep_id, a.c.department),
         )

@@ -305,17 +305,18 @@ def _lines(
     detail: sa.ColumnElement[Any] | None = None,
     source: sa.FromClause = leads,
 ) -> tuple[int, list[Any]]:
-    """The exact count of the rows matching ``where`` and the oldest ``limit`` of them."""
-    total = ctx.tx.execute(sa.select(sa.func.count()).select_from(source).where(where)).scalar_one()
+    """The exact count of the rows matching ``where`` and the oldest ``limit`` of them: one pass
+    over the rows (the count is a window over them all, beside the oldest ones)."""
     limit = int(ctx.options["limit"])
-    if limit == 0 or total == 0:
-        return total, []
+    if limit == 0:
+        return ctx.tx.execute(sa.select(sa.func.count()).select_from(source).where(where)).scalar_one(), []
     # the oldest rows first, from what ``where`` reads (the owner index), then their leads' details
     oldest = (
         sa.select(
             leads.c.id.label("lead_id"),
             sa.type_coerce(since, UtcDateTime).label("since"),
             (detail if detail is not None else sa.null()).label("detail"),
+            sa.func.count().over().label("total"),
         )
         .select_from(source)
         .where(where)
@@ -335,11 +336,14 @@ def _lines(
             leads.c.owner_rep,
             oldest.c.since,
             oldest.c.detail,
+            oldest.c.total,
         )
         .join_from(oldest, leads, leads.c.id == oldest.c.lead_id)
         .order_by(oldest.c.since, oldest.c.lead_id)
     )
     scale = 86400.0 if unit == "days" else HOUR
+    found = ctx.tx.execute(query).all()
+    total = int(found[0].total) if found else 0
     rows = [
         LeadLine(
             lead_id=r.id,
@@ -353,7 +357,7 @@ def _lines(
             elapsed=None if r.since is None else (ctx.now - r.since).total_seconds() / scale,
             detail=r.detail,
         )
-        for r in ctx.tx.execute(query)
+        for r in found
     ]
     return total, rows
 

@@ -609,6 +609,11 @@ def analyze(table: str | None = None) -> str:
     return f"ANALYZE {table}" if table else "ANALYZE"
 
 
+#: PostgreSQL, outside a transaction: after a bulk load, what autovacuum would do soon — the
+#: visibility map set (index-only scans read no heap page) and the statistics refreshed.
+VACUUM_ANALYZE = "VACUUM ANALYZE"
+
+
 #: PostgreSQL: ``:count`` pending timers ``pending:1`` … of kind ``effect``, due 1 to 30 days after ``:now``.
 GENERATE_PENDING_TIMERS = (
     "INSERT INTO timers (key, kind, lead_id, due_at, payload, created_at, attempts)"

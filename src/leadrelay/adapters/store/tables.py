@@ -274,6 +274,8 @@ activities = sa.Table(
     sa.Column("properties", JsonType, nullable=False),
     sa.Column("source_id", sa.String(200)),
     sa.Index("ix_activities_lead_time", "lead_id", "occurred_at"),
+    # a lead's activities of some types after a moment (touch types: untouched leads, first touches)
+    sa.Index("ix_activities_lead_type_time", "lead_id", "type", "occurred_at"),
     # the campaigns report: a lead's campaign touches before a conversion, and the leads a campaign
     # reached in a period, read from the index alone
     sa.Index(
