@@ -73,7 +73,8 @@ def demo(
 
 def _demo(db: str, truth_file: Path) -> Demo:
     size = ("--seed", str(SEED), "--people", str(PEOPLE), "--companies", str(COMPANIES), "--days", str(DAYS))
-    result = run("demo", *size, "--keep", "--truth", str(truth_file), "--json", db=db)
+    # three months of live operation on PostgreSQL: well under a minute on idle cores, minutes on busy ones
+    result = run("demo", *size, "--keep", "--truth", str(truth_file), "--json", db=db, timeout=900)
     assert result.returncode == 0, result.stderr
     truth = json.loads(truth_file.read_text(encoding="utf-8"))
     leads = {

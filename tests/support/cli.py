@@ -12,7 +12,7 @@ NOW = "2026-11-25T12:00:00+09:00"
 
 
 def run(
-    *args: str, db: Path | str | None = None, lang: str = "en", cwd: Path | None = None
+    *args: str, db: Path | str | None = None, lang: str = "en", cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """``leadrelay --lang LANG ARGS`` in a fresh process, without the caller's ``LEADRELAY_*`` settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
@@ -25,6 +25,6 @@ def run(
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=timeout,
         cwd=cwd,
     )
