@@ -576,9 +576,7 @@ class LeadRelay:
 
     # --- routing --------------------------------------------------------------------------
 
-    def route(
-        self, *, include_assigned: bool = False, now: datetime | None = None, actor: str = "api"
-    ) -> RoutedRows:
+    def route(self, *, include_assigned: bool = False, now: datetime | None = None, actor: str = "api") -> RoutedRows:
         """Route every MQL without a rep (after reps came back, or the playbook changed); with
         ``include_assigned`` re-route every open lead too (they may change owner). The answer is a
         sequence of :class:`RoutedRow`, each built when first read (equal to a list of them)."""
