@@ -1,5 +1,6 @@
 """Routing in sets on a real database: ``route_many`` stores what ``route_leads`` stores for the
-same leads — assignments, the decision log with its reasons, the counters — re-routing every open
+same leads — assignments, the decision log with its reasons, the counters, the notifications
+and SLA timers (the owners and the log written in bulk, by COPY on PostgreSQL) — re-routing every open
 lead of a demo database and routing MQLs waiting for a rep."""
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.store import sql_store
 from leadrelay.adapters.store.sql_store import StoreTx
-from leadrelay.adapters.store.tables import leads, routing_counters, routing_decisions
+from leadrelay.adapters.store.tables import leads, outbox, routing_counters, routing_decisions, timers
 from leadrelay.entrypoints.demo.runner import run_demo
 from leadrelay.services.bulk_routing import route_many
 from leadrelay.services.routing import Routed, pending_ids, route_leads
@@ -63,23 +65,51 @@ def routed_by(relay: LeadRelay, route: Callable[..., list[Routed]], **options: A
                 )
             ]
             counters = [tuple(row) for row in tx.execute(sa.select(routing_counters).order_by(routing_counters.c.key))]
+            messages = [
+                tuple(row)
+                for row in tx.execute(
+                    sa.select(outbox.c.key, outbox.c.channel, outbox.c.recipient, outbox.c.subject, outbox.c.body)
+                    .where(outbox.c.created_at == LATER)
+                    .order_by(outbox.c.key)
+                )
+            ]
+            clocks = [
+                tuple(row)
+                for row in tx.execute(
+                    sa.select(timers.c.key, timers.c.kind, timers.c.lead_id, timers.c.due_at, timers.c.payload)
+                    .where(timers.c.created_at == LATER)
+                    .order_by(timers.c.key)
+                )
+            ]
         finally:
             transaction.rollback()
-    return [(r.lead_id, r.decision, r.previous_rep, r.level) for r in routed], log, owners, counters
+    decided = [(r.lead_id, r.decision, r.previous_rep, r.level) for r in routed]
+    return decided, log, owners, counters, messages, clocks
 
 
+@pytest.fixture
+def copy_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL, the set path's bulk writes go by COPY however few the rows (the demo's are
+    fewer than the threshold)."""
+    monkeypatch.setattr(sql_store, "COPY_MIN_ROWS", 1)
+
+
+@pytest.mark.usefixtures("copy_always")
 def test_rerouting_every_open_lead_in_sets_stores_what_routing_one_by_one_stores(demo: LeadRelay) -> None:
     expected = routed_by(demo, route_leads, include_assigned=True, kind="reroute")
     assert len(expected[0]) > 50, "the demo has open leads to re-route"
     assert {d.rep_id for _, d, _, _ in expected[0]} - {None}, "some go to reps"
+    assert expected[4] and expected[5], "the demo's playbook notifies reps and starts SLA clocks"
     assert routed_by(demo, route_many, include_assigned=True, kind="reroute") == expected
     demo.close()
 
 
+@pytest.mark.usefixtures("copy_always")
 def test_routing_waiting_mqls_in_sets_stores_what_routing_one_by_one_stores(demo: LeadRelay) -> None:
     with demo.store.transaction() as tx:  # every open lead waits for a rep again
         tx.execute(sa.update(leads).where(leads.c.owner_rep.is_not(None)).values(owner_rep=None, stage="mql"))
     expected = routed_by(demo, route_leads)
     assert len(expected[0]) > 50
+    assert expected[4] and expected[5], "the demo's playbook notifies reps and starts SLA clocks"
     assert routed_by(demo, route_many) == expected
     demo.close()

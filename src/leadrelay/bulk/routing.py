@@ -31,6 +31,7 @@ from collections.abc import Hashable, Sequence
 from datetime import date
 
 from leadrelay.domain.conditions import AllOf, Always, AnyOf, Condition, FieldTest, NotOf, reads_activities
+from leadrelay.domain.model import Account
 from leadrelay.domain.routing import (
     _EPSILON,
     STRATEGIES,
@@ -97,18 +98,73 @@ class _Plan:
         self._reasons: dict[tuple[int, str], str] = {}
         self._no_rep = [RuleMiss(rule.id, "no_rep") for rule in self.rules]
         self._misses: dict[tuple[int, str], RuleMiss] = {}
+        # what of a lead's place and account the strategies read, as the answers they give
+        territories = [rule.territory for rule in self.rules] + [rep.territory for rep in routing.reps.values()]
+        self._territories = [t for t in territories if t is not None]
+        by_strategy: dict[str, list[Rep]] = {}
+        for rule in self.rules:
+            by_strategy.setdefault(rule.strategy, []).extend(
+                routing.reps[r] for r in routing.departments[rule.department].reps
+            )
+        self._segmented = [rep.segment for rep in by_strategy.get("segment", []) if rep.segment is not None]
+        self._named = by_strategy.get("named_account", [])
+        self._listed = frozenset(d for rep in self._named for d in rep.named_accounts)
+        self._covered_by: dict[Hashable, tuple[bool, ...]] = {}
+        self._fits_of: dict[Hashable, tuple[bool, ...]] = {}
+        self._owned_by: dict[Hashable, tuple[bool, ...]] = {}
 
     def path(self, lead: RoutingInput) -> _Path | None:
-        """The lead's way through the rules (``None``: its conditions are judged on their own)."""
+        """The lead's way through the rules (``None``: its conditions are judged on their own).
+
+        Leads share a path when they agree on everything it is made of: the rules' condition
+        results, which territories (of the rules and the reps) cover their place, which reps own
+        their account and whose segment it fits, the departments owning their level, the reps
+        excluded."""
         if not self.keyed:
             return None
-        facts = lead.facts
-        account = facts.account
-        held = (account.employees, account.industry, account.domain, account.owner) if account is not None else None
-        key = (self.conditions(lead), self._where(lead.place), held, lead.owners, lead.exclude)
+        account = lead.facts.account
+        key = (
+            self.conditions(lead),
+            self._covered(lead.place),
+            self._fits(account),
+            self._owned(account),
+            lead.owners,
+            lead.exclude,
+        )
         found = self._paths.get(key)
         if found is None:
             found = self._paths[key] = self._build_path(lead)
+        return found
+
+    def _covered(self, place: Place) -> tuple[bool, ...] | None:
+        if not self._territories:
+            return None
+        where = self._where(place)
+        found = self._covered_by.get(where)
+        if found is None:
+            found = self._covered_by[where] = tuple(t.covers(place) for t in self._territories)
+        return found
+
+    def _fits(self, account: Account | None) -> tuple[bool, ...] | None:
+        if not self._segmented:  # Segment.fits reads the size and the industry
+            return None
+        key = (account.employees, account.industry) if account is not None else None
+        found = self._fits_of.get(key)
+        if found is None:
+            found = self._fits_of[key] = tuple(s.fits(account) for s in self._segmented)
+        return found
+
+    def _owned(self, account: Account | None) -> tuple[bool, ...] | None:
+        if not self._named:
+            return None
+        if account is None:
+            key: Hashable = None
+        else:  # Rep.owns reads the domain (only whether a rep lists it matters) and the owner
+            domain = account.domain if account.domain in self._listed else None
+            key = (domain, account.owner.casefold() if account.owner else None)
+        found = self._owned_by.get(key)
+        if found is None:
+            found = self._owned_by[key] = tuple(rep.owns(account) for rep in self._named)
         return found
 
     def _build_path(self, lead: RoutingInput) -> _Path:
