@@ -106,6 +106,7 @@ def run_report(
     period, grouping, parsed = parse_request(
         spec, start=start, end=end, by=by, options=options or {}, now=now, tz=playbook.timezone
     )
+    tx.for_reports()
     context = ReportContext(
         tx=tx,
         playbook=playbook,

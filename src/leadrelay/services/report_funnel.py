@@ -232,19 +232,34 @@ def _loops(ctx: ReportContext) -> sa.Subquery:
     """One row per loop whose MQL moment is in the period: its lead, bounds, cohort, owner (the
     loop's last routing decision) and the split value."""
     t = transitions
+    # the period's MQL moves (a range of the (to_stage, occurred_at) index), each with the lead's
+    # next MQL move in (occurred_at, id) order: one seek of the lead's history per loop, where a
+    # window over every MQL move ever made would number them all
+    following = transitions.alias("following")
+    until = (
+        sa.select(sa.func.min(following.c.occurred_at))
+        .where(
+            following.c.lead_id == t.c.lead_id,
+            following.c.to_stage == Stage.MQL.value,
+            sa.or_(
+                following.c.occurred_at > t.c.occurred_at,
+                sa.and_(following.c.occurred_at == t.c.occurred_at, following.c.id > t.c.id),
+            ),
+        )
+        .scalar_subquery()
+    )
     mqls = (
         sa.select(
             t.c.id.label("loop_id"),
             t.c.lead_id,
             t.c.occurred_at.label("start"),
-            sa.func.lead(t.c.occurred_at)
-            .over(partition_by=t.c.lead_id, order_by=(t.c.occurred_at, t.c.id))
-            .label("until"),
+            until.label("until"),
             t.c.level,
             t.c.activity_key,
         )
-        .where(t.c.to_stage == Stage.MQL.value)
-        .subquery("mqls")
+        .where(t.c.to_stage == Stage.MQL.value, in_period(t.c.occurred_at, ctx.period))
+        .cte("mqls")
+        .prefix_with("MATERIALIZED")  # each loop's end found once, not once per use of it
     )
     rd = routing_decisions.alias("rd")
     in_loop = sa.and_(
@@ -255,6 +270,19 @@ def _loops(ctx: ReportContext) -> sa.Subquery:
     latest = (rd.c.decided_at.desc(), rd.c.id.desc())
     owner_rep = sa.select(rd.c.rep_id).where(in_loop).order_by(*latest).limit(1).scalar_subquery()
     owner_department = sa.select(rd.c.department).where(in_loop).order_by(*latest).limit(1).scalar_subquery()
+    split = ctx.options["split"]
+    # the lead (for its channel) and the MQL-making activity's campaign only when split by them
+    source: sa.FromClause = mqls
+    channel: sa.ColumnElement[Any] = sa.cast(sa.null(), sa.String)
+    campaign: sa.ColumnElement[Any] = sa.cast(sa.null(), sa.String)
+    if split == "channel":
+        source = source.join(leads, leads.c.id == mqls.c.lead_id)
+        channel = leads.c.source_channel
+    if split == "campaign":
+        source = source.outerjoin(activities, activities.c.key == mqls.c.activity_key).outerjoin(
+            campaigns, campaigns.c.id == activities.c.campaign_id
+        )
+        campaign = campaigns.c.code
     inner = (
         sa.select(
             mqls.c.loop_id,
@@ -264,19 +292,13 @@ def _loops(ctx: ReportContext) -> sa.Subquery:
             bucket_of(mqls.c.start, ctx.buckets()).label("cohort"),
             owner_rep.label("rep"),
             owner_department.label("department"),
-            leads.c.source_channel.label("channel"),
-            campaigns.c.code.label("campaign"),
+            channel.label("channel"),
+            campaign.label("campaign"),
             sa.cast(mqls.c.level, sa.String).label("level"),
         )
-        .select_from(
-            mqls.join(leads, leads.c.id == mqls.c.lead_id)
-            .outerjoin(activities, activities.c.key == mqls.c.activity_key)
-            .outerjoin(campaigns, campaigns.c.id == activities.c.campaign_id)
-        )
-        .where(in_period(mqls.c.start, ctx.period))
+        .select_from(source)
         .subquery("owned")
     )
-    split = ctx.options["split"]
     split_value = sa.cast(sa.null(), sa.String) if split == "none" else inner.c[split]
     return (
         sa.select(

@@ -609,6 +609,9 @@ def analyze(table: str | None = None) -> str:
     return f"ANALYZE {table}" if table else "ANALYZE"
 
 
+#: PostgreSQL, in a report's transaction: no JIT compilation (see ``StoreTx.for_reports``).
+REPORTS_NO_JIT = "SET LOCAL jit = off"
+
 #: PostgreSQL, outside a transaction: after a bulk load, what autovacuum would do soon — the
 #: visibility map set (index-only scans read no heap page) and the statistics refreshed.
 VACUUM_ANALYZE = "VACUUM ANALYZE"

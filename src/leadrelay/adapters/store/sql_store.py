@@ -339,6 +339,13 @@ class StoreTx:
     def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         return self.connection.execute(statement, params) if params is not None else self.connection.execute(statement)
 
+    def for_reports(self) -> None:
+        """Plan this transaction's statements as the reports want them: on PostgreSQL without JIT
+        compilation (the reports' statements are many short index seeks whose cost estimate passes
+        ``jit_above_cost``; compiling them took longer than running them). SQLite: nothing."""
+        if self.dialect == "postgresql":
+            self.connection.exec_driver_sql(queries.REPORTS_NO_JIT)
+
     def _insert_ignore(self, table: sa.Table, rows: list[dict[str, Any]], key: str | None) -> None:
         """Insert, skipping rows that clash on ``key`` (``None``: on any unique key)."""
         if not rows:

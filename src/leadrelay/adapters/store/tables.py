@@ -316,7 +316,8 @@ transitions = sa.Table(
     sa.Column("priority", sa.Boolean, nullable=False),
     sa.Column("activity_key", sa.String(64)),
     sa.Column("playbook_hash", sa.String(64)),
-    sa.Index("ix_transitions_lead_time", "lead_id", "occurred_at"),
+    # a lead's history in time order, with the stages moved between (the reports read it alone)
+    sa.Index("ix_transitions_lead_time", "lead_id", "occurred_at", "to_stage", "from_stage"),
     sa.Index("ix_transitions_to_stage_time", "to_stage", "occurred_at"),
 )
 
