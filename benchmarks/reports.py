@@ -6,7 +6,8 @@
     python benchmarks/reports.py --leads 20000 --activities 400000 --skip-sqlite --postgres URL
 
 The data set is written straight into the tables (``COPY`` on PostgreSQL, ``executemany`` on
-SQLite; generation time is not a figure): a year of leads, of which about a third became MQLs,
+SQLite; generation time is not a figure; PostgreSQL is then vacuumed, as autovacuum would soon
+after such a load, so index-only scans read no heap page): a year of leads, of which about a third became MQLs,
 were routed to one of 20 reps, accepted or rejected (rejections recycled), qualified to SQL and
 Opportunity (most with an amount), won or lost (lost deals recycled); a part of the recycled leads
 come back as MQLs months later and run through sales again (inside sales' nurture). Activities
