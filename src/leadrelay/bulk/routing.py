@@ -393,7 +393,7 @@ def _decide_alone(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
             rule.department,
             rule.strategy,
             chosen.id,
-            f"{rule.label}: {chosen.name} ({STRATEGIES[rule.strategy][0]})",
+            plan.reason(index, rule, chosen),
             (*passed_before, *passed),
             tuple(misses),
         )

@@ -41,6 +41,7 @@ from leadrelay.services.report_kit import (
     ReportOption,
     ReportSpec,
     Table,
+    after_in_order,
     bucket_of,
     col,
     epoch_seconds,
@@ -241,10 +242,7 @@ def _loops(ctx: ReportContext) -> sa.Subquery:
         .where(
             following.c.lead_id == t.c.lead_id,
             following.c.to_stage == Stage.MQL.value,
-            sa.or_(
-                following.c.occurred_at > t.c.occurred_at,
-                sa.and_(following.c.occurred_at == t.c.occurred_at, following.c.id > t.c.id),
-            ),
+            after_in_order(following.c.occurred_at, following.c.id, t.c.occurred_at, t.c.id),
         )
         .scalar_subquery()
     )

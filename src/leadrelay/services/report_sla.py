@@ -47,6 +47,7 @@ from leadrelay.services.report_kit import (
     ReportContext,
     ReportSpec,
     Table,
+    after_in_order,
     bucket_of,
     col,
     epoch_seconds,
@@ -243,10 +244,7 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
         sa.select(sa.func.min(later.c.decided_at))
         .where(
             later.c.lead_id == rd.c.lead_id,
-            sa.or_(
-                later.c.decided_at > rd.c.decided_at,
-                sa.and_(later.c.decided_at == rd.c.decided_at, later.c.id > rd.c.id),
-            ),
+            after_in_order(later.c.decided_at, later.c.id, rd.c.decided_at, rd.c.id),
         )
         .scalar_subquery()
     )
