@@ -32,7 +32,6 @@ from leadrelay.adapters.store.tables import (
     account_aliases,
     account_changes,
     account_domains,
-    account_tokens,
     accounts,
     campaigns,
     import_runs,
@@ -494,10 +493,6 @@ class StoreTx:
         ids = self.account_ids(latest)
         self.note_accounts_changed(ids[d] for d in changed if d in ids)
         return ids, changed
-
-    def insert_account_tokens(self, rows: list[dict[str, Any]]) -> None:
-        """Blocking tokens (token, account_id) of accounts; ones another transaction wrote are kept."""
-        self._insert_ignore(account_tokens, rows, None)
 
     def accounts_by_id(self, ids: Iterable[int]) -> dict[int, Account]:
         wanted = sorted(set(ids))
