@@ -5,6 +5,7 @@ logged-in session, on the data set of the reports benchmark (``benchmarks/report
     python benchmarks/dashboard.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
     python benchmarks/dashboard.py --full --skip-sqlite --postgres URL   # 1,000,000 leads / 20,000,000 activities
     python benchmarks/dashboard.py --leads 20000 --activities 400000
+    python benchmarks/dashboard.py --full --keep --skip-sqlite --postgres URL   # the reports benchmark's kept data set
 
 The data set is the reports benchmark's, written by its :func:`reports.generate` (generation time
 is not a figure). The app is the one ``leadrelay serve`` runs (``create_app``), driven by

@@ -4,9 +4,12 @@
     python benchmarks/reports.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
     python benchmarks/reports.py --full                           # 1,000,000 leads / 20,000,000 activities
     python benchmarks/reports.py --leads 20000 --activities 400000 --skip-sqlite --postgres URL
+    python benchmarks/reports.py --full --keep --skip-sqlite --postgres URL    # generated once, reused after
+    python benchmarks/reports.py --full --keep --only campaigns,sla --runs 1   # some reports of the kept data set
 
 The data set is written straight into the tables (``COPY`` on PostgreSQL, ``executemany`` on
-SQLite; generation time is not a figure; PostgreSQL is then vacuumed, as autovacuum would soon
+SQLite, the indexes built after the rows; on PostgreSQL without foreign-key triggers; generation
+time is not a figure; PostgreSQL is then vacuumed, as autovacuum would soon
 after such a load, so index-only scans read no heap page): a year of leads, of which about a third became MQLs,
 were routed to one of 20 reps, accepted or rejected (rejections recycled), qualified to SQL and
 Opportunity (most with an amount), won or lost (lost deals recycled); a part of the recycled leads
@@ -534,8 +537,8 @@ def data_set(server: str | None, args: argparse.Namespace) -> Iterator[tuple[str
             return
         yield f"sqlite:///{final}", {"kept": "reused"}
         return
-    url = sa.engine.make_url(normalise_url(server))
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    on_server = sa.engine.make_url(normalise_url(server))
+    admin = sa.create_engine(on_server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             exists = connection.execute(sa.text(queries.DATABASE_EXISTS), {"name": name}).first() is not None
@@ -546,7 +549,7 @@ def data_set(server: str | None, args: argparse.Namespace) -> Iterator[tuple[str
                 connection.execute(sa.text(queries.create_database(part)))
             started = time.perf_counter()
             written = generate(
-                url.set(database=part).render_as_string(hide_password=False), args.leads, args.activities
+                on_server.set(database=part).render_as_string(hide_password=False), args.leads, args.activities
             )
             with admin.connect() as connection:
                 connection.execute(sa.text(queries.rename_database(part, name)))
@@ -559,7 +562,7 @@ def data_set(server: str | None, args: argparse.Namespace) -> Iterator[tuple[str
             made = {"kept": "reused"}
     finally:
         admin.dispose()
-    yield url.set(database=name).render_as_string(hide_password=False), made
+    yield on_server.set(database=name).render_as_string(hide_password=False), made
 
 
 def one_database(server: str | None, args: argparse.Namespace) -> dict[str, Any]:
