@@ -81,6 +81,14 @@ def drop_database(name: str) -> str:
     return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
 
 
+def rename_database(name: str, new_name: str) -> str:
+    return f'ALTER DATABASE "{name}" RENAME TO "{new_name}"'
+
+
+#: PostgreSQL: 1 when a database named ``:name`` exists on the server.
+DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = :name"
+
+
 # --- leads ---------------------------------------------------------------------------------------
 
 
@@ -611,10 +619,17 @@ def analyze(table: str | None = None) -> str:
 
 #: PostgreSQL, in a report's transaction: no JIT compilation (see ``StoreTx.for_reports``).
 REPORTS_NO_JIT = "SET LOCAL jit = off"
+#: PostgreSQL, in a report's transaction: sorts of a few hundred thousand rows (the campaigns
+#: report's touches, 640,000 rows at 1,000,000 leads) in memory instead of merged on disk.
+REPORTS_WORK_MEM = "SET LOCAL work_mem = '64MB'"
 
 #: PostgreSQL, outside a transaction: after a bulk load, what autovacuum would do soon — the
 #: visibility map set (index-only scans read no heap page) and the statistics refreshed.
 VACUUM_ANALYZE = "VACUUM ANALYZE"
+
+#: PostgreSQL, a bulk load of rows known to be consistent (benchmarks): no foreign-key triggers in
+#: this transaction, and memory enough to build the indexes afterwards in one sort each.
+BULK_LOAD_SETTINGS = ("SET LOCAL session_replication_role = replica", "SET LOCAL maintenance_work_mem = '1GB'")
 
 
 #: PostgreSQL: ``:count`` pending timers ``pending:1`` … of kind ``effect``, due 1 to 30 days after ``:now``.

@@ -358,9 +358,11 @@ class StoreTx:
     def for_reports(self) -> None:
         """Plan this transaction's statements as the reports want them: on PostgreSQL without JIT
         compilation (the reports' statements are many short index seeks whose cost estimate passes
-        ``jit_above_cost``; compiling them took longer than running them). SQLite: nothing."""
+        ``jit_above_cost``; compiling them took longer than running them), with memory enough to sort
+        their larger sets in memory (``queries.REPORTS_WORK_MEM``). SQLite: nothing."""
         if self.dialect == "postgresql":
             self.connection.exec_driver_sql(queries.REPORTS_NO_JIT)
+            self.connection.exec_driver_sql(queries.REPORTS_WORK_MEM)
 
     def _insert_ignore(self, table: sa.Table, rows: list[dict[str, Any]], key: str | None) -> None:
         """Insert, skipping rows that clash on ``key`` (``None``: on any unique key)."""
