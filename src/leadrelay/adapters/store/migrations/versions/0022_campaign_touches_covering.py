@@ -5,8 +5,8 @@ PostgreSQL reads a lead's campaign touches from the index alone instead of one h
 (at 1,000,000 leads / 20,000,000 activities: 120,000 conversions, 640,000 touches; the seeks took
 6.7 s before, 2.4 s after, in EXPLAIN ANALYZE on shared cores). SQLite's indexes already carry the rowid (the id); the column is the same there.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-03 14:30:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
