@@ -126,6 +126,15 @@ def unassigned_in_stage(count: int) -> str:
 
 ASSIGN_OWNER = "UPDATE leads SET owner_rep = ?, owner_department = ?, assigned_at = ? WHERE id = ?"
 
+#: SQLite: the connection's page cache (negative: in KiB), read and set around a bulk write.
+PAGE_CACHE_SIZE = "PRAGMA cache_size"
+
+
+def set_page_cache_size(size: int) -> str:
+    """SQLite: the connection's page cache, ``size`` pages (negative: ``-size`` KiB)."""
+    return f"PRAGMA cache_size = {int(size)}"
+
+
 #: PostgreSQL, routing in sets: the new owners are copied into this table, then written with one
 #: ``UPDATE … FROM`` (what ``ASSIGN_OWNER`` does lead by lead).
 CREATE_OWNERS_TABLE = (

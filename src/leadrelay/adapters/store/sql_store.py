@@ -167,6 +167,10 @@ _TOUCHED_SINCE = (
 )
 
 
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -1063,12 +1067,36 @@ class StoreTx:
         return sorted(found)
 
     def assign_owners(self, rows: Sequence[tuple[int, str | None, str]], now: datetime) -> None:
-        """(lead id, rep or None for the department's queue, department)."""
+        """(lead id, rep or None for the department's queue, department). Written in the order of
+        the ids (a lead given twice keeps its last owner): the rows come in routing order, and
+        updating the table's pages in the order they are stored is 2–3× fewer page visits on
+        SQLite than hopping between them."""
         stamp = self._time(now)
+        ordered = sorted(rows, key=_first)  # stable: the last of a lead's rows is still written last
         self._raw_many(
             queries.ASSIGN_OWNER,
-            [(rep, department, stamp, lead_id) for lead_id, rep, department in rows],
+            [(rep, department, stamp, lead_id) for lead_id, rep, department in ordered],
         )
+
+    @contextmanager
+    def page_cache(self, mebibytes: int) -> Iterator[None]:
+        """SQLite: a page cache of ``mebibytes`` for the statements inside (a bulk write updates
+        most pages of a table and of its indexes; the default 2 MiB cache evicts and re-reads
+        them), back to what it was afterwards. Nothing on PostgreSQL (the server's buffers)."""
+        if self.dialect != "sqlite":
+            yield
+            return
+        cursor = self._cursor()
+        try:
+            cursor.execute(queries.PAGE_CACHE_SIZE)
+            (before,) = cursor.fetchone()
+            cursor.execute(queries.set_page_cache_size(-1024 * mebibytes))
+            try:
+                yield
+            finally:
+                cursor.execute(queries.set_page_cache_size(int(before)))
+        finally:
+            cursor.close()
 
     def assign_owners_in_bulk(self, rows: Sequence[tuple[int, str | None, str]], now: datetime) -> None:
         """:meth:`assign_owners` for many leads: on PostgreSQL a ``COPY`` into a temporary table
