@@ -471,9 +471,7 @@ def _decide_alone(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
     return queued(routing, lead, passed_before, misses)
 
 
-def _pick(
-    plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput
-) -> tuple[Rep | None, tuple[PassedOver, ...]]:
+def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tuple[Rep | None, tuple[PassedOver, ...]]:
     return _choose(plan, rule, plan.static(index, rule, lead))
 
 

@@ -14,7 +14,6 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.bulk.routing import decide_many
@@ -23,7 +22,6 @@ from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
 from leadrelay.domain.routing import (
     PassedOver,
-    Place,
     Routing,
     RoutingDecision,
     RoutingInput,
@@ -31,12 +29,12 @@ from leadrelay.domain.routing import (
     priority_order,
 )
 from leadrelay.services.routing import (
+    Places,
     Routed,
     _notify,
     _why,
     effective_routing,
     load_state,
-    place_of,
     route_leads,
     routing_of,
     save_state,
@@ -104,15 +102,12 @@ def _route_set(
     rows = [found[lead_id] for lead_id in order]
     inputs: list[RoutingInput] = []
     levels: list[int | None] = []
-    places: dict[tuple[Any, ...], Place] = {}  # leads of one office share where they are
+    places = Places()  # leads of one office share where they are
     owners_at: dict[int | None, tuple[str, ...]] = {}
     for row in rows:
         lead = row.lead
         account = accounts.get(row.account_id) if row.account_id is not None else None
-        where = (lead.country, lead.prefecture, lead.postal_code, lead.phone, account)
-        place = places.get(where)
-        if place is None:
-            place = places[where] = place_of(lead, account)
+        place = places(lead, account)
         level = int(row.scores["level"]) or None
         owners = owners_at.get(level)
         if owners is None:

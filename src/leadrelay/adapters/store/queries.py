@@ -648,6 +648,18 @@ ROUTING_DECISIONS_BY_RULE = (
     "SELECT coalesce(rule_id, 'fallback'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"
 )
 COUNT_MQLS_WITHOUT_DEPARTMENT = "SELECT count(*) FROM leads WHERE stage = 'mql' AND owner_department IS NULL"
+#: the routing benchmark's write floor: the owners routing stored, and its decision log, read back
+ROUTED_OWNERS = (
+    "SELECT owner_rep, owner_department, assigned_at, id FROM leads WHERE owner_department IS NOT NULL ORDER BY id"
+)
+
+
+def routing_decision_rows(columns: Sequence[str]) -> str:
+    return f"SELECT {', '.join(columns)} FROM routing_decisions ORDER BY id"
+
+
+COUNT_OUTBOX = "SELECT count(*) FROM outbox"
+COUNT_TIMERS = "SELECT count(*) FROM timers"
 
 #: the revisions the database says it is at (Alembic's bookkeeping table)
 ALEMBIC_VERSIONS = "SELECT version_num FROM alembic_version"
