@@ -167,6 +167,48 @@ def schedule(tx: StoreTx, items: Iterable[Timer], now: datetime, *, replace: boo
     tx._raw_many(queries.schedule_timer(tx.dialect, replace=replace), rows)
 
 
+def schedule_in_bulk(tx: StoreTx, items: Sequence[tuple[str, str, int | None, datetime, str]], now: datetime) -> None:
+    """:func:`schedule` (keys stored already left alone) for many timers given as (key, kind, lead,
+    due at, payload as JSON text): each distinct moment converted once, and on PostgreSQL the
+    rows copied into a staging table and inserted in their order with one statement."""
+    if not items:
+        return
+    time = tx._time
+    stamps: dict[datetime, Any] = {}
+    for item in items:
+        if item[3] not in stamps:
+            stamps[item[3]] = time(item[3])
+    created = time(now)
+    if tx._copies(items):
+        rows = [
+            (n, key, kind, lead, stamps[due], payload, created)
+            for n, (key, kind, lead, due, payload) in enumerate(items)
+        ]
+        tx._copy_through(
+            queries.CREATE_TIMERS_IN,
+            queries.COPY_TIMERS_IN,
+            rows,
+            queries.INSERT_FROM_TIMERS_IN,
+            queries.EMPTY_TIMERS_IN,
+        )
+        return
+    tx._raw_many(
+        queries.schedule_timer(tx.dialect, replace=False),
+        [(key, kind, lead, stamps[due], payload, created) for key, kind, lead, due, payload in items],
+    )
+
+
+def cancel_timers_of_leads(tx: StoreTx, lead_ids: Sequence[int], kinds: Sequence[str], due_after: datetime) -> int:
+    """:func:`cancel_timers` of each lead (``lead_id``, each of ``kinds``, ``due_after``), a few
+    hundred leads a statement. Returns how many were removed."""
+    removed = 0
+    after = tx._time(due_after)
+    for start in range(0, len(lead_ids), 500):
+        part = list(lead_ids[start : start + 500])
+        removed += len(tx._raw_rows(queries.cancel_timers_of_leads(len(part), len(kinds)), [*part, *kinds, after]))
+    return removed
+
+
 def cancel_timers(
     tx: StoreTx,
     keys: Sequence[str] = (),

@@ -449,6 +449,31 @@ def schedule_timer(dialect: str, *, replace: bool) -> str:
     )
 
 
+#: PostgreSQL, many timers at once: copied into this staging table (made once per session, emptied at
+#: commit), then moved on with one ``INSERT … SELECT`` in their order (what ``schedule_timer`` does
+#: row by row, keys stored already left alone).
+CREATE_TIMERS_IN = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS timers_in (n integer, key text, kind text, lead_id integer,"
+    " due_at timestamptz, payload jsonb, created_at timestamptz) ON COMMIT DELETE ROWS"
+)
+COPY_TIMERS_IN = "COPY timers_in (n, key, kind, lead_id, due_at, payload, created_at) FROM STDIN"
+INSERT_FROM_TIMERS_IN = (
+    "INSERT INTO timers (key, kind, lead_id, due_at, payload, created_at, attempts)"
+    " SELECT key, kind, lead_id, due_at, payload, created_at, 0 FROM timers_in ORDER BY n"
+    " ON CONFLICT (key) DO NOTHING"
+)
+EMPTY_TIMERS_IN = "DELETE FROM timers_in"
+
+
+def cancel_timers_of_leads(count: int, kinds: int) -> str:
+    """Remove the pending timers of ``count`` leads, of ``kinds`` kinds (given next), due after the
+    moment given last: ``cancel_timers_of_lead`` for many leads at once. Returns their ids."""
+    return (
+        f"DELETE FROM timers WHERE lead_id IN ({marks(count)}) AND {TIMER_PENDING}"
+        f" AND kind IN ({marks(kinds)}) AND due_at > ? RETURNING id"
+    )
+
+
 def cancel_timers_by_key(count: int) -> str:
     """Remove pending timers by key; returns their ids."""
     return f"DELETE FROM timers WHERE key IN ({marks(count)}) AND {TIMER_PENDING} RETURNING id"
