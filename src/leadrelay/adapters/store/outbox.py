@@ -125,6 +125,7 @@ def message_key(*parts: object) -> str:
 def enqueue(tx: StoreTx, messages: Iterable[Message], now: datetime) -> None:
     """Store messages to send, in the caller's transaction; keys already stored are skipped."""
     time, dumps = tx._time, json.dumps
+    stamp = time(now)  # a batch of messages shares its moment: converted once
     rows = [
         (
             m.key if len(m.key) <= 64 else message_key(m.key),
@@ -133,12 +134,12 @@ def enqueue(tx: StoreTx, messages: Iterable[Message], now: datetime) -> None:
             m.recipient,
             m.subject,
             m.body,
-            dumps(m.payload, ensure_ascii=False),
+            dumps(m.payload, ensure_ascii=False) if m.payload else "{}",
             m.lang,
             m.event,
             m.lead_id,
-            time(now),
-            time(m.due_at or now),
+            stamp,
+            time(m.due_at) if m.due_at is not None else stamp,
         )
         for m in messages
     ]

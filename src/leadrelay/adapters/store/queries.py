@@ -107,6 +107,28 @@ def lead_columns(dialect: str, names: Sequence[str], count: int) -> str:
     return f"SELECT {columns} FROM leads WHERE id IN ({marks(count)})"
 
 
+def lead_columns_of_array(names: Sequence[str]) -> str:
+    """PostgreSQL: :func:`lead_columns` of the leads whose ids come as one array parameter (one
+    statement for any number of leads, no long list of placeholders for the driver to parse)."""
+    columns = ", ".join(json_text(POSTGRESQL, n) if n == "custom" else n for n in names)
+    return f"SELECT {columns} FROM leads WHERE id = ANY(?)"
+
+
+#: The columns of an account, in the order of ``domain.model.Account``'s fields, after its id.
+ACCOUNT_COLUMNS = (
+    "domain, name, industry, employees, country, region, prefecture, tier, owner, reading, phone, postal_code, website"
+)
+
+
+def accounts_by_id(count: int) -> str:
+    """Accounts by id: the id, then :data:`ACCOUNT_COLUMNS`."""
+    return f"SELECT id, {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({marks(count)})"
+
+
+#: PostgreSQL: :func:`accounts_by_id` with the ids as one array parameter.
+ACCOUNTS_OF_ARRAY = f"SELECT id, {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(?)"
+
+
 def update_leads(columns: Sequence[str]) -> str:
     """Set ``columns`` of one lead; the lead's id is the last parameter."""
     return f"UPDATE leads SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?"

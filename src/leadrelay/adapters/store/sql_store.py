@@ -143,7 +143,6 @@ _ACCOUNT_PROFILE = ACCOUNT_PROFILE_FIELDS
 
 # Statements of the single-lead calls (a touch, an SLA timer, an evaluation) built once with bound
 # parameters: SQLAlchemy then neither builds them again nor walks them for a cache key each time.
-_ACCOUNTS_BY_ID = sa.select(accounts).where(accounts.c.id.in_(sa.bindparam("ids", expanding=True)))
 _INSERT_TOUCH = lead_touches.insert().returning(lead_touches.c.id)
 _TOUCH_AT = sa.bindparam("at", type_=UtcDateTime)
 _TOUCHED_AT = (
@@ -504,11 +503,18 @@ class StoreTx:
         self._insert_ignore(account_tokens, rows, None)
 
     def accounts_by_id(self, ids: Iterable[int]) -> dict[int, Account]:
+        """Accounts by id, through the driver (PostgreSQL: one statement, the ids as an array)."""
         wanted = sorted(set(ids))
         out: dict[int, Account] = {}
-        for part in _chunks(wanted):
-            for row in self.execute(_ACCOUNTS_BY_ID, {"ids": list(part)}):
-                out[row.id] = account_from_row(row)
+        if not wanted:
+            return out
+        if self.dialect == "postgresql":
+            parts: Iterable[list[tuple[Any, ...]]] = [self._raw_rows(queries.ACCOUNTS_OF_ARRAY, [wanted])]
+        else:
+            parts = (self._raw_rows(queries.accounts_by_id(len(p)), p) for p in _chunks(wanted))
+        for rows in parts:
+            for row in rows:
+                out[row[0]] = Account(*row[1:])
         return out
 
     def upsert_campaigns(self, items: Sequence[Campaign], now: datetime) -> dict[str, int]:
@@ -621,7 +627,7 @@ class StoreTx:
                 ) = row[profile_end + 1 :]
                 custom = row[profile_end]
                 # positional, in the order of the dataclass: e-mail, profile fields, custom, external id
-                lead = Lead(row[1], *row[3:profile_end], loads(custom) if custom else {}, row[2])  # type: ignore[call-arg]
+                lead = Lead(row[1], *row[3:profile_end], loads(custom) if custom and custom != "{}" else {}, row[2])  # type: ignore[call-arg]
                 out[row[0]] = LeadState(
                     id=row[0],
                     lead=lead,
@@ -1020,8 +1026,12 @@ class StoreTx:
         profile_end = 3 + len(LEAD_PROFILE_FIELDS)
         stage_of, loads = _STAGE_OF, json.loads
         times: dict[Any, datetime] = {}  # a batch of MQLs shares many moments: read each once
-        for part in _chunks(wanted):
-            for row in self._raw_rows(queries.lead_columns(self.dialect, names, len(part)), part):
+        if self.dialect == "postgresql":  # one statement, the ids as an array
+            parts: Iterable[list[tuple[Any, ...]]] = [self._raw_rows(queries.lead_columns_of_array(names), [wanted])]
+        else:
+            parts = (self._raw_rows(queries.lead_columns(self.dialect, names, len(p)), p) for p in _chunks(wanted))
+        for rows in parts:
+            for row in rows:
                 (
                     custom,
                     account_id,
@@ -1041,7 +1051,7 @@ class StoreTx:
                 qualified_at = times.get(when)
                 if qualified_at is None:
                     qualified_at = times[when] = stored_time(when)
-                lead = Lead(row[1], *row[3:profile_end], loads(custom) if custom else {}, row[2])  # type: ignore[call-arg]
+                lead = Lead(row[1], *row[3:profile_end], loads(custom) if custom and custom != "{}" else {}, row[2])  # type: ignore[call-arg]
                 scores = {"fit": fit, "engagement": engagement, "total": total, "level": float(level or 0)}
                 out[row[0]] = RoutingLead(
                     row[0],
