@@ -243,7 +243,16 @@ def test_a_postal_code_alone_places_a_lead_in_its_prefecture_and_region() -> Non
     assert (abroad.prefecture, abroad.postal_code, abroad.phone) == (None, None, None)
 
 
-_PHONES = [None, "", "06-6123-4567", "+81 6-6123-4567", "０７５－２２１－００００", "090-1234-5678", "+1 415 555 0100", "03"]
+_PHONES = [
+    None,
+    "",
+    "06-6123-4567",
+    "+81 6-6123-4567",
+    "０７５－２２１－００００",
+    "090-1234-5678",
+    "+1 415 555 0100",
+    "03",
+]
 _ACCOUNTS = [
     None,
     Account("a.co.jp", prefecture="大阪府"),
