@@ -414,6 +414,8 @@ def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: date
     notify_all(tx, playbook, "assigned", list(contexts.values()), now)
     if playbook.notifications is not None:  # the new owner hears what the lead did since its MQL time
         notify_sales_of_activity(tx, playbook, {}, [r.lead_id for r in routed], now)
+    if playbook.notifications is None or not playbook.notifications.rules_for("suppression_changed"):
+        return  # nobody is told: no contexts to build
     suppressed = [  # a rep owns it now: marketing mail stops
         replace(contexts[r.lead_id], reason="marketing mail stops: sales owns the lead")
         for r in routed
