@@ -32,7 +32,7 @@ def demo(db_url: str) -> LeadRelay:
     return relay
 
 
-def routed_by(relay: LeadRelay, route: Callable[..., list[Routed]], **options: Any) -> tuple[list[Any], ...]:
+def routed_by(relay: LeadRelay, route: Callable[..., list[Routed]], **options: Any) -> tuple[Any, ...]:
     """What ``route`` decides and stores, in a transaction rolled back afterwards."""
     playbook = relay.playbook().playbook
     with relay.store.engine.connect() as connection:
