@@ -93,6 +93,36 @@ def place_of(lead: Lead, account: Account | None) -> Place:
     return Place(country, found.name_ja if found else None, region, postal, phone)
 
 
+class Places:
+    """:func:`place_of` for many leads, equal to it lead for lead: what a lead's profile, account
+    and postal code tell is found once per distinct (country, prefecture, postal code, and the
+    account's country, prefecture and region: what ``place_of`` reads of it); only the phone
+    number, different for nearly every lead, is read per lead."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], Place] = {}
+
+    def __call__(self, lead: Lead, account: Account | None) -> Place:
+        where = (account.country, account.prefecture, account.region) if account is not None else None
+        key = (lead.country, lead.prefecture, lead.postal_code, where)
+        base = self._known.get(key)
+        if base is None:
+            base = self._known[key] = place_of(replace(lead, phone=None), account)
+        if not lead.phone or base.country not in (None, "JP"):
+            return base
+        phone = phone_digits(lead.phone)
+        if phone is None:
+            return base
+        if base.prefecture is None:
+            found = prefecture_of_phone(phone)
+            if found is not None:  # place_of: a place found means Japan
+                country = base.country if base.country is not None else "JP"
+                return Place(country, found.name_ja, found.region, base.postal_code, phone)
+        return Place(base.country, base.prefecture, base.region, base.postal_code, phone)
+
+
 def routing_of(playbook: Playbook) -> Routing:
     if playbook.routing is None:
         raise RoutingUnavailable(f"the active playbook '{playbook.id}' has no routing section (see docs/routing.md)")
@@ -384,6 +414,8 @@ def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: date
     notify_all(tx, playbook, "assigned", list(contexts.values()), now)
     if playbook.notifications is not None:  # the new owner hears what the lead did since its MQL time
         notify_sales_of_activity(tx, playbook, {}, [r.lead_id for r in routed], now)
+    if playbook.notifications is None or not playbook.notifications.rules_for("suppression_changed"):
+        return  # nobody is told: no contexts to build
     suppressed = [  # a rep owns it now: marketing mail stops
         replace(contexts[r.lead_id], reason="marketing mail stops: sales owns the lead")
         for r in routed
