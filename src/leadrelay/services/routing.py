@@ -129,6 +129,19 @@ def routing_of(playbook: Playbook) -> Routing:
     return playbook.routing
 
 
+# Statements of every routing call (thousands of small ones in a day of intake) built once.
+_REP_STATUS = sa.select(rep_status)
+_COUNTERS = sa.select(routing_counters.c.key, routing_counters.c.value)
+_OPEN_LEADS_BY_REP = (
+    sa.select(leads.c.owner_rep, sa.func.count().label("n"))
+    .where(leads.c.owner_rep.is_not(None), leads.c.stage.in_(sa.bindparam("stages", expanding=True)))
+    .group_by(leads.c.owner_rep)
+)
+_MQL_LEVELS = sa.select(leads.c.id, leads.c.level, leads.c.owner_department).where(
+    leads.c.id.in_(sa.bindparam("ids", expanding=True)), leads.c.stage == sa.bindparam("stage")
+)
+
+
 def take_routing_lock(tx: StoreTx) -> None:
     """Wait for other routing transactions to finish; on SQLite, hold the write lock from here."""
     tx.take_turns(_ROUTING_LOCK, _LOCK_KEY)
@@ -137,7 +150,7 @@ def take_routing_lock(tx: StoreTx) -> None:
 def effective_routing(tx: StoreTx, routing: Routing) -> Routing:
     """The playbook's reps with what changed since: switched off or on, away for a while, another capacity."""
     changed: dict[str, Rep] = dict(routing.reps)
-    for row in tx.execute(sa.select(rep_status)):
+    for row in tx.execute(_REP_STATUS):
         rep = changed.get(row.rep_id)
         if rep is None:
             continue
@@ -153,18 +166,14 @@ def effective_routing(tx: StoreTx, routing: Routing) -> Routing:
 
 def load_state(tx: StoreTx, routing: Routing) -> RoutingState:
     state = RoutingState()
-    for row in tx.execute(sa.select(routing_counters.c.key, routing_counters.c.value)):
+    for row in tx.execute(_COUNTERS):
         kind, _, name = row.key.partition(":")
         if kind == "rep":
             state.passes[name] = row.value
         elif kind == "department":
             state.clocks[name] = row.value
-    query = (
-        sa.select(leads.c.owner_rep, sa.func.count().label("n"))
-        .where(leads.c.owner_rep.is_not(None), leads.c.stage.in_([s.value for s in routing.open_stages]))
-        .group_by(leads.c.owner_rep)
-    )
-    state.open_leads = {m["owner_rep"]: m["n"] for m in tx.execute(query).mappings()}
+    stages = [s.value for s in routing.open_stages]
+    state.open_leads = {m["owner_rep"]: m["n"] for m in tx.execute(_OPEN_LEADS_BY_REP, {"stages": stages}).mappings()}
     return state
 
 
@@ -238,10 +247,7 @@ def hand_over_on_level(tx: StoreTx, playbook: Playbook, lead_ids: Iterable[int],
     moving: list[int] = []
     levels: dict[int, int] = {}
     for start in range(0, len(ids), 1000):
-        query = sa.select(leads.c.id, leads.c.level, leads.c.owner_department).where(
-            leads.c.id.in_(ids[start : start + 1000]), leads.c.stage == Stage.MQL.value
-        )
-        for row in tx.execute(query):
+        for row in tx.execute(_MQL_LEVELS, {"ids": ids[start : start + 1000], "stage": Stage.MQL.value}):
             owners = playbook.owners_at(row.level)
             if owners and row.owner_department not in owners and row.level > ranks.get(row.owner_department, 0):
                 moving.append(row.id)
