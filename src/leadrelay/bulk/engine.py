@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from leadrelay.bulk import kernel
 from leadrelay.domain.conditions import (
     ActivitySpec,
     ActivityTest,
@@ -201,7 +202,13 @@ class BulkEngine:
         now: datetime,
         profiles: Sequence[tuple[Lead, Account | None]],
         signatures: Signatures,
+        *,
+        compiled: bool | None = None,
     ) -> None:
+        """``compiled``: count engagement with the compiled pass (:mod:`leadrelay.bulk.kernel`)
+        always (``True``), never (``False``), or for chunks of at least ``kernel.MIN_ROWS`` rows
+        (``None``); the results are the same."""
+        self.compiled = compiled
         self.playbook = playbook
         self.now = now
         self.now_us = to_us(now)
@@ -228,6 +235,7 @@ class BulkEngine:
         ]
         self._cap_steps: dict[int, list[float]] = {}
         self._offsets: dict[int, tuple[int, int]] = {}
+        self._day_offsets: dict[int, int] = {}
         # per-signature tables, extended as signatures appear
         self._done = 0
         self._rule_lists: list[list[int]] = []
@@ -376,11 +384,27 @@ class BulkEngine:
             fallback=np.flatnonzero(fallback).astype(np.int64),
         )
 
+    def _use_compiled(self, rows: int) -> bool:
+        if self.compiled is False:
+            return False
+        return self.compiled is True or rows >= kernel.MIN_ROWS
+
     def _engagement(self, n: int, acts: ActivityColumns, fallback: Bool) -> tuple[Float, dict[str, Float]]:
         table = self._tables["rules"]
         width = table.shape[0]
         if not len(acts):
             return np.zeros(n, dtype=np.float64), {}
+        if self._use_compiled(len(acts)):
+            totals, per_product, kept, flagged = kernel.engagement(
+                n, acts.lead, acts.at, acts.sig, len(self.products), self._kernel_tables(acts)
+            )
+            fallback |= flagged
+            compiled_products = {
+                name: np.ascontiguousarray(per_product[:, code])
+                for name, code in self.products.items()
+                if bool(kept[:, code].any())
+            }
+            return totals, compiled_products
         rule_of = [table[m][acts.sig] for m in range(width)]  # -1: no m-th matching rule
         counted = [self._points[r] for r in rule_of]  # index -1 is the 0.0 at the end
         if self._tables["unhashable"].any():
@@ -428,6 +452,90 @@ class BulkEngine:
                 values[unique[pick] // count] = sums[pick]
                 by_product[names[int(code)]] = values
         return engagement, by_product
+
+    def _kernel_tables(self, acts: ActivityColumns) -> dict[str, Any]:
+        """The per-rule and per-signature arrays the compiled pass reads (see ``kernel._pass``)."""
+        kinds = {"none": kernel.DECAY_NONE, "half_life": kernel.DECAY_HALF_LIFE, "window": kernel.DECAY_WINDOW}
+        pers = {"lead": kernel.PER_LEAD, "day": kernel.PER_DAY, "week": kernel.PER_WEEK, "month": kernel.PER_MONTH}
+
+        def kind(decay: Decay) -> int:
+            return kernel.DECAY_NONE if decay.days is None else kinds.get(decay.kind, kernel.DECAY_LINEAR)
+
+        slot_of = np.full(len(self.rules) + 1, -1, dtype=np.int64)
+        ukey_row, cap_points, cap_per, max_times = [], [], [], []
+        ukey_rules = list(self._ukeys)
+        for slot, index in enumerate(self._sensitive):
+            rule = self.rules[index]
+            slot_of[index] = slot
+            ukey_row.append(ukey_rules.index(index) if index in self._ukeys else -1)
+            capped = rule.cap is not None and rule.points > 0
+            cap_points.append(rule.cap.points if capped and rule.cap is not None else 0.0)
+            cap_per.append(pers[rule.cap.per] if capped and rule.cap is not None else kernel.PER_NONE)
+            max_times.append(rule.max_times if rule.max_times is not None else -1)
+        signatures = self._done
+        ukeys = (
+            np.stack([self._tables[f"ukey{i}"] for i in ukey_rules])
+            if ukey_rules
+            else np.full((1, max(signatures, 1)), -1, dtype=np.int64)
+        )
+        tz_at, tz_offset = self._transitions(int(acts.at.min()), int(acts.at.max()))
+        decay = self.playbook.decay
+        return {
+            "now_us": int(self.now_us),
+            "rules": np.ascontiguousarray(self._tables["rules"], dtype=np.int64),
+            "points": self._points,
+            "decay_of": self._decay_of,
+            "base_kind": kind(decay),
+            "base_days": float(decay.days or 0.0),
+            "window_us": int(self._window_us) if self._window_us is not None else -1,
+            "own_kind": np.array([kind(d) for d in self._decays], dtype=np.int64),
+            "own_days": np.array([float(d.days or 0.0) for d in self._decays], dtype=np.float64),
+            "slot_of": slot_of,
+            "ukey_row": np.array(ukey_row, dtype=np.int64),
+            "ukeys": np.ascontiguousarray(ukeys, dtype=np.int64),
+            "ukey_sizes": np.array([len(self._ukey_codes[i]) for i in ukey_rules] or [0], dtype=np.int64),
+            "cap_points": np.array(cap_points, dtype=np.float64),
+            "cap_per": np.array(cap_per, dtype=np.int64),
+            "max_times": np.array(max_times, dtype=np.int64),
+            "tz_at": tz_at,
+            "tz_offset": tz_offset,
+            "product": self._tables["product"],
+            "unhashable": self._tables["unhashable"],
+        }
+
+    def _transitions(self, low: int, high: int) -> tuple[Int, Int]:
+        """The playbook time zone's UTC offsets over ``[low, high]`` (µs): the moments from which
+        each holds (the first at ``low``) and the offsets. Sampled at each UTC midnight; a day
+        whose two ends differ is bisected to the microsecond of the change."""
+        first = low // DAY_US
+        last = high // DAY_US + 1
+        moments = [low]
+        offsets = [self._offset(low)]
+        previous = self._day_offset(first)
+        for day in range(first + 1, last + 1):
+            current = self._day_offset(day)
+            if current != previous:
+                below, above = (day - 1) * DAY_US, day * DAY_US  # offset(below) = previous, offset(above) = current
+                while above - below > 1:
+                    middle = (below + above) // 2
+                    if self._offset(middle) == previous:
+                        below = middle
+                    else:
+                        above = middle
+                if above > low:
+                    moments.append(above)
+                    offsets.append(current)
+                else:
+                    offsets[0] = self._offset(low)
+            previous = current
+        return np.array(moments, dtype=np.int64), np.array(offsets, dtype=np.int64)
+
+    def _day_offset(self, day: int) -> int:
+        found = self._day_offsets.get(day)
+        if found is None:
+            found = self._offset(day * DAY_US)
+            self._day_offsets[day] = found
+        return found
 
     def _count_rule(self, rule_index: int, lead: Int, at: Int, sig: Int, fallback: Bool) -> Float:
         """What one order-sensitive rule counts for each of its rows (sorted by lead, time)."""
@@ -681,8 +789,11 @@ def assess_many(
     playbook: Playbook,
     now: datetime,
     leads: Sequence[tuple[Lead, Account | None, Sequence[Activity]]],
+    *,
+    compiled: bool | None = None,
 ) -> BulkResult:
-    """The bulk path over objects in memory (each lead's activities sorted): for tests and tools."""
+    """The bulk path over objects in memory (each lead's activities sorted): for tests and tools.
+    ``compiled``: as for :class:`BulkEngine`."""
     signatures = Signatures()
     lead_rows: list[int] = []
     times: list[int] = []
@@ -693,7 +804,7 @@ def assess_many(
             times.append(to_us(activity.occurred_at))
             sigs.append(signatures.code(activity.type, activity.campaign, activity.product, activity.properties))
     profiles = [(lead, account) for lead, account, _ in leads]
-    engine = BulkEngine(playbook, now, profiles, signatures)
+    engine = BulkEngine(playbook, now, profiles, signatures, compiled=compiled)
     columns = ActivityColumns(
         np.array(lead_rows, dtype=np.int64), np.array(times, dtype=np.int64), np.array(sigs, dtype=np.int64)
     )
