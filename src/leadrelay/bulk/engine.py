@@ -10,9 +10,11 @@ what is computed):
   activity specs and hand-raiser rules only read those fields, so each is evaluated once per
   signature with the domain's own condition objects and mapped back to rows with NumPy.
 * **Lead and account fields** are read through *profiles*: a distinct combination of the values
-  the playbook's lead-scope field tests read (``fields_read``). Fit, the fit gate,
-  disqualification and every ``lead.*`` / ``account.*`` test run once per profile, again with the
-  domain's own code (``score_fit``, ``FitGate.passes``, ``disqualify``).
+  the playbook's lead-scope field tests read (``fields_read``). Fit, the fit gate and
+  disqualification are ``score_fit``, ``FitGate.passes`` and ``disqualify`` over columns of
+  profiles: every ``lead.*`` / ``account.*`` test runs once per distinct value of its field (the
+  domain's own test on that value), every built-in disqualification check once per distinct
+  (domain, countries).
 * **Counting** (repeat rules, caps): engagement rules are independent of each other (their
   counters are per rule id), so each order-sensitive rule is counted over its own rows, which are
   in (lead, time) order: ``unique_by`` keeps the first (lead, key) pair, caps count the k-th row of
@@ -59,10 +61,9 @@ from leadrelay.domain.conditions import (
     SameCampaignTest,
     fields_named,
 )
-from leadrelay.domain.evaluation import assess, disqualify
+from leadrelay.domain.evaluation import assess
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.domain.playbook import Decay, EngagementRule, Playbook
-from leadrelay.domain.scoring import score_fit
 
 Int = npt.NDArray[np.int64]
 Float = npt.NDArray[np.float64]
@@ -145,6 +146,12 @@ def fields_read(playbook: Playbook) -> frozenset[str] | None:
     for condition in conditions:
         names |= {f for f in fields_named(condition) if f.startswith(("lead.", "account."))}
     return frozenset(names)
+
+
+def _builtin_dq_key(facts: Facts) -> tuple[Any, ...]:
+    """What the built-in disqualification checks read (:data:`BUILTIN_DQ_FIELDS`)."""
+    account = facts.account
+    return (facts.lead.domain, facts.lead.country, account is not None, account.country if account else None)
 
 
 # --- inputs and outputs ----------------------------------------------------------------------
@@ -252,6 +259,7 @@ class BulkEngine:
         # per-profile results
         self._profile_tests: dict[int, tuple[Condition, Bool]] = {}
         self._profile_static: tuple[Float, Bool, Int] | None = None
+        self._facts_list: list[Facts] | None = None
 
     # --- per signature ---------------------------------------------------------------------
 
@@ -312,28 +320,84 @@ class BulkEngine:
         lead, account = self.profiles[index]
         return Facts(lead, account, (), self.now, {})
 
+    def _all_facts(self) -> list[Facts]:
+        if self._facts_list is None:
+            self._facts_list = [Facts(lead, account, (), self.now, {}) for lead, account in self.profiles]
+        return self._facts_list
+
     def _static(self) -> tuple[Float, Bool, Int]:
+        """Fit, fit gate and disqualification per profile: ``score_fit``, ``FitGate.passes`` and
+        ``disqualify`` over the profiles at once — each field test once per distinct value of its
+        field, each built-in disqualification check once per distinct value of the fields it
+        reads (see :data:`BUILTIN_DQ_FIELDS`); the fit is summed in rule order as ``score_fit``
+        sums it."""
         if self._profile_static is None:
-            fits, gates, dqs = [], [], []
-            dq_ids = [r.id for r in self.playbook.disqualifications]
-            for index in range(len(self.profiles)):
-                facts = self._facts(index)
-                fit = score_fit(facts, self.playbook).total
-                fits.append(fit)
-                gates.append(self.playbook.fit_gate.passes(facts, fit))
-                dq = disqualify(facts, self.playbook)
-                dqs.append(-1 if dq is None else dq_ids.index(dq.rule_id))
-            self._profile_static = (
-                np.array(fits, dtype=np.float64),
-                np.array(gates, dtype=np.bool_),
-                np.array(dqs, dtype=np.int64),
-            )
+            count = len(self.profiles)
+            fit = np.zeros(count, dtype=np.float64)
+            for rule in self.playbook.fit_rules:
+                fit = fit + np.where(self._profile_condition(rule.condition), rule.points, 0.0)
+            gate = self.playbook.fit_gate
+            passed = self._profile_condition(gate.condition)
+            if gate.min_score is not None:
+                passed = passed & ~(fit < gate.min_score)
+            dq = np.full(count, -1, dtype=np.int64)
+            for index, check in enumerate(self.playbook.disqualifications):
+                if isinstance(check.test, Condition):
+                    hit = self._profile_condition(check.test)
+                elif check.id in BUILTIN_DQ_IDS:
+                    hit = self._per_key(check.test, _builtin_dq_key)
+                else:
+                    hit = np.array([bool(check.test(f)) for f in self._all_facts()], dtype=np.bool_)
+                dq[(dq < 0) & hit] = index
+            self._profile_static = (fit, passed, dq)
         return self._profile_static
 
+    def _per_key(self, test: Any, key: Any) -> Bool:
+        """``test(facts)`` of every profile, called once per distinct ``key(facts)``."""
+        answers: dict[Any, bool] = {}
+        out = np.empty(len(self.profiles), dtype=np.bool_)
+        for i, facts in enumerate(self._all_facts()):
+            k = key(facts)
+            found = answers.get(k)
+            if found is None:
+                found = answers[k] = bool(test(facts))
+            out[i] = found
+        return out
+
+    def _profile_condition(self, condition: Condition) -> Bool:
+        """A lead-scope condition of every profile."""
+        if isinstance(condition, Always):
+            return np.ones(len(self.profiles), dtype=np.bool_)
+        if isinstance(condition, AllOf | AnyOf) and condition.parts:
+            parts = [self._profile_condition(part) for part in condition.parts]
+            out = parts[0]
+            for part in parts[1:]:
+                out = out & part if isinstance(condition, AllOf) else out | part
+            return out
+        if isinstance(condition, NotOf):
+            return ~self._profile_condition(condition.part)
+        if isinstance(condition, FieldTest) and condition.field.startswith(("lead.", "account.")):
+            return self._profile_test(condition)
+        return np.array([bool(condition(f)) for f in self._all_facts()], dtype=np.bool_)
+
     def _profile_test(self, test: FieldTest) -> Bool:
+        """One field test of every profile: once per distinct value of the field."""
         entry = self._profile_tests.get(id(test))
         if entry is None:
-            entry = (test, np.array([test(self._facts(i)) for i in range(len(self.profiles))], dtype=np.bool_))
+            answers: dict[Any, bool] = {}
+            out = np.empty(len(self.profiles), dtype=np.bool_)
+            getter, check = test.getter, test.test
+            for i, facts in enumerate(self._all_facts()):
+                value = getter(facts)
+                try:  # keyed with the type too: 1, 1.0 and True are one key to a dict
+                    key = (type(value), value)
+                    found = answers.get(key)
+                    if found is None:
+                        found = answers[key] = bool(check(value))
+                except TypeError:  # an unhashable value: tested as it is
+                    found = bool(check(value))
+                out[i] = found
+            entry = (test, out)
             self._profile_tests[id(test)] = entry
         return entry[1]
 
