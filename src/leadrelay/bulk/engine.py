@@ -73,6 +73,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
 _ONE_US = timedelta(microseconds=1)
+#: The key of "a hand-raiser in the scoring window" among the compiled history columns.
+HAND_RAISE = -1
 
 
 def to_us(moment: datetime) -> int:
@@ -419,6 +421,8 @@ class BulkEngine:
         for name, values in by_product.items():
             scores[f"product.{name}"] = values
         context = _Context(self, n, profile, acts, scores)
+        if self._use_compiled(len(acts)):
+            context.history = self._history(n, acts)
         level = np.zeros(n, dtype=np.int64)
         level_rule = np.full(n, -1, dtype=np.int64)
         for index, rule in enumerate(self.playbook.levels):  # highest level first
@@ -430,10 +434,12 @@ class BulkEngine:
         for index, mql_rule in enumerate(self.playbook.mql_rules):
             hit = context.test(mql_rule.condition) & fit_passed & (mql < 0)
             mql[hit] = index
-        raised = self._tables["raiser"][acts.sig]
-        if self._window_us is not None:
-            raised &= acts.at >= self.now_us - self._window_us
-        hand_raise = np.bincount(acts.lead[raised], minlength=n)[:n] > 0
+        hand_raise = context.history.get(HAND_RAISE)
+        if hand_raise is None:
+            raised = self._tables["raiser"][acts.sig]
+            if self._window_us is not None:
+                raised &= acts.at >= self.now_us - self._window_us
+            hand_raise = np.bincount(acts.lead[raised], minlength=n)[:n] > 0
         return BulkResult(
             fit=fit,
             engagement=engagement,
@@ -516,6 +522,67 @@ class BulkEngine:
                 values[unique[pick] // count] = sums[pick]
                 by_product[names[int(code)]] = values
         return engagement, by_product
+
+    def _history(self, n: int, acts: ActivityColumns) -> dict[int, Bool]:
+        """Every ``activity`` and ``same_campaign`` node of the level and MQL rules, per lead of
+        the chunk, in one compiled pass (``kernel.history``), by the node's ``id``."""
+        nodes: list[ActivityTest | SameCampaignTest] = []
+
+        def walk(condition: Condition) -> None:
+            if isinstance(condition, AllOf | AnyOf):
+                for part in condition.parts:
+                    walk(part)
+            elif isinstance(condition, NotOf):
+                walk(condition.part)
+            elif isinstance(condition, ActivityTest | SameCampaignTest):
+                nodes.append(condition)
+
+        for condition in [r.condition for r in self.playbook.levels] + [r.condition for r in self.playbook.mql_rules]:
+            walk(condition)
+        marks: list[Bool] = []
+        since: list[int] = []
+        lowest = np.iinfo(np.int64).min
+
+        def spec_row(spec: ActivitySpec, within: timedelta | None) -> int:
+            marks.append(self._spec_marks(spec))
+            since.append(self.now_us - within // _ONE_US if within is not None else lowest)
+            return len(marks) - 1
+
+        counted: list[int] = []
+        groups: list[tuple[int, int]] = []
+        marks.append(self._tables["raiser"])  # hand-raisers in the scoring window: the first count
+        since.append(self.now_us - self._window_us if self._window_us is not None else lowest)
+        counted.append(0)
+        for node in nodes:
+            if isinstance(node, ActivityTest):
+                counted.append(spec_row(node.spec, node.within))
+            else:
+                first = len(marks)
+                for spec in node.specs:
+                    spec_row(spec, node.within)
+                groups.append((first, len(marks)))
+        counts, together = kernel.history(
+            n,
+            acts.lead,
+            acts.at,
+            acts.sig,
+            np.stack(marks),
+            np.array(since, dtype=np.int64),
+            np.array(counted, dtype=np.int64),
+            self._tables["campaign"],
+            len(self._campaign_codes),
+            groups,
+        )
+        out: dict[int, Bool] = {HAND_RAISE: counts[:, 0] > 0}
+        tests, groups_seen = 1, 0
+        for node in nodes:
+            if isinstance(node, ActivityTest):
+                out[id(node)] = counts[:, tests] >= node.min_count
+                tests += 1
+            else:
+                out[id(node)] = np.ascontiguousarray(together[:, groups_seen])
+                groups_seen += 1
+        return out
 
     def _kernel_tables(self, acts: ActivityColumns) -> dict[str, Any]:
         """The per-rule and per-signature arrays the compiled pass reads (see ``kernel._pass``)."""
@@ -729,8 +796,12 @@ class _Context:
         self.profile = profile
         self.acts = acts
         self.scores = scores
+        self.history: dict[int, Bool] = {}  # activity and same_campaign nodes, computed already
 
     def test(self, condition: Condition) -> Bool:
+        known = self.history.get(id(condition))
+        if known is not None:
+            return known
         if isinstance(condition, Always):
             return np.ones(self.n, dtype=np.bool_)
         if isinstance(condition, AllOf):

@@ -198,9 +198,131 @@ def _pass(
             fallback[lead] = flag
 
 
+def _history(
+    starts: Int,
+    at: Int,
+    sig: Int,
+    marks: Bool,
+    since: Int,
+    counted: Int,
+    campaign_of: Int,
+    campaigns: int,
+    group_start: Int,
+    group_end: Int,
+    counts: Int,
+    together: Bool,
+    blocks: int,
+) -> None:
+    """Per lead: ``counts[lead, k]``, the rows that match spec row ``counted[k]`` of ``marks``
+    from ``since`` on (``activity`` nodes); ``together[lead, g]``, whether one campaign holds a
+    row of every spec row ``group_start[g] … group_end[g] - 1`` (``same_campaign`` nodes)."""
+    n = len(starts) - 1
+    specs = marks.shape[0]
+    groups = len(group_start)
+    for block in numba.prange(blocks):
+        lo = block * n // blocks
+        hi = (block + 1) * n // blocks
+        seen = np.zeros((max(specs, 1), max(campaigns, 1)), dtype=np.int64)  # stamp: lead + 1
+        for lead in range(lo, hi):
+            stamp = lead + 1
+            first, last = starts[lead], starts[lead + 1]
+            for k in range(len(counted)):
+                spec = counted[k]
+                total = 0
+                for row in range(first, last):
+                    if marks[spec, sig[row]] and at[row] >= since[spec]:
+                        total += 1
+                counts[lead, k] = total
+            for g in range(groups):
+                if group_end[g] <= group_start[g]:
+                    continue
+                for row in range(first, last):
+                    campaign = campaign_of[sig[row]]
+                    if campaign < 0:
+                        continue
+                    for spec in range(group_start[g], group_end[g]):
+                        if marks[spec, sig[row]] and at[row] >= since[spec]:
+                            seen[spec, campaign] = stamp
+                hit = False
+                lead_spec = group_start[g]
+                for row in range(first, last):
+                    campaign = campaign_of[sig[row]]
+                    if campaign < 0 or seen[lead_spec, campaign] != stamp:
+                        continue
+                    hit = True
+                    for spec in range(group_start[g] + 1, group_end[g]):
+                        if seen[spec, campaign] != stamp:
+                            hit = False
+                            break
+                    if hit:
+                        break
+                together[lead, g] = hit
+
+
+def history(
+    n: int,
+    lead: Int,
+    at: Int,
+    sig: Int,
+    marks: Bool,
+    since: Int,
+    counted: Int,
+    campaign_of: Int,
+    campaigns: int,
+    groups: list[tuple[int, int]],
+) -> tuple[Int, Bool]:
+    """:func:`_history` over a chunk of leads sorted by lead (``lead`` the row in the chunk)."""
+    starts = np.searchsorted(lead, np.arange(n + 1, dtype=np.int64)).astype(np.int64)
+    counts = np.zeros((n, max(len(counted), 1)), dtype=np.int64)
+    together = np.zeros((n, max(len(groups), 1)), dtype=np.bool_)
+    _compiled_history(
+        starts,
+        np.ascontiguousarray(at, dtype=np.int64),
+        np.ascontiguousarray(sig, dtype=np.int64),
+        np.ascontiguousarray(marks, dtype=np.bool_),
+        since,
+        counted,
+        campaign_of,
+        campaigns,
+        np.array([g[0] for g in groups], dtype=np.int64),
+        np.array([g[1] for g in groups], dtype=np.int64),
+        counts,
+        together,
+        max(1, min(n, 8 * numba.get_num_threads())),
+    )
+    return counts, together
+
+
+def _positions(ids: Int, lead: Int, out: Int) -> bool:
+    """``out[i]``: the position of ``lead[i]`` in ``ids`` (both ascending), by one merge walk;
+    whether every lead was found."""
+    j = 0
+    found = True
+    for i in range(len(lead)):
+        value = lead[i]
+        while j < len(ids) and ids[j] < value:
+            j += 1
+        out[i] = j
+        if j >= len(ids) or ids[j] != value:
+            found = False
+    return found
+
+
+def positions(ids: Int, lead: Int) -> tuple[Int, bool]:
+    """Where each of the sorted ``lead`` ids sits in the sorted ``ids`` (``np.searchsorted``, in
+    one pass), and whether each is there."""
+    out = np.empty(len(lead), dtype=np.int64)
+    found = _compiled_positions(
+        np.ascontiguousarray(ids, dtype=np.int64), np.ascontiguousarray(lead, dtype=np.int64), out
+    )
+    return out, bool(found)
+
+
 _factor = numba.njit(cache=True, inline="always")(_factor)
 _period = numba.njit(cache=True, inline="always")(_period)
 _compiled: Any = numba.njit(parallel=True, cache=True, nogil=True)(_pass)
+_compiled_history: Any = numba.njit(parallel=True, cache=True, nogil=True)(_history)
+_compiled_positions: Any = numba.njit(cache=True, nogil=True)(_positions)
 
 
 def engagement(

@@ -63,6 +63,7 @@ from leadrelay.adapters.store.activity_rows import (
     row_batches,
 )
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.bulk import kernel
 from leadrelay.bulk.engine import ActivityColumns, Int, Signatures
 from leadrelay.domain.model import Campaign
 from leadrelay.services.read_models import ReadModel
@@ -371,9 +372,14 @@ class LogReader:
                 rows = Rows.concat([rows, extra])
                 order = np.lexsort((rows.at, rows.lead))  # stable: the log's rows first on a tie
                 rows = Rows(rows.lead[order], rows.at[order], rows.sig[order], rows.id[order])
-        position = np.searchsorted(ids, rows.lead)
-        inside = (position < len(ids)) & (ids[np.minimum(position, len(ids) - 1)] == rows.lead)
-        if not inside.all():  # rows of leads not in the table (none: a foreign key), left out
+        if len(rows) >= kernel.MIN_ROWS:  # compiled: one merge walk instead of a binary search a row
+            position, everywhere = kernel.positions(ids, rows.lead)
+        else:
+            position = np.searchsorted(ids, rows.lead)
+            everywhere = False
+        if not everywhere:
+            inside = (position < len(ids)) & (ids[np.minimum(position, len(ids) - 1)] == rows.lead)
+        if not everywhere and not inside.all():  # rows of leads not in the table (none: a foreign key), left out
             position, rows = position[inside], Rows(*(getattr(rows, c)[inside] for c in ("lead", "at", "sig", "id")))
         return ActivityColumns(position.astype(np.int64), rows.at, rows.sig)
 
