@@ -328,6 +328,7 @@ def _child(url: str, task: str, folder: str | None, out: Any) -> None:
     else:
         figures = bare_aggregation(url)
     figures["wall_seconds"] = time.perf_counter() - started
+    figures["cpu_seconds"] = time.process_time()  # every thread of this process, since it started
     figures["peak_rss_mb"] = _own_peak_mb()
     out.put(figures)
 
@@ -383,6 +384,9 @@ def main() -> None:
         "rescore_total_seconds": phases["total"],
         "phases_seconds": phases,
         "rescore_peak_rss_mb": round(logged["peak_rss_mb"]),
+        "rescore_process_cpu_seconds": round(logged["cpu_seconds"], 2),
+        "rescore_process_wall_seconds": round(logged["wall_seconds"], 2),
+        "decayed_floor_cpu_seconds": round(floor["cpu_seconds"], 2),
         "decayed_floor_seconds": round(floor["decayed_floor_seconds"], 3),
         "rescore_to_decayed_floor": round(phases["total"] / max(floor["decayed_floor_seconds"], 1e-9), 2),
         "leads_written": report["leads_written"],

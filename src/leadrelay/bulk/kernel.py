@@ -376,3 +376,36 @@ def engagement(
         blocks,
     )
     return out, by_product[:, :products], kept[:, :products], fallback
+
+
+def warm_up() -> None:
+    """Load the compiled passes (from the on-disk cache, or compile them) with tiny inputs: the
+    first call in a process costs about half a second even when cached; a caller can pay it on
+    another thread while it reads."""
+    one = np.zeros(1, dtype=np.int64)
+    positions(one, one)
+    history(1, one, one, one, np.ones((1, 1), dtype=np.bool_), one, one, one, 1, [])
+    real, grid, flag = np.zeros(1, dtype=np.float64), np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_)
+    tables = {
+        "now_us": 0,
+        "rules": grid,
+        "points": real,
+        "decay_of": one,
+        "base_kind": DECAY_NONE,
+        "base_days": 0.0,
+        "window_us": -1,
+        "own_kind": one[:0],
+        "own_days": real[:0],
+        "slot_of": one,
+        "ukey_row": one,
+        "ukeys": grid,
+        "ukey_sizes": one,
+        "cap_points": real,
+        "cap_per": one,
+        "max_times": one,
+        "tz_at": one,
+        "tz_offset": one,
+        "product": one,
+        "unhashable": flag,
+    }
+    engagement(1, one, one, one, 1, tables)

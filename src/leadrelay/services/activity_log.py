@@ -348,6 +348,11 @@ class LogReader:
         tail = Rows(tail.lead, tail.at, extra[tail.sig] if len(tail) else tail.sig, tail.id)
         return cls(mapped, codes, tail, np.array(erased, dtype=np.int64), ThreadPoolExecutor(1))
 
+    @property
+    def rows(self) -> int:
+        """The activities this reader holds: the mapped log's and the tail's."""
+        return sum(s.rows for s in self.mapped.manifest.segments) + len(self.tail)
+
     def columns(self, ids: Int, *, first: bool, last: bool) -> ActivityColumns:
         """The activities of the chunk of leads ``ids`` (ascending); chunks are read in order, and
         the first and the last say so, so that the chunks together cover every row of the log."""

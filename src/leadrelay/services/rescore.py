@@ -18,6 +18,7 @@ table in lead order; the results are the same.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ from leadrelay.adapters.store.bulk_io import (
     write_scores,
 )
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.bulk import kernel
 from leadrelay.bulk.engine import BulkEngine, BulkResult, Signatures, fields_read, fill_from_engine
 from leadrelay.domain.lifecycle import DISQUALIFIABLE_STAGES, MARKETING_STAGES, Stage, Trigger
 from leadrelay.domain.model import Campaign
@@ -185,16 +187,24 @@ def compute(
     With ``log``, the activities come from the (refreshed) activity log in that folder; raises
     :class:`ActivityLogError` when its files do not match their checksums."""
     mark = time.perf_counter()
-    table = read_leads(tx, fields_read(playbook))
     campaigns = read_campaigns(tx)
-    mark = _clock(report, "read_leads", mark)
     signatures = Signatures()
-    engine = BulkEngine(playbook, now, table.profiles, signatures)
-    totals = _Totals.empty(len(table))
     reader = None
     if log is not None:
         reader = LogReader.open(tx, ActivityLog(log), signatures, campaigns)
     try:
+        warm_up = None
+        if reader is not None and reader.rows >= kernel.MIN_ROWS:  # load the compiled passes meanwhile
+            warm_up = threading.Thread(target=kernel.warm_up, name="rescore-warm-up")
+            warm_up.start()
+        try:
+            table = read_leads(tx, fields_read(playbook))
+        finally:
+            if warm_up is not None:
+                warm_up.join()
+        mark = _clock(report, "read_leads", mark)
+        engine = BulkEngine(playbook, now, table.profiles, signatures)
+        totals = _Totals.empty(len(table))
         _assess_chunks(tx, playbook, now, report, table, totals, engine, signatures, campaigns, reader, mark)
         if reader is not None and not reader.verified():
             raise ActivityLogError("the activity log's files do not match their checksums")
