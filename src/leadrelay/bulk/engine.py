@@ -262,6 +262,8 @@ class BulkEngine:
         self._profile_tests: dict[int, tuple[Condition, Bool]] = {}
         self._profile_static: tuple[Float, Bool, Int] | None = None
         self._facts_list: list[Facts] | None = None
+        self._field_values: dict[str, list[Any]] = {}
+        self._keys: dict[Any, tuple[Int, Int]] = {}
 
     # --- per signature ---------------------------------------------------------------------
 
@@ -355,16 +357,22 @@ class BulkEngine:
         return self._profile_static
 
     def _per_key(self, test: Any, key: Any) -> Bool:
-        """``test(facts)`` of every profile, called once per distinct ``key(facts)``."""
-        answers: dict[Any, bool] = {}
-        out = np.empty(len(self.profiles), dtype=np.bool_)
-        for i, facts in enumerate(self._all_facts()):
-            k = key(facts)
-            found = answers.get(k)
-            if found is None:
-                found = answers[k] = bool(test(facts))
-            out[i] = found
-        return out
+        """``test(facts)`` of every profile, called once per distinct ``key(facts)`` (the keys
+        and the first profile of each are worked out once per ``key``)."""
+        found = self._keys.get(key)
+        if found is None:
+            index: dict[Any, int] = {}
+            codes = np.fromiter(
+                (index.setdefault(key(f), len(index)) for f in self._all_facts()),
+                dtype=np.int64,
+                count=len(self.profiles),
+            )
+            firsts = np.unique(codes, return_index=True)[1] if len(codes) else codes
+            found = self._keys[key] = (codes, firsts)
+        codes, firsts = found
+        facts = self._all_facts()
+        answers = np.array([bool(test(facts[i])) for i in firsts.tolist()], dtype=np.bool_)
+        return answers[codes] if len(codes) else np.zeros(0, dtype=np.bool_)
 
     def _profile_condition(self, condition: Condition) -> Bool:
         """A lead-scope condition of every profile."""
@@ -386,11 +394,13 @@ class BulkEngine:
         """One field test of every profile: once per distinct value of the field."""
         entry = self._profile_tests.get(id(test))
         if entry is None:
+            values = self._field_values.get(test.field)
+            if values is None:  # the field of every profile, once per field (getters read it alike)
+                values = self._field_values[test.field] = [test.getter(f) for f in self._all_facts()]
             answers: dict[Any, bool] = {}
             out = np.empty(len(self.profiles), dtype=np.bool_)
-            getter, check = test.getter, test.test
-            for i, facts in enumerate(self._all_facts()):
-                value = getter(facts)
+            check = test.test
+            for i, value in enumerate(values):
                 try:  # keyed with the type too: 1, 1.0 and True are one key to a dict
                     key = (type(value), value)
                     found = answers.get(key)
