@@ -25,9 +25,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 import numpy.typing as npt
+
+#: ``numba.prange`` once the passes are compiled (Numba is imported on first use: it takes a
+#: quarter to half a second, which a process that never rescores in bulk should not pay).
+prange: Any = range
 
 Int = npt.NDArray[np.int64]
 Float = npt.NDArray[np.float64]
@@ -115,7 +118,7 @@ def _pass(
     widest = 1
     for k in range(len(ukey_sizes)):
         widest = max(widest, ukey_sizes[k])
-    for block in numba.prange(blocks):
+    for block in prange(blocks):
         lo = block * n // blocks
         hi = (block + 1) * n // blocks
         seen = np.zeros((max(len(ukey_sizes), 1), widest), dtype=np.int64)  # stamp: lead + 1
@@ -219,7 +222,7 @@ def _history(
     n = len(starts) - 1
     specs = marks.shape[0]
     groups = len(group_start)
-    for block in numba.prange(blocks):
+    for block in prange(blocks):
         lo = block * n // blocks
         hi = (block + 1) * n // blocks
         seen = np.zeros((max(specs, 1), max(campaigns, 1)), dtype=np.int64)  # stamp: lead + 1
@@ -275,7 +278,7 @@ def history(
     starts = np.searchsorted(lead, np.arange(n + 1, dtype=np.int64)).astype(np.int64)
     counts = np.zeros((n, max(len(counted), 1)), dtype=np.int64)
     together = np.zeros((n, max(len(groups), 1)), dtype=np.bool_)
-    _compiled_history(
+    _jit()["history"](
         starts,
         np.ascontiguousarray(at, dtype=np.int64),
         np.ascontiguousarray(sig, dtype=np.int64),
@@ -288,7 +291,7 @@ def history(
         np.array([g[1] for g in groups], dtype=np.int64),
         counts,
         together,
-        max(1, min(n, 8 * numba.get_num_threads())),
+        max(1, min(n, 8 * _jit()["threads"]())),
     )
     return counts, together
 
@@ -312,17 +315,29 @@ def positions(ids: Int, lead: Int) -> tuple[Int, bool]:
     """Where each of the sorted ``lead`` ids sits in the sorted ``ids`` (``np.searchsorted``, in
     one pass), and whether each is there."""
     out = np.empty(len(lead), dtype=np.int64)
-    found = _compiled_positions(
+    found = _jit()["positions"](
         np.ascontiguousarray(ids, dtype=np.int64), np.ascontiguousarray(lead, dtype=np.int64), out
     )
     return out, bool(found)
 
 
-_factor = numba.njit(cache=True, inline="always")(_factor)
-_period = numba.njit(cache=True, inline="always")(_period)
-_compiled: Any = numba.njit(parallel=True, cache=True, nogil=True)(_pass)
-_compiled_history: Any = numba.njit(parallel=True, cache=True, nogil=True)(_history)
-_compiled_positions: Any = numba.njit(cache=True, nogil=True)(_positions)
+_compiled: dict[str, Any] = {}
+
+
+def _jit() -> dict[str, Any]:
+    """The compiled passes (from the on-disk cache when it has them; else compiled, ~20 s)."""
+    if not _compiled:
+        import numba  # on first use only, see ``prange``
+
+        global prange, _factor, _period  # what the compiled passes call
+        prange = numba.prange
+        _factor = numba.njit(cache=True, inline="always")(_factor)
+        _period = numba.njit(cache=True, inline="always")(_period)
+        _compiled["pass"] = numba.njit(parallel=True, cache=True, nogil=True)(_pass)
+        _compiled["history"] = numba.njit(parallel=True, cache=True, nogil=True)(_history)
+        _compiled["positions"] = numba.njit(cache=True, nogil=True)(_positions)
+        _compiled["threads"] = numba.get_num_threads
+    return _compiled
 
 
 def engagement(
@@ -342,9 +357,9 @@ def engagement(
     by_product = np.zeros((n, max(products, 1)), dtype=np.float64)
     kept = np.zeros((n, max(products, 1)), dtype=np.bool_)
     fallback = np.zeros(n, dtype=np.bool_)
-    blocks = max(1, min(n, 8 * numba.get_num_threads()))
+    blocks = max(1, min(n, 8 * _jit()["threads"]()))
     t = tables
-    _compiled(
+    _jit()["pass"](
         starts,
         np.ascontiguousarray(at, dtype=np.int64),
         np.ascontiguousarray(sig, dtype=np.int64),
