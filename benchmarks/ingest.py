@@ -200,13 +200,13 @@ PHASES = {
     "leadrelay.entrypoints.api": ("parse_activity", "link_identities", "ingest"),
     "leadrelay.services.intake": (
         "evaluate",
-        "judge_leads",
         "plan_moves",
         "_lead_update",
         "route_leads",
         "hand_over_on_level",
         "_notify_activity",
     ),
+    "leadrelay.services.batch_judgement": ("judge_leads",),
 }
 STORE_PHASES = (
     "lead_states",

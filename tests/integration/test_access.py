@@ -9,7 +9,15 @@ import pytest
 
 from leadrelay.adapters.store import users as store
 from leadrelay.entrypoints.api import LeadRelay
-from leadrelay.services.access import NotAuthenticated, Role, UserExists, principal_of_key, record_use
+from leadrelay.services.access import (
+    AccessError,
+    NotAuthenticated,
+    Role,
+    UserExists,
+    hash_password,
+    principal_of_key,
+    record_use,
+)
 from tests.conftest import NOW
 
 
@@ -55,3 +63,23 @@ def test_a_narrower_key_carries_its_own_role_and_the_users_scope(relay: LeadRela
     with relay.store.reading() as tx, pytest.raises(NotAuthenticated) as refused:
         principal_of_key(tx, made.key)
     assert refused.value.reason == "revoked"
+
+
+def test_a_user_added_with_a_password_hashed_ahead_logs_in_with_that_password(relay: LeadRelay) -> None:
+    relay.add_user(
+        "ahead@example.co.jp", role="marketing", actor="demo", password_hash=hash_password("s3cret-enough"), now=NOW
+    )
+    _token, principal = relay.login("ahead@example.co.jp", "s3cret-enough", idle=timedelta(hours=1), now=NOW)
+    assert principal.role is Role.marketing
+    with pytest.raises(AccessError, match="not both"):
+        relay.add_user(
+            "both@example.co.jp",
+            role="admin",
+            actor="demo",
+            password="s3cret-enough",
+            password_hash=hash_password("s3cret-enough"),
+            now=NOW,
+        )
+    with pytest.raises(AccessError, match="Argon2id"):
+        relay.add_user("plain@example.co.jp", role="admin", actor="demo", password_hash="s3cret-enough", now=NOW)
+    assert {u.email for u in relay.users()} == {"ahead@example.co.jp"}

@@ -810,8 +810,10 @@ class LeadRelay:
         name: str | None = None,
         password: str | None = None,
         now: datetime | None = None,
+        password_hash: str | None = None,
     ) -> UserView:
-        """Add a user who may use the HTTP API (a manager with departments, a rep user with a rep id)."""
+        """Add a user who may use the HTTP API (a manager with departments, a rep user with a rep id);
+        ``password_hash``: a password already hashed by ``services.access.hash_password``."""
         playbook = self.playbook().playbook
         with self.store.transaction() as tx:
             return access.add_user(
@@ -825,6 +827,7 @@ class LeadRelay:
                 rep=rep,
                 name=name,
                 password=password,
+                password_hash=password_hash,
             )
 
     def users(self) -> list[UserView]:

@@ -211,10 +211,16 @@ def add_user(
     rep: str | None = None,
     name: str | None = None,
     password: str | None = None,
+    password_hash: str | None = None,
 ) -> UserView:
     """Add a user. A manager needs at least one department of the playbook; a rep user needs a rep
-    id of the playbook; only those roles take them."""
+    id of the playbook; only those roles take them. ``password_hash`` is a password already hashed
+    by :func:`hash_password` (instead of ``password``), for callers that hash ahead of time."""
     address = _email(email)
+    if password is not None and password_hash is not None:
+        raise AccessError("password", "give a password or its hash, not both")
+    if password_hash is not None and not password_hash.startswith("$argon2id$"):
+        raise AccessError("password_hash", "is not a hash made by hash_password (Argon2id)")
     kind = parse_role(role)
     wanted = tuple(dict.fromkeys(d.strip() for d in departments if d.strip()))
     routing = playbook.routing
@@ -247,7 +253,7 @@ def add_user(
         "role": kind.value,
         "departments": list(wanted),
         "rep": rep_id,
-        "password_hash": hash_password(password) if password is not None else None,
+        "password_hash": hash_password(password) if password is not None else password_hash,
         "created_at": now,
         "created_by": actor,
     }

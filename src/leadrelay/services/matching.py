@@ -1,8 +1,8 @@
 """Matching leads to accounts: the stored side of :mod:`leadrelay.domain.matching`.
 
 Intake matches the leads of each batch against the accounts the database holds that could be
-theirs — found by domain, by name key and through the blocking index of name tokens
-(``account_tokens``) — and stores the decision on the lead. ``rematch`` does the same for every
+theirs — found by domain, by name key and through the blocking index of name tokens, kept in
+memory (:class:`leadrelay.domain.matching.MatchIndex`) — and stores the decision on the lead. ``rematch`` does the same for every
 lead at once on the bulk path (one index in memory, set-based writes). People fix what matching
 could not: ``merge``, ``add_domain``, and the review of tier-3 matches (``confirm`` adds an alias,
 ``reject`` stops the pair from matching again), each recorded in ``account_changes`` with the actor.
@@ -29,7 +29,6 @@ from leadrelay.adapters.store.tables import (
     account_aliases,
     account_changes,
     account_domains,
-    account_tokens,
     accounts,
     leads,
 )
@@ -45,7 +44,6 @@ from leadrelay.domain.matching import (
     MatchRules,
     decision_document,
     match_all,
-    name_tokens,
     parent_domains,
     phone_key,
     postal_key,
@@ -125,8 +123,9 @@ def stored_claim(key: str, document: Mapping[str, Any] | None, row: Any, free_ma
 
 
 def refresh_keys(tx: StoreTx, account_ids: Iterable[int]) -> None:
-    """Compute the name keys of these accounts and rewrite their blocking tokens (name, reading,
-    aliases) — after an account is created, renamed, merged or given an alias."""
+    """Compute the name keys of these accounts (name and reading) and note them changed, so every
+    process's in-memory index of accounts reloads them — after an account is created, renamed,
+    merged or given an alias."""
     ids = sorted(set(account_ids))
     tx.note_accounts_changed(ids)
     for part in _chunks(ids):
@@ -135,23 +134,11 @@ def refresh_keys(tx: StoreTx, account_ids: Iterable[int]) -> None:
                 accounts.c.id, accounts.c.name, accounts.c.reading, accounts.c.name_key, accounts.c.reading_key
             ).where(accounts.c.id.in_(part))
         ).all()
-        alias_keys: dict[int, set[str]] = {}
-        for account_id, key in _rows(
-            tx.execute(
-                sa.select(account_aliases.c.account_id, account_aliases.c.name_key).where(
-                    account_aliases.c.account_id.in_(part)
-                )
-            )
-        ):
-            alias_keys.setdefault(account_id, set()).add(key)
         updates = []
-        tokens: list[dict[str, Any]] = []
         for row in rows:
             key, reading = name_key(row.name), name_key(row.reading)
             if (key or None, reading or None) != (row.name_key, row.reading_key):
                 updates.append({"aid": row.id, "nk": key or None, "rk": reading or None})
-            for k in {key, reading, *alias_keys.get(row.id, set())}:
-                tokens.extend({"token": t, "account_id": row.id} for t in name_tokens(k) if k)
         if updates:
             tx.execute(
                 accounts.update()
@@ -159,10 +146,6 @@ def refresh_keys(tx: StoreTx, account_ids: Iterable[int]) -> None:
                 .values(name_key=sa.bindparam("nk"), reading_key=sa.bindparam("rk")),
                 updates,
             )
-        tx.execute(account_tokens.delete().where(account_tokens.c.account_id.in_(part)))
-        unique = list({(t["token"], t["account_id"]): t for t in tokens}.values())
-        if unique:
-            tx.insert_account_tokens(unique)
 
 
 def _named_domains(playbook: Playbook) -> frozenset[str]:
@@ -664,7 +647,6 @@ def merge(tx: StoreTx, playbook: Playbook, keep: str, merged: str, actor: str, n
                     account_id=target.id, name=name, name_key=key, source="merged", actor=actor, created_at=now
                 )
             )
-    tx.execute(account_tokens.delete().where(account_tokens.c.account_id == source.id))
     tx.execute(accounts.update().where(accounts.c.id == source.id).values(merged_into=target.id, updated_at=now))
     tx.execute(accounts.update().where(accounts.c.id == target.id).values(updated_at=now))
     tx.note_accounts_changed([source.id])

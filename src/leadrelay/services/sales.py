@@ -200,22 +200,34 @@ def _apply(
         )
         notify(tx, playbook, "recycled", context, now)
         notify(tx, playbook, "suppression_changed", replace(context, reason="marketing mail resumes"), now)
-    tx.execute(
-        leads.update()
-        .where(leads.c.id == state.id)
-        .values(
-            stage=last.to_stage.value,
-            stage_at=last.at,
-            anchor_stage=last.to_stage.value,
-            anchor_at=last.at,
-            anchor_check=False,
-            **values,
-        )
-    )
+    fields: dict[str, Any] = {"stage": last.to_stage.value, "stage_at": last.at, "anchor_stage": last.to_stage.value}
+    fields |= {"anchor_at": last.at, "anchor_check": False, **values}
+    statement = _lead_update(tuple((k, v if isinstance(v, sa.ColumnElement) else None) for k, v in fields.items()))
+    params = {f"set_{k}": v for k, v in fields.items() if not isinstance(v, sa.ColumnElement)}
+    tx.execute(statement, {"lead": state.id, **params})
+
+
+#: A lead's row counted as recycled once more (a value of ``_recycled_values``).
+_ONE_MORE_RECYCLE = leads.c.recycled_count + 1
+_LEAD_UPDATES: dict[tuple[tuple[str, sa.ColumnElement[Any] | None], ...], sa.Update] = {}
+_OWNER_OF = sa.select(leads.c.owner_rep).where(leads.c.id == sa.bindparam("lead"))
+
+
+def _lead_update(shape: tuple[tuple[str, sa.ColumnElement[Any] | None], ...]) -> sa.Update:
+    """The UPDATE of one lead setting these columns: bound ``set_<column>`` parameters, or the SQL
+    expression given (a module constant). Built once per shape — a sales answer sets one of a few
+    sets of columns, thousands of times."""
+    statement = _LEAD_UPDATES.get(shape)
+    if statement is None:
+        values = {k: sa.bindparam(f"set_{k}", type_=leads.c[k].type) if v is None else v for k, v in shape}
+        statement = leads.update().where(leads.c.id == sa.bindparam("lead")).values(**values)
+        if len(_LEAD_UPDATES) < 64:  # a few shapes in practice; an expression made per call is not kept
+            _LEAD_UPDATES[shape] = statement
+    return statement
 
 
 def _owner(tx: StoreTx, lead_id: int) -> str | None:
-    owner: str | None = tx.execute(sa.select(leads.c.owner_rep).where(leads.c.id == lead_id)).scalar_one_or_none()
+    owner: str | None = tx.execute(_OWNER_OF, {"lead": lead_id}).scalar_one_or_none()
     return owner
 
 
@@ -435,7 +447,7 @@ def _recycled_values(state: LeadState, playbook: Playbook, at: datetime) -> dict
         "owner_rep": None,
         "owner_department": queue,
         "assigned_at": at,
-        "recycled_count": leads.c.recycled_count + 1,
+        "recycled_count": _ONE_MORE_RECYCLE,
         "mql_rule": None,
         "mql_at": None,
         "mql_product": None,

@@ -32,7 +32,6 @@ from leadrelay.adapters.store.tables import (
     account_aliases,
     account_changes,
     account_domains,
-    account_tokens,
     accounts,
     campaigns,
     import_runs,
@@ -165,6 +164,23 @@ _TOUCHED_SINCE = (
         lead_touches.c.lead_id.in_(sa.bindparam("ids", expanding=True)),
     )
 )
+_TOUCHED_SINCE_ASSIGNED = (
+    sa.select(lead_touches.c.lead_id)
+    .distinct()
+    .join(leads, leads.c.id == lead_touches.c.lead_id)
+    .where(
+        leads.c.owner_rep.is_not(None),
+        lead_touches.c.occurred_at >= leads.c.assigned_at,
+        lead_touches.c.lead_id.in_(sa.bindparam("ids", expanding=True)),
+        leads.c.stage.in_(sa.bindparam("stages", expanding=True)),
+    )
+)
+_AWAITING_ANSWER = sorted(s.value for s in AWAITING_ANSWER)
+_ACCOUNT_IDS = sa.select(accounts.c.domain, accounts.c.id).where(
+    accounts.c.domain.in_(sa.bindparam("domains", expanding=True))
+)
+_ADVISORY_XACT_LOCK = sa.text(queries.ADVISORY_XACT_LOCK)
+_BUMP_COUNTER = sa.text(queries.BUMP_COUNTER)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -457,7 +473,7 @@ class StoreTx:
         wanted = sorted(set(domains))
         found: dict[str, int] = {}
         for part in _chunks(wanted):
-            for row in self.execute(sa.select(accounts.c.domain, accounts.c.id).where(accounts.c.domain.in_(part))):
+            for row in self.execute(_ACCOUNT_IDS, {"domains": list(part)}):
                 found[row.domain] = row.id
         return found
 
@@ -494,10 +510,6 @@ class StoreTx:
         ids = self.account_ids(latest)
         self.note_accounts_changed(ids[d] for d in changed if d in ids)
         return ids, changed
-
-    def insert_account_tokens(self, rows: list[dict[str, Any]]) -> None:
-        """Blocking tokens (token, account_id) of accounts; ones another transaction wrote are kept."""
-        self._insert_ignore(account_tokens, rows, None)
 
     def accounts_by_id(self, ids: Iterable[int]) -> dict[int, Account]:
         wanted = sorted(set(ids))
@@ -746,20 +758,20 @@ class StoreTx:
     def touched_leads(self, lead_ids: Sequence[int] | None, since: datetime | None) -> set[int]:
         """Leads with a touch at or after ``since`` (``None``: since each was assigned), of ``lead_ids``
         (``None``: of leads waiting for their rep's answer, MQL or Pre-SQL)."""
+        if lead_ids is not None:  # asked once per SLA timer and after every sales answer: built once
+            ids = sorted(set(lead_ids))
+            if since is not None:
+                return set(self.execute(_TOUCHED_SINCE, {"ids": ids, "since": since}).scalars())
+            return set(self.execute(_TOUCHED_SINCE_ASSIGNED, {"ids": ids, "stages": _AWAITING_ANSWER}).scalars())
         query = sa.select(lead_touches.c.lead_id).distinct()
         if since is None:
             query = query.join(leads, leads.c.id == lead_touches.c.lead_id).where(
-                leads.c.stage.in_(sorted(s.value for s in AWAITING_ANSWER)),
+                leads.c.stage.in_(_AWAITING_ANSWER),
                 leads.c.owner_rep.is_not(None),
                 lead_touches.c.occurred_at >= leads.c.assigned_at,
             )
         else:
             query = query.where(lead_touches.c.occurred_at >= since)
-        if lead_ids is None:
-            return set(self.execute(query).scalars())
-        if since is not None:  # the SLA clocks' question, asked once per timer: one statement built once
-            return set(self.execute(_TOUCHED_SINCE, {"ids": sorted(set(lead_ids)), "since": since}).scalars())
-        query = query.where(lead_touches.c.lead_id.in_(sorted(set(lead_ids))))
         return set(self.execute(query).scalars())
 
     def insert_note(self, lead_id: int, text: str, actor: str, now: datetime) -> int:
@@ -793,9 +805,9 @@ class StoreTx:
         ends: PostgreSQL's advisory lock ``lock``; on SQLite, the write lock, taken by writing the
         counter row ``counter``."""
         if self.dialect == "postgresql":
-            self.execute(sa.text(queries.ADVISORY_XACT_LOCK), {"key": lock})
+            self.execute(_ADVISORY_XACT_LOCK, {"key": lock})
         else:
-            self.execute(sa.text(queries.BUMP_COUNTER), {"key": counter})
+            self.execute(_BUMP_COUNTER, {"key": counter})
 
     def lead_row(self, email: str) -> Any:
         return self.execute(sa.select(leads).where(leads.c.email == email)).one_or_none()

@@ -155,16 +155,6 @@ account_aliases = sa.Table(
     sa.UniqueConstraint("account_id", "name_key", name="uq_account_aliases_account_key"),
 )
 
-#: The blocking index of close-name matching: every token of every key of an account (its name,
-#: reading and aliases; see ``domain.matching.name_tokens``). A lead is compared only with the
-#: accounts sharing one of its rarer tokens.
-account_tokens = sa.Table(
-    "account_tokens",
-    metadata,
-    sa.Column("token", sa.String(40), primary_key=True),
-    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True, index=True),
-)
-
 #: What people changed about accounts, with who and when: merge, add_domain, confirm, reject.
 #: A rejected (name key, account) pair is never matched in tier 3 again.
 account_changes = sa.Table(

@@ -8,6 +8,7 @@ with no time passing and no rep answering (for tests and benchmarks of the intak
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from leadrelay.entrypoints.api import LeadRelay
 from leadrelay.entrypoints.demo.ground_truth import SimulationTruth
 from leadrelay.entrypoints.demo.simulation import simulate
 from leadrelay.entrypoints.demo.synthetic import DemoData, generate
+from leadrelay.services.access import hash_password
 
 #: The demo users' one password, printed by ``leadrelay demo``: for the demo database only.
 DEMO_PASSWORD = "demo-only-not-secret"
@@ -98,11 +100,16 @@ def live_demo(relay: LeadRelay, *, seed: int = 7, people: int = 3000, companies:
     """Generate the data set and play it as ``days`` of live operation ending at the relay's ``now``."""
     end = relay.clock.now()
     started = time.perf_counter()
-    data = generate(seed=seed, now=end, companies=companies, people=people, days=days)
-    leads, activities = demo_records(data)
-    relay.playbook()  # the bundled default playbook unless another one is active
-    truth, stats = simulate(relay, data, leads, activities, seed=seed, end=end, days=days)
-    users = add_demo_users(relay, end)
+    playbook = relay.playbook().playbook  # the bundled default playbook unless another one is active
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-passwords") as pool:
+        # Argon2 takes about half a second a user and releases the GIL: the demo users' password
+        # hashes (one salt each) are made on the other core while the simulation runs.
+        count = len(demo_users(playbook))
+        hashes = pool.submit(lambda: [hash_password(DEMO_PASSWORD) for _ in range(count)])
+        data = generate(seed=seed, now=end, companies=companies, people=people, days=days)
+        leads, activities = demo_records(data)
+        truth, stats = simulate(relay, data, leads, activities, seed=seed, end=end, days=days)
+        users = add_demo_users(relay, end, hashes)
     facts = {
         "seed": seed,
         "now": end.isoformat(),
@@ -153,11 +160,13 @@ def demo_users(playbook: Playbook) -> list[DemoUser]:
     return users
 
 
-def add_demo_users(relay: LeadRelay, now: datetime) -> list[DemoUser]:
-    """Add the demo users with :data:`DEMO_PASSWORD` (those already there, with ``--keep``, stay as they are)."""
+def add_demo_users(relay: LeadRelay, now: datetime, hashes: Future[list[str]] | None = None) -> list[DemoUser]:
+    """Add the demo users with :data:`DEMO_PASSWORD` (those already there, with ``--keep``, stay as
+    they are); ``hashes``: the password's hashes made ahead, one per user of :func:`demo_users`."""
     users = demo_users(relay.playbook().playbook)
+    made = hashes.result() if hashes is not None else [hash_password(DEMO_PASSWORD) for _ in users]
     known = {u.email for u in relay.users()}
-    for user in users:
+    for user, made_hash in zip(users, made, strict=True):
         if user.email in known:
             continue
         relay.add_user(
@@ -167,7 +176,7 @@ def add_demo_users(relay: LeadRelay, now: datetime) -> list[DemoUser]:
             departments=user.departments,
             rep=user.rep,
             name=f"Demo {user.role}",
-            password=DEMO_PASSWORD,
+            password_hash=made_hash,
             now=now,
         )
     return users

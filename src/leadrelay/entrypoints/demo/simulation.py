@@ -332,6 +332,7 @@ def _commit_without_fsync(relay: LeadRelay) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: the demo's whole database
+        cursor.execute("PRAGMA wal_autocheckpoint=50000")
         cursor.close()
 
     sa.event.listen(engine, "connect", normal)
