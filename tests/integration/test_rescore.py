@@ -74,6 +74,7 @@ def test_rescore_after_a_playbook_change_writes_what_the_per_lead_engine_compute
 ) -> None:
     if path == "compiled":  # every chunk through the compiled passes, however small
         monkeypatch.setattr(kernel, "MIN_ROWS", 0)
+        monkeypatch.setattr(kernel, "MIN_TOTAL_ROWS", 0)
     moves_before = moves_count(demo)
     later = NOW + timedelta(days=10)
     report = demo.rescore(stricter(tmp_path), now=later)

@@ -38,6 +38,10 @@ Bool = npt.NDArray[np.bool_]
 
 #: Rows of a chunk from which the engine uses the compiled pass (below: NumPy, no compile).
 MIN_ROWS = 200_000
+#: Activities of a whole rescore from which it loads the compiled passes at all: loading them
+#: takes a process about a second of CPU (Numba's import and the cached machine code), which
+#: NumPy's compute of ~2 million activities costs too.
+MIN_TOTAL_ROWS = 2_000_000
 
 # decay kinds and cap periods, as the kernel reads them
 DECAY_NONE, DECAY_HALF_LIFE, DECAY_WINDOW, DECAY_LINEAR = 0, 1, 2, 3

@@ -318,6 +318,7 @@ class LogReader:
     skip: Int  # leads whose rows come from the tail only
     _pool: ThreadPoolExecutor
     _check: Future[None] | None = None
+    compiled: bool = False  # place rows with the compiled merge walk (``kernel.positions``)
 
     @classmethod
     def open(
@@ -377,7 +378,7 @@ class LogReader:
                 rows = Rows.concat([rows, extra])
                 order = np.lexsort((rows.at, rows.lead))  # stable: the log's rows first on a tie
                 rows = Rows(rows.lead[order], rows.at[order], rows.sig[order], rows.id[order])
-        if len(rows) >= kernel.MIN_ROWS:  # compiled: one merge walk instead of a binary search a row
+        if self.compiled and len(rows) >= kernel.MIN_ROWS:  # one merge walk, not a binary search a row
             position, everywhere = kernel.positions(ids, rows.lead)
         else:
             position = np.searchsorted(ids, rows.lead)

@@ -193,8 +193,11 @@ def compute(
     if log is not None:
         reader = LogReader.open(tx, ActivityLog(log), signatures, campaigns)
     try:
+        # the compiled passes for a large log only: loading them costs a process about a second
+        compiled = reader is not None and reader.rows >= kernel.MIN_TOTAL_ROWS
         warm_up = None
-        if reader is not None and reader.rows >= kernel.MIN_ROWS:  # load the compiled passes meanwhile
+        if reader is not None and compiled:  # loaded on a thread while the lead table is read
+            reader.compiled = True
             warm_up = threading.Thread(target=kernel.warm_up, name="rescore-warm-up")
             warm_up.start()
         try:
@@ -203,7 +206,7 @@ def compute(
             if warm_up is not None:
                 warm_up.join()
         mark = _clock(report, "read_leads", mark)
-        engine = BulkEngine(playbook, now, table.profiles, signatures)
+        engine = BulkEngine(playbook, now, table.profiles, signatures, compiled=None if compiled else False)
         totals = _Totals.empty(len(table))
         _assess_chunks(tx, playbook, now, report, table, totals, engine, signatures, campaigns, reader, mark)
         if reader is not None and not reader.verified():
