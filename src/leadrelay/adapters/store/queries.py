@@ -622,6 +622,12 @@ def analyze(table: str | None = None) -> str:
 #: PostgreSQL, in a report's transaction: no JIT compilation (see ``StoreTx.for_reports``).
 REPORTS_NO_JIT = "SET LOCAL jit = off"
 
+
+def vacuum_analyze(table: str) -> str:
+    """PostgreSQL, outside a transaction: one table's dead rows reclaimed and statistics refreshed."""
+    return f"VACUUM ANALYZE {table}"
+
+
 #: PostgreSQL, outside a transaction: after a bulk load, what autovacuum would do soon — the
 #: visibility map set (index-only scans read no heap page) and the statistics refreshed.
 VACUUM_ANALYZE = "VACUUM ANALYZE"
