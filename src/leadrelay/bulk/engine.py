@@ -212,11 +212,12 @@ class BulkEngine:
         profiles: Sequence[tuple[Lead, Account | None]],
         signatures: Signatures,
         *,
-        compiled: bool | None = None,
+        compiled: bool | None = False,
     ) -> None:
-        """``compiled``: count engagement with the compiled pass (:mod:`leadrelay.bulk.kernel`)
-        always (``True``), never (``False``), or for chunks of at least ``kernel.MIN_ROWS`` rows
-        (``None``); the results are the same."""
+        """``compiled``: count engagement and history with the compiled passes
+        (:mod:`leadrelay.bulk.kernel`) always (``True``), never (``False``, the default: ingest's
+        small batches never load Numba), or for chunks of at least ``kernel.MIN_ROWS`` rows
+        (``None``, what ``rescore`` asks for over a large log); the results are the same."""
         self.compiled = compiled
         self.playbook = playbook
         self.now = now
@@ -935,7 +936,7 @@ def assess_many(
     now: datetime,
     leads: Sequence[tuple[Lead, Account | None, Sequence[Activity]]],
     *,
-    compiled: bool | None = None,
+    compiled: bool | None = False,
 ) -> BulkResult:
     """The bulk path over objects in memory (each lead's activities sorted): for tests and tools.
     ``compiled``: as for :class:`BulkEngine`."""
