@@ -4,9 +4,12 @@
     python benchmarks/reports.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
     python benchmarks/reports.py --full                           # 1,000,000 leads / 20,000,000 activities
     python benchmarks/reports.py --leads 20000 --activities 400000 --skip-sqlite --postgres URL
+    python benchmarks/reports.py --full --keep --skip-sqlite --postgres URL    # generated once, reused after
+    python benchmarks/reports.py --full --keep --only campaigns,sla --runs 1   # some reports of the kept data set
 
 The data set is written straight into the tables (``COPY`` on PostgreSQL, ``executemany`` on
-SQLite; generation time is not a figure; PostgreSQL is then vacuumed, as autovacuum would soon
+SQLite, the indexes built after the rows; on PostgreSQL without foreign-key triggers; generation
+time is not a figure; PostgreSQL is then vacuumed, as autovacuum would soon
 after such a load, so index-only scans read no heap page): a year of leads, of which about a third became MQLs,
 were routed to one of 20 reps, accepted or rejected (rejections recycled), qualified to SQL and
 Opportunity (most with an amount), won or lost (lost deals recycled); a part of the recycled leads
@@ -23,11 +26,13 @@ most 1 s per report. Figures go to stdout and ``benchmarks/results/reports-<db>.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +43,7 @@ from _shared import machine, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store import queries
+from leadrelay.adapters.store.schema import normalise_url
 from leadrelay.adapters.store.scratch import fresh_database
 from leadrelay.adapters.store.tables import metadata
 from leadrelay.services.report_catalog import REPORTS
@@ -51,6 +57,8 @@ CAMPAIGN_KINDS = ["pipeline", "acquisition", "nurture", "event"]
 CHANNELS = ["seminar", "ads", "content", "trade_show", "email"]
 ACTIVITY_TYPES = ["page_viewed", "email_opened", "email_clicked", "document_downloaded", "webinar_attended"]
 TOUCH_KINDS = ["call", "email", "meeting"]
+#: The tables the generator writes.
+LOADED = ("leads", "transitions", "routing_decisions", "lead_touches", "opportunity_amounts", "outcomes", "activities")
 
 
 def stamps(micros: np.ndarray[Any, Any], pg: bool) -> list[str]:
@@ -193,6 +201,14 @@ def generate(url: str, n: int, activities: int, seed: int = 1) -> dict[str, int]
         relay.playbook()
         pg = relay.store.engine.dialect.name == "postgresql"
         with relay.store.engine.begin() as connection:
+            # rows first, indexes after (one sort each instead of 20 million random index inserts)
+            loaded = [metadata.tables[name] for name in LOADED]
+            later = [index for table in loaded for index in sorted(table.indexes, key=lambda i: str(i.name))]
+            if pg:
+                for setting in queries.BULK_LOAD_SETTINGS:
+                    connection.exec_driver_sql(setting)
+            for index in later:
+                index.drop(connection)
             raw = connection.connection.driver_connection
             assert raw is not None
             cursor = raw.cursor()
@@ -424,6 +440,8 @@ def generate(url: str, n: int, activities: int, seed: int = 1) -> dict[str, int]
                 ("id", "key", "lead_id", "type", "occurred_at", "recorded_at", "campaign_id", "properties"),
                 activity_rows(),
             )
+            for index in later:
+                index.create(connection)
         if pg:  # the steady state autovacuum keeps after a load: visibility map set, statistics fresh
             with relay.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql(queries.VACUUM_ANALYZE)
@@ -440,13 +458,15 @@ def tables_named(statements: Sequence[str]) -> list[str]:
     return sorted(found)
 
 
-def measure(url: str, runs: int) -> dict[str, Any]:
+def measure(url: str, runs: int, only: Sequence[str] = ()) -> dict[str, Any]:
     """Each report ``runs`` times (best, median) and the bare counts over the tables it reads."""
     out: dict[str, Any] = {}
     with LeadRelay.open(url, clock=FakeClock(NOW)) as relay:
         relay.playbook()
         engine = relay.store.engine
         for name in REPORTS:
+            if only and name not in only:
+                continue
             statements: list[str] = []
 
             def seen(conn: Any, cursor: Any, statement: str, *rest: Any, into: list[str] = statements) -> None:
@@ -482,14 +502,75 @@ def measure(url: str, runs: int) -> dict[str, Any]:
     return out
 
 
+@contextmanager
+def data_set(server: str | None, args: argparse.Namespace) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The benchmark's database and how it came to be (rows written, seconds, or ``kept``).
+
+    Without ``--keep``: a fresh database, generated, dropped at the end. With ``--keep``: the
+    database of this size kept by an earlier run is reused as it is (migrated to the current
+    schema when the code opens it); when there is none it is generated under a temporary name and
+    renamed only once complete, so an interrupted run leaves nothing that looks reusable. Kept
+    databases: ``leadrelay_bench_kept_<leads>_<activities>`` on the PostgreSQL server, or
+    ``leadrelay-bench-kept-<leads>-<activities>.db`` in ``--tmp`` (default: the system's temp folder);
+    drop them by hand when done."""
+    if not args.keep:
+        with tempfile.TemporaryDirectory(dir=args.tmp) as folder, fresh_database(server, Path(folder)) as url:
+            started = time.perf_counter()
+            written = generate(url, args.leads, args.activities)
+            yield url, {"rows": written, "generate_seconds": round(time.perf_counter() - started, 1), "kept": False}
+        return
+    name = f"leadrelay_bench_kept_{args.leads}_{args.activities}"
+    if server is None:
+        folder = args.tmp or Path(tempfile.gettempdir())
+        final = folder / f"{name.replace('_', '-')}.db"
+        if not final.exists():
+            part = final.with_suffix(".part.db")
+            for leftover in folder.glob(f"{part.name}*"):
+                leftover.unlink()
+            started = time.perf_counter()
+            written = generate(f"sqlite:///{part}", args.leads, args.activities)
+            part.rename(final)
+            yield (
+                f"sqlite:///{final}",
+                {"rows": written, "generate_seconds": round(time.perf_counter() - started, 1), "kept": "generated"},
+            )
+            return
+        yield f"sqlite:///{final}", {"kept": "reused"}
+        return
+    on_server = sa.engine.make_url(normalise_url(server))
+    admin = sa.create_engine(on_server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(sa.text(queries.DATABASE_EXISTS), {"name": name}).first() is not None
+        if not exists:
+            part = f"{name}_part"
+            with admin.connect() as connection:
+                connection.execute(sa.text(queries.drop_database(part)))
+                connection.execute(sa.text(queries.create_database(part)))
+            started = time.perf_counter()
+            written = generate(
+                on_server.set(database=part).render_as_string(hide_password=False), args.leads, args.activities
+            )
+            with admin.connect() as connection:
+                connection.execute(sa.text(queries.rename_database(part, name)))
+            made: dict[str, Any] = {
+                "rows": written,
+                "generate_seconds": round(time.perf_counter() - started, 1),
+                "kept": "generated",
+            }
+        else:
+            made = {"kept": "reused"}
+    finally:
+        admin.dispose()
+    yield on_server.set(database=name).render_as_string(hide_password=False), made
+
+
 def one_database(server: str | None, args: argparse.Namespace) -> dict[str, Any]:
     kind = "postgresql" if server else "sqlite"
-    with tempfile.TemporaryDirectory(dir=args.tmp) as folder, fresh_database(server, Path(folder)) as url:
-        started = time.perf_counter()
-        written = generate(url, args.leads, args.activities)
-        generated = time.perf_counter() - started
-        reports = measure(url, args.runs)
-    print(f"\n{kind}: {args.leads:,} leads, {args.activities:,} activities (generated in {generated:.0f} s)")
+    with data_set(server, args) as (url, made):
+        reports = measure(url, args.runs, args.only.split(",") if args.only else ())
+    how = f"generated in {made['generate_seconds']:.0f} s" if "generate_seconds" in made else "kept from an earlier run"
+    print(f"\n{kind}: {args.leads:,} leads, {args.activities:,} activities ({how})")
     print(f"{'report':<14}{'best s':>9}{'median s':>10}{'COUNT(*) s':>12}  tables")
     for name, figures in reports.items():
         print(
@@ -501,9 +582,9 @@ def one_database(server: str | None, args: argparse.Namespace) -> dict[str, Any]
         "database": kind,
         "leads": args.leads,
         "activities": args.activities,
-        "rows": written,
-        "generate_seconds": round(generated, 1),
+        **made,
         "goal_seconds": 1.0,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "reports": reports,
         "machine": machine(numpy=np.__version__),
     }
@@ -518,6 +599,8 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--runs", type=int, default=3, help="runs of each report (best and median are kept)")
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the SQLite file (default: system temp)")
+    parser.add_argument("--keep", action="store_true", help="reuse (or generate and keep) the data set of this size")
+    parser.add_argument("--only", default=None, help="comma-separated report names (default: all)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     if args.full:

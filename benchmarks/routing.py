@@ -7,11 +7,15 @@ with capacities, segment, weighted, round robin, and a fallback queue), decision
     python benchmarks/routing.py --db postgresql://postgres@127.0.0.1:5432/postgres
     python benchmarks/routing.py --profile /tmp/routing.prof   # cProfile the route() call
     python benchmarks/routing.py --per-lead              # the same, routed one lead at a time (before)
+    python benchmarks/routing.py --sla-notifications     # the playbook also starts SLA clocks and notifies reps
 
 Accounts and leads (stage mql, no owner) are written straight into the tables with the raw driver
 (generation time is not a figure); then one ``LeadRelay.route()`` call, in a fresh process so its
 peak RSS (``getrusage``) is its own, routes every pending lead in one transaction. Goal: at least
-30,000 decisions/s (issue 15). Figures go to stdout and to ``benchmarks/results/routing-<db>.json``
+30,000 decisions/s (issue 15). After the route, in a transaction rolled back, the script measures
+its write floor: the same owner updates and decision-log rows written again by the raw driver
+(``executemany`` on SQLite under the same page cache, ``COPY`` on PostgreSQL) into the same tables
+with their indexes. Figures go to stdout and to ``benchmarks/results/routing-<db>.json``
 (not written for a profiled run: the profiler slows it down).
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import random
@@ -141,10 +146,11 @@ def rep_counts(reps: int) -> dict[str, int]:
     return counts
 
 
-def playbook_text(reps: int, leads: int) -> tuple[str, dict[str, list[str]]]:
+def playbook_text(reps: int, leads: int, *, sla_notifications: bool = False) -> tuple[str, dict[str, list[str]]]:
     """The playbook and the rep ids of every department. Capacities are set so that Corporate
     Sales fills up (its overflow goes on down the rules) and SMB too (its overflow waits in
-    the marketing queue)."""
+    the marketing queue). ``sla_notifications``: every rep routed a lead is told by e-mail and
+    starts two SLA clocks (accept, first touch) on a business calendar, as a production playbook does."""
     counts = rep_counts(reps)
     ids: dict[str, list[str]] = {name: [f"{name}-{i:02d}" for i in range(counts[name])] for name in counts}
     lines = [
@@ -197,6 +203,23 @@ def playbook_text(reps: int, leads: int) -> tuple[str, dict[str, list[str]]]:
         "    - {id: rest, department: smb, strategy: round_robin}",
         "  fallback: marketing",
     ]
+    if sla_notifications:
+        lines[4:4] = [
+            "calendars:",
+            "  - {id: office, timezone: Asia/Tokyo, working_days: [mon, tue, wed, thu, fri], hours: ['09:00-18:00'],"
+            " holidays: [JP]}",
+        ]
+        lines += [
+            "sla:",
+            "  policies:",
+            "    - {id: answer, label: Sales answers within one business day, accept_within_hours: 9,"
+            " first_touch_within_hours: 4, warn_at: 0.75, on_breach: escalate}",
+            "notifications:",
+            "  channels:",
+            "    - {id: email, kind: email}",
+            "  rules:",
+            "    - {id: notify_assigned, event: assigned, to: [owner], channels: [email]}",
+        ]
     return "\n".join(lines) + "\n", ids
 
 
@@ -371,6 +394,73 @@ def _route_per_lead(relay: LeadRelay) -> list[RoutedRow]:
         return [RoutedRow.of(r) for r in route_leads(tx, playbook, ids, NOW, actor="benchmark")]
 
 
+_LOG_COLUMNS = (
+    "lead_id",
+    "decided_at",
+    "kind",
+    "rule_id",
+    "department",
+    "strategy",
+    "rep_id",
+    "previous_rep",
+    "reason",
+    "details",
+    "actor",
+    "playbook_hash",
+    "level",
+)
+
+
+def _write_floor(relay: LeadRelay) -> dict[str, float]:
+    """The raw driver writing the rows routing wrote (the owners of every lead routed, in id order,
+    and the decision log, in its order) into the same tables with their indexes, in a transaction
+    rolled back: the least these writes cost on this database. SQLite: ``executemany`` under the
+    page cache routing uses; PostgreSQL: ``COPY`` (the owners into a temporary table, then one
+    ``UPDATE … FROM``). The decision log is then twice as long as it was when routing wrote it."""
+    with relay.store.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            cursor = driver.cursor()
+            pg = connection.dialect.name == "postgresql"
+            cursor.execute(queries.ROUTED_OWNERS)
+            owners = cursor.fetchall()
+            cursor.execute(queries.routing_decision_rows(_LOG_COLUMNS))
+            log = cursor.fetchall()
+            if pg:
+                log = [(*row[:9], json.dumps(row[9], ensure_ascii=False), *row[10:]) for row in log]
+            else:
+                cursor.execute(queries.set_page_cache_size(-64 * 1024))
+            started, cpu = time.perf_counter(), time.process_time()
+            if pg:
+                cursor.execute(queries.CREATE_OWNERS_TABLE)
+                with cursor.copy(queries.COPY_OWNERS) as copy:
+                    for rep, department, _, lead_id in owners:
+                        copy.write_row((lead_id, rep, department))
+                cursor.execute(queries.UPDATE_FROM_OWNERS, (NOW,))
+            else:
+                cursor.executemany(queries.ASSIGN_OWNER, owners)
+            owners_s, owners_cpu = time.perf_counter() - started, time.process_time() - cpu
+            started, cpu = time.perf_counter(), time.process_time()
+            if pg:
+                with cursor.copy(queries.copy_rows("routing_decisions", _LOG_COLUMNS)) as copy:
+                    for row in log:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(queries.insert_rows("routing_decisions", _LOG_COLUMNS), log)
+            log_s, log_cpu = time.perf_counter() - started, time.process_time() - cpu
+            cursor.close()
+        finally:
+            transaction.rollback()
+    return {
+        "floor_owners_seconds": owners_s,
+        "floor_owners_cpu_seconds": owners_cpu,
+        "floor_log_seconds": log_s,
+        "floor_log_cpu_seconds": log_cpu,
+    }
+
+
 def _child(url: str, profile: str | None, per_lead: bool, out: Any) -> None:
     with LeadRelay.open(url, clock=FakeClock(NOW)) as relay:
         relay.playbook()  # parsed and cached before the clock starts
@@ -392,6 +482,9 @@ def _child(url: str, profile: str | None, per_lead: bool, out: Any) -> None:
             by_rule: dict[str, int] = dict(connection.execute(sa.text(queries.ROUTING_DECISIONS_BY_RULE)).all())
             over_capacity = [r.rep for r in relay.reps() if r.capacity is not None and r.open > r.capacity]
             unrouted = connection.execute(sa.text(queries.COUNT_MQLS_WITHOUT_DEPARTMENT)).scalar_one()
+            messages = connection.execute(sa.text(queries.COUNT_OUTBOX)).scalar_one()
+            clocks = connection.execute(sa.text(queries.COUNT_TIMERS)).scalar_one()
+        floor = _write_floor(relay)
     figures: dict[str, Any] = {
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
@@ -402,6 +495,9 @@ def _child(url: str, profile: str | None, per_lead: bool, out: Any) -> None:
         "stored_by_rule": by_rule,
         "unrouted": unrouted,
         "over_capacity": over_capacity,
+        "messages_stored": messages,
+        "timers_stored": clocks,
+        **floor,
         "rss_before_route_mb": round(rss_before),
         "peak_rss_mb": round(peak),
     }
@@ -424,12 +520,17 @@ def main() -> None:
     parser.add_argument("--profile", default=None, help="cProfile the route() call into this file; print the top")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--per-lead", action="store_true", help="route one lead at a time (route_leads), as before")
-    parser.add_argument("--save-as", default=None, help="name of the JSON file (default routing-<db>)")
+    parser.add_argument(
+        "--sla-notifications",
+        action="store_true",
+        help="the playbook also e-mails each rep routed a lead and starts its SLA clocks (two timers per clock)",
+    )
+    parser.add_argument("--save-as", default=None, help="name of the JSON file (default routing-<db>[-sla])")
     args = parser.parse_args()
     if args.reps < len(DEPARTMENTS):
         parser.error(f"--reps must be at least {len(DEPARTMENTS)} (one per department)")
     kind = "postgresql" if args.db else "sqlite"
-    text, ids = playbook_text(args.reps, args.leads)
+    text, ids = playbook_text(args.reps, args.leads, sla_notifications=args.sla_notifications)
     with tempfile.TemporaryDirectory(dir=args.tmp) as folder, fresh_database(args.db, Path(folder)) as url:
         path = Path(folder) / "routing-benchmark.yaml"
         path.write_text(text, encoding="utf-8")
@@ -459,6 +560,12 @@ def main() -> None:
         "stored_by_strategy": run["stored_by_strategy"],
         "stored_by_rule": run["stored_by_rule"],
         "unrouted_after": run["unrouted"],
+        "sla_notifications": args.sla_notifications,
+        "messages_stored": run["messages_stored"],
+        "timers_stored": run["timers_stored"],
+        "write_floor_seconds": round(run["floor_owners_seconds"] + run["floor_log_seconds"], 3),
+        "write_floor_cpu_seconds": round(run["floor_owners_cpu_seconds"] + run["floor_log_cpu_seconds"], 3),
+        "write_floor": {k: round(v, 3) for k, v in run.items() if k.startswith("floor_")},
         "reps_over_capacity": run["over_capacity"],
         "rss_before_route_mb": run["rss_before_route_mb"],
         "peak_rss_mb": run["peak_rss_mb"],
@@ -468,7 +575,8 @@ def main() -> None:
         "load_average": list(os.getloadavg()),
         "machine": machine(),
     }
-    publish(figures, args.out, args.save_as or f"routing-{kind}", save=not args.profile)
+    name = args.save_as or f"routing-{kind}" + ("-sla" if args.sla_notifications else "")
+    publish(figures, args.out, name, save=not args.profile)
     if args.profile:
         print(run["profile"])
 

@@ -32,13 +32,14 @@ def demo(db_url: str) -> LeadRelay:
     return relay
 
 
-def routed_by(relay: LeadRelay, route: Callable[..., list[Routed]], **options: Any) -> tuple[list[Any], ...]:
+def routed_by(relay: LeadRelay, route: Callable[..., list[Routed]], **options: Any) -> tuple[Any, ...]:
     """What ``route`` decides and stores, in a transaction rolled back afterwards."""
     playbook = relay.playbook().playbook
     with relay.store.engine.connect() as connection:
         transaction = connection.begin()
         try:
             tx = StoreTx(connection)
+            earlier = tx.execute(sa.select(sa.func.count()).select_from(timers)).scalar_one()
             ids = pending_ids(tx, playbook, include_assigned=options.pop("include_assigned", False))
             routed = route(tx, playbook, ids, LATER, actor="test", **options)
             log = [
@@ -73,18 +74,24 @@ def routed_by(relay: LeadRelay, route: Callable[..., list[Routed]], **options: A
                     .order_by(outbox.c.key)
                 )
             ]
-            clocks = [
+            clocks = [  # every timer left: the new owners' clocks, and the earlier owners' not stopped
                 tuple(row)
                 for row in tx.execute(
-                    sa.select(timers.c.key, timers.c.kind, timers.c.lead_id, timers.c.due_at, timers.c.payload)
-                    .where(timers.c.created_at == LATER)
-                    .order_by(timers.c.key)
+                    sa.select(
+                        timers.c.key,
+                        timers.c.kind,
+                        timers.c.lead_id,
+                        timers.c.due_at,
+                        timers.c.payload,
+                        timers.c.created_at,
+                    ).order_by(timers.c.key)
                 )
             ]
+            stopped = earlier - sum(1 for row in clocks if row[5] != LATER)
         finally:
             transaction.rollback()
     decided = [(r.lead_id, r.decision, r.previous_rep, r.level) for r in routed]
-    return decided, log, owners, counters, messages, clocks
+    return decided, log, owners, counters, messages, clocks, stopped
 
 
 @pytest.fixture
@@ -96,10 +103,17 @@ def copy_always(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("copy_always")
 def test_rerouting_every_open_lead_in_sets_stores_what_routing_one_by_one_stores(demo: LeadRelay) -> None:
+    with demo.store.transaction() as tx:  # the earlier owners' SLA clocks still run
+        tx.execute(
+            sa.update(timers)
+            .where(timers.c.kind.in_(["sla_warning", "sla_breach"]))
+            .values(fired_at=None, fired_by=None, failed_at=None, due_at=LATER + timedelta(days=1))
+        )
     expected = routed_by(demo, route_leads, include_assigned=True, kind="reroute")
     assert len(expected[0]) > 50, "the demo has open leads to re-route"
     assert {d.rep_id for _, d, _, _ in expected[0]} - {None}, "some go to reps"
     assert expected[4] and expected[5], "the demo's playbook notifies reps and starts SLA clocks"
+    assert expected[6] > 0, "the clocks of earlier owners stop"
     assert routed_by(demo, route_many, include_assigned=True, kind="reroute") == expected
     demo.close()
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from leadrelay.adapters.store.sql_store import COPY_MIN_ROWS, SqlStore
 from leadrelay.adapters.store.tables import activities, transitions
-from leadrelay.domain.model import Lead
+from leadrelay.domain.model import Account, Lead
 
 AT = datetime(2026, 11, 20, 9, 30, 15, 250_000, tzinfo=UTC)
 
@@ -89,3 +89,30 @@ def test_many_activities_and_moves_are_stored_whole_and_keys_stored_already_are_
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def test_accounts_read_by_id_come_back_with_every_field_as_stored(db_url: str) -> None:
+    sakura = Account(
+        "sakura-mfg.co.jp",
+        name="株式会社サクラ製作所",
+        industry="manufacturing",
+        employees=450,
+        country="JP",
+        region="kinki",
+        prefecture="大阪府",
+        tier="named",
+        owner="rep-okada",
+        reading="サクラセイサクショ",
+        phone="06-6123-4567",
+        postal_code="530-0001",
+        website="https://sakura-mfg.co.jp",
+    )
+    store = SqlStore.open(db_url)
+    try:
+        with store.transaction() as tx:
+            ids = tx.upsert_accounts([sakura, Account("kaede.co.jp")], AT)
+        with store.reading() as tx:
+            found = tx.accounts_by_id([ids["sakura-mfg.co.jp"], ids["kaede.co.jp"], 10_000])
+        assert found == {ids["sakura-mfg.co.jp"]: sakura, ids["kaede.co.jp"]: Account("kaede.co.jp")}
+    finally:
+        store.close()

@@ -27,7 +27,7 @@ from leadrelay.domain.routing import (
     decide,
     priority_order,
 )
-from leadrelay.services.routing import place_of
+from leadrelay.services.routing import Places, place_of
 
 WEDNESDAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -241,6 +241,56 @@ def test_a_postal_code_alone_places_a_lead_in_its_prefecture_and_region() -> Non
     assert (place.prefecture, place.phone) == ("大阪府", "0661234567")
     abroad = place_of(Lead(email="k@example.com", country="US", postal_code="94105", phone="+1 415 555 0100"), None)
     assert (abroad.prefecture, abroad.postal_code, abroad.phone) == (None, None, None)
+
+
+_PHONES = [
+    None,
+    "",
+    "06-6123-4567",
+    "+81 6-6123-4567",
+    "０７５－２２１－００００",
+    "090-1234-5678",
+    "+1 415 555 0100",
+    "03",
+]
+_ACCOUNTS = [
+    None,
+    Account("a.co.jp", prefecture="大阪府"),
+    Account("b.co.jp", country="US", region="West"),
+    Account("c.co.jp", region="Kanto"),
+    Account("d.co.jp", country="JP"),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([None, "JP", "US", ""]),
+            st.sampled_from([None, "大阪", "Kyoto", "東京都", "nowhere"]),
+            st.sampled_from([None, "〒600-8216", "530-0001", "94105", "１００－０００１"]),
+            st.sampled_from(_PHONES),
+            st.sampled_from(range(len(_ACCOUNTS))),
+        ),
+        max_size=30,
+    )
+)
+def test_places_for_many_leads_are_where_place_of_puts_each_lead(
+    profiles: list[tuple[str | None, str | None, str | None, str | None, int]],
+) -> None:
+    places = Places()  # shared between the leads, as routing in sets shares it
+    for country, pref, postal, phone, account in profiles:
+        lead = Lead(email="k@example.co.jp", country=country, prefecture=pref, postal_code=postal, phone=phone)
+        assert places(lead, _ACCOUNTS[account]) == place_of(lead, _ACCOUNTS[account])
+
+
+def test_a_phone_number_places_a_lead_whose_profile_and_account_say_nothing() -> None:
+    places = Places()
+    for phone, prefecture, region in (("06-6123-4567", "大阪府", "kinki"), ("075-221-0000", "京都府", "kinki")):
+        place = places(Lead(email="k@example.co.jp", phone=phone), None)
+        assert (place.country, place.prefecture, place.region) == ("JP", prefecture, region)
+    mobile = places(Lead(email="k@example.co.jp", phone="090-1234-5678"), Account("c.co.jp", region="Kanto"))
+    assert (mobile.country, mobile.prefecture, mobile.region, mobile.phone) == (None, None, "kanto", "09012345678")
 
 
 def test_hand_raisers_go_first_then_priority_leads_each_by_when_they_qualified() -> None:

@@ -146,6 +146,15 @@ def prefecture(raw: str | None) -> Prefecture | None:
     """A prefecture from its Japanese or English name, with or without 都/府/県, or its JIS code."""
     if raw is None:
         return None
+    return _prefecture(raw) if isinstance(raw, str) else _prefecture_of(raw)
+
+
+@lru_cache(maxsize=4096)  # a few hundred spellings at most: each normalised once
+def _prefecture(raw: str) -> Prefecture | None:
+    return _prefecture_of(raw)
+
+
+def _prefecture_of(raw: object) -> Prefecture | None:
     text = unicodedata.normalize("NFKC", str(raw)).strip().casefold()
     return _PREFECTURE_KEYS.get(text) if text else None
 
@@ -166,11 +175,25 @@ def postal_range(text: str) -> tuple[str, str] | None:
     return parts[0].ljust(7, "0"), parts[0].ljust(7, "9")
 
 
+def _ascii_digits(text: str) -> str:
+    """The digits of an ASCII text (NFKC changes no ASCII character)."""
+    return text.translate(_NOT_DIGITS)
+
+
+_NOT_DIGITS = {c: None for c in range(128) if not chr(c).isdigit()}
+
+
+def _digits(raw: str) -> str:
+    if raw.isascii():
+        return _ascii_digits(raw)
+    return "".join(c for c in unicodedata.normalize("NFKC", raw) if c.isdigit())
+
+
 def postal_digits(raw: str | None) -> str | None:
     """A Japanese postal code as seven digits (〒530-0001 → 5300001), or ``None``."""
     if not raw:
         return None
-    digits = "".join(c for c in unicodedata.normalize("NFKC", raw) if c.isdigit())
+    digits = _digits(raw)
     return digits if len(digits) == 7 else None
 
 
@@ -189,8 +212,8 @@ def phone_digits(raw: str | None) -> str | None:
     """A Japanese phone number in national form (+81 6-1234-5678 → 0612345678), or ``None``."""
     if not raw:
         return None
-    text = unicodedata.normalize("NFKC", raw).strip()
-    digits = "".join(c for c in text if c.isdigit())
+    text = (raw if raw.isascii() else unicodedata.normalize("NFKC", raw)).strip()
+    digits = _digits(text)
     if text.startswith("+"):
         if not digits.startswith("81"):
             return None  # a number abroad has no Japanese area code

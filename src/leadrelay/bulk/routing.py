@@ -98,6 +98,9 @@ class _Plan:
         self._reasons: dict[tuple[int, str], str] = {}
         self._no_rep = [RuleMiss(rule.id, "no_rep") for rule in self.rules]
         self._misses: dict[tuple[int, str], RuleMiss] = {}
+        #: the reps passed over by each distinct outcome of a choice, and each distinct decision
+        self._passed: dict[tuple[int, tuple[int, ...], int, tuple[int, ...]], tuple[PassedOver, ...]] = {}
+        self._decisions: dict[tuple[object, ...], RoutingDecision] = {}
         # what of a lead's place and account the strategies read, as the answers they give
         territories = [rule.territory for rule in self.rules] + [rep.territory for rep in routing.reps.values()]
         self._territories = [t for t in territories if t is not None]
@@ -290,6 +293,43 @@ class _Plan:
         phone = place.phone[: self._digits] if place.phone is not None else None
         return (place.country, place.region, place.prefecture, place.postal_code, phone)
 
+    def passed(
+        self,
+        static: list[tuple[Rep, PassedOver | None]],
+        full: list[int],
+        candidates: list[Rep],
+        best: int,
+        counts: tuple[int, ...],
+    ) -> tuple[PassedOver, ...]:
+        """The reps a choice passed over, in ``domain.routing._pick``'s order: those of ``static``
+        named whatever their load or found full (``full``: their places in ``static`` and open
+        leads, in pairs), then the candidates not chosen (``best``; -1: none chosen), load-balanced
+        with their open leads (``counts``). One shared tuple per distinct outcome."""
+        key = (id(static), tuple(full), best, counts)
+        found = self._passed.get(key)
+        if found is not None:
+            return found
+        at_capacity = dict(zip(full[::2], full[1::2], strict=True))
+        out: list[PassedOver] = []
+        for position, (rep, why) in enumerate(static):
+            if why is not None:
+                out.append(why)
+            elif position in at_capacity:
+                out.append(self.full(rep, at_capacity[position]))
+        if counts:  # load-balanced: by open leads against capacity
+            loads = [
+                (count / rep.capacity if rep.capacity else float(count))
+                for rep, count in zip(candidates, counts, strict=True)
+            ]
+            for i, (rep, count) in enumerate(zip(candidates, counts, strict=True)):
+                if i != best:
+                    reason = "more_load" if loads[i] > loads[best] else "turn"
+                    out.append(PassedOver(rep.id, reason, f"{count}/{rep.capacity}" if rep.capacity else str(count)))
+        elif best >= 0:
+            out.extend(self.turn(rep.id) for i, rep in enumerate(candidates) if i != best)
+        found = self._passed[key] = tuple(out)
+        return found
+
     def turn(self, rep_id: str) -> PassedOver:
         found = self._turn.get(rep_id)
         if found is None:
@@ -345,26 +385,57 @@ def _decide(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
     path = plan.path(lead)
     if path is None:
         return _decide_alone(plan, lead)
-    misses: list[RuleMiss] = []
-    passed_before: list[PassedOver] = []
-    for before, index, rule, static in path.tries:
-        misses.extend(before)
+    # Each rule tried gives the reps passed over as one of the plan's shared tuples: with the
+    # rep chosen, their identities name the whole decision, built once per distinct outcome.
+    tried: list[tuple[PassedOver, ...]] = []
+    for n, (_, index, rule, static) in enumerate(path.tries):
         chosen, passed = _choose(plan, rule, static)
         if chosen is None:
-            misses.append(plan._no_rep[index])
-            passed_before.extend(passed)
+            tried.append(passed)
             continue
-        return RoutingDecision(
-            rule.id,
-            rule.department,
-            rule.strategy,
-            chosen.id,
-            plan.reason(index, rule, chosen),
-            (*passed_before, *passed),
-            tuple(misses),
-        )
-    misses.extend(path.after)
-    return queued(plan.routing, lead, passed_before, misses)
+        tried.append(passed)
+        key = (id(path), n, chosen.id, *map(id, tried))
+        found = plan._decisions.get(key)
+        if found is None:
+            found = plan._decisions[key] = _placed(plan, path, n, index, rule, chosen, tried)
+        return found
+    key = (id(path), -1, None, *map(id, tried))
+    found = plan._decisions.get(key)
+    if found is None:
+        misses: list[RuleMiss] = []
+        for before, index, _, _ in path.tries:
+            misses.extend(before)
+            misses.append(plan._no_rep[index])
+        misses.extend(path.after)
+        found = plan._decisions[key] = queued(plan.routing, lead, [p for t in tried for p in t], misses)
+    return found
+
+
+def _placed(
+    plan: _Plan,
+    path: _Path,
+    n: int,
+    index: int,
+    rule: RoutingRule,
+    chosen: Rep,
+    tried: list[tuple[PassedOver, ...]],
+) -> RoutingDecision:
+    """The decision of a lead placed by the ``n``-th rule its path tries, after the earlier ones
+    found no rep (``tried``: the reps each passed over)."""
+    misses: list[RuleMiss] = []
+    for before, earlier, _, _ in path.tries[:n]:
+        misses.extend(before)
+        misses.append(plan._no_rep[earlier])
+    misses.extend(path.tries[n][0])
+    return RoutingDecision(
+        rule.id,
+        rule.department,
+        rule.strategy,
+        chosen.id,
+        plan.reason(index, rule, chosen),
+        tuple(p for t in tried for p in t),
+        tuple(misses),
+    )
 
 
 def _decide_alone(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
@@ -400,50 +471,47 @@ def _decide_alone(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
     return queued(routing, lead, passed_before, misses)
 
 
-def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tuple[Rep | None, list[PassedOver]]:
+def _pick(plan: _Plan, index: int, rule: RoutingRule, lead: RoutingInput) -> tuple[Rep | None, tuple[PassedOver, ...]]:
     return _choose(plan, rule, plan.static(index, rule, lead))
 
 
 def _choose(
     plan: _Plan, rule: RoutingRule, static: list[tuple[Rep, PassedOver | None]]
-) -> tuple[Rep | None, list[PassedOver]]:
-    """``domain.routing._pick`` over the precomputed static candidates."""
+) -> tuple[Rep | None, tuple[PassedOver, ...]]:
+    """``domain.routing._pick`` over the precomputed static candidates; the reps passed over as
+    one of the plan's shared tuples (:meth:`_Plan.passed`)."""
     state = plan.state
     strategy = rule.strategy
     open_leads = state.open_leads
-    passed: list[PassedOver] = []
     candidates: list[Rep] = []
+    full: list[int] = []  # place in ``static``, open leads; for each rep at capacity
     capped = strategy != "named_account"
-    for rep, why in static:
+    for position, (rep, why) in enumerate(static):
         if why is not None:  # named for that, whatever their load, as decide does
-            passed.append(why)
             continue
         if capped and rep.capacity is not None:
             open_now = open_leads.get(rep.id, 0)
             if open_now >= rep.capacity:
-                passed.append(plan.full(rep, open_now))
+                full.append(position)
+                full.append(open_now)
                 continue
         candidates.append(rep)
     if not candidates:
-        return None, passed
+        return None, plan.passed(static, full, candidates, -1, ())
     department = rule.department
     clock = state.clocks.get(department, 0.0)
     passes = state.passes
     weighted = strategy == "weighted"
     shares = [rep.weight if weighted else 1.0 for rep in candidates]
     turns = [max(passes.get(rep.id, clock), clock - 1.0 / share) for rep, share in zip(candidates, shares, strict=True)]
+    counts: tuple[int, ...] = ()
     if strategy == "load_balanced":
+        counts = tuple(open_leads.get(rep.id, 0) for rep in candidates)
         loads = [
-            (open_leads.get(rep.id, 0) / rep.capacity if rep.capacity else float(open_leads.get(rep.id, 0)))
-            for rep in candidates
+            (count / rep.capacity if rep.capacity else float(count))
+            for rep, count in zip(candidates, counts, strict=True)
         ]
         best = min(range(len(candidates)), key=lambda i: (loads[i], turns[i]))
-        for i, rep in enumerate(candidates):
-            if i != best:
-                reason = "more_load" if loads[i] > loads[best] else "turn"
-                open_now = open_leads.get(rep.id, 0)
-                detail = f"{open_now}/{rep.capacity}" if rep.capacity else str(open_now)
-                passed.append(PassedOver(rep.id, reason, detail))
     else:
         clock = max(clock, min(turns))
         best = -1
@@ -453,7 +521,7 @@ def _choose(
                 done = turn + 1.0 / shares[i]
                 if best < 0 or done < finish:
                     best, finish = i, done
-        passed.extend(plan.turn(rep.id) for i, rep in enumerate(candidates) if i != best)
+    passed = plan.passed(static, full, candidates, best, counts)
     chosen = candidates[best]
     turns[best] += 1.0 / shares[best]
     for rep, turn in zip(candidates, turns, strict=True):

@@ -14,25 +14,33 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
+from leadrelay.adapters.store.outbox import cancel_timers_of_leads, schedule_in_bulk
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.bulk.routing import decide_many
 from leadrelay.domain.conditions import Facts, reads_activities
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.playbook import Playbook
-from leadrelay.domain.routing import PassedOver, Place, RoutingDecision, RoutingInput, RuleMiss, priority_order
+from leadrelay.domain.routing import (
+    PassedOver,
+    Routing,
+    RoutingDecision,
+    RoutingInput,
+    RuleMiss,
+    priority_order,
+)
+from leadrelay.domain.sla import SlaClock, SlaPolicy, clock_stage, clocks_for, policy_for
 from leadrelay.services.routing import (
+    SLA_TIMERS,
+    Places,
     Routed,
     _notify,
     _why,
     effective_routing,
     load_state,
-    place_of,
     route_leads,
     routing_of,
     save_state,
-    start_clocks,
     take_routing_lock,
 )
 
@@ -63,6 +71,26 @@ def route_many(
         ids = tx.pending_among(ids)
         if not ids:
             return []
+    with tx.page_cache(_PAGE_CACHE_MIB):  # the leads read here are the pages written below
+        return _route_set(tx, playbook, routing, ids, now, kind, actor, exclude, why)
+
+
+#: SQLite's page cache while a set is routed: the lead rows read, then their pages and their indexes'
+#: pages written again (100,000 leads: about 60 MB of database).
+_PAGE_CACHE_MIB = 64
+
+
+def _route_set(
+    tx: StoreTx,
+    playbook: Playbook,
+    routing: Routing,
+    ids: list[int],
+    now: datetime,
+    kind: str,
+    actor: str,
+    exclude: frozenset[str],
+    why: str | Callable[[Routed], str] | None,
+) -> list[Routed]:
     found = tx.routing_leads(ids)
     if playbook.pre_sql is not None and any(s.stage == Stage.PRE_SQL for s in found.values()):
         # a Pre-SQL goes by the handoff rules among field sales: the one-by-one path knows them
@@ -76,15 +104,12 @@ def route_many(
     rows = [found[lead_id] for lead_id in order]
     inputs: list[RoutingInput] = []
     levels: list[int | None] = []
-    places: dict[tuple[Any, ...], Place] = {}  # leads of one office share where they are
+    places = Places()  # leads of one office share where they are
     owners_at: dict[int | None, tuple[str, ...]] = {}
     for row in rows:
         lead = row.lead
         account = accounts.get(row.account_id) if row.account_id is not None else None
-        where = (lead.country, lead.prefecture, lead.postal_code, lead.phone, account)
-        place = places.get(where)
-        if place is None:
-            place = places[where] = place_of(lead, account)
+        place = places(lead, account)
         level = int(row.scores["level"]) or None
         owners = owners_at.get(level)
         if owners is None:
@@ -162,17 +187,66 @@ def store_many(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, 
     )
     if playbook.notifications is not None:  # without a plan, nobody is told anything
         _notify(tx, playbook, routed, now)
-    start_clocks(tx, playbook, routed, now)
+    start_clocks_in_bulk(tx, playbook, routed, now)
+
+
+def start_clocks_in_bulk(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: datetime) -> None:
+    """:func:`~leadrelay.services.routing.start_clocks`, timer for timer: the clocks of earlier owners
+    stopped a few hundred leads a statement, the policy found once per (department, level, stage),
+    each payload encoded once per (policy, clock, rep, department), the timers written in bulk."""
+    if not playbook.sla or playbook.routing is None:
+        return
+    moved = [r.lead_id for r in routed if r.previous_rep is not None]
+    if moved:
+        cancel_timers_of_leads(tx, moved, SLA_TIMERS, now)  # due ones fire as no-ops
+    departments = playbook.routing.departments
+    policies: dict[tuple[str, int | None, Stage], SlaPolicy | None] = {}
+    shared: dict[tuple[str, str], list[SlaClock]] = {}  # one batch, one moment: the same clocks
+    payloads: dict[tuple[str, str, str, str], str] = {}
+    moment = now.isoformat()
+    timers: list[tuple[str, str, int | None, datetime, str]] = []
+    for r in routed:
+        rep, department = r.decision.rep_id, r.decision.department
+        if rep is None:
+            continue
+        key = (department, r.level, r.stage)
+        if key in policies:
+            policy = policies[key]
+        else:
+            policy = policies[key] = policy_for(playbook.sla, department, r.level, clock_stage(r.stage))
+        calendar = departments[department].calendar
+        if policy is None or calendar is None:
+            continue
+        clocks = shared.get((policy.id, department))
+        if clocks is None:
+            clocks = shared[(policy.id, department)] = clocks_for(policy, calendar, now)
+        for clock in clocks:
+            text = payloads.get((policy.id, clock.kind, rep, department))
+            if text is None:
+                payload = {
+                    "policy": policy.id,
+                    "clock": clock.kind,
+                    "rep_id": rep,
+                    "department": department,
+                    "assigned_at": moment,
+                    "due_at": clock.due_at.isoformat(),
+                }
+                text = payloads[(policy.id, clock.kind, rep, department)] = json.dumps(payload, ensure_ascii=False)
+            for kind, due in (("sla_warning", clock.warn_at), ("sla_breach", clock.due_at)):
+                timers.append((f"sla:{r.lead_id}:{moment}:{clock.kind}:{kind}", kind, r.lead_id, due, text))
+    schedule_in_bulk(tx, timers, now)
 
 
 class _Details:
     """``json.dumps(decision.details(), ensure_ascii=False)``, text for text, with each rep passed
-    over and each rule missed encoded once: decisions in a set share them (the same objects)."""
+    over and each rule missed encoded once, and each decision's document once per distinct pair
+    of its tuples: decisions in a set share them (the same objects, see ``bulk.routing``)."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_documents", "_parts")
 
     def __init__(self) -> None:
         self._parts: dict[int, tuple[object, str]] = {}
+        self._documents: dict[tuple[int, int], tuple[object, str]] = {}
 
     def _part(self, item: PassedOver | RuleMiss) -> str:
         found = self._parts.get(id(item))
@@ -184,7 +258,12 @@ class _Details:
         return found[1]
 
     def __call__(self, decision: RoutingDecision) -> str:
-        part = self._part
-        passed = ", ".join([part(p) for p in decision.passed_over])
-        misses = ", ".join([part(m) for m in decision.misses])
-        return f'{{"passed_over": [{passed}], "misses": [{misses}]}}'
+        key = (id(decision.passed_over), id(decision.misses))
+        found = self._documents.get(key)
+        if found is None:
+            part = self._part
+            passed = ", ".join([part(p) for p in decision.passed_over])
+            misses = ", ".join([part(m) for m in decision.misses])
+            text = f'{{"passed_over": [{passed}], "misses": [{misses}]}}'
+            found = self._documents[key] = ((decision.passed_over, decision.misses), text)  # they keep their ids
+        return found[1]

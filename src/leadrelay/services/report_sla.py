@@ -297,11 +297,15 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
         a.c.until.label("until"),
         first(mql_id).label("mql_id"),
     ]
-    if pb.sales.touch_types:
+    # the first touch-type activity: one seek of the (lead_id, type, occurred_at) index per type (an
+    # IN list over the middle column made PostgreSQL read every later activity of the lead and filter
+    # the types; 2.1 s of the report at 1,000,000 leads); the earliest is taken after the fetch
+    touch_types = sorted(pb.sales.touch_types)
+    for i, kind in enumerate(touch_types):
         touch_activity = sa.select(sa.func.min(activities.c.occurred_at)).where(
-            within(activities.c.lead_id, activities.c.occurred_at), activities.c.type.in_(sorted(pb.sales.touch_types))
+            within(activities.c.lead_id, activities.c.occurred_at), activities.c.type == kind
         )
-        columns.append(first(touch_activity).label("touch_activity"))
+        columns.append(first(touch_activity).label(f"touch_activity_{i}"))
     inner = (
         sa.select(*columns)
         .where(
@@ -318,7 +322,7 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
         "touched",
         "leaving",
         "until",
-        *(["touch_activity"] if pb.sales.touch_types else []),
+        *[f"touch_activity_{i}" for i in range(len(touch_types))],
     ]
     # the level the engine chose the SLA policy by: the lead's level at the assignment (stored with the
     # decision since revision 0018); for decisions stored before, the level at its MQL
@@ -344,8 +348,10 @@ def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
         name: np.array(column, dtype=object if name in ("rep", "department", "period") else np.float64)
         for name, column in zip(names, values, strict=True)
     }
-    if "touch_activity" not in out:
-        out["touch_activity"] = np.full(len(fetched), np.nan)
+    earliest = np.full(len(fetched), np.nan)
+    for i in range(len(touch_types)):
+        earliest = np.fmin(earliest, out.pop(f"touch_activity_{i}"))
+    out["touch_activity"] = earliest
     return out
 
 

@@ -93,10 +93,53 @@ def place_of(lead: Lead, account: Account | None) -> Place:
     return Place(country, found.name_ja if found else None, region, postal, phone)
 
 
+class Places:
+    """:func:`place_of` for many leads, equal to it lead for lead: what a lead's profile, account
+    and postal code tell is found once per distinct (country, prefecture, postal code, and the
+    account's country, prefecture and region: what ``place_of`` reads of it); only the phone
+    number, different for nearly every lead, is read per lead."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], Place] = {}
+
+    def __call__(self, lead: Lead, account: Account | None) -> Place:
+        where = (account.country, account.prefecture, account.region) if account is not None else None
+        key = (lead.country, lead.prefecture, lead.postal_code, where)
+        base = self._known.get(key)
+        if base is None:
+            base = self._known[key] = place_of(replace(lead, phone=None), account)
+        if not lead.phone or base.country not in (None, "JP"):
+            return base
+        phone = phone_digits(lead.phone)
+        if phone is None:
+            return base
+        if base.prefecture is None:
+            found = prefecture_of_phone(phone)
+            if found is not None:  # place_of: a place found means Japan
+                country = base.country if base.country is not None else "JP"
+                return Place(country, found.name_ja, found.region, base.postal_code, phone)
+        return Place(base.country, base.prefecture, base.region, base.postal_code, phone)
+
+
 def routing_of(playbook: Playbook) -> Routing:
     if playbook.routing is None:
         raise RoutingUnavailable(f"the active playbook '{playbook.id}' has no routing section (see docs/routing.md)")
     return playbook.routing
+
+
+# Statements of every routing call (thousands of small ones in a day of intake) built once.
+_REP_STATUS = sa.select(rep_status)
+_COUNTERS = sa.select(routing_counters.c.key, routing_counters.c.value)
+_OPEN_LEADS_BY_REP = (
+    sa.select(leads.c.owner_rep, sa.func.count().label("n"))
+    .where(leads.c.owner_rep.is_not(None), leads.c.stage.in_(sa.bindparam("stages", expanding=True)))
+    .group_by(leads.c.owner_rep)
+)
+_MQL_LEVELS = sa.select(leads.c.id, leads.c.level, leads.c.owner_department).where(
+    leads.c.id.in_(sa.bindparam("ids", expanding=True)), leads.c.stage == sa.bindparam("stage")
+)
 
 
 def take_routing_lock(tx: StoreTx) -> None:
@@ -107,7 +150,7 @@ def take_routing_lock(tx: StoreTx) -> None:
 def effective_routing(tx: StoreTx, routing: Routing) -> Routing:
     """The playbook's reps with what changed since: switched off or on, away for a while, another capacity."""
     changed: dict[str, Rep] = dict(routing.reps)
-    for row in tx.execute(sa.select(rep_status)):
+    for row in tx.execute(_REP_STATUS):
         rep = changed.get(row.rep_id)
         if rep is None:
             continue
@@ -123,18 +166,14 @@ def effective_routing(tx: StoreTx, routing: Routing) -> Routing:
 
 def load_state(tx: StoreTx, routing: Routing) -> RoutingState:
     state = RoutingState()
-    for row in tx.execute(sa.select(routing_counters.c.key, routing_counters.c.value)):
+    for row in tx.execute(_COUNTERS):
         kind, _, name = row.key.partition(":")
         if kind == "rep":
             state.passes[name] = row.value
         elif kind == "department":
             state.clocks[name] = row.value
-    query = (
-        sa.select(leads.c.owner_rep, sa.func.count().label("n"))
-        .where(leads.c.owner_rep.is_not(None), leads.c.stage.in_([s.value for s in routing.open_stages]))
-        .group_by(leads.c.owner_rep)
-    )
-    state.open_leads = {m["owner_rep"]: m["n"] for m in tx.execute(query).mappings()}
+    stages = [s.value for s in routing.open_stages]
+    state.open_leads = {m["owner_rep"]: m["n"] for m in tx.execute(_OPEN_LEADS_BY_REP, {"stages": stages}).mappings()}
     return state
 
 
@@ -208,10 +247,7 @@ def hand_over_on_level(tx: StoreTx, playbook: Playbook, lead_ids: Iterable[int],
     moving: list[int] = []
     levels: dict[int, int] = {}
     for start in range(0, len(ids), 1000):
-        query = sa.select(leads.c.id, leads.c.level, leads.c.owner_department).where(
-            leads.c.id.in_(ids[start : start + 1000]), leads.c.stage == Stage.MQL.value
-        )
-        for row in tx.execute(query):
+        for row in tx.execute(_MQL_LEVELS, {"ids": ids[start : start + 1000], "stage": Stage.MQL.value}):
             owners = playbook.owners_at(row.level)
             if owners and row.owner_department not in owners and row.level > ranks.get(row.owner_department, 0):
                 moving.append(row.id)
@@ -384,6 +420,8 @@ def _notify(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now: date
     notify_all(tx, playbook, "assigned", list(contexts.values()), now)
     if playbook.notifications is not None:  # the new owner hears what the lead did since its MQL time
         notify_sales_of_activity(tx, playbook, {}, [r.lead_id for r in routed], now)
+    if playbook.notifications is None or not playbook.notifications.rules_for("suppression_changed"):
+        return  # nobody is told: no contexts to build
     suppressed = [  # a rep owns it now: marketing mail stops
         replace(contexts[r.lead_id], reason="marketing mail stops: sales owns the lead")
         for r in routed

@@ -125,6 +125,7 @@ def message_key(*parts: object) -> str:
 def enqueue(tx: StoreTx, messages: Iterable[Message], now: datetime) -> None:
     """Store messages to send, in the caller's transaction; keys already stored are skipped."""
     time, dumps = tx._time, json.dumps
+    stamp = time(now)  # a batch of messages shares its moment: converted once
     rows = [
         (
             m.key if len(m.key) <= 64 else message_key(m.key),
@@ -133,12 +134,12 @@ def enqueue(tx: StoreTx, messages: Iterable[Message], now: datetime) -> None:
             m.recipient,
             m.subject,
             m.body,
-            dumps(m.payload, ensure_ascii=False),
+            dumps(m.payload, ensure_ascii=False) if m.payload else "{}",
             m.lang,
             m.event,
             m.lead_id,
-            time(now),
-            time(m.due_at or now),
+            stamp,
+            time(m.due_at) if m.due_at is not None else stamp,
         )
         for m in messages
     ]
@@ -165,6 +166,48 @@ def schedule(tx: StoreTx, items: Iterable[Timer], now: datetime, *, replace: boo
     time, dumps = tx._time, json.dumps
     rows = [(t.key, t.kind, t.lead_id, time(t.due_at), dumps(t.payload, ensure_ascii=False), time(now)) for t in items]
     tx._raw_many(queries.schedule_timer(tx.dialect, replace=replace), rows)
+
+
+def schedule_in_bulk(tx: StoreTx, items: Sequence[tuple[str, str, int | None, datetime, str]], now: datetime) -> None:
+    """:func:`schedule` (keys stored already left alone) for many timers given as (key, kind, lead,
+    due at, payload as JSON text): each distinct moment converted once, and on PostgreSQL the
+    rows copied into a staging table and inserted in their order with one statement."""
+    if not items:
+        return
+    time = tx._time
+    stamps: dict[datetime, Any] = {}
+    for item in items:
+        if item[3] not in stamps:
+            stamps[item[3]] = time(item[3])
+    created = time(now)
+    if tx._copies(items):
+        rows = [
+            (n, key, kind, lead, stamps[due], payload, created)
+            for n, (key, kind, lead, due, payload) in enumerate(items)
+        ]
+        tx._copy_through(
+            queries.CREATE_TIMERS_IN,
+            queries.COPY_TIMERS_IN,
+            rows,
+            queries.INSERT_FROM_TIMERS_IN,
+            queries.EMPTY_TIMERS_IN,
+        )
+        return
+    tx._raw_many(
+        queries.schedule_timer(tx.dialect, replace=False),
+        [(key, kind, lead, stamps[due], payload, created) for key, kind, lead, due, payload in items],
+    )
+
+
+def cancel_timers_of_leads(tx: StoreTx, lead_ids: Sequence[int], kinds: Sequence[str], due_after: datetime) -> int:
+    """:func:`cancel_timers` of each lead (``lead_id``, each of ``kinds``, ``due_after``), a few
+    hundred leads a statement. Returns how many were removed."""
+    removed = 0
+    after = tx._time(due_after)
+    for start in range(0, len(lead_ids), 500):
+        part = list(lead_ids[start : start + 500])
+        removed += len(tx._raw_rows(queries.cancel_timers_of_leads(len(part), len(kinds)), [*part, *kinds, after]))
+    return removed
 
 
 def cancel_timers(

@@ -81,6 +81,14 @@ def drop_database(name: str) -> str:
     return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
 
 
+def rename_database(name: str, new_name: str) -> str:
+    return f'ALTER DATABASE "{name}" RENAME TO "{new_name}"'
+
+
+#: PostgreSQL: 1 when a database named ``:name`` exists on the server.
+DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = :name"
+
+
 # --- leads ---------------------------------------------------------------------------------------
 
 
@@ -107,6 +115,28 @@ def lead_columns(dialect: str, names: Sequence[str], count: int) -> str:
     return f"SELECT {columns} FROM leads WHERE id IN ({marks(count)})"
 
 
+def lead_columns_of_array(names: Sequence[str]) -> str:
+    """PostgreSQL: :func:`lead_columns` of the leads whose ids come as one array parameter (one
+    statement for any number of leads, no long list of placeholders for the driver to parse)."""
+    columns = ", ".join(json_text(POSTGRESQL, n) if n == "custom" else n for n in names)
+    return f"SELECT {columns} FROM leads WHERE id = ANY(?)"
+
+
+#: The columns of an account, in the order of ``domain.model.Account``'s fields, after its id.
+ACCOUNT_COLUMNS = (
+    "domain, name, industry, employees, country, region, prefecture, tier, owner, reading, phone, postal_code, website"
+)
+
+
+def accounts_by_id(count: int) -> str:
+    """Accounts by id: the id, then :data:`ACCOUNT_COLUMNS`."""
+    return f"SELECT id, {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({marks(count)})"
+
+
+#: PostgreSQL: :func:`accounts_by_id` with the ids as one array parameter.
+ACCOUNTS_OF_ARRAY = f"SELECT id, {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(?)"
+
+
 def update_leads(columns: Sequence[str]) -> str:
     """Set ``columns`` of one lead; the lead's id is the last parameter."""
     return f"UPDATE leads SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?"
@@ -125,6 +155,15 @@ def unassigned_in_stage(count: int) -> str:
 
 
 ASSIGN_OWNER = "UPDATE leads SET owner_rep = ?, owner_department = ?, assigned_at = ? WHERE id = ?"
+
+#: SQLite: the connection's page cache (negative: in KiB), read and set around a bulk write.
+PAGE_CACHE_SIZE = "PRAGMA cache_size"
+
+
+def set_page_cache_size(size: int) -> str:
+    """SQLite: the connection's page cache, ``size`` pages (negative: ``-size`` KiB)."""
+    return f"PRAGMA cache_size = {int(size)}"
+
 
 #: PostgreSQL, routing in sets: the new owners are copied into this table, then written with one
 #: ``UPDATE … FROM`` (what ``ASSIGN_OWNER`` does lead by lead).
@@ -440,6 +479,31 @@ def schedule_timer(dialect: str, *, replace: bool) -> str:
     )
 
 
+#: PostgreSQL, many timers at once: copied into this staging table (made once per session, emptied at
+#: commit), then moved on with one ``INSERT … SELECT`` in their order (what ``schedule_timer`` does
+#: row by row, keys stored already left alone).
+CREATE_TIMERS_IN = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS timers_in (n integer, key text, kind text, lead_id integer,"
+    " due_at timestamptz, payload jsonb, created_at timestamptz) ON COMMIT DELETE ROWS"
+)
+COPY_TIMERS_IN = "COPY timers_in (n, key, kind, lead_id, due_at, payload, created_at) FROM STDIN"
+INSERT_FROM_TIMERS_IN = (
+    "INSERT INTO timers (key, kind, lead_id, due_at, payload, created_at, attempts)"
+    " SELECT key, kind, lead_id, due_at, payload, created_at, 0 FROM timers_in ORDER BY n"
+    " ON CONFLICT (key) DO NOTHING"
+)
+EMPTY_TIMERS_IN = "DELETE FROM timers_in"
+
+
+def cancel_timers_of_leads(count: int, kinds: int) -> str:
+    """Remove the pending timers of ``count`` leads, of ``kinds`` kinds (given next), due after the
+    moment given last: ``cancel_timers_of_lead`` for many leads at once. Returns their ids."""
+    return (
+        f"DELETE FROM timers WHERE lead_id IN ({marks(count)}) AND {TIMER_PENDING}"
+        f" AND kind IN ({marks(kinds)}) AND due_at > ? RETURNING id"
+    )
+
+
 def cancel_timers_by_key(count: int) -> str:
     """Remove pending timers by key; returns their ids."""
     return f"DELETE FROM timers WHERE key IN ({marks(count)}) AND {TIMER_PENDING} RETURNING id"
@@ -621,6 +685,9 @@ def analyze(table: str | None = None) -> str:
 
 #: PostgreSQL, in a report's transaction: no JIT compilation (see ``StoreTx.for_reports``).
 REPORTS_NO_JIT = "SET LOCAL jit = off"
+#: PostgreSQL, in a report's transaction: sorts of a few hundred thousand rows (the campaigns
+#: report's touches, 640,000 rows at 1,000,000 leads) in memory instead of merged on disk.
+REPORTS_WORK_MEM = "SET LOCAL work_mem = '64MB'"
 
 
 def vacuum_analyze(table: str) -> str:
@@ -631,6 +698,10 @@ def vacuum_analyze(table: str) -> str:
 #: PostgreSQL, outside a transaction: after a bulk load, what autovacuum would do soon — the
 #: visibility map set (index-only scans read no heap page) and the statistics refreshed.
 VACUUM_ANALYZE = "VACUUM ANALYZE"
+
+#: PostgreSQL, a bulk load of rows known to be consistent (benchmarks): no foreign-key triggers in
+#: this transaction, and memory enough to build the indexes afterwards in one sort each.
+BULK_LOAD_SETTINGS = ("SET LOCAL session_replication_role = replica", "SET LOCAL maintenance_work_mem = '1GB'")
 
 
 #: PostgreSQL: ``:count`` pending timers ``pending:1`` … of kind ``effect``, due 1 to 30 days after ``:now``.
@@ -655,6 +726,18 @@ ROUTING_DECISIONS_BY_RULE = (
     "SELECT coalesce(rule_id, 'fallback'), count(*) FROM routing_decisions GROUP BY 1 ORDER BY 1"
 )
 COUNT_MQLS_WITHOUT_DEPARTMENT = "SELECT count(*) FROM leads WHERE stage = 'mql' AND owner_department IS NULL"
+#: the routing benchmark's write floor: the owners routing stored, and its decision log, read back
+ROUTED_OWNERS = (
+    "SELECT owner_rep, owner_department, assigned_at, id FROM leads WHERE owner_department IS NOT NULL ORDER BY id"
+)
+
+
+def routing_decision_rows(columns: Sequence[str]) -> str:
+    return f"SELECT {', '.join(columns)} FROM routing_decisions ORDER BY id"
+
+
+COUNT_OUTBOX = "SELECT count(*) FROM outbox"
+COUNT_TIMERS = "SELECT count(*) FROM timers"
 
 #: the revisions the database says it is at (Alembic's bookkeeping table)
 ALEMBIC_VERSIONS = "SELECT version_num FROM alembic_version"

@@ -267,12 +267,13 @@ activities = sa.Table(
     # a lead's activities of some types after a moment (touch types: untouched leads, first touches)
     sa.Index("ix_activities_lead_type_time", "lead_id", "type", "occurred_at"),
     # the campaigns report: a lead's campaign touches before a conversion, and the leads a campaign
-    # reached in a period, read from the index alone
+    # reached in a period, read from the indexes alone
     sa.Index(
         "ix_activities_campaign_touches",
         "lead_id",
         "occurred_at",
         "campaign_id",
+        "id",  # the touches' order is (occurred_at, id): PostgreSQL reads them from the index alone
         postgresql_where=sa.text("campaign_id IS NOT NULL"),
         sqlite_where=sa.text("campaign_id IS NOT NULL"),
     ),
