@@ -8,12 +8,20 @@ the columns of the memory-mapped activity log.
     python benchmarks/rescore.py --leads 100000 --activities 5000000
     python benchmarks/rescore.py --db postgresql://postgres@127.0.0.1:5432/postgres
     python benchmarks/rescore.py --no-table           # skip the (slow) rescore that reads the table
+    python benchmarks/rescore.py --keep ~/.cache/leadrelay-bench --no-table   # generate once, reuse after
 
 The data set is written straight into the tables with the raw driver (generation time is not a
 figure). The activity log is built once (its own figure: a one-time cost); then the rescore runs
 from the log, and (unless ``--no-table``) once more reading the table as before. Each runs in a
 fresh process so that its peak RSS (``getrusage``) is its own. Figures go to stdout and to
 ``benchmarks/results/rescore-<db>.json``.
+
+``--keep FOLDER`` keeps the generated data set for the next run of the same size (a SQLite file and
+its activity log in FOLDER; on PostgreSQL a database named ``leadrelay_bench_rescore_<leads>_<activities>``
+on the server and the log in FOLDER). A data set counts as generated once its ``.done`` marker is
+written (a run killed while generating starts again). Before each rescore the stored scores are
+reset to the generated ones (not timed), so every run writes every lead as the first one did; the
+log build then only catches up (its figure is the refresh, not the first build).
 """
 
 from __future__ import annotations
@@ -24,17 +32,21 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 from _shared import in_fresh_process, machine, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.files.activity_log import ActivityLog
 from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.bulk_io import read_activities, read_campaigns, read_leads
+from leadrelay.adapters.store.schema import normalise_url
 from leadrelay.adapters.store.scratch import fresh_database
 from leadrelay.bulk.engine import BulkEngine, Signatures, fields_read, to_us
 from leadrelay.services.activity_log import refresh
@@ -249,6 +261,52 @@ def decayed_floor(folder: Path) -> dict[str, float]:
     return {"decayed_floor_seconds": seconds, "checksum": total}
 
 
+def reset_scores(url: str) -> None:
+    """Put every lead's stored scores back to the generated ones (a kept data set's next run).
+    On PostgreSQL the leads' dead rows are vacuumed away after (what autovacuum does between two
+    rescores of a real database): otherwise each run leaves two versions of every lead behind
+    and the next one's ``UPDATE`` finds no room for HOT updates and slows down run after run."""
+    with LeadRelay.open(url, clock=FakeClock(NOW)) as relay:
+        with relay.store.engine.begin() as connection:
+            connection.exec_driver_sql(queries.RESET_SCORES_FOR_BENCHMARK)
+        if relay.store.engine.dialect.name == "postgresql":
+            with relay.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql(queries.vacuum_analyze("leads"))
+
+
+@contextmanager
+def kept_database(server: str | None, folder: Path, leads: int, activities: int) -> Iterator[tuple[str, bool]]:
+    """The data set of this size kept in ``folder`` (and on the server): its URL and whether it was
+    generated already."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"rescore_{leads}_{activities}"
+    marker = folder / f"{name}{'-pg' if server else ''}.done"
+    if server is None:
+        path = folder / f"{name}.db"
+        if not marker.exists():
+            for stale in folder.glob(f"{name}.db*"):
+                if stale.is_file():
+                    stale.unlink()
+        yield f"sqlite:///{path}", marker.exists()
+    else:
+        url = sa.engine.make_url(normalise_url(server))
+        database = f"leadrelay_bench_{name}"
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                exists = connection.exec_driver_sql(queries.DATABASE_EXISTS, (database,)).first() is not None
+                if exists and not marker.exists():
+                    connection.exec_driver_sql(queries.drop_database(database))
+                    exists = False
+                if not exists:
+                    connection.exec_driver_sql(queries.create_database(database))
+        finally:
+            admin.dispose()
+        yield url.set(database=database).render_as_string(hide_password=False), marker.exists()
+    if not marker.exists():
+        marker.write_text(json.dumps({"leads": leads, "activities": activities}) + "\n", encoding="utf-8")
+
+
 def _own_peak_mb() -> float:
     """This process's own peak resident memory: ``VmHWM`` of its address space (``ru_maxrss`` on
     Linux also carries the peak of the parent that started it, here the generator's)."""
@@ -277,6 +335,7 @@ def _child(url: str, task: str, folder: str | None, out: Any) -> None:
     else:
         figures = bare_aggregation(url)
     figures["wall_seconds"] = time.perf_counter() - started
+    figures["cpu_seconds"] = time.process_time()  # every thread of this process, since it started
     figures["peak_rss_mb"] = _own_peak_mb()
     out.put(figures)
 
@@ -291,15 +350,26 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--no-table", action="store_true", help="skip the rescore and the floor that read the table")
     parser.add_argument("--save-as", default=None, help="name of the JSON file (default rescore-<db>)")
+    parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the generated data set here")
     args = parser.parse_args()
     if args.full:
         args.leads, args.activities = 1_000_000, 50_000_000
     kind = "postgresql" if args.db else "sqlite"
-    with tempfile.TemporaryDirectory(dir=args.tmp) as folder, fresh_database(args.db, Path(folder)) as url:
-        started = time.perf_counter()
-        generate(url, args.leads, args.activities)
-        generated = time.perf_counter() - started
-        folder = str(Path(folder) / "activity-log")
+    with ExitStack() as stack:
+        generated: float | None = None
+        if args.keep is not None:
+            url, ready = stack.enter_context(kept_database(args.db, args.keep, args.leads, args.activities))
+            folder = str(args.keep / f"rescore_{args.leads}_{args.activities}{'-pg' if args.db else ''}.activity-log")
+        else:
+            temporary = stack.enter_context(tempfile.TemporaryDirectory(dir=args.tmp))
+            url, ready = stack.enter_context(fresh_database(args.db, Path(temporary))), False
+            folder = str(Path(temporary) / "activity-log")
+        if ready:
+            reset_scores(url)
+        else:
+            started = time.perf_counter()
+            generate(url, args.leads, args.activities)
+            generated = time.perf_counter() - started
         build = in_fresh_process(_child, url, "build", folder)
         logged = in_fresh_process(_child, url, "rescore", folder)
         floor = in_fresh_process(_child, url, "floor", folder)
@@ -314,13 +384,16 @@ def main() -> None:
         "database": kind,
         "leads": args.leads,
         "activities": args.activities,
-        "generate_seconds": round(generated, 1),
+        "generate_seconds": round(generated, 1) if generated is not None else "reused",
         "log_build_seconds": build["status"]["seconds"],
         "log_build_peak_rss_mb": round(build["peak_rss_mb"]),
         "log_rows": build["status"]["rows"],
         "rescore_total_seconds": phases["total"],
         "phases_seconds": phases,
         "rescore_peak_rss_mb": round(logged["peak_rss_mb"]),
+        "rescore_process_cpu_seconds": round(logged["cpu_seconds"], 2),
+        "rescore_process_wall_seconds": round(logged["wall_seconds"], 2),
+        "decayed_floor_cpu_seconds": round(floor["cpu_seconds"], 2),
         "decayed_floor_seconds": round(floor["decayed_floor_seconds"], 3),
         "rescore_to_decayed_floor": round(phases["total"] / max(floor["decayed_floor_seconds"], 1e-9), 2),
         "leads_written": report["leads_written"],

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.playbook.loader import default_playbook_path
 from leadrelay.adapters.store.tables import leads, transitions
+from leadrelay.bulk import kernel
 from leadrelay.domain.evaluation import assess
 from leadrelay.entrypoints.demo.runner import run_demo
 from tests.conftest import NOW
@@ -67,9 +68,13 @@ def test_rescore_at_the_same_moment_finds_nothing_to_change(demo: LeadRelay) -> 
     demo.close()
 
 
+@pytest.mark.parametrize("path", ["numpy", "compiled"])
 def test_rescore_after_a_playbook_change_writes_what_the_per_lead_engine_computes(
-    demo: LeadRelay, tmp_path: Path
+    demo: LeadRelay, tmp_path: Path, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if path == "compiled":  # every chunk through the compiled passes, however small
+        monkeypatch.setattr(kernel, "MIN_ROWS", 0)
+        monkeypatch.setattr(kernel, "MIN_TOTAL_ROWS", 0)
     moves_before = moves_count(demo)
     later = NOW + timedelta(days=10)
     report = demo.rescore(stricter(tmp_path), now=later)

@@ -253,3 +253,73 @@ engagement:
     expected = assess(lead, None, sort_activities(opens), playbook, NOW).engagement.total
     assert result.engagement[0] == expected
     assert np.isclose(result.engagement[0], 0.3)
+
+
+# --- the compiled pass (leadrelay.bulk.kernel) ----------------------------------------------------
+
+
+def assert_same_results(first: BulkResult, second: BulkResult) -> None:
+    """Two bulk results of the same leads agree (to 1e-9 where a lead went to the per-lead engine
+    on one path only)."""
+    for name in ("fit", "engagement", "total"):
+        np.testing.assert_allclose(getattr(first, name), getattr(second, name), rtol=0, atol=1e-9, err_msg=name)
+    for name in set(first.by_product) | set(second.by_product):
+        zeros = np.zeros(len(first.fit))
+        np.testing.assert_allclose(
+            first.by_product.get(name, zeros), second.by_product.get(name, zeros), rtol=0, atol=1e-9, err_msg=name
+        )
+    for name in ("level", "level_rule", "fit_passed", "dq", "mql", "hand_raise"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name), err_msg=name)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(generated())
+def test_compiled_pass_judges_generated_cases_like_the_per_lead_engine_and_numpy(
+    example: tuple[Playbook, datetime, list[Case]],
+) -> None:
+    playbook, now, cases = example
+    compiled = assess_many(playbook, now, cases, compiled=True)
+    assert_same_as_engine(playbook, now, cases, compiled)
+    assert_same_results(compiled, assess_many(playbook, now, cases, compiled=False))
+
+
+@pytest.mark.parametrize("days_later", [0, 30])
+def test_compiled_pass_equals_numpy_exactly_on_the_demo_data(days_later: int) -> None:
+    playbook = load_playbook(default_playbook_path()).playbook
+    now = NOW + timedelta(days=days_later)
+    cases = demo_cases(NOW, people=600)
+    compiled = assess_many(playbook, now, cases, compiled=True)
+    numpy_path = assess_many(playbook, now, cases, compiled=False)
+    assert len(compiled.fallback) == 0 and len(numpy_path.fallback) == 0
+    np.testing.assert_array_equal(compiled.engagement, numpy_path.engagement)  # same additions, same order
+    assert sorted(compiled.by_product) == sorted(numpy_path.by_product)
+    for name, values in numpy_path.by_product.items():
+        np.testing.assert_array_equal(compiled.by_product[name], values)
+    assert_same_as_engine(playbook, now, cases, compiled)
+
+
+def test_compiled_pass_caps_per_week_across_a_daylight_saving_change() -> None:
+    text = """
+id: caps
+name: Caps
+version: "1"
+timezone: America/New_York
+engagement:
+  decay: {half_life_days: 7}
+  rules:
+    - {id: opens, activity: email_opened, points: 2, cap: {points: 5, per: week}}
+    - {id: docs, activity: document_downloaded, points: 10, repeat: {unique_by: activity.properties.doc, max_times: 2}}
+"""
+    playbook = parse_playbook(text).playbook
+    lead = Lead(email="a@acme.example")
+    change = datetime(2026, 3, 8, 7, 0, tzinfo=ZoneInfo("UTC"))  # 02:00 EST → 03:00 EDT
+    activities = [Activity(f"o{i}", "email_opened", change + timedelta(hours=6 * i - 60)) for i in range(30)]
+    activities += [
+        Activity(f"d{i}", "document_downloaded", change + timedelta(days=i), properties={"doc": f"d{i % 2}"})
+        for i in range(5)
+    ]
+    now = change + timedelta(days=6)
+    cases: list[Case] = [(lead, None, sort_activities(activities))]
+    result = assess_many(playbook, now, cases, compiled=True)
+    assert len(result.fallback) == 0
+    assert_same_as_engine(playbook, now, cases, result)

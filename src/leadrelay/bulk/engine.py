@@ -10,9 +10,11 @@ what is computed):
   activity specs and hand-raiser rules only read those fields, so each is evaluated once per
   signature with the domain's own condition objects and mapped back to rows with NumPy.
 * **Lead and account fields** are read through *profiles*: a distinct combination of the values
-  the playbook's lead-scope field tests read (``fields_read``). Fit, the fit gate,
-  disqualification and every ``lead.*`` / ``account.*`` test run once per profile, again with the
-  domain's own code (``score_fit``, ``FitGate.passes``, ``disqualify``).
+  the playbook's lead-scope field tests read (``fields_read``). Fit, the fit gate and
+  disqualification are ``score_fit``, ``FitGate.passes`` and ``disqualify`` over columns of
+  profiles: every ``lead.*`` / ``account.*`` test runs once per distinct value of its field (the
+  domain's own test on that value), every built-in disqualification check once per distinct
+  (domain, countries).
 * **Counting** (repeat rules, caps): engagement rules are independent of each other (their
   counters are per rule id), so each order-sensitive rule is counted over its own rows, which are
   in (lead, time) order: ``unique_by`` keeps the first (lead, key) pair, caps count the k-th row of
@@ -45,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from leadrelay.bulk import kernel
 from leadrelay.domain.conditions import (
     ActivitySpec,
     ActivityTest,
@@ -58,10 +61,9 @@ from leadrelay.domain.conditions import (
     SameCampaignTest,
     fields_named,
 )
-from leadrelay.domain.evaluation import assess, disqualify
+from leadrelay.domain.evaluation import assess
 from leadrelay.domain.model import Account, Activity, Campaign, Lead
 from leadrelay.domain.playbook import Decay, EngagementRule, Playbook
-from leadrelay.domain.scoring import score_fit
 
 Int = npt.NDArray[np.int64]
 Float = npt.NDArray[np.float64]
@@ -71,6 +73,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
 _ONE_US = timedelta(microseconds=1)
+#: The key of "a hand-raiser in the scoring window" among the compiled history columns.
+HAND_RAISE = -1
 
 
 def to_us(moment: datetime) -> int:
@@ -146,6 +150,12 @@ def fields_read(playbook: Playbook) -> frozenset[str] | None:
     return frozenset(names)
 
 
+def _builtin_dq_key(facts: Facts) -> tuple[Any, ...]:
+    """What the built-in disqualification checks read (:data:`BUILTIN_DQ_FIELDS`)."""
+    account = facts.account
+    return (facts.lead.domain, facts.lead.country, account is not None, account.country if account else None)
+
+
 # --- inputs and outputs ----------------------------------------------------------------------
 
 
@@ -201,7 +211,14 @@ class BulkEngine:
         now: datetime,
         profiles: Sequence[tuple[Lead, Account | None]],
         signatures: Signatures,
+        *,
+        compiled: bool | None = False,
     ) -> None:
+        """``compiled``: count engagement and history with the compiled passes
+        (:mod:`leadrelay.bulk.kernel`) always (``True``), never (``False``, the default: ingest's
+        small batches never load Numba), or for chunks of at least ``kernel.MIN_ROWS`` rows
+        (``None``, what ``rescore`` asks for over a large log); the results are the same."""
+        self.compiled = compiled
         self.playbook = playbook
         self.now = now
         self.now_us = to_us(now)
@@ -228,6 +245,7 @@ class BulkEngine:
         ]
         self._cap_steps: dict[int, list[float]] = {}
         self._offsets: dict[int, tuple[int, int]] = {}
+        self._day_offsets: dict[int, int] = {}
         # per-signature tables, extended as signatures appear
         self._done = 0
         self._rule_lists: list[list[int]] = []
@@ -244,6 +262,9 @@ class BulkEngine:
         # per-profile results
         self._profile_tests: dict[int, tuple[Condition, Bool]] = {}
         self._profile_static: tuple[Float, Bool, Int] | None = None
+        self._facts_list: list[Facts] | None = None
+        self._field_values: dict[str, list[Any]] = {}
+        self._keys: dict[Any, tuple[Int, Int]] = {}
 
     # --- per signature ---------------------------------------------------------------------
 
@@ -304,28 +325,92 @@ class BulkEngine:
         lead, account = self.profiles[index]
         return Facts(lead, account, (), self.now, {})
 
+    def _all_facts(self) -> list[Facts]:
+        if self._facts_list is None:
+            self._facts_list = [Facts(lead, account, (), self.now, {}) for lead, account in self.profiles]
+        return self._facts_list
+
     def _static(self) -> tuple[Float, Bool, Int]:
+        """Fit, fit gate and disqualification per profile: ``score_fit``, ``FitGate.passes`` and
+        ``disqualify`` over the profiles at once — each field test once per distinct value of its
+        field, each built-in disqualification check once per distinct value of the fields it
+        reads (see :data:`BUILTIN_DQ_FIELDS`); the fit is summed in rule order as ``score_fit``
+        sums it."""
         if self._profile_static is None:
-            fits, gates, dqs = [], [], []
-            dq_ids = [r.id for r in self.playbook.disqualifications]
-            for index in range(len(self.profiles)):
-                facts = self._facts(index)
-                fit = score_fit(facts, self.playbook).total
-                fits.append(fit)
-                gates.append(self.playbook.fit_gate.passes(facts, fit))
-                dq = disqualify(facts, self.playbook)
-                dqs.append(-1 if dq is None else dq_ids.index(dq.rule_id))
-            self._profile_static = (
-                np.array(fits, dtype=np.float64),
-                np.array(gates, dtype=np.bool_),
-                np.array(dqs, dtype=np.int64),
-            )
+            count = len(self.profiles)
+            fit = np.zeros(count, dtype=np.float64)
+            for rule in self.playbook.fit_rules:
+                fit = fit + np.where(self._profile_condition(rule.condition), rule.points, 0.0)
+            gate = self.playbook.fit_gate
+            passed = self._profile_condition(gate.condition)
+            if gate.min_score is not None:
+                passed = passed & ~(fit < gate.min_score)
+            dq = np.full(count, -1, dtype=np.int64)
+            for index, check in enumerate(self.playbook.disqualifications):
+                if isinstance(check.test, Condition):
+                    hit = self._profile_condition(check.test)
+                elif check.id in BUILTIN_DQ_IDS:
+                    hit = self._per_key(check.test, _builtin_dq_key)
+                else:
+                    hit = np.array([bool(check.test(f)) for f in self._all_facts()], dtype=np.bool_)
+                dq[(dq < 0) & hit] = index
+            self._profile_static = (fit, passed, dq)
         return self._profile_static
 
+    def _per_key(self, test: Any, key: Any) -> Bool:
+        """``test(facts)`` of every profile, called once per distinct ``key(facts)`` (the keys
+        and the first profile of each are worked out once per ``key``)."""
+        found = self._keys.get(key)
+        if found is None:
+            index: dict[Any, int] = {}
+            codes = np.fromiter(
+                (index.setdefault(key(f), len(index)) for f in self._all_facts()),
+                dtype=np.int64,
+                count=len(self.profiles),
+            )
+            firsts = np.unique(codes, return_index=True)[1] if len(codes) else codes
+            found = self._keys[key] = (codes, firsts)
+        codes, firsts = found
+        facts = self._all_facts()
+        answers = np.array([bool(test(facts[i])) for i in firsts.tolist()], dtype=np.bool_)
+        return answers[codes] if len(codes) else np.zeros(0, dtype=np.bool_)
+
+    def _profile_condition(self, condition: Condition) -> Bool:
+        """A lead-scope condition of every profile."""
+        if isinstance(condition, Always):
+            return np.ones(len(self.profiles), dtype=np.bool_)
+        if isinstance(condition, AllOf | AnyOf) and condition.parts:
+            parts = [self._profile_condition(part) for part in condition.parts]
+            out = parts[0]
+            for part in parts[1:]:
+                out = out & part if isinstance(condition, AllOf) else out | part
+            return out
+        if isinstance(condition, NotOf):
+            return ~self._profile_condition(condition.part)
+        if isinstance(condition, FieldTest) and condition.field.startswith(("lead.", "account.")):
+            return self._profile_test(condition)
+        return np.array([bool(condition(f)) for f in self._all_facts()], dtype=np.bool_)
+
     def _profile_test(self, test: FieldTest) -> Bool:
+        """One field test of every profile: once per distinct value of the field."""
         entry = self._profile_tests.get(id(test))
         if entry is None:
-            entry = (test, np.array([test(self._facts(i)) for i in range(len(self.profiles))], dtype=np.bool_))
+            values = self._field_values.get(test.field)
+            if values is None:  # the field of every profile, once per field (getters read it alike)
+                values = self._field_values[test.field] = [test.getter(f) for f in self._all_facts()]
+            answers: dict[Any, bool] = {}
+            out = np.empty(len(self.profiles), dtype=np.bool_)
+            check = test.test
+            for i, value in enumerate(values):
+                try:  # keyed with the type too: 1, 1.0 and True are one key to a dict
+                    key = (type(value), value)
+                    found = answers.get(key)
+                    if found is None:
+                        found = answers[key] = bool(check(value))
+                except TypeError:  # an unhashable value: tested as it is
+                    found = bool(check(value))
+                out[i] = found
+            entry = (test, out)
             self._profile_tests[id(test)] = entry
         return entry[1]
 
@@ -347,6 +432,8 @@ class BulkEngine:
         for name, values in by_product.items():
             scores[f"product.{name}"] = values
         context = _Context(self, n, profile, acts, scores)
+        if self._use_compiled(len(acts)):
+            context.history = self._history(n, acts)
         level = np.zeros(n, dtype=np.int64)
         level_rule = np.full(n, -1, dtype=np.int64)
         for index, rule in enumerate(self.playbook.levels):  # highest level first
@@ -358,10 +445,12 @@ class BulkEngine:
         for index, mql_rule in enumerate(self.playbook.mql_rules):
             hit = context.test(mql_rule.condition) & fit_passed & (mql < 0)
             mql[hit] = index
-        raised = self._tables["raiser"][acts.sig]
-        if self._window_us is not None:
-            raised &= acts.at >= self.now_us - self._window_us
-        hand_raise = np.bincount(acts.lead[raised], minlength=n)[:n] > 0
+        hand_raise = context.history.get(HAND_RAISE)
+        if hand_raise is None:
+            raised = self._tables["raiser"][acts.sig]
+            if self._window_us is not None:
+                raised &= acts.at >= self.now_us - self._window_us
+            hand_raise = np.bincount(acts.lead[raised], minlength=n)[:n] > 0
         return BulkResult(
             fit=fit,
             engagement=engagement,
@@ -376,11 +465,27 @@ class BulkEngine:
             fallback=np.flatnonzero(fallback).astype(np.int64),
         )
 
+    def _use_compiled(self, rows: int) -> bool:
+        if self.compiled is False:
+            return False
+        return self.compiled is True or rows >= kernel.MIN_ROWS
+
     def _engagement(self, n: int, acts: ActivityColumns, fallback: Bool) -> tuple[Float, dict[str, Float]]:
         table = self._tables["rules"]
         width = table.shape[0]
         if not len(acts):
             return np.zeros(n, dtype=np.float64), {}
+        if self._use_compiled(len(acts)):
+            totals, per_product, kept, flagged = kernel.engagement(
+                n, acts.lead, acts.at, acts.sig, len(self.products), self._kernel_tables(acts)
+            )
+            fallback |= flagged
+            compiled_products = {
+                name: np.ascontiguousarray(per_product[:, code])
+                for name, code in self.products.items()
+                if bool(kept[:, code].any())
+            }
+            return totals, compiled_products
         rule_of = [table[m][acts.sig] for m in range(width)]  # -1: no m-th matching rule
         counted = [self._points[r] for r in rule_of]  # index -1 is the 0.0 at the end
         if self._tables["unhashable"].any():
@@ -428,6 +533,151 @@ class BulkEngine:
                 values[unique[pick] // count] = sums[pick]
                 by_product[names[int(code)]] = values
         return engagement, by_product
+
+    def _history(self, n: int, acts: ActivityColumns) -> dict[int, Bool]:
+        """Every ``activity`` and ``same_campaign`` node of the level and MQL rules, per lead of
+        the chunk, in one compiled pass (``kernel.history``), by the node's ``id``."""
+        nodes: list[ActivityTest | SameCampaignTest] = []
+
+        def walk(condition: Condition) -> None:
+            if isinstance(condition, AllOf | AnyOf):
+                for part in condition.parts:
+                    walk(part)
+            elif isinstance(condition, NotOf):
+                walk(condition.part)
+            elif isinstance(condition, ActivityTest | SameCampaignTest):
+                nodes.append(condition)
+
+        for condition in [r.condition for r in self.playbook.levels] + [r.condition for r in self.playbook.mql_rules]:
+            walk(condition)
+        marks: list[Bool] = []
+        since: list[int] = []
+        lowest = np.iinfo(np.int64).min
+
+        def spec_row(spec: ActivitySpec, within: timedelta | None) -> int:
+            marks.append(self._spec_marks(spec))
+            since.append(self.now_us - within // _ONE_US if within is not None else lowest)
+            return len(marks) - 1
+
+        counted: list[int] = []
+        groups: list[tuple[int, int]] = []
+        marks.append(self._tables["raiser"])  # hand-raisers in the scoring window: the first count
+        since.append(self.now_us - self._window_us if self._window_us is not None else lowest)
+        counted.append(0)
+        for node in nodes:
+            if isinstance(node, ActivityTest):
+                counted.append(spec_row(node.spec, node.within))
+            else:
+                first = len(marks)
+                for spec in node.specs:
+                    spec_row(spec, node.within)
+                groups.append((first, len(marks)))
+        counts, together = kernel.history(
+            n,
+            acts.lead,
+            acts.at,
+            acts.sig,
+            np.stack(marks),
+            np.array(since, dtype=np.int64),
+            np.array(counted, dtype=np.int64),
+            self._tables["campaign"],
+            len(self._campaign_codes),
+            groups,
+        )
+        out: dict[int, Bool] = {HAND_RAISE: counts[:, 0] > 0}
+        tests, groups_seen = 1, 0
+        for node in nodes:
+            if isinstance(node, ActivityTest):
+                out[id(node)] = counts[:, tests] >= node.min_count
+                tests += 1
+            else:
+                out[id(node)] = np.ascontiguousarray(together[:, groups_seen])
+                groups_seen += 1
+        return out
+
+    def _kernel_tables(self, acts: ActivityColumns) -> dict[str, Any]:
+        """The per-rule and per-signature arrays the compiled pass reads (see ``kernel._pass``)."""
+        kinds = {"none": kernel.DECAY_NONE, "half_life": kernel.DECAY_HALF_LIFE, "window": kernel.DECAY_WINDOW}
+        pers = {"lead": kernel.PER_LEAD, "day": kernel.PER_DAY, "week": kernel.PER_WEEK, "month": kernel.PER_MONTH}
+
+        def kind(decay: Decay) -> int:
+            return kernel.DECAY_NONE if decay.days is None else kinds.get(decay.kind, kernel.DECAY_LINEAR)
+
+        slot_of = np.full(len(self.rules) + 1, -1, dtype=np.int64)
+        ukey_row, cap_points, cap_per, max_times = [], [], [], []
+        ukey_rules = list(self._ukeys)
+        for slot, index in enumerate(self._sensitive):
+            rule = self.rules[index]
+            slot_of[index] = slot
+            ukey_row.append(ukey_rules.index(index) if index in self._ukeys else -1)
+            capped = rule.cap is not None and rule.points > 0
+            cap_points.append(rule.cap.points if capped and rule.cap is not None else 0.0)
+            cap_per.append(pers[rule.cap.per] if capped and rule.cap is not None else kernel.PER_NONE)
+            max_times.append(rule.max_times if rule.max_times is not None else -1)
+        signatures = self._done
+        ukeys = (
+            np.stack([self._tables[f"ukey{i}"] for i in ukey_rules])
+            if ukey_rules
+            else np.full((1, max(signatures, 1)), -1, dtype=np.int64)
+        )
+        tz_at, tz_offset = self._transitions(int(acts.at.min()), int(acts.at.max()))
+        decay = self.playbook.decay
+        return {
+            "now_us": int(self.now_us),
+            "rules": np.ascontiguousarray(self._tables["rules"], dtype=np.int64),
+            "points": self._points,
+            "decay_of": self._decay_of,
+            "base_kind": kind(decay),
+            "base_days": float(decay.days or 0.0),
+            "window_us": int(self._window_us) if self._window_us is not None else -1,
+            "own_kind": np.array([kind(d) for d in self._decays], dtype=np.int64),
+            "own_days": np.array([float(d.days or 0.0) for d in self._decays], dtype=np.float64),
+            "slot_of": slot_of,
+            "ukey_row": np.array(ukey_row, dtype=np.int64),
+            "ukeys": np.ascontiguousarray(ukeys, dtype=np.int64),
+            "ukey_sizes": np.array([len(self._ukey_codes[i]) for i in ukey_rules] or [0], dtype=np.int64),
+            "cap_points": np.array(cap_points, dtype=np.float64),
+            "cap_per": np.array(cap_per, dtype=np.int64),
+            "max_times": np.array(max_times, dtype=np.int64),
+            "tz_at": tz_at,
+            "tz_offset": tz_offset,
+            "product": self._tables["product"],
+            "unhashable": self._tables["unhashable"],
+        }
+
+    def _transitions(self, low: int, high: int) -> tuple[Int, Int]:
+        """The playbook time zone's UTC offsets over ``[low, high]`` (µs): the moments from which
+        each holds (the first at ``low``) and the offsets. Sampled at each UTC midnight; a day
+        whose two ends differ is bisected to the microsecond of the change."""
+        first = low // DAY_US
+        last = high // DAY_US + 1
+        moments = [low]
+        offsets = [self._offset(low)]
+        previous = self._day_offset(first)
+        for day in range(first + 1, last + 1):
+            current = self._day_offset(day)
+            if current != previous:
+                below, above = (day - 1) * DAY_US, day * DAY_US  # offset(below) = previous, offset(above) = current
+                while above - below > 1:
+                    middle = (below + above) // 2
+                    if self._offset(middle) == previous:
+                        below = middle
+                    else:
+                        above = middle
+                if above > low:
+                    moments.append(above)
+                    offsets.append(current)
+                else:
+                    offsets[0] = self._offset(low)
+            previous = current
+        return np.array(moments, dtype=np.int64), np.array(offsets, dtype=np.int64)
+
+    def _day_offset(self, day: int) -> int:
+        found = self._day_offsets.get(day)
+        if found is None:
+            found = self._offset(day * DAY_US)
+            self._day_offsets[day] = found
+        return found
 
     def _count_rule(self, rule_index: int, lead: Int, at: Int, sig: Int, fallback: Bool) -> Float:
         """What one order-sensitive rule counts for each of its rows (sorted by lead, time)."""
@@ -557,8 +807,12 @@ class _Context:
         self.profile = profile
         self.acts = acts
         self.scores = scores
+        self.history: dict[int, Bool] = {}  # activity and same_campaign nodes, computed already
 
     def test(self, condition: Condition) -> Bool:
+        known = self.history.get(id(condition))
+        if known is not None:
+            return known
         if isinstance(condition, Always):
             return np.ones(self.n, dtype=np.bool_)
         if isinstance(condition, AllOf):
@@ -681,8 +935,11 @@ def assess_many(
     playbook: Playbook,
     now: datetime,
     leads: Sequence[tuple[Lead, Account | None, Sequence[Activity]]],
+    *,
+    compiled: bool | None = False,
 ) -> BulkResult:
-    """The bulk path over objects in memory (each lead's activities sorted): for tests and tools."""
+    """The bulk path over objects in memory (each lead's activities sorted): for tests and tools.
+    ``compiled``: as for :class:`BulkEngine`."""
     signatures = Signatures()
     lead_rows: list[int] = []
     times: list[int] = []
@@ -693,7 +950,7 @@ def assess_many(
             times.append(to_us(activity.occurred_at))
             sigs.append(signatures.code(activity.type, activity.campaign, activity.product, activity.properties))
     profiles = [(lead, account) for lead, account, _ in leads]
-    engine = BulkEngine(playbook, now, profiles, signatures)
+    engine = BulkEngine(playbook, now, profiles, signatures, compiled=compiled)
     columns = ActivityColumns(
         np.array(lead_rows, dtype=np.int64), np.array(times, dtype=np.int64), np.array(sigs, dtype=np.int64)
     )

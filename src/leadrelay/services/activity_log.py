@@ -63,6 +63,7 @@ from leadrelay.adapters.store.activity_rows import (
     row_batches,
 )
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.bulk import kernel
 from leadrelay.bulk.engine import ActivityColumns, Int, Signatures
 from leadrelay.domain.model import Campaign
 from leadrelay.services.read_models import ReadModel
@@ -317,6 +318,7 @@ class LogReader:
     skip: Int  # leads whose rows come from the tail only
     _pool: ThreadPoolExecutor
     _check: Future[None] | None = None
+    compiled: bool = False  # place rows with the compiled merge walk (``kernel.positions``)
 
     @classmethod
     def open(
@@ -347,6 +349,11 @@ class LogReader:
         tail = Rows(tail.lead, tail.at, extra[tail.sig] if len(tail) else tail.sig, tail.id)
         return cls(mapped, codes, tail, np.array(erased, dtype=np.int64), ThreadPoolExecutor(1))
 
+    @property
+    def rows(self) -> int:
+        """The activities this reader holds: the mapped log's and the tail's."""
+        return sum(s.rows for s in self.mapped.manifest.segments) + len(self.tail)
+
     def columns(self, ids: Int, *, first: bool, last: bool) -> ActivityColumns:
         """The activities of the chunk of leads ``ids`` (ascending); chunks are read in order, and
         the first and the last say so, so that the chunks together cover every row of the log."""
@@ -371,9 +378,14 @@ class LogReader:
                 rows = Rows.concat([rows, extra])
                 order = np.lexsort((rows.at, rows.lead))  # stable: the log's rows first on a tie
                 rows = Rows(rows.lead[order], rows.at[order], rows.sig[order], rows.id[order])
-        position = np.searchsorted(ids, rows.lead)
-        inside = (position < len(ids)) & (ids[np.minimum(position, len(ids) - 1)] == rows.lead)
-        if not inside.all():  # rows of leads not in the table (none: a foreign key), left out
+        if self.compiled and len(rows) >= kernel.MIN_ROWS:  # one merge walk, not a binary search a row
+            position, everywhere = kernel.positions(ids, rows.lead)
+        else:
+            position = np.searchsorted(ids, rows.lead)
+            everywhere = False
+        if not everywhere:
+            inside = (position < len(ids)) & (ids[np.minimum(position, len(ids) - 1)] == rows.lead)
+        if not everywhere and not inside.all():  # rows of leads not in the table (none: a foreign key), left out
             position, rows = position[inside], Rows(*(getattr(rows, c)[inside] for c in ("lead", "at", "sig", "id")))
         return ActivityColumns(position.astype(np.int64), rows.at, rows.sig)
 

@@ -18,8 +18,10 @@ table in lead order; the results are the same.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,13 +33,14 @@ from pydantic import AliasChoices, Field, field_serializer
 from leadrelay.adapters.files.activity_log import ActivityLog, ActivityLogError
 from leadrelay.adapters.store.bulk_io import (
     LeadTable,
-    ScoreRow,
+    ScoreColumns,
     read_activities,
     read_campaigns,
     read_leads,
     write_scores,
 )
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.bulk import kernel
 from leadrelay.bulk.engine import BulkEngine, BulkResult, Signatures, fields_read, fill_from_engine
 from leadrelay.domain.lifecycle import DISQUALIFIABLE_STAGES, MARKETING_STAGES, Stage, Trigger
 from leadrelay.domain.model import Campaign
@@ -184,16 +187,27 @@ def compute(
     With ``log``, the activities come from the (refreshed) activity log in that folder; raises
     :class:`ActivityLogError` when its files do not match their checksums."""
     mark = time.perf_counter()
-    table = read_leads(tx, fields_read(playbook))
     campaigns = read_campaigns(tx)
-    mark = _clock(report, "read_leads", mark)
     signatures = Signatures()
-    engine = BulkEngine(playbook, now, table.profiles, signatures)
-    totals = _Totals.empty(len(table))
     reader = None
     if log is not None:
         reader = LogReader.open(tx, ActivityLog(log), signatures, campaigns)
     try:
+        # the compiled passes for a large log only: loading them costs a process about a second
+        compiled = reader is not None and reader.rows >= kernel.MIN_TOTAL_ROWS
+        warm_up = None
+        if reader is not None and compiled:  # loaded on a thread while the lead table is read
+            reader.compiled = True
+            warm_up = threading.Thread(target=kernel.warm_up, name="rescore-warm-up")
+            warm_up.start()
+        try:
+            table = read_leads(tx, fields_read(playbook))
+        finally:
+            if warm_up is not None:
+                warm_up.join()
+        mark = _clock(report, "read_leads", mark)
+        engine = BulkEngine(playbook, now, table.profiles, signatures, compiled=None if compiled else False)
+        totals = _Totals.empty(len(table))
         _assess_chunks(tx, playbook, now, report, table, totals, engine, signatures, campaigns, reader, mark)
         if reader is not None and not reader.verified():
             raise ActivityLogError("the activity log's files do not match their checksums")
@@ -294,61 +308,71 @@ def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, 
     return report
 
 
-def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[list[ScoreRow], list[int]]:
-    """The rows to write (anything stored differs) and the leads the per-lead engine must judge."""
+def _codes(values: Sequence[str | None], names: Sequence[str]) -> np.ndarray:
+    """The position of each value in ``names``: -1 for ``None``, -2 for a name not there."""
+    lookup: dict[str | None, int] = {name: i for i, name in enumerate(names)}
+    lookup[None] = -1
+    return np.fromiter((lookup.get(v, -2) for v in values), dtype=np.int64, count=len(values))
+
+
+def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[ScoreColumns, list[int]]:
+    """The new scores to write (of the leads where anything stored differs) and the leads the
+    per-lead engine must judge, over columns."""
     report.leads = len(table)
     level_ids = [r.id for r in playbook.levels]
     dq_rules = playbook.disqualifications
     mql_ids = {r.id for r in playbook.mql_rules}
+    stage_names = [stage.value for stage in Stage]
+    stage = _codes(table.stage, stage_names)
+
+    def among(stages: frozenset[Stage]) -> np.ndarray:
+        marks = np.array([name in stages for name in stage_names] + [False, False], dtype=np.bool_)
+        return marks[np.where(stage >= 0, stage, len(stage_names))]
+
+    stale = np.fromiter((h != playbook.hash for h in table.playbook_hash), dtype=np.bool_, count=len(table))
     differs = (
         (np.abs(totals.fit - table.fit) > TOLERANCE)
         | (np.abs(totals.engagement - table.engagement) > TOLERANCE)
         | (np.abs(totals.total - table.total) > TOLERANCE)
         | (totals.level != table.level)
         | (totals.fit_passed != table.fit_passed)
+        | (totals.level_rule != _codes(table.level_rule, level_ids))
+        | (totals.dq != _codes(table.dq_rule, [r.id for r in dq_rules]))
+        | stale
     )
-    rows: list[ScoreRow] = []
-    candidates: list[int] = []
-    bypass = playbook.hand_raisers_bypass_fit_gate
-    for i in range(len(table)):
-        level_rule = level_ids[totals.level_rule[i]] if totals.level_rule[i] >= 0 else None
-        dq = dq_rules[totals.dq[i]] if totals.dq[i] >= 0 else None
-        new_level = int(totals.level[i])
-        old_level = int(table.level[i])
-        if new_level != old_level:
-            report.level_changes[(old_level, new_level)] += 1
-        stage = table.stage[i]
-        if (
-            differs[i]
-            or level_rule != table.level_rule[i]
-            or table.playbook_hash[i] != playbook.hash
-            or (dq.id if dq else None) != table.dq_rule[i]
-        ):
-            rows.append(
-                ScoreRow(
-                    int(table.ids[i]),
-                    float(totals.fit[i]),
-                    float(totals.engagement[i]),
-                    float(totals.total[i]),
-                    new_level or None,
-                    level_rule,
-                    bool(totals.fit_passed[i]),
-                    dq.id if dq else None,
-                    dq.reason if dq else None,
-                )
-            )
-        meets = totals.mql[i] >= 0
-        if stage == Stage.MQL.value and table.mql_rule[i] in mql_ids and not meets:
-            report.mql_no_longer_meeting += 1
-        changes_dq = (dq is not None and stage in DISQUALIFIABLE_STAGES) or (
-            dq is None and stage == Stage.DISQUALIFIED.value
-        )
-        may_qualify = stage in MARKETING_STAGES and (
-            meets or (totals.hand_raise[i] and (totals.fit_passed[i] or bypass))
-        )
-        if changes_dq or may_qualify:
-            candidates.append(int(table.ids[i]))
-    return rows, candidates
+    moved = totals.level != table.level
+    if moved.any():
+        pairs, counts = np.unique(np.stack([table.level[moved], totals.level[moved]]), axis=1, return_counts=True)
+        for (old, new), n in zip(pairs.T.tolist(), counts.tolist(), strict=True):
+            report.level_changes[(old, new)] += n
+    meets = totals.mql >= 0
+    counted_mql = np.fromiter((r in mql_ids for r in table.mql_rule), dtype=np.bool_, count=len(table))
+    report.mql_no_longer_meeting += int(((stage == stage_names.index(Stage.MQL.value)) & counted_mql & ~meets).sum())
+    disqualified = totals.dq >= 0
+    changes_dq = (disqualified & among(DISQUALIFIABLE_STAGES)) | (
+        ~disqualified & (stage == stage_names.index(Stage.DISQUALIFIED.value))
+    )
+    gate = totals.fit_passed | playbook.hand_raisers_bypass_fit_gate
+    may_qualify = among(MARKETING_STAGES) & (meets | (totals.hand_raise & gate))
+    candidates: list[int] = table.ids[changes_dq | may_qualify].tolist()
+    rows = np.flatnonzero(differs)
+    level = totals.level[rows]
+    level_names = np.array([*level_ids, None], dtype=object)  # -1 → the None at the end
+    dq_names = np.array([*(r.id for r in dq_rules), None], dtype=object)
+    dq_reasons = np.array([*(r.reason for r in dq_rules), None], dtype=object)
+    dq = totals.dq[rows]
+    scores = ScoreColumns(
+        ids=table.ids[rows].tolist(),
+        fit=totals.fit[rows].tolist(),
+        engagement=totals.engagement[rows].tolist(),
+        total=totals.total[rows].tolist(),
+        level=[v if v > 0 else None for v in level.tolist()],
+        level_rule=level_names[totals.level_rule[rows]].tolist(),
+        fit_passed=totals.fit_passed[rows].tolist(),
+        dq_rule=dq_names[dq].tolist(),
+        dq_reason=dq_reasons[dq].tolist(),
+    )
+    return scores, candidates
 
 
 def _count_moves(

@@ -112,41 +112,49 @@ def read_leads(tx: StoreTx, needed: frozenset[str] | None) -> LeadTable:
     cursor = raw.cursor()
     cursor.execute(queries.all_leads(columns))
     rows = cursor.fetchall()
-    keys: dict[tuple[Any, ...], int] = {}
+    count = len(rows)
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    del rows
+    emails: list[str] = list(cols[1])
+    if exact_email:
+        mail_keys: Sequence[Any] = emails
+    elif need_email:
+        mail_keys = [email.rsplit("@", 1)[1] if email else None for email in emails]
+    else:
+        mail_keys = [None] * count
+    accounts_read = bool(account_cols) or needed is None
+    key_columns = [mail_keys, cols[2], cols[3] if accounts_read else [None] * count, *cols[14:]]
+    # a profile per distinct key (in order of first appearance); its objects once per profile
+    index: dict[tuple[Any, ...], int] = {}
+    profile = np.fromiter(
+        (index.setdefault(key, len(index)) for key in zip(*key_columns, strict=True)), dtype=np.int64, count=count
+    )
+    firsts = np.unique(profile, return_index=True)[1] if count else np.zeros(0, dtype=np.int64)
     profiles: list[tuple[Lead, Account | None]] = []
-    profile = np.empty(len(rows), dtype=np.int64)
-    emails = [row[1] for row in rows]
-    for i, row in enumerate(rows):
-        email = row[1]
-        mail_key = email if exact_email else (email.rsplit("@", 1)[1] if need_email else None)
-        key = (mail_key, row[2], row[3] if account_cols or needed is None else None, *row[14:])
-        found = keys.get(key)
-        if found is None:
-            found = len(profiles)
-            keys[key] = found
-            lead = Lead(
-                email=email if exact_email else f"x@{mail_key}" if need_email else "x@x",
-                custom=(json.loads(row[2]) if isinstance(row[2], str) else row[2] or {}) if need_custom else {},
-                **dict(zip(lead_cols, row[14:], strict=True)),
-            )
-            account = accounts.get(row[3]) if row[3] is not None else None
-            profiles.append((lead, account))
-        profile[i] = found
+    for row in firsts.tolist():
+        email, custom, account_id = emails[row], cols[2][row], cols[3][row]
+        mail_key = mail_keys[row]
+        lead = Lead(
+            email=email if exact_email else f"x@{mail_key}" if need_email else "x@x",
+            custom=(json.loads(custom) if isinstance(custom, str) else custom or {}) if need_custom else {},
+            **{name: cols[14 + k][row] for k, name in enumerate(lead_cols)},
+        )
+        profiles.append((lead, accounts.get(account_id) if account_id is not None else None))
     return LeadTable(
-        ids=np.array([row[0] for row in rows], dtype=np.int64),
+        ids=np.array(cols[0], dtype=np.int64),
         profile=profile,
         profiles=profiles,
         emails=emails,
-        stage=[row[4] for row in rows],
-        level=np.array([row[5] or 0 for row in rows], dtype=np.int64),
-        level_rule=[row[6] for row in rows],
-        fit=np.array([row[7] for row in rows], dtype=np.float64),
-        engagement=np.array([row[8] for row in rows], dtype=np.float64),
-        total=np.array([row[9] for row in rows], dtype=np.float64),
-        fit_passed=np.array([bool(row[10]) for row in rows], dtype=np.bool_),
-        dq_rule=[row[11] for row in rows],
-        mql_rule=[row[12] for row in rows],
-        playbook_hash=[row[13] for row in rows],
+        stage=list(cols[4]),
+        level=np.fromiter((v or 0 for v in cols[5]), dtype=np.int64, count=count),
+        level_rule=list(cols[6]),
+        fit=np.array(cols[7], dtype=np.float64),
+        engagement=np.array(cols[8], dtype=np.float64),
+        total=np.array(cols[9], dtype=np.float64),
+        fit_passed=np.array(cols[10], dtype=np.bool_),
+        dq_rule=list(cols[11]),
+        mql_rule=list(cols[12]),
+        playbook_hash=list(cols[13]),
     )
 
 
@@ -189,51 +197,54 @@ def read_activities(tx: StoreTx, ids: Int, signatures: Signatures, campaigns: di
 
 
 @dataclass(frozen=True, slots=True)
-class ScoreRow:
-    id: int
-    fit: float
-    engagement: float
-    total: float
-    level: int | None
-    level_rule: str | None
-    fit_passed: bool
-    dq_rule: str | None
-    dq_reason: str | None
+class ScoreColumns:
+    """New scores of the leads ``ids``, a column each (``None`` where nothing is stored)."""
+
+    ids: list[int]
+    fit: list[float]
+    engagement: list[float]
+    total: list[float]
+    level: list[int | None]
+    level_rule: list[str | None]
+    fit_passed: list[bool]
+    dq_rule: list[str | None]
+    dq_reason: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
-def write_scores(tx: StoreTx, rows: Sequence[ScoreRow], playbook_hash: str, now: datetime) -> None:
+def write_scores(tx: StoreTx, scores: ScoreColumns, playbook_hash: str, now: datetime) -> None:
     """Store new scores, level, fit gate and disqualification of many leads at once."""
-    if not rows:
+    if not len(scores):
         return
     raw = _raw(tx)
     cursor = raw.cursor()
+    s = scores
     if tx.dialect == "postgresql":
         cursor.execute(queries.CREATE_SCORES_TABLE)
         with cursor.copy(queries.COPY_SCORES) as copy:
-            for r in rows:
-                copy.write_row(
-                    (r.id, r.fit, r.engagement, r.total, r.level, r.level_rule, r.fit_passed, r.dq_rule, r.dq_reason)
-                )
+            columns = (s.ids, s.fit, s.engagement, s.total, s.level, s.level_rule, s.fit_passed, s.dq_rule, s.dq_reason)
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
         cursor.execute(queries.UPDATE_FROM_SCORES, (playbook_hash, now))
         cursor.execute(queries.DROP_SCORES_TABLE)
         return
-    stamp = sqlite_time(now)
+    count = len(s)
     cursor.executemany(
         queries.UPDATE_SCORES,
-        [
-            (
-                r.fit,
-                r.engagement,
-                r.total,
-                r.level,
-                r.level_rule,
-                int(r.fit_passed),
-                r.dq_rule,
-                r.dq_reason,
-                playbook_hash,
-                stamp,
-                r.id,
-            )
-            for r in rows
-        ],
+        zip(
+            s.fit,
+            s.engagement,
+            s.total,
+            s.level,
+            s.level_rule,
+            s.fit_passed,
+            s.dq_rule,
+            s.dq_reason,
+            [playbook_hash] * count,
+            [sqlite_time(now)] * count,
+            s.ids,
+            strict=True,
+        ),
     )

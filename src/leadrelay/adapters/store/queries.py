@@ -668,6 +668,16 @@ def reset_id_sequence(table: str) -> str:
     return f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
 
 
+#: PostgreSQL: whether a database of this name exists (parameter: the name).
+DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = %s"
+
+#: Benchmarks: every lead's stored scores back to what the generator wrote (a kept data set).
+RESET_SCORES_FOR_BENCHMARK = (
+    "UPDATE leads SET fit_score = 0, engagement_score = 0, total_score = 0, level = NULL, level_rule = NULL, "
+    "fit_passed = false, dq_rule = NULL, dq_reason = NULL, playbook_hash = NULL, scored_at = NULL"
+)
+
+
 def analyze(table: str | None = None) -> str:
     """PostgreSQL: refresh the planner's statistics (of one table, or all)."""
     return f"ANALYZE {table}" if table else "ANALYZE"
@@ -678,6 +688,12 @@ REPORTS_NO_JIT = "SET LOCAL jit = off"
 #: PostgreSQL, in a report's transaction: sorts of a few hundred thousand rows (the campaigns
 #: report's touches, 640,000 rows at 1,000,000 leads) in memory instead of merged on disk.
 REPORTS_WORK_MEM = "SET LOCAL work_mem = '64MB'"
+
+
+def vacuum_analyze(table: str) -> str:
+    """PostgreSQL, outside a transaction: one table's dead rows reclaimed and statistics refreshed."""
+    return f"VACUUM ANALYZE {table}"
+
 
 #: PostgreSQL, outside a transaction: after a bulk load, what autovacuum would do soon — the
 #: visibility map set (index-only scans read no heap page) and the statistics refreshed.
