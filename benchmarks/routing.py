@@ -43,6 +43,7 @@ from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.geo import PREFECTURES
 from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.scratch import fresh_database
+from leadrelay.services.bulk_routing import DECISION_COLUMNS
 from leadrelay.services.routing import RoutedRow, pending_ids, route_leads, take_routing_lock
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # a Wednesday in Tokyo: every rep works
@@ -394,23 +395,6 @@ def _route_per_lead(relay: LeadRelay) -> list[RoutedRow]:
         return [RoutedRow.of(r) for r in route_leads(tx, playbook, ids, NOW, actor="benchmark")]
 
 
-_LOG_COLUMNS = (
-    "lead_id",
-    "decided_at",
-    "kind",
-    "rule_id",
-    "department",
-    "strategy",
-    "rep_id",
-    "previous_rep",
-    "reason",
-    "details",
-    "actor",
-    "playbook_hash",
-    "level",
-)
-
-
 def _write_floor(relay: LeadRelay) -> dict[str, float]:
     """The raw driver writing the rows routing wrote (the owners of every lead routed, in id order,
     and the decision log, in its order) into the same tables with their indexes, in a transaction
@@ -426,7 +410,7 @@ def _write_floor(relay: LeadRelay) -> dict[str, float]:
             pg = connection.dialect.name == "postgresql"
             cursor.execute(queries.ROUTED_OWNERS)
             owners = cursor.fetchall()
-            cursor.execute(queries.routing_decision_rows(_LOG_COLUMNS))
+            cursor.execute(queries.routing_decision_rows(DECISION_COLUMNS))
             log = cursor.fetchall()
             if pg:
                 log = [(*row[:9], json.dumps(row[9], ensure_ascii=False), *row[10:]) for row in log]
@@ -444,11 +428,11 @@ def _write_floor(relay: LeadRelay) -> dict[str, float]:
             owners_s, owners_cpu = time.perf_counter() - started, time.process_time() - cpu
             started, cpu = time.perf_counter(), time.process_time()
             if pg:
-                with cursor.copy(queries.copy_rows("routing_decisions", _LOG_COLUMNS)) as copy:
+                with cursor.copy(queries.copy_rows("routing_decisions", DECISION_COLUMNS)) as copy:
                     for row in log:
                         copy.write_row(row)
             else:
-                cursor.executemany(queries.insert_rows("routing_decisions", _LOG_COLUMNS), log)
+                cursor.executemany(queries.insert_rows("routing_decisions", DECISION_COLUMNS), log)
             log_s, log_cpu = time.perf_counter() - started, time.process_time() - cpu
             cursor.close()
         finally:

@@ -427,14 +427,16 @@ def _placed(
         misses.extend(before)
         misses.append(plan._no_rep[earlier])
     misses.extend(path.tries[n][0])
+    return _decision(plan, index, rule, chosen, tuple(p for t in tried for p in t), misses)
+
+
+def _decision(
+    plan: _Plan, index: int, rule: RoutingRule, chosen: Rep, passed: tuple[PassedOver, ...], misses: list[RuleMiss]
+) -> RoutingDecision:
+    """The decision placing a lead with ``chosen`` by the plan's ``index``-th rule, with the reps
+    passed over and the earlier rules that missed."""
     return RoutingDecision(
-        rule.id,
-        rule.department,
-        rule.strategy,
-        chosen.id,
-        plan.reason(index, rule, chosen),
-        tuple(p for t in tried for p in t),
-        tuple(misses),
+        rule.id, rule.department, rule.strategy, chosen.id, plan.reason(index, rule, chosen), passed, tuple(misses)
     )
 
 
@@ -459,15 +461,7 @@ def _decide_alone(plan: _Plan, lead: RoutingInput) -> RoutingDecision:
             misses.append(RuleMiss(rule.id, "no_rep"))
             passed_before.extend(passed)
             continue
-        return RoutingDecision(
-            rule.id,
-            rule.department,
-            rule.strategy,
-            chosen.id,
-            plan.reason(index, rule, chosen),
-            (*passed_before, *passed),
-            tuple(misses),
-        )
+        return _decision(plan, index, rule, chosen, (*passed_before, *passed), misses)
     return queued(routing, lead, passed_before, misses)
 
 

@@ -41,6 +41,7 @@ from leadrelay.services.routing import (
     route_leads,
     routing_of,
     save_state,
+    sla_payload,
     take_routing_lock,
 )
 
@@ -140,7 +141,8 @@ def _route_set(
     return routed
 
 
-_DECISION_COLUMNS = (
+#: The columns of a stored routing decision, in the order the bulk writers give them.
+DECISION_COLUMNS = (
     "lead_id",
     "decided_at",
     "kind",
@@ -164,7 +166,7 @@ def store_many(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, 
     tx.assign_owners_in_bulk([(r.lead_id, r.decision.rep_id, r.decision.department) for r in routed], now)
     details = _Details()
     tx.insert_routing_decisions_in_bulk(
-        _DECISION_COLUMNS,
+        DECISION_COLUMNS,
         [
             (
                 r.lead_id,
@@ -223,14 +225,7 @@ def start_clocks_in_bulk(tx: StoreTx, playbook: Playbook, routed: Sequence[Route
         for clock in clocks:
             text = payloads.get((policy.id, clock.kind, rep, department))
             if text is None:
-                payload = {
-                    "policy": policy.id,
-                    "clock": clock.kind,
-                    "rep_id": rep,
-                    "department": department,
-                    "assigned_at": moment,
-                    "due_at": clock.due_at.isoformat(),
-                }
+                payload = sla_payload(policy.id, clock, rep, department, moment)
                 text = payloads[(policy.id, clock.kind, rep, department)] = json.dumps(payload, ensure_ascii=False)
             for kind, due in (("sla_warning", clock.warn_at), ("sla_breach", clock.due_at)):
                 timers.append((f"sla:{r.lead_id}:{moment}:{clock.kind}:{kind}", kind, r.lead_id, due, text))

@@ -325,6 +325,19 @@ def _decide_all(
     return out
 
 
+def sla_payload(policy: str, clock: SlaClock, rep: str, department: str, assigned_at: str) -> dict[str, str]:
+    """What an SLA timer carries: the policy and clock, the rep and department whose answer it
+    waits for, and when the lead was assigned (ISO 8601) — one shape on every routing path."""
+    return {
+        "policy": policy,
+        "clock": clock.kind,
+        "rep_id": rep,
+        "department": department,
+        "assigned_at": assigned_at,
+        "due_at": clock.due_at.isoformat(),
+    }
+
+
 def _store(tx: StoreTx, routed: Sequence[Routed], now: datetime, kind: str, actor: str, playbook: Playbook) -> None:
     tx.assign_owners([(r.lead_id, r.decision.rep_id, r.decision.department) for r in routed], now)
     tx.insert_routing_decisions(
@@ -376,14 +389,7 @@ def start_clocks(tx: StoreTx, playbook: Playbook, routed: Sequence[Routed], now:
         if clocks is None:
             clocks = shared[(policy.id, department)] = clocks_for(policy, calendar, now)
         for clock in clocks:
-            payload = {
-                "policy": policy.id,
-                "clock": clock.kind,
-                "rep_id": rep,
-                "department": department,
-                "assigned_at": now.isoformat(),
-                "due_at": clock.due_at.isoformat(),
-            }
+            payload = sla_payload(policy.id, clock, rep, department, now.isoformat())
             for kind, due in (("sla_warning", clock.warn_at), ("sla_breach", clock.due_at)):
                 key = f"sla:{r.lead_id}:{now.isoformat()}:{clock.kind}:{kind}"
                 timers.append(Timer(key, kind, due, r.lead_id, payload))
