@@ -403,48 +403,6 @@ def share(part: int | float, whole: int | float) -> float | None:
     return None if not whole else part / whole
 
 
-def grouped_quantiles(
-    tx: StoreTx,
-    group: sa.ColumnElement[Any],
-    value: sa.ColumnElement[Any],
-    source: sa.FromClause,
-    where: sa.ColumnElement[bool],
-    scale: float = 1.0,
-) -> dict[Any, Quantiles]:
-    """:func:`quantiles` of ``value`` per ``group`` over the rows of ``source`` that match ``where``.
-
-    PostgreSQL computes them in the database (``percentile_cont``); SQLite has no percentile
-    function, so there the two columns are fetched (one pass, no per-row Python) and NumPy sorts."""
-    if tx.dialect == "postgresql":
-        rows = tx.execute(
-            sa.select(
-                group.label("g"),
-                sa.func.count(value).label("n"),
-                sa.func.percentile_cont(0.5).within_group(value).label("median"),
-                sa.func.percentile_cont(0.9).within_group(value).label("p90"),
-                sa.func.avg(value).label("mean"),
-            )
-            .select_from(source)
-            .where(where, value.is_not(None))
-            .group_by(group)
-        ).all()
-        return {
-            r.g: Quantiles(
-                count=r.n, median=float(r.median) / scale, p90=float(r.p90) / scale, mean=float(r.mean) / scale
-            )
-            for r in rows
-        }
-    fetched = tx.execute(
-        sa.select(group.label("g"), value.label("v")).select_from(source).where(where, value.is_not(None))
-    ).all()
-    if not fetched:
-        return {}
-    keys, numbers = zip(*fetched, strict=True)
-    groups = np.array(keys, dtype=object)
-    values = np.asarray(numbers, dtype=np.float64)
-    return {key: quantiles(values[groups == key], scale) for key in dict.fromkeys(groups.tolist())}
-
-
 def epoch_seconds(dialect: str, column: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
     """A stored moment (or an aggregate of one, e.g. ``min(occurred_at)``) as seconds since
     1970-01-01 UTC, as SQL (NULL stays NULL): moments fetched as numbers for NumPy."""

@@ -8,7 +8,7 @@ no rep goes over capacity, and round-robin turns stay fair (they are stored, not
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, overload
@@ -669,10 +669,6 @@ def rep_table(tx: StoreTx, playbook: Playbook, now: datetime) -> list[RepRow]:
             )
         )
     return out
-
-
-def decisions_of(tx: StoreTx, lead_id: int) -> list[Mapping[str, Any]]:
-    return tx.routing_decisions_of(lead_id)
 
 
 class DepartmentRow(ReadModel):

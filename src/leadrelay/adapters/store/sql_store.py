@@ -921,10 +921,6 @@ class StoreTx:
                 out[lead_id].append(StoredMove(id_, trigger, from_stage, to_stage, moment, rule_id, score, digest))
         return out
 
-    def delete_transitions(self, ids: Sequence[int]) -> None:
-        for part in _chunks(list(ids)):
-            self.execute(transitions.delete().where(transitions.c.id.in_(part)))
-
     def supersede_transitions(self, corrections: Mapping[int, str], now: datetime) -> None:
         """Replace derived moves (transition id → why): each row is copied to ``transition_corrections``
         with the time and the reason, then removed from the current history."""
