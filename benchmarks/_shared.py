@@ -53,3 +53,17 @@ def in_fresh_process(target: Callable[..., None], *args: Any) -> dict[str, Any]:
     figures: dict[str, Any] = queue.get()
     process.join()
     return figures
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a size, a count, a number of runs), so a
+    wrong one is a one-line usage error instead of a traceback deep in the generator."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value

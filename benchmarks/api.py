@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from _shared import database, machine, publish
+from _shared import database, machine, positive, publish
 
 from leadrelay import LeadRelay
 
@@ -471,15 +471,15 @@ def main() -> None:
     parser.add_argument("--postgres", nargs="?", const="postgresql", default=None, metavar="URL",
                         help="PostgreSQL (a scratch database on the server at URL, default LEADRELAY_TEST_POSTGRES_URL)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a tiny run: does everything work")
-    parser.add_argument("--connections", type=int, default=None, help="concurrent connections (default 16)")
-    parser.add_argument("--requests", type=int, default=None, help="single-activity posts (default 10,000)")
-    parser.add_argument("--leads", type=int, default=5000, help="leads the activities are spread over")
-    parser.add_argument("--batches", type=int, default=None, help="batch posts (default 30)")
-    parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--batch-connections", type=int, default=2)
+    parser.add_argument("--connections", type=positive, default=None, help="concurrent connections (default 16)")
+    parser.add_argument("--requests", type=positive, default=None, help="single-activity posts (default 10,000)")
+    parser.add_argument("--leads", type=positive, default=5000, help="leads the activities are spread over")
+    parser.add_argument("--batches", type=positive, default=None, help="batch posts (default 30)")
+    parser.add_argument("--batch-size", type=positive, default=1000)
+    parser.add_argument("--batch-connections", type=positive, default=2)
     parser.add_argument("--seconds", type=float, default=None, help="speed-to-lead phase (default 20)")
     parser.add_argument("--every", type=float, default=0.1, help="seconds between hand-raisers")
-    parser.add_argument("--server-workers", type=int, default=1, help="leadrelay serve --workers")
+    parser.add_argument("--server-workers", type=positive, default=1, help="leadrelay serve --workers")
     parser.add_argument("--with-worker", action="store_true", help="leadrelay serve --with-worker, no worker process")
     parser.add_argument("--profile", type=Path, default=None, help="run the server under yappi; top functions here")
     parser.add_argument("--seed", type=int, default=7)

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from _shared import machine, publish
+from _shared import machine, positive, publish
 from fastapi.testclient import TestClient
 
 from leadrelay.adapters.store.tables import leads, users
@@ -146,13 +146,13 @@ def one_database(server: str | None, args: argparse.Namespace) -> dict[str, Any]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--activities", type=int, default=2_000_000)
+    parser.add_argument("--leads", type=positive, default=100_000)
+    parser.add_argument("--activities", type=positive, default=2_000_000)
     parser.add_argument("--full", action="store_true", help="1,000,000 leads and 20,000,000 activities")
     parser.add_argument("--postgres", default=None, help="also on this PostgreSQL server (a scratch database)")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
-    parser.add_argument("--runs", type=int, default=5, help="timed requests of each page (after one warm-up)")
-    parser.add_argument("--sample", type=int, default=10, help="lead pages measured")
+    parser.add_argument("--runs", type=positive, default=5, help="timed requests of each page (after one warm-up)")
+    parser.add_argument("--sample", type=positive, default=10, help="lead pages measured")
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the SQLite file (default: system temp)")
     parser.add_argument(
         "--keep", action="store_true", help="reuse (or generate and keep) the reports benchmark's data set"

@@ -21,7 +21,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from _shared import database, machine, publish
+from _shared import database, machine, positive, publish
 
 from leadrelay.adapters.clock import FakeClock
 from leadrelay.entrypoints.api import LeadRelay
@@ -52,9 +52,9 @@ def timed(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite")
-    parser.add_argument("--people", type=int, default=3000)
-    parser.add_argument("--companies", type=int, default=300)
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--people", type=positive, default=3000)
+    parser.add_argument("--companies", type=positive, default=300)
+    parser.add_argument("--days", type=positive, default=90)
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     wall: dict[str, float] = dict.fromkeys(PARTS, 0.0)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from _shared import machine, publish
+from _shared import machine, positive, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store import queries
@@ -252,9 +252,9 @@ def time_phases() -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--activities", type=int, default=50_000)
-    parser.add_argument("--leads", type=int, default=5_000)
-    parser.add_argument("--batch-size", type=int, default=5_000)
+    parser.add_argument("--activities", type=positive, default=50_000)
+    parser.add_argument("--leads", type=positive, default=5_000)
+    parser.add_argument("--batch-size", type=positive, default=5_000)
     parser.add_argument("--db", default=None, help="PostgreSQL server URL (default: a SQLite file in a temp folder)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--phases", action="store_true", help="also print the CPU seconds of each phase of ingest")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import jaconv
-from _shared import machine, publish
+from _shared import machine, positive, publish
 
 from leadrelay.adapters.matching import closest, name_key
 from leadrelay.domain.matching import (
@@ -247,9 +247,9 @@ def quality(people: list[Lead], results: dict[str, tuple[str | None, int]]) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--accounts", type=int, default=50_000)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--leads", type=positive, default=100_000)
+    parser.add_argument("--accounts", type=positive, default=50_000)
+    parser.add_argument("--workers", type=positive, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--no-save", action="store_true", help="Print the figures only.")

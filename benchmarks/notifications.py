@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from _shared import database, machine, publish
+from _shared import database, machine, positive, publish
 
 from leadrelay.adapters.clock import SystemClock
 from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook
@@ -91,9 +91,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite", help="sqlite, postgresql (LEADRELAY_TEST_POSTGRES_URL) or a URL")
     parser.add_argument("--full", action="store_true", help="100,000 messages")
-    parser.add_argument("--messages", type=int, default=None)
-    parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--messages", type=positive, default=None)
+    parser.add_argument("--batch", type=positive, default=500)
+    parser.add_argument("--concurrency", type=positive, default=4)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     count = args.messages or (100_000 if args.full else 20_000)

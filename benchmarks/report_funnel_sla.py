@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from _shared import database, machine, publish
+from _shared import database, machine, positive, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store.tables import lead_touches, leads, routing_decisions, transitions
@@ -179,7 +179,7 @@ def measure(url: str, count: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite", help="sqlite (default) or a PostgreSQL server URL")
-    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--leads", type=positive, default=20_000)
     parser.add_argument("--no-save", action="store_true", help="print the figures only")
     args = parser.parse_args()
     with database(args.db) as url:

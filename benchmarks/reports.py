@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from _shared import machine, publish
+from _shared import machine, positive, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store import queries
@@ -592,17 +592,20 @@ def one_database(server: str | None, args: argparse.Namespace) -> dict[str, Any]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--activities", type=int, default=2_000_000)
+    parser.add_argument("--leads", type=positive, default=100_000)
+    parser.add_argument("--activities", type=positive, default=2_000_000)
     parser.add_argument("--full", action="store_true", help="1,000,000 leads and 20,000,000 activities")
     parser.add_argument("--postgres", default=None, help="also on this PostgreSQL server (a scratch database)")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
-    parser.add_argument("--runs", type=int, default=3, help="runs of each report (best and median are kept)")
+    parser.add_argument("--runs", type=positive, default=3, help="runs of each report (best and median are kept)")
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the SQLite file (default: system temp)")
     parser.add_argument("--keep", action="store_true", help="reuse (or generate and keep) the data set of this size")
     parser.add_argument("--only", default=None, help="comma-separated report names (default: all)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
+    unknown = sorted(set(args.only.split(",")) - set(REPORTS)) if args.only else []
+    if unknown:
+        parser.error(f"--only: no report named {', '.join(unknown)} (the reports: {', '.join(REPORTS)})")
     if args.full:
         args.leads, args.activities = 1_000_000, 20_000_000
     servers: list[str | None] = [] if args.skip_sqlite else [None]

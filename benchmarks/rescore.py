@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from _shared import in_fresh_process, machine, publish
+from _shared import in_fresh_process, machine, positive, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.files.activity_log import ActivityLog
@@ -342,8 +342,8 @@ def _child(url: str, task: str, folder: str | None, out: Any) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leads", type=int, default=20_000)
-    parser.add_argument("--activities", type=int, default=1_000_000)
+    parser.add_argument("--leads", type=positive, default=20_000)
+    parser.add_argument("--activities", type=positive, default=1_000_000)
     parser.add_argument("--full", action="store_true", help="1,000,000 leads and 50,000,000 activities")
     parser.add_argument("--db", default=None, help="PostgreSQL server URL (default: a SQLite file in a temp folder)")
     parser.add_argument("--tmp", type=Path, default=None, help="Folder for the SQLite file (default: system temp)")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from _shared import in_fresh_process, machine, publish
+from _shared import in_fresh_process, machine, positive, publish
 
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.geo import PREFECTURES
@@ -497,8 +497,8 @@ def _child(url: str, profile: str | None, per_lead: bool, out: Any) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--reps", type=int, default=50)
+    parser.add_argument("--leads", type=positive, default=100_000)
+    parser.add_argument("--reps", type=positive, default=50)
     parser.add_argument("--db", default=None, help="PostgreSQL server URL (default: a SQLite file in a temp folder)")
     parser.add_argument("--tmp", type=Path, default=None, help="Folder for the SQLite file (default: system temp)")
     parser.add_argument("--profile", default=None, help="cProfile the route() call into this file; print the top")

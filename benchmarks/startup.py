@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _shared import machine, publish
+from _shared import machine, positive, publish
 
 EMAIL = "k@sakura-mfg.co.jp"
 NOW = "2026-11-25T12:00:00+09:00"
@@ -108,7 +108,7 @@ def import_times(code: str, env: dict[str, str], top: int = 10) -> dict[str, Any
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=10, help="fresh processes per command")
+    parser.add_argument("--runs", type=positive, default=10, help="fresh processes per command")
     parser.add_argument("--src", type=Path, default=None, help="put this source folder first on PYTHONPATH")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--name", default="startup", help="results file name (without .json)")

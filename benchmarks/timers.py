@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from _shared import database, machine, publish
+from _shared import database, machine, positive, publish
 
 from leadrelay.adapters.clock import SystemClock
 from leadrelay.adapters.playbook.loader import default_playbook_path, load_playbook
@@ -132,11 +132,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="postgresql", help="postgresql (LEADRELAY_TEST_POSTGRES_URL), a URL, or sqlite")
     parser.add_argument("--full", action="store_true", help="1,000,000 pending timers")
-    parser.add_argument("--pending", type=int, default=None)
-    parser.add_argument("--backlog", type=int, default=50_000)
-    parser.add_argument("--rate", type=int, default=5_000)
+    parser.add_argument("--pending", type=positive, default=None)
+    parser.add_argument("--backlog", type=positive, default=50_000)
+    parser.add_argument("--rate", type=positive, default=5_000)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=positive, default=1000)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     pending = args.pending or (1_000_000 if args.full else 100_000)
