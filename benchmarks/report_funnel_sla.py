@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from _shared import database, machine, positive, publish
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.tables import lead_touches, leads, routing_decisions, transitions
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -135,6 +136,7 @@ def generate(url: str, count: int, seed: int = 1) -> None:
             connection.execute(sa.insert(routing_decisions), decisions)
             if touches:
                 connection.execute(sa.insert(lead_touches), touches)
+            summaries.rebuild(connection)  # the rows went straight in: derive the summaries the reports read
     engine.dispose()
 
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.tables import leads, outbox, transition_corrections, transitions
 from tests.conftest import NOW
 
@@ -139,6 +140,9 @@ def test_the_reproduction_moves_once_notifies_once_and_keeps_the_corrections(tmp
             sa.select(sa.func.count()).select_from(outbox).where(outbox.c.event == "hand_raiser")
         ).scalar_one()
         corrections = connection.execute(sa.select(transition_corrections.c.correction)).scalars().all()
+        # the moves the late activities replaced left the summaries as a recount from the facts gives them
+        loops = summaries.stored(connection, summaries.LOOPS)
+        assert len(loops) == 1 and loops == summaries.recount(connection, summaries.LOOPS)
     engine.dispose()
     assert [tuple(m) for m in moves] == [("new", "nurture"), ("nurture", "mql")]  # as if sent in order
     assert printed.count(("nurture", "mql")) + printed.count(("new", "mql")) == 1  # announced once

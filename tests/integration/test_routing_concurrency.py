@@ -28,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
+from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.tables import leads, routing_decisions
 from tests.conftest import NOW
 
@@ -396,4 +397,8 @@ def test_hand_raisers_recorded_by_two_processes_at_once_get_one_owner_each(route
         twice = connection.execute(  # each lead qualified once: no move written twice
             sa.text("SELECT lead_id FROM transitions WHERE to_stage = 'mql' GROUP BY lead_id HAVING COUNT(*) > 1")
         ).all()
+        # the summaries each process kept in its own transactions: one loop per lead, as a recount gives
+        loops = summaries.stored(connection, summaries.LOOPS)
+        assert loops == summaries.recount(connection, summaries.LOOPS)
+    assert len(loops) == len(shared + other)
     assert twice == []

@@ -751,14 +751,16 @@ class LeadRelay:
         moment = self._now(now)
         with self.store.engine.connect() as connection:
             transaction = connection.begin()
+            tx = StoreTx(connection)
             try:
-                done = recycle_inactive(StoreTx(connection), playbook, moment)
+                done = recycle_inactive(tx, playbook, moment)
             except BaseException:
                 transaction.rollback()
                 raise
             if dry_run:
                 transaction.rollback()
             else:
+                tx.settle()
                 transaction.commit()
         return RecycleReport(
             dry_run=dry_run,

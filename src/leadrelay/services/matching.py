@@ -910,6 +910,7 @@ def rematch(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
         if dry_run:
             transaction.rollback()
         else:
+            tx.settle()
             transaction.commit()
     return RematchReport(
         dry_run=dry_run,

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from leadrelay.adapters.store.tables import activities, campaigns, leads, routing_decisions, transitions
+from leadrelay.adapters.store.tables import campaigns, leads, summary_loops
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.services.read_models import ReadModel
 from leadrelay.services.report_kit import (
@@ -41,7 +41,6 @@ from leadrelay.services.report_kit import (
     ReportOption,
     ReportSpec,
     Table,
-    after_in_order,
     bucket_of,
     col,
     epoch_seconds,
@@ -61,15 +60,6 @@ STEPS: tuple[tuple[str, str], ...] = (
     (Stage.SQL.value, Stage.SAL.value),
     (Stage.OPPORTUNITY.value, Stage.SQL.value),
     (Stage.WON.value, Stage.OPPORTUNITY.value),
-)
-#: Stages a loop ends in (besides the next MQL).
-EXITS = (
-    Stage.REJECTED.value,
-    Stage.LOST.value,
-    Stage.RECYCLED.value,
-    Stage.DISQUALIFIED.value,
-    Stage.NURTURE.value,
-    Stage.WON.value,
 )
 SPLITS = ("none", "channel", "campaign", "level", "department", "rep")
 KINDS = ("strict", "any")
@@ -229,125 +219,42 @@ def _label(ctx: ReportContext, stage: str) -> dict[str, str]:
     return {"en": ctx.playbook.stage_label(known, "en"), "ja": ctx.playbook.stage_label(known, "ja")}
 
 
-def _loops(ctx: ReportContext) -> sa.Subquery:
-    """One row per loop whose MQL moment is in the period: its lead, bounds, cohort, owner (the
-    loop's last routing decision) and the split value."""
-    t = transitions
-    # the period's MQL moves (a range of the (to_stage, occurred_at) index), each with the lead's
-    # next MQL move in (occurred_at, id) order: one seek of the lead's history per loop, where a
-    # window over every MQL move ever made would number them all
-    following = transitions.alias("following")
-    until = (
-        sa.select(sa.func.min(following.c.occurred_at))
-        .where(
-            following.c.lead_id == t.c.lead_id,
-            following.c.to_stage == Stage.MQL.value,
-            after_in_order(following.c.occurred_at, following.c.id, t.c.occurred_at, t.c.id),
-        )
-        .scalar_subquery()
-    )
-    mqls = (
-        sa.select(
-            t.c.id.label("loop_id"),
-            t.c.lead_id,
-            t.c.occurred_at.label("start"),
-            until.label("until"),
-            t.c.level,
-            t.c.activity_key,
-        )
-        .where(t.c.to_stage == Stage.MQL.value, in_period(t.c.occurred_at, ctx.period))
-        .cte("mqls")
-        .prefix_with("MATERIALIZED")  # each loop's end found once, not once per use of it
-    )
-    rd = routing_decisions.alias("rd")
-    in_loop = sa.and_(
-        rd.c.lead_id == mqls.c.lead_id,
-        rd.c.decided_at >= mqls.c.start,
-        sa.or_(mqls.c.until.is_(None), rd.c.decided_at < mqls.c.until),
-    )
-    latest = (rd.c.decided_at.desc(), rd.c.id.desc())
-    owner_rep = sa.select(rd.c.rep_id).where(in_loop).order_by(*latest).limit(1).scalar_subquery()
-    owner_department = sa.select(rd.c.department).where(in_loop).order_by(*latest).limit(1).scalar_subquery()
-    split = ctx.options["split"]
-    # the lead (for its channel) and the MQL-making activity's campaign only when split by them
-    source: sa.FromClause = mqls
-    channel: sa.ColumnElement[Any] = sa.cast(sa.null(), sa.String)
-    campaign: sa.ColumnElement[Any] = sa.cast(sa.null(), sa.String)
-    if split == "channel":
-        source = source.join(leads, leads.c.id == mqls.c.lead_id)
-        channel = leads.c.source_channel
-    if split == "campaign":
-        source = source.outerjoin(activities, activities.c.key == mqls.c.activity_key).outerjoin(
-            campaigns, campaigns.c.id == activities.c.campaign_id
-        )
-        campaign = campaigns.c.code
-    inner = (
-        sa.select(
-            mqls.c.loop_id,
-            mqls.c.lead_id,
-            mqls.c.start,
-            mqls.c.until,
-            bucket_of(mqls.c.start, ctx.buckets()).label("cohort"),
-            owner_rep.label("rep"),
-            owner_department.label("department"),
-            channel.label("channel"),
-            campaign.label("campaign"),
-            sa.cast(mqls.c.level, sa.String).label("level"),
-        )
-        .select_from(source)
-        .subquery("owned")
-    )
-    split_value = sa.cast(sa.null(), sa.String) if split == "none" else inner.c[split]
-    return (
-        sa.select(
-            inner.c.loop_id, inner.c.lead_id, inner.c.start, inner.c.until, inner.c.cohort, split_value.label("split")
-        )
-        .where(ctx.visible(inner.c.rep, inner.c.department))
-        .subquery("loops")
-    )
-
-
-def _in_loop(loops: sa.Subquery, s: sa.FromClause) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        s.c.lead_id == loops.c.lead_id,
-        s.c.occurred_at >= loops.c.start,
-        sa.or_(loops.c.until.is_(None), s.c.occurred_at < loops.c.until),
-    )
-
-
 def _per_loop(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
-    """One row per visible loop of the period, as columns: its cohort and split value, the moment it
-    reached each step (epoch seconds, NaN: not reached), whether it holds an exit or was followed by
-    another MQL, and its rejection's reason code and recycle's reason ('' when none)."""
+    """One row per visible loop of the period (read from the loops' summary, ``summary_loops``), as
+    columns: its cohort and split value, the moment it reached each step (epoch seconds, NaN: not
+    reached), whether it holds an exit or was followed by another MQL, and its rejection's reason
+    code and recycle's reason ('' when none)."""
     tx = ctx.tx
-    loops = _loops(ctx)
-    s = transitions.alias("s")
-
-    def first(stage: str) -> sa.ColumnElement[Any]:
-        return epoch_seconds(tx.dialect, sa.func.min(sa.case((s.c.to_stage == stage, s.c.occurred_at))))
-
-    why = sa.case(
-        (s.c.from_stage == Stage.REJECTED.value, "after_rejection"),
-        (s.c.from_stage == Stage.LOST.value, "after_lost"),
-        (s.c.actor == "engine", "inactive"),
-        else_="by_sales",
-    )
+    loops = summary_loops
+    split = ctx.options["split"]
+    source: sa.FromClause = loops
+    value: sa.ColumnElement[Any] = sa.literal("")
+    if split == "channel":
+        source = source.join(leads, leads.c.id == loops.c.lead_id)
+        value = leads.c.source_channel
+    elif split == "campaign":
+        source = source.outerjoin(campaigns, campaigns.c.id == loops.c.campaign_id)
+        value = campaigns.c.code
+    elif split == "level":
+        value = sa.cast(loops.c.level, sa.String)
+    elif split == "department":
+        value = loops.c.department
+    elif split == "rep":
+        value = loops.c.rep_id
     columns: list[sa.ColumnElement[Any]] = [
-        sa.func.coalesce(loops.c.cohort, "").label("cohort"),
-        sa.func.coalesce(loops.c.split, "").label("split"),
+        sa.func.coalesce(bucket_of(loops.c.start, ctx.buckets()), "").label("cohort"),
+        sa.func.coalesce(value, "").label("split"),
         epoch_seconds(tx.dialect, loops.c.start).label(Stage.MQL.value),
-        *[first(stage).label(stage) for stage, _ in STEPS],
-        sa.func.max(sa.case((s.c.to_stage.in_(EXITS), 1), else_=0)).label("exited"),
-        sa.func.max(sa.case((loops.c.until.is_not(None), 1), else_=0)).label("superseded"),
-        sa.func.coalesce(sa.func.min(sa.case((s.c.to_stage == Stage.REJECTED.value, s.c.rule_id))), "").label(
-            "rejected"
-        ),
-        sa.func.coalesce(sa.func.min(sa.case((s.c.to_stage == Stage.RECYCLED.value, why))), "").label("recycled"),
+        *[epoch_seconds(tx.dialect, loops.c[f"{stage}_at"]).label(stage) for stage, _ in STEPS],
+        sa.case((loops.c.exited, 1), else_=0).label("exited"),
+        sa.case((loops.c.until.is_not(None), 1), else_=0).label("superseded"),
+        sa.func.coalesce(loops.c.rejected, "").label("rejected"),
+        sa.func.coalesce(loops.c.recycled, "").label("recycled"),
     ]
     fetched = tx.execute(
         sa.select(*columns)
-        .select_from(loops.outerjoin(s, _in_loop(loops, s)))  # every loop, even one with no move of its own
-        .group_by(loops.c.loop_id, loops.c.cohort, loops.c.split, loops.c.start)
+        .select_from(source)
+        .where(in_period(loops.c.start, ctx.period), ctx.visible(loops.c.rep_id, loops.c.department))
     ).all()
     names = [c.name for c in columns]
     values = list(zip(*fetched, strict=True)) if fetched else [() for _ in names]

@@ -31,6 +31,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.summaries import after_in_order as after_in_order
 from leadrelay.domain.errors import LeadRelayError
 from leadrelay.domain.playbook import Playbook
 from leadrelay.services.lead_list import EVERYTHING, Visibility
@@ -422,14 +423,3 @@ def currency_option(raw: str, name: str = "currency") -> str | None:
     if not (len(code) == 3 and code.isascii() and code.isalpha()):
         raise ReportInputError(name, f"'{raw}' is not an ISO currency code (e.g. JPY)")
     return code
-
-
-def after_in_order(
-    time: sa.ColumnElement[Any],
-    id_: sa.ColumnElement[Any],
-    than_time: sa.ColumnElement[Any],
-    than_id: sa.ColumnElement[Any],
-) -> sa.ColumnElement[bool]:
-    """The row (``time``, ``id_``) comes after (``than_time``, ``than_id``) in (time, id) order: the
-    next row of a lead's history is the least one for which this holds (one seek of its index)."""
-    return sa.or_(time > than_time, sa.and_(time == than_time, id_ > than_id))

@@ -304,6 +304,7 @@ def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, 
         if dry_run:
             transaction.rollback()
         else:
+            tx.settle()
             transaction.commit()
     return report
 

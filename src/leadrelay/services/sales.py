@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from leadrelay.adapters.records import InputError, parse_amount
+from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.outbox import cancel_timers
 from leadrelay.adapters.store.sql_store import LeadState, StoreTx
 from leadrelay.adapters.store.tables import leads, opportunity_amounts
@@ -375,6 +376,7 @@ def advance(
     if trigger in (Trigger.WON, Trigger.LOST):
         _record_outcome(tx, state, trigger, moves[-1][0].at, now, actor, value, currency, lost_reason)
     if trigger == Trigger.OPPORTUNITY_CREATED and value is not None:
+        tx.changed((summaries.STEPS,), (state.id,))
         tx.execute(
             opportunity_amounts.insert().values(
                 lead_id=state.id,

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from leadrelay.adapters.store import queries
+from leadrelay.adapters.store import queries, summaries
 from leadrelay.adapters.store.schema import create_db_engine, migrate
 from leadrelay.adapters.store.tables import (
     UtcDateTime,
@@ -274,6 +274,10 @@ def account_from_row(row: Any) -> Account:
     )
 
 
+#: The summaries derived from a lead's moves.
+_FROM_MOVES = (summaries.LOOPS, summaries.STEPS)
+
+
 class StoreTx:
     """One unit of work on one connection."""
 
@@ -282,6 +286,23 @@ class StoreTx:
         self.dialect = connection.dialect.name
         #: This transaction wrote accounts (what it reads of them is not yet committed).
         self.accounts_written = False
+        #: The leads whose facts this transaction changed, per summary (``summaries``): their summary
+        #: rows are derived again just before it commits (:meth:`settle`).
+        self.stale: dict[str, set[int]] = {summaries.LOOPS: set(), summaries.STEPS: set()}
+
+    def changed(self, kinds: Iterable[str], lead_ids: Iterable[int]) -> None:
+        """Record that the facts of ``lead_ids`` that the ``kinds`` summaries derive from changed."""
+        ids = set(lead_ids)
+        for kind in kinds:
+            self.stale[kind] |= ids
+
+    def settle(self) -> None:
+        """Bring the summary rows of the leads this transaction changed up to date (call it last,
+        just before committing; the unit of work's context manager does)."""
+        for kind, ids in self.stale.items():
+            if ids:
+                summaries.refresh(self, kind, ids)
+                ids.clear()
 
     # The hot paths of ingest (activities in, histories out, lead rows written back) talk to the
     # driver directly: the same SQL on both databases, values converted once here instead of
@@ -961,6 +982,7 @@ class StoreTx:
                         for row in rows
                     ],
                 )
+            self.changed(_FROM_MOVES, (row.lead_id for row in rows))
             self.execute(transitions.delete().where(transitions.c.id.in_(part)))
 
     def dq_reason_and_level(self, lead_id: int) -> tuple[str | None, int | None]:
@@ -978,6 +1000,7 @@ class StoreTx:
     def insert_transitions(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
+        self.changed(_FROM_MOVES, (row["lead_id"] for row in rows))
         time = self._time
         values = [
             tuple(time(row[c]) if c in ("occurred_at", "recorded_at") else row[c] for c in _TRANSITION_COLUMNS)
@@ -1140,6 +1163,8 @@ class StoreTx:
         text): ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the same rows either way)."""
         if not rows:
             return
+        lead = columns.index("lead_id")
+        self.changed((summaries.LOOPS,), (row[lead] for row in rows))
         if self._copies(rows):
             self._copy(queries.copy_rows("routing_decisions", columns), rows)
             return
@@ -1158,6 +1183,7 @@ class StoreTx:
     def insert_routing_decisions(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
+        self.changed((summaries.LOOPS,), (row["lead_id"] for row in rows))
         names = tuple(rows[0])
         stamps: dict[datetime, Any] = {}  # a batch of decisions shares one moment: convert it once
         for row in rows:
@@ -1215,6 +1241,7 @@ class StoreTx:
         return out
 
     def insert_outcomes(self, rows: list[dict[str, Any]]) -> None:
+        self.changed((summaries.STEPS,), (row["lead_id"] for row in rows))
         self._insert_ignore(outcomes, rows, "key")
 
     def outcomes_of(self, lead_id: int) -> list[Any]:
@@ -1302,10 +1329,14 @@ class SqlStore:
     def transaction(self) -> Iterator[StoreTx]:
         if self.writers is None:
             with self.engine.begin() as connection:
-                yield StoreTx(connection)
+                tx = StoreTx(connection)
+                yield tx
+                tx.settle()
             return
         with self.writers.turn(), self.engine.begin() as connection:
-            yield StoreTx(connection)
+            tx = StoreTx(connection)
+            yield tx
+            tx.settle()
 
     def retrying(self, work: Callable[[StoreTx], T], *, tries: int = TRIES, pause: float = FIRST_PAUSE) -> T:
         """``work`` in one transaction; run again in a new one (up to ``tries`` in all, with a

@@ -398,6 +398,53 @@ outcomes = sa.Table(
     sa.Index("ix_outcomes_lead_time", "lead_id", "closed_at"),
 )
 
+#: Summary tables (``adapters.store.summaries``): rows derived from the facts above, one set per lead,
+#: derived again for a lead in the same transaction as any change to its facts — what the reports
+#: read instead of walking every lead's history. A recount from the facts always gives the same rows.
+
+#: One row per **loop** of a lead: from one of its MQL moves up to (not including) its next one. The
+#: funnel report reads it.
+summary_loops = sa.Table(
+    "summary_loops",
+    metadata,
+    sa.Column("loop_id", sa.Integer, primary_key=True, autoincrement=False),  # the MQL move (transitions.id)
+    sa.Column("lead_id", sa.Integer, nullable=False),
+    sa.Column("start", UtcDateTime, nullable=False),  # the MQL move's moment
+    sa.Column("until", UtcDateTime),  # the lead's next MQL move's moment (NULL: none yet)
+    sa.Column("level", sa.Integer),  # the level at the MQL move
+    sa.Column("campaign_id", sa.Integer),  # the campaign of the activity that made the MQL
+    sa.Column("rep_id", sa.String(80)),  # the loop's last routing decision: who owns it
+    sa.Column("department", sa.String(80)),
+    # the loop's first move into each later stage (NULL: not reached)
+    sa.Column("pre_sql_at", UtcDateTime),
+    sa.Column("sal_at", UtcDateTime),
+    sa.Column("sql_at", UtcDateTime),
+    sa.Column("opportunity_at", UtcDateTime),
+    sa.Column("won_at", UtcDateTime),
+    sa.Column("exited", sa.Boolean, nullable=False),  # the loop holds a move that ends it
+    sa.Column("rejected", sa.String(80)),  # the reason code of the loop's first rejection
+    sa.Column("recycled", sa.String(20)),  # why the loop was recycled (see the funnel report)
+    sa.Index("ix_summary_loops_start", "start"),
+    sa.Index("ix_summary_loops_lead", "lead_id"),
+)
+
+#: One row per **step**: a move into Pre-SQL, SQL or Opportunity, with the path it took there (a
+#: break — rejected or recycled — in its window: nurture) and its amount. The dependency and
+#: campaigns reports read it (definitions in ``services.report_paths``).
+summary_steps = sa.Table(
+    "summary_steps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # the move (transitions.id)
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("lead_id", sa.Integer, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("nurture_from", UtcDateTime),  # the window's first break (NULL: the direct path)
+    sa.Column("amount", Money),
+    sa.Column("currency", sa.String(3)),
+    sa.Index("ix_summary_steps_stage_time", "stage", "at"),
+    sa.Index("ix_summary_steps_lead", "lead_id"),
+)
+
 #: The amount sales gave when it created an opportunity (``leadrelay advance LEAD opportunity
 #: --amount``): the pipeline amount of that loop of the lead, at the time of the opportunity's move.
 opportunity_amounts = sa.Table(

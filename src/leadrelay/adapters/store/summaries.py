@@ -1,0 +1,328 @@
+"""The summary tables the reports read, kept equal to a recount of the facts.
+
+Each summary is a set of rows per lead derived from that lead's facts by one set-based query
+(SQLAlchemy Core, the same on SQLite and PostgreSQL). A unit of work records which leads' facts it
+changed (``StoreTx.stale``) and, just before it commits, derives their rows again — deletes them and
+inserts what the query gives now — so a summary is never behind the facts it was committed with,
+and a process that dies mid-way loses the summary's change together with the facts' (one
+transaction). ``rebuild`` derives every lead's rows (the migration that adds a summary runs it), and
+``recount`` gives what the rows must be, for the test that proves they always are.
+
+- ``loops`` (:data:`summary_loops`): one row per loop of a lead — from an MQL move up to its next
+  MQL move — with the moment it reached each later stage, whether it ended, the reasons, its owner
+  (the loop's last routing decision) and the campaign of the activity that made the MQL. Facts:
+  the lead's moves, its routing decisions, its activities (an erasure).
+- ``steps`` (:data:`summary_steps`): one row per move into Pre-SQL, SQL or Opportunity with its
+  path (direct, or through a rejection or recycle: nurture) and its amount. Facts: the lead's
+  moves, the amounts given for its opportunities, its won deals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from leadrelay.adapters.store.tables import (
+    activities,
+    opportunity_amounts,
+    outcomes,
+    routing_decisions,
+    summary_loops,
+    summary_steps,
+    transitions,
+)
+from leadrelay.domain.lifecycle import Stage
+
+if TYPE_CHECKING:
+    from leadrelay.adapters.store.sql_store import StoreTx
+
+LOOPS = "loops"
+STEPS = "steps"
+#: Leads per refreshing statement (a bound list of ids).
+CHUNK = 500
+
+#: The optional Pre-SQL stage (inside sales qualified the MQL and handed it to field sales).
+PRE_SQL = "pre_sql"
+#: The stages after MQL a loop can reach, in order; each has a ``<stage>_at`` column.
+LOOP_STAGES: tuple[str, ...] = (
+    PRE_SQL,
+    Stage.SAL.value,
+    Stage.SQL.value,
+    Stage.OPPORTUNITY.value,
+    Stage.WON.value,
+)
+#: Stages a loop ends in (besides the next MQL).
+EXITS: tuple[str, ...] = (
+    Stage.REJECTED.value,
+    Stage.LOST.value,
+    Stage.RECYCLED.value,
+    Stage.DISQUALIFIED.value,
+    Stage.NURTURE.value,
+    Stage.WON.value,
+)
+#: The stages a step can be a move into.
+STEP_STAGES: tuple[str, ...] = (Stage.OPPORTUNITY.value, PRE_SQL, Stage.SQL.value)
+#: Moves that send a lead away from sales: what makes a later step a nurture.
+BREAKS: tuple[str, ...] = (Stage.REJECTED.value, Stage.RECYCLED.value)
+
+LeadFilter = Callable[[sa.ColumnElement[Any]], list[sa.ColumnElement[bool]]]
+
+
+def _stage(only: LeadFilter, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The ``to_stage`` column to compare: as it is for every lead (the ``(to_stage, occurred_at)``
+    index reads each stage's moves), and as an expression no index serves when the rows are of a
+    few leads — otherwise SQLite's planner reads every MQL move ever made through that index instead
+    of the few leads' histories through ``(lead_id, …)``."""
+    return column if only is _every else sa.func.coalesce(column, column)
+
+
+def after_in_order(
+    time: sa.ColumnElement[Any],
+    id_: sa.ColumnElement[Any],
+    than_time: sa.ColumnElement[Any],
+    than_id: sa.ColumnElement[Any],
+) -> sa.ColumnElement[bool]:
+    """The row (``time``, ``id_``) comes after (``than_time``, ``than_id``) in (time, id) order: the
+    next row of a lead's history is the least one for which this holds (one seek of its index)."""
+    return sa.or_(time > than_time, sa.and_(time == than_time, id_ > than_id))
+
+
+def _every(_: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+    return []
+
+
+def _among(column: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+    """The leads of the ``lead_ids`` list given when the statement runs."""
+    return [column.in_(sa.bindparam("lead_ids", expanding=True))]
+
+
+def loop_rows(only: LeadFilter = _every) -> sa.Select[Any]:
+    """The rows of :data:`summary_loops` for the leads ``only`` lets through, in its column order."""
+    t = transitions
+    following = t.alias("following")
+    until = (
+        sa.select(sa.func.min(following.c.occurred_at))
+        .where(
+            following.c.lead_id == t.c.lead_id,
+            following.c.to_stage == Stage.MQL.value,
+            after_in_order(following.c.occurred_at, following.c.id, t.c.occurred_at, t.c.id),
+        )
+        .scalar_subquery()
+    )
+    mqls = (
+        sa.select(
+            t.c.id.label("loop_id"),
+            t.c.lead_id,
+            t.c.occurred_at.label("start"),
+            until.label("until"),
+            t.c.level,
+            t.c.activity_key,
+        )
+        .where(_stage(only, t.c.to_stage) == Stage.MQL.value, *only(t.c.lead_id))
+        .cte("mqls")
+        .prefix_with("MATERIALIZED")  # each loop's end found once, not once per use of it
+    )
+    rd = routing_decisions.alias("rd")
+    decided_in_loop = sa.and_(
+        rd.c.lead_id == mqls.c.lead_id,
+        rd.c.decided_at >= mqls.c.start,
+        sa.or_(mqls.c.until.is_(None), rd.c.decided_at < mqls.c.until),
+    )
+    latest = (rd.c.decided_at.desc(), rd.c.id.desc())
+    owned = (
+        sa.select(
+            mqls.c.loop_id,
+            mqls.c.lead_id,
+            mqls.c.start,
+            mqls.c.until,
+            mqls.c.level,
+            activities.c.campaign_id,
+            sa.select(rd.c.rep_id).where(decided_in_loop).order_by(*latest).limit(1).scalar_subquery().label("rep_id"),
+            sa.select(rd.c.department)
+            .where(decided_in_loop)
+            .order_by(*latest)
+            .limit(1)
+            .scalar_subquery()
+            .label("department"),
+        )
+        .select_from(mqls.outerjoin(activities, activities.c.key == mqls.c.activity_key))
+        .cte("owned")
+        .prefix_with("MATERIALIZED")  # each loop's owner found once
+    )
+    s = transitions.alias("s")
+    in_loop = sa.and_(
+        s.c.lead_id == owned.c.lead_id,
+        s.c.occurred_at >= owned.c.start,
+        sa.or_(owned.c.until.is_(None), s.c.occurred_at < owned.c.until),
+    )
+    why = sa.case(
+        (s.c.from_stage == Stage.REJECTED.value, "after_rejection"),
+        (s.c.from_stage == Stage.LOST.value, "after_lost"),
+        (s.c.actor == "engine", "inactive"),
+        else_="by_sales",
+    )
+    grouped = (
+        owned.c.loop_id,
+        owned.c.lead_id,
+        owned.c.start,
+        owned.c.until,
+        owned.c.level,
+        owned.c.campaign_id,
+        owned.c.rep_id,
+        owned.c.department,
+    )
+    return (
+        sa.select(
+            *grouped,
+            *[sa.func.min(sa.case((s.c.to_stage == stage, s.c.occurred_at))) for stage in LOOP_STAGES],
+            sa.func.max(sa.case((s.c.to_stage.in_(EXITS), 1), else_=0)) == 1,
+            sa.func.min(sa.case((s.c.to_stage == Stage.REJECTED.value, s.c.rule_id))),
+            sa.func.min(sa.case((s.c.to_stage == Stage.RECYCLED.value, why))),
+        )
+        .select_from(owned.outerjoin(s, in_loop))  # every loop, even one with no move of its own
+        .group_by(*grouped)
+    )
+
+
+def step_rows(stage: str, only: LeadFilter = _every) -> sa.Select[Any]:
+    """The rows of :data:`summary_steps` into ``stage`` for the leads ``only`` lets through.
+
+    Set-based, with no join between derived tables (whose sizes planners misjudge): the history of
+    the leads with a step — steps and breaks only — is numbered by window functions: a row's
+    ``turn`` is the number of the lead's steps before it, so a step and the breaks of its window
+    share a turn; the step's loop ends at the first break after it. Each step is then joined to
+    the base tables of amounts by the lead's index."""
+    to_stage = _stage(only, transitions.c.to_stage)
+    stepped = sa.select(transitions.c.lead_id).where(to_stage == stage, *only(transitions.c.lead_id))
+    is_step = sa.case((transitions.c.to_stage == stage, 1), else_=0)
+    order = (transitions.c.occurred_at, transitions.c.id)
+    marked = (
+        sa.select(
+            transitions.c.id,
+            transitions.c.lead_id,
+            transitions.c.occurred_at.label("at"),
+            is_step.label("is_step"),
+            sa.func.coalesce(
+                sa.func.sum(is_step).over(partition_by=transitions.c.lead_id, order_by=order, rows=(None, -1)), 0
+            ).label("turn"),
+        )
+        .where(transitions.c.lead_id.in_(stepped), *only(transitions.c.lead_id), to_stage.in_((stage, *BREAKS)))
+        .subquery("marked")
+    )
+    break_at = sa.case((marked.c.is_step == 0, marked.c.at), else_=sa.null())
+    windows = sa.select(
+        marked.c.id,
+        marked.c.lead_id,
+        marked.c.at,
+        marked.c.is_step,
+        sa.func.min(break_at).over(partition_by=(marked.c.lead_id, marked.c.turn)).label("nurture_from"),
+        sa.func.min(break_at)
+        .over(partition_by=marked.c.lead_id, order_by=(marked.c.at, marked.c.id), rows=(1, None))
+        .label("loop_end"),
+    ).subquery("windows")
+    step = (
+        sa.select(windows.c.id, windows.c.lead_id, windows.c.at, windows.c.nurture_from, windows.c.loop_end)
+        .where(windows.c.is_step == 1)
+        .subquery("step")
+    )
+
+    def in_loop(moment: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        return sa.and_(moment >= step.c.at, sa.or_(step.c.loop_end.is_(None), moment <= step.c.loop_end))
+
+    oa, won = opportunity_amounts, outcomes
+    joined = step.outerjoin(oa, sa.and_(oa.c.lead_id == step.c.lead_id, in_loop(oa.c.occurred_at))).outerjoin(
+        won,
+        sa.and_(
+            won.c.lead_id == step.c.lead_id,
+            won.c.outcome == "won",
+            won.c.amount.is_not(None),
+            in_loop(won.c.closed_at),
+        ),
+    )
+    ranked = (
+        sa.select(
+            step.c.id,
+            step.c.lead_id,
+            step.c.at,
+            step.c.nurture_from,
+            oa.c.amount.label("opp_amount"),
+            oa.c.currency.label("opp_currency"),
+            won.c.amount.label("won_amount"),
+            won.c.currency.label("won_currency"),
+            sa.func.row_number()
+            .over(partition_by=step.c.id, order_by=(oa.c.occurred_at, oa.c.id, won.c.closed_at, won.c.id))
+            .label("rank"),
+        )
+        .select_from(joined)
+        .subquery("ranked")
+    )
+    return sa.select(
+        ranked.c.id,
+        sa.literal(stage, sa.String).label("stage"),
+        ranked.c.lead_id,
+        ranked.c.at,
+        ranked.c.nurture_from,
+        sa.func.coalesce(ranked.c.opp_amount, ranked.c.won_amount).label("amount"),
+        sa.case((ranked.c.opp_amount.is_not(None), ranked.c.opp_currency), else_=ranked.c.won_currency).label(
+            "currency"
+        ),
+    ).where(ranked.c.rank == 1)
+
+
+def _derivations(kind: str, only: LeadFilter) -> list[tuple[sa.Table, sa.Select[Any]]]:
+    if kind == LOOPS:
+        return [(summary_loops, loop_rows(only))]
+    return [(summary_steps, step_rows(stage, only)) for stage in STEP_STAGES]
+
+
+def _table(kind: str) -> sa.Table:
+    return summary_loops if kind == LOOPS else summary_steps
+
+
+def _insert(target: sa.Table, rows: sa.Select[Any]) -> sa.Insert:
+    return target.insert().from_select([c.name for c in target.columns], rows)
+
+
+@cache
+def _refreshing(kind: str) -> tuple[sa.Executable, ...]:
+    """The statements that derive the ``kind`` rows of the ``lead_ids`` again, built once."""
+    table = _table(kind)
+    delete = table.delete().where(*_among(table.c.lead_id))
+    return (delete, *[_insert(target, rows) for target, rows in _derivations(kind, _among)])
+
+
+def refresh(tx: StoreTx, kind: str, lead_ids: Iterable[int]) -> None:
+    """Derive the ``kind`` rows of ``lead_ids`` again from their facts as this transaction sees them."""
+    ids = sorted(set(lead_ids))
+    statements = _refreshing(kind)
+    for start in range(0, len(ids), CHUNK):
+        part = {"lead_ids": ids[start : start + CHUNK]}
+        for statement in statements:
+            tx.execute(statement, part)
+
+
+def rebuild(connection: sa.Connection) -> None:
+    """Derive every lead's rows of every summary again (on a connection inside a transaction)."""
+    for kind in (LOOPS, STEPS):
+        connection.execute(_table(kind).delete())
+        for target, rows in _derivations(kind, _every):
+            connection.execute(_insert(target, rows))
+
+
+def recount(connection: sa.Connection, kind: str) -> list[tuple[Any, ...]]:
+    """The rows the ``kind`` summary must hold now, derived from the facts (sorted by key)."""
+    out: list[tuple[Any, ...]] = []
+    for _, rows in _derivations(kind, _every):
+        out.extend(tuple(r) for r in connection.execute(rows))
+    return sorted(out, key=lambda r: r[0])
+
+
+def stored(connection: sa.Connection, kind: str) -> list[tuple[Any, ...]]:
+    """The rows the ``kind`` summary holds (sorted by key), in :func:`recount`'s form."""
+    table = _table(kind)
+    return [
+        tuple(r) for r in connection.execute(sa.select(table).order_by(table.c[table.primary_key.columns.keys()[0]]))
+    ]
