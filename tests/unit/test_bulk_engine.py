@@ -284,17 +284,19 @@ def test_compiled_pass_judges_generated_cases_like_the_per_lead_engine_and_numpy
 
 
 @pytest.mark.parametrize("days_later", [0, 30])
-def test_compiled_pass_equals_numpy_exactly_on_the_demo_data(days_later: int) -> None:
+def test_compiled_pass_equals_numpy_to_the_last_bits_on_the_demo_data(days_later: int) -> None:
     playbook = load_playbook(default_playbook_path()).playbook
     now = NOW + timedelta(days=days_later)
     cases = demo_cases(NOW, people=600)
     compiled = assess_many(playbook, now, cases, compiled=True)
     numpy_path = assess_many(playbook, now, cases, compiled=False)
     assert len(compiled.fallback) == 0 and len(numpy_path.fallback) == 0
-    np.testing.assert_array_equal(compiled.engagement, numpy_path.engagement)  # same additions, same order
+    # the same additions in the same order — except where NumPy's reductions group them by the CPU's
+    # vector width (AVX-512 machines): then the last bit or two of a sum differ, never more
+    np.testing.assert_allclose(compiled.engagement, numpy_path.engagement, rtol=1e-13, atol=1e-12)
     assert sorted(compiled.by_product) == sorted(numpy_path.by_product)
     for name, values in numpy_path.by_product.items():
-        np.testing.assert_array_equal(compiled.by_product[name], values)
+        np.testing.assert_allclose(compiled.by_product[name], values, rtol=1e-13, atol=1e-12)
     assert_same_as_engine(playbook, now, cases, compiled)
 
 
