@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -293,7 +292,7 @@ def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, 
             mark = _clock(report, "write", mark)
             for start in range(0, len(candidates), EVALUATE_BATCH):
                 batch = candidates[start : start + EVALUATE_BATCH]
-                _count_moves(report, evaluate(tx, playbook, batch, now), table, totals, batch)
+                _count_moves(tx, report, evaluate(tx, playbook, batch, now), table, totals, batch)
                 if playbook.routing is not None:  # a lead that qualified now goes to sales now
                     report.routed += len(route_many(tx, playbook, batch, now, only_pending=True))
             report.evaluated = len(candidates)
@@ -308,13 +307,6 @@ def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, 
     return report
 
 
-def _codes(values: Sequence[str | None], names: Sequence[str]) -> np.ndarray:
-    """The position of each value in ``names``: -1 for ``None``, -2 for a name not there."""
-    lookup: dict[str | None, int] = {name: i for i, name in enumerate(names)}
-    lookup[None] = -1
-    return np.fromiter((lookup.get(v, -2) for v in values), dtype=np.int64, count=len(values))
-
-
 def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[ScoreColumns, list[int]]:
     """The new scores to write (of the leads where anything stored differs) and the leads the
     per-lead engine must judge, over columns."""
@@ -323,21 +315,21 @@ def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tal
     dq_rules = playbook.disqualifications
     mql_ids = {r.id for r in playbook.mql_rules}
     stage_names = [stage.value for stage in Stage]
-    stage = _codes(table.stage, stage_names)
+    stage = table.stage.positions(stage_names)
 
     def among(stages: frozenset[Stage]) -> np.ndarray:
         marks = np.array([name in stages for name in stage_names] + [False, False], dtype=np.bool_)
         return marks[np.where(stage >= 0, stage, len(stage_names))]
 
-    stale = np.fromiter((h != playbook.hash for h in table.playbook_hash), dtype=np.bool_, count=len(table))
+    stale = ~table.playbook_hash.isin({playbook.hash})
     differs = (
         (np.abs(totals.fit - table.fit) > TOLERANCE)
         | (np.abs(totals.engagement - table.engagement) > TOLERANCE)
         | (np.abs(totals.total - table.total) > TOLERANCE)
         | (totals.level != table.level)
         | (totals.fit_passed != table.fit_passed)
-        | (totals.level_rule != _codes(table.level_rule, level_ids))
-        | (totals.dq != _codes(table.dq_rule, [r.id for r in dq_rules]))
+        | (totals.level_rule != table.level_rule.positions(level_ids))
+        | (totals.dq != table.dq_rule.positions([r.id for r in dq_rules]))
         | stale
     )
     moved = totals.level != table.level
@@ -346,7 +338,7 @@ def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tal
         for (old, new), n in zip(pairs.T.tolist(), counts.tolist(), strict=True):
             report.level_changes[(old, new)] += n
     meets = totals.mql >= 0
-    counted_mql = np.fromiter((r in mql_ids for r in table.mql_rule), dtype=np.bool_, count=len(table))
+    counted_mql = table.mql_rule.isin(mql_ids)
     report.mql_no_longer_meeting += int(((stage == stage_names.index(Stage.MQL.value)) & counted_mql & ~meets).sum())
     disqualified = totals.dq >= 0
     changes_dq = (disqualified & among(DISQUALIFIABLE_STAGES)) | (
@@ -376,11 +368,11 @@ def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tal
 
 
 def _count_moves(
-    report: _Tally, moves: list[tuple[str, Any]], table: LeadTable, totals: _Totals, batch: list[int]
+    tx: StoreTx, report: _Tally, moves: list[tuple[str, Any]], table: LeadTable, totals: _Totals, batch: list[int]
 ) -> None:
-    moved = set()
-    for email, move in moves:
-        moved.add(email)
+    moved_keys = set()
+    for key, move in moves:
+        moved_keys.add(key)
         if move.to_stage == Stage.MQL:
             report.became_mql += 1
             report.hand_raised += move.trigger == Trigger.HAND_RAISED
@@ -390,8 +382,8 @@ def _count_moves(
             report.reinstated += 1
         else:
             report.other_moves += 1
-    assert table.emails is not None
+    moved = np.array(sorted(tx.lead_ids(moved_keys).values()), dtype=np.int64)
     rows = np.searchsorted(table.ids, np.array(batch, dtype=np.int64))
-    for row in rows.tolist():
-        if totals.mql[row] >= 0 and table.emails[row] not in moved and table.stage[row] in MARKETING_STAGES:
-            report.qualify_without_move += 1
+    marketing = table.stage.isin({stage.value for stage in MARKETING_STAGES})[rows]
+    meets = totals.mql[rows] >= 0
+    report.qualify_without_move += int((meets & marketing & ~np.isin(table.ids[rows], moved)).sum())
