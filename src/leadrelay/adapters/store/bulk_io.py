@@ -36,7 +36,7 @@ _ACCOUNT_COLUMNS = tuple(f.name for f in fields(Account))
 _FETCH = 50_000
 #: Leads a batch (SQLite) and bytes a block of the PostgreSQL ``COPY`` read at a time.
 _LEAD_FETCH = 20_000
-_COPY_BLOCK = 4 << 20
+_COPY_BLOCK = 8 << 20  # Arrow's CSV block: a row must fit in one
 
 
 class _EncodedColumn:
@@ -221,26 +221,27 @@ class _CopyStream(io.RawIOBase):
 
 def _copied_batches(tx: StoreTx, statement: str, types: list[pa.DataType]) -> Iterator[list[pa.Array]]:
     names = [f"c{i}" for i in range(len(types))]
-    options = (
-        pa_csv.ReadOptions(column_names=names, use_threads=False, block_size=_COPY_BLOCK),
-        pa_csv.ParseOptions(newlines_in_values=True),
-        # PostgreSQL's CSV: NULL is an empty unquoted field, an empty text is ""; booleans t / f
-        pa_csv.ConvertOptions(
-            column_types=dict(zip(names, types, strict=True)),
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            true_values=["t"],
-            false_values=["f"],
-        ),
+    read = pa_csv.ReadOptions(column_names=names, use_threads=False, block_size=_COPY_BLOCK)
+    parse = pa_csv.ParseOptions(newlines_in_values=True)
+    # PostgreSQL's CSV: NULL is an empty unquoted field, an empty text is ""; booleans t / f
+    convert = pa_csv.ConvertOptions(
+        column_types=dict(zip(names, types, strict=True)),
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
     )
     cursor = _raw(tx).cursor()
-    with cursor.copy(statement) as copy:
-        stream = io.BufferedReader(_CopyStream(iter(copy)), buffer_size=_COPY_BLOCK)
-        reader = pa_csv.open_csv(stream, read_options=options[0], parse_options=options[1], convert_options=options[2])
-        for batch in reader:
-            yield list(batch.columns)
-    cursor.close()
+    try:
+        with cursor.copy(statement) as copy:
+            stream = io.BufferedReader(_CopyStream(iter(copy)), buffer_size=_COPY_BLOCK)
+            if stream.peek(1):  # Arrow refuses an empty file: no rows, no batches
+                reader = pa_csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+                for batch in reader:
+                    yield list(batch.columns)
+    finally:
+        cursor.close()
 
 
 def _numbers(values: pa.Array, dtype: type, null: Any = 0) -> np.ndarray:
@@ -322,7 +323,8 @@ def read_leads(tx: StoreTx, needed: frozenset[str] | None) -> LeadTable:
         if need_custom and custom is not None and custom not in decoded:
             decoded[custom] = json.loads(custom)
         lead = Lead(
-            email=mail if exact_email else f"x@{mail}" if need_email else "x@x",
+            # the domain is all the playbook reads: a stand-in address with it (none without an e-mail)
+            email=mail if exact_email or mail is None else f"x@{mail}" if need_email else "x@x",
             custom=decoded[custom] if need_custom and custom is not None else {},
             **{name: value[name] for name in lead_cols},
         )
