@@ -51,6 +51,8 @@ from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
 
 #: Leads per chunk: bounds memory (their activities are held as columns at once).
 CHUNK_LEADS = 20_000
+#: Changed leads written per call of ``write_scores``: bounds the Python values held at once.
+WRITE_BATCH = 50_000
 #: Leads per call of the per-lead ``evaluate``.
 EVALUATE_BATCH = 2_000
 TOLERANCE = 1e-6
@@ -289,7 +291,8 @@ def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, 
             mark = time.perf_counter()
             rows, candidates = _compare(table, totals, playbook, report)
             mark = _clock(report, "compare", mark)
-            write_scores(tx, rows, playbook.hash, now)
+            for lo in range(0, len(rows), WRITE_BATCH):  # Python values for one batch of leads at a time
+                write_scores(tx, _scores(table, totals, playbook, rows[lo : lo + WRITE_BATCH]), playbook.hash, now)
             report.written = len(rows)
             mark = _clock(report, "write", mark)
             for start in range(0, len(candidates), EVALUATE_BATCH):
@@ -309,9 +312,9 @@ def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, 
     return report
 
 
-def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[ScoreColumns, list[int]]:
-    """The new scores to write (of the leads where anything stored differs) and the leads the
-    per-lead engine must judge, over columns."""
+def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[np.ndarray, list[int]]:
+    """The rows of the leads where anything stored differs (their new scores are written) and the
+    leads the per-lead engine must judge, over columns."""
     report.leads = len(table)
     level_ids = [r.id for r in playbook.levels]
     dq_rules = playbook.disqualifications
@@ -349,24 +352,27 @@ def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tal
     gate = totals.fit_passed | playbook.hand_raisers_bypass_fit_gate
     may_qualify = among(MARKETING_STAGES) & (meets | (totals.hand_raise & gate))
     candidates: list[int] = table.ids[changes_dq | may_qualify].tolist()
-    rows = np.flatnonzero(differs)
-    level = totals.level[rows]
-    level_names = np.array([*level_ids, None], dtype=object)  # -1 → the None at the end
+    return np.flatnonzero(differs), candidates
+
+
+def _scores(table: LeadTable, totals: _Totals, playbook: Playbook, rows: np.ndarray) -> ScoreColumns:
+    """The new scores of the lead ``rows``, as the columns :func:`write_scores` stores."""
+    level_names = np.array([*(r.id for r in playbook.levels), None], dtype=object)  # -1 → the None at the end
+    dq_rules = playbook.disqualifications
     dq_names = np.array([*(r.id for r in dq_rules), None], dtype=object)
     dq_reasons = np.array([*(r.reason for r in dq_rules), None], dtype=object)
     dq = totals.dq[rows]
-    scores = ScoreColumns(
+    return ScoreColumns(
         ids=table.ids[rows].tolist(),
         fit=totals.fit[rows].tolist(),
         engagement=totals.engagement[rows].tolist(),
         total=totals.total[rows].tolist(),
-        level=[v if v > 0 else None for v in level.tolist()],
+        level=[v if v > 0 else None for v in totals.level[rows].tolist()],
         level_rule=level_names[totals.level_rule[rows]].tolist(),
         fit_passed=totals.fit_passed[rows].tolist(),
         dq_rule=dq_names[dq].tolist(),
         dq_reason=dq_reasons[dq].tolist(),
     )
-    return scores, candidates
 
 
 def _count_moves(
