@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +51,8 @@ from leadrelay.services.read_models import Moment, PlaybookRef, ReadModel, local
 
 #: Leads per chunk: bounds memory (their activities are held as columns at once).
 CHUNK_LEADS = 20_000
+#: Changed leads written per call of ``write_scores``: bounds the Python values held at once.
+WRITE_BATCH = 50_000
 #: Leads per call of the per-lead ``evaluate``.
 EVALUATE_BATCH = 2_000
 TOLERANCE = 1e-6
@@ -202,10 +203,12 @@ def compute(
             warm_up.start()
         try:
             table = read_leads(tx, fields_read(playbook))
+            mark = _clock(report, "read_leads", mark)
         finally:
             if warm_up is not None:
                 warm_up.join()
-        mark = _clock(report, "read_leads", mark)
+        if warm_up is not None:  # what the compiled code's loading took beyond the read
+            mark = _clock(report, "load_compiled", mark)
         engine = BulkEngine(playbook, now, table.profiles, signatures, compiled=None if compiled else False)
         totals = _Totals.empty(len(table))
         _assess_chunks(tx, playbook, now, report, table, totals, engine, signatures, campaigns, reader, mark)
@@ -288,12 +291,13 @@ def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, 
             mark = time.perf_counter()
             rows, candidates = _compare(table, totals, playbook, report)
             mark = _clock(report, "compare", mark)
-            write_scores(tx, rows, playbook.hash, now)
+            for lo in range(0, len(rows), WRITE_BATCH):  # Python values for one batch of leads at a time
+                write_scores(tx, _scores(table, totals, playbook, rows[lo : lo + WRITE_BATCH]), playbook.hash, now)
             report.written = len(rows)
             mark = _clock(report, "write", mark)
             for start in range(0, len(candidates), EVALUATE_BATCH):
                 batch = candidates[start : start + EVALUATE_BATCH]
-                _count_moves(report, evaluate(tx, playbook, batch, now), table, totals, batch)
+                _count_moves(tx, report, evaluate(tx, playbook, batch, now), table, totals, batch)
                 if playbook.routing is not None:  # a lead that qualified now goes to sales now
                     report.routed += len(route_many(tx, playbook, batch, now, only_pending=True))
             report.evaluated = len(candidates)
@@ -309,36 +313,29 @@ def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, 
     return report
 
 
-def _codes(values: Sequence[str | None], names: Sequence[str]) -> np.ndarray:
-    """The position of each value in ``names``: -1 for ``None``, -2 for a name not there."""
-    lookup: dict[str | None, int] = {name: i for i, name in enumerate(names)}
-    lookup[None] = -1
-    return np.fromiter((lookup.get(v, -2) for v in values), dtype=np.int64, count=len(values))
-
-
-def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[ScoreColumns, list[int]]:
-    """The new scores to write (of the leads where anything stored differs) and the leads the
-    per-lead engine must judge, over columns."""
+def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tally) -> tuple[np.ndarray, list[int]]:
+    """The rows of the leads where anything stored differs (their new scores are written) and the
+    leads the per-lead engine must judge, over columns."""
     report.leads = len(table)
     level_ids = [r.id for r in playbook.levels]
     dq_rules = playbook.disqualifications
     mql_ids = {r.id for r in playbook.mql_rules}
     stage_names = [stage.value for stage in Stage]
-    stage = _codes(table.stage, stage_names)
+    stage = table.stage.positions(stage_names)
 
     def among(stages: frozenset[Stage]) -> np.ndarray:
         marks = np.array([name in stages for name in stage_names] + [False, False], dtype=np.bool_)
         return marks[np.where(stage >= 0, stage, len(stage_names))]
 
-    stale = np.fromiter((h != playbook.hash for h in table.playbook_hash), dtype=np.bool_, count=len(table))
+    stale = ~table.playbook_hash.isin({playbook.hash})
     differs = (
         (np.abs(totals.fit - table.fit) > TOLERANCE)
         | (np.abs(totals.engagement - table.engagement) > TOLERANCE)
         | (np.abs(totals.total - table.total) > TOLERANCE)
         | (totals.level != table.level)
         | (totals.fit_passed != table.fit_passed)
-        | (totals.level_rule != _codes(table.level_rule, level_ids))
-        | (totals.dq != _codes(table.dq_rule, [r.id for r in dq_rules]))
+        | (totals.level_rule != table.level_rule.positions(level_ids))
+        | (totals.dq != table.dq_rule.positions([r.id for r in dq_rules]))
         | stale
     )
     moved = totals.level != table.level
@@ -347,7 +344,7 @@ def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tal
         for (old, new), n in zip(pairs.T.tolist(), counts.tolist(), strict=True):
             report.level_changes[(old, new)] += n
     meets = totals.mql >= 0
-    counted_mql = np.fromiter((r in mql_ids for r in table.mql_rule), dtype=np.bool_, count=len(table))
+    counted_mql = table.mql_rule.isin(mql_ids)
     report.mql_no_longer_meeting += int(((stage == stage_names.index(Stage.MQL.value)) & counted_mql & ~meets).sum())
     disqualified = totals.dq >= 0
     changes_dq = (disqualified & among(DISQUALIFIABLE_STAGES)) | (
@@ -356,32 +353,35 @@ def _compare(table: LeadTable, totals: _Totals, playbook: Playbook, report: _Tal
     gate = totals.fit_passed | playbook.hand_raisers_bypass_fit_gate
     may_qualify = among(MARKETING_STAGES) & (meets | (totals.hand_raise & gate))
     candidates: list[int] = table.ids[changes_dq | may_qualify].tolist()
-    rows = np.flatnonzero(differs)
-    level = totals.level[rows]
-    level_names = np.array([*level_ids, None], dtype=object)  # -1 → the None at the end
+    return np.flatnonzero(differs), candidates
+
+
+def _scores(table: LeadTable, totals: _Totals, playbook: Playbook, rows: np.ndarray) -> ScoreColumns:
+    """The new scores of the lead ``rows``, as the columns :func:`write_scores` stores."""
+    level_names = np.array([*(r.id for r in playbook.levels), None], dtype=object)  # -1 → the None at the end
+    dq_rules = playbook.disqualifications
     dq_names = np.array([*(r.id for r in dq_rules), None], dtype=object)
     dq_reasons = np.array([*(r.reason for r in dq_rules), None], dtype=object)
     dq = totals.dq[rows]
-    scores = ScoreColumns(
+    return ScoreColumns(
         ids=table.ids[rows].tolist(),
         fit=totals.fit[rows].tolist(),
         engagement=totals.engagement[rows].tolist(),
         total=totals.total[rows].tolist(),
-        level=[v if v > 0 else None for v in level.tolist()],
+        level=[v if v > 0 else None for v in totals.level[rows].tolist()],
         level_rule=level_names[totals.level_rule[rows]].tolist(),
         fit_passed=totals.fit_passed[rows].tolist(),
         dq_rule=dq_names[dq].tolist(),
         dq_reason=dq_reasons[dq].tolist(),
     )
-    return scores, candidates
 
 
 def _count_moves(
-    report: _Tally, moves: list[tuple[str, Any]], table: LeadTable, totals: _Totals, batch: list[int]
+    tx: StoreTx, report: _Tally, moves: list[tuple[str, Any]], table: LeadTable, totals: _Totals, batch: list[int]
 ) -> None:
-    moved = set()
-    for email, move in moves:
-        moved.add(email)
+    moved_keys = set()
+    for key, move in moves:
+        moved_keys.add(key)
         if move.to_stage == Stage.MQL:
             report.became_mql += 1
             report.hand_raised += move.trigger == Trigger.HAND_RAISED
@@ -391,8 +391,8 @@ def _count_moves(
             report.reinstated += 1
         else:
             report.other_moves += 1
-    assert table.emails is not None
+    moved = np.array(sorted(tx.lead_ids(moved_keys).values()), dtype=np.int64)
     rows = np.searchsorted(table.ids, np.array(batch, dtype=np.int64))
-    for row in rows.tolist():
-        if totals.mql[row] >= 0 and table.emails[row] not in moved and table.stage[row] in MARKETING_STAGES:
-            report.qualify_without_move += 1
+    marketing = table.stage.isin({stage.value for stage in MARKETING_STAGES})[rows]
+    meets = totals.mql[rows] >= 0
+    report.qualify_without_move += int((meets & marketing & ~np.isin(table.ids[rows], moved)).sum())

@@ -1,21 +1,29 @@
 """Reading and writing every lead at once for the bulk path, through the raw database driver.
 
-Rows are read with plain SQL (no ORM objects): leads with only the profile fields the playbook
-reads, activities a chunk of leads at a time as columns (lead row, time in microseconds,
-signature). Scores are written back with ``executemany`` on SQLite and ``COPY`` into a temporary
-table plus one ``UPDATE … FROM`` on PostgreSQL. Everything runs on the caller's connection, in
-the caller's transaction.
+Rows are read with plain SQL (no ORM objects). The lead table is read a batch at a time — on
+SQLite through the driver's cursor, on PostgreSQL as ``COPY … TO STDOUT`` CSV parsed by Arrow —
+into NumPy arrays (ids, stored scores) and dictionary codes (text: stage, rule ids, the profile
+fields the playbook reads), so a lead costs a few dozen bytes, not a Python row; leads with the
+same profile values share one :class:`Lead`. Activities are read a chunk of leads at a time as
+columns (lead row, time in microseconds, signature). Scores are written back with
+``executemany`` on SQLite and ``COPY`` (CSV written by Arrow) into a temporary table plus one
+``UPDATE … FROM`` on PostgreSQL. Everything runs on the caller's connection, in the caller's
+transaction.
 """
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from leadrelay.adapters.store import queries
 from leadrelay.adapters.store.sql_store import StoreTx
@@ -26,26 +34,79 @@ from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Campaign, Lead
 _LEAD_COLUMNS = (*LEAD_PROFILE_FIELDS, "external_id")
 _ACCOUNT_COLUMNS = tuple(f.name for f in fields(Account))
 _FETCH = 50_000
+#: Leads a batch (SQLite) and bytes a block of the PostgreSQL ``COPY`` read at a time.
+_LEAD_FETCH = 20_000
+_COPY_BLOCK = 8 << 20  # Arrow's CSV block: a row must fit in one
+
+
+class _EncodedColumn:
+    """A column read a batch at a time, each batch dictionary-encoded in Arrow (few bytes a row
+    when values repeat); :meth:`codes` unifies the batches' dictionaries at the end, so a value
+    first seen in a later batch gets the next code."""
+
+    __slots__ = ("_batches", "_type")
+
+    def __init__(self, type_: pa.DataType) -> None:
+        self._type = type_
+        self._batches: list[pa.DictionaryArray] = []
+
+    def add(self, values: pa.Array) -> None:
+        self._batches.append(values.cast(self._type).dictionary_encode())
+
+    def codes(self) -> tuple[Int, pa.Array]:
+        """Every row's code (int32, ``-1``: NULL) and the distinct values the codes point into."""
+        if not self._batches:
+            return np.zeros(0, dtype=np.int32), pa.array([], type=self._type)
+        unified = pa.chunked_array(self._batches).unify_dictionaries()
+        indices = [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in unified.chunks]
+        return np.concatenate(indices).astype(np.int32), unified.chunk(0).dictionary
+
+    @staticmethod
+    def values(dictionary: pa.Array, codes: Int) -> list[Any]:
+        """The values of ``codes`` (``None`` for ``-1``) as Python objects."""
+        if not len(dictionary):
+            return [None] * len(codes)
+        values = dictionary.take(pa.array(np.where(codes >= 0, codes, 0))).to_pylist()
+        return [v if c >= 0 else None for v, c in zip(values, codes.tolist(), strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """A text column of every lead as codes into ``names`` (``-1``: NULL)."""
+
+    codes: Int
+    names: list[Any]
+
+    def positions(self, wanted: Sequence[str]) -> Int:
+        """Each lead's value as its position in ``wanted``: ``-1`` for NULL, ``-2`` for a value not there."""
+        lookup = {name: i for i, name in enumerate(wanted)}
+        table = np.array([*(lookup.get(name, -2) for name in self.names), -1], dtype=np.int64)
+        return table[self.codes]
+
+    def isin(self, wanted: Collection[Any]) -> Bool:
+        """Whether each lead's value is one of ``wanted`` (NULL never is)."""
+        table = np.array([*(name in wanted for name in self.names), False], dtype=np.bool_)
+        return table[self.codes]
 
 
 @dataclass(slots=True)
 class LeadTable:
-    """Every lead, by ascending id: its profile (index into ``profiles``) and what is stored now."""
+    """Every lead, by ascending id: its profile (index into ``profiles``) and what is stored now.
+    Numbers are arrays and text columns codes (:class:`Coded`): no Python object per lead."""
 
     ids: Int
     profile: Int
     profiles: list[tuple[Lead, Account | None]]
-    emails: list[str] | None
-    stage: list[str]
+    stage: Coded
     level: Int  # 0: no level
-    level_rule: list[str | None]
+    level_rule: Coded
     fit: Float
     engagement: Float
     total: Float
     fit_passed: Bool
-    dq_rule: list[str | None]
-    mql_rule: list[str | None]
-    playbook_hash: list[str | None]
+    dq_rule: Coded
+    mql_rule: Coded
+    playbook_hash: Coded
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -78,84 +139,220 @@ def _plan(needed: frozenset[str] | None) -> tuple[list[str], bool, bool, list[st
     return sorted(lead_cols), email, custom, sorted(account_cols)
 
 
-def read_leads(tx: StoreTx, needed: frozenset[str] | None) -> LeadTable:
-    """All leads with the profile fields ``needed`` (``fields_read``; ``None``: all of them)."""
-    lead_cols, need_email, need_custom, account_cols = _plan(needed)
-    exact_email = needed is None or "lead.email" in needed
-    raw = _raw(tx)
+#: The stored judgement of a lead, read for every lead; the profile columns follow.
+_STORED = (
+    "id",
+    "stage",
+    "level",
+    "level_rule",
+    "fit_score",
+    "engagement_score",
+    "total_score",
+    "fit_passed",
+    "dq_rule",
+    "mql_rule",
+    "playbook_hash",
+)
+_TEXT_STORED = ("stage", "level_rule", "dq_rule", "mql_rule", "playbook_hash")
+_STORED_TYPES = [
+    pa.string() if name in _TEXT_STORED else pa.int64() if name in {"id", "level"} else pa.float64() for name in _STORED
+]
+_STORED_TYPES[_STORED.index("fit_passed")] = pa.bool_()
+
+
+def _accounts(tx: StoreTx, account_cols: list[str]) -> dict[int, Account]:
+    cursor = _raw(tx).cursor()
+    cursor.execute(queries.all_accounts(account_cols))
     accounts: dict[int, Account] = {}
-    if account_cols or needed is None:
-        cursor = raw.cursor()
-        cursor.execute(queries.all_accounts(account_cols))
-        for row in cursor.fetchall():
+    while rows := cursor.fetchmany(_FETCH):
+        for row in rows:
             values = dict(zip(account_cols, row[2:], strict=True)) if account_cols else {}
             values.pop("domain", None)
             accounts[row[0]] = Account(domain=row[1], **values)
-    custom_sql = queries.custom_as_text(tx.dialect) if need_custom else "NULL"
-    columns = [
-        "id",
-        "email",
-        custom_sql,
-        "account_id",
-        "stage",
-        "level",
-        "level_rule",
-        "fit_score",
-        "engagement_score",
-        "total_score",
-        "fit_passed",
-        "dq_rule",
-        "mql_rule",
-        "playbook_hash",
+    cursor.close()
+    return accounts
+
+
+def _lead_batches(tx: StoreTx, columns: list[str], types: list[pa.DataType]) -> Iterator[list[pa.Array]]:
+    """The leads' ``columns`` (of Arrow ``types``) by ascending id, a batch of rows at a time, as
+    Arrow arrays. SQLite: the driver's rows, ``_LEAD_FETCH`` at a time. PostgreSQL: ``COPY … TO
+    STDOUT`` as CSV, parsed by Arrow as it streams in (no Python object per row)."""
+    if tx.dialect == "postgresql":
+        yield from _copied_batches(tx, queries.copy_out(queries.all_leads(columns)), types)
+        return
+    types = [pa.int64() if pa.types.is_boolean(t) else t for t in types]  # SQLite's booleans: 0 / 1
+    cursor = _raw(tx).cursor()
+    try:
+        cursor.execute(queries.all_leads(columns))
+        while rows := cursor.fetchmany(_LEAD_FETCH):
+            yield [pa.array(column, type=t) for column, t in zip(zip(*rows, strict=True), types, strict=True)]
+            del rows
+    finally:
+        cursor.close()
+
+
+class _CopyStream(io.RawIOBase):
+    """The bytes of a psycopg ``COPY … TO STDOUT`` (a row a block), as a file Arrow's CSV reader
+    reads from."""
+
+    def __init__(self, blocks: Iterator[Any]) -> None:
+        self._blocks = blocks
+        self._pending = bytearray()
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = len(buffer)
+        pending = self._pending
+        if not self._done and len(pending) < wanted:
+            for block in self._blocks:
+                pending += block
+                if len(pending) >= wanted:
+                    break
+            else:
+                self._done = True
+        size = min(wanted, len(pending))
+        buffer[:size] = pending[:size]
+        del pending[:size]
+        return size
+
+
+def _copied_batches(tx: StoreTx, statement: str, types: list[pa.DataType]) -> Iterator[list[pa.Array]]:
+    names = [f"c{i}" for i in range(len(types))]
+    read = pa_csv.ReadOptions(column_names=names, use_threads=False, block_size=_COPY_BLOCK)
+    parse = pa_csv.ParseOptions(newlines_in_values=True)
+    # PostgreSQL's CSV: NULL is an empty unquoted field, an empty text is ""; booleans t / f
+    convert = pa_csv.ConvertOptions(
+        column_types=dict(zip(names, types, strict=True)),
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    cursor = _raw(tx).cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            stream = io.BufferedReader(_CopyStream(iter(copy)), buffer_size=_COPY_BLOCK)
+            if stream.peek(1):  # Arrow refuses an empty file: no rows, no batches
+                reader = pa_csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+                for batch in reader:
+                    yield list(batch.columns)
+    finally:
+        cursor.close()
+
+
+def _numbers(values: pa.Array, dtype: type, null: Any = 0) -> np.ndarray:
+    """A numeric column as NumPy, NULL as ``null``."""
+    if pa.types.is_null(values.type):
+        return np.full(len(values), null, dtype=dtype)
+    if values.null_count:
+        values = values.fill_null(null)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _domains(emails: pa.Array) -> pa.Array:
+    """What follows the last ``@`` of each e-mail (:attr:`Lead.domain`); NULL stays NULL."""
+    if pa.types.is_null(emails.type):
+        return emails
+    return pc.replace_substring_regex(emails.cast(pa.string()), pattern="^.*@", replacement="", max_replacements=1)
+
+
+def _profile_codes(keys: list[Int], count: int) -> tuple[Int, Int]:
+    """A profile per distinct combination of ``keys`` (codes of ``count`` rows, ``-1``: NULL),
+    numbered in order of first appearance: the profile of each row and the first row of each."""
+    combined = np.zeros(count, dtype=np.int64)
+    span = 1
+    for key in keys:
+        width = int(key.max()) + 2 if count else 1
+        if span * width >= 2**62:  # renumber what is combined so far to keep within int64
+            distinct, combined = np.unique(combined, return_inverse=True)
+            span = len(distinct)
+        combined = combined * width + (key.astype(np.int64) + 1)
+        span *= width
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # by first appearance
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank[inverse.reshape(-1)], first[order]
+
+
+def read_leads(tx: StoreTx, needed: frozenset[str] | None) -> LeadTable:
+    """All leads with the profile fields ``needed`` (``fields_read``; ``None``: all of them), read
+    a batch at a time into arrays and dictionary codes (see :class:`LeadTable`)."""
+    lead_cols, need_email, need_custom, account_cols = _plan(needed)
+    exact_email = needed is None or "lead.email" in needed
+    accounts_read = bool(account_cols) or needed is None
+    accounts = _accounts(tx, account_cols) if accounts_read else {}
+    profile_cols = [
+        *(["email"] if need_email else []),
+        *([queries.custom_as_text(tx.dialect)] if need_custom else []),
+        *(["account_id"] if accounts_read else []),
         *lead_cols,
     ]
-    cursor = raw.cursor()
-    cursor.execute(queries.all_leads(columns))
-    rows = cursor.fetchall()
-    count = len(rows)
-    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
-    del rows
-    emails: list[str] = list(cols[1])
-    if exact_email:
-        mail_keys: Sequence[Any] = emails
-    elif need_email:
-        mail_keys = [email.rsplit("@", 1)[1] if email else None for email in emails]
-    else:
-        mail_keys = [None] * count
-    accounts_read = bool(account_cols) or needed is None
-    key_columns = [mail_keys, cols[2], cols[3] if accounts_read else [None] * count, *cols[14:]]
-    # a profile per distinct key (in order of first appearance); its objects once per profile
-    index: dict[tuple[Any, ...], int] = {}
-    profile = np.fromiter(
-        (index.setdefault(key, len(index)) for key in zip(*key_columns, strict=True)), dtype=np.int64, count=count
-    )
-    firsts = np.unique(profile, return_index=True)[1] if count else np.zeros(0, dtype=np.int64)
+    text = {name: _EncodedColumn(pa.string()) for name in _TEXT_STORED}
+    # the profile's columns: e-mail (or domain), custom, account id, lead columns
+    keys = [_EncodedColumn(pa.int64() if name == "account_id" else pa.string()) for name in profile_cols]
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in _STORED if name not in _TEXT_STORED}
+    types = [*_STORED_TYPES, *(pa.int64() if name == "account_id" else pa.string() for name in profile_cols)]
+    for batch in _lead_batches(tx, [*_STORED, *profile_cols], types):
+        stored = dict(zip(_STORED, batch, strict=False))
+        parts["id"].append(_numbers(stored["id"], np.int64))
+        parts["level"].append(_numbers(stored["level"], np.int64))
+        for name in ("fit_score", "engagement_score", "total_score"):
+            parts[name].append(_numbers(stored[name], np.float64))
+        parts["fit_passed"].append(_numbers(stored["fit_passed"], np.bool_, False))
+        for name, encoded in text.items():
+            encoded.add(stored[name])
+        for name, key, values in zip(profile_cols, keys, batch[len(_STORED) :], strict=True):
+            key.add(_domains(values) if name == "email" and not exact_email else values)
+    column = {name: _joined(chunks) for name, chunks in parts.items()}
+    count = len(column["id"])
+    key_codes = [key.codes() for key in keys]
+    profile, firsts = _profile_codes([codes for codes, _ in key_codes], count)
+    # each profile's values, those of its first lead
+    firsts_of = [_EncodedColumn.values(dictionary, codes[firsts]) for codes, dictionary in key_codes]
     profiles: list[tuple[Lead, Account | None]] = []
-    for row in firsts.tolist():
-        email, custom, account_id = emails[row], cols[2][row], cols[3][row]
-        mail_key = mail_keys[row]
+    custom_col = queries.custom_as_text(tx.dialect)
+    decoded: dict[str, dict[str, Any]] = {}
+    for values in zip(*firsts_of, strict=True) if firsts_of else [()] * len(firsts):
+        value = dict(zip(profile_cols, values, strict=True))
+        mail, custom, account_id = value.get("email"), value.get(custom_col), value.get("account_id")
+        if need_custom and custom is not None and custom not in decoded:
+            decoded[custom] = json.loads(custom)
         lead = Lead(
-            email=email if exact_email else f"x@{mail_key}" if need_email else "x@x",
-            custom=(json.loads(custom) if isinstance(custom, str) else custom or {}) if need_custom else {},
-            **{name: cols[14 + k][row] for k, name in enumerate(lead_cols)},
+            # the domain is all the playbook reads: a stand-in address with it (none without an e-mail)
+            email=mail if exact_email or mail is None else f"x@{mail}" if need_email else "x@x",
+            custom=decoded[custom] if need_custom and custom is not None else {},
+            **{name: value[name] for name in lead_cols},
         )
         profiles.append((lead, accounts.get(account_id) if account_id is not None else None))
+
+    def coded(name: str) -> Coded:
+        codes, dictionary = text[name].codes()
+        return Coded(codes, dictionary.to_pylist())
+
     return LeadTable(
-        ids=np.array(cols[0], dtype=np.int64),
+        ids=column["id"],
         profile=profile,
         profiles=profiles,
-        emails=emails,
-        stage=list(cols[4]),
-        level=np.fromiter((v or 0 for v in cols[5]), dtype=np.int64, count=count),
-        level_rule=list(cols[6]),
-        fit=np.array(cols[7], dtype=np.float64),
-        engagement=np.array(cols[8], dtype=np.float64),
-        total=np.array(cols[9], dtype=np.float64),
-        fit_passed=np.array(cols[10], dtype=np.bool_),
-        dq_rule=list(cols[11]),
-        mql_rule=list(cols[12]),
-        playbook_hash=list(cols[13]),
+        stage=coded("stage"),
+        level=column["level"],
+        level_rule=coded("level_rule"),
+        fit=column["fit_score"].astype(np.float64),
+        engagement=column["engagement_score"].astype(np.float64),
+        total=column["total_score"].astype(np.float64),
+        fit_passed=column["fit_passed"].astype(np.bool_),
+        dq_rule=coded("dq_rule"),
+        mql_rule=coded("mql_rule"),
+        playbook_hash=coded("playbook_hash"),
     )
+
+
+def _joined(chunks: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
 
 
 def read_campaigns(tx: StoreTx) -> dict[int, Campaign]:
@@ -214,6 +411,21 @@ class ScoreColumns:
         return len(self.ids)
 
 
+#: The columns of ``rescore_scores`` (``queries.CREATE_SCORES_TABLE``) as Arrow types.
+_SCORE_TYPES = (
+    pa.int64(),
+    pa.float64(),
+    pa.float64(),
+    pa.float64(),
+    pa.int64(),
+    pa.string(),
+    pa.bool_(),
+    pa.string(),
+    pa.string(),
+)
+_WRITE_ROWS = 50_000
+
+
 def write_scores(tx: StoreTx, scores: ScoreColumns, playbook_hash: str, now: datetime) -> None:
     """Store new scores, level, fit gate and disqualification of many leads at once."""
     if not len(scores):
@@ -221,16 +433,35 @@ def write_scores(tx: StoreTx, scores: ScoreColumns, playbook_hash: str, now: dat
     raw = _raw(tx)
     cursor = raw.cursor()
     s = scores
+    count = len(s)
     if tx.dialect == "postgresql":
         cursor.execute(queries.CREATE_SCORES_TABLE)
-        with cursor.copy(queries.COPY_SCORES) as copy:
-            columns = (s.ids, s.fit, s.engagement, s.total, s.level, s.level_rule, s.fit_passed, s.dq_rule, s.dq_reason)
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
+        columns: tuple[list[Any], ...] = (
+            s.ids,
+            s.fit,
+            s.engagement,
+            s.total,
+            s.level,
+            s.level_rule,
+            s.fit_passed,
+            s.dq_rule,
+            s.dq_reason,
+        )
+        with cursor.copy(queries.COPY_SCORES_CSV) as copy:
+            for lo in range(0, count, _WRITE_ROWS):  # as CSV written by Arrow: no Python call per row
+                part = pa.table(
+                    [
+                        pa.array(column[lo : lo + _WRITE_ROWS], type=t)
+                        for column, t in zip(columns, _SCORE_TYPES, strict=True)
+                    ],
+                    names=[f"c{i}" for i in range(len(columns))],
+                )
+                out = io.BytesIO()
+                pa_csv.write_csv(part, out, pa_csv.WriteOptions(include_header=False))
+                copy.write(out.getbuffer())
         cursor.execute(queries.UPDATE_FROM_SCORES, (playbook_hash, now))
         cursor.execute(queries.DROP_SCORES_TABLE)
         return
-    count = len(s)
     cursor.executemany(
         queries.UPDATE_SCORES,
         zip(

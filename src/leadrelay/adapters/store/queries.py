@@ -576,6 +576,11 @@ def all_leads(columns: Sequence[str]) -> str:
     return f"SELECT {', '.join(columns)} FROM leads WHERE erased_at IS NULL ORDER BY id"
 
 
+def copy_out(select: str) -> str:
+    """PostgreSQL: the rows of ``select`` as CSV through ``COPY … TO STDOUT``."""
+    return f"COPY ({select}) TO STDOUT (FORMAT csv)"
+
+
 def custom_as_text(dialect: str) -> str:
     return "custom::text" if dialect == POSTGRESQL else "custom"
 
@@ -640,7 +645,8 @@ CREATE_SCORES_TABLE = (
     "total double precision, level integer, level_rule text, fit_passed boolean, dq_rule text, "
     "dq_reason text) ON COMMIT DROP"
 )
-COPY_SCORES = "COPY rescore_scores FROM STDIN"
+#: Arrow's CSV: NULL an empty field, text always quoted (so an empty text stays one)
+COPY_SCORES_CSV = "COPY rescore_scores FROM STDIN (FORMAT csv)"
 #: Parameters: playbook hash, scored at.
 UPDATE_FROM_SCORES = (
     "UPDATE leads SET fit_score = s.fit, engagement_score = s.engagement, total_score = s.total, "
