@@ -210,7 +210,7 @@ leads = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # where the lead stands (derived from the history; kept for fast reads)
-    sa.Column("stage", sa.String(20), nullable=False, index=True),
+    sa.Column("stage", sa.String(20), nullable=False),  # by stage: ix_leads_stage_since, ix_leads_stage_owner
     sa.Column("stage_at", UtcDateTime, nullable=False),
     # the last fixed point of the history: activity-driven moves after it are re-derived
     sa.Column("anchor_stage", sa.String(20), nullable=False),
@@ -354,8 +354,8 @@ routing_decisions = sa.Table(
     # the lead's level when it was decided: the level that chose its SLA policy (NULL before 0018)
     sa.Column("level", sa.SmallInteger),
     sa.Index("ix_routing_decisions_lead_time", "lead_id", "decided_at"),
-    sa.Index("ix_routing_decisions_rep_time", "rep_id", "decided_at"),
-    # by time (the quality report: intake per department, leads received per rep)
+    # by time (the quality report: intake per department, leads received per rep; a rep's leads
+    # received since a moment): the rep is in the index, read alone over a range of time
     sa.Index("ix_routing_decisions_time", "decided_at", "kind", "department", "rep_id", "lead_id"),
 )
 
