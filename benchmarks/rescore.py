@@ -294,7 +294,7 @@ def kept_database(server: str | None, folder: Path, leads: int, activities: int)
         admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as connection:
-                exists = connection.exec_driver_sql(queries.DATABASE_EXISTS, (database,)).first() is not None
+                exists = connection.execute(sa.text(queries.DATABASE_EXISTS), {"name": database}).first() is not None
                 if exists and not marker.exists():
                     connection.exec_driver_sql(queries.drop_database(database))
                     exists = False

@@ -674,9 +674,6 @@ def reset_id_sequence(table: str) -> str:
     return f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
 
 
-#: PostgreSQL: whether a database of this name exists (parameter: the name).
-DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = %s"
-
 #: Benchmarks: every lead's stored scores back to what the generator wrote (a kept data set).
 RESET_SCORES_FOR_BENCHMARK = (
     "UPDATE leads SET fit_score = 0, engagement_score = 0, total_score = 0, level = NULL, level_rule = NULL, "
