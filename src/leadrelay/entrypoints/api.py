@@ -104,6 +104,7 @@ if TYPE_CHECKING:
     from leadrelay.services.report_catalog import ReportInfo
     from leadrelay.services.report_kit import Report
     from leadrelay.services.rescore import RescoreReport
+    from leadrelay.services.summaries import SummaryStatus
 
 ACTIVE_PLAYBOOK = "active_playbook"
 #: Setting beside each stored playbook: its YAML as JSON (``loader.stored_form``), read instead of parsing the YAML.
@@ -430,6 +431,13 @@ class LeadRelay:
             with ActivityLog(folder).locked():
                 ActivityLog(folder).clear()
         return refresh(self.store, folder)
+
+    def check_summaries(self, *, rebuild: bool = False) -> SummaryStatus:
+        """Compare the summary tables the reports read with a recount from the facts (``rebuild``:
+        derive them all again first)."""
+        from leadrelay.services.summaries import check
+
+        return check(self.store, rebuild=rebuild)
 
     # --- accounts and matching ---------------------------------------------------------------
 

@@ -278,8 +278,13 @@ def _derivations(kind: str, only: LeadFilter) -> list[tuple[sa.Table, sa.Select[
     return [(summary_steps, step_rows(stage, only)) for stage in STEP_STAGES]
 
 
-def _table(kind: str) -> sa.Table:
+def table_of(kind: str) -> sa.Table:
+    """The table of the ``kind`` summary."""
     return summary_loops if kind == LOOPS else summary_steps
+
+
+#: The position of the lead's id in each summary's rows (as :func:`stored` and :func:`recount` give them).
+LEAD_COLUMN = {LOOPS: 1, STEPS: 2}
 
 
 def _insert(target: sa.Table, rows: sa.Select[Any]) -> sa.Insert:
@@ -289,7 +294,7 @@ def _insert(target: sa.Table, rows: sa.Select[Any]) -> sa.Insert:
 @cache
 def _refreshing(kind: str) -> tuple[sa.Executable, ...]:
     """The statements that derive the ``kind`` rows of the ``lead_ids`` again, built once."""
-    table = _table(kind)
+    table = table_of(kind)
     delete = table.delete().where(*_among(table.c.lead_id))
     return (delete, *[_insert(target, rows) for target, rows in _derivations(kind, _among)])
 
@@ -307,7 +312,7 @@ def refresh(tx: StoreTx, kind: str, lead_ids: Iterable[int]) -> None:
 def rebuild(connection: sa.Connection) -> None:
     """Derive every lead's rows of every summary again (on a connection inside a transaction)."""
     for kind in (LOOPS, STEPS):
-        connection.execute(_table(kind).delete())
+        connection.execute(table_of(kind).delete())
         for target, rows in _derivations(kind, _every):
             connection.execute(_insert(target, rows))
 
@@ -322,7 +327,7 @@ def recount(connection: sa.Connection, kind: str) -> list[tuple[Any, ...]]:
 
 def stored(connection: sa.Connection, kind: str) -> list[tuple[Any, ...]]:
     """The rows the ``kind`` summary holds (sorted by key), in :func:`recount`'s form."""
-    table = _table(kind)
+    table = table_of(kind)
     return [
         tuple(r) for r in connection.execute(sa.select(table).order_by(table.c[table.primary_key.columns.keys()[0]]))
     ]

@@ -23,6 +23,7 @@ from leadrelay.entrypoints.cli.rescore import register as register_rescore
 from leadrelay.entrypoints.cli.routing import reps_app, route_app
 from leadrelay.entrypoints.cli.sales import register as register_sales
 from leadrelay.entrypoints.cli.serve import register as register_serve
+from leadrelay.entrypoints.cli.summaries import register as register_summaries
 from leadrelay.entrypoints.cli.users import register as register_users
 from leadrelay.entrypoints.cli.worker import register as register_worker
 from leadrelay.entrypoints.i18n import LANGS, t
@@ -59,6 +60,7 @@ app.add_typer(route_app, name="route")
 app.add_typer(reps_app, name="reps")
 register_rescore(app)
 register_activity_log(app)
+register_summaries(app)
 register_sales(lead_app, app)
 register_erasure(lead_app)
 register_worker(app)
