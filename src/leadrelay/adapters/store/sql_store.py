@@ -274,10 +274,6 @@ def account_from_row(row: Any) -> Account:
     )
 
 
-#: The summaries derived from a lead's moves.
-_FROM_MOVES = (summaries.LOOPS, summaries.STEPS)
-
-
 class StoreTx:
     """One unit of work on one connection."""
 
@@ -294,6 +290,11 @@ class StoreTx:
         """Record that the facts of ``lead_ids`` that the ``kinds`` summaries derive from changed."""
         ids = set(lead_ids)
         for kind in kinds:
+            self.stale[kind] |= ids
+
+    def _moved(self, moves: Iterable[tuple[int, str, str]]) -> None:
+        """Moves of these leads were written or removed (``(lead_id, from_stage, to_stage)``)."""
+        for kind, ids in summaries.touched_by_moves(moves).items():
             self.stale[kind] |= ids
 
     def settle(self) -> None:
@@ -982,7 +983,7 @@ class StoreTx:
                         for row in rows
                     ],
                 )
-            self.changed(_FROM_MOVES, (row.lead_id for row in rows))
+            self._moved((row.lead_id, row.from_stage, row.to_stage) for row in rows)
             self.execute(transitions.delete().where(transitions.c.id.in_(part)))
 
     def dq_reason_and_level(self, lead_id: int) -> tuple[str | None, int | None]:
@@ -1000,7 +1001,7 @@ class StoreTx:
     def insert_transitions(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        self.changed(_FROM_MOVES, (row["lead_id"] for row in rows))
+        self._moved((row["lead_id"], row["from_stage"], row["to_stage"]) for row in rows)
         time = self._time
         values = [
             tuple(time(row[c]) if c in ("occurred_at", "recorded_at") else row[c] for c in _TRANSITION_COLUMNS)
@@ -1163,12 +1164,12 @@ class StoreTx:
         text): ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the same rows either way)."""
         if not rows:
             return
-        lead = columns.index("lead_id")
-        self.changed((summaries.LOOPS,), (row[lead] for row in rows))
+        lead, at, rep, department = (columns.index(c) for c in ("lead_id", "decided_at", "rep_id", "department"))
+        decided = [(row[lead], row[at], row[rep], row[department]) for row in rows]
         if self._copies(rows):
             self._copy(queries.copy_rows("routing_decisions", columns), rows)
+            summaries.decided(self, decided)
             return
-        at = columns.index("decided_at")
         stamps: dict[Any, Any] = {}
         for row in rows:
             if row[at] not in stamps:
@@ -1179,11 +1180,12 @@ class StoreTx:
         else:
             converted = [(*row[:at], stamps[row[at]], *row[at + 1 :]) for row in rows]
         self._raw_many(queries.insert_routing_decisions(self.dialect, columns), converted)
+        summaries.decided(self, decided)
 
     def insert_routing_decisions(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        self.changed((summaries.LOOPS,), (row["lead_id"] for row in rows))
+        decided = [(row["lead_id"], row["decided_at"], row.get("rep_id"), row["department"]) for row in rows]
         names = tuple(rows[0])
         stamps: dict[datetime, Any] = {}  # a batch of decisions shares one moment: convert it once
         for row in rows:
@@ -1193,6 +1195,7 @@ class StoreTx:
             queries.insert_routing_decisions(self.dialect, names),
             [tuple(stamps[row[n]] if n == "decided_at" else row[n] for n in names) for row in rows],
         )
+        summaries.decided(self, decided)
 
     def upsert_counters(self, rows: Sequence[tuple[str, float]]) -> None:
         self._raw_many(queries.SET_COUNTER, rows)

@@ -299,6 +299,62 @@ def _refreshing(kind: str) -> tuple[sa.Executable, ...]:
     return (delete, *[_insert(target, rows) for target, rows in _derivations(kind, _among)])
 
 
+def touched_by_moves(moves: Iterable[tuple[int, str, str]]) -> dict[str, set[int]]:
+    """The leads whose rows of each summary the moves (``(lead_id, from_stage, to_stage)``, written
+    or removed) can change. A lead's first move (from ``new``) into anything but MQL is before any
+    loop — the move most leads make, into nurture — so it changes no loop; a step's rows depend only
+    on the lead's steps and breaks."""
+    loops: set[int] = set()
+    steps: set[int] = set()
+    for lead_id, from_stage, to_stage in moves:
+        if to_stage == Stage.MQL.value or from_stage != Stage.NEW.value:
+            loops.add(lead_id)
+        if to_stage in STEP_STAGES or to_stage in BREAKS:
+            steps.add(lead_id)
+    return {LOOPS: loops, STEPS: steps}
+
+
+def _owner_update() -> sa.Update:
+    """A routing decision (lead, moment, rep, department) made the owner of the loop it falls in,
+    unless that loop already holds a later decision (the owner is the loop's last one; a decision
+    stored now has the largest id, so it comes last among those at its moment)."""
+    loop = summary_loops
+    rd = routing_decisions
+    lead: sa.BindParameter[int] = sa.bindparam("d_lead", type_=sa.Integer)
+    at: sa.BindParameter[Any] = sa.bindparam("d_at", type_=loop.c.start.type)
+    later = (
+        sa.select(rd.c.id)
+        .where(
+            rd.c.lead_id == lead,
+            rd.c.decided_at > at,
+            rd.c.decided_at >= loop.c.start,
+            sa.or_(loop.c.until.is_(None), rd.c.decided_at < loop.c.until),
+        )
+        .exists()
+    )
+    return (
+        loop.update()
+        .where(loop.c.lead_id == lead, loop.c.start <= at, sa.or_(loop.c.until.is_(None), loop.c.until > at), ~later)
+        .values(rep_id=sa.bindparam("d_rep"), department=sa.bindparam("d_department"))
+    )
+
+
+_OWNER_UPDATE = _owner_update()
+
+
+def decided(tx: StoreTx, decisions: Iterable[tuple[int, Any, str | None, str]]) -> None:
+    """Routing decisions just stored (``(lead_id, decided_at, rep_id, department)``, in the order
+    they were stored): each loop's owner follows them in place — one indexed update per decision
+    instead of deriving the lead's loops again. (A loop that does not exist yet because its MQL
+    move is in this same transaction is derived whole when the transaction settles.)"""
+    rows = [
+        {"d_lead": lead, "d_at": at, "d_rep": rep, "d_department": department}
+        for lead, at, rep, department in decisions
+    ]
+    if rows:
+        tx.execute(_OWNER_UPDATE, rows)
+
+
 def refresh(tx: StoreTx, kind: str, lead_ids: Iterable[int]) -> None:
     """Derive the ``kind`` rows of ``lead_ids`` again from their facts as this transaction sees them."""
     ids = sorted(set(lead_ids))
