@@ -757,19 +757,8 @@ class LeadRelay:
         be recycled, and nothing changes."""
         playbook = self.playbook().playbook
         moment = self._now(now)
-        with self.store.engine.connect() as connection:
-            transaction = connection.begin()
-            tx = StoreTx(connection)
-            try:
-                done = recycle_inactive(tx, playbook, moment)
-            except BaseException:
-                transaction.rollback()
-                raise
-            if dry_run:
-                transaction.rollback()
-            else:
-                tx.settle()
-                transaction.commit()
+        with self.store.rehearsal(dry_run=dry_run) as tx:
+            done = recycle_inactive(tx, playbook, moment)
         return RecycleReport(
             dry_run=dry_run,
             as_of=moment.astimezone(playbook.timezone),

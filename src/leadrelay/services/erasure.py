@@ -35,7 +35,6 @@ from typing import Any, Literal
 
 from leadrelay.adapters.files.rejects import default_rejects_path, remove_rows
 from leadrelay.adapters.store import personal_data as pd
-from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.domain.identity import lead_key
 from leadrelay.services.leads import LeadNotFound
@@ -263,7 +262,6 @@ def erase(
             cancelled = pd.outbox_fixed(now)(tx, lead_id)
         counts[table.name] = pd.clean_lead_rows(tx, table, lead_id, redact, fixed)
     counts.update(pd.delete_registered(tx, lead_id, Identifiers.of(row).strong()))
-    tx.changed((summaries.LOOPS, summaries.STEPS), (lead_id,))  # its activities and deals were cleaned
     identities = [lead_key(e, None) for e in [row.email] if e] + [lead_key(None, x) for x in [row.external_id] if x]
     digests = _digests(key, identities)
     pd.suppress(tx, digests)

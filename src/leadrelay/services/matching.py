@@ -832,86 +832,73 @@ def rematch(store: SqlStore, playbook: Playbook, now: datetime, *, dry_run: bool
     from leadrelay.services.intake import evaluate
 
     started = time.perf_counter()
-    with store.engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            tx = StoreTx(connection)
-            everything = [
-                r for r in tx.execute(sa.select(accounts.c.id).where(accounts.c.merged_into.is_(None))).scalars()
-            ]
-            refresh_keys(tx, everything)
-            facts, ids = _facts(tx, playbook)
-            index = MatchIndex((f for f, _ in facts), playbook.matching, {f.domain: i for f, i in facts})
-            domains = {v: k for k, v in ids.items()}
-            rows = tx.execute(
-                sa.select(
-                    leads.c.id,
-                    leads.c.email,
-                    leads.c.external_id,
-                    leads.c.company_name,
-                    leads.c.phone,
-                    leads.c.postal_code,
-                    leads.c.account_id,
-                    leads.c.match_tier,
-                    leads.c.match,
-                )
-            ).all()
-            claims, lead_ids, current = {}, {}, {}
-            for row in rows:
-                key = row.email or f"id:{row.external_id}"
-                claimed = stored_claim(key, row.match, row, playbook.free_mail)
-                if not (claimed.domain or claimed.name_key):
-                    continue  # nothing to match by (as at intake): the lead keeps what it has
-                claims[key] = claimed
-                lead_ids[key] = row.id
-                current[key] = (row.account_id, row.match_tier)
-            decisions = match_all(claims.values(), index, closest, _rejected(tx))
-            new = sorted({d.account for d in decisions.values() if d.new and d.account is not None})
-            if new:
-                created = tx.upsert_accounts([Account(domain=d, name=index.accounts[d].name) for d in new], now)
-                ids.update(created)
-                domains.update({v: k for k, v in created.items()})
-                refresh_keys(tx, created.values())
-            moves, updates, changed_tier = [], [], 0
-            kept: dict[str, MatchDecision] = {}
-            by_tier: Counter[str] = Counter()
-            for key, decision in decisions.items():
-                account_id, tier = current[key]
-                target = ids[decision.account] if decision.account is not None else None
-                by_tier[str(decision.tier)] += 1
-                if target != account_id:
-                    moves.append(
-                        Move(
-                            lead=key,
-                            from_account=domains.get(account_id) if account_id is not None else None,
-                            to_account=decision.account,
-                            tier=decision.tier,
-                        )
+    with store.rehearsal(dry_run=dry_run) as tx:
+        everything = [r for r in tx.execute(sa.select(accounts.c.id).where(accounts.c.merged_into.is_(None))).scalars()]
+        refresh_keys(tx, everything)
+        facts, ids = _facts(tx, playbook)
+        index = MatchIndex((f for f, _ in facts), playbook.matching, {f.domain: i for f, i in facts})
+        domains = {v: k for k, v in ids.items()}
+        rows = tx.execute(
+            sa.select(
+                leads.c.id,
+                leads.c.email,
+                leads.c.external_id,
+                leads.c.company_name,
+                leads.c.phone,
+                leads.c.postal_code,
+                leads.c.account_id,
+                leads.c.match_tier,
+                leads.c.match,
+            )
+        ).all()
+        claims, lead_ids, current = {}, {}, {}
+        for row in rows:
+            key = row.email or f"id:{row.external_id}"
+            claimed = stored_claim(key, row.match, row, playbook.free_mail)
+            if not (claimed.domain or claimed.name_key):
+                continue  # nothing to match by (as at intake): the lead keeps what it has
+            claims[key] = claimed
+            lead_ids[key] = row.id
+            current[key] = (row.account_id, row.match_tier)
+        decisions = match_all(claims.values(), index, closest, _rejected(tx))
+        new = sorted({d.account for d in decisions.values() if d.new and d.account is not None})
+        if new:
+            created = tx.upsert_accounts([Account(domain=d, name=index.accounts[d].name) for d in new], now)
+            ids.update(created)
+            domains.update({v: k for k, v in created.items()})
+            refresh_keys(tx, created.values())
+        moves, updates, changed_tier = [], [], 0
+        kept: dict[str, MatchDecision] = {}
+        by_tier: Counter[str] = Counter()
+        for key, decision in decisions.items():
+            account_id, tier = current[key]
+            target = ids[decision.account] if decision.account is not None else None
+            by_tier[str(decision.tier)] += 1
+            if target != account_id:
+                moves.append(
+                    Move(
+                        lead=key,
+                        from_account=domains.get(account_id) if account_id is not None else None,
+                        to_account=decision.account,
+                        tier=decision.tier,
                     )
-                    updates.append({"lid": lead_ids[key], "aid": target, "at": now})
-                elif tier != decision.tier:
-                    changed_tier += 1
-                kept[key] = decision
-            if updates:
-                tx.execute(
-                    leads.update()
-                    .where(leads.c.id == sa.bindparam("lid"))
-                    .values(account_id=sa.bindparam("aid"), updated_at=sa.bindparam("at")),
-                    updates,
                 )
-            store_decisions(tx, lead_ids, kept, now)
-            moved_ids = [u["lid"] for u in updates]
-            if moved_ids and not dry_run:
-                for part in _chunks(moved_ids, 2000):
-                    evaluate(tx, playbook, part, now, profile_changed=set(part))
-        except BaseException:
-            transaction.rollback()
-            raise
-        if dry_run:
-            transaction.rollback()
-        else:
-            tx.settle()
-            transaction.commit()
+                updates.append({"lid": lead_ids[key], "aid": target, "at": now})
+            elif tier != decision.tier:
+                changed_tier += 1
+            kept[key] = decision
+        if updates:
+            tx.execute(
+                leads.update()
+                .where(leads.c.id == sa.bindparam("lid"))
+                .values(account_id=sa.bindparam("aid"), updated_at=sa.bindparam("at")),
+                updates,
+            )
+        store_decisions(tx, lead_ids, kept, now)
+        moved_ids = [u["lid"] for u in updates]
+        if moved_ids and not dry_run:
+            for part in _chunks(moved_ids, 2000):
+                evaluate(tx, playbook, part, now, profile_changed=set(part))
     return RematchReport(
         dry_run=dry_run,
         leads=len(claims),

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from leadrelay.adapters.store.summaries import PRE_SQL as PRE_SQL
 from leadrelay.adapters.store.tables import campaigns, leads, summary_loops
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.services.read_models import ReadModel
@@ -50,8 +51,6 @@ from leadrelay.services.report_kit import (
     title,
 )
 
-#: The optional Pre-SQL stage's code (inside sales qualified the lead and handed it over).
-PRE_SQL = "pre_sql"
 PRE_SQL_LABEL = ("Pre-SQL", "Pre-SQL（インサイドセールス精査済）")
 #: The steps after MQL, in order, each with the step whose loops it converts from.
 STEPS: tuple[tuple[str, str], ...] = (

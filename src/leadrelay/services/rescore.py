@@ -283,33 +283,22 @@ def rescore(
 
 def _rescore(store: SqlStore, playbook: Playbook, now: datetime, dry_run: bool, log: Path | None) -> _Tally:
     report = _Tally(now, dry_run)
-    with store.engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            tx = StoreTx(connection)
-            table, totals = compute(tx, playbook, now, report, log)
-            mark = time.perf_counter()
-            rows, candidates = _compare(table, totals, playbook, report)
-            mark = _clock(report, "compare", mark)
-            for lo in range(0, len(rows), WRITE_BATCH):  # Python values for one batch of leads at a time
-                write_scores(tx, _scores(table, totals, playbook, rows[lo : lo + WRITE_BATCH]), playbook.hash, now)
-            report.written = len(rows)
-            mark = _clock(report, "write", mark)
-            for start in range(0, len(candidates), EVALUATE_BATCH):
-                batch = candidates[start : start + EVALUATE_BATCH]
-                _count_moves(tx, report, evaluate(tx, playbook, batch, now), table, totals, batch)
-                if playbook.routing is not None:  # a lead that qualified now goes to sales now
-                    report.routed += len(route_many(tx, playbook, batch, now, only_pending=True))
-            report.evaluated = len(candidates)
-            _clock(report, "evaluate", mark)
-        except BaseException:
-            transaction.rollback()
-            raise
-        if dry_run:
-            transaction.rollback()
-        else:
-            tx.settle()
-            transaction.commit()
+    with store.rehearsal(dry_run=dry_run) as tx:
+        table, totals = compute(tx, playbook, now, report, log)
+        mark = time.perf_counter()
+        rows, candidates = _compare(table, totals, playbook, report)
+        mark = _clock(report, "compare", mark)
+        for lo in range(0, len(rows), WRITE_BATCH):  # Python values for one batch of leads at a time
+            write_scores(tx, _scores(table, totals, playbook, rows[lo : lo + WRITE_BATCH]), playbook.hash, now)
+        report.written = len(rows)
+        mark = _clock(report, "write", mark)
+        for start in range(0, len(candidates), EVALUATE_BATCH):
+            batch = candidates[start : start + EVALUATE_BATCH]
+            _count_moves(tx, report, evaluate(tx, playbook, batch, now), table, totals, batch)
+            if playbook.routing is not None:  # a lead that qualified now goes to sales now
+                report.routed += len(route_many(tx, playbook, batch, now, only_pending=True))
+        report.evaluated = len(candidates)
+        _clock(report, "evaluate", mark)
     return report
 
 

@@ -20,10 +20,9 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from leadrelay.adapters.records import InputError, parse_amount
-from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.outbox import cancel_timers
 from leadrelay.adapters.store.sql_store import LeadState, StoreTx
-from leadrelay.adapters.store.tables import leads, opportunity_amounts
+from leadrelay.adapters.store.tables import leads
 from leadrelay.domain.evaluation import StageChange
 from leadrelay.domain.lifecycle import AWAITING_ANSWER, IllegalTransition, Stage, Trigger, next_stage
 from leadrelay.domain.playbook import Playbook
@@ -376,16 +375,15 @@ def advance(
     if trigger in (Trigger.WON, Trigger.LOST):
         _record_outcome(tx, state, trigger, moves[-1][0].at, now, actor, value, currency, lost_reason)
     if trigger == Trigger.OPPORTUNITY_CREATED and value is not None:
-        tx.changed((summaries.STEPS,), (state.id,))
-        tx.execute(
-            opportunity_amounts.insert().values(
-                lead_id=state.id,
-                occurred_at=moves[-1][0].at,
-                recorded_at=now,
-                amount=value,
-                currency=currency.strip().upper() if currency else None,
-                actor=actor,
-            )
+        tx.insert_opportunity_amount(
+            {
+                "lead_id": state.id,
+                "occurred_at": moves[-1][0].at,
+                "recorded_at": now,
+                "amount": value,
+                "currency": currency.strip().upper() if currency else None,
+                "actor": actor,
+            }
         )
     if trigger == Trigger.LOST and playbook.sales.recycle_on_lost:
         lost = _moved(state, moves[-1][0])

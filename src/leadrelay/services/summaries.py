@@ -45,11 +45,12 @@ def check(store: SqlStore, *, rebuild: bool = False) -> SummaryStatus:
             stored = Counter(summaries.stored(tx.connection, kind))
             recounted = Counter(summaries.recount(tx.connection, kind))
             differ = (stored - recounted) + (recounted - stored)
-            lead = summaries.LEAD_COLUMN[kind]
+            table = summaries.table_of(kind)
+            lead = list(table.columns.keys()).index("lead_id")
             out.append(
                 SummaryCheck(
                     summary=kind,
-                    table=summaries.table_of(kind).name,
+                    table=table.name,
                     rows=sum(stored.values()),
                     recounted=sum(recounted.values()),
                     differing=sum(differ.values()),

@@ -434,19 +434,20 @@ def write_scores(tx: StoreTx, scores: ScoreColumns, playbook_hash: str, now: dat
     cursor = raw.cursor()
     s = scores
     count = len(s)
+    # the values written, in the order of the scores' columns in both statements
+    written: tuple[list[Any], ...] = (
+        s.fit,
+        s.engagement,
+        s.total,
+        s.level,
+        s.level_rule,
+        s.fit_passed,
+        s.dq_rule,
+        s.dq_reason,
+    )
     if tx.dialect == "postgresql":
         cursor.execute(queries.CREATE_SCORES_TABLE)
-        columns: tuple[list[Any], ...] = (
-            s.ids,
-            s.fit,
-            s.engagement,
-            s.total,
-            s.level,
-            s.level_rule,
-            s.fit_passed,
-            s.dq_rule,
-            s.dq_reason,
-        )
+        columns: tuple[list[Any], ...] = (s.ids, *written)
         with cursor.copy(queries.COPY_SCORES_CSV) as copy:
             for lo in range(0, count, _WRITE_ROWS):  # as CSV written by Arrow: no Python call per row
                 part = pa.table(
@@ -465,14 +466,7 @@ def write_scores(tx: StoreTx, scores: ScoreColumns, playbook_hash: str, now: dat
     cursor.executemany(
         queries.UPDATE_SCORES,
         zip(
-            s.fit,
-            s.engagement,
-            s.total,
-            s.level,
-            s.level_rule,
-            s.fit_passed,
-            s.dq_rule,
-            s.dq_reason,
+            *written,
             [playbook_hash] * count,
             [sqlite_time(now)] * count,
             s.ids,

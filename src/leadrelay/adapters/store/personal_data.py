@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.tables import (
     activities,
@@ -209,6 +210,7 @@ def fixed_for(table: sa.Table, key: bytes) -> Clean | None:
 
 def delete_registered(tx: StoreTx, lead_id: int, needles: Sequence[str]) -> dict[str, int]:
     """Delete the rows of the tables in :data:`PERSONAL_DATA_TABLES` that belong to the person."""
+    tx.changed((summaries.LOOPS, summaries.STEPS), (lead_id,))  # facts the summaries read are among them
     counts: dict[str, int] = {}
     present = set(sa.inspect(tx.connection).get_table_names())
     for name, how in sorted(PERSONAL_DATA_TABLES.items()):

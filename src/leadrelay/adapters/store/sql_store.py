@@ -38,6 +38,7 @@ from leadrelay.adapters.store.tables import (
     lead_notes,
     lead_touches,
     leads,
+    opportunity_amounts,
     outcomes,
     playbook_activations,
     playbooks,
@@ -1243,6 +1244,11 @@ class StoreTx:
                 out[row[0]] = dict(zip(columns, row[1:], strict=True))
         return out
 
+    def insert_opportunity_amount(self, row: Mapping[str, Any]) -> None:
+        """The amount sales gave when it created an opportunity (one row of ``opportunity_amounts``)."""
+        self.changed((summaries.STEPS,), (row["lead_id"],))
+        self.execute(opportunity_amounts.insert().values(**row))
+
     def insert_outcomes(self, rows: list[dict[str, Any]]) -> None:
         self.changed((summaries.STEPS,), (row["lead_id"] for row in rows))
         self._insert_ignore(outcomes, rows, "key")
@@ -1340,6 +1346,25 @@ class SqlStore:
             tx = StoreTx(connection)
             yield tx
             tx.settle()
+
+    @contextmanager
+    def rehearsal(self, *, dry_run: bool) -> Iterator[StoreTx]:
+        """One unit of work on its own connection (outside SQLite's writers' turns) that commits —
+        its summaries settled first — or, with ``dry_run``, is rolled back: what a command that can
+        show what it would change (rescore, rematch, recycling) runs in."""
+        with self.engine.connect() as connection:
+            transaction = connection.begin()
+            tx = StoreTx(connection)
+            try:
+                yield tx
+            except BaseException:
+                transaction.rollback()
+                raise
+            if dry_run:
+                transaction.rollback()
+            else:
+                tx.settle()
+                transaction.commit()
 
     def retrying(self, work: Callable[[StoreTx], T], *, tries: int = TRIES, pause: float = FIRST_PAUSE) -> T:
         """``work`` in one transaction; run again in a new one (up to ``tries`` in all, with a

@@ -283,10 +283,6 @@ def table_of(kind: str) -> sa.Table:
     return summary_loops if kind == LOOPS else summary_steps
 
 
-#: The position of the lead's id in each summary's rows (as :func:`stored` and :func:`recount` give them).
-LEAD_COLUMN = {LOOPS: 1, STEPS: 2}
-
-
 def _insert(target: sa.Table, rows: sa.Select[Any]) -> sa.Insert:
     return target.insert().from_select([c.name for c in target.columns], rows)
 
