@@ -52,6 +52,7 @@ def test_a_report_as_tables_json_and_csv(db: Path) -> None:
         (["report", "aging", "-o", "oldest=x"], "oldest: 'x' is not a whole number"),
         (["report", "aging", "-o", "oldest"], "--option: 'oldest' is not NAME=VALUE"),
         (["report", "aging", "--from", "2026-02-30"], "from: '2026-02-30' is not a date"),
+        (["report", "sla", "--to", "0001-01-02"], "to: 0001-01-02 is not between 1900-01-01 and 9998-12-31"),
         (["report", "nope"], "name: no report named 'nope'"),
         (["report", "aging", "--csv", "--table", "nope"], "--table: no table 'nope'"),
         (["report", "aging", "--json", "--csv"], "choose one"),

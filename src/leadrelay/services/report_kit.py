@@ -227,11 +227,19 @@ class ReportSpec:
     default_days: int = 91  # the default period: this many days up to today
 
 
+#: The days a report's period may name (a period and its default start stay within the calendar).
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
+
+
 def parse_date(raw: str, name: str) -> date:
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise ReportInputError(name, f"'{raw}' is not a date (YYYY-MM-DD)") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ReportInputError(name, f"{day.isoformat()} is not between {EARLIEST_DAY} and {LATEST_DAY}")
+    return day
 
 
 def make_period(start: date, end: date, tz: tzinfo) -> Period:
