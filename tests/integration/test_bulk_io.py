@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.adapters.store import bulk_io
+from leadrelay.adapters.store import bulk_io, columns
 from leadrelay.adapters.store.tables import leads
 from tests.conftest import NOW
 
@@ -41,7 +41,7 @@ PEOPLE: list[dict[str, Any]] = [
 @pytest.fixture
 def relay(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LeadRelay]:
     monkeypatch.setattr(bulk_io, "_LEAD_FETCH", 2)  # SQLite: batches of leads 1-2, 3-4, 5
-    monkeypatch.setattr(bulk_io, "_COPY_BLOCK", 512)  # PostgreSQL: a few rows an Arrow block
+    monkeypatch.setattr(columns, "_COPY_BLOCK", 512)  # PostgreSQL: a few rows an Arrow block
     relay = LeadRelay.open(db_url, clock=FakeClock(NOW))
     for person in PEOPLE:  # one by one: ids 1 … 5 in this order
         relay.add_leads([person])

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from leadrelay.adapters.store import queries
+from leadrelay.adapters.store.columns import copied_batches, raw_connection
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.times import sqlite_time
 from leadrelay.bulk.engine import ActivityColumns, Bool, Float, Int, Signatures
@@ -34,9 +35,8 @@ from leadrelay.domain.model import LEAD_PROFILE_FIELDS, Account, Campaign, Lead
 _LEAD_COLUMNS = (*LEAD_PROFILE_FIELDS, "external_id")
 _ACCOUNT_COLUMNS = tuple(f.name for f in fields(Account))
 _FETCH = 50_000
-#: Leads a batch (SQLite) and bytes a block of the PostgreSQL ``COPY`` read at a time.
+#: Leads a batch read at a time (SQLite).
 _LEAD_FETCH = 20_000
-_COPY_BLOCK = 8 << 20  # Arrow's CSV block: a row must fit in one
 
 
 class _EncodedColumn:
@@ -112,10 +112,6 @@ class LeadTable:
         return len(self.ids)
 
 
-def _raw(tx: StoreTx) -> Any:
-    return tx.connection.connection.driver_connection
-
-
 def _plan(needed: frozenset[str] | None) -> tuple[list[str], bool, bool, list[str]]:
     """Which lead columns, whether the e-mail and custom fields, which account columns to read."""
     if needed is None:
@@ -161,7 +157,7 @@ _STORED_TYPES[_STORED.index("fit_passed")] = pa.bool_()
 
 
 def _accounts(tx: StoreTx, account_cols: list[str]) -> dict[int, Account]:
-    cursor = _raw(tx).cursor()
+    cursor = raw_connection(tx).cursor()
     cursor.execute(queries.all_accounts(account_cols))
     accounts: dict[int, Account] = {}
     while rows := cursor.fetchmany(_FETCH):
@@ -178,68 +174,15 @@ def _lead_batches(tx: StoreTx, columns: list[str], types: list[pa.DataType]) -> 
     Arrow arrays. SQLite: the driver's rows, ``_LEAD_FETCH`` at a time. PostgreSQL: ``COPY … TO
     STDOUT`` as CSV, parsed by Arrow as it streams in (no Python object per row)."""
     if tx.dialect == "postgresql":
-        yield from _copied_batches(tx, queries.copy_out(queries.all_leads(columns)), types)
+        yield from copied_batches(tx, queries.copy_out(queries.all_leads(columns)), types)
         return
     types = [pa.int64() if pa.types.is_boolean(t) else t for t in types]  # SQLite's booleans: 0 / 1
-    cursor = _raw(tx).cursor()
+    cursor = raw_connection(tx).cursor()
     try:
         cursor.execute(queries.all_leads(columns))
         while rows := cursor.fetchmany(_LEAD_FETCH):
             yield [pa.array(column, type=t) for column, t in zip(zip(*rows, strict=True), types, strict=True)]
             del rows
-    finally:
-        cursor.close()
-
-
-class _CopyStream(io.RawIOBase):
-    """The bytes of a psycopg ``COPY … TO STDOUT`` (a row a block), as a file Arrow's CSV reader
-    reads from."""
-
-    def __init__(self, blocks: Iterator[Any]) -> None:
-        self._blocks = blocks
-        self._pending = bytearray()
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        wanted = len(buffer)
-        pending = self._pending
-        if not self._done and len(pending) < wanted:
-            for block in self._blocks:
-                pending += block
-                if len(pending) >= wanted:
-                    break
-            else:
-                self._done = True
-        size = min(wanted, len(pending))
-        buffer[:size] = pending[:size]
-        del pending[:size]
-        return size
-
-
-def _copied_batches(tx: StoreTx, statement: str, types: list[pa.DataType]) -> Iterator[list[pa.Array]]:
-    names = [f"c{i}" for i in range(len(types))]
-    read = pa_csv.ReadOptions(column_names=names, use_threads=False, block_size=_COPY_BLOCK)
-    parse = pa_csv.ParseOptions(newlines_in_values=True)
-    # PostgreSQL's CSV: NULL is an empty unquoted field, an empty text is ""; booleans t / f
-    convert = pa_csv.ConvertOptions(
-        column_types=dict(zip(names, types, strict=True)),
-        null_values=[""],
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=False,
-        true_values=["t"],
-        false_values=["f"],
-    )
-    cursor = _raw(tx).cursor()
-    try:
-        with cursor.copy(statement) as copy:
-            stream = io.BufferedReader(_CopyStream(iter(copy)), buffer_size=_COPY_BLOCK)
-            if stream.peek(1):  # Arrow refuses an empty file: no rows, no batches
-                reader = pa_csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
-                for batch in reader:
-                    yield list(batch.columns)
     finally:
         cursor.close()
 
@@ -356,7 +299,7 @@ def _joined(chunks: list[np.ndarray]) -> np.ndarray:
 
 
 def read_campaigns(tx: StoreTx) -> dict[int, Campaign]:
-    cursor = _raw(tx).cursor()
+    cursor = raw_connection(tx).cursor()
     cursor.execute(queries.ALL_CAMPAIGNS)
     return {row[0]: Campaign(row[1], row[2], row[3], row[4]) for row in cursor.fetchall()}
 
@@ -368,7 +311,7 @@ def read_activities(tx: StoreTx, ids: Int, signatures: Signatures, campaigns: di
         return ActivityColumns(empty, empty, empty)
     # PostgreSQL: a server-side cursor, so the driver holds one batch of rows, not the chunk
     pg = tx.dialect == "postgresql"
-    cursor = _raw(tx).cursor(name="rescore_activities") if pg else _raw(tx).cursor()
+    cursor = raw_connection(tx).cursor(name="rescore_activities") if pg else raw_connection(tx).cursor()
     cursor.execute(queries.activity_columns(tx.dialect), (int(ids[0]), int(ids[-1])))
     index = signatures._index
     parts: list[tuple[Int, Int, Int]] = []
@@ -430,7 +373,7 @@ def write_scores(tx: StoreTx, scores: ScoreColumns, playbook_hash: str, now: dat
     """Store new scores, level, fit gate and disqualification of many leads at once."""
     if not len(scores):
         return
-    raw = _raw(tx)
+    raw = raw_connection(tx)
     cursor = raw.cursor()
     s = scores
     count = len(s)
