@@ -37,7 +37,7 @@ def relay(db_url: str, tmp_path: Path) -> Iterator[LeadRelay]:
 def assert_recounted(relay: LeadRelay) -> None:
     """Each summary holds exactly the rows derived from the facts now (and there are loops)."""
     with relay.store.reading() as tx:
-        for kind in (summaries.LOOPS, summaries.STEPS):
+        for kind in summaries.KINDS:
             stored = summaries.stored(tx.connection, kind)
             assert stored == summaries.recount(tx.connection, kind), kind
             assert stored or kind == summaries.STEPS

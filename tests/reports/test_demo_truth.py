@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from leadrelay import FakeClock, LeadRelay
 from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.scratch import scratch_database
+from leadrelay.adapters.store.tables import leads, summary_assignments
 from leadrelay.entrypoints.demo.synthetic import generate
 from leadrelay.services.report_campaigns import CampaignsReport
 from leadrelay.services.report_dependency import DependencyReport
@@ -251,9 +252,16 @@ def test_the_summaries_the_reports_read_equal_a_recount_after_three_months_of_li
     engine = sa.create_engine(demo.url)
     try:
         with engine.connect() as connection:
-            for kind in (summaries.LOOPS, summaries.STEPS):
+            for kind in summaries.KINDS:
                 stored = summaries.stored(connection, kind)
                 assert stored == summaries.recount(connection, kind), kind
                 assert len(stored) > 50, kind
+            # each lead's current assignment knows the stage the lead is in now, as the lead row does
+            a, lead = summary_assignments, leads
+            pairs = connection.execute(
+                sa.select(a.c.stage_now, lead.c.stage).join(lead, lead.c.id == a.c.lead_id).where(a.c.until.is_(None))
+            ).all()
+            assert len(pairs) > 50
+            assert [(now, stage) for now, stage in pairs if now != stage] == []
     finally:
         engine.dispose()

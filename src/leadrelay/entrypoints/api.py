@@ -38,6 +38,7 @@ from leadrelay.adapters.records import (
 )
 from leadrelay.adapters.store.schema import StoreError
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
+from leadrelay.adapters.store.summaries import retouch as retouch_summaries
 from leadrelay.config import load_settings
 from leadrelay.domain.identity import lead_key
 from leadrelay.domain.playbook import Playbook
@@ -168,6 +169,8 @@ class LeadRelay:
             if tx.setting(ACTIVE_PLAYBOOK) != pb.hash:
                 tx.record_activation(pb.hash, actor, moment)
             tx.set_setting(ACTIVE_PLAYBOOK, pb.hash)
+            # the assignments summary times first touches by this playbook's touch types
+            retouch_summaries(tx, pb.sales.touch_types)
         self._playbooks[pb.hash] = loaded
         return loaded
 
@@ -437,7 +440,7 @@ class LeadRelay:
         derive them all again first)."""
         from leadrelay.services.summaries import check
 
-        return check(self.store, rebuild=rebuild)
+        return check(self.store, self.playbook().playbook.sales.touch_types, rebuild=rebuild)
 
     # --- accounts and matching ---------------------------------------------------------------
 

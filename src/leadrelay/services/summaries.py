@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Collection
 
 from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.sql_store import SqlStore
@@ -26,22 +27,29 @@ class SummaryCheck(ReadModel):
 
 
 class SummaryStatus(ReadModel):
-    equal: bool  # every summary holds exactly what a recount gives
+    equal: bool  # every summary holds exactly what a recount gives, with the playbook's touch types
     rebuilt: bool
     seconds: float
     summaries: list[SummaryCheck]
+    touch_types: list[str] | None  # the types the assignments are derived with (None: none recorded)
+    playbook_touch_types: list[str]  # the active playbook's ``sales.touch_types``
 
 
-def check(store: SqlStore, *, rebuild: bool = False) -> SummaryStatus:
+def check(store: SqlStore, touch_types: Collection[str], *, rebuild: bool = False) -> SummaryStatus:
     """Compare every summary with a recount from the facts (``rebuild``: derive them all again
-    first, in one transaction, then compare)."""
+    first, in one transaction, with the active playbook's ``touch_types``, then compare)."""
     started = time.perf_counter()
+    wanted = sorted(touch_types)
     if rebuild:
         with store.transaction() as tx:
-            summaries.rebuild(tx.connection)
+            if not summaries.retouch(tx, wanted):
+                summaries.rebuild(tx.connection)
+            else:
+                summaries.rebuild(tx.connection, (summaries.LOOPS, summaries.STEPS))
     out = []
     with store.reading() as tx:
-        for kind in (summaries.LOOPS, summaries.STEPS):
+        recorded = summaries.recorded_touch_types(tx)
+        for kind in summaries.KINDS:
             stored = Counter(summaries.stored(tx.connection, kind))
             recounted = Counter(summaries.recount(tx.connection, kind))
             differ = (stored - recounted) + (recounted - stored)
@@ -58,8 +66,10 @@ def check(store: SqlStore, *, rebuild: bool = False) -> SummaryStatus:
                 )
             )
     return SummaryStatus(
-        equal=all(s.differing == 0 for s in out),
+        equal=all(s.differing == 0 for s in out) and recorded == tuple(wanted),
         rebuilt=rebuild,
         seconds=round(time.perf_counter() - started, 3),
         summaries=out,
+        touch_types=None if recorded is None else list(recorded),
+        playbook_touch_types=wanted,
     )

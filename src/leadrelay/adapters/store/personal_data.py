@@ -210,7 +210,7 @@ def fixed_for(table: sa.Table, key: bytes) -> Clean | None:
 
 def delete_registered(tx: StoreTx, lead_id: int, needles: Sequence[str]) -> dict[str, int]:
     """Delete the rows of the tables in :data:`PERSONAL_DATA_TABLES` that belong to the person."""
-    tx.changed((summaries.LOOPS, summaries.STEPS), (lead_id,))  # facts the summaries read are among them
+    tx.changed(summaries.KINDS, (lead_id,))  # facts the summaries read are among them
     counts: dict[str, int] = {}
     present = set(sa.inspect(tx.connection).get_table_names())
     for name, how in sorted(PERSONAL_DATA_TABLES.items()):

@@ -285,7 +285,10 @@ class StoreTx:
         self.accounts_written = False
         #: The leads whose facts this transaction changed, per summary (``summaries``): their summary
         #: rows are derived again just before it commits (:meth:`settle`).
-        self.stale: dict[str, set[int]] = {summaries.LOOPS: set(), summaries.STEPS: set()}
+        self.stale: dict[str, set[int]] = {kind: set() for kind in summaries.KINDS}
+        #: The activities this transaction stored (lists of rows): those of a touch type change their
+        #: lead's assignments (which types is read once, when it settles).
+        self._activities_in: list[list[dict[str, Any]]] = []
 
     def changed(self, kinds: Iterable[str], lead_ids: Iterable[int]) -> None:
         """Record that the facts of ``lead_ids`` that the ``kinds`` summaries derive from changed."""
@@ -301,6 +304,13 @@ class StoreTx:
     def settle(self) -> None:
         """Bring the summary rows of the leads this transaction changed up to date (call it last,
         just before committing; the unit of work's context manager does)."""
+        if self._activities_in:
+            kinds = set(summaries.recorded_touch_types(self) or ())
+            if kinds:
+                self.stale[summaries.ASSIGNMENTS].update(
+                    r["lead_id"] for rows in self._activities_in for r in rows if r["type"] in kinds
+                )
+            self._activities_in.clear()
         for kind, ids in self.stale.items():
             if ids:
                 summaries.refresh(self, kind, ids)
@@ -779,6 +789,7 @@ class StoreTx:
     def insert_touch(self, values: Mapping[str, Any], now: datetime) -> int:
         """A touch (``lead_touches`` columns); the lead's last touch and update time move with it."""
         touch_id: int = self.execute(_INSERT_TOUCH, {**values, "recorded_at": now}).scalar_one()
+        self.changed((summaries.ASSIGNMENTS,), (values["lead_id"],))
         self.execute(_TOUCHED_AT, {"lead": values["lead_id"], "at": values["occurred_at"], "now": now})
         return touch_id
 
@@ -870,6 +881,7 @@ class StoreTx:
 
     def insert_activities(self, rows: list[dict[str, Any]]) -> None:
         """Store activities; a key stored already is skipped. Many rows on PostgreSQL go by COPY."""
+        self._activities_in.append(rows)
         time, dumps = self._time, json.dumps
         values = [
             (

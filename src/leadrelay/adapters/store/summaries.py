@@ -15,11 +15,17 @@ transaction). ``rebuild`` derives every lead's rows (the migration that adds a s
 - ``steps`` (:data:`summary_steps`): one row per move into Pre-SQL, SQL or Opportunity with its
   path (direct, or through a rejection or recycle: nurture) and its amount. Facts: the lead's
   moves, the amounts given for its opportunities, its won deals.
+- ``assignments`` (:data:`summary_assignments`): one row per routing decision that gave a lead to
+  a rep, up to the lead's next decision, with its answer, first touches, end and the MQL it came
+  from. Facts: the lead's routing decisions, moves, recorded touches and activities of the touch
+  types — the types are the active playbook's, recorded in the setting :data:`TOUCH_TYPES` when
+  a playbook is put to use (:func:`retouch` derives the rows again when they change).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +33,12 @@ import sqlalchemy as sa
 
 from leadrelay.adapters.store.tables import (
     activities,
+    lead_touches,
     opportunity_amounts,
     outcomes,
     routing_decisions,
+    settings,
+    summary_assignments,
     summary_loops,
     summary_steps,
     transitions,
@@ -41,6 +50,14 @@ if TYPE_CHECKING:
 
 LOOPS = "loops"
 STEPS = "steps"
+ASSIGNMENTS = "assignments"
+#: Every summary, in the order they are derived.
+KINDS: tuple[str, ...] = (LOOPS, STEPS, ASSIGNMENTS)
+#: The setting that holds the touch types (a JSON list) the assignments' ``touch_activity_at`` is
+#: derived with: the active playbook's ``sales.touch_types`` (none recorded: no touch activity).
+TOUCH_TYPES = "summary_touch_types"
+#: Answers to an MQL: the triggers of an accept or a reject (a move into Pre-SQL answers it too).
+ANSWERS: tuple[str, ...] = ("accepted", "rejected")
 #: Leads per refreshing statement (a bound list of ids).
 CHUNK = 500
 
@@ -272,15 +289,162 @@ def step_rows(stage: str, only: LeadFilter = _every) -> sa.Select[Any]:
     ).where(ranked.c.rank == 1)
 
 
-def _derivations(kind: str, only: LeadFilter) -> list[tuple[sa.Table, sa.Select[Any]]]:
+def earliest(values: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+    """The earliest of moments that may be NULL, as SQL (NULL if all are): a fold of CASEs, since
+    SQLite's ``min`` of several values is NULL when one is and PostgreSQL's ``least`` is not."""
+    if not values:
+        return sa.null()
+    out = values[0]
+    for value in values[1:]:
+        out = sa.case((out.is_(None), value), (sa.or_(value.is_(None), out <= value), out), else_=value)
+    return out
+
+
+def assignment_rows(touch_types: Collection[str], only: LeadFilter = _every) -> sa.Select[Any]:
+    """The rows of :data:`summary_assignments` for the leads ``only`` lets through, in its column
+    order: each decision with a rep, its end (the lead's next decision in (decided_at, id) order)
+    and, within it, the first answer, move out of MQL, recorded touch and touch-type activity —
+    each one seek of its table's (lead_id, [type,] time) index."""
+    rd = routing_decisions
+    later = rd.alias("later")
+    until = (
+        sa.select(sa.func.min(later.c.decided_at))
+        .where(
+            later.c.lead_id == rd.c.lead_id,
+            after_in_order(later.c.decided_at, later.c.id, rd.c.decided_at, rd.c.id),
+        )
+        .scalar_subquery()
+    )
+    a = (
+        sa.select(
+            rd.c.id,
+            rd.c.lead_id,
+            rd.c.decided_at,
+            rd.c.rep_id,
+            rd.c.department,
+            rd.c.level,
+            until.label("until"),
+        )
+        .where(rd.c.rep_id.is_not(None), *only(rd.c.lead_id))
+        .cte("assignments")
+        .prefix_with("MATERIALIZED")  # each assignment's end found once, not once per use of it
+    )
+
+    def within(lead: Any, moment: Any) -> sa.ColumnElement[bool]:
+        return sa.and_(lead == a.c.lead_id, moment >= a.c.decided_at, sa.or_(a.c.until.is_(None), moment < a.c.until))
+
+    t = transitions.alias("t")
+    leaving = sa.select(sa.func.min(t.c.occurred_at)).where(
+        within(t.c.lead_id, t.c.occurred_at), t.c.from_stage == Stage.MQL.value
+    )
+    answered = leaving.where(sa.or_(t.c.trigger.in_(ANSWERS), t.c.to_stage == PRE_SQL))
+    touched = sa.select(sa.func.min(lead_touches.c.occurred_at)).where(
+        within(lead_touches.c.lead_id, lead_touches.c.occurred_at)
+    )
+    # the lead's history up to the decision, newest first: its last move (the stage it was in) and
+    # its last MQL move (lower() keeps SQLite from scanning the to_stage index instead)
+    h = transitions.alias("h")
+    before = sa.and_(h.c.lead_id == a.c.lead_id, h.c.occurred_at <= a.c.decided_at)
+    newest = (h.c.occurred_at.desc(), h.c.id.desc())
+    stage_then = sa.select(h.c.to_stage).where(before).order_by(*newest).limit(1)
+    # the lead's stage now, on its current assignment: its last move (any move after a lead's first
+    # marks its assignments to be derived again)
+    n = transitions.alias("n")
+    stage_now = (
+        sa.select(n.c.to_stage)
+        .where(n.c.lead_id == a.c.lead_id)
+        .order_by(n.c.occurred_at.desc(), n.c.id.desc())
+        .limit(1)
+    )
+    mql_id = sa.select(h.c.id).where(before, sa.func.lower(h.c.to_stage) == Stage.MQL.value).order_by(*newest).limit(1)
+    # one seek of the (lead_id, type, occurred_at) index per touch type (an IN list over the middle
+    # column made PostgreSQL read every later activity of the lead and filter the types)
+    kinds = sorted(touch_types)
+    per_kind = [
+        sa.select(sa.func.min(activities.c.occurred_at))
+        .where(within(activities.c.lead_id, activities.c.occurred_at), activities.c.type == kind)
+        .scalar_subquery()
+        .label(f"touch_activity_{i}")
+        for i, kind in enumerate(kinds)
+    ]
+    inner = sa.select(
+        a.c.id,
+        a.c.lead_id,
+        a.c.decided_at,
+        a.c.rep_id,
+        a.c.department,
+        a.c.level,
+        sa.func.coalesce(stage_then.scalar_subquery() == Stage.MQL.value, False).label("at_mql"),
+        a.c.until,
+        answered.scalar_subquery().label("answered_at"),
+        leaving.scalar_subquery().label("leaving_at"),
+        touched.scalar_subquery().label("touched_at"),
+        *per_kind,
+        mql_id.scalar_subquery().label("mql_id"),
+        sa.case((a.c.until.is_(None), stage_now.scalar_subquery()), else_=sa.null()).label("stage_now"),
+    ).subquery("assigned")
+    mql = transitions.alias("mql")
+    made_by = activities.alias("made_by")  # the activity that made the lead an MQL
+    return sa.select(
+        inner.c.id,
+        inner.c.lead_id,
+        inner.c.decided_at,
+        inner.c.rep_id,
+        inner.c.department,
+        sa.func.coalesce(inner.c.level, mql.c.level).label("level"),
+        inner.c.at_mql,
+        inner.c.until,
+        inner.c.answered_at,
+        inner.c.leaving_at,
+        inner.c.touched_at,
+        earliest([inner.c[f"touch_activity_{i}"] for i in range(len(kinds))]).label("touch_activity_at"),
+        mql.c.occurred_at.label("mql_at"),
+        made_by.c.occurred_at.label("activity_at"),
+        inner.c.stage_now,
+    ).select_from(
+        inner.outerjoin(mql, mql.c.id == inner.c.mql_id).outerjoin(made_by, made_by.c.key == mql.c.activity_key)
+    )
+
+
+def _derivations(
+    kind: str, only: LeadFilter, touch_types: tuple[str, ...] = ()
+) -> list[tuple[sa.Table, sa.Select[Any]]]:
     if kind == LOOPS:
         return [(summary_loops, loop_rows(only))]
+    if kind == ASSIGNMENTS:
+        return [(summary_assignments, assignment_rows(touch_types, only))]
     return [(summary_steps, step_rows(stage, only)) for stage in STEP_STAGES]
+
+
+_TABLES = {LOOPS: summary_loops, STEPS: summary_steps, ASSIGNMENTS: summary_assignments}
 
 
 def table_of(kind: str) -> sa.Table:
     """The table of the ``kind`` summary."""
-    return summary_loops if kind == LOOPS else summary_steps
+    return _TABLES[kind]
+
+
+_RECORDED_TOUCH_TYPES = sa.select(settings.c.value).where(settings.c.key == TOUCH_TYPES)
+
+
+def recorded_touch_types(connection: sa.Connection | StoreTx) -> tuple[str, ...] | None:
+    """The touch types the assignments summary is derived with (None: none recorded yet)."""
+    value = connection.execute(_RECORDED_TOUCH_TYPES).scalar_one_or_none()
+    return None if value is None else tuple(sorted(json.loads(value)))
+
+
+def retouch(tx: StoreTx, touch_types: Collection[str]) -> bool:
+    """Record ``touch_types`` (the playbook put to use) as the ones the assignments summary is
+    derived with; if they differ from those recorded, derive every assignment again (the first
+    touch-type activity of each changes). True if they did."""
+    wanted = tuple(sorted(touch_types))
+    if recorded_touch_types(tx) == wanted:
+        return False
+    tx.set_setting(TOUCH_TYPES, json.dumps(list(wanted)))
+    tx.execute(summary_assignments.delete())
+    tx.execute(_insert(summary_assignments, assignment_rows(wanted)))
+    tx.stale[ASSIGNMENTS].clear()  # every lead's rows are derived: nothing is left to refresh
+    return True
 
 
 def _insert(target: sa.Table, rows: sa.Select[Any]) -> sa.Insert:
@@ -288,18 +452,19 @@ def _insert(target: sa.Table, rows: sa.Select[Any]) -> sa.Insert:
 
 
 @cache
-def _refreshing(kind: str) -> tuple[sa.Executable, ...]:
+def _refreshing(kind: str, touch_types: tuple[str, ...]) -> tuple[sa.Executable, ...]:
     """The statements that derive the ``kind`` rows of the ``lead_ids`` again, built once."""
     table = table_of(kind)
     delete = table.delete().where(*_among(table.c.lead_id))
-    return (delete, *[_insert(target, rows) for target, rows in _derivations(kind, _among)])
+    return (delete, *[_insert(target, rows) for target, rows in _derivations(kind, _among, touch_types)])
 
 
 def touched_by_moves(moves: Iterable[tuple[int, str, str]]) -> dict[str, set[int]]:
     """The leads whose rows of each summary the moves (``(lead_id, from_stage, to_stage)``, written
     or removed) can change. A lead's first move (from ``new``) into anything but MQL is before any
-    loop — the move most leads make, into nurture — so it changes no loop; a step's rows depend only
-    on the lead's steps and breaks."""
+    loop — the move most leads make, into nurture — so it changes no loop and no assignment
+    (routing gives only MQL and Pre-SQL leads to reps: a lead's first move is before its first
+    assignment); a step's rows depend only on the lead's steps and breaks."""
     loops: set[int] = set()
     steps: set[int] = set()
     for lead_id, from_stage, to_stage in moves:
@@ -307,7 +472,7 @@ def touched_by_moves(moves: Iterable[tuple[int, str, str]]) -> dict[str, set[int
             loops.add(lead_id)
         if to_stage in STEP_STAGES or to_stage in BREAKS:
             steps.add(lead_id)
-    return {LOOPS: loops, STEPS: steps}
+    return {LOOPS: loops, STEPS: steps, ASSIGNMENTS: set(loops)}
 
 
 def _owner_update() -> sa.Update:
@@ -349,30 +514,34 @@ def decided(tx: StoreTx, decisions: Iterable[tuple[int, Any, str | None, str]]) 
     ]
     if rows:
         tx.execute(_OWNER_UPDATE, rows)
+        tx.changed((ASSIGNMENTS,), (row["d_lead"] for row in rows))
 
 
 def refresh(tx: StoreTx, kind: str, lead_ids: Iterable[int]) -> None:
     """Derive the ``kind`` rows of ``lead_ids`` again from their facts as this transaction sees them."""
     ids = sorted(set(lead_ids))
-    statements = _refreshing(kind)
+    if not ids:
+        return
+    statements = _refreshing(kind, (recorded_touch_types(tx) or ()) if kind == ASSIGNMENTS else ())
     for start in range(0, len(ids), CHUNK):
         part = {"lead_ids": ids[start : start + CHUNK]}
         for statement in statements:
             tx.execute(statement, part)
 
 
-def rebuild(connection: sa.Connection) -> None:
-    """Derive every lead's rows of every summary again (on a connection inside a transaction)."""
-    for kind in (LOOPS, STEPS):
+def rebuild(connection: sa.Connection, kinds: Iterable[str] = KINDS) -> None:
+    """Derive every lead's rows of the ``kinds`` summaries again (on a connection inside a transaction)."""
+    touch_types = recorded_touch_types(connection) or ()
+    for kind in kinds:
         connection.execute(table_of(kind).delete())
-        for target, rows in _derivations(kind, _every):
+        for target, rows in _derivations(kind, _every, touch_types):
             connection.execute(_insert(target, rows))
 
 
 def recount(connection: sa.Connection, kind: str) -> list[tuple[Any, ...]]:
     """The rows the ``kind`` summary must hold now, derived from the facts (sorted by key)."""
     out: list[tuple[Any, ...]] = []
-    for _, rows in _derivations(kind, _every):
+    for _, rows in _derivations(kind, _every, recorded_touch_types(connection) or ()):
         out.extend(tuple(r) for r in connection.execute(rows))
     return sorted(out, key=lambda r: r[0])
 

@@ -447,6 +447,43 @@ summary_steps = sa.Table(
     sa.Index("ix_summary_steps_lead", "lead_id"),
 )
 
+#: One row per **assignment**: a routing decision that gave a lead to a rep, up to the lead's next
+#: decision — with the moments the SLA and status reports time it by: the answer, the first touch
+#: sales recorded, the first touch-type activity (the playbook's ``sales.touch_types`` recorded in
+#: the setting ``summary_touch_types``), the end, and the MQL it came from.
+summary_assignments = sa.Table(
+    "summary_assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # the decision (routing_decisions.id)
+    sa.Column("lead_id", sa.Integer, nullable=False),
+    sa.Column("decided_at", UtcDateTime, nullable=False),
+    sa.Column("rep_id", sa.String(80), nullable=False),
+    sa.Column("department", sa.String(80), nullable=False),
+    sa.Column("level", sa.Integer),  # stored with the decision; before revision 0018, the level at the MQL
+    sa.Column("at_mql", sa.Boolean, nullable=False),  # the lead was an MQL when it was given (an SLA clock started)
+    sa.Column("until", UtcDateTime),  # the lead's next routing decision (NULL: the lead's current one)
+    sa.Column("answered_at", UtcDateTime),  # the first accept, reject or Pre-SQL qualify within
+    sa.Column("leaving_at", UtcDateTime),  # the first move out of MQL within (an answer or not)
+    sa.Column("touched_at", UtcDateTime),  # the first touch sales recorded within
+    sa.Column("touch_activity_at", UtcDateTime),  # the first touch-type activity within
+    sa.Column("mql_at", UtcDateTime),  # the lead's last MQL move at or before the decision
+    sa.Column("activity_at", UtcDateTime),  # the moment of the activity that made that MQL
+    sa.Column("stage_now", sa.String(20)),  # the lead's stage now, on its current assignment (else NULL)
+    sa.Index("ix_summary_assignments_time", "decided_at"),
+    sa.Index("ix_summary_assignments_lead", "lead_id", "decided_at"),
+    # the status report's untouched leads: current assignments without a touch, oldest first
+    sa.Index(
+        "ix_summary_assignments_untouched",
+        "decided_at",
+        "stage_now",
+        "department",
+        "rep_id",
+        "lead_id",
+        postgresql_where=sa.text("until IS NULL AND touched_at IS NULL AND touch_activity_at IS NULL"),
+        sqlite_where=sa.text("until IS NULL AND touched_at IS NULL AND touch_activity_at IS NULL"),
+    ),
+)
+
 #: The amount sales gave when it created an opportunity (``leadrelay advance LEAD opportunity
 #: --amount``): the pipeline amount of that loop of the lead, at the time of the opportunity's move.
 opportunity_amounts = sa.Table(

@@ -46,6 +46,10 @@ def summaries_command(
                 f"{s.summary} ({s.table})", f"{s.rows:,}", f"{s.recounted:,}", f"{s.differing:,}", f"{s.leads:,}"
             )
         console.print(table)
+        if status.touch_types is None or status.touch_types != status.playbook_touch_types:
+            recorded = ", ".join(status.touch_types) if status.touch_types else "—"
+            wanted = ", ".join(status.playbook_touch_types) or "—"
+            console.print(t("summaries_touch_types", lang).format(recorded=recorded, wanted=wanted))
         console.print(t("summaries_equal" if status.equal else "summaries_differ", lang))
     if not status.equal:
         raise typer.Exit(1)

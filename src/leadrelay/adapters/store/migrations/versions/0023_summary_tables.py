@@ -58,9 +58,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_summary_steps_stage_time", "summary_steps", ["stage", "at"])
     op.create_index("ix_summary_steps_lead", "summary_steps", ["lead_id"])
-    from leadrelay.adapters.store.summaries import rebuild
+    from leadrelay.adapters.store.summaries import LOOPS, STEPS, rebuild
 
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), (LOOPS, STEPS))  # the summaries this revision creates (later ones come later)
 
 
 def downgrade() -> None:
