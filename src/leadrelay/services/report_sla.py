@@ -29,13 +29,18 @@ to reach leadrelay, the queue) — and the rep's part, from the assignment to th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from leadrelay.adapters.store.tables import activities, lead_touches, routing_decisions, transitions
+from leadrelay.adapters.store import summaries
+from leadrelay.adapters.store.columns import read_columns
+from leadrelay.adapters.store.tables import activities, summary_assignments
 from leadrelay.bulk.business_time import BusinessIndex
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.sla import SlaPolicy
@@ -47,7 +52,6 @@ from leadrelay.services.report_kit import (
     ReportContext,
     ReportSpec,
     Table,
-    after_in_order,
     bucket_of,
     col,
     epoch_seconds,
@@ -57,9 +61,6 @@ from leadrelay.services.report_kit import (
     title,
 )
 
-#: The optional Pre-SQL stage's code: inside sales' "qualify" answers an MQL too.
-PRE_SQL = "pre_sql"
-ANSWERS = ("accepted", "rejected")
 HOUR = 3600.0
 CLOCKS = ("accept", "touch")
 
@@ -232,130 +233,89 @@ def _limit(policies: tuple[SlaPolicy, ...], clock: str, department: Any, level: 
     return sa.case(*whens, else_=sa.cast(sa.null(), sa.Float))
 
 
-def _rows(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
-    """One row per assignment in the period, as columns: moments in epoch seconds (NaN: none)."""
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The period's assignments as columns: moments in epoch seconds (NaN: none) and, for the text
+    columns (rep, department, period), integer codes into ``labels``."""
+
+    values: dict[str, np.ndarray[Any, Any]]
+    labels: dict[str, list[str]]
+
+    def __getitem__(self, name: str) -> np.ndarray[Any, Any]:
+        return self.values[name]
+
+    def masks(self, name: str) -> dict[str, np.ndarray[Any, Any]]:
+        """Each label of a text column → the rows that have it."""
+        codes = self.values[name]
+        return {label: codes == i for i, label in enumerate(self.labels[name])}
+
+
+def _rows(ctx: ReportContext) -> Columns:
+    """One row per assignment in the period, as columns: moments in epoch seconds (NaN: none).
+
+    Read from the assignments summary (``summary_assignments``: each decision's end, answer, first
+    touches and MQL, kept with the facts): a range of its time index. Its first touch-type activity
+    is the one of the touch types it was derived with; when those are not the playbook's (a
+    playbook put to use without ``leadrelay summaries --rebuild`` since), it is found here instead,
+    one seek of the activities' (lead_id, type, occurred_at) index per type."""
     tx, pb = ctx.tx, ctx.playbook
-    rd = routing_decisions
-    # the period's decisions (a range of the decisions' time index) and when each ended: the lead's
-    # next decision, in (decided_at, id) order — one seek of the lead's decisions each, where a
-    # window over the whole table would number every decision ever made
-    later = routing_decisions.alias("later")
-    until = (
-        sa.select(sa.func.min(later.c.decided_at))
-        .where(
-            later.c.lead_id == rd.c.lead_id,
-            after_in_order(later.c.decided_at, later.c.id, rd.c.decided_at, rd.c.id),
+    s = summary_assignments
+    touch_types = tuple(sorted(pb.sales.touch_types))
+    if summaries.recorded_touch_types(tx) == touch_types:
+        touch_activity: sa.ColumnElement[Any] = s.c.touch_activity_at
+    else:
+        within = sa.and_(
+            activities.c.lead_id == s.c.lead_id,
+            activities.c.occurred_at >= s.c.decided_at,
+            sa.or_(s.c.until.is_(None), activities.c.occurred_at < s.c.until),
         )
-        .scalar_subquery()
-    )
-    a = (
-        sa.select(
-            rd.c.id,
-            rd.c.lead_id,
-            rd.c.decided_at,
-            rd.c.rep_id,
-            rd.c.department,
-            rd.c.level,
-            until.label("until"),
+        touch_activity = summaries.earliest(
+            [
+                sa.select(sa.func.min(activities.c.occurred_at))
+                .where(within, activities.c.type == kind)
+                .scalar_subquery()
+                for kind in touch_types
+            ]
         )
-        .where(rd.c.rep_id.is_not(None), in_period(rd.c.decided_at, ctx.period))
-        .cte("assignments")
-        .prefix_with("MATERIALIZED")  # each assignment's end found once, not once per use of it
-    )
-
-    def within(lead: Any, moment: Any) -> sa.ColumnElement[bool]:
-        return sa.and_(lead == a.c.lead_id, moment >= a.c.decided_at, sa.or_(a.c.until.is_(None), moment < a.c.until))
-
-    def first(query: sa.Select[Any]) -> sa.ScalarSelect[Any]:
-        return query.scalar_subquery()
-
-    t = transitions.alias("t")
-    leaving = sa.select(sa.func.min(t.c.occurred_at)).where(
-        within(t.c.lead_id, t.c.occurred_at), t.c.from_stage == Stage.MQL.value
-    )
-    answered = leaving.where(sa.or_(t.c.trigger.in_(ANSWERS), t.c.to_stage == PRE_SQL))
-    touched = sa.select(sa.func.min(lead_touches.c.occurred_at)).where(
-        within(lead_touches.c.lead_id, lead_touches.c.occurred_at)
-    )
-    # the lead's history up to the assignment, newest first, found by the (lead_id, occurred_at)
-    # index: its last move (the stage it was in) and its last MQL transition (the MQL-making one;
-    # lower() keeps SQLite from scanning the to_stage index instead)
-    h = transitions.alias("h")
-    before = sa.and_(h.c.lead_id == a.c.lead_id, h.c.occurred_at <= a.c.decided_at)
-    newest = (h.c.occurred_at.desc(), h.c.id.desc())
-    stage_then = sa.select(h.c.to_stage).where(before).order_by(*newest).limit(1)
-    mql_id = sa.select(h.c.id).where(before, sa.func.lower(h.c.to_stage) == Stage.MQL.value).order_by(*newest).limit(1)
-    columns: list[sa.ColumnElement[Any]] = [
-        a.c.rep_id.label("rep"),
-        a.c.department.label("department"),
-        a.c.level.label("level"),
-        bucket_of(a.c.decided_at, ctx.buckets()).label("period"),
-        a.c.decided_at.label("assigned"),
-        first(answered).label("answered"),
-        first(touched).label("touched"),
-        first(leaving).label("leaving"),
-        a.c.until.label("until"),
-        first(mql_id).label("mql_id"),
-    ]
-    # the first touch-type activity: one seek of the (lead_id, type, occurred_at) index per type (an
-    # IN list over the middle column made PostgreSQL read every later activity of the lead and filter
-    # the types; 2.1 s of the report at 1,000,000 leads); the earliest is taken after the fetch
-    touch_types = sorted(pb.sales.touch_types)
-    for i, kind in enumerate(touch_types):
-        touch_activity = sa.select(sa.func.min(activities.c.occurred_at)).where(
-            within(activities.c.lead_id, activities.c.occurred_at), activities.c.type == kind
-        )
-        columns.append(first(touch_activity).label(f"touch_activity_{i}"))
-    inner = (
-        sa.select(*columns)
-        .where(
-            first(stage_then) == Stage.MQL.value,  # a reassigned SAL or SQL lead starts no SLA clock
-            ctx.visible(a.c.rep_id, a.c.department),
-        )
-        .subquery("assigned")
-    )
-    mql = transitions.alias("mql")
-    made_by = activities.alias("made_by")  # the activity that made the lead an MQL
-    moments = [
-        "assigned",
-        "answered",
-        "touched",
-        "leaving",
-        "until",
-        *[f"touch_activity_{i}" for i in range(len(touch_types))],
-    ]
-    # the level the engine chose the SLA policy by: the lead's level at the assignment (stored with the
-    # decision since revision 0018); for decisions stored before, the level at its MQL
-    level = sa.func.coalesce(inner.c.level, mql.c.level)
-    outer: list[sa.ColumnElement[Any]] = [
-        inner.c.rep,
-        inner.c.department,
-        inner.c.period,
-        *[epoch_seconds(tx.dialect, inner.c[name]).label(name) for name in moments],
-        epoch_seconds(tx.dialect, mql.c.occurred_at).label("mql"),
-        epoch_seconds(tx.dialect, made_by.c.occurred_at).label("activity"),
-        _limit(pb.sla, "accept", inner.c.department, level).label("accept_limit"),
-        _limit(pb.sla, "touch", inner.c.department, level).label("touch_limit"),
-    ]
-    fetched = tx.execute(
-        sa.select(*outer).select_from(
-            inner.outerjoin(mql, mql.c.id == inner.c.mql_id).outerjoin(made_by, made_by.c.key == mql.c.activity_key)
-        )
-    ).all()
-    names = [c.name for c in outer]
-    values = list(zip(*fetched, strict=True)) if fetched else [() for _ in names]
-    out: dict[str, np.ndarray[Any, Any]] = {
-        name: np.array(column, dtype=object if name in ("rep", "department", "period") else np.float64)
-        for name, column in zip(names, values, strict=True)
+    moments = {
+        "assigned": s.c.decided_at,
+        "answered": s.c.answered_at,
+        "touched": s.c.touched_at,
+        "leaving": s.c.leaving_at,
+        "until": s.c.until,
+        "touch_activity": touch_activity,
+        "mql": s.c.mql_at,
+        "activity": s.c.activity_at,
     }
-    earliest = np.full(len(fetched), np.nan)
-    for i in range(len(touch_types)):
-        earliest = np.fmin(earliest, out.pop(f"touch_activity_{i}"))
-    out["touch_activity"] = earliest
-    return out
+    outer: list[sa.ColumnElement[Any]] = [
+        s.c.rep_id.label("rep"),
+        s.c.department.label("department"),
+        bucket_of(s.c.decided_at, ctx.buckets()).label("period"),
+        *[epoch_seconds(tx.dialect, column).label(name) for name, column in moments.items()],
+        _limit(pb.sla, "accept", s.c.department, s.c.level).label("accept_limit"),
+        _limit(pb.sla, "touch", s.c.department, s.c.level).label("touch_limit"),
+    ]
+    statement = sa.select(*outer).where(
+        in_period(s.c.decided_at, ctx.period),
+        s.c.at_mql.is_(True),  # a reassigned SAL or SQL lead starts no SLA clock
+        ctx.visible(s.c.rep_id, s.c.department),
+    )
+    texts = ("rep", "department", "period")
+    types = [pa.string() if c.name in texts else pa.float64() for c in outer]
+    read = read_columns(tx, statement, types)
+    out: dict[str, np.ndarray[Any, Any]] = {}
+    labels: dict[str, list[str]] = {}
+    for column, values in zip(outer, read, strict=True):
+        if column.name in texts:  # as codes into its labels: groups are masks over integers
+            encoded = pc.dictionary_encode(values)
+            labels[column.name] = [str(v) for v in encoded.dictionary.to_pylist()]
+            out[column.name] = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+        else:
+            out[column.name] = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return Columns(out, labels)
 
 
-def _business(ctx: ReportContext, columns: dict[str, np.ndarray[Any, Any]], ends: list[FloatArray]) -> list[FloatArray]:
+def _business(ctx: ReportContext, columns: Columns, ends: list[FloatArray]) -> list[FloatArray]:
     """Business seconds from the assignment to each of ``ends``, on each department's calendar (NaN
     where the department has no calendar)."""
     assigned = columns["assigned"]
@@ -367,13 +327,11 @@ def _business(ctx: ReportContext, columns: dict[str, np.ndarray[Any, Any]], ends
     stacked = stacked[~np.isnan(stacked)]
     first = datetime.fromtimestamp(float(stacked.min()), UTC).astimezone(ctx.tz).date() - timedelta(days=1)
     last = datetime.fromtimestamp(float(stacked.max()), UTC).astimezone(ctx.tz).date() + timedelta(days=1)
-    departments = columns["department"]
-    for department_id in {str(d) for d in np.unique(departments.astype(str))}:
+    for department_id, mask in columns.masks("department").items():
         department = routing.departments.get(department_id)
         if department is None or department.calendar is None:
             continue
         index = BusinessIndex.build(department.calendar, first, last)
-        mask = departments == department_id
         for result, end in zip(out, ends, strict=True):
             result[mask] = index.elapsed(assigned[mask], end[mask])
     return out
@@ -459,10 +417,11 @@ def run(ctx: ReportContext) -> SlaReport:
     everything = np.ones(assigned.shape, dtype=bool)
 
     def by(column: str) -> list[SlaGroup]:
-        keys = sorted({str(k) for k in np.unique(c[column].astype(str))}) if assigned.size else []
-        return [group(k, c[column] == k) for k in keys]
+        return [group(key, mask) for key, mask in sorted(c.masks(column).items())]
 
-    periods = [group(b.key, c["period"] == b.key) for b in ctx.buckets()]
+    by_step = c.masks("period")
+    nowhere = np.zeros(assigned.shape, dtype=bool)
+    periods = [group(b.key, by_step.get(b.key, nowhere)) for b in ctx.buckets()]
     return SlaReport(
         **ctx.base(),
         overall=group(None, everything),

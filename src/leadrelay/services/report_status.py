@@ -5,7 +5,8 @@ works (MQL, Pre-SQL when the playbook has it, SAL, SQL, Opportunity). Every chec
 and a list of its leads, oldest first, at most ``limit`` long:
 
 - ``untouched``: open leads with a rep and no touch since they were assigned (a touch sales
-  recorded, or an activity of the playbook's ``sales.touch_types``, at or after ``assigned_at``);
+  recorded, or an activity of the playbook's ``sales.touch_types``, at or after ``assigned_at``),
+  read from the assignments summary (``summary_assignments``: the lead's current assignment);
 - ``waiting``: MQLs (and Pre-SQLs) with a rep who has neither accepted nor rejected them;
 - ``silent``: SAL, SQL and Opportunity leads whose last sign of life — the later of the stage move,
   the last activity and the last touch — is more than ``inactive_days`` old (default: the
@@ -27,7 +28,8 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from leadrelay.adapters.store.tables import UtcDateTime, activities, lead_touches, leads, timers
+from leadrelay.adapters.store import summaries
+from leadrelay.adapters.store.tables import UtcDateTime, activities, lead_touches, leads, summary_assignments, timers
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.routing import Rep, Routing
 from leadrelay.services.read_models import Moment, ReadModel, local
@@ -309,23 +311,29 @@ def _lines(
     unit: str,
     detail: sa.ColumnElement[Any] | None = None,
     source: sa.FromClause = leads,
+    total: int | None = None,
+    lead: sa.ColumnElement[int] = leads.c.id,
 ) -> tuple[int, list[Any]]:
     """The exact count of the rows matching ``where`` and the oldest ``limit`` of them: one pass
-    over the rows (the count is a window over them all, beside the oldest ones)."""
+    over the rows (the count is a window over them all, beside the oldest ones). With ``total``
+    (counted already, from the owners' counts), only the oldest rows are read — none when it is 0."""
     limit = int(ctx.options["limit"])
+    if total is not None and (total == 0 or limit == 0):
+        return total, []
     if limit == 0:
         return ctx.tx.execute(sa.select(sa.func.count()).select_from(source).where(where)).scalar_one(), []
+    counted = sa.func.count().over() if total is None else sa.literal(total)
     # the oldest rows first, from what ``where`` reads (the owner index), then their leads' details
     oldest = (
         sa.select(
-            leads.c.id.label("lead_id"),
+            lead.label("lead_id"),
             sa.type_coerce(since, UtcDateTime).label("since"),
             (detail if detail is not None else sa.null()).label("detail"),
-            sa.func.count().over().label("total"),
+            counted.label("total"),
         )
         .select_from(source)
         .where(where)
-        .order_by(since, leads.c.id)
+        .order_by(since, lead)
         .limit(limit)
         .subquery()
     )
@@ -348,7 +356,8 @@ def _lines(
     )
     scale = 86400.0 if unit == "days" else HOUR
     found = ctx.tx.execute(query).all()
-    total = int(found[0].total) if found else 0
+    if total is None:
+        total = int(found[0].total) if found else 0
     rows = [
         LeadLine(
             lead_id=r.id,
@@ -399,12 +408,26 @@ def run(ctx: ReportContext) -> StatusReport:
 
     # who owns what
     held: dict[tuple[str | None, str | None], dict[str, int]] = {}
+    # the same counts of leads with an assignment moment (the checks of leads with a rep count those)
+    assigned: dict[tuple[str | None, str | None], dict[str, int]] = {}
     for r in tx.execute(
-        sa.select(leads.c.owner_department, leads.c.owner_rep, leads.c.stage, sa.func.count().label("n"))
+        sa.select(
+            leads.c.owner_department,
+            leads.c.owner_rep,
+            leads.c.stage,
+            sa.func.count().label("n"),
+            sa.func.count(leads.c.assigned_at).label("n_assigned"),
+        )
         .where(is_open, visible)
         .group_by(leads.c.owner_department, leads.c.owner_rep, leads.c.stage)
     ):
         held.setdefault((r.owner_department, r.owner_rep), {})[r.stage] = r.n
+        assigned.setdefault((r.owner_department, r.owner_rep), {})[r.stage] = r.n_assigned
+
+    def owned(keys: Any, stages: tuple[str, ...] = OPEN_STAGES, of: Any = assigned) -> int:
+        """Leads of the owners ``keys`` lets through (department, rep), in ``stages``, from the counts."""
+        return sum(n for key, counts in of.items() if keys(*key) for stage, n in counts.items() if stage in stages)
+
     shown = [s for s in OPEN_STAGES if s != PRE_SQL or any(PRE_SQL in v for v in held.values())]
     holdings = [
         Holding(
@@ -421,13 +444,34 @@ def run(ctx: ReportContext) -> StatusReport:
     with_rep = sa.and_(is_open, visible, leads.c.owner_rep.is_not(None), leads.c.assigned_at.is_not(None))
 
     # untouched since assignment
-    total, lines = _lines(
-        ctx, sa.and_(with_rep, sa.not_(_touched_since(ctx, leads.c.assigned_at))), leads.c.assigned_at, unit="days"
-    )
+    if summaries.recorded_touch_types(tx) == tuple(sorted(playbook.sales.touch_types)):
+        # the leads' current assignments without a touch, in the assignments summary (its index of them)
+        c = summary_assignments
+        total, lines = _lines(
+            ctx,
+            sa.and_(
+                c.c.until.is_(None),
+                c.c.touched_at.is_(None),
+                c.c.touch_activity_at.is_(None),
+                c.c.stage_now.in_(OPEN_STAGES),
+                ctx.visible(c.c.rep_id, c.c.department),
+            ),
+            c.c.decided_at,
+            unit="days",
+            source=c,
+            lead=c.c.lead_id,
+        )
+    else:  # derived with other touch types than the playbook's: from the facts
+        total, lines = _lines(
+            ctx, sa.and_(with_rep, sa.not_(_touched_since(ctx, leads.c.assigned_at))), leads.c.assigned_at, unit="days"
+        )
     checks.append(_check("untouched", total, lines))
 
     # waiting for accept or reject
-    total, lines = _lines(ctx, sa.and_(with_rep, leads.c.stage.in_(WAITING_STAGES)), leads.c.assigned_at, unit="days")
+    with_a_rep = owned(lambda _, rep: rep is not None, WAITING_STAGES)
+    total, lines = _lines(
+        ctx, sa.and_(with_rep, leads.c.stage.in_(WAITING_STAGES)), leads.c.assigned_at, unit="days", total=with_a_rep
+    )
     checks.append(_check("waiting", total, lines))
 
     # with sales, silent for N days
@@ -449,12 +493,15 @@ def run(ctx: ReportContext) -> StatusReport:
     checks.append(_check("silent", total, lines))
 
     # owned by an inactive or away rep
-    known = sorted(statuses)
-    away = sorted(rep for rep, status in statuses.items() if status != "available")
-    unfit: sa.ColumnElement[bool] = leads.c.owner_rep.not_in(known) if known else sa.true()
-    if away:
-        unfit = sa.or_(unfit, leads.c.owner_rep.in_(away))
-    total, lines = _lines(ctx, sa.and_(with_rep, unfit), leads.c.assigned_at, unit="days")
+    # (the reps that cannot follow their leads, among the owners counted: their leads by the owner index)
+    unfit = sorted({rep for _, rep in held if rep is not None and statuses.get(rep, "not_in_playbook") != "available"})
+    total, lines = _lines(
+        ctx,
+        sa.and_(with_rep, leads.c.owner_rep.in_(unfit)),
+        leads.c.assigned_at,
+        unit="days",
+        total=owned(lambda _, rep: rep in unfit),
+    )
     checks.append(_check("away_owner", total, _with_detail(lines, statuses)))
 
     # stuck in a queue
@@ -475,6 +522,7 @@ def run(ctx: ReportContext) -> StatusReport:
         sa.func.coalesce(leads.c.assigned_at, leads.c.stage_at),
         unit="days",
         detail=queue_why,
+        total=owned(lambda department, rep: rep is None or department == (fallback or ""), of=held),
     )
     checks.append(_check("queued", total, lines))
 
