@@ -29,8 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import sqlalchemy as sa
 
+from leadrelay.adapters.store.columns import read_columns
 from leadrelay.adapters.store.summaries import PRE_SQL as PRE_SQL
 from leadrelay.adapters.store.tables import campaigns, leads, summary_loops
 from leadrelay.domain.lifecycle import Stage
@@ -250,17 +252,17 @@ def _per_loop(ctx: ReportContext) -> dict[str, np.ndarray[Any, Any]]:
         sa.func.coalesce(loops.c.rejected, "").label("rejected"),
         sa.func.coalesce(loops.c.recycled, "").label("recycled"),
     ]
-    fetched = tx.execute(
+    statement = (
         sa.select(*columns)
         .select_from(source)
         .where(in_period(loops.c.start, ctx.period), ctx.visible(loops.c.rep_id, loops.c.department))
-    ).all()
-    names = [c.name for c in columns]
-    values = list(zip(*fetched, strict=True)) if fetched else [() for _ in names]
+    )
     text = ("cohort", "split", "rejected", "recycled")
+    types = [pa.string() if c.name in text else pa.float64() for c in columns]
+    read = read_columns(tx, statement, types)  # as Arrow columns: no Python row per loop
     return {
-        name: np.array(column, dtype=object if name in text else np.float64)
-        for name, column in zip(names, values, strict=True)
+        c.name: np.asarray(values.to_numpy(zero_copy_only=False), dtype=object if c.name in text else np.float64)
+        for c, values in zip(columns, read, strict=True)
     }
 
 

@@ -14,6 +14,7 @@ import io
 import json
 import secrets
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,9 @@ def choose_language(request: Request, code: str, next: str | None = None) -> Res
 
 # --- overview --------------------------------------------------------------------------------------
 
+#: The overview's reports asked at once (each a read on a connection of its own).
+OVERVIEW_WORKERS = 4
+
 
 @router.get("/")
 def overview(request: Request) -> HTMLResponse:
@@ -243,24 +247,38 @@ def overview(request: Request) -> HTMLResponse:
     visible = visibility_of(who)
     lang = lang_of(request)
 
-    def report(name: str, **given: Any) -> Any:
-        return engine.report(name, visibility=visible, **given)
-
-    # the leads nobody follows, now (counts only: the lists are on the status report's page)
-    status = report("status", options={"limit": 0})
-    today = status.as_of.date()
+    now = engine.clock.now()  # one moment for every figure of the page
+    today = now.astimezone(engine.playbook().playbook.timezone).date()
     monday = today - timedelta(days=today.weekday())
     first = today.replace(day=1)
-    # the counts by stage of the leads one may see (a rep's own, a manager's departments', or all)
-    stages = report("aging", options={"stages": "all", "oldest": 0})
-    funnel = report("funnel")
-    sla = report("sla", start=monday, end=today, by="week")
-    # this month's MQLs against the target, and this week's against the departments' intake
-    quality = report("quality", start=min(first, monday), end=today, by="month")
+    six_months_ago = (first - timedelta(days=150)).replace(day=1)
+    # the reports are independent reads, each in its own transaction: asked at once, the database
+    # works on them side by side (the page's time is about the longest, not their sum)
+    asked: dict[str, tuple[str, dict[str, Any]]] = {
+        # the leads nobody follows, now (counts only: the lists are on the status report's page)
+        "status": ("status", {"options": {"limit": 0}}),
+        # the counts by stage of the leads one may see (a rep's own, a manager's departments', or all)
+        "stages": ("aging", {"options": {"stages": "all", "oldest": 0}}),
+        "funnel": ("funnel", {}),
+        "sla": ("sla", {"start": monday, "end": today, "by": "week"}),
+        # this month's MQLs against the target, and this week's against the departments' intake
+        "quality": ("quality", {"start": min(first, monday), "end": today, "by": "month"}),
+        "dependency": ("dependency", {"start": six_months_ago, "end": today, "by": "month"}),
+    }
+    with ThreadPoolExecutor(max_workers=OVERVIEW_WORKERS) as pool:
+        futures = {
+            key: pool.submit(engine.report, name, visibility=visible, now=now, **given)
+            for key, (name, given) in asked.items()
+        }
+        # the whole funnel's summary is for those who see every lead
+        # (five top leads: each is a lead report of its own, about 80 ms at 20,000 leads on PostgreSQL)
+        summarised = pool.submit(engine.summary, now=now, top=5) if visible.everything else None
+        found: dict[str, Any] = {key: future.result() for key, future in futures.items()}
+        summary = summarised.result() if summarised is not None else None
+    status, stages, funnel, sla = found["status"], found["stages"], found["funnel"], found["sla"]
+    quality, dependency = found["quality"], found["dependency"]
     month = next((m for m in quality.mql_target if m.month == first.strftime("%Y-%m")), None)
     week = [c for c in quality.capacity if c.week == monday.isoformat()]
-    six_months_ago = (first - timedelta(days=150)).replace(day=1)
-    dependency = report("dependency", start=six_months_ago, end=today, by="month")
 
     def stage(code: str) -> str:
         return _stage_label(request, code, lang)
@@ -270,9 +288,6 @@ def overview(request: Request) -> HTMLResponse:
         for found in (funnel, dependency)
         for chart in charts_of(found, lang, stage)
     ]
-    # the whole funnel's summary is for those who see every lead
-    # (five top leads: each is a lead report of its own, about 80 ms at 20,000 leads on PostgreSQL)
-    summary = engine.summary(top=5) if visible.everything else None
     context = {
         "summary": summary,
         "stages": stages,
