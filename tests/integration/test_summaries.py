@@ -27,8 +27,14 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 
-@pytest.fixture
-def relay(db_url: str, tmp_path: Path) -> Iterator[LeadRelay]:
+@pytest.fixture(params=["derived", "in_place"])
+def relay(
+    db_url: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LeadRelay]:
+    """Each test twice: routing decisions' assignments derived when the transaction settles (a few
+    decisions), and kept in place (a set of many: here from the first decision)."""
+    if request.param == "in_place":
+        monkeypatch.setattr(summaries, "IN_PLACE_FROM", 1)
     with LeadRelay.open(db_url, clock=FakeClock(NOW)) as instance:
         instance.use_playbook(playbook_file(tmp_path))
         yield instance

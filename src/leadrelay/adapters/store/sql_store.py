@@ -289,6 +289,19 @@ class StoreTx:
         #: The activities this transaction stored (lists of rows): those of a touch type change their
         #: lead's assignments (which types is read once, when it settles).
         self._activities_in: list[list[dict[str, Any]]] = []
+        #: The touch types the assignments summary is derived with, read once per transaction.
+        self._touch_types: tuple[str, ...] | bool | None = False  # False: not read yet
+
+    def summary_touch_types(self) -> tuple[str, ...] | None:
+        """The touch types the assignments summary is derived with (``summaries.TOUCH_TYPES``), as
+        this transaction read them first (or set them: :meth:`set_summary_touch_types`)."""
+        if self._touch_types is False:
+            self._touch_types = summaries.recorded_touch_types(self)
+        return self._touch_types  # type: ignore[return-value]
+
+    def set_summary_touch_types(self, types: tuple[str, ...]) -> None:
+        self.set_setting(summaries.TOUCH_TYPES, json.dumps(list(types)))
+        self._touch_types = types
 
     def changed(self, kinds: Iterable[str], lead_ids: Iterable[int]) -> None:
         """Record that the facts of ``lead_ids`` that the ``kinds`` summaries derive from changed."""
@@ -305,7 +318,7 @@ class StoreTx:
         """Bring the summary rows of the leads this transaction changed up to date (call it last,
         just before committing; the unit of work's context manager does)."""
         if self._activities_in:
-            kinds = set(summaries.recorded_touch_types(self) or ())
+            kinds = set(self.summary_touch_types() or ())
             if kinds:
                 self.stale[summaries.ASSIGNMENTS].update(
                     r["lead_id"] for rows in self._activities_in for r in rows if r["type"] in kinds
