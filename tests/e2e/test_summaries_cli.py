@@ -37,3 +37,20 @@ def test_check_finds_a_hand_edited_summary_and_rebuild_repairs_it(tmp_path: Path
     repaired = run("summaries", "--rebuild", db=db)
     assert repaired.returncode == 0, repaired.stderr
     assert "derived again from the facts" in repaired.stdout and "equals a recount" in repaired.stdout
+
+
+def test_check_says_when_first_touches_were_timed_by_other_touch_types(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    assert run("demo", "--static", "--people", "300", "--companies", "30", db=db).returncode == 0
+    status = json.loads(run("summaries", "--json", db=db).stdout)
+    assert status["touch_types"] == status["playbook_touch_types"] == ["bant_collected", "call_connected"]
+    with sqlite3.connect(db) as connection:  # as if derived under a playbook that counted only calls
+        connection.execute("UPDATE settings SET value = '[\"call_connected\"]' WHERE key = 'summary_touch_types'")
+    stale = run("summaries", db=db)
+    assert stale.returncode == 1
+    assert "timed by the touch types call_connected" in stale.stdout
+    assert "bant_collected, call_connected" in stale.stdout
+    assert "タッチ種別 call_connected で計測" in run("summaries", db=db, lang="ja").stdout
+    repaired = run("summaries", "--rebuild", "--json", db=db)
+    assert repaired.returncode == 0, repaired.stderr
+    assert json.loads(repaired.stdout)["touch_types"] == ["bant_collected", "call_connected"]
