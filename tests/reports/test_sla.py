@@ -26,6 +26,7 @@ from leadrelay.services.report_sla import SlaGroup, SlaReport
 from tests.conftest import JST
 from tests.reports.scenario import demo_request, email
 from tests.support.routing import playbook_file
+from tests.support.summaries import derive_assignments_with
 
 SLA = """
 sla:
@@ -179,3 +180,16 @@ def test_an_assignment_is_timed_by_the_level_the_lead_had_when_it_was_assigned(d
         by_rep = {g.key: clocks(g) for g in sla(relay).by_rep}
     assert by_rep["a"] == ((0, 0, 0, 1), (0, 0, 0, 1))  # taken away within both of its limits
     assert by_rep["b"] == ((0, 1, 0, 0), (0, 1, 0, 0))  # 3 business hours against the level-3 hour
+
+
+def test_a_touch_activity_times_the_first_touch_whichever_way_the_report_reads_it(relay: LeadRelay) -> None:
+    """Lead 4's rep is reached by a connected call the phone system logged (a touch type): the report
+    reads it from the assignments summary, or from the activities when the summary was derived with
+    other touch types — the same figures either way, and not those without the call."""
+    before = sla(relay).overall.touch
+    call = {"email": email(4), "type": "call_connected", "occurred_at": tokyo(9, 11).isoformat()}
+    relay.record_activities([{**call, "source_id": "call-4"}], now=tokyo(9, 11))
+    with_call = sla(relay)
+    assert with_call.overall.touch.met == before.met + 1  # within 2 business hours of the 10:00 assignment
+    derive_assignments_with(relay, ["bant_collected"])
+    assert sla(relay).model_dump() == with_call.model_dump()

@@ -14,6 +14,7 @@ from leadrelay import LeadRelay
 from leadrelay.services.lead_list import EVERYTHING, Visibility
 from leadrelay.services.report_status import StatusReport
 from tests.support.sla import WEDNESDAY_NOON, demo_request, playbook
+from tests.support.summaries import derive_assignments_with
 
 T0 = WEDNESDAY_NOON  # 2026-11-25 12:00 JST
 LATER = T0 + timedelta(days=20)  # 2026-12-15 12:00 JST (Tuesday)
@@ -170,3 +171,16 @@ def test_every_list_is_a_table_to_export(relay: LeadRelay) -> None:
         "open": 5,
     }
     assert tables["queued"].rows[0]["lead"] == L5
+
+
+def test_a_touch_activity_counts_as_a_touch_whichever_way_the_report_reads_it(relay: LeadRelay) -> None:
+    """A connected call logged by the phone system (a touch type of the playbook) touches lead 1; the
+    report reads it from the assignments summary, or — when the summary was derived with other touch
+    types — from the activities, with the same answer."""
+    call = {"email": L1, "type": "call_connected", "occurred_at": (T0 + timedelta(hours=2)).isoformat()}
+    relay.record_activities([{**call, "source_id": "call-1"}], now=T0 + timedelta(hours=2))
+    assert leads_of(status(relay), "untouched") == [L3]
+    derive_assignments_with(relay, ["bant_collected"])  # the call is no touch by those types
+    report = status(relay)
+    assert leads_of(report, "untouched") == [L3]
+    assert report.check("untouched").total == 1
