@@ -30,6 +30,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.dml import ReturningInsert
 
 from leadrelay.adapters.store.tables import (
     activities,
@@ -525,48 +526,52 @@ def decided(tx: StoreTx, decisions: Iterable[tuple[int, Any, str | None, str]]) 
         _assigned(tx, [(lead, at) for lead, at, _, _ in decisions])
 
 
-def _quiet() -> sa.Select[Any]:
-    """Of the ``lead_ids``, those with no fact at or after ``d_at`` that an assignment times — no
-    move, recorded touch or touch-type activity (types ``touch_types``) — and no other routing
-    decision after it: for them a decision at ``d_at`` closes the current assignment as it is and
-    opens an empty one (the common case: a lead routed now)."""
-    at: sa.BindParameter[Any] = sa.bindparam("d_at", type_=routing_decisions.c.decided_at.type)
+def _nothing_after(at: sa.BindParameter[Any]) -> list[sa.ColumnElement[bool]]:
+    """Conditions on a routing decision (a row of ``routing_decisions`` at ``at``): nothing of its
+    lead follows it that an assignment times — no move, recorded touch or touch-type activity (types
+    ``touch_types``) at or after it — and no other routing decision of the lead at or after it."""
     rd = routing_decisions
     lead = rd.c.lead_id
-    since = [
-        sa.select(transitions.c.id).where(transitions.c.lead_id == lead, transitions.c.occurred_at >= at).exists(),
-        sa.select(lead_touches.c.id).where(lead_touches.c.lead_id == lead, lead_touches.c.occurred_at >= at).exists(),
-        sa.select(activities.c.id)
+    other = rd.alias("other")
+    return [
+        ~sa.select(transitions.c.id).where(transitions.c.lead_id == lead, transitions.c.occurred_at >= at).exists(),
+        ~sa.select(lead_touches.c.id).where(lead_touches.c.lead_id == lead, lead_touches.c.occurred_at >= at).exists(),
+        ~sa.select(activities.c.id)
         .where(
             activities.c.lead_id == lead,
             activities.c.type.in_(sa.bindparam("touch_types", expanding=True)),
             activities.c.occurred_at >= at,
         )
         .exists(),
+        ~sa.select(other.c.id).where(other.c.lead_id == lead, other.c.decided_at >= at, other.c.id != rd.c.id).exists(),
     ]
-    later = rd.alias("later")
-    after = sa.select(later.c.id).where(later.c.lead_id == lead, later.c.decided_at > at).exists()
-    return (
-        sa.select(lead)
-        .where(*_among(lead), rd.c.decided_at == at)
-        .group_by(lead)
-        .having(sa.func.count() == 1)  # one decision of the lead at that moment: this one
-        .where(~after, *[~fact for fact in since])
+
+
+def _queued() -> sa.Select[tuple[int]]:
+    """Of the ``lead_ids``, those given to a queue (no rep) at ``d_at`` that nothing follows
+    (:func:`_nothing_after`): their current assignment just ends there."""
+    at: sa.BindParameter[Any] = sa.bindparam("d_at", type_=routing_decisions.c.decided_at.type)
+    rd = routing_decisions
+    return sa.select(rd.c.lead_id).where(
+        *_among(rd.c.lead_id), rd.c.decided_at == at, rd.c.rep_id.is_(None), *_nothing_after(at)
     )
 
 
-def _opened() -> sa.Insert:
-    """The rows of the decisions at ``d_at`` of the ``lead_ids`` (quiet ones, :func:`_quiet`): the
-    derivation of :func:`assignment_rows` where nothing follows the decision — no end, answer or
-    touch; the stage then is the stage now (the lead's last move), and the MQL its last MQL move."""
+def _opened() -> ReturningInsert[tuple[int]]:
+    """The rows of the decisions at ``d_at`` of the ``lead_ids`` that nothing follows — no move,
+    recorded touch or touch-type activity (types ``touch_types``) at or after it, no other routing
+    decision of the lead at or after it — returning their leads: for them the derivation of
+    :func:`assignment_rows` gives no end, answer or touch, the stage then is the stage now (the
+    lead's last move), and the MQL its last MQL move (the common case: a lead routed now)."""
     at: sa.BindParameter[Any] = sa.bindparam("d_at", type_=routing_decisions.c.decided_at.type)
     rd = routing_decisions
+    lead = rd.c.lead_id
     h = transitions.alias("h")
     newest = (h.c.occurred_at.desc(), h.c.id.desc())
-    stage = sa.select(h.c.to_stage).where(h.c.lead_id == rd.c.lead_id).order_by(*newest).limit(1).scalar_subquery()
+    stage = sa.select(h.c.to_stage).where(h.c.lead_id == lead).order_by(*newest).limit(1).scalar_subquery()
     mql_id = (
         sa.select(h.c.id)
-        .where(h.c.lead_id == rd.c.lead_id, sa.func.lower(h.c.to_stage) == Stage.MQL.value)
+        .where(h.c.lead_id == lead, sa.func.lower(h.c.to_stage) == Stage.MQL.value)
         .order_by(*newest)
         .limit(1)
     )
@@ -581,7 +586,7 @@ def _opened() -> sa.Insert:
             stage.label("stage"),
             mql_id.scalar_subquery().label("mql_id"),
         )
-        .where(*_among(rd.c.lead_id), rd.c.decided_at == at, rd.c.rep_id.is_not(None))
+        .where(*_among(lead), rd.c.decided_at == at, rd.c.rep_id.is_not(None), *_nothing_after(at))
         .cte("opened")
         .prefix_with("MATERIALIZED")
     )
@@ -607,22 +612,27 @@ def _opened() -> sa.Insert:
     ).select_from(
         decisions.outerjoin(mql, mql.c.id == decisions.c.mql_id).outerjoin(made_by, made_by.c.key == mql.c.activity_key)
     )
-    return _insert(summary_assignments, rows)
+    return _insert(summary_assignments, rows).returning(summary_assignments.c.lead_id)
 
 
-_QUIET = _quiet()
 _OPENED = _opened()
+_QUEUED = _queued()
+#: The assignments the decisions at ``d_at`` just opened (:data:`_OPENED`) follow end there.
 _CLOSE = (
     summary_assignments.update()
-    .where(*_among(summary_assignments.c.lead_id), summary_assignments.c.until.is_(None))
-    .values(until=sa.bindparam("d_at", type_=summary_assignments.c.until.type), stage_now=None)
+    .where(
+        *_among(summary_assignments.c.lead_id),
+        summary_assignments.c.until.is_(None),
+        summary_assignments.c.decided_at < sa.bindparam("d_at", type_=summary_assignments.c.decided_at.type),
+    )
+    .values(until=sa.bindparam("d_at"), stage_now=None)
 )
 
 
 def _assigned(tx: StoreTx, decisions: Sequence[tuple[int, Any]]) -> None:
     """Routing decisions just stored (``(lead_id, decided_at)``): the assignments summary follows
-    them — in place for the leads with nothing at or after the decision (the current assignment
-    ends there, the new one opens empty: :func:`_quiet`), derived again when the transaction
+    them — in place for the leads with nothing at or after the decision (the new assignment opens
+    empty and the one before ends there: :data:`_OPENED`, :data:`_CLOSE`), derived again when the transaction
     settles for the others. Either way the rows equal :func:`assignment_rows` (the recount tests)."""
     pending = tx.stale[ASSIGNMENTS]  # derived again at the end anyway (moves of theirs were written)
     fresh = [(lead, at) for lead, at in decisions if lead not in pending]
@@ -638,11 +648,13 @@ def _assigned(tx: StoreTx, decisions: Sequence[tuple[int, Any]]) -> None:
         unique = sorted(set(ids))
         for start in range(0, len(unique), ROUTED_CHUNK):
             part = unique[start : start + ROUTED_CHUNK]
-            quiet = sorted(tx.execute(_QUIET, {"lead_ids": part, "d_at": at, "touch_types": types}).scalars())
-            others.update(set(part) - set(quiet))
-            if quiet:
-                tx.execute(_CLOSE, {"lead_ids": quiet, "d_at": at})
-                tx.execute(_OPENED, {"lead_ids": quiet, "d_at": at})
+            given = {"d_at": at, "touch_types": types}
+            opened = set(tx.execute(_OPENED, {"lead_ids": part, **given}).scalars())
+            rest = sorted(set(part) - opened)
+            queued = set(tx.execute(_QUEUED, {"lead_ids": rest, **given}).scalars()) if rest else set()
+            others.update(set(rest) - queued)  # something follows the decision: derived when settling
+            if opened or queued:
+                tx.execute(_CLOSE, {"lead_ids": sorted(opened | queued), "d_at": at})
     tx.changed((ASSIGNMENTS,), others)
 
 
