@@ -14,12 +14,13 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from leadrelay import FakeClock, LeadRelay
+from leadrelay import LeadRelay
 from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.schema import alembic_config
 from leadrelay.adapters.store.tables import leads, summary_loops, summary_steps
 from tests.conftest import NOW
-from tests.support.routing import hand_raise, playbook_file
+from tests.support.routing import hand_raise
+from tests.support.summaries import UPKEEPS, routing_relay
 
 ONE = "person1@sakura-mfg.co.jp"
 TWO = "person2@sakura-mfg.co.jp"
@@ -27,17 +28,12 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 
-@pytest.fixture(params=["derived", "in_place"])
+@pytest.fixture(params=UPKEEPS)
 def relay(
     db_url: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[LeadRelay]:
-    """Each test twice: routing decisions' assignments derived when the transaction settles (a few
-    decisions), and kept in place (a set of many: here from the first decision)."""
-    if request.param == "in_place":
-        monkeypatch.setattr(summaries, "IN_PLACE_FROM", 1)
-    with LeadRelay.open(db_url, clock=FakeClock(NOW)) as instance:
-        instance.use_playbook(playbook_file(tmp_path))
-        yield instance
+    """Each test twice: routing's assignments derived when the transaction settles, and kept in place."""
+    yield from routing_relay(db_url, tmp_path, request.param, monkeypatch)
 
 
 def assert_recounted(relay: LeadRelay) -> None:

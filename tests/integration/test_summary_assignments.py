@@ -14,12 +14,13 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from leadrelay import FakeClock, LeadRelay
+from leadrelay import LeadRelay
 from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.schema import alembic_config
 from leadrelay.adapters.store.tables import leads, summary_assignments
 from tests.conftest import NOW
 from tests.support.routing import hand_raise, playbook_file
+from tests.support.summaries import UPKEEPS, routing_relay
 
 ONE = "person1@sakura-mfg.co.jp"
 MINUTE = timedelta(minutes=1)
@@ -27,17 +28,12 @@ HOUR = timedelta(hours=1)
 MQL = NOW - 48 * HOUR  # hand_raise's moment: the MQL move is at the activity's time
 
 
-@pytest.fixture(params=["derived", "in_place"])
+@pytest.fixture(params=UPKEEPS)
 def relay(
     db_url: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[LeadRelay]:
-    """Each test twice: routing decisions' assignments derived when the transaction settles (a few
-    decisions), and kept in place (a set of many: here from the first decision)."""
-    if request.param == "in_place":
-        monkeypatch.setattr(summaries, "IN_PLACE_FROM", 1)
-    with LeadRelay.open(db_url, clock=FakeClock(NOW)) as instance:
-        instance.use_playbook(playbook_file(tmp_path))
-        yield instance
+    """Each test twice: routing's assignments derived when the transaction settles, and kept in place."""
+    yield from routing_relay(db_url, tmp_path, request.param, monkeypatch)
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -111,7 +107,8 @@ def test_an_assignment_is_timed_by_its_answer_touches_and_end(relay: LeadRelay) 
     # the manager gives rep a's leads to rep b: a's assignment ends there; b's starts at SAL (no clock)
     relay.reassign("a", to="b", actor="manager", now=NOW + 2 * HOUR)
     first |= {"until": NOW + 2 * HOUR, "stage_now": None}  # no longer the current assignment
-    second = {
+    second = {  # a new assignment from the same MQL: nothing in it yet
+        **first,
         "rep": "b",
         "at_mql": False,
         "decided": NOW + 2 * HOUR,
@@ -120,8 +117,6 @@ def test_an_assignment_is_timed_by_its_answer_touches_and_end(relay: LeadRelay) 
         "leaving": None,
         "touched": None,
         "touch_activity": None,
-        "mql": MQL,
-        "activity": MQL,
         "stage_now": "sal",
     }
     assert rows(relay) == [first, second]

@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.columns import read_columns
-from leadrelay.adapters.store.tables import activities, summary_assignments
+from leadrelay.adapters.store.tables import summary_assignments
 from leadrelay.bulk.business_time import BusinessIndex
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.sla import SlaPolicy
@@ -261,22 +261,11 @@ def _rows(ctx: ReportContext) -> Columns:
     tx, pb = ctx.tx, ctx.playbook
     s = summary_assignments
     touch_types = tuple(sorted(pb.sales.touch_types))
-    if summaries.recorded_touch_types(tx) == touch_types:
+    if tx.summary_touch_types() == touch_types:
         touch_activity: sa.ColumnElement[Any] = s.c.touch_activity_at
     else:
-        within = sa.and_(
-            activities.c.lead_id == s.c.lead_id,
-            activities.c.occurred_at >= s.c.decided_at,
-            sa.or_(s.c.until.is_(None), activities.c.occurred_at < s.c.until),
-        )
-        touch_activity = summaries.earliest(
-            [
-                sa.select(sa.func.min(activities.c.occurred_at))
-                .where(within, activities.c.type == kind)
-                .scalar_subquery()
-                for kind in touch_types
-            ]
-        )
+        seeks = summaries.touch_activity_seeks(s.c.lead_id, s.c.decided_at, s.c.until, touch_types)
+        touch_activity = summaries.earliest(seeks)
     moments = {
         "assigned": s.c.decided_at,
         "answered": s.c.answered_at,

@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.tables import UtcDateTime, activities, lead_touches, leads, summary_assignments, timers
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.domain.routing import Rep, Routing
@@ -444,7 +443,7 @@ def run(ctx: ReportContext) -> StatusReport:
     with_rep = sa.and_(is_open, visible, leads.c.owner_rep.is_not(None), leads.c.assigned_at.is_not(None))
 
     # untouched since assignment
-    if summaries.recorded_touch_types(tx) == tuple(sorted(playbook.sales.touch_types)):
+    if tx.summary_touch_types() == tuple(sorted(playbook.sales.touch_types)):
         # the leads' current assignments without a touch, in the assignments summary (its index of them)
         c = summary_assignments
         total, lines = _lines(

@@ -305,6 +305,71 @@ def earliest(values: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
     return out
 
 
+def touch_activity_seeks(
+    lead: sa.ColumnElement[Any],
+    start: sa.ColumnElement[Any],
+    until: sa.ColumnElement[Any],
+    touch_types: Collection[str],
+) -> list[sa.ScalarSelect[Any]]:
+    """The first activity of each touch type of the lead in [start, until) (until NULL: open), as
+    scalar subqueries — one seek of the (lead_id, type, occurred_at) index each (an IN list over the
+    middle column made PostgreSQL read every later activity of the lead and filter the types)."""
+    window = sa.and_(
+        activities.c.lead_id == lead,
+        activities.c.occurred_at >= start,
+        sa.or_(until.is_(None), activities.c.occurred_at < until),
+    )
+    return [
+        sa.select(sa.func.min(activities.c.occurred_at)).where(window, activities.c.type == kind).scalar_subquery()
+        for kind in sorted(touch_types)
+    ]
+
+
+def _newest_move(column: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
+    """``column`` of the newest move (in (occurred_at, id) order) of those ``where`` lets through:
+    one backward seek of the lead's (lead_id, occurred_at) index."""
+    h = column.table
+    return sa.select(column).where(*where).order_by(h.c.occurred_at.desc(), h.c.id.desc()).limit(1).scalar_subquery()
+
+
+def _assignment_row(
+    source: Any,
+    *,
+    at_mql: sa.ColumnElement[Any],
+    until: sa.ColumnElement[Any],
+    answered: sa.ColumnElement[Any],
+    leaving: sa.ColumnElement[Any],
+    touched: sa.ColumnElement[Any],
+    touch_activity: sa.ColumnElement[Any],
+    stage_now: sa.ColumnElement[Any],
+) -> sa.Select[Any]:
+    """A row of :data:`summary_assignments` in its column order, from ``source`` (a decision's id,
+    lead_id, decided_at, rep_id, department, level and the id of its MQL move ``mql_id``) and the
+    moments given: the level is the decision's, else the MQL's; the MQL's moment and its activity's
+    are joined here."""
+    mql = transitions.alias("mql")
+    made_by = activities.alias("made_by")  # the activity that made the lead an MQL
+    return sa.select(
+        source.c.id,
+        source.c.lead_id,
+        source.c.decided_at,
+        source.c.rep_id,
+        source.c.department,
+        sa.func.coalesce(source.c.level, mql.c.level).label("level"),
+        at_mql.label("at_mql"),
+        until.label("until"),
+        answered.label("answered_at"),
+        leaving.label("leaving_at"),
+        touched.label("touched_at"),
+        touch_activity.label("touch_activity_at"),
+        mql.c.occurred_at.label("mql_at"),
+        made_by.c.occurred_at.label("activity_at"),
+        stage_now.label("stage_now"),
+    ).select_from(
+        source.outerjoin(mql, mql.c.id == source.c.mql_id).outerjoin(made_by, made_by.c.key == mql.c.activity_key)
+    )
+
+
 def assignment_rows(touch_types: Collection[str], only: LeadFilter = _every) -> sa.Select[Any]:
     """The rows of :data:`summary_assignments` for the leads ``only`` lets through, in its column
     order: each decision with a rep, its end (the lead's next decision in (decided_at, id) order)
@@ -347,31 +412,15 @@ def assignment_rows(touch_types: Collection[str], only: LeadFilter = _every) -> 
         within(lead_touches.c.lead_id, lead_touches.c.occurred_at)
     )
     # the lead's history up to the decision, newest first: its last move (the stage it was in) and
-    # its last MQL move (lower() keeps SQLite from scanning the to_stage index instead)
+    # its last MQL move (lower() keeps SQLite from scanning the to_stage index instead); on its
+    # current assignment, the lead's stage now: its last move (any move after a lead's first marks
+    # its assignments to be derived again)
     h = transitions.alias("h")
-    before = sa.and_(h.c.lead_id == a.c.lead_id, h.c.occurred_at <= a.c.decided_at)
-    newest = (h.c.occurred_at.desc(), h.c.id.desc())
-    stage_then = sa.select(h.c.to_stage).where(before).order_by(*newest).limit(1)
-    # the lead's stage now, on its current assignment: its last move (any move after a lead's first
-    # marks its assignments to be derived again)
-    n = transitions.alias("n")
-    stage_now = (
-        sa.select(n.c.to_stage)
-        .where(n.c.lead_id == a.c.lead_id)
-        .order_by(n.c.occurred_at.desc(), n.c.id.desc())
-        .limit(1)
-    )
-    mql_id = sa.select(h.c.id).where(before, sa.func.lower(h.c.to_stage) == Stage.MQL.value).order_by(*newest).limit(1)
-    # one seek of the (lead_id, type, occurred_at) index per touch type (an IN list over the middle
-    # column made PostgreSQL read every later activity of the lead and filter the types)
-    kinds = sorted(touch_types)
-    per_kind = [
-        sa.select(sa.func.min(activities.c.occurred_at))
-        .where(within(activities.c.lead_id, activities.c.occurred_at), activities.c.type == kind)
-        .scalar_subquery()
-        .label(f"touch_activity_{i}")
-        for i, kind in enumerate(kinds)
-    ]
+    before = (h.c.lead_id == a.c.lead_id, h.c.occurred_at <= a.c.decided_at)
+    stage_then = _newest_move(h.c.to_stage, *before)
+    mql_id = _newest_move(h.c.id, *before, sa.func.lower(h.c.to_stage) == Stage.MQL.value)
+    stage_now = _newest_move(h.c.to_stage, h.c.lead_id == a.c.lead_id)
+    seeks = touch_activity_seeks(a.c.lead_id, a.c.decided_at, a.c.until, touch_types)
     inner = (
         sa.select(
             a.c.id,
@@ -380,38 +429,27 @@ def assignment_rows(touch_types: Collection[str], only: LeadFilter = _every) -> 
             a.c.rep_id,
             a.c.department,
             a.c.level,
-            sa.func.coalesce(stage_then.scalar_subquery() == Stage.MQL.value, False).label("at_mql"),
+            sa.func.coalesce(stage_then == Stage.MQL.value, False).label("at_mql"),
             a.c.until,
             answered.scalar_subquery().label("answered_at"),
             leaving.scalar_subquery().label("leaving_at"),
             touched.scalar_subquery().label("touched_at"),
-            *per_kind,
-            mql_id.scalar_subquery().label("mql_id"),
-            sa.case((a.c.until.is_(None), stage_now.scalar_subquery()), else_=sa.null()).label("stage_now"),
+            *[seek.label(f"touch_activity_{i}") for i, seek in enumerate(seeks)],
+            mql_id.label("mql_id"),
+            sa.case((a.c.until.is_(None), stage_now), else_=sa.null()).label("stage_now"),
         )
         .cte("assigned")
         .prefix_with("MATERIALIZED")
     )  # each seek made once (the earliest touch reads them twice)
-    mql = transitions.alias("mql")
-    made_by = activities.alias("made_by")  # the activity that made the lead an MQL
-    return sa.select(
-        inner.c.id,
-        inner.c.lead_id,
-        inner.c.decided_at,
-        inner.c.rep_id,
-        inner.c.department,
-        sa.func.coalesce(inner.c.level, mql.c.level).label("level"),
-        inner.c.at_mql,
-        inner.c.until,
-        inner.c.answered_at,
-        inner.c.leaving_at,
-        inner.c.touched_at,
-        earliest([inner.c[f"touch_activity_{i}"] for i in range(len(kinds))]).label("touch_activity_at"),
-        mql.c.occurred_at.label("mql_at"),
-        made_by.c.occurred_at.label("activity_at"),
-        inner.c.stage_now,
-    ).select_from(
-        inner.outerjoin(mql, mql.c.id == inner.c.mql_id).outerjoin(made_by, made_by.c.key == mql.c.activity_key)
+    return _assignment_row(
+        inner,
+        at_mql=inner.c.at_mql,
+        until=inner.c.until,
+        answered=inner.c.answered_at,
+        leaving=inner.c.leaving_at,
+        touched=inner.c.touched_at,
+        touch_activity=earliest([inner.c[f"touch_activity_{i}"] for i in range(len(seeks))]),
+        stage_now=inner.c.stage_now,
     )
 
 
@@ -567,14 +605,6 @@ def _opened() -> ReturningInsert[tuple[int]]:
     rd = routing_decisions
     lead = rd.c.lead_id
     h = transitions.alias("h")
-    newest = (h.c.occurred_at.desc(), h.c.id.desc())
-    stage = sa.select(h.c.to_stage).where(h.c.lead_id == lead).order_by(*newest).limit(1).scalar_subquery()
-    mql_id = (
-        sa.select(h.c.id)
-        .where(h.c.lead_id == lead, sa.func.lower(h.c.to_stage) == Stage.MQL.value)
-        .order_by(*newest)
-        .limit(1)
-    )
     decisions = (
         sa.select(
             rd.c.id,
@@ -583,34 +613,23 @@ def _opened() -> ReturningInsert[tuple[int]]:
             rd.c.rep_id,
             rd.c.department,
             rd.c.level,
-            stage.label("stage"),
-            mql_id.scalar_subquery().label("mql_id"),
+            _newest_move(h.c.to_stage, h.c.lead_id == lead).label("stage"),
+            _newest_move(h.c.id, h.c.lead_id == lead, sa.func.lower(h.c.to_stage) == Stage.MQL.value).label("mql_id"),
         )
         .where(*_among(lead), rd.c.decided_at == at, rd.c.rep_id.is_not(None), *_nothing_after(at))
         .cte("opened")
         .prefix_with("MATERIALIZED")
     )
-    mql = transitions.alias("mql")
-    made_by = activities.alias("made_by")
     none = sa.null()
-    rows = sa.select(
-        decisions.c.id,
-        decisions.c.lead_id,
-        decisions.c.decided_at,
-        decisions.c.rep_id,
-        decisions.c.department,
-        sa.func.coalesce(decisions.c.level, mql.c.level),
-        sa.func.coalesce(decisions.c.stage == Stage.MQL.value, False),
-        none,  # until
-        none,  # answered_at
-        none,  # leaving_at
-        none,  # touched_at
-        none,  # touch_activity_at
-        mql.c.occurred_at,
-        made_by.c.occurred_at,
-        decisions.c.stage,  # stage_now
-    ).select_from(
-        decisions.outerjoin(mql, mql.c.id == decisions.c.mql_id).outerjoin(made_by, made_by.c.key == mql.c.activity_key)
+    rows = _assignment_row(
+        decisions,
+        at_mql=sa.func.coalesce(decisions.c.stage == Stage.MQL.value, False),
+        until=none,
+        answered=none,
+        leaving=none,
+        touched=none,
+        touch_activity=none,
+        stage_now=decisions.c.stage,
     )
     return _insert(summary_assignments, rows).returning(summary_assignments.c.lead_id)
 
