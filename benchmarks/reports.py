@@ -42,10 +42,17 @@ import sqlalchemy as sa
 from _shared import machine, positive, publish
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.adapters.store import queries, summaries
+from leadrelay.adapters.store import campaign_reach, queries, summaries
 from leadrelay.adapters.store.schema import normalise_url
 from leadrelay.adapters.store.scratch import fresh_database
-from leadrelay.adapters.store.tables import metadata, summary_loops, summary_steps
+from leadrelay.adapters.store.sql_store import StoreTx
+from leadrelay.adapters.store.tables import (
+    metadata,
+    summary_assignments,
+    summary_campaign_reach,
+    summary_loops,
+    summary_steps,
+)
 from leadrelay.services.report_catalog import REPORTS
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -446,7 +453,8 @@ def generate(url: str, n: int, activities: int, seed: int = 1) -> dict[str, int]
             # (what the migration that adds a summary does), timed apart
             began = time.perf_counter()
             summaries.rebuild(connection)
-            for table in (summary_loops, summary_steps):
+            campaign_reach.rebuild(StoreTx(connection), campaign_reach.recorded_zone(connection))
+            for table in (summary_loops, summary_steps, summary_assignments, summary_campaign_reach):
                 written[table.name] = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
             print(f"summaries derived from the facts in {time.perf_counter() - began:.1f} s", flush=True)
         if pg:  # the steady state autovacuum keeps after a load: visibility map set, statistics fresh

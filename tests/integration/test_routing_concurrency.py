@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.adapters.store import summaries
+from leadrelay.adapters.store import campaign_reach, summaries
 from leadrelay.adapters.store.tables import leads, routing_decisions
 from tests.conftest import NOW
 
@@ -181,6 +181,7 @@ def _hand_raiser(url: str, name: str, emails: list[str], activity: str, start: A
                     "type": activity,
                     "occurred_at": (NOW - timedelta(minutes=30)).isoformat(),
                     "source_id": f"{activity}-{email}",
+                    "campaign": "spring-fair",  # both processes' activities: one campaign, one day
                 }
                 for email in emails
             ]
@@ -400,5 +401,9 @@ def test_hand_raisers_recorded_by_two_processes_at_once_get_one_owner_each(route
         # the summaries each process kept in its own transactions: one loop per lead, as a recount gives
         loops = summaries.stored(connection, summaries.LOOPS)
         assert loops == summaries.recount(connection, summaries.LOOPS)
+        # and the campaign reach: each lead reached by the campaign once, on that day
+        reach = campaign_reach.stored(connection)
+        assert reach == campaign_reach.recount(connection)
     assert len(loops) == len(shared + other)
+    assert [n for *_, n in reach] == [len(shared + other)]
     assert twice == []

@@ -18,6 +18,7 @@ from leadrelay import LeadRelay
 from leadrelay.adapters.store import summaries
 from leadrelay.adapters.store.schema import alembic_config
 from leadrelay.adapters.store.tables import leads, summary_loops, summary_steps
+from leadrelay.domain.model import Campaign
 from tests.conftest import NOW
 from tests.support.routing import hand_raise
 from tests.support.summaries import UPKEEPS, routing_relay
@@ -42,7 +43,7 @@ def assert_recounted(relay: LeadRelay) -> None:
         for kind in summaries.KINDS:
             stored = summaries.stored(tx.connection, kind)
             assert stored == summaries.recount(tx.connection, kind), kind
-            assert stored or kind == summaries.STEPS
+            assert stored or kind in (summaries.STEPS, summaries.CREDITS)
 
 
 def utc(moment: datetime) -> datetime:
@@ -68,8 +69,9 @@ def steps_of(relay: LeadRelay, email: str) -> list[Any]:
 
 
 def again(n: int, at: datetime, key: str) -> dict[str, Any]:
-    """Person ``n`` asks for a demo again at ``at``: a new MQL once the lead is back in marketing."""
-    return {**hand_raise(n), "occurred_at": at.isoformat(), "source_id": key}
+    """Person ``n`` asks for a demo again at ``at``, at a seminar: a new MQL once the lead is back in
+    marketing, credited to the seminar."""
+    return {**hand_raise(n), "occurred_at": at.isoformat(), "source_id": key, "campaign": "seminar-dec"}
 
 
 def test_every_write_keeps_the_summaries_equal_to_a_recount(relay: LeadRelay) -> None:
@@ -132,6 +134,35 @@ def test_every_write_keeps_the_summaries_equal_to_a_recount(relay: LeadRelay) ->
     assert_recounted(relay)
     relay.erase(TWO, actor="privacy", now=NOW + 91 * DAY)
     assert_recounted(relay)
+
+
+def test_a_campaign_activity_that_arrives_after_its_conversion_is_credited_to_it(relay: LeadRelay) -> None:
+    """An activity stored late, dated before an MQL, becomes one of the MQL's touches — by the store's
+    own upkeep, whatever wrote it (here a bare insert: no move is derived again); one dated after
+    every conversion of its lead changes no credit."""
+    relay.record_activities([hand_raise(1)])  # the MQL at NOW - 48 h, no campaign: no credit
+    with relay.store.reading() as tx:
+        assert summaries.stored(tx.connection, summaries.CREDITS) == []
+        lead_id = tx.execute(sa.select(leads.c.id).where(leads.c.email == ONE)).scalar_one()
+
+    def opened(at: datetime, key: str) -> None:
+        with relay.store.transaction() as tx:
+            [campaign] = tx.upsert_campaigns([Campaign(code="newsletter-nov")], NOW).values()
+            row = {"key": key, "lead_id": lead_id, "type": "email_opened", "occurred_at": at, "recorded_at": NOW}
+            tx.insert_activities(
+                [{**row, "campaign_id": campaign, "product": None, "properties": {}, "source_id": None}]
+            )
+
+    opened(NOW - 50 * HOUR, "late-1")
+    assert_recounted(relay)
+    with relay.store.reading() as tx:
+        [row] = summaries.stored(tx.connection, summaries.CREDITS)
+    kind, _, _, _, _, first, last, share, *_ = row
+    assert (kind, first, last, share) == ("mql", 1, 1, 1.0)
+    opened(NOW + HOUR, "later-1")
+    assert_recounted(relay)
+    with relay.store.reading() as tx:
+        assert len(summaries.stored(tx.connection, summaries.CREDITS)) == 1
 
 
 def test_a_transaction_that_fails_leaves_facts_and_summaries_as_they_were(relay: LeadRelay) -> None:

@@ -126,3 +126,24 @@ def test_each_model_is_a_table_with_a_row_for_conversions_without_a_touch(relay:
     assert [r["code"] for r in last.rows] == ["ads-search", "seminar-oct", "seminar-sep", "-"]
     assert last.rows[1]["flag"] == "⚑" and last.rows[1]["opportunities"] == 3
     assert last.totals is not None and last.totals["opportunities"] == 6 and last.totals["won_amount"] == "500000.00"
+
+
+@pytest.mark.parametrize("currency", ["", "JPY", "USD"])
+def test_the_credits_summary_gives_what_the_touches_counted_one_by_one_give(
+    relay: LeadRelay, monkeypatch: pytest.MonkeyPatch, currency: str
+) -> None:
+    """The default window reads the credits summary; with the summary's window set apart the same
+    report counts the activities: every figure is the same (linear shares up to rounding)."""
+    from leadrelay.adapters.store import summaries
+
+    summed = campaigns(relay, currency=currency)
+    monkeypatch.setattr(summaries, "CREDIT_WINDOW_DAYS", -1)  # no window is the summary's: count the touches
+    counted = campaigns(relay, currency=currency)
+    assert [r.code for r in summed.campaigns] == [r.code for r in counted.campaigns]
+    for a, b in zip(summed.campaigns, counted.campaigns, strict=True):
+        assert (a.leads, a.direct_opportunities, a.flagged) == (b.leads, b.direct_opportunities, b.flagged)
+        for model in ("first_touch", "last_touch", "linear"):
+            x, y = getattr(a, model), getattr(b, model)
+            assert (x.mqls, x.opportunities, x.won) == pytest.approx((y.mqls, y.opportunities, y.won)), model
+            assert abs(x.won_amount - y.won_amount) <= Decimal("0.01"), model
+    assert summed.totals == counted.totals and summed.unattributed == counted.unattributed

@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadrelay import FakeClock, LeadRelay
-from leadrelay.adapters.store import summaries
+from leadrelay.adapters.store import campaign_reach, summaries
 from leadrelay.adapters.store.scratch import scratch_database
 from leadrelay.adapters.store.tables import leads, summary_assignments
 from leadrelay.entrypoints.demo.synthetic import generate
@@ -256,6 +256,9 @@ def test_the_summaries_the_reports_read_equal_a_recount_after_three_months_of_li
                 stored = summaries.stored(connection, kind)
                 assert stored == summaries.recount(connection, kind), kind
                 assert len(stored) > 50, kind
+            reach = campaign_reach.stored(connection)
+            assert reach == campaign_reach.recount(connection)
+            assert len(reach) > 50
             # each lead's current assignment knows the stage the lead is in now, as the lead row does
             a, lead = summary_assignments, leads
             pairs = connection.execute(

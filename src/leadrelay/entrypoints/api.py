@@ -36,6 +36,7 @@ from leadrelay.adapters.records import (
     parse_lead,
     parse_outcome,
 )
+from leadrelay.adapters.store.campaign_reach import rezone as rezone_campaign_reach
 from leadrelay.adapters.store.schema import StoreError
 from leadrelay.adapters.store.sql_store import SqlStore, StoreTx
 from leadrelay.adapters.store.summaries import retouch as retouch_summaries
@@ -171,6 +172,8 @@ class LeadRelay:
             tx.set_setting(ACTIVE_PLAYBOOK, pb.hash)
             # the assignments summary times first touches by this playbook's touch types
             retouch_summaries(tx, pb.sales.touch_types)
+            # the campaign reach summary counts days local to this playbook's time zone
+            rezone_campaign_reach(tx, str(pb.timezone))
         self._playbooks[pb.hash] = loaded
         return loaded
 
@@ -440,7 +443,8 @@ class LeadRelay:
         derive them all again first)."""
         from leadrelay.services.summaries import check
 
-        return check(self.store, self.playbook().playbook.sales.touch_types, rebuild=rebuild)
+        playbook = self.playbook().playbook
+        return check(self.store, playbook.sales.touch_types, str(playbook.timezone), rebuild=rebuild)
 
     # --- accounts and matching ---------------------------------------------------------------
 

@@ -238,6 +238,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Some summary rows differ from a recount: run `leadrelay summaries --rebuild` (were facts written past leadrelay?).",
         "再集計と異なるサマリー行があります。`leadrelay summaries --rebuild` を実行してください（leadrelayを通さずに書かれたデータはありませんか）。",
     ),
+    "summaries_zone": (
+        "Campaign reach is counted in days of {recorded}; the active playbook's time zone is {wanted}: run `leadrelay summaries --rebuild`.",
+        "キャンペーン到達数は {recorded} の日付で集計されていますが、有効なプレイブックのタイムゾーンは {wanted} です。`leadrelay summaries --rebuild` を実行してください。",
+    ),
     "summaries_touch_types": (
         "First touches are timed by the touch types {recorded}; the active playbook's are {wanted}: run `leadrelay summaries --rebuild`.",
         "初回接触はタッチ種別 {recorded} で計測されていますが、有効なプレイブックの種別は {wanted} です。`leadrelay summaries --rebuild` を実行してください。",

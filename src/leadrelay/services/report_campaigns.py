@@ -21,12 +21,14 @@ campaign. A campaign of kind ``pipeline`` touched in the period without one is f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from leadrelay.adapters.store.tables import activities, campaigns, leads, outcomes, transitions
+from leadrelay.adapters.store import campaign_reach, summaries
+from leadrelay.adapters.store.tables import activities, campaigns, leads, outcomes, summary_credits, transitions
 from leadrelay.domain.lifecycle import Stage
 from leadrelay.services.read_models import ReadModel
 from leadrelay.services.report_kit import (
@@ -141,6 +143,78 @@ def _float_amount(dialect: str, column: sa.ColumnElement[Any]) -> sa.ColumnEleme
     return sa.cast(column, sa.Float) if dialect == "sqlite" else column
 
 
+def _reached(ctx: ReportContext, seen: sa.ColumnElement[bool]) -> dict[int, int]:
+    """The distinct leads with an activity of each campaign in the period: for everyone's view a range
+    of the reach summary (its days local to the playbook's zone), else counted from the activities."""
+    tx, period = ctx.tx, ctx.period
+    if ctx.visibility.everything and tx.summary_campaign_zone() == period.timezone:
+        return campaign_reach.reached(tx, period.start, period.end)
+    return {
+        r.campaign_id: r.n
+        for r in tx.execute(
+            sa.select(activities.c.campaign_id, sa.func.count(sa.distinct(activities.c.lead_id)).label("n"))
+            .select_from(with_owner(activities, activities.c.lead_id, ctx.visibility.everything))
+            .where(activities.c.campaign_id.is_not(None), in_period(activities.c.occurred_at, period), seen)
+            .group_by(activities.c.campaign_id)
+        )
+    }
+
+
+def _credits_of(
+    tx: Any,
+    touches: sa.Subquery,
+    amount: sa.ColumnElement[Any],
+    share: sa.ColumnElement[Any],
+    is_first: sa.ColumnElement[bool],
+    is_last: sa.ColumnElement[bool],
+) -> Sequence[Any]:
+    """The credits per campaign and kind counted from the touches (another window than the summary's)."""
+    rows: Sequence[Any] = tx.execute(
+        sa.select(
+            touches.c.campaign_id,
+            touches.c.kind,
+            sa.func.sum(sa.case((is_first, 1), else_=0)).label("first"),
+            sa.func.sum(sa.case((is_last, 1), else_=0)).label("last"),
+            sa.func.sum(share).label("linear"),
+            sa.func.sum(sa.case((is_first, amount), else_=None)).label("first_amount"),
+            sa.func.sum(sa.case((is_last, amount), else_=None)).label("last_amount"),
+            sa.func.sum(amount * share).label("linear_amount"),
+            sa.func.sum(sa.case((sa.and_(is_last, touches.c.direct == 1), 1), else_=0)).label("direct"),
+        ).group_by(touches.c.campaign_id, touches.c.kind)
+    ).all()
+    return rows
+
+
+def _summed_credits(ctx: ReportContext, currency: str | None, seen: sa.ColumnElement[bool]) -> Sequence[Any]:
+    """The credits per campaign and kind of the period's conversions, summed from the credits summary
+    (derived with the default window; each row one conversion's credit to one campaign)."""
+    c = summary_credits.c
+    counted: sa.ColumnElement[Any] = c.amount
+    if currency is not None:
+        counted = sa.case(
+            (sa.or_(c.currency.is_(None), c.currency == currency), c.amount),
+            else_=sa.cast(sa.null(), c.amount.type),
+        )
+    amount = _float_amount(ctx.dialect, counted)
+    is_first, is_last = c.first == 1, c.last == 1
+    return ctx.tx.execute(
+        sa.select(
+            c.campaign_id,
+            c.kind,
+            sa.func.sum(c.first).label("first"),
+            sa.func.sum(c.last).label("last"),
+            sa.func.sum(c.share).label("linear"),
+            sa.func.sum(sa.case((is_first, amount), else_=None)).label("first_amount"),
+            sa.func.sum(sa.case((is_last, amount), else_=None)).label("last_amount"),
+            sa.func.sum(amount * c.share).label("linear_amount"),
+            sa.func.sum(sa.case((sa.and_(is_last, c.direct == 1), 1), else_=0)).label("direct"),
+        )
+        .select_from(with_owner(summary_credits, c.lead_id, ctx.visibility.everything))
+        .where(in_period(c.at, ctx.period), seen)
+        .group_by(c.campaign_id, c.kind)
+    ).all()
+
+
 def run(ctx: ReportContext) -> CampaignsReport:
     tx, period, dialect = ctx.tx, ctx.period, ctx.dialect
     window = int(ctx.options["window_days"])
@@ -229,19 +303,11 @@ def run(ctx: ReportContext) -> CampaignsReport:
     amount = _float_amount(dialect, touches.c.amount)
     share = 1.0 / sa.cast(touches.c.n, sa.Float)
     is_first, is_last = touches.c.first == 1, touches.c.first == touches.c.n
-    credits = tx.execute(
-        sa.select(
-            touches.c.campaign_id,
-            touches.c.kind,
-            sa.func.sum(sa.case((is_first, 1), else_=0)).label("first"),
-            sa.func.sum(sa.case((is_last, 1), else_=0)).label("last"),
-            sa.func.sum(share).label("linear"),
-            sa.func.sum(sa.case((is_first, amount), else_=None)).label("first_amount"),
-            sa.func.sum(sa.case((is_last, amount), else_=None)).label("last_amount"),
-            sa.func.sum(amount * share).label("linear_amount"),
-            sa.func.sum(sa.case((sa.and_(is_last, touches.c.direct == 1), 1), else_=0)).label("direct"),
-        ).group_by(touches.c.campaign_id, touches.c.kind)
-    ).all()
+    credits = (
+        _summed_credits(ctx, currency, seen)
+        if window == summaries.CREDIT_WINDOW_DAYS
+        else _credits_of(tx, touches, amount, share, is_first, is_last)
+    )
     whole = {
         r.kind: (r.n, r.amount)
         for r in tx.execute(
@@ -252,15 +318,7 @@ def run(ctx: ReportContext) -> CampaignsReport:
             ).group_by(conversions.c.kind)
         )
     }
-    touched: dict[int, int] = {
-        r.campaign_id: r.n
-        for r in tx.execute(
-            sa.select(activities.c.campaign_id, sa.func.count(sa.distinct(activities.c.lead_id)).label("n"))
-            .select_from(with_owner(activities, activities.c.lead_id, ctx.visibility.everything))
-            .where(activities.c.campaign_id.is_not(None), in_period(activities.c.occurred_at, period), seen)
-            .group_by(activities.c.campaign_id)
-        )
-    }
+    touched = _reached(ctx, seen)
 
     def add(target: Credits, kind: str, value: Any, amount_value: Any) -> Credits:
         if kind == "won":

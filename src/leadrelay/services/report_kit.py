@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import sqlalchemy as sa
 
+from leadrelay.adapters.store import sql_time
 from leadrelay.adapters.store.sql_store import StoreTx
 from leadrelay.adapters.store.summaries import after_in_order as after_in_order
 from leadrelay.domain.errors import LeadRelayError
@@ -342,19 +343,15 @@ def in_period(column: sa.ColumnElement[Any], period: Period) -> sa.ColumnElement
 
 
 def seconds_between(dialect: str, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
-    """``end - start`` in seconds, as SQL (NULL when either is NULL)."""
-    if dialect == "sqlite":
-        return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
-    return sa.cast(sa.func.extract("epoch", end - start), sa.Float)
+    """``end - start`` in seconds, as SQL (NULL when either is NULL; each database its own way)."""
+    return sql_time.seconds_between(start, end)
 
 
 def days_before(dialect: str, moment: sa.ColumnElement[Any], days: int) -> sa.ColumnElement[Any]:
     """The moment ``days`` days of 24 hours before ``moment``, as SQL, to bound an index range.
     SQLite's ``datetime()`` drops the fraction of a second (the bound is at most a second early),
     so keep an exact condition beside it where the edge counts."""
-    if dialect == "sqlite":
-        return sa.func.datetime(moment, sa.literal(f"-{int(days)} days"))
-    return moment - sa.literal(timedelta(days=days))
+    return sql_time.days_before(moment, sa.literal(int(days)))
 
 
 def amount_sum(dialect: str, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

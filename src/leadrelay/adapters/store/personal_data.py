@@ -146,7 +146,7 @@ def clean_lead_rows(tx: StoreTx, table: sa.Table, lead_id: int, clean: Clean, fi
     the value without the person's identifiers); ``fixed``: a row → more values to set. Returns the
     number of rows changed."""
     columns = personal_columns(table)
-    (key,) = table.primary_key.columns
+    key = list(table.primary_key.columns)  # one column, or several (a summary's rows)
     changed = 0
     rows = tx.execute(sa.select(table).where(table.c.lead_id == lead_id)).mappings().all()
     for row in rows:
@@ -155,7 +155,7 @@ def clean_lead_rows(tx: StoreTx, table: sa.Table, lead_id: int, clean: Clean, fi
         if fixed is not None:
             values.update(fixed(row))
         if values:
-            tx.execute(table.update().where(key == row[key.name]).values(**values))
+            tx.execute(table.update().where(*[k == row[k.name] for k in key]).values(**values))
             changed += 1
     return changed
 

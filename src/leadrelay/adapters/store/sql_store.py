@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from leadrelay.adapters.store import queries, summaries
+from leadrelay.adapters.store import campaign_reach, queries, summaries
 from leadrelay.adapters.store.schema import create_db_engine, migrate
 from leadrelay.adapters.store.tables import (
     UtcDateTime,
@@ -291,6 +291,10 @@ class StoreTx:
         self._activities_in: list[list[dict[str, Any]]] = []
         #: The touch types the assignments summary is derived with, read once per transaction.
         self._touch_types: tuple[str, ...] | bool | None = False  # False: not read yet
+        #: The campaign reach summary's upkeep: the campaign days of the leads given activities.
+        self.reach = campaign_reach.Upkeep()
+        #: The zone the campaign reach summary's days are local to, read once per transaction.
+        self._reach_zone: str | bool | None = False  # False: not read yet
 
     def summary_touch_types(self) -> tuple[str, ...] | None:
         """The touch types the assignments summary is derived with (``summaries.TOUCH_TYPES``), as
@@ -302,6 +306,17 @@ class StoreTx:
     def set_summary_touch_types(self, types: tuple[str, ...]) -> None:
         self.set_setting(summaries.TOUCH_TYPES, json.dumps(list(types)))
         self._touch_types = types
+
+    def summary_campaign_zone(self) -> str | None:
+        """The zone the campaign reach summary's days are local to (``campaign_reach.ZONE``; None:
+        none recorded, the summary is not kept), as this transaction read it first or set it."""
+        if self._reach_zone is False:
+            self._reach_zone = campaign_reach.recorded_zone(self)
+        return self._reach_zone  # type: ignore[return-value]
+
+    def set_summary_campaign_zone(self, zone: str) -> None:
+        self.set_setting(campaign_reach.ZONE, zone)
+        self._reach_zone = zone
 
     def changed(self, kinds: Iterable[str], lead_ids: Iterable[int]) -> None:
         """Record that the facts of ``lead_ids`` that the ``kinds`` summaries derive from changed."""
@@ -317,13 +332,16 @@ class StoreTx:
     def settle(self) -> None:
         """Bring the summary rows of the leads this transaction changed up to date (call it last,
         just before committing; the unit of work's context manager does)."""
+        stale = self.stale
         if self._activities_in:
             kinds = set(self.summary_touch_types() or ())
             if kinds:
-                self.stale[summaries.ASSIGNMENTS].update(
+                stale[summaries.ASSIGNMENTS].update(
                     r["lead_id"] for rows in self._activities_in for r in rows if r["type"] in kinds
                 )
+            stale[summaries.CREDITS] |= summaries.credited_again(self, self._activities_in)
             self._activities_in.clear()
+        self.reach.settle(self)
         for kind, ids in self.stale.items():
             if ids:
                 summaries.refresh(self, kind, ids)
@@ -350,16 +368,19 @@ class StoreTx:
         """A driver cursor inside this unit of work's transaction."""
         return self.connection.connection.cursor()
 
-    def _raw_many(self, text: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        if rows:
-            cursor = self._cursor()
-            try:
-                if len(rows) == 1:  # one statement: skip the driver's batching (pipeline) set-up
-                    cursor.execute(self._sql(text), rows[0])
-                else:
-                    cursor.executemany(self._sql(text), rows)
-            finally:
-                cursor.close()
+    def _raw_many(self, text: str, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Run ``text`` for each of ``rows``; the rows it changed (both drivers sum them)."""
+        if not rows:
+            return 0
+        cursor = self._cursor()
+        try:
+            if len(rows) == 1:  # one statement: skip the driver's batching (pipeline) set-up
+                cursor.execute(self._sql(text), rows[0])
+            else:
+                cursor.executemany(self._sql(text), rows)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
 
     def _copies(self, rows: Sequence[tuple[Any, ...]]) -> bool:
         """Whether rows this many go by COPY (PostgreSQL): for a few, one ``executemany`` costs less
@@ -376,16 +397,19 @@ class StoreTx:
         finally:
             cursor.close()
 
-    def _copy_through(self, create: str, copy: str, rows: Sequence[tuple[Any, ...]], insert: str, empty: str) -> None:
+    def _copy_through(self, create: str, copy: str, rows: Sequence[tuple[Any, ...]], insert: str, empty: str) -> int:
         """PostgreSQL: COPY ``rows`` into a staging table (``create`` makes it once per session;
-        it empties at commit), then move them on with one ``insert`` (which may skip conflicts)."""
+        it empties at commit), then move them on with one ``insert`` (which may skip conflicts);
+        the rows it inserted."""
         cursor = self._cursor()
         try:
             cursor.execute(create)
             cursor.execute(empty)  # an earlier call in this transaction may have left rows
             self._copy(copy, rows)
             cursor.execute(insert)
+            inserted = int(cursor.rowcount)
             cursor.execute(empty)
+            return inserted
         finally:
             cursor.close()
 
@@ -894,6 +918,7 @@ class StoreTx:
 
     def insert_activities(self, rows: list[dict[str, Any]]) -> None:
         """Store activities; a key stored already is skipped. Many rows on PostgreSQL go by COPY."""
+        self.reach.before(self, rows)  # their leads' campaign days as they are before the rows
         self._activities_in.append(rows)
         time, dumps = self._time, json.dumps
         values = [
@@ -911,7 +936,7 @@ class StoreTx:
             for r in rows
         ]
         if self._copies(values):
-            self._copy_through(
+            inserted = self._copy_through(
                 queries.CREATE_ACTIVITIES_IN,
                 queries.COPY_ACTIVITIES_IN,
                 values,
@@ -919,7 +944,8 @@ class StoreTx:
                 queries.EMPTY_ACTIVITIES_IN,
             )
         else:
-            self._raw_many(queries.insert_activities(self.dialect), values)
+            inserted = self._raw_many(queries.insert_activities(self.dialect), values)
+        self.reach.stored(self, rows, every=inserted == len(values))
 
     def activities_of(self, lead_ids: Iterable[int]) -> dict[int, list[Activity]]:
         wanted = sorted(set(lead_ids))
@@ -1275,7 +1301,7 @@ class StoreTx:
         self.execute(opportunity_amounts.insert().values(**row))
 
     def insert_outcomes(self, rows: list[dict[str, Any]]) -> None:
-        self.changed((summaries.STEPS,), (row["lead_id"] for row in rows))
+        self.changed((summaries.STEPS, summaries.CREDITS), (row["lead_id"] for row in rows))
         self._insert_ignore(outcomes, rows, "key")
 
     def outcomes_of(self, lead_id: int) -> list[Any]:

@@ -15,6 +15,10 @@ transaction). ``rebuild`` derives every lead's rows (the migration that adds a s
 - ``steps`` (:data:`summary_steps`): one row per move into Pre-SQL, SQL or Opportunity with its
   path (direct, or through a rejection or recycle: nurture) and its amount. Facts: the lead's
   moves, the amounts given for its opportunities, its won deals.
+- ``credits`` (:data:`summary_credits`): one row per conversion (a move into MQL or Opportunity, a
+  won deal) and campaign that touched it within :data:`CREDIT_WINDOW_DAYS` — its first-touch,
+  last-touch and linear credit. Facts: the lead's moves, won deals, activities of a campaign, and
+  the paths of its steps (``steps``, derived before it).
 - ``assignments`` (:data:`summary_assignments`): one row per routing decision that gave a lead to
   a rep, up to the lead's next decision, with its answer, first touches, end and the MQL it came
   from. Facts: the lead's routing decisions, moves, recorded touches and activities of the touch
@@ -25,13 +29,14 @@ transaction). ``rebuild`` derives every lead's rows (the migration that adds a s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.dml import ReturningInsert
 
+from leadrelay.adapters.store.sql_time import days_before, seconds_between
 from leadrelay.adapters.store.tables import (
     activities,
     lead_touches,
@@ -40,10 +45,12 @@ from leadrelay.adapters.store.tables import (
     routing_decisions,
     settings,
     summary_assignments,
+    summary_credits,
     summary_loops,
     summary_steps,
     transitions,
 )
+from leadrelay.adapters.store.times import stored_time
 from leadrelay.domain.lifecycle import Stage
 
 if TYPE_CHECKING:
@@ -52,8 +59,12 @@ if TYPE_CHECKING:
 LOOPS = "loops"
 STEPS = "steps"
 ASSIGNMENTS = "assignments"
-#: Every summary, in the order they are derived.
-KINDS: tuple[str, ...] = (LOOPS, STEPS, ASSIGNMENTS)
+CREDITS = "credits"
+#: Every summary, in the order they are derived (the credits read the steps' paths).
+KINDS: tuple[str, ...] = (LOOPS, STEPS, ASSIGNMENTS, CREDITS)
+#: The influence window the credits are derived with: touches up to this many days before a
+#: conversion (the campaigns report's default; another window is counted from the facts).
+CREDIT_WINDOW_DAYS = 90
 #: The setting that holds the touch types (a JSON list) the assignments' ``touch_activity_at`` is
 #: derived with: the active playbook's ``sales.touch_types`` (none recorded: no touch activity).
 TOUCH_TYPES = "summary_touch_types"
@@ -453,6 +464,141 @@ def assignment_rows(touch_types: Collection[str], only: LeadFilter = _every) -> 
     )
 
 
+def credit_rows(only: LeadFilter = _every) -> sa.Select[Any]:
+    """The rows of :data:`summary_credits` for the leads ``only`` lets through: each conversion's
+    touches (the lead's activities of a campaign from :data:`CREDIT_WINDOW_DAYS` days before its
+    anchor up to it, both included) numbered in (time, id) order, the first and the last marked,
+    grouped by campaign. A conversion's anchor is its moment; a won deal's, the lead's last move
+    into Opportunity at or before the close (the close when there is none)."""
+    t, o = transitions, outcomes
+    null_amount = sa.cast(sa.null(), o.c.amount.type)
+    null_currency = sa.cast(sa.null(), o.c.currency.type)
+    mqls = sa.select(
+        sa.literal("mql", sa.String).label("kind"),
+        t.c.id.label("conversion"),
+        t.c.lead_id,
+        t.c.occurred_at.label("at"),
+        t.c.occurred_at.label("anchor"),
+        null_amount.label("amount"),
+        null_currency.label("currency"),
+        sa.literal(0).label("direct"),
+    ).where(_stage(only, t.c.to_stage) == Stage.MQL.value, *only(t.c.lead_id))
+    s_ = summary_steps
+    opportunities = sa.select(
+        sa.literal("opportunity", sa.String).label("kind"),
+        s_.c.id.label("conversion"),
+        s_.c.lead_id,
+        s_.c.at,
+        s_.c.at.label("anchor"),
+        null_amount.label("amount"),
+        null_currency.label("currency"),
+        sa.case((s_.c.nurture_from.is_(None), 1), else_=0).label("direct"),
+    ).where(_stage(only, s_.c.stage) == Stage.OPPORTUNITY.value, *only(s_.c.lead_id))
+    last_opportunity = (
+        sa.select(sa.func.max(t.c.occurred_at))
+        .where(t.c.lead_id == o.c.lead_id, t.c.to_stage == Stage.OPPORTUNITY.value, t.c.occurred_at <= o.c.closed_at)
+        .scalar_subquery()
+    )
+    won = sa.select(
+        sa.literal("won", sa.String).label("kind"),
+        o.c.id.label("conversion"),
+        o.c.lead_id,
+        o.c.closed_at.label("at"),
+        sa.func.coalesce(last_opportunity, o.c.closed_at).label("anchor"),
+        o.c.amount,
+        o.c.currency,
+        sa.literal(0).label("direct"),
+    ).where(o.c.outcome == "won", *only(o.c.lead_id))
+    conversions = sa.union_all(mqls, opportunities, won).subquery("conversions")
+    a = activities
+    window = CREDIT_WINDOW_DAYS
+    partition = (conversions.c.kind, conversions.c.conversion)
+    in_order = (a.c.occurred_at, a.c.id)
+    touches = (
+        sa.select(
+            conversions,
+            a.c.campaign_id,
+            sa.func.row_number().over(partition_by=partition, order_by=in_order).label("position"),
+            sa.func.count().over(partition_by=partition, order_by=in_order, rows=(None, None)).label("n"),
+        )
+        .select_from(
+            conversions.join(
+                a,
+                sa.and_(
+                    a.c.lead_id == conversions.c.lead_id,
+                    a.c.campaign_id.is_not(None),
+                    a.c.occurred_at <= conversions.c.anchor,
+                    # a bound the index ranges over (a day early: never too late), then the exact window
+                    a.c.occurred_at >= days_before(conversions.c.anchor, sa.literal(window + 1)),
+                    seconds_between(a.c.occurred_at, conversions.c.anchor) <= window * 86400.0,
+                ),
+            )
+        )
+        .subquery("touches")
+    )
+    c = touches.c
+    return sa.select(
+        c.kind,
+        c.conversion,
+        c.campaign_id,
+        c.lead_id,
+        c.at,
+        sa.func.max(sa.case((c.position == 1, 1), else_=0)).label("first"),
+        sa.func.max(sa.case((c.position == c.n, 1), else_=0)).label("last"),
+        (sa.cast(sa.func.count(), sa.Float) / sa.cast(c.n, sa.Float)).label("share"),
+        c.amount,
+        c.currency,
+        c.direct,
+    ).group_by(c.kind, c.conversion, c.campaign_id, c.lead_id, c.at, c.amount, c.currency, c.direct, c.n)
+
+
+def credited_again(tx: StoreTx, stored: Iterable[Iterable[Mapping[str, Any]]]) -> set[int]:
+    """Of the leads given activities of a campaign (``stored``: lists of activity rows), those whose
+    credits they can change: a touch counts only up to its conversion, so an activity after every
+    conversion of its lead — the usual case, an activity arriving as it happens — changes none
+    (a conversion in the same transaction marks its lead through its move). Conservative: a lead
+    with a move into MQL or Opportunity, or a won deal, at or after the earliest such activity."""
+    earliest: dict[int, Any] = {}
+    for rows in stored:
+        for r in rows:
+            if r["campaign_id"] is not None:
+                lead, at = r["lead_id"], r["occurred_at"]
+                if lead not in earliest or at < earliest[lead]:
+                    earliest[lead] = at
+    if not earliest:
+        return set()
+    since = min(earliest.values())
+    ids = sorted(earliest)
+    found: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        part = {"lead_ids": ids[start : start + CHUNK], "since": since}
+        converted: list[Any] = list(tx.execute(_CONVERTED_SINCE, part))
+        for converted_lead, at in converted:
+            if stored_time(at) >= earliest[converted_lead]:
+                found.add(converted_lead)
+    return found
+
+
+def _converted_since() -> sa.Select[Any]:
+    """The latest conversion moment (MQL or Opportunity move, won deal's close) at or after
+    ``since`` of each of the ``lead_ids`` that has one."""
+    since = sa.bindparam("since", type_=transitions.c.occurred_at.type)
+    t, o = transitions, outcomes
+    moves = sa.select(t.c.lead_id, t.c.occurred_at.label("at")).where(
+        *_among(t.c.lead_id),
+        sa.func.coalesce(t.c.to_stage, t.c.to_stage).in_((Stage.MQL.value, Stage.OPPORTUNITY.value)),
+        t.c.occurred_at >= since,
+    )
+    deals = sa.select(o.c.lead_id, o.c.closed_at.label("at")).where(
+        *_among(o.c.lead_id), o.c.outcome == "won", o.c.closed_at >= since
+    )
+    both = sa.union_all(moves, deals).subquery("converted")
+    return sa.select(both.c.lead_id, sa.func.max(both.c.at)).group_by(both.c.lead_id)
+
+
+_CONVERTED_SINCE = _converted_since()
+
+
 def _derivations(
     kind: str, only: LeadFilter, touch_types: tuple[str, ...] = ()
 ) -> list[tuple[sa.Table, sa.Select[Any]]]:
@@ -460,10 +606,12 @@ def _derivations(
         return [(summary_loops, loop_rows(only))]
     if kind == ASSIGNMENTS:
         return [(summary_assignments, assignment_rows(touch_types, only))]
+    if kind == CREDITS:
+        return [(summary_credits, credit_rows(only))]
     return [(summary_steps, step_rows(stage, only)) for stage in STEP_STAGES]
 
 
-_TABLES = {LOOPS: summary_loops, STEPS: summary_steps, ASSIGNMENTS: summary_assignments}
+_TABLES = {LOOPS: summary_loops, STEPS: summary_steps, ASSIGNMENTS: summary_assignments, CREDITS: summary_credits}
 
 
 def table_of(kind: str) -> sa.Table:
@@ -511,15 +659,21 @@ def touched_by_moves(moves: Iterable[tuple[int, str, str]]) -> dict[str, set[int
     or removed) can change. A lead's first move (from ``new``) into anything but MQL is before any
     loop — the move most leads make, into nurture — so it changes no loop and no assignment
     (routing gives only MQL and Pre-SQL leads to reps: a lead's first move is before its first
-    assignment); a step's rows depend only on the lead's steps and breaks."""
+    assignment); a step's rows depend only on the lead's steps and breaks; a lead's credits only on
+    its MQL moves and its steps (and its won deals and campaign activities, marked where stored)."""
     loops: set[int] = set()
     steps: set[int] = set()
+    mqls: set[int] = set()
     for lead_id, from_stage, to_stage in moves:
+        if to_stage == Stage.MQL.value:
+            mqls.add(lead_id)
         if to_stage == Stage.MQL.value or from_stage != Stage.NEW.value:
             loops.add(lead_id)
         if to_stage in STEP_STAGES or to_stage in BREAKS:
             steps.add(lead_id)
-    return {LOOPS: loops, STEPS: steps, ASSIGNMENTS: set(loops)}
+    # credits: the MQL moves are conversions; the steps' moves give the opportunities, their paths
+    # and a won deal's anchor (its last opportunity)
+    return {LOOPS: loops, STEPS: steps, ASSIGNMENTS: set(loops), CREDITS: mqls | steps}
 
 
 def _owner_update() -> sa.Update:
@@ -703,12 +857,11 @@ def recount(connection: sa.Connection, kind: str) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     for _, rows in _derivations(kind, _every, recorded_touch_types(connection) or ()):
         out.extend(tuple(r) for r in connection.execute(rows))
-    return sorted(out, key=lambda r: r[0])
+    width = len(table_of(kind).primary_key.columns)  # the key's columns come first
+    return sorted(out, key=lambda r: r[:width])
 
 
 def stored(connection: sa.Connection, kind: str) -> list[tuple[Any, ...]]:
     """The rows the ``kind`` summary holds (sorted by key), in :func:`recount`'s form."""
     table = table_of(kind)
-    return [
-        tuple(r) for r in connection.execute(sa.select(table).order_by(table.c[table.primary_key.columns.keys()[0]]))
-    ]
+    return [tuple(r) for r in connection.execute(sa.select(table).order_by(*table.primary_key.columns))]

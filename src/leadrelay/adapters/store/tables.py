@@ -484,6 +484,43 @@ summary_assignments = sa.Table(
     ),
 )
 
+#: One row per **conversion and campaign**: the credit the campaigns report gives the campaign for
+#: the conversion (a move into MQL or Opportunity, or a won deal) by its touches — the lead's
+#: activities of a campaign up to 90 days before it (the report's default influence window). Kept
+#: per lead (``adapters.store.summaries.credit_rows``); a conversion without a touch has no row.
+summary_credits = sa.Table(
+    "summary_credits",
+    metadata,
+    sa.Column("kind", sa.String(12), primary_key=True),  # mql, opportunity, won
+    sa.Column("conversion", sa.Integer, primary_key=True, autoincrement=False),  # the move's or the deal's id
+    sa.Column("campaign_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("lead_id", sa.Integer, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),  # the conversion's moment (a won deal's: its close)
+    sa.Column("first", sa.Integer, nullable=False),  # 1: the campaign of the earliest touch
+    sa.Column("last", sa.Integer, nullable=False),  # 1: the campaign of the latest touch
+    sa.Column("share", sa.Float, nullable=False),  # the campaign's touches / all the touches (linear)
+    sa.Column("amount", Money),  # a won deal's amount
+    sa.Column("currency", sa.String(3)),
+    sa.Column("direct", sa.Integer, nullable=False),  # 1: an opportunity on the direct path
+    sa.Index("ix_summary_credits_time", "at"),
+    sa.Index("ix_summary_credits_lead", "lead_id"),
+)
+
+#: How many leads each campaign reached, by local day (``adapters.store.campaign_reach``): the
+#: lead–campaign pairs with an activity on ``day`` (a ``date.toordinal()`` in the zone recorded in
+#: the setting ``summary_campaign_zone``) whose previous such day was ``since`` (0: none). The
+#: distinct leads a campaign reached on the days F..T are the sum over ``F <= day <= T AND since < F``.
+summary_campaign_reach = sa.Table(
+    "summary_campaign_reach",
+    metadata,
+    sa.Column("campaign_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("day", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("since", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("lead_count", sa.Integer, nullable=False),
+    # the report's range: the period's days, read from the index alone
+    sa.Index("ix_summary_campaign_reach_day", "day", "since", "campaign_id", "lead_count"),
+)
+
 #: The amount sales gave when it created an opportunity (``leadrelay advance LEAD opportunity
 #: --amount``): the pipeline amount of that loop of the lead, at the time of the opportunity's move.
 opportunity_amounts = sa.Table(

@@ -50,6 +50,8 @@ def summaries_command(
             recorded = ", ".join(status.touch_types) if status.touch_types else "—"
             wanted = ", ".join(status.playbook_touch_types) or "—"
             console.print(t("summaries_touch_types", lang).format(recorded=recorded, wanted=wanted))
+        if status.zone != status.playbook_zone:
+            console.print(t("summaries_zone", lang).format(recorded=status.zone or "—", wanted=status.playbook_zone))
         console.print(t("summaries_equal" if status.equal else "summaries_differ", lang))
     if not status.equal:
         raise typer.Exit(1)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from leadrelay.adapters.store.tables import UtcDateTime, playbooks, settings
+from leadrelay.adapters.store.tables import UtcDateTime, settings
 
 revision: str = "0026"
 down_revision: str | None = "0025"
@@ -30,18 +30,9 @@ SETTING = "summary_touch_types"
 
 def _touch_types(connection: sa.Connection) -> list[str]:
     """The active playbook's touch types (the default playbook's when it has none or cannot be read)."""
-    from leadrelay.adapters.playbook.loader import PlaybookError, default_playbook_path, load_playbook, parse_playbook
+    from leadrelay.adapters.store.migrations.stored_playbook import active_playbook
 
-    text = connection.execute(
-        sa.select(playbooks.c.text)
-        .join_from(settings, playbooks, playbooks.c.hash == settings.c.value)
-        .where(settings.c.key == "active_playbook")
-    ).scalar_one_or_none()
-    try:
-        loaded = parse_playbook(text) if text is not None else load_playbook(default_playbook_path())
-    except PlaybookError:
-        loaded = load_playbook(default_playbook_path())
-    return sorted(loaded.playbook.sales.touch_types)
+    return sorted(active_playbook(connection).sales.touch_types)
 
 
 def upgrade() -> None:
