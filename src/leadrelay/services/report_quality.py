@@ -42,6 +42,7 @@ from leadrelay.services.report_kit import (
     share,
     title,
 )
+from leadrelay.services.report_paths import with_owner
 from leadrelay.services.report_status import rep_statuses
 from leadrelay.services.routing import effective_routing, load_state
 
@@ -353,7 +354,8 @@ def run(ctx: ReportContext) -> QualityReport:
         r.g: r.n
         for r in tx.execute(
             sa.select(month.label("g"), sa.func.count().label("n"))
-            .select_from(transitions.join(leads, leads.c.id == transitions.c.lead_id))
+            # the lead's owner only for a view of some leads: marketing's counts one index range
+            .select_from(with_owner(transitions, transitions.c.lead_id, ctx.visibility.everything))
             .where(transitions.c.to_stage == Stage.MQL.value, in_period(transitions.c.occurred_at, ctx.period), visible)
             .group_by(month)
         )

@@ -132,10 +132,14 @@ def routing_of(playbook: Playbook) -> Routing:
 # Statements of every routing call (thousands of small ones in a day of intake) built once.
 _REP_STATUS = sa.select(rep_status)
 _COUNTERS = sa.select(routing_counters.c.key, routing_counters.c.value)
-_OPEN_LEADS_BY_REP = (
+#: The open leads of one stage per owner, in the order of ``ix_leads_stage_owner`` (stage,
+#: department, rep): one range of that index read alone, grouped as it is read — a statement per
+#: stage, because over a list of stages SQLite's planner seeks every owned lead through the rep's
+#: index and its rows instead (0.37 s against 0.03 s at a million leads).
+_OPEN_LEADS_OF_STAGE = (
     sa.select(leads.c.owner_rep, sa.func.count().label("n"))
-    .where(leads.c.owner_rep.is_not(None), leads.c.stage.in_(sa.bindparam("stages", expanding=True)))
-    .group_by(leads.c.owner_rep)
+    .where(leads.c.stage == sa.bindparam("stage"), leads.c.owner_rep.is_not(None))
+    .group_by(leads.c.owner_department, leads.c.owner_rep)
 )
 _MQL_LEVELS = sa.select(leads.c.id, leads.c.level, leads.c.owner_department).where(
     leads.c.id.in_(sa.bindparam("ids", expanding=True)), leads.c.stage == sa.bindparam("stage")
@@ -172,8 +176,11 @@ def load_state(tx: StoreTx, routing: Routing) -> RoutingState:
             state.passes[name] = row.value
         elif kind == "department":
             state.clocks[name] = row.value
-    stages = [s.value for s in routing.open_stages]
-    state.open_leads = {m["owner_rep"]: m["n"] for m in tx.execute(_OPEN_LEADS_BY_REP, {"stages": stages}).mappings()}
+    open_leads: dict[str, int] = {}
+    for stage in sorted({s.value for s in routing.open_stages}):
+        for row in tx.execute(_OPEN_LEADS_OF_STAGE, {"stage": stage}):
+            open_leads[row.owner_rep] = open_leads.get(row.owner_rep, 0) + row.n
+    state.open_leads = open_leads
     return state
 
 
