@@ -41,8 +41,8 @@ def opened(n: int, at: datetime, campaign: str, key: str) -> dict[str, Any]:
     }
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int, second: int) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 #: Person 1: ads at 23:59:59 on 1 November in Tokyo (14:59:59 UTC) and at 00:00 on 2 November,
@@ -80,7 +80,7 @@ def reached(relay: LeadRelay, first: date, last: date) -> dict[str, int]:
 def summed(relay: LeadRelay, first: date, last: date) -> dict[str, int]:
     """The summary's range sum alone, by campaign code."""
     with relay.store.reading() as tx:
-        codes = dict(tx.execute(sa.text("SELECT id, code FROM campaigns")).all())
+        codes: dict[int, str] = {row.id: row.code for row in tx.execute(sa.text("SELECT id, code FROM campaigns"))}
         return {codes[c]: n for c, n in campaign_reach.reached(tx, first, last).items()}
 
 
