@@ -160,55 +160,44 @@ def _reached(ctx: ReportContext, seen: sa.ColumnElement[bool]) -> dict[int, int]
     }
 
 
-def _credits_of(
-    tx: Any,
-    touches: sa.Subquery,
-    amount: sa.ColumnElement[Any],
+def _in_currency(
+    amount: sa.ColumnElement[Any], currency: sa.ColumnElement[Any], wanted: str | None
+) -> sa.ColumnElement[Any]:
+    """``amount`` where it counts for the currency option (in ``wanted`` or given without one; every
+    amount when there is no option), else NULL."""
+    if wanted is None:
+        return amount
+    return sa.case((sa.or_(currency.is_(None), currency == wanted), amount), else_=sa.cast(sa.null(), amount.type))
+
+
+def _credit_sums(
+    first: sa.ColumnElement[bool],
+    last: sa.ColumnElement[bool],
     share: sa.ColumnElement[Any],
-    is_first: sa.ColumnElement[bool],
-    is_last: sa.ColumnElement[bool],
-) -> Sequence[Any]:
-    """The credits per campaign and kind counted from the touches (another window than the summary's)."""
-    rows: Sequence[Any] = tx.execute(
-        sa.select(
-            touches.c.campaign_id,
-            touches.c.kind,
-            sa.func.sum(sa.case((is_first, 1), else_=0)).label("first"),
-            sa.func.sum(sa.case((is_last, 1), else_=0)).label("last"),
-            sa.func.sum(share).label("linear"),
-            sa.func.sum(sa.case((is_first, amount), else_=None)).label("first_amount"),
-            sa.func.sum(sa.case((is_last, amount), else_=None)).label("last_amount"),
-            sa.func.sum(amount * share).label("linear_amount"),
-            sa.func.sum(sa.case((sa.and_(is_last, touches.c.direct == 1), 1), else_=0)).label("direct"),
-        ).group_by(touches.c.campaign_id, touches.c.kind)
-    ).all()
-    return rows
+    amount: sa.ColumnElement[Any],
+    direct: sa.ColumnElement[bool],
+) -> list[sa.ColumnElement[Any]]:
+    """The credits of a group of touches (or of summary rows) by the three models: counts, shares,
+    amounts credited, and the direct opportunities whose last touch it is."""
+    return [
+        sa.func.sum(sa.case((first, 1), else_=0)).label("first"),
+        sa.func.sum(sa.case((last, 1), else_=0)).label("last"),
+        sa.func.sum(share).label("linear"),
+        sa.func.sum(sa.case((first, amount), else_=None)).label("first_amount"),
+        sa.func.sum(sa.case((last, amount), else_=None)).label("last_amount"),
+        sa.func.sum(amount * share).label("linear_amount"),
+        sa.func.sum(sa.case((sa.and_(last, direct), 1), else_=0)).label("direct"),
+    ]
 
 
 def _summed_credits(ctx: ReportContext, currency: str | None, seen: sa.ColumnElement[bool]) -> Sequence[Any]:
     """The credits per campaign and kind of the period's conversions, summed from the credits summary
     (derived with the default window; each row one conversion's credit to one campaign)."""
     c = summary_credits.c
-    counted: sa.ColumnElement[Any] = c.amount
-    if currency is not None:
-        counted = sa.case(
-            (sa.or_(c.currency.is_(None), c.currency == currency), c.amount),
-            else_=sa.cast(sa.null(), c.amount.type),
-        )
-    amount = _float_amount(ctx.dialect, counted)
-    is_first, is_last = c.first == 1, c.last == 1
+    amount = _float_amount(ctx.dialect, _in_currency(c.amount, c.currency, currency))
+    sums = _credit_sums(c.first == 1, c.last == 1, c.share, amount, c.direct == 1)
     return ctx.tx.execute(
-        sa.select(
-            c.campaign_id,
-            c.kind,
-            sa.func.sum(c.first).label("first"),
-            sa.func.sum(c.last).label("last"),
-            sa.func.sum(c.share).label("linear"),
-            sa.func.sum(sa.case((is_first, amount), else_=None)).label("first_amount"),
-            sa.func.sum(sa.case((is_last, amount), else_=None)).label("last_amount"),
-            sa.func.sum(amount * c.share).label("linear_amount"),
-            sa.func.sum(sa.case((sa.and_(is_last, c.direct == 1), 1), else_=0)).label("direct"),
-        )
+        sa.select(c.campaign_id, c.kind, *sums)
         .select_from(with_owner(summary_credits, c.lead_id, ctx.visibility.everything))
         .where(in_period(c.at, ctx.period), seen)
         .group_by(c.campaign_id, c.kind)
@@ -248,12 +237,7 @@ def run(ctx: ReportContext) -> CampaignsReport:
         )
         .scalar_subquery()
     )
-    counted: sa.ColumnElement[Any] = outcomes.c.amount
-    if currency is not None:
-        counted = sa.case(
-            (sa.or_(outcomes.c.currency.is_(None), outcomes.c.currency == currency), outcomes.c.amount),
-            else_=null_amount,
-        )
+    counted = _in_currency(outcomes.c.amount, outcomes.c.currency, currency)
     won = sa.select(
         sa.literal("won").label("kind"),
         outcomes.c.id.label("conversion"),
@@ -303,11 +287,13 @@ def run(ctx: ReportContext) -> CampaignsReport:
     amount = _float_amount(dialect, touches.c.amount)
     share = 1.0 / sa.cast(touches.c.n, sa.Float)
     is_first, is_last = touches.c.first == 1, touches.c.first == touches.c.n
-    credits = (
-        _summed_credits(ctx, currency, seen)
-        if window == summaries.CREDIT_WINDOW_DAYS
-        else _credits_of(tx, touches, amount, share, is_first, is_last)
-    )
+    if window == summaries.CREDIT_WINDOW_DAYS:
+        credits = _summed_credits(ctx, currency, seen)
+    else:  # another window than the summary's: counted from the touches
+        sums = _credit_sums(is_first, is_last, share, amount, touches.c.direct == 1)
+        credits = tx.execute(
+            sa.select(touches.c.campaign_id, touches.c.kind, *sums).group_by(touches.c.campaign_id, touches.c.kind)
+        ).all()
     whole = {
         r.kind: (r.n, r.amount)
         for r in tx.execute(
